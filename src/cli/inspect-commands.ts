@@ -1,0 +1,140 @@
+/** `baton ls`, `baton show`, `baton export`, `baton import`. */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { BatonError, errorMessage } from '../errors.js';
+import { writePrivateFileAtomic } from '../fs/private-files.js';
+import { getHarness } from '../harness/registry.js';
+import { exportConversation, parseExport } from '../store/export-file.js';
+import type { Conversation, Run, Store } from '../store/store.js';
+import { renderItem, type ViewItem } from '../transcript/view.js';
+import { withStore, type GlobalOptions } from './context.js';
+
+const time = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19));
+
+function conversationStatus(conversation: Conversation, lastRun: Run | undefined): string {
+  if (conversation.activeRunId && (conversation.leaseExpiresAt ?? 0) > Date.now()) return 'running';
+  return lastRun?.status === 'succeeded' || lastRun === undefined ? 'idle' : (lastRun.status === 'running' ? 'stale' : lastRun.status);
+}
+
+async function requireConversation(store: Store, id: string): Promise<Conversation> {
+  const conversation = await store.getConversation(id);
+  if (!conversation) {
+    throw new BatonError('CONVERSATION_NOT_FOUND', `no conversation ${id} in ${store.location}`, {
+      hint: 'list conversations with `baton ls`, or point at the right store with --store or BATON_STORE',
+    });
+  }
+  return conversation;
+}
+
+/** Splits the transcript's items into turns, one per user prompt, to sit under the runs that sent them. */
+function turns(items: ViewItem[]): ViewItem[][] {
+  const result: ViewItem[][] = [];
+  for (const item of items) {
+    if (item.kind === 'user' || result.length === 0) result.push([]);
+    result[result.length - 1]!.push(item);
+  }
+  return result;
+}
+
+export function registerInspectCommands(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('ls')
+    .description('list conversations, most recent first')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      await withStore(globals(), async ({ store }) => {
+        const conversations = await store.listConversations();
+        const rows = await Promise.all(
+          conversations.map(async (conversation) => {
+            const runs = await store.listRuns(conversation.id);
+            return { conversation, runs, status: conversationStatus(conversation, runs[runs.length - 1]) };
+          }),
+        );
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(rows.map(({ conversation, runs, status }) => ({ ...conversation, status, runs: runs.length })))}\n`);
+          return;
+        }
+        if (rows.length === 0) {
+          process.stderr.write(`no conversations in ${store.location}; start one with \`baton run --harness codex "…"\`\n`);
+          return;
+        }
+        for (const { conversation, runs, status } of rows) {
+          process.stdout.write(`${conversation.id}  ${conversation.harness.padEnd(6)}  ${status.padEnd(11)}  ${String(runs.length).padStart(3)} run${runs.length === 1 ? ' ' : 's'}  ${time(conversation.updatedAt)}  ${conversation.title}\n`);
+        }
+      });
+    });
+
+  program
+    .command('show')
+    .description('show a conversation as a readable chat, run by run')
+    .argument('<conversation-id>')
+    .option('--json', 'print the conversation, its runs and the transcript view as JSON')
+    .action(async (id: string, options: { json?: boolean }) => {
+      await withStore(globals(), async ({ store }) => {
+        if (options.json) {
+          const conversation = await requireConversation(store, id);
+          const runs = await store.listRuns(id);
+          const transcript = await store.loadTranscript(id);
+          const view = getHarness(conversation.harness).viewTranscript(transcript?.files ?? []);
+          process.stdout.write(`${JSON.stringify({ conversation, runs, transcript: view })}\n`);
+          return;
+        }
+        process.stdout.write(await renderConversation(store, id));
+      });
+    });
+
+  program
+    .command('export')
+    .description('write a conversation (runs and transcript, byte for byte) to one file')
+    .argument('<conversation-id>')
+    .option('-o, --output <file>', 'the file to write (default: stdout)')
+    .action(async (id: string, options: { output?: string }) => {
+      await withStore(globals(), async ({ store }) => {
+        const text = await exportConversation(store, id);
+        if (options.output) {
+          await writePrivateFileAtomic(options.output, text);
+          process.stderr.write(`exported ${id} to ${options.output}\n`);
+        } else process.stdout.write(text);
+      });
+    });
+
+  program
+    .command('import')
+    .description('add a conversation from an export file to the store')
+    .argument('<file>', 'a file written by `baton export`')
+    .action(async (file: string) => {
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (error) {
+        throw new BatonError('IMPORT_INVALID', `cannot read ${file}: ${errorMessage(error)}`, { hint: 'pass the path of a file written by `baton export`' });
+      }
+      const imported = parseExport(text, file);
+      await withStore(globals(), async ({ store }) => {
+        await store.importConversation(imported);
+        process.stdout.write(`${imported.conversation.id}\n`);
+      });
+    });
+}
+
+/** The conversation as readable text: each run with its prompt, the agent's replies and the commands it ran. */
+export async function renderConversation(store: Store, id: string): Promise<string> {
+  const conversation = await requireConversation(store, id);
+  const runs = await store.listRuns(id);
+  const transcript = await store.loadTranscript(id);
+  const view = getHarness(conversation.harness).viewTranscript(transcript?.files ?? []);
+  const out: string[] = [`conversation ${conversation.id} · ${conversation.harness} · session ${conversation.sessionId ?? '(none)'}`];
+  const byTurn = turns(view.items);
+  // Each run sends one prompt, so the n-th turn belongs to the n-th run that reached the CLI.
+  const offset = Math.max(0, runs.length - byTurn.length);
+  runs.forEach((run, index) => {
+    out.push('', `── run ${run.sequence} · ${run.kind} · ${run.status}${run.exitCode !== undefined ? ` (exit ${run.exitCode})` : ''} · ${run.host} · ${time(run.startedAt)} · ${run.cwd}`);
+    const turn = index >= offset ? byTurn[index - offset] : undefined;
+    if (turn) out.push(...turn.map(renderItem));
+    else out.push(`> ${run.prompt}`, '(nothing saved for this run)');
+    if (run.error && run.status !== 'succeeded') out.push(`! ${run.error}`);
+  });
+  for (const turn of byTurn.slice(runs.length - offset)) out.push('', ...turn.map(renderItem));
+  if (view.unparsedLines > 0) out.push('', `(${view.unparsedLines} transcript line(s) were not JSON; they are kept as they are)`);
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+/** The `baton` command line. User errors print one line and a hint, and exit non-zero; never a stack trace. */
+import { Command, CommanderError } from 'commander';
+import { BatonError, errorMessage } from '../errors.js';
+import type { GlobalOptions } from './context.js';
+import { registerDemoCommand } from './demo-command.js';
+import { registerInspectCommands } from './inspect-commands.js';
+import { registerRunCommands } from './run-command.js';
+
+const program = new Command();
+program
+  .name('baton')
+  .description('Run coding-agent CLIs headless and resume every conversation anywhere.')
+  .version('0.1.0')
+  .option('--store <location>', 'the store: a SQLite file path (default: $BATON_STORE, else ~/.baton/baton.db)')
+  .showHelpAfterError('(run `baton --help` for usage)')
+  .exitOverride();
+
+const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+registerRunCommands(program, globals);
+registerInspectCommands(program, globals);
+registerDemoCommand(program);
+
+function fail(message: string, hint: string | undefined, exitCode: number): never {
+  process.stderr.write(`error: ${message}\n${hint ? `hint: ${hint}\n` : ''}`);
+  process.exit(exitCode);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // commander has already printed its message; help and version are not errors.
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  }
+  if (error instanceof BatonError) fail(error.message, error.hint, error.code === 'USAGE' ? 2 : 1);
+  if (process.env.BATON_DEBUG) console.error(error);
+  fail(`unexpected: ${errorMessage(error)}`, 'this is a bug in baton; re-run with BATON_DEBUG=1 for details and report it', 1);
+}

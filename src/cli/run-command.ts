@@ -1,0 +1,124 @@
+/** `baton run` and `baton resume`: start or continue a conversation, show progress, print the outcome. */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { BatonError, errorMessage } from '../errors.js';
+import { harnessFromName } from '../harness/registry.js';
+import { resumeConversation, startConversation, type RunResult } from '../run/runner.js';
+import { withStore, type GlobalOptions } from './context.js';
+import { progressPrinter } from './progress.js';
+
+interface RunCommandOptions {
+  cwd?: string;
+  model?: string;
+  json?: boolean;
+  systemPromptFile?: string;
+  quiet?: boolean;
+}
+
+async function readSystemPrompt(path: string | undefined): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new BatonError('USAGE', `cannot read the system prompt file ${path}: ${errorMessage(error)}`, { hint: 'pass an existing file to --system-prompt-file' });
+  }
+}
+
+/** Ctrl-C and SIGTERM interrupt the CLI (forwarded to it); the run still gets its final save. */
+function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (!controller.signal.aborted) process.stderr.write(`\n${name}: stopping the agent and saving the transcript…\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+function report(result: RunResult, options: RunCommandOptions): void {
+  if (options.json) {
+    const { conversationId, harness, sessionId, runId, status, exitCode } = result;
+    process.stdout.write(`${JSON.stringify({ conversationId, harness, sessionId: sessionId ?? null, runId, status, exitCode: exitCode ?? null })}\n`);
+  } else {
+    if (result.status !== 'succeeded') process.stderr.write(`error: run ${result.status}: ${result.error ?? 'unknown error'}\nhint: the transcript is saved up to the failure; continue with \`baton resume ${result.conversationId} PROMPT\`\n`);
+    process.stdout.write(`${result.conversationId}\n`);
+  }
+  process.exitCode = result.status === 'succeeded' ? 0 : result.status === 'interrupted' ? 130 : 1;
+}
+
+function addRunOptions(command: Command): Command {
+  return command
+    .option('--cwd <dir>', 'working directory of the agent (default: the current directory)')
+    .option('--model <model>', 'model for the CLI to use')
+    .option('--system-prompt-file <file>', 'extra instructions for the agent, from a file')
+    .option('--json', 'print one JSON object {conversationId, harness, sessionId, runId, status, exitCode} and nothing else on stdout')
+    .option('-q, --quiet', 'do not show the agent\'s progress');
+}
+
+export function registerRunCommands(program: Command, globals: () => GlobalOptions): void {
+  addRunOptions(
+    program
+      .command('run')
+      .description('start a conversation with an agent CLI and save it')
+      .requiredOption('--harness <name>', 'the agent CLI: codex')
+      .argument('<prompt>', 'the first prompt (one argument; quote it)'),
+  ).action(async (prompt: string, options: RunCommandOptions & { harness: string }) => {
+    const harness = harnessFromName(options.harness);
+    const systemPrompt = await readSystemPrompt(options.systemPromptFile);
+    await withStore(globals(), async ({ store, config }) => {
+      const interrupt = interruptSignal();
+      try {
+        const result = await startConversation({
+          store,
+          config,
+          harness: harness.id,
+          prompt,
+          cwd: options.cwd ?? process.cwd(),
+          model: options.model,
+          systemPrompt,
+          signal: interrupt.signal,
+          ...(options.quiet ? {} : { onEvent: progressPrinter() }),
+        });
+        report(result, options);
+      } finally {
+        interrupt.dispose();
+      }
+    });
+  });
+
+  addRunOptions(
+    program
+      .command('resume')
+      .description('continue a conversation, here, from its saved transcript')
+      .argument('<conversation-id>', 'the id `baton run` printed')
+      .argument('<prompt>', 'the follow-up prompt (one argument; quote it)'),
+  ).action(async (conversationId: string, prompt: string, options: RunCommandOptions) => {
+    const systemPrompt = await readSystemPrompt(options.systemPromptFile);
+    await withStore(globals(), async ({ store, config }) => {
+      const interrupt = interruptSignal();
+      try {
+        const result = await resumeConversation({
+          store,
+          config,
+          conversationId,
+          prompt,
+          cwd: options.cwd ?? process.cwd(),
+          model: options.model,
+          systemPrompt,
+          signal: interrupt.signal,
+          ...(options.quiet ? {} : { onEvent: progressPrinter() }),
+        });
+        report(result, options);
+      } finally {
+        interrupt.dispose();
+      }
+    });
+  });
+}

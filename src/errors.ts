@@ -1,0 +1,41 @@
+/**
+ * Typed errors with stable codes. Every error a user can cause carries a one-line message and a hint
+ * that says what to do; the CLI prints both and exits non-zero, the HTTP layer maps the code to a status.
+ */
+export type ErrorCode =
+  | 'CONVERSATION_NOT_FOUND'
+  | 'CONVERSATION_BUSY'
+  | 'HARNESS_MISMATCH'
+  | 'HARNESS_UNKNOWN'
+  | 'TRANSCRIPT_CORRUPT'
+  | 'TRANSCRIPT_NOT_FOUND'
+  | 'REHYDRATE_CONFLICT'
+  | 'SESSION_MISMATCH'
+  | 'SESSION_ID_MISSING'
+  | 'INVALID_SESSION_ID'
+  | 'CLI_NOT_FOUND'
+  | 'CLI_FAILED'
+  | 'CONFIG_INVALID'
+  | 'IMPORT_INVALID'
+  | 'STORE_ERROR'
+  | 'USAGE';
+
+export class BatonError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BatonError';
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+export function isBatonError(error: unknown, code?: ErrorCode): error is BatonError {
+  return error instanceof BatonError && (code === undefined || error.code === code);
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

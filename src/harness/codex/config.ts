@@ -1,0 +1,133 @@
+/**
+ * Preparing CODEX_HOME for a headless run by merging, never clobbering: config.toml is patched in place with
+ * a format-preserving TOML editor (comments, key order, a user's [model_providers.*] and profiles survive),
+ * auth.json keeps every field it had, and a system prompt is a marked section of AGENTS.override.md.
+ */
+import { access, readdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { parse as parseToml, patch as patchToml } from '@decimalturn/toml-patch';
+import { BatonError, errorMessage } from '../../errors.js';
+import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
+import { isRecord } from '../../transcript/jsonl.js';
+
+export interface CodexPrepareInput {
+  codexHome: string;
+  cwd: string;
+  model: string | undefined;
+  systemPrompt: string | undefined;
+  openaiApiKey: string | undefined;
+}
+
+export async function prepareCodexHome(input: CodexPrepareInput): Promise<void> {
+  await mergeConfigToml(input);
+  if (input.openaiApiKey) await mergeAuthJson(join(input.codexHome, 'auth.json'), input.openaiApiKey);
+  if (input.systemPrompt !== undefined) await writeSystemPrompt(input.codexHome, input.systemPrompt);
+}
+
+/** Directories Codex should trust for this run: the cwd, the git repository it is in, and git repos below it. */
+export async function trustedProjects(cwd: string): Promise<string[]> {
+  const trusted = new Set<string>([cwd]);
+  for (let directory = cwd; ; directory = dirname(directory)) {
+    if (await exists(join(directory, '.git'))) {
+      trusted.add(directory);
+      break;
+    }
+    if (dirname(directory) === directory) break;
+  }
+  async function childRepos(directory: string, depth: number): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(directory, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (!entry.isDirectory() || entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+      const child = join(directory, entry.name);
+      if (await exists(join(child, '.git'))) trusted.add(child);
+      if (depth < 2) await childRepos(child, depth + 1);
+    }
+  }
+  await childRepos(cwd, 1);
+  return [...trusted].sort();
+}
+
+async function mergeConfigToml(input: CodexPrepareInput): Promise<void> {
+  const path = join(input.codexHome, 'config.toml');
+  const existing = (await readFileIfExists(path))?.toString('utf8') ?? '';
+  let document: Record<string, unknown>;
+  try {
+    document = existing.trim() === '' ? {} : (parseToml(existing) as Record<string, unknown>);
+  } catch (error) {
+    throw new BatonError('CONFIG_INVALID', `${path} is not valid TOML: ${errorMessage(error)}`, {
+      hint: 'fix the file (baton merges its settings into it and never rewrites a file it cannot read)',
+      cause: error,
+    });
+  }
+  document.check_for_update_on_startup = false;
+  if (input.model !== undefined) document.model = input.model;
+  const projects = isRecord(document.projects) ? document.projects : {};
+  for (const project of await trustedProjects(input.cwd)) {
+    const entry = isRecord(projects[project]) ? projects[project] : {};
+    projects[project] = { ...entry, trust_level: 'trusted' };
+  }
+  document.projects = projects;
+  const updated = existing.trim() === '' ? patchToml('', document) : patchToml(existing, document);
+  if (updated !== existing) await writePrivateFileAtomic(path, updated.endsWith('\n') ? updated : `${updated}\n`);
+}
+
+/**
+ * auth.json: the API key from OPENAI_API_KEY, every other field kept; `auth_mode` set to "apikey" only when the
+ * file has none (a ChatGPT login stays a ChatGPT login).
+ */
+export async function mergeAuthJson(path: string, apiKey: string): Promise<void> {
+  const existing = await readFileIfExists(path);
+  let auth: Record<string, unknown> = {};
+  if (existing) {
+    try {
+      const parsed: unknown = JSON.parse(existing.toString('utf8'));
+      if (!isRecord(parsed)) throw new Error('not a JSON object');
+      auth = parsed;
+    } catch (error) {
+      throw new BatonError('CONFIG_INVALID', `${path} is not a JSON object: ${errorMessage(error)}`, {
+        hint: 'fix or remove the file; baton keeps its fields and only sets OPENAI_API_KEY',
+      });
+    }
+  }
+  const updated = { ...auth, OPENAI_API_KEY: apiKey, auth_mode: auth.auth_mode ?? 'apikey' };
+  const text = `${JSON.stringify(updated, null, 2)}\n`;
+  if (existing?.toString('utf8') !== text) await writePrivateFileAtomic(path, text);
+}
+
+const SECTION_BEGIN = '<!-- baton:system-prompt:begin (managed by baton; edits inside are replaced) -->';
+const SECTION_END = '<!-- baton:system-prompt:end -->';
+
+/**
+ * Codex reads $CODEX_HOME/AGENTS.override.md instead of AGENTS.md. baton owns one marked section of it:
+ * a user's own text in the file is kept, and when baton creates the file it starts from the user's AGENTS.md
+ * so that the override does not hide their instructions.
+ */
+export async function writeSystemPrompt(codexHome: string, systemPrompt: string): Promise<void> {
+  const path = join(codexHome, 'AGENTS.override.md');
+  const existing = (await readFileIfExists(path))?.toString('utf8');
+  const base = existing ?? (await readFileIfExists(join(codexHome, 'AGENTS.md')))?.toString('utf8') ?? '';
+  const section = `${SECTION_BEGIN}\n${systemPrompt.trimEnd()}\n${SECTION_END}\n`;
+  const begin = base.indexOf(SECTION_BEGIN);
+  const end = base.indexOf(SECTION_END);
+  let updated: string;
+  if (begin !== -1 && end > begin) {
+    updated = base.slice(0, begin) + section + base.slice(end + SECTION_END.length).replace(/^\n/, '');
+  } else {
+    updated = base === '' ? section : `${base.trimEnd()}\n\n${section}`;
+  }
+  if (updated !== existing) await writePrivateFileAtomic(path, updated);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * The Codex CLI harness: `codex exec --json` for a new conversation, `codex exec resume <uuid>` for a
+ * follow-up. The session id is Codex's thread id, read from the first `thread.started` event (Codex cannot be
+ * told an id for a new conversation).
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Envelope } from '../../transcript/envelope.js';
+import { isRecord } from '../../transcript/jsonl.js';
+import { expandTemplate } from '../command-template.js';
+import { resolveExecutable } from '../executable.js';
+import {
+  assertSessionId,
+  harnessMismatch,
+  type CommandSpec,
+  type CommandTemplates,
+  type Harness,
+  type HarnessContext,
+  type HarnessEvent,
+  type LaunchRequest,
+  type PrepareOptions,
+  type ResumeInfoFor,
+  type TemplateItem,
+} from '../harness.js';
+import { prepareCodexHome } from './config.js';
+import { locateRollout, readRolloutMeta, rehydrateRollout, viewRollout } from './transcript.js';
+import { MAIN_FILE_KEY } from '../../transcript/envelope.js';
+
+const BYPASS = ['--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox'];
+
+/** `--` ends the options, so a prompt that starts with "-" is still the prompt. */
+export const CODEX_NEW_ARGS: TemplateItem[] = ['exec', ...BYPASS, ['-m', '{model}'], '--', '{prompt}'];
+export const CODEX_RESUME_ARGS: TemplateItem[] = ['exec', 'resume', ...BYPASS, ['-m', '{model}'], '--', '{sessionId}', '{prompt}'];
+
+export const codexHarness: Harness<'codex'> = {
+  id: 'codex',
+  displayName: 'Codex CLI',
+
+  resolveHome(env) {
+    return resolve(env.CODEX_HOME && env.CODEX_HOME !== '' ? env.CODEX_HOME : join(env.HOME ?? homedir(), '.codex'));
+  },
+
+  async prepare(context: HarnessContext, options: PrepareOptions) {
+    await prepareCodexHome({
+      codexHome: context.home,
+      cwd: context.cwd,
+      model: options.model,
+      systemPrompt: options.systemPrompt,
+      openaiApiKey: context.env.OPENAI_API_KEY || undefined,
+    });
+  },
+
+  newSessionId() {
+    return undefined;
+  },
+
+  async command(context: HarnessContext, request: LaunchRequest<'codex'>, templates: CommandTemplates): Promise<CommandSpec> {
+    const file = await resolveExecutable(
+      { binName: 'codex', packageName: '@openai/codex', configKey: 'harnesses.codex.command' },
+      templates.command,
+      context.env,
+    );
+    const values = { prompt: request.prompt, model: request.model, cwd: context.cwd };
+    const args =
+      request.kind === 'new'
+        ? expandTemplate(templates.newArgs ?? CODEX_NEW_ARGS, values)
+        : expandTemplate(templates.resumeArgs ?? CODEX_RESUME_ARGS, { ...values, sessionId: request.resume.sessionId });
+    return { file, args, env: { CODEX_HOME: context.home }, cwd: context.cwd };
+  },
+
+  parseOutputLine(line: string): HarnessEvent[] {
+    return parseCodexEvent(line);
+  },
+
+  async locateTranscript(context, sessionId) {
+    return locateRollout(context.home, sessionId);
+  },
+
+  readSessionMeta(content, sessionId) {
+    return readRolloutMeta(content, sessionId);
+  },
+
+  async rehydrate(envelope: Envelope, context: HarnessContext) {
+    codexHarness.resumeInfo(envelope);
+    return rehydrateRollout(envelope, context.home);
+  },
+
+  viewTranscript(files) {
+    const main = files.find((file) => file.key === MAIN_FILE_KEY);
+    return main ? viewRollout(main.content) : { items: [], unparsedLines: 0 };
+  },
+
+  resumeInfo(envelope: Envelope): ResumeInfoFor<'codex'> {
+    if (envelope.harness !== 'codex') throw harnessMismatch('codex', envelope.harness);
+    assertSessionId(envelope.sessionId);
+    return { harness: 'codex', sessionId: envelope.sessionId };
+  },
+};
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const count = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
+
+/** One `codex exec --json` line → baton's events. verified with codex 0.171 (test/fixtures/codex/exec-events.jsonl). */
+export function parseCodexEvent(line: string): HarnessEvent[] {
+  let event: unknown;
+  try {
+    event = JSON.parse(line);
+  } catch {
+    return [];
+  }
+  if (!isRecord(event)) return [];
+  switch (event.type) {
+    case 'thread.started': {
+      const sessionId = text(event.thread_id);
+      return sessionId ? [{ type: 'session.started', sessionId }] : [];
+    }
+    case 'turn.started':
+      return [{ type: 'turn.started' }];
+    case 'turn.completed': {
+      const usage = isRecord(event.usage) ? event.usage : {};
+      return [{ type: 'turn.completed', inputTokens: count(usage.input_tokens), outputTokens: count(usage.output_tokens) }];
+    }
+    case 'turn.failed': {
+      const error = isRecord(event.error) ? event.error : {};
+      return [{ type: 'turn.failed', message: text(error.message) ?? 'the turn failed' }];
+    }
+    case 'error':
+      return [{ type: 'error', message: text(event.message) ?? 'Codex reported an error' }];
+    case 'item.started':
+    case 'item.completed': {
+      const item = isRecord(event.item) ? event.item : {};
+      return parseItem(item, event.type === 'item.completed');
+    }
+    default:
+      return [];
+  }
+}
+
+function parseItem(item: Record<string, unknown>, completed: boolean): HarnessEvent[] {
+  switch (item.type) {
+    case 'agent_message':
+      return completed && text(item.text) ? [{ type: 'message', text: text(item.text)! }] : [];
+    case 'reasoning':
+      return completed && text(item.text) ? [{ type: 'reasoning', text: text(item.text)! }] : [];
+    case 'command_execution': {
+      const command = text(item.command) ?? '';
+      return completed
+        ? [{ type: 'command.completed', command, exitCode: count(item.exit_code), output: text(item.aggregated_output) ?? '' }]
+        : [{ type: 'command.started', command }];
+    }
+    case 'file_change': {
+      if (!completed || !Array.isArray(item.changes)) return [];
+      const paths = item.changes.flatMap((change) => (isRecord(change) && typeof change.path === 'string' ? [change.path] : []));
+      return paths.length > 0 ? [{ type: 'file.changed', paths }] : [];
+    }
+    case 'error':
+      return completed ? [{ type: 'error', message: text(item.message) ?? 'Codex reported an error' }] : [];
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Codex rollouts: where they live, what their first line says, and how to put one back.
+ *
+ * verified with codex 0.171: a rollout is `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<YYYY-MM-DDThh-mm-ss>-<uuid>.jsonl`,
+ * its first line is `{"type":"session_meta","payload":{"id","timestamp","cwd","cli_version",…}}`, and
+ * `codex exec resume <uuid>` finds it by the uuid in its file name anywhere under `sessions/` (the date folders
+ * need not match), in a CODEX_HOME that holds nothing else, and appends to the same file.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { BatonError } from '../../errors.js';
+import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
+import { MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
+import { isRecord, parseJsonLines } from '../../transcript/jsonl.js';
+import { attachOutput, type TranscriptView, type ViewItem } from '../../transcript/view.js';
+import { assertSessionId, type TranscriptLocation } from '../harness.js';
+
+const ROLLOUT_NAME = /^rollout-(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2})-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i;
+
+export function sessionsDirectory(codexHome: string): string {
+  return join(codexHome, 'sessions');
+}
+
+/** Every rollout file for a session id under `sessions/`, newest (by modification time) first. */
+export async function findRollouts(codexHome: string, sessionId: string): Promise<string[]> {
+  assertSessionId(sessionId);
+  const wanted = sessionId.toLowerCase();
+  const found: Array<{ path: string; modified: number }> = [];
+  async function walk(directory: string, depth: number): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(directory, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const path = join(directory, entry.name);
+      if (entry.isDirectory() && depth < 4) await walk(path, depth + 1);
+      else if (entry.isFile()) {
+        const match = ROLLOUT_NAME.exec(entry.name);
+        if (match && match[2]!.toLowerCase() === wanted) found.push({ path, modified: (await stat(path)).mtimeMs });
+      }
+    }
+  }
+  await walk(sessionsDirectory(codexHome), 0);
+  return found.sort((a, b) => b.modified - a.modified || b.path.localeCompare(a.path)).map((entry) => entry.path);
+}
+
+export async function locateRollout(codexHome: string, sessionId: string): Promise<TranscriptLocation | undefined> {
+  const [newest] = await findRollouts(codexHome, sessionId);
+  return newest ? { files: [{ key: MAIN_FILE_KEY, path: newest }] } : undefined;
+}
+
+/**
+ * Reads `session_meta` tolerantly: the first JSON line of that type wins; lines that are not JSON are
+ * skipped here (they stay in the stored bytes). A rollout without session_meta still has its session id.
+ */
+export function readRolloutMeta(content: Buffer, sessionId: string): SessionMeta {
+  for (const line of parseJsonLines(content)) {
+    if (!line.ok || !isRecord(line.value) || line.value.type !== 'session_meta') continue;
+    const payload = isRecord(line.value.payload) ? line.value.payload : {};
+    const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+    return {
+      sessionId: text(payload.id) ?? sessionId,
+      sessionStartedAt: text(payload.timestamp) ?? text(line.value.timestamp),
+      cwd: text(payload.cwd),
+      cliVersion: text(payload.cli_version),
+    };
+  }
+  return { sessionId, sessionStartedAt: undefined, cwd: undefined, cliVersion: undefined };
+}
+
+/** `sessions/YYYY/MM/DD/rollout-YYYY-MM-DDThh-mm-ss-<uuid>.jsonl`, from the session start (UTC). */
+export function canonicalRolloutPath(sessionId: string, sessionStartedAt: string | undefined): string {
+  assertSessionId(sessionId);
+  const parsed = sessionStartedAt ? new Date(sessionStartedAt) : undefined;
+  const start = parsed && !Number.isNaN(parsed.getTime()) ? parsed : new Date(0);
+  const iso = start.toISOString(); // 2026-11-26T22:40:01.123Z
+  const [year, month, day] = [iso.slice(0, 4), iso.slice(5, 7), iso.slice(8, 10)];
+  const stamp = `${iso.slice(0, 10)}T${iso.slice(11, 13)}-${iso.slice(14, 16)}-${iso.slice(17, 19)}`;
+  return join('sessions', year, month, day, `rollout-${stamp}-${sessionId.toLowerCase()}.jsonl`);
+}
+
+/**
+ * Writes the rollout back under `sessions/`. An existing copy of the same session is replaced only when it
+ * is identical to, or a prefix of, the stored one (an older copy baton wrote); a copy with turns the store
+ * does not have is never clobbered.
+ */
+export async function rehydrateRollout(envelope: Envelope, codexHome: string): Promise<TranscriptLocation> {
+  assertSessionId(envelope.sessionId);
+  const main = mainFile(envelope);
+  const existing = await findRollouts(codexHome, envelope.sessionId);
+  if (existing.length > 1) {
+    throw new BatonError('TRANSCRIPT_CORRUPT', `CODEX_HOME ${codexHome} holds ${existing.length} rollouts for session ${envelope.sessionId}`, {
+      hint: `remove the stale ones (${existing.map((path) => relative(codexHome, path)).join(', ')}) or resume with a fresh CODEX_HOME`,
+    });
+  }
+  const target = existing[0] ?? join(codexHome, canonicalRolloutPath(envelope.sessionId, envelope.meta.sessionStartedAt));
+  if (!target.startsWith(sessionsDirectory(codexHome) + sep)) {
+    throw new BatonError('TRANSCRIPT_CORRUPT', `refusing to write outside ${sessionsDirectory(codexHome)}`, { hint: 're-import the conversation' });
+  }
+  const onDisk = await readFileIfExists(target);
+  if (onDisk && !onDisk.equals(main.content)) {
+    const isOlderCopy = onDisk.length < main.content.length && main.content.subarray(0, onDisk.length).equals(onDisk);
+    if (!isOlderCopy) {
+      throw new BatonError('REHYDRATE_CONFLICT', `${target} already holds a different copy of session ${envelope.sessionId} (it has turns the store does not)`, {
+        hint: 'it was continued outside baton or by a run that did not save; move that file away or resume with a fresh CODEX_HOME',
+      });
+    }
+  }
+  if (!onDisk?.equals(main.content)) await writePrivateFileAtomic(target, main.content);
+  return { files: [{ key: MAIN_FILE_KEY, path: target }] };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Display: response items of a rollout → the shared view model.
+
+/** User-role messages Codex adds itself (environment, instructions) rather than the user's prompts. */
+const CONTEXT_MESSAGE = /^\s*(<environment_context>|<user_instructions>|<skills_instructions>|<permissions|# AGENTS\.md instructions)/;
+
+function messageText(content: unknown): string {
+  if (!Array.isArray(content)) return '';
+  return content
+    .flatMap((part) => (isRecord(part) && typeof part.text === 'string' ? [part.text] : []))
+    .join('\n');
+}
+
+/** Codex prefixes tool output with a header (`Chunk ID…`, `Process exited with code N`, `Output:`). */
+function commandOutput(raw: string): { output: string; exitCode: number | undefined } {
+  const exit = /Process exited with code (-?\d+)/.exec(raw);
+  const marker = raw.indexOf('Output:\n');
+  return { output: marker === -1 ? raw : raw.slice(marker + 'Output:\n'.length), exitCode: exit ? Number(exit[1]) : undefined };
+}
+
+export function viewRollout(content: Buffer): TranscriptView {
+  const items: ViewItem[] = [];
+  let unparsedLines = 0;
+  for (const line of parseJsonLines(content)) {
+    if (!line.ok) {
+      unparsedLines++;
+      continue;
+    }
+    if (!isRecord(line.value) || line.value.type !== 'response_item' || !isRecord(line.value.payload)) continue;
+    const item = line.value.payload;
+    const callId = typeof item.call_id === 'string' ? item.call_id : undefined;
+    switch (item.type) {
+      case 'message': {
+        const text = messageText(item.content);
+        if (item.role === 'user' && !CONTEXT_MESSAGE.test(text)) items.push({ kind: 'user', text });
+        else if (item.role === 'assistant' && text !== '') items.push({ kind: 'assistant', text });
+        break;
+      }
+      case 'function_call': {
+        const name = typeof item.name === 'string' ? item.name : 'tool';
+        const input = typeof item.arguments === 'string' ? item.arguments : JSON.stringify(item.arguments ?? {});
+        let command: string | undefined;
+        try {
+          const args: unknown = JSON.parse(input);
+          if (isRecord(args)) command = typeof args.cmd === 'string' ? args.cmd : Array.isArray(args.command) ? args.command.join(' ') : typeof args.command === 'string' ? args.command : undefined;
+        } catch {
+          // arguments that are not JSON are shown as they are
+        }
+        if (command !== undefined && /exec_command|shell|local_shell/.test(name)) items.push({ kind: 'command', callId, command, output: undefined, exitCode: undefined });
+        else items.push({ kind: 'tool', callId, name, input, output: undefined });
+        break;
+      }
+      case 'custom_tool_call': {
+        const name = typeof item.name === 'string' ? item.name : 'tool';
+        items.push({ kind: 'tool', callId, name, input: typeof item.input === 'string' ? item.input : '', output: undefined });
+        break;
+      }
+      case 'function_call_output':
+      case 'custom_tool_call_output': {
+        const raw = typeof item.output === 'string' ? item.output : isRecord(item.output) && typeof item.output.content === 'string' ? item.output.content : JSON.stringify(item.output ?? '');
+        const { output, exitCode } = commandOutput(raw);
+        attachOutput(items, callId, output, exitCode);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return { items, unparsedLines };
+}

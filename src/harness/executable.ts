@@ -1,0 +1,60 @@
+/** Finding a CLI's executable: baton's config, then PATH, then the copy pinned in baton's own node_modules. */
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { BatonError } from '../errors.js';
+
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function findOnPath(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  for (const directory of (env.PATH ?? '').split(delimiter)) {
+    if (directory === '') continue;
+    const candidate = join(directory, name);
+    if (await isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** The bin script of an npm package installed next to baton (e.g. @openai/codex → bin/codex.js). */
+function bundledBin(packageName: string, binName: string): string | undefined {
+  try {
+    const require = createRequire(import.meta.url);
+    const manifestPath = require.resolve(`${packageName}/package.json`);
+    const manifest = require(manifestPath) as { bin?: string | Record<string, string> };
+    const relative = typeof manifest.bin === 'string' ? manifest.bin : manifest.bin?.[binName];
+    return relative ? join(dirname(manifestPath), relative) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ExecutableSource {
+  binName: string;
+  packageName: string;
+  configKey: string;
+}
+
+export async function resolveExecutable(source: ExecutableSource, configured: string | undefined, env: NodeJS.ProcessEnv): Promise<string> {
+  if (configured !== undefined) {
+    const candidate = isAbsolute(configured) || configured.includes('/') ? resolve(configured) : await findOnPath(configured, env);
+    if (candidate && (await isExecutable(candidate))) return candidate;
+    throw new BatonError('CLI_NOT_FOUND', `${source.configKey} is "${configured}", which is not an executable file`, {
+      hint: `fix ${source.configKey} in baton.config.json, or remove it to use ${source.binName} from PATH`,
+    });
+  }
+  const onPath = await findOnPath(source.binName, env);
+  if (onPath) return onPath;
+  const bundled = bundledBin(source.packageName, source.binName);
+  if (bundled && (await isExecutable(bundled))) return bundled;
+  throw new BatonError('CLI_NOT_FOUND', `${source.binName} not found on PATH or next to baton`, {
+    hint: `install it with \`npm i -g ${source.packageName}\` or set ${source.configKey} in baton.config.json`,
+  });
+}

@@ -1,0 +1,109 @@
+/**
+ * The harness contract: everything baton needs to know about one agent CLI. A harness is a small set of
+ * pure decisions (argv, paths, event parsing) plus file operations confined to the CLI's home.
+ */
+import { BatonError } from '../errors.js';
+import type { Envelope, SessionMeta, TranscriptFile } from '../transcript/envelope.js';
+import type { TranscriptView } from '../transcript/view.js';
+import type { HarnessId } from './ids.js';
+
+export type { HarnessId } from './ids.js';
+
+/** What a resume needs, typed per harness: a Codex resume cannot be handed to another harness. */
+export type ResumeInfo = { harness: 'codex'; sessionId: string };
+export type ResumeInfoFor<Id extends HarnessId> = Extract<ResumeInfo, { harness: Id }>;
+
+/** The process to start: an executable and its argv. Never a shell string. */
+export interface CommandSpec {
+  file: string;
+  args: string[];
+  /** Variables baton adds to the inherited environment. */
+  env: Record<string, string>;
+  cwd: string;
+}
+
+export interface HarnessContext {
+  /** The CLI's home (e.g. CODEX_HOME), absolute. */
+  home: string;
+  /** The run's working directory: absolute, symlinks resolved. */
+  cwd: string;
+  /** The environment the CLI inherits. */
+  env: NodeJS.ProcessEnv;
+}
+
+export interface PrepareOptions {
+  model: string | undefined;
+  systemPrompt: string | undefined;
+}
+
+export type LaunchRequest<Id extends HarnessId> =
+  | { kind: 'new'; prompt: string; model: string | undefined; sessionId: string | undefined }
+  | { kind: 'resume'; prompt: string; model: string | undefined; resume: ResumeInfoFor<Id> };
+
+/** Argv templates from baton's config; items may hold {prompt}, {sessionId}, {model}, {cwd}. */
+export interface CommandTemplates {
+  command: string | undefined;
+  newArgs: TemplateItem[] | undefined;
+  resumeArgs: TemplateItem[] | undefined;
+}
+/** A string, or a group of strings dropped as a whole when one of its placeholders has no value. */
+export type TemplateItem = string | string[];
+
+/** What a CLI reported, in one shape for every harness: live progress, run events and the run's result. */
+export type HarnessEvent =
+  | { type: 'session.started'; sessionId: string }
+  | { type: 'turn.started' }
+  | { type: 'turn.completed'; inputTokens: number | undefined; outputTokens: number | undefined }
+  | { type: 'turn.failed'; message: string }
+  | { type: 'message'; text: string }
+  | { type: 'reasoning'; text: string }
+  | { type: 'command.started'; command: string }
+  | { type: 'command.completed'; command: string; exitCode: number | undefined; output: string }
+  | { type: 'file.changed'; paths: string[] }
+  | { type: 'error'; message: string };
+
+/** The native files of one session: a key (see Envelope) and where the file is on disk. */
+export interface TranscriptLocation {
+  files: Array<{ key: string; path: string }>;
+}
+
+export interface Harness<Id extends HarnessId = HarnessId> {
+  readonly id: Id;
+  readonly displayName: string;
+
+  /** The CLI's home for this environment (honours the CLI's own variable, e.g. CODEX_HOME). */
+  resolveHome(env: NodeJS.ProcessEnv): string;
+  /** Merges what a headless run needs into the CLI's config; never clobbers a user's settings. */
+  prepare(context: HarnessContext, options: PrepareOptions): Promise<void>;
+  /** A session id baton chooses for a new conversation, or undefined when the CLI picks its own. */
+  newSessionId(): string | undefined;
+  command(context: HarnessContext, request: LaunchRequest<Id>, templates: CommandTemplates): Promise<CommandSpec>;
+  /** Parses one line of the CLI's stdout; unknown lines give no events. */
+  parseOutputLine(line: string): HarnessEvent[];
+
+  locateTranscript(context: HarnessContext, sessionId: string): Promise<TranscriptLocation | undefined>;
+  /** Reads the session metadata from the main file; tolerant of lines that are not JSON. */
+  readSessionMeta(mainFileContent: Buffer, sessionId: string): SessionMeta;
+  /** Writes the envelope's files where the CLI will look for them; returns the location written. */
+  rehydrate(envelope: Envelope, context: HarnessContext): Promise<TranscriptLocation>;
+  /** The readable conversation in the shared view model. */
+  viewTranscript(files: TranscriptFile[]): TranscriptView;
+  /** The typed resume for an envelope; HARNESS_MISMATCH when the envelope belongs to another harness. */
+  resumeInfo(envelope: Envelope): ResumeInfoFor<Id>;
+}
+
+export function harnessMismatch(expected: HarnessId, actual: string): BatonError {
+  return new BatonError('HARNESS_MISMATCH', `this transcript was written by the ${actual} harness and cannot be resumed with ${expected}`, {
+    hint: `resume it with the ${actual} harness (baton picks it from the conversation), or start a new ${expected} conversation`,
+  });
+}
+
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function assertSessionId(sessionId: string): void {
+  if (!UUID_PATTERN.test(sessionId)) {
+    throw new BatonError('INVALID_SESSION_ID', `"${sessionId}" is not a session id (a UUID)`, {
+      hint: 'session ids are UUIDs reported by the CLI; the stored transcript may be damaged — re-import it',
+    });
+  }
+}

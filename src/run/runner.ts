@@ -1,0 +1,312 @@
+/**
+ * One run's lifecycle (DESIGN.md, "Flow of one run"): take the conversation's lease, rehydrate on resume,
+ * prepare the CLI's home, start the CLI, save the transcript's new lines every few seconds, and on any exit —
+ * success, failure, the CLI killed, baton interrupted — make a final save, record the run and release the lease.
+ */
+import { mkdir, realpath, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { commandTemplates, harnessEnvironment, type BatonConfig } from '../config.js';
+import { BatonError, errorMessage } from '../errors.js';
+import type { Harness, HarnessContext, HarnessEvent, LaunchRequest } from '../harness/harness.js';
+import type { HarnessId } from '../harness/ids.js';
+import { getHarness } from '../harness/registry.js';
+import { newConversationId, newRunId } from '../ids.js';
+import type { Conversation, RunStatus, Store } from '../store/store.js';
+import type { Envelope } from '../transcript/envelope.js';
+import { spawnCli, type ChildExit } from './child-process.js';
+import { RunEventRecorder, type TimedEvent } from './events.js';
+import { TranscriptSaver } from './saver.js';
+
+export const DEFAULT_SAVE_INTERVAL_MS = 5_000;
+export const DEFAULT_LEASE_MS = 30_000;
+/** After Ctrl-C the CLI gets this long to stop on its own before it is terminated, then killed. */
+const INTERRUPT_GRACE_MS = 5_000;
+
+export interface RunOptions {
+  store: Store;
+  prompt: string;
+  /** The run's working directory; created if missing on resume. */
+  cwd: string;
+  model?: string | undefined;
+  systemPrompt?: string | undefined;
+  /** The environment the CLI inherits (and where its home is resolved from); default process.env. */
+  env?: NodeJS.ProcessEnv;
+  config?: BatonConfig;
+  /** Aborting interrupts the CLI (SIGINT to its process group); the run still gets its final save. */
+  signal?: AbortSignal;
+  onEvent?: (event: TimedEvent) => void;
+  saveIntervalMs?: number;
+  leaseMs?: number;
+  host?: string;
+}
+
+export interface RunResult {
+  conversationId: string;
+  harness: HarnessId;
+  sessionId: string | undefined;
+  runId: string;
+  status: Exclude<RunStatus, 'running'>;
+  exitCode: number | undefined;
+  error: string | undefined;
+}
+
+export async function startConversation(options: RunOptions & { harness: HarnessId }): Promise<RunResult> {
+  const harness = getHarness(options.harness) as Harness;
+  const cwd = await resolveWorkingDirectory(options.cwd, false);
+  const conversation = await options.store.createConversation({
+    id: newConversationId(),
+    harness: harness.id,
+    title: titleFrom(options.prompt),
+    cwd,
+  });
+  return execute(harness, conversation, cwd, options);
+}
+
+export async function resumeConversation(options: RunOptions & { conversationId: string }): Promise<RunResult> {
+  const conversation = await options.store.getConversation(options.conversationId);
+  if (!conversation) {
+    throw new BatonError('CONVERSATION_NOT_FOUND', `no conversation ${options.conversationId} in ${options.store.location}`, {
+      hint: 'list conversations with `baton ls`, or point at the right store with --store or BATON_STORE',
+    });
+  }
+  if (!conversation.sessionId) {
+    throw new BatonError('TRANSCRIPT_NOT_FOUND', `conversation ${conversation.id} has no saved session: its first run ended before the CLI reported one`, {
+      hint: 'see why with `baton show ' + conversation.id + '`, then start a new conversation with `baton run`',
+    });
+  }
+  const harness = getHarness(conversation.harness) as Harness;
+  const cwd = await resolveWorkingDirectory(options.cwd, true);
+  return execute(harness, conversation, cwd, options);
+}
+
+async function execute(harness: Harness, conversation: Conversation, cwd: string, options: RunOptions): Promise<RunResult> {
+  const { store } = options;
+  const env = { ...(options.env ?? process.env), ...harnessEnvironment(options.config ?? {}, harness.id) };
+  const context: HarnessContext = { home: harness.resolveHome(env), cwd, env };
+  const isResume = conversation.sessionId !== undefined;
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const run = await store.startRun({
+    conversationId: conversation.id,
+    runId: newRunId(),
+    kind: isResume ? 'resume' : 'new',
+    prompt: options.prompt,
+    host: options.host ?? hostname(),
+    cwd,
+    leaseMs,
+  });
+  const recorder = new RunEventRecorder(store, run.id, options.onEvent);
+  const state: RunState = { sessionId: conversation.sessionId, failure: undefined, interrupted: false, sessionMismatch: false };
+  let saver: TranscriptSaver | undefined;
+  let exit: ChildExit | undefined;
+  let setupError: unknown;
+  try {
+    const prepared = await prepareLaunch(harness, conversation, context, options, run.id);
+    saver = prepared.saver;
+    if (prepared.sessionId) state.sessionId = prepared.sessionId;
+    const spec = await harness.command(context, prepared.request, commandTemplates(options.config ?? {}, harness.id));
+    exit = await supervise({ harness, context, conversation, spec, saver, recorder, state, options, runId: run.id, leaseMs, isResume });
+  } catch (error) {
+    setupError = error;
+    state.failure ??= errorMessage(error);
+  } finally {
+    // The final save runs on every path that got as far as a session id, whatever happened above.
+    if (saver && state.sessionId && !state.sessionMismatch) {
+      await saveTranscript(harness, context, state.sessionId, saver, true).catch((error: unknown) => {
+        state.failure ??= `final save failed: ${errorMessage(error)}`;
+      });
+    }
+  }
+  const status = runStatus(exit, state);
+  const error = status === 'succeeded' ? undefined : (state.failure ?? describeExit(harness, exit));
+  if (error) await recorder.record({ type: 'error', message: error });
+  await recorder.flush().catch(() => undefined);
+  const finished = await store.finishRun(run.id, { status, exitCode: exit?.exitCode ?? undefined, error });
+  // An error before the CLI ran (bad transcript, CLI missing …) is the caller's to report; the run is recorded.
+  if (setupError !== undefined && exit === undefined) throw setupError;
+  return {
+    conversationId: conversation.id,
+    harness: harness.id,
+    sessionId: state.sessionId,
+    runId: run.id,
+    status: finished.status as RunResult['status'],
+    exitCode: exit?.exitCode ?? undefined,
+    error: finished.error,
+  };
+}
+
+/** Resume: load, verify and rehydrate the stored transcript. New: mint the session id if the harness does. */
+async function prepareLaunch(
+  harness: Harness,
+  conversation: Conversation,
+  context: HarnessContext,
+  options: RunOptions,
+  runId: string,
+): Promise<{ request: LaunchRequest<HarnessId>; saver: TranscriptSaver; sessionId: string | undefined }> {
+  const { store } = options;
+  const target = { store, conversationId: conversation.id, runId };
+  let result: { request: LaunchRequest<HarnessId>; saver: TranscriptSaver; sessionId: string | undefined };
+  if (conversation.sessionId) {
+    const stored = await store.loadTranscript(conversation.id);
+    if (!stored) {
+      throw new BatonError('TRANSCRIPT_NOT_FOUND', `conversation ${conversation.id} has no stored transcript`, {
+        hint: 'its first run ended before anything was saved; start a new conversation with `baton run`',
+      });
+    }
+    const sessionId = conversation.sessionId;
+    const envelope: Envelope = {
+      harness: conversation.harness,
+      sessionId,
+      meta: stored.meta ?? { sessionId, sessionStartedAt: undefined, cwd: undefined, cliVersion: undefined },
+      files: stored.files,
+    };
+    const resume = harness.resumeInfo(envelope);
+    await harness.rehydrate(envelope, context);
+    result = { request: { kind: 'resume', prompt: options.prompt, model: options.model, resume }, saver: new TranscriptSaver(target, stored.files), sessionId };
+  } else {
+    const sessionId = harness.newSessionId();
+    if (sessionId) await store.setSessionId(conversation.id, sessionId);
+    result = { request: { kind: 'new', prompt: options.prompt, model: options.model, sessionId }, saver: new TranscriptSaver(target), sessionId };
+  }
+  await harness.prepare(context, { model: options.model, systemPrompt: options.systemPrompt });
+  return result;
+}
+
+interface RunState {
+  sessionId: string | undefined;
+  failure: string | undefined;
+  interrupted: boolean;
+  sessionMismatch: boolean;
+}
+
+function runStatus(exit: ChildExit | undefined, state: RunState): RunResult['status'] {
+  if (state.interrupted) return 'interrupted';
+  if (state.failure || !exit) return 'failed';
+  if (exit.exitCode !== 0) return 'failed';
+  if (!state.sessionId) {
+    state.failure = 'the CLI exited without reporting a session id, so nothing could be saved';
+    return 'failed';
+  }
+  return 'succeeded';
+}
+
+function describeExit(harness: Harness, exit: ChildExit | undefined): string {
+  if (!exit) return `${harness.displayName} did not start`;
+  if (exit.signal) return `${harness.displayName} was killed by ${exit.signal}`;
+  return `${harness.displayName} exited with code ${exit.exitCode}`;
+}
+
+interface SuperviseInput {
+  harness: Harness;
+  context: HarnessContext;
+  conversation: Conversation;
+  spec: import('../harness/harness.js').CommandSpec;
+  saver: TranscriptSaver;
+  recorder: RunEventRecorder;
+  state: RunState;
+  options: RunOptions;
+  runId: string;
+  leaseMs: number;
+  isResume: boolean;
+}
+
+/** Runs the CLI to its exit: events in, periodic saves and lease renewals out, interrupts forwarded. */
+async function supervise(input: SuperviseInput): Promise<ChildExit> {
+  const { harness, context, saver, recorder, state, options } = input;
+  const child = spawnCli(input.spec, context.env);
+  // Settles once, never rejects unobserved: a failed spawn is rethrown after the output loop.
+  const exited = child.exited.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+
+  let saving: Promise<void> = Promise.resolve();
+  const periodic = (): void => {
+    saving = saving.then(async () => {
+      try {
+        if (state.sessionId && !state.sessionMismatch) await saveTranscript(harness, context, state.sessionId, saver, false);
+        await recorder.flush();
+        await options.store.renewLease(input.runId, input.leaseMs);
+      } catch (error) {
+        await recorder.record({ type: 'error', message: `periodic save failed (will retry): ${errorMessage(error)}` });
+      }
+    });
+  };
+  const timer = setInterval(periodic, options.saveIntervalMs ?? DEFAULT_SAVE_INTERVAL_MS);
+
+  const escalation: NodeJS.Timeout[] = [];
+  const onAbort = (): void => {
+    state.interrupted = true;
+    state.failure ??= 'interrupted by the user';
+    child.signal('SIGINT');
+    escalation.push(setTimeout(() => child.signal('SIGTERM'), INTERRUPT_GRACE_MS));
+    escalation.push(setTimeout(() => child.signal('SIGKILL'), INTERRUPT_GRACE_MS * 2));
+  };
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  try {
+    try {
+      for await (const line of child.lines) {
+        for (const event of harness.parseOutputLine(line)) {
+          if (event.type === 'session.started') await onSessionStarted(event.sessionId, input, child.signal.bind(child));
+          await recorder.record(event);
+        }
+      }
+    } catch (error) {
+      // baton cannot follow this run any more (e.g. the store failed): stop the CLI rather than leave it unsaved.
+      child.signal('SIGKILL');
+      await exited;
+      throw error;
+    }
+    const outcome = await exited;
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  } finally {
+    clearInterval(timer);
+    for (const handle of escalation) clearTimeout(handle);
+    options.signal?.removeEventListener('abort', onAbort);
+    await saving;
+  }
+}
+
+async function onSessionStarted(sessionId: string, input: SuperviseInput, signal: (signal: NodeJS.Signals) => boolean): Promise<void> {
+  const { state, conversation, options } = input;
+  if (input.isResume || state.sessionId) {
+    if (sessionId !== state.sessionId) {
+      // Proof of resume failed: the CLI started a different session. Stop it before it does any work.
+      state.sessionMismatch = true;
+      state.failure = `${input.harness.displayName} reported session ${sessionId} instead of ${state.sessionId}: it did not resume the conversation`;
+      signal('SIGKILL');
+    }
+    return;
+  }
+  state.sessionId = sessionId;
+  await options.store.setSessionId(conversation.id, sessionId);
+}
+
+async function saveTranscript(harness: Harness, context: HarnessContext, sessionId: string, saver: TranscriptSaver, final: boolean): Promise<void> {
+  const location = await harness.locateTranscript(context, sessionId);
+  if (!location) return;
+  await saver.save(location.files, { final, meta: (content) => harness.readSessionMeta(content, sessionId) });
+}
+
+async function resolveWorkingDirectory(cwd: string, createIfMissing: boolean): Promise<string> {
+  const absolute = resolve(cwd);
+  try {
+    if (!(await stat(absolute)).isDirectory()) throw new Error('not a directory');
+  } catch (error) {
+    if (!createIfMissing || (error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new BatonError('USAGE', `the working directory ${absolute} does not exist or is not a directory`, {
+        hint: 'pass an existing directory with --cwd',
+      });
+    }
+    await mkdir(absolute, { recursive: true });
+  }
+  return realpath(absolute);
+}
+
+function titleFrom(prompt: string): string {
+  const firstLine = prompt.trim().split('\n')[0] ?? '';
+  return firstLine.length > 80 ? `${firstLine.slice(0, 79)}…` : firstLine;
+}

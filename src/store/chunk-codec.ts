@@ -1,0 +1,42 @@
+/**
+ * Compression of stored transcript chunks. The codec is recorded per chunk, so a chunk written with one
+ * codec stays readable after the default changes (zstd can come later).
+ *
+ * Brotli at quality 4 was measured on real Codex rollouts (see bench/): about ×10 smaller at 70–100 MB/s,
+ * several times better than gzip -6 at a similar speed.
+ */
+import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
+
+export type ChunkCodec = 'none' | 'br';
+
+export interface EncodedChunk {
+  codec: ChunkCodec;
+  data: Buffer;
+}
+
+const BROTLI_QUALITY = 4;
+
+export function encodeChunk(bytes: Buffer): EncodedChunk {
+  if (bytes.length < 64) return { codec: 'none', data: bytes };
+  const compressed = brotliCompressSync(bytes, {
+    params: {
+      [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
+      [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
+      [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+    },
+  });
+  return compressed.length < bytes.length ? { codec: 'br', data: compressed } : { codec: 'none', data: bytes };
+}
+
+export function decodeChunk(chunk: EncodedChunk): Buffer {
+  switch (chunk.codec) {
+    case 'none':
+      return chunk.data;
+    case 'br':
+      return brotliDecompressSync(chunk.data);
+  }
+}
+
+export function isChunkCodec(value: string): value is ChunkCodec {
+  return value === 'none' || value === 'br';
+}

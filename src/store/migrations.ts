@@ -1,0 +1,108 @@
+/** Versioned schema migrations, applied in name order by kysely's Migrator. Never edit a released one. */
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { BatonError } from '../errors.js';
+
+export interface MigrationDialect {
+  /** Column type for raw bytes. */
+  bytes: 'blob' | 'bytea';
+  /** Column type for millisecond timestamps and byte counts. */
+  bigInteger: 'integer' | 'bigint';
+  /** Column type for the auto-increment key of transcript versions. */
+  serialKey: 'integer' | 'bigserial';
+}
+
+function migrations(dialect: MigrationDialect): Record<string, Migration> {
+  return {
+    '0001_initial': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('conversations')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('harness', 'text', (c) => c.notNull())
+          .addColumn('session_id', 'text')
+          .addColumn('title', 'text', (c) => c.notNull())
+          .addColumn('cwd', 'text', (c) => c.notNull())
+          .addColumn('created_at', dialect.bigInteger, (c) => c.notNull())
+          .addColumn('updated_at', dialect.bigInteger, (c) => c.notNull())
+          .addColumn('active_run_id', 'text')
+          .addColumn('lease_expires_at', dialect.bigInteger)
+          .execute();
+        await db.schema.createIndex('conversations_updated_at').on('conversations').column('updated_at').execute();
+
+        await db.schema
+          .createTable('runs')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id').onDelete('cascade'))
+          .addColumn('sequence', 'integer', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('prompt', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('host', 'text', (c) => c.notNull())
+          .addColumn('cwd', 'text', (c) => c.notNull())
+          .addColumn('started_at', dialect.bigInteger, (c) => c.notNull())
+          .addColumn('ended_at', dialect.bigInteger)
+          .addColumn('exit_code', 'integer')
+          .addColumn('error', 'text')
+          .addUniqueConstraint('runs_conversation_sequence', ['conversation_id', 'sequence'])
+          .execute();
+
+        await db.schema
+          .createTable('run_events')
+          .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+          .addColumn('sequence', 'integer', (c) => c.notNull())
+          .addColumn('at', dialect.bigInteger, (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('run_events_pk', ['run_id', 'sequence'])
+          .execute();
+
+        await db.schema
+          .createTable('transcript_versions')
+          .addColumn('id', dialect.serialKey, (c) =>
+            dialect.serialKey === 'integer' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id').onDelete('cascade'))
+          .addColumn('file_key', 'text', (c) => c.notNull())
+          .addColumn('created_at', dialect.bigInteger, (c) => c.notNull())
+          .addColumn('created_by_run_id', 'text')
+          .addColumn('line_count', dialect.bigInteger, (c) => c.notNull())
+          .addColumn('byte_length', dialect.bigInteger, (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('meta', 'text')
+          .execute();
+        await db.schema
+          .createIndex('transcript_versions_by_file')
+          .on('transcript_versions')
+          .columns(['conversation_id', 'file_key', 'id'])
+          .execute();
+
+        await db.schema
+          .createTable('transcript_chunks')
+          .addColumn('version_id', dialect.bigInteger, (c) =>
+            c.notNull().references('transcript_versions.id').onDelete('cascade'),
+          )
+          .addColumn('sequence', 'integer', (c) => c.notNull())
+          .addColumn('codec', 'text', (c) => c.notNull())
+          .addColumn('data', dialect.bytes, (c) => c.notNull())
+          .addColumn('byte_length', dialect.bigInteger, (c) => c.notNull())
+          .addColumn('line_count_after', dialect.bigInteger, (c) => c.notNull())
+          .addColumn('sha256_after', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('transcript_chunks_pk', ['version_id', 'sequence'])
+          .execute();
+      },
+    },
+  };
+}
+
+export async function migrateToLatest(db: Kysely<any>, dialect: MigrationDialect): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const migrator = new Migrator({ db, provider, migrationTableName: 'baton_migrations', migrationLockTableName: 'baton_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';
+    throw new BatonError('STORE_ERROR', `store migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, {
+      hint: 'check that the store is writable and was not created by a newer baton',
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,67 @@
+/** Table types shared by every SQL backend (kysely). Times are milliseconds since the epoch. */
+import type { Generated } from 'kysely';
+
+export interface ConversationsTable {
+  id: string;
+  harness: string;
+  session_id: string | null;
+  title: string;
+  cwd: string;
+  created_at: number;
+  updated_at: number;
+  active_run_id: string | null;
+  lease_expires_at: number | null;
+}
+
+export interface RunsTable {
+  id: string;
+  conversation_id: string;
+  sequence: number;
+  kind: string;
+  prompt: string;
+  status: string;
+  host: string;
+  cwd: string;
+  started_at: number;
+  ended_at: number | null;
+  exit_code: number | null;
+  error: string | null;
+}
+
+export interface RunEventsTable {
+  run_id: string;
+  sequence: number;
+  at: number;
+  type: string;
+  data: string;
+}
+
+export interface TranscriptVersionsTable {
+  id: Generated<number>;
+  conversation_id: string;
+  file_key: string;
+  created_at: number;
+  created_by_run_id: string | null;
+  line_count: number;
+  byte_length: number;
+  sha256: string;
+  meta: string | null;
+}
+
+export interface TranscriptChunksTable {
+  version_id: number;
+  sequence: number;
+  codec: string;
+  data: Buffer;
+  byte_length: number;
+  line_count_after: number;
+  sha256_after: string;
+}
+
+export interface Database {
+  conversations: ConversationsTable;
+  runs: RunsTable;
+  run_events: RunEventsTable;
+  transcript_versions: TranscriptVersionsTable;
+  transcript_chunks: TranscriptChunksTable;
+}

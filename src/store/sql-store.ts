@@ -1,0 +1,437 @@
+/**
+ * The store over kysely: the same queries serve SQLite and PostgreSQL. Backends only open the connection
+ * (see sqlite.ts). Multi-row writes run in a transaction that starts with a write, so SQLite takes its write
+ * lock up front instead of failing to upgrade a read snapshot under concurrency.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import { BatonError } from '../errors.js';
+import { isHarnessId } from '../harness/ids.js';
+import type { SessionMeta } from '../transcript/envelope.js';
+import { countLines } from '../transcript/jsonl.js';
+import { decodeChunk, encodeChunk, isChunkCodec } from './chunk-codec.js';
+import type { ConversationsTable, Database, RunsTable } from './schema.js';
+import type {
+  Conversation,
+  FinishRunInput,
+  ImportedConversation,
+  NewRunEvent,
+  Run,
+  RunEvent,
+  RunKind,
+  RunStatus,
+  StartRunInput,
+  Store,
+  StoredTranscript,
+  StoredTranscriptFile,
+  TranscriptAppend,
+  TranscriptCursor,
+} from './store.js';
+
+const num = (value: number | string | bigint): number => Number(value);
+const numOrUndefined = (value: number | string | bigint | null): number | undefined =>
+  value === null ? undefined : Number(value);
+
+function toConversation(row: Selectable<ConversationsTable>): Conversation {
+  if (!isHarnessId(row.harness)) {
+    throw new BatonError('STORE_ERROR', `conversation ${row.id} names an unknown harness "${row.harness}"`, {
+      hint: 'upgrade baton: this store was written by a version that knows more harnesses',
+    });
+  }
+  return {
+    id: row.id,
+    harness: row.harness,
+    sessionId: row.session_id ?? undefined,
+    title: row.title,
+    cwd: row.cwd,
+    createdAt: num(row.created_at),
+    updatedAt: num(row.updated_at),
+    activeRunId: row.active_run_id ?? undefined,
+    leaseExpiresAt: numOrUndefined(row.lease_expires_at),
+  };
+}
+
+function toRun(row: Selectable<RunsTable>): Run {
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    sequence: num(row.sequence),
+    kind: row.kind as RunKind,
+    prompt: row.prompt,
+    status: row.status as RunStatus,
+    host: row.host,
+    cwd: row.cwd,
+    startedAt: num(row.started_at),
+    endedAt: numOrUndefined(row.ended_at),
+    exitCode: numOrUndefined(row.exit_code),
+    error: row.error ?? undefined,
+  };
+}
+
+function corrupt(conversationId: string, fileKey: string, detail: string): BatonError {
+  return new BatonError('TRANSCRIPT_CORRUPT', `stored transcript "${fileKey}" of conversation ${conversationId} is corrupt: ${detail}`, {
+    hint: 'the store is damaged; restore it from a backup or re-import an export of this conversation',
+  });
+}
+
+export class SqlStore implements Store {
+  constructor(
+    private readonly db: Kysely<Database>,
+    readonly location: string,
+    private readonly onClose: () => Promise<void> = async () => db.destroy(),
+  ) {}
+
+  async createConversation(input: { id: string; harness: Conversation['harness']; title: string; cwd: string }): Promise<Conversation> {
+    const now = Date.now();
+    const row = {
+      id: input.id,
+      harness: input.harness,
+      session_id: null,
+      title: input.title,
+      cwd: input.cwd,
+      created_at: now,
+      updated_at: now,
+      active_run_id: null,
+      lease_expires_at: null,
+    };
+    await this.db.insertInto('conversations').values(row).execute();
+    return toConversation(row);
+  }
+
+  async getConversation(id: string): Promise<Conversation | undefined> {
+    const row = await this.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toConversation(row) : undefined;
+  }
+
+  async listConversations(): Promise<Conversation[]> {
+    const rows = await this.db.selectFrom('conversations').selectAll().orderBy('updated_at', 'desc').orderBy('id', 'desc').execute();
+    return rows.map(toConversation);
+  }
+
+  async setSessionId(conversationId: string, sessionId: string): Promise<void> {
+    const result = await this.db
+      .updateTable('conversations')
+      .set({ session_id: sessionId, updated_at: Date.now() })
+      .where('id', '=', conversationId)
+      .where((eb) => eb.or([eb('session_id', 'is', null), eb('session_id', '=', sessionId)]))
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) {
+      const existing = await this.getConversation(conversationId);
+      if (!existing) throw this.notFound(conversationId);
+      throw new BatonError(
+        'SESSION_MISMATCH',
+        `conversation ${conversationId} belongs to session ${existing.sessionId}, not ${sessionId}`,
+        { hint: 'a conversation maps to one CLI session for ever; start a new conversation instead' },
+      );
+    }
+  }
+
+  async startRun(input: StartRunInput): Promise<Run> {
+    return this.db.transaction().execute(async (trx) => {
+      const now = Date.now();
+      await this.lockConversation(trx, input.conversationId, now);
+      const previous = await trx
+        .selectFrom('conversations')
+        .select(['active_run_id', 'lease_expires_at'])
+        .where('id', '=', input.conversationId)
+        .executeTakeFirstOrThrow();
+      const taken = await trx
+        .updateTable('conversations')
+        .set({ active_run_id: input.runId, lease_expires_at: now + input.leaseMs, updated_at: now, cwd: input.cwd })
+        .where('id', '=', input.conversationId)
+        .where((eb) => eb.or([eb('active_run_id', 'is', null), eb('lease_expires_at', '<', now)]))
+        .executeTakeFirst();
+      if (Number(taken.numUpdatedRows) === 0) {
+        const active = previous.active_run_id
+          ? await trx.selectFrom('runs').select(['host', 'started_at']).where('id', '=', previous.active_run_id).executeTakeFirst()
+          : undefined;
+        const where = active ? ` on ${active.host} since ${new Date(num(active.started_at)).toISOString()}` : '';
+        throw new BatonError('CONVERSATION_BUSY', `conversation ${input.conversationId} is busy: run ${previous.active_run_id} is active${where}`, {
+          hint: 'wait for that run to finish (a run whose process died is taken over once its lease expires), then resume again',
+        });
+      }
+      if (previous.active_run_id) {
+        // The previous holder's lease expired: its process died without a final save.
+        await trx
+          .updateTable('runs')
+          .set({ status: 'failed', ended_at: now, error: 'lease expired: the process running it stopped without a final save; the transcript is kept up to its last save' })
+          .where('id', '=', previous.active_run_id)
+          .where('status', '=', 'running')
+          .execute();
+      }
+      const last = await trx
+        .selectFrom('runs')
+        .select((eb) => eb.fn.max('sequence').as('sequence'))
+        .where('conversation_id', '=', input.conversationId)
+        .executeTakeFirst();
+      const row = {
+        id: input.runId,
+        conversation_id: input.conversationId,
+        sequence: num(last?.sequence ?? 0) + 1,
+        kind: input.kind,
+        prompt: input.prompt,
+        status: 'running',
+        host: input.host,
+        cwd: input.cwd,
+        started_at: now,
+        ended_at: null,
+        exit_code: null,
+        error: null,
+      };
+      await trx.insertInto('runs').values(row).execute();
+      return toRun(row);
+    });
+  }
+
+  /**
+   * Touches the conversation row, which takes SQLite's write lock (or PostgreSQL's row lock) before the
+   * transaction reads anything; fails with CONVERSATION_NOT_FOUND when there is no such conversation.
+   */
+  private async lockConversation(trx: Transaction<Database>, conversationId: string, now: number): Promise<void> {
+    const touched = await trx.updateTable('conversations').set({ updated_at: now }).where('id', '=', conversationId).executeTakeFirst();
+    if (Number(touched.numUpdatedRows) === 0) throw this.notFound(conversationId);
+  }
+
+  async renewLease(runId: string, leaseMs: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('conversations')
+      .set({ lease_expires_at: Date.now() + leaseMs })
+      .where('active_run_id', '=', runId)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async finishRun(runId: string, result: FinishRunInput): Promise<Run> {
+    return this.db.transaction().execute(async (trx) => {
+      const now = Date.now();
+      await trx
+        .updateTable('runs')
+        .set({ status: result.status, ended_at: now, exit_code: result.exitCode ?? null, error: result.error ?? null })
+        .where('id', '=', runId)
+        .execute();
+      await trx
+        .updateTable('conversations')
+        .set({ active_run_id: null, lease_expires_at: null, updated_at: now })
+        .where('active_run_id', '=', runId)
+        .execute();
+      const row = await trx.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
+      return toRun(row);
+    });
+  }
+
+  async getRun(runId: string): Promise<Run | undefined> {
+    const row = await this.db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+    return row ? toRun(row) : undefined;
+  }
+
+  async listRuns(conversationId: string): Promise<Run[]> {
+    const rows = await this.db.selectFrom('runs').selectAll().where('conversation_id', '=', conversationId).orderBy('sequence').execute();
+    return rows.map(toRun);
+  }
+
+  async appendRunEvents(runId: string, events: NewRunEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      // A write first (see the class comment), then read the next sequence number under the write lock.
+      await trx.updateTable('runs').set({ id: runId }).where('id', '=', runId).execute();
+      const last = await trx
+        .selectFrom('run_events')
+        .select((eb) => eb.fn.max('sequence').as('sequence'))
+        .where('run_id', '=', runId)
+        .executeTakeFirst();
+      let sequence = num(last?.sequence ?? 0);
+      await trx
+        .insertInto('run_events')
+        .values(events.map((event) => ({ run_id: runId, sequence: ++sequence, at: event.at, type: event.type, data: JSON.stringify(event.data ?? null) })))
+        .execute();
+    });
+  }
+
+  async listRunEvents(runId: string): Promise<RunEvent[]> {
+    const rows = await this.db.selectFrom('run_events').selectAll().where('run_id', '=', runId).orderBy('sequence').execute();
+    return rows.map((row) => ({ runId: row.run_id, sequence: num(row.sequence), at: num(row.at), type: row.type, data: JSON.parse(row.data) as unknown }));
+  }
+
+  async appendTranscript(input: TranscriptAppend): Promise<TranscriptCursor> {
+    return this.db.transaction().execute(async (trx) => this.appendTranscriptIn(trx, input));
+  }
+
+  private async appendTranscriptIn(trx: Transaction<Database>, input: TranscriptAppend): Promise<TranscriptCursor> {
+    const encoded = encodeChunk(input.bytes);
+    const meta = input.meta ? JSON.stringify(input.meta) : null;
+    if (input.base === undefined) {
+      const inserted = await trx
+        .insertInto('transcript_versions')
+        .values({
+          conversation_id: input.conversationId,
+          file_key: input.fileKey,
+          created_at: Date.now(),
+          created_by_run_id: input.runId ?? null,
+          line_count: input.after.lineCount,
+          byte_length: input.after.byteLength,
+          sha256: input.after.sha256,
+          meta,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const versionId = num(inserted.id);
+      await trx
+        .insertInto('transcript_chunks')
+        .values({ version_id: versionId, sequence: 0, codec: encoded.codec, data: encoded.data, byte_length: input.bytes.length, line_count_after: input.after.lineCount, sha256_after: input.after.sha256 })
+        .execute();
+      return { versionId, ...input.after };
+    }
+
+    const base = input.base;
+    const updated = await trx
+      .updateTable('transcript_versions')
+      .set({ line_count: input.after.lineCount, byte_length: input.after.byteLength, sha256: input.after.sha256, ...(meta ? { meta } : {}) })
+      .where('id', '=', base.versionId)
+      .where('sha256', '=', base.sha256)
+      .where('byte_length', '=', base.byteLength)
+      .executeTakeFirst();
+    const newer = await trx
+      .selectFrom('transcript_versions')
+      .select('id')
+      .where('conversation_id', '=', input.conversationId)
+      .where('file_key', '=', input.fileKey)
+      .where('id', '>', base.versionId)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0 || newer) {
+      throw new BatonError('STORE_ERROR', `transcript "${input.fileKey}" of conversation ${input.conversationId} changed in the store while this run was saving it`, {
+        hint: 'another process wrote this conversation; its lease may have expired — check `baton show` and resume again',
+      });
+    }
+    const last = await trx
+      .selectFrom('transcript_chunks')
+      .select((eb) => eb.fn.max('sequence').as('sequence'))
+      .where('version_id', '=', base.versionId)
+      .executeTakeFirst();
+    await trx
+      .insertInto('transcript_chunks')
+      .values({ version_id: base.versionId, sequence: num(last?.sequence ?? 0) + 1, codec: encoded.codec, data: encoded.data, byte_length: input.bytes.length, line_count_after: input.after.lineCount, sha256_after: input.after.sha256 })
+      .execute();
+    return { versionId: base.versionId, ...input.after };
+  }
+
+  async loadTranscript(conversationId: string): Promise<StoredTranscript | undefined> {
+    // One read transaction: a consistent snapshot on SQLite. On backends whose reads see newer commits,
+    // chunks appended after the version row was read are ignored below (the version row says where it ends).
+    return this.db.transaction().execute(async (trx) => this.loadTranscriptIn(trx, conversationId));
+  }
+
+  private async loadTranscriptIn(trx: Transaction<Database>, conversationId: string): Promise<StoredTranscript | undefined> {
+    const versions = await trx
+      .selectFrom('transcript_versions')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .orderBy('id', 'desc')
+      .execute();
+    const latestByKey = new Map<string, (typeof versions)[number]>();
+    for (const version of versions) if (!latestByKey.has(version.file_key)) latestByKey.set(version.file_key, version);
+    if (latestByKey.size === 0) return undefined;
+
+    const files: StoredTranscriptFile[] = [];
+    let meta: SessionMeta | undefined;
+    for (const version of [...latestByKey.values()].sort((a, b) => a.file_key.localeCompare(b.file_key))) {
+      const versionId = num(version.id);
+      const chunks = await trx.selectFrom('transcript_chunks').selectAll().where('version_id', '=', versionId).orderBy('sequence').execute();
+      const hash: Hash = createHash('sha256');
+      const parts: Buffer[] = [];
+      let byteLength = 0;
+      for (const chunk of chunks) {
+        if (byteLength === num(version.byte_length) && parts.length > 0) break;
+        if (!isChunkCodec(chunk.codec)) throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} has unknown codec "${chunk.codec}"`);
+        let bytes: Buffer;
+        try {
+          bytes = decodeChunk({ codec: chunk.codec, data: Buffer.from(chunk.data) });
+        } catch {
+          throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} does not decompress`);
+        }
+        if (bytes.length !== num(chunk.byte_length)) throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} has ${bytes.length} bytes, expected ${chunk.byte_length}`);
+        hash.update(bytes);
+        parts.push(bytes);
+        byteLength += bytes.length;
+        if (hash.copy().digest('hex') !== chunk.sha256_after) throw corrupt(conversationId, version.file_key, `sha256 mismatch after chunk ${chunk.sequence}`);
+      }
+      const content = Buffer.concat(parts, byteLength);
+      const sha256 = hash.digest('hex');
+      const lineCount = countLines(content);
+      if (sha256 !== version.sha256 || byteLength !== num(version.byte_length) || lineCount !== num(version.line_count)) {
+        throw corrupt(conversationId, version.file_key, `expected ${version.line_count} lines and sha256 ${version.sha256.slice(0, 12)}…, found ${lineCount} lines and sha256 ${sha256.slice(0, 12)}…`);
+      }
+      if (version.file_key === 'main' && version.meta) meta = JSON.parse(version.meta) as SessionMeta;
+      files.push({ key: version.file_key, content, lineCount, sha256, cursor: { versionId, lineCount, byteLength, sha256 } });
+    }
+    return { conversationId, meta, files };
+  }
+
+  async importConversation(imported: ImportedConversation): Promise<void> {
+    const { conversation } = imported;
+    if (await this.getConversation(conversation.id)) {
+      throw new BatonError('IMPORT_INVALID', `conversation ${conversation.id} already exists in ${this.location}`, {
+        hint: 'it was imported before; use `baton show` on it, or import into another store with --store',
+      });
+    }
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('conversations')
+        .values({
+          id: conversation.id,
+          harness: conversation.harness,
+          session_id: conversation.sessionId ?? null,
+          title: conversation.title,
+          cwd: conversation.cwd,
+          created_at: conversation.createdAt,
+          updated_at: conversation.updatedAt,
+          active_run_id: null,
+          lease_expires_at: null,
+        })
+        .execute();
+      for (const run of imported.runs) {
+        await trx
+          .insertInto('runs')
+          .values({
+            id: run.id,
+            conversation_id: conversation.id,
+            sequence: run.sequence,
+            kind: run.kind,
+            prompt: run.prompt,
+            // A run that was still running when exported cannot be running here.
+            status: run.status === 'running' ? 'interrupted' : run.status,
+            host: run.host,
+            cwd: run.cwd,
+            started_at: run.startedAt,
+            ended_at: run.endedAt ?? null,
+            exit_code: run.exitCode ?? null,
+            error: run.error ?? null,
+          })
+          .execute();
+      }
+      for (const event of imported.events) {
+        await trx.insertInto('run_events').values({ run_id: event.runId, sequence: event.sequence, at: event.at, type: event.type, data: JSON.stringify(event.data ?? null) }).execute();
+      }
+      for (const file of imported.files) {
+        await this.appendTranscriptIn(trx, {
+          conversationId: conversation.id,
+          fileKey: file.key,
+          runId: undefined,
+          base: undefined,
+          bytes: file.content,
+          after: { lineCount: file.lineCount, byteLength: file.content.length, sha256: file.sha256 },
+          meta: file.key === 'main' ? imported.meta : undefined,
+        });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.onClose();
+  }
+
+  private notFound(conversationId: string): BatonError {
+    return new BatonError('CONVERSATION_NOT_FOUND', `no conversation ${conversationId} in ${this.location}`, {
+      hint: 'list conversations with `baton ls`, or point at the right store with --store or BATON_STORE',
+    });
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The store: conversations, runs, run events and transcripts. One interface, several backends
+ * (SQLite embedded by default; PostgreSQL for fleets). Every method is a complete, transactional operation.
+ */
+import type { HarnessId } from '../harness/ids.js';
+import type { SessionMeta, TranscriptFile } from '../transcript/envelope.js';
+
+export interface Conversation {
+  id: string;
+  harness: HarnessId;
+  /** The CLI's own session id; unknown until the first run reports it. */
+  sessionId: string | undefined;
+  title: string;
+  /** The working directory of the most recent run. */
+  cwd: string;
+  createdAt: number;
+  updatedAt: number;
+  activeRunId: string | undefined;
+  leaseExpiresAt: number | undefined;
+}
+
+export type RunKind = 'new' | 'resume';
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
+export const FINISHED_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'interrupted'];
+
+export interface Run {
+  id: string;
+  conversationId: string;
+  /** 1 for the first run of a conversation, then 2, 3 … */
+  sequence: number;
+  kind: RunKind;
+  prompt: string;
+  status: RunStatus;
+  host: string;
+  cwd: string;
+  startedAt: number;
+  endedAt: number | undefined;
+  exitCode: number | undefined;
+  error: string | undefined;
+}
+
+export interface RunEvent {
+  runId: string;
+  sequence: number;
+  at: number;
+  type: string;
+  data: unknown;
+}
+
+export interface NewRunEvent {
+  at: number;
+  type: string;
+  data: unknown;
+}
+
+/** Where a stored transcript file ends: the next save appends after it if the file's prefix still matches. */
+export interface TranscriptCursor {
+  versionId: number;
+  lineCount: number;
+  byteLength: number;
+  sha256: string;
+}
+
+export interface TranscriptAppend {
+  conversationId: string;
+  fileKey: string;
+  runId: string | undefined;
+  /** The version this chunk extends; undefined starts a new, complete version. */
+  base: TranscriptCursor | undefined;
+  bytes: Buffer;
+  /** Totals of the version after this chunk, computed by the writer (running sha256 of all its bytes). */
+  after: { lineCount: number; byteLength: number; sha256: string };
+  meta: SessionMeta | undefined;
+}
+
+export interface StoredTranscriptFile extends TranscriptFile {
+  cursor: TranscriptCursor;
+}
+
+export interface StoredTranscript {
+  conversationId: string;
+  meta: SessionMeta | undefined;
+  files: StoredTranscriptFile[];
+}
+
+export interface StartRunInput {
+  conversationId: string;
+  runId: string;
+  kind: RunKind;
+  prompt: string;
+  host: string;
+  cwd: string;
+  leaseMs: number;
+}
+
+export interface FinishRunInput {
+  status: Exclude<RunStatus, 'running'>;
+  exitCode: number | undefined;
+  error: string | undefined;
+}
+
+export interface ImportedConversation {
+  conversation: Omit<Conversation, 'activeRunId' | 'leaseExpiresAt'>;
+  runs: Run[];
+  events: RunEvent[];
+  meta: SessionMeta | undefined;
+  files: TranscriptFile[];
+}
+
+export interface Store {
+  /** A human description of where the store lives, for messages. */
+  readonly location: string;
+
+  createConversation(input: { id: string; harness: HarnessId; title: string; cwd: string }): Promise<Conversation>;
+  getConversation(id: string): Promise<Conversation | undefined>;
+  listConversations(): Promise<Conversation[]>;
+  /** Records the CLI's session id once; a different id for the same conversation is refused. */
+  setSessionId(conversationId: string, sessionId: string): Promise<void>;
+
+  /**
+   * Takes the conversation's lease and records a running run. Fails with CONVERSATION_BUSY while another
+   * run holds an unexpired lease; a run whose lease expired (its process died) is marked failed and taken over.
+   */
+  startRun(input: StartRunInput): Promise<Run>;
+  /** Extends the lease; false when the lease was lost (taken over after expiry). */
+  renewLease(runId: string, leaseMs: number): Promise<boolean>;
+  finishRun(runId: string, result: FinishRunInput): Promise<Run>;
+  getRun(runId: string): Promise<Run | undefined>;
+  listRuns(conversationId: string): Promise<Run[]>;
+
+  appendRunEvents(runId: string, events: NewRunEvent[]): Promise<void>;
+  listRunEvents(runId: string): Promise<RunEvent[]>;
+
+  /** Appends one chunk; refuses (STORE_ERROR) when `base` is no longer the file's latest version end. */
+  appendTranscript(input: TranscriptAppend): Promise<TranscriptCursor>;
+  /** The latest version of every file, each re-verified (TRANSCRIPT_CORRUPT on any mismatch). */
+  loadTranscript(conversationId: string): Promise<StoredTranscript | undefined>;
+
+  importConversation(imported: ImportedConversation): Promise<void>;
+  close(): Promise<void>;
+}

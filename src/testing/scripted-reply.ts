@@ -1,0 +1,59 @@
+/** The vocabulary of a scripted model: what it is shown and what it may answer. */
+
+/** One model turn the scripted server plays back. */
+export type ScriptedReply =
+  | {
+      kind: 'text';
+      /** The assistant's final message for the turn. */
+      text: string;
+      /** Overrides the server's `delayMs` for this reply. */
+      delayMs?: number;
+    }
+  | {
+      kind: 'shell';
+      /**
+       * A command for the CLI's shell tool: Codex `exec_command` `{"cmd": …}`,
+       * Claude Code `Bash` `{"command": …}`.
+       */
+      command: string;
+      /** Overrides the server's `delayMs` for this reply. */
+      delayMs?: number;
+    };
+
+/** Which wire protocol a request arrived on. */
+export type ModelApi = 'openai-responses' | 'anthropic-messages';
+
+/** A normalised view of one model request, the same for both APIs. */
+export interface ModelRequestView {
+  api: ModelApi;
+  /** The text of the last message the person typed; undefined if there is none. */
+  prompt: string | undefined;
+  /**
+   * Every prompt the person typed in this conversation, oldest first. A resumed conversation
+   * shows the earlier prompts here, which is how a script can tell it sees the history.
+   */
+  userPrompts: string[];
+  /** True when the last input item is a tool result (the CLI ran a command and reports back). */
+  lastIsToolOutput: boolean;
+  /** The text of that tool result when `lastIsToolOutput`, else undefined. */
+  toolOutput: string | undefined;
+  /** The full request body as received. */
+  body: unknown;
+}
+
+/** Chooses the reply to a model request; `index` counts the turns answered so far (0-based). */
+export type Script = (request: ModelRequestView, index: number) => ScriptedReply;
+
+/** One request received by the server, whatever its path. */
+export interface RecordedRequest {
+  api: ModelApi;
+  method: string;
+  /** Path with query string, e.g. `/v1/messages?beta=true`. */
+  path: string;
+  /** Parsed JSON body; the raw text when it is not JSON; null without a body. */
+  body: any;
+  /** Whether this request was a model turn answered from the script (not a side call). */
+  turn: boolean;
+  /** `Date.now()` when the request arrived. */
+  receivedAt: number;
+}
