@@ -24,6 +24,8 @@ export function formatEvent(event: TimedEvent): string | undefined {
       return `✎ ${event.paths.join(', ')}`;
     case 'turn.failed':
       return `✗ turn failed: ${event.message}`;
+    case 'warning':
+      return `· ${event.message}`;
     case 'error':
       return `! ${event.message}`;
     default:

@@ -60,6 +60,7 @@ export type HarnessEvent =
   | { type: 'command.started'; command: string }
   | { type: 'command.completed'; command: string; exitCode: number | undefined; output: string }
   | { type: 'file.changed'; paths: string[] }
+  | { type: 'warning'; message: string }
   | { type: 'error'; message: string };
 
 /** The native files of one session: a key (see Envelope) and where the file is on disk. */

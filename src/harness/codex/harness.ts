@@ -154,7 +154,9 @@ function parseItem(item: Record<string, unknown>, completed: boolean): HarnessEv
       return paths.length > 0 ? [{ type: 'file.changed', paths }] : [];
     }
     case 'error':
-      return completed ? [{ type: 'error', message: text(item.message) ?? 'Codex reported an error' }] : [];
+      // verified with codex 0.171: error items are non-fatal notices (e.g. "Model metadata for `x` not found");
+      // a failed turn arrives as `turn.failed` or a top-level `error` event instead.
+      return completed ? [{ type: 'warning', message: text(item.message) ?? 'Codex reported a problem' }] : [];
     default:
       return [];
   }

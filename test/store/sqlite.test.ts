@@ -1,0 +1,258 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { brotliCompressSync } from 'node:zlib';
+import Sqlite from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { newConversationId, newRunId } from '../../src/ids.js';
+import { openSqliteStore } from '../../src/store/sqlite.js';
+import type { SqlStore } from '../../src/store/sql-store.js';
+import type { TranscriptCursor } from '../../src/store/store.js';
+import { appendAfter, expectBatonError, jsonLines, sha256, storeContract } from './store-contract.js';
+
+storeContract('sqlite', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'baton-sqlite-contract-'));
+  const store = await openSqliteStore(join(directory, 'baton.db'));
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+});
+
+/** A few hundred KB of real Codex rollouts: every fixture, repeated. */
+async function realisticTranscript(): Promise<Buffer> {
+  const root = new URL('../fixtures/codex/', import.meta.url);
+  const parts: Buffer[] = [];
+  for (const entry of await readdir(root, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const folder = new URL(`${entry.name}/`, root);
+    for (const name of await readdir(folder)) if (name.endsWith('.jsonl')) parts.push(await readFile(new URL(name, folder)));
+  }
+  expect(parts.length).toBeGreaterThan(0);
+  const once = Buffer.concat(parts);
+  const copies: Buffer[] = [];
+  let length = 0;
+  while (length < 400_000) {
+    copies.push(once);
+    length += once.length;
+  }
+  return Buffer.concat(copies);
+}
+
+describe('sqlite store', () => {
+  let directory: string;
+  let path: string;
+  const toClose: Array<{ close(): unknown }> = [];
+
+  beforeEach(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'baton-sqlite-'));
+    path = join(directory, 'baton.db');
+  });
+
+  afterEach(async () => {
+    for (const handle of toClose.splice(0).reverse()) await handle.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  async function openStore(): Promise<SqlStore> {
+    const store = await openSqliteStore(path);
+    toClose.push(store);
+    return store;
+  }
+
+  function rawConnection(): Sqlite.Database {
+    const raw = new Sqlite(path);
+    toClose.push(raw);
+    return raw;
+  }
+
+  async function conversationWithRun(store: SqlStore): Promise<{ conversationId: string; runId: string }> {
+    const conversationId = newConversationId();
+    await store.createConversation({ id: conversationId, harness: 'codex', title: 't', cwd: '/work' });
+    const run = await store.startRun({ conversationId, runId: newRunId(), kind: 'new', prompt: 'p', host: 'h', cwd: '/work', leaseMs: 60_000 });
+    return { conversationId, runId: run.id };
+  }
+
+  /** Saves `content` in chunks of `chunks` parts (split on line boundaries), returns the final cursor. */
+  async function saveInChunks(store: SqlStore, conversationId: string, content: Buffer, chunks: number): Promise<TranscriptCursor> {
+    const boundaries: number[] = [];
+    for (let part = 1; part < chunks; part++) {
+      const newline = content.indexOf(0x0a, Math.floor((content.length * part) / chunks));
+      if (newline !== -1 && newline + 1 < content.length) boundaries.push(newline + 1);
+    }
+    boundaries.push(content.length);
+    let cursor: TranscriptCursor | undefined;
+    let start = 0;
+    for (const end of boundaries) {
+      cursor = await appendAfter(store, { conversationId, base: cursor, before: content.subarray(0, start), bytes: content.subarray(start, end) });
+      start = end;
+    }
+    return cursor!;
+  }
+
+  describe('opening', () => {
+    it('puts the database in WAL mode', async () => {
+      await openStore();
+      const raw = rawConnection();
+      expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    });
+
+    it('creates the directory of the store file', async () => {
+      path = join(directory, 'nested', 'deeper', 'baton.db');
+      const store = await openStore();
+      expect(store.location).toBe(path);
+      expect(await store.listConversations()).toEqual([]);
+    });
+
+    it('records applied migrations in baton_migrations and re-opens an existing store', async () => {
+      const first = await openStore();
+      const conversationId = newConversationId();
+      await first.createConversation({ id: conversationId, harness: 'codex', title: 'kept', cwd: '/work' });
+      const cursor = await appendAfter(first, { conversationId, base: undefined, before: Buffer.alloc(0), bytes: jsonLines(3) });
+      await first.close();
+      toClose.splice(toClose.indexOf(first), 1);
+
+      const raw = rawConnection();
+      const migrations = raw.prepare('SELECT name FROM baton_migrations ORDER BY name').all() as Array<{ name: string }>;
+      expect(migrations.map((row) => row.name)).toEqual(['0001_initial']);
+
+      const again = await openStore();
+      expect((await again.getConversation(conversationId))?.title).toBe('kept');
+      expect((await again.loadTranscript(conversationId))?.files[0]?.cursor).toEqual(cursor);
+      expect((raw.prepare('SELECT count(*) AS n FROM baton_migrations').get() as { n: number }).n).toBe(1);
+    });
+
+    it('fails with STORE_ERROR when the path cannot hold a database', async () => {
+      await expectBatonError(openSqliteStore(directory), 'STORE_ERROR');
+    });
+  });
+
+  describe('compression', () => {
+    it('stores realistic transcript chunks brotli-compressed, much smaller than the raw bytes', async () => {
+      const store = await openStore();
+      const { conversationId } = await conversationWithRun(store);
+      const content = await realisticTranscript();
+      expect(content.length).toBeGreaterThan(300_000);
+      await saveInChunks(store, conversationId, content, 4);
+
+      const raw = rawConnection();
+      const chunks = raw.prepare('SELECT codec, length(data) AS stored, byte_length FROM transcript_chunks ORDER BY sequence').all() as Array<{ codec: string; stored: number; byte_length: number }>;
+      expect(chunks).toHaveLength(4);
+      for (const chunk of chunks) expect(chunk.codec).toBe('br');
+      expect(chunks.reduce((sum, chunk) => sum + chunk.byte_length, 0)).toBe(content.length);
+      const stored = chunks.reduce((sum, chunk) => sum + chunk.stored, 0);
+      expect(stored).toBeLessThan(content.length / 4);
+
+      const main = (await store.loadTranscript(conversationId))!.files[0]!;
+      expect(main.content.equals(content)).toBe(true);
+      expect(main.sha256).toBe(sha256(content));
+    });
+
+    it('stores a tiny chunk uncompressed and reads it back', async () => {
+      const store = await openStore();
+      const { conversationId } = await conversationWithRun(store);
+      await appendAfter(store, { conversationId, base: undefined, before: Buffer.alloc(0), bytes: Buffer.from('{}\n') });
+      const row = rawConnection().prepare('SELECT codec FROM transcript_chunks').get() as { codec: string };
+      expect(row.codec).toBe('none');
+      expect((await store.loadTranscript(conversationId))!.files[0]!.content.toString()).toBe('{}\n');
+    });
+  });
+
+  describe('corruption of stored chunks is detected on load', () => {
+    let store: SqlStore;
+    let conversationId: string;
+    let raw: Sqlite.Database;
+
+    beforeEach(async () => {
+      store = await openStore();
+      ({ conversationId } = await conversationWithRun(store));
+      await saveInChunks(store, conversationId, await realisticTranscript(), 3);
+      expect((await store.loadTranscript(conversationId))!.files[0]!.lineCount).toBeGreaterThan(0);
+      raw = rawConnection();
+      const rows = raw.prepare('SELECT sequence, codec FROM transcript_chunks ORDER BY sequence').all() as Array<{ sequence: number; codec: string }>;
+      expect(rows.map((row) => [row.sequence, row.codec])).toEqual([
+        [0, 'br'],
+        [1, 'br'],
+        [2, 'br'],
+      ]);
+    });
+
+    const chunkData = (sequence: number): Buffer =>
+      (raw.prepare('SELECT data FROM transcript_chunks WHERE sequence = ?').get(sequence) as { data: Buffer }).data;
+    const setChunkData = (sequence: number, data: Buffer): void => {
+      expect(raw.prepare('UPDATE transcript_chunks SET data = ? WHERE sequence = ?').run(data, sequence).changes).toBe(1);
+    };
+
+    it.each([0, 1, 2])('a flipped byte in the compressed data of chunk %i → TRANSCRIPT_CORRUPT', async (sequence) => {
+      const data = Buffer.from(chunkData(sequence));
+      const middle = Math.floor(data.length / 2);
+      data[middle] = data[middle]! ^ 0x5a;
+      setChunkData(sequence, data);
+      const error = await expectBatonError(store.loadTranscript(conversationId), 'TRANSCRIPT_CORRUPT');
+      expect(error.message).toContain(conversationId);
+    });
+
+    it('validly compressed but different content → TRANSCRIPT_CORRUPT', async () => {
+      setChunkData(1, brotliCompressSync(jsonLines(50, 0, 'forged')));
+      await expectBatonError(store.loadTranscript(conversationId), 'TRANSCRIPT_CORRUPT');
+    });
+
+    it('validly compressed content of the same length but changed bytes → TRANSCRIPT_CORRUPT', async () => {
+      const original = (await store.loadTranscript(conversationId))!.files[0]!.content;
+      const lengths = raw.prepare('SELECT byte_length FROM transcript_chunks ORDER BY sequence').all() as Array<{ byte_length: number }>;
+      const start = lengths[0]!.byte_length;
+      const plain = Buffer.from(original.subarray(start, start + lengths[1]!.byte_length));
+      const quote = plain.indexOf('"');
+      plain[quote + 1] = plain[quote + 1] === 0x41 ? 0x42 : 0x41;
+      setChunkData(1, brotliCompressSync(plain));
+      await expectBatonError(store.loadTranscript(conversationId), 'TRANSCRIPT_CORRUPT');
+    });
+
+    it.each([0, 1, 2])('a deleted chunk %i → TRANSCRIPT_CORRUPT', async (sequence) => {
+      expect(raw.prepare('DELETE FROM transcript_chunks WHERE sequence = ?').run(sequence).changes).toBe(1);
+      await expectBatonError(store.loadTranscript(conversationId), 'TRANSCRIPT_CORRUPT');
+    });
+
+    it('an unknown codec → TRANSCRIPT_CORRUPT', async () => {
+      raw.prepare("UPDATE transcript_chunks SET codec = 'zstd' WHERE sequence = 1").run();
+      await expectBatonError(store.loadTranscript(conversationId), 'TRANSCRIPT_CORRUPT');
+    });
+  });
+
+  describe('two stores on one file', () => {
+    it('sees each other’s writes', async () => {
+      const one = await openStore();
+      const two = await openStore();
+      const { conversationId } = await conversationWithRun(one);
+      const content = jsonLines(10);
+      await appendAfter(one, { conversationId, base: undefined, before: Buffer.alloc(0), bytes: content });
+      expect((await two.loadTranscript(conversationId))!.files[0]!.content.equals(content)).toBe(true);
+      expect((await two.getConversation(conversationId))?.activeRunId).toBeDefined();
+    });
+
+    it('racing startRun for one conversation: exactly one wins, the other gets CONVERSATION_BUSY', async () => {
+      const one = await openStore();
+      const two = await openStore();
+      for (let round = 0; round < 5; round++) {
+        const conversationId = newConversationId();
+        await one.createConversation({ id: conversationId, harness: 'codex', title: 'race', cwd: '/work' });
+        const start = (store: SqlStore, host: string) =>
+          store.startRun({ conversationId, runId: newRunId(), kind: 'new', prompt: 'p', host, cwd: '/work', leaseMs: 60_000 });
+        const results = await Promise.allSettled([start(one, 'machine-a'), start(two, 'machine-b')]);
+
+        const won = results.filter((result) => result.status === 'fulfilled');
+        const lost = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+        expect(won).toHaveLength(1);
+        expect(lost).toHaveLength(1);
+        expect(lost[0]!.reason).toMatchObject({ name: 'BatonError', code: 'CONVERSATION_BUSY' });
+        const winner = (won[0] as PromiseFulfilledResult<{ id: string; sequence: number }>).value;
+        expect(winner.sequence).toBe(1);
+        expect((await one.listRuns(conversationId)).map((run) => run.id)).toEqual([winner.id]);
+        expect((await two.getConversation(conversationId))?.activeRunId).toBe(winner.id);
+      }
+    });
+  });
+});
