@@ -7,7 +7,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import type { HarnessId } from '../harness/ids.js';
 import { resumeConversation, startConversation, type RunResult } from '../run/runner.js';
 import { openSqliteStore } from '../store/sqlite.js';
@@ -39,42 +38,36 @@ function check(result: RunResult, what: string): void {
   }
 }
 
-export function registerDemoCommand(program: Command): void {
-  program
-    .command('demo')
-    .description('offline demo: a real Codex conversation on machine A, resumed on machine B (scripted model)')
-    .option('--keep', 'keep the temporary machines and store, and print where they are')
-    .action(async (options: { keep?: boolean }) => {
-      const harness: HarnessId = 'codex';
-      const root = await mkdtemp(join(tmpdir(), 'baton-demo-'));
-      const model = await startScriptedModelServer({ script: demoScript });
-      const store = await openSqliteStore(join(root, 'shared-store', 'baton.db'));
-      try {
-        say(`baton demo — a scripted model server on ${model.url} stands in for a real model (offline; no API key used)`);
-        say(`store shared by both machines: ${store.location}\n`);
+export async function runDemo(options: { keep?: boolean }): Promise<void> {
+  const harness: HarnessId = 'codex';
+  const root = await mkdtemp(join(tmpdir(), 'baton-demo-'));
+  const model = await startScriptedModelServer({ script: demoScript });
+  const store = await openSqliteStore(join(root, 'shared-store', 'baton.db'));
+  try {
+    say(`baton demo — a scripted model server on ${model.url} stands in for a real model (offline; no API key used)`);
+    say(`store shared by both machines: ${store.location}\n`);
 
-        const machineA = await createMachine(root, 'machine-a', model);
-        say(`machine A: HOME=${machineA.home} CODEX_HOME=${machineA.codexHome} cwd=${machineA.cwd}`);
-        say(`$ baton run --harness codex ${JSON.stringify(FIRST_PROMPT)}`);
-        const first = await startConversation({ store, harness, prompt: FIRST_PROMPT, cwd: machineA.cwd, env: machineA.env, onEvent: printer('A') });
-        check(first, 'first run');
-        say(`conversation ${first.conversationId} (Codex session ${first.sessionId}) saved; deleting machine A\n`);
-        await machineA.destroy();
+    const machineA = await createMachine(root, 'machine-a', model);
+    say(`machine A: HOME=${machineA.home} CODEX_HOME=${machineA.codexHome} cwd=${machineA.cwd}`);
+    say(`$ baton run --harness codex ${JSON.stringify(FIRST_PROMPT)}`);
+    const first = await startConversation({ store, harness, prompt: FIRST_PROMPT, cwd: machineA.cwd, env: machineA.env, onEvent: printer('A') });
+    check(first, 'first run');
+    say(`conversation ${first.conversationId} (Codex session ${first.sessionId}) saved; deleting machine A\n`);
+    await machineA.destroy();
 
-        const machineB = await createMachine(root, 'machine-b', model, 'elsewhere');
-        say(`machine B: HOME=${machineB.home} CODEX_HOME=${machineB.codexHome} cwd=${machineB.cwd} (fresh: no Codex session files)`);
-        say(`$ baton resume ${first.conversationId} ${JSON.stringify(FOLLOW_UP)}`);
-        const second = await resumeConversation({ store, conversationId: first.conversationId, prompt: FOLLOW_UP, cwd: machineB.cwd, env: machineB.env, onEvent: printer('B') });
-        check(second, 'resume');
-        if (second.sessionId !== first.sessionId) throw new BatonError('SESSION_MISMATCH', 'the resume did not continue the same Codex session', { hint: 'report this as a bug' });
-        say(`\nresumed on machine B in the same Codex session ${second.sessionId}; the model saw ${model.requests.filter((request) => request.turn).length} requests in all\n`);
-        say('$ baton show ' + first.conversationId);
-        process.stdout.write(await renderConversation(store, first.conversationId));
-        if (options.keep) say(`\nkept: ${root}\n  baton --store ${store.location} show ${first.conversationId}`);
-      } finally {
-        await store.close();
-        await model.close();
-        if (!options.keep) await rm(root, { recursive: true, force: true });
-      }
-    });
+    const machineB = await createMachine(root, 'machine-b', model, 'elsewhere');
+    say(`machine B: HOME=${machineB.home} CODEX_HOME=${machineB.codexHome} cwd=${machineB.cwd} (fresh: no Codex session files)`);
+    say(`$ baton resume ${first.conversationId} ${JSON.stringify(FOLLOW_UP)}`);
+    const second = await resumeConversation({ store, conversationId: first.conversationId, prompt: FOLLOW_UP, cwd: machineB.cwd, env: machineB.env, onEvent: printer('B') });
+    check(second, 'resume');
+    if (second.sessionId !== first.sessionId) throw new BatonError('SESSION_MISMATCH', 'the resume did not continue the same Codex session', { hint: 'report this as a bug' });
+    say(`\nresumed on machine B in the same Codex session ${second.sessionId}; the model saw ${model.requests.filter((request) => request.turn).length} requests in all\n`);
+    say('$ baton show ' + first.conversationId);
+    process.stdout.write(await renderConversation(store, first.conversationId));
+    if (options.keep) say(`\nkept: ${root}\n  baton --store ${store.location} show ${first.conversationId}`);
+  } finally {
+    await store.close();
+    await model.close();
+    if (!options.keep) await rm(root, { recursive: true, force: true });
+  }
 }

@@ -3,7 +3,6 @@
 import { Command, CommanderError } from 'commander';
 import { BatonError, errorMessage } from '../errors.js';
 import type { GlobalOptions } from './context.js';
-import { registerDemoCommand } from './demo-command.js';
 import { registerInspectCommands } from './inspect-commands.js';
 import { registerRunCommands } from './run-command.js';
 
@@ -19,7 +18,12 @@ program
 const globals = (): GlobalOptions => program.opts<GlobalOptions>();
 registerRunCommands(program, globals);
 registerInspectCommands(program, globals);
-registerDemoCommand(program);
+program
+  .command('demo')
+  .description('offline demo: a real Codex conversation on machine A, resumed on machine B (scripted model)')
+  .option('--keep', 'keep the temporary machines and store, and print where they are')
+  // Loaded on demand: the scripted model server is only needed here.
+  .action(async (options: { keep?: boolean }) => (await import('./demo-command.js')).runDemo(options));
 
 function fail(message: string, hint: string | undefined, exitCode: number): never {
   process.stderr.write(`error: ${message}\n${hint ? `hint: ${hint}\n` : ''}`);

@@ -287,6 +287,8 @@ export class SqlStore implements Store {
       .updateTable('transcript_versions')
       .set({ line_count: input.after.lineCount, byte_length: input.after.byteLength, sha256: input.after.sha256, ...(meta ? { meta } : {}) })
       .where('id', '=', base.versionId)
+      .where('conversation_id', '=', input.conversationId)
+      .where('file_key', '=', input.fileKey)
       .where('sha256', '=', base.sha256)
       .where('byte_length', '=', base.byteLength)
       .executeTakeFirst();

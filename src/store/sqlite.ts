@@ -10,8 +10,36 @@ import { SqlStore } from './sql-store.js';
 
 const BUSY_TIMEOUT_MS = 10_000;
 
+/**
+ * One connection per file within a process, shared by every store opened on it. better-sqlite3 is
+ * synchronous: a second connection in the same process that waits for the first one's write lock blocks the
+ * event loop the first needs to commit, so both stall for the whole busy timeout and one fails with
+ * SQLITE_BUSY. Sharing the connection lets kysely's driver serialise the transactions instead.
+ */
+const sharedDatabases = new Map<string, Promise<{ db: Kysely<Database>; users: number }>>();
+
 export async function openSqliteStore(path: string): Promise<SqlStore> {
   const absolute = path === ':memory:' ? path : resolve(path);
+  if (absolute === ':memory:') return new SqlStore(await openDatabase(absolute), absolute);
+  let shared = sharedDatabases.get(absolute);
+  if (!shared) {
+    shared = openDatabase(absolute).then((db) => ({ db, users: 0 }));
+    sharedDatabases.set(absolute, shared);
+    shared.catch(() => sharedDatabases.delete(absolute));
+  }
+  const entry = await shared;
+  entry.users++;
+  let closed = false;
+  return new SqlStore(entry.db, absolute, async () => {
+    if (closed) return;
+    closed = true;
+    if (--entry.users > 0) return;
+    if (sharedDatabases.get(absolute) === shared) sharedDatabases.delete(absolute);
+    await entry.db.destroy();
+  });
+}
+
+async function openDatabase(absolute: string): Promise<Kysely<Database>> {
   let database: Sqlite.Database;
   try {
     if (absolute !== ':memory:') mkdirSync(dirname(absolute), { recursive: true, mode: 0o700 });
@@ -28,5 +56,5 @@ export async function openSqliteStore(path: string): Promise<SqlStore> {
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   await migrateToLatest(db, { bytes: 'blob', bigInteger: 'integer', serialKey: 'integer' });
-  return new SqlStore(db, absolute);
+  return db;
 }

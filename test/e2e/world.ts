@@ -10,7 +10,7 @@ import { commandOutput } from '../../src/testing/demo-script.js';
 import { createMachine, type Machine } from '../../src/testing/machine.js';
 import { startScriptedModelServer, type RecordedRequest, type Script, type ScriptedModelServer } from '../../src/testing/scripted-model-server.js';
 
-export const BATON = resolve('dist/cli/main.js');
+export const BATON = resolve('dist/cli/baton.mjs');
 
 /**
  * The tests' model: `RUN <command>` asks the agent to run a command; a tool result is answered by quoting the

@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync } from 'node:zlib';
@@ -9,6 +11,38 @@ import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
 import type { TranscriptCursor } from '../../src/store/store.js';
 import { appendAfter, expectBatonError, jsonLines, sha256, storeContract } from './store-contract.js';
+
+interface ChildOutcome {
+  ok: boolean;
+  runId?: string;
+  sequence?: number;
+  code?: string;
+  message?: string;
+}
+
+/** Starts start-run-child.ts in its own node process; `ready` resolves once it opened the store. */
+function startRunInChild(path: string, conversationId: string, host: string) {
+  const script = new URL('./start-run-child.ts', import.meta.url).pathname;
+  const child = spawn(process.execPath, ['--import', 'tsx', script, path, conversationId, host], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<string> => {
+    const line = await lines.next();
+    if (line.done) throw new Error(`child ${host} ended early: ${stderr}`);
+    return line.value;
+  };
+  return {
+    ready: next().then((line) => expect(line).toBe('ready')),
+    go: async (): Promise<ChildOutcome> => {
+      child.stdin.write('go\n');
+      const outcome = JSON.parse(await next()) as ChildOutcome;
+      await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(undefined)));
+      return outcome;
+    },
+    kill: () => child.kill(),
+  };
+}
 
 storeContract('sqlite', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'baton-sqlite-contract-'));
@@ -252,6 +286,41 @@ describe('sqlite store', () => {
         expect(winner.sequence).toBe(1);
         expect((await one.listRuns(conversationId)).map((run) => run.id)).toEqual([winner.id]);
         expect((await two.getConversation(conversationId))?.activeRunId).toBe(winner.id);
+      }
+    });
+
+    it('closing one store leaves the other on the same file working', async () => {
+      const one = await openStore();
+      const two = await openStore();
+      const { conversationId } = await conversationWithRun(one);
+      await one.close();
+      await one.close();
+      expect((await two.getConversation(conversationId))?.id).toBe(conversationId);
+      const three = await openStore();
+      expect((await three.listConversations()).map((c) => c.id)).toEqual([conversationId]);
+    });
+  });
+
+  describe('two processes on one file', () => {
+    it('racing startRun for one conversation: exactly one process wins, the other gets CONVERSATION_BUSY', async () => {
+      const store = await openStore();
+      const conversationId = newConversationId();
+      await store.createConversation({ id: conversationId, harness: 'codex', title: 'race', cwd: '/work' });
+      const children = [startRunInChild(path, conversationId, 'machine-a'), startRunInChild(path, conversationId, 'machine-b')];
+      try {
+        await Promise.all(children.map((child) => child.ready));
+        const outcomes = await Promise.all(children.map((child) => child.go()));
+
+        const won = outcomes.filter((outcome) => outcome.ok);
+        const lost = outcomes.filter((outcome) => !outcome.ok);
+        expect(won).toHaveLength(1);
+        expect(lost).toHaveLength(1);
+        expect(lost[0]).toMatchObject({ code: 'CONVERSATION_BUSY' });
+        expect(lost[0]!.message).toContain(won[0]!.runId);
+        expect((await store.listRuns(conversationId)).map((run) => [run.id, run.sequence])).toEqual([[won[0]!.runId, 1]]);
+        expect((await store.getConversation(conversationId))?.activeRunId).toBe(won[0]!.runId);
+      } finally {
+        for (const child of children) child.kill();
       }
     });
   });

@@ -317,6 +317,22 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         expect(after!.files[0]!.cursor).toEqual(current);
       });
 
+      it('refuses an append whose base is another file’s version with STORE_ERROR and changes neither file', async () => {
+        const one = await conversation('one');
+        const two = await conversation('two');
+        const main = jsonLines(2, 0, 'main');
+        const mainCursor = await appendAfter(store, { conversationId: one.id, fileKey: 'main', base: undefined, before: Buffer.alloc(0), bytes: main });
+        const agent = jsonLines(1, 0, 'agent');
+        await appendAfter(store, { conversationId: one.id, fileKey: 'subagents/a.jsonl', base: undefined, before: Buffer.alloc(0), bytes: agent });
+        const before = await store.loadTranscript(one.id);
+
+        await expectBatonError(appendAfter(store, { conversationId: one.id, fileKey: 'subagents/a.jsonl', base: mainCursor, before: main, bytes: jsonLines(1, 9) }), 'STORE_ERROR');
+        await expectBatonError(appendAfter(store, { conversationId: two.id, fileKey: 'main', base: mainCursor, before: main, bytes: jsonLines(1, 9) }), 'STORE_ERROR');
+
+        expect(await store.loadTranscript(one.id)).toEqual(before);
+        expect(await store.loadTranscript(two.id)).toBeUndefined();
+      });
+
       it('refuses an append on a version that a newer version superseded', async () => {
         const created = await conversation();
         const old = jsonLines(2);

@@ -92,7 +92,7 @@ export async function rehydrateRollout(envelope: Envelope, codexHome: string): P
   const main = mainFile(envelope);
   const existing = await findRollouts(codexHome, envelope.sessionId);
   if (existing.length > 1) {
-    throw new BatonError('TRANSCRIPT_CORRUPT', `CODEX_HOME ${codexHome} holds ${existing.length} rollouts for session ${envelope.sessionId}`, {
+    throw new BatonError('REHYDRATE_CONFLICT', `CODEX_HOME ${codexHome} holds ${existing.length} rollouts for session ${envelope.sessionId}`, {
       hint: `remove the stale ones (${existing.map((path) => relative(codexHome, path)).join(', ')}) or resume with a fresh CODEX_HOME`,
     });
   }

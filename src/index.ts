@@ -1,0 +1,13 @@
+/** The library: `import { … } from 'baton'` — the store, the harness registry and the runner. */
+export { BatonError, isBatonError, type ErrorCode } from './errors.js';
+export { loadConfig, resolveStoreLocation, type BatonConfig } from './config.js';
+export type { Harness, HarnessEvent, ResumeInfo, ResumeInfoFor, CommandSpec } from './harness/harness.js';
+export { HARNESS_IDS, type HarnessId } from './harness/ids.js';
+export { getHarness, harnessFromName, listHarnesses } from './harness/registry.js';
+export { startConversation, resumeConversation, type RunOptions, type RunResult } from './run/runner.js';
+export type { TimedEvent } from './run/events.js';
+export type { Store, Conversation, Run, RunEvent, RunStatus, StoredTranscript } from './store/store.js';
+export { openSqliteStore } from './store/sqlite.js';
+export { exportConversation, parseExport } from './store/export-file.js';
+export type { Envelope, SessionMeta, TranscriptFile } from './transcript/envelope.js';
+export type { TranscriptView, ViewItem } from './transcript/view.js';

@@ -1,0 +1,140 @@
+/**
+ * Argv templates: placeholders replaced inside argv items (never a shell string), optional groups, and the
+ * Codex harness's default argv for a new conversation and a resume.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BatonError } from '../../src/errors.js';
+import { codexHarness } from '../../src/harness/codex/harness.js';
+import { expandTemplate } from '../../src/harness/command-template.js';
+import type { CommandTemplates, HarnessContext } from '../../src/harness/harness.js';
+
+const CODEX_BIN = fileURLToPath(new URL('../../node_modules/.bin/codex', import.meta.url));
+const SESSION_ID = '01a21a00-e515-7ec1-a52c-23e5cb77e528';
+const HOSTILE_PROMPT = `Say "hi" and 'bye'; then $(rm -rf ~) \`whoami\` $HOME $& $1 {model} \\n
+on a second line
+	and a tab; -- --help`;
+
+function thrownBy(action: () => unknown): BatonError {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof BatonError) return error;
+    throw error;
+  }
+  throw new Error('expected a BatonError, but nothing was thrown');
+}
+
+async function rejectionOf(promise: Promise<unknown>): Promise<BatonError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof BatonError) return error;
+    throw error;
+  }
+  throw new Error('expected a BatonError, but the promise resolved');
+}
+
+describe('expandTemplate', () => {
+  it('replaces placeholders inside argv items, several to an item', () => {
+    expect(expandTemplate(['run', '--cwd={cwd}', '{model}@{sessionId}', '{prompt}'], { cwd: '/work', model: 'gpt-5', sessionId: SESSION_ID, prompt: 'hello' })).toEqual([
+      'run',
+      '--cwd=/work',
+      `gpt-5@${SESSION_ID}`,
+      'hello',
+    ]);
+  });
+
+  it('keeps a prompt with quotes, $(…), backticks, replacement patterns, placeholders and newlines as one unchanged argv item', () => {
+    expect(expandTemplate(['exec', '--', '{prompt}'], { prompt: HOSTILE_PROMPT })).toEqual(['exec', '--', HOSTILE_PROMPT]);
+    expect(expandTemplate(['--prompt={prompt}'], { prompt: HOSTILE_PROMPT, model: 'must-not-appear' })).toEqual([`--prompt=${HOSTILE_PROMPT}`]);
+  });
+
+  it('drops an optional group as a whole when one of its values is missing, and keeps it when all are there', () => {
+    const template = ['exec', ['-m', '{model}'], ['--profile', 'fast'], '{prompt}'];
+    expect(expandTemplate(template, { prompt: 'p' })).toEqual(['exec', '--profile', 'fast', 'p']);
+    expect(expandTemplate(template, { prompt: 'p', model: 'gpt-5' })).toEqual(['exec', '-m', 'gpt-5', '--profile', 'fast', 'p']);
+    expect(expandTemplate([['--model={model}', '--cwd={cwd}']], { model: 'gpt-5' })).toEqual([]);
+  });
+
+  it('refuses an unknown placeholder (CONFIG_INVALID), in a plain item or in a group', () => {
+    for (const template of [['{promt}'], [['-m', '{modle}']]]) {
+      const error = thrownBy(() => expandTemplate(template, { prompt: 'p', model: 'm' }));
+      expect(error.code).toBe('CONFIG_INVALID');
+      expect(error.hint).toContain('{prompt}');
+    }
+  });
+
+  it('refuses a plain item whose value this run does not have (CONFIG_INVALID)', () => {
+    const error = thrownBy(() => expandTemplate(['exec', 'resume', '{sessionId}', '{prompt}'], { prompt: 'p' }));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain('{sessionId}');
+  });
+});
+
+describe('codexHarness.command', () => {
+  const temporaryDirectories: string[] = [];
+  afterEach(async () => {
+    await Promise.all(temporaryDirectories.splice(0).map((directory) => rm(directory, { recursive: true, force: true })));
+  });
+
+  async function context(): Promise<HarnessContext> {
+    const root = await mkdtemp(join(tmpdir(), 'baton-command-'));
+    temporaryDirectories.push(root);
+    return { home: join(root, 'codex-home'), cwd: join(root, 'project'), env: { PATH: '' } };
+  }
+
+  const templates: CommandTemplates = { command: CODEX_BIN, newArgs: undefined, resumeArgs: undefined };
+  const HEADLESS = ['--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox'];
+
+  it('starts a new conversation with `codex exec`, the prompt after `--`, CODEX_HOME set and the run cwd', async () => {
+    const harnessContext = await context();
+    const spec = await codexHarness.command(harnessContext, { kind: 'new', prompt: HOSTILE_PROMPT, model: undefined, sessionId: undefined }, templates);
+    expect(spec).toEqual({
+      file: CODEX_BIN,
+      args: ['exec', ...HEADLESS, '--', HOSTILE_PROMPT],
+      env: { CODEX_HOME: harnessContext.home },
+      cwd: harnessContext.cwd,
+    });
+  });
+
+  it('passes `-m <model>` for a new conversation only when a model is given', async () => {
+    const harnessContext = await context();
+    const spec = await codexHarness.command(harnessContext, { kind: 'new', prompt: '-starts with a dash', model: 'gpt-5-codex', sessionId: undefined }, templates);
+    expect(spec.args).toEqual(['exec', ...HEADLESS, '-m', 'gpt-5-codex', '--', '-starts with a dash']);
+  });
+
+  it('resumes with `codex exec resume`, the session id and the prompt after `--`, with and without a model', async () => {
+    const harnessContext = await context();
+    const resume = { harness: 'codex' as const, sessionId: SESSION_ID };
+    const withoutModel = await codexHarness.command(harnessContext, { kind: 'resume', prompt: '-- a third prompt', model: undefined, resume }, templates);
+    expect(withoutModel).toEqual({
+      file: CODEX_BIN,
+      args: ['exec', 'resume', ...HEADLESS, '--', SESSION_ID, '-- a third prompt'],
+      env: { CODEX_HOME: harnessContext.home },
+      cwd: harnessContext.cwd,
+    });
+    const withModel = await codexHarness.command(harnessContext, { kind: 'resume', prompt: 'again', model: 'o4-mini', resume }, templates);
+    expect(withModel.args).toEqual(['exec', 'resume', ...HEADLESS, '-m', 'o4-mini', '--', SESSION_ID, 'again']);
+  });
+
+  it("uses the argv templates from baton's config instead of the defaults", async () => {
+    const harnessContext = await context();
+    const custom: CommandTemplates = { command: CODEX_BIN, newArgs: ['exec', '--json', '-C', '{cwd}', '{prompt}'], resumeArgs: ['exec', 'resume', '--json', '{sessionId}', '{prompt}'] };
+    const created = await codexHarness.command(harnessContext, { kind: 'new', prompt: 'p', model: undefined, sessionId: undefined }, custom);
+    expect(created.args).toEqual(['exec', '--json', '-C', harnessContext.cwd, 'p']);
+    const resumed = await codexHarness.command(harnessContext, { kind: 'resume', prompt: 'q', model: undefined, resume: { harness: 'codex', sessionId: SESSION_ID } }, custom);
+    expect(resumed.args).toEqual(['exec', 'resume', '--json', SESSION_ID, 'q']);
+  });
+
+  it('fails with CLI_NOT_FOUND, naming the config key, when the configured command is not an executable', async () => {
+    const harnessContext = await context();
+    const missing = { ...templates, command: join(harnessContext.cwd, 'no-such-codex') };
+    const error = await rejectionOf(codexHarness.command(harnessContext, { kind: 'new', prompt: 'p', model: undefined, sessionId: undefined }, missing));
+    expect(error.code).toBe('CLI_NOT_FOUND');
+    expect(error.message).toContain('harnesses.codex.command');
+  });
+});
