@@ -72,7 +72,8 @@ async function mergeConfigToml(input: CodexPrepareInput): Promise<void> {
     projects[project] = { ...entry, trust_level: 'trusted' };
   }
   document.projects = projects;
-  const updated = existing.trim() === '' ? patchToml('', document) : patchToml(existing, document);
+  // New tables such as [projects."/path"] become sections, as Codex itself writes them, not inline tables.
+  const updated = patchToml(existing.trim() === '' ? '' : existing, document, { inlineTableStart: 2 });
   if (updated !== existing) await writePrivateFileAtomic(path, updated.endsWith('\n') ? updated : `${updated}\n`);
 }
 
