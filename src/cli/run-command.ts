@@ -24,20 +24,19 @@ async function readSystemPrompt(path: string | undefined): Promise<string | unde
   }
 }
 
-/** Ctrl-C and SIGTERM interrupt the CLI (forwarded to it); the run still gets its final save. */
+/** Ctrl-C, SIGTERM and SIGHUP interrupt the CLI (forwarded to it); the run still gets its final save. */
 function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const onSignal = (name: NodeJS.Signals): void => {
     if (!controller.signal.aborted) process.stderr.write(`\n${name}: stopping the agent and saving the transcript…\n`);
     controller.abort();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const name of signals) process.on(name, onSignal);
   return {
     signal: controller.signal,
     dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      for (const name of signals) process.off(name, onSignal);
     },
   };
 }

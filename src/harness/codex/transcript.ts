@@ -4,7 +4,11 @@
  * verified with codex 0.171: a rollout is `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<YYYY-MM-DDThh-mm-ss>-<uuid>.jsonl`,
  * its first line is `{"type":"session_meta","payload":{"id","timestamp","cwd","cli_version",…}}`, and
  * `codex exec resume <uuid>` finds it by the uuid in its file name anywhere under `sessions/` (the date folders
- * need not match), in a CODEX_HOME that holds nothing else, and appends to the same file.
+ * need not match), in a CODEX_HOME that holds nothing else, and appends to the same file, leaving the earlier
+ * bytes untouched (so saves can append). The recorded `session_meta.cwd` does not matter when resuming elsewhere:
+ * the resumed agent works in the process's cwd (its new environment_context says so and its tool calls run
+ * there), so the rollout is rehydrated unchanged. A non-JSON line in the middle is ignored by Codex and kept; a
+ * file named `<uuid>.jsonl` or `rollout-<uuid>.jsonl` is not found, hence the canonical name on rehydrate.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
