@@ -26,7 +26,7 @@ const configSchema = z
   .object({
     $schema: z.string().optional(),
     store: z.string().min(1).optional(),
-    harnesses: z.object({ codex: harnessConfigSchema.optional() }).strict().optional(),
+    harnesses: z.object({ codex: harnessConfigSchema.optional(), claude: harnessConfigSchema.optional() }).strict().optional(),
   })
   .strict();
 

@@ -66,7 +66,7 @@ export function registerRunCommands(program: Command, globals: () => GlobalOptio
     program
       .command('run')
       .description('start a conversation with an agent CLI and save it')
-      .requiredOption('--harness <name>', 'the agent CLI: codex')
+      .requiredOption('--harness <name>', 'the agent CLI: codex or claude')
       .argument('<prompt>', 'the first prompt (one argument; quote it)'),
   ).action(async (prompt: string, options: RunCommandOptions & { harness: string }) => {
     const harness = harnessFromName(options.harness);

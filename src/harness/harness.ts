@@ -10,7 +10,7 @@ import type { HarnessId } from './ids.js';
 export type { HarnessId } from './ids.js';
 
 /** What a resume needs, typed per harness: a Codex resume cannot be handed to another harness. */
-export type ResumeInfo = { harness: 'codex'; sessionId: string };
+export type ResumeInfo = { harness: 'codex'; sessionId: string } | { harness: 'claude'; sessionId: string };
 export type ResumeInfoFor<Id extends HarnessId> = Extract<ResumeInfo, { harness: Id }>;
 
 /** The process to start: an executable and its argv. Never a shell string. */
@@ -36,11 +36,16 @@ export interface PrepareOptions {
   systemPrompt: string | undefined;
 }
 
+interface LaunchBase {
+  prompt: string;
+  model: string | undefined;
+  systemPrompt: string | undefined;
+}
 export type LaunchRequest<Id extends HarnessId> =
-  | { kind: 'new'; prompt: string; model: string | undefined; sessionId: string | undefined }
-  | { kind: 'resume'; prompt: string; model: string | undefined; resume: ResumeInfoFor<Id> };
+  | (LaunchBase & { kind: 'new'; sessionId: string | undefined })
+  | (LaunchBase & { kind: 'resume'; resume: ResumeInfoFor<Id> });
 
-/** Argv templates from baton's config; items may hold {prompt}, {sessionId}, {model}, {cwd}. */
+/** Argv templates from baton's config; items may hold {prompt}, {sessionId}, {model}, {systemPrompt}, {cwd}. */
 export interface CommandTemplates {
   command: string | undefined;
   newArgs: TemplateItem[] | undefined;
@@ -63,6 +68,9 @@ export type HarnessEvent =
   | { type: 'warning'; message: string }
   | { type: 'error'; message: string };
 
+/** Turns one line of the CLI's stdout into events; unknown lines give none. */
+export type OutputParser = (line: string) => HarnessEvent[];
+
 /** The native files of one session: a key (see Envelope) and where the file is on disk. */
 export interface TranscriptLocation {
   files: Array<{ key: string; path: string }>;
@@ -79,8 +87,8 @@ export interface Harness<Id extends HarnessId = HarnessId> {
   /** A session id baton chooses for a new conversation, or undefined when the CLI picks its own. */
   newSessionId(): string | undefined;
   command(context: HarnessContext, request: LaunchRequest<Id>, templates: CommandTemplates): Promise<CommandSpec>;
-  /** Parses one line of the CLI's stdout; unknown lines give no events. */
-  parseOutputLine(line: string): HarnessEvent[];
+  /** A parser for one run's stdout, line by line (it may keep state, e.g. tool calls in flight). */
+  outputParser(): OutputParser;
 
   locateTranscript(context: HarnessContext, sessionId: string): Promise<TranscriptLocation | undefined>;
   /** Reads the session metadata from the main file; tolerant of lines that are not JSON. */

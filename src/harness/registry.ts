@@ -1,11 +1,13 @@
 /** Harness id → harness. Adding a harness is one line here (and its id in ids.ts). */
 import { BatonError } from '../errors.js';
+import { claudeHarness } from './claude/harness.js';
 import { codexHarness } from './codex/harness.js';
 import type { Harness } from './harness.js';
 import { HARNESS_IDS, isHarnessId, type HarnessId } from './ids.js';
 
 const HARNESSES: { [Id in HarnessId]: Harness<Id> } = {
   codex: codexHarness,
+  claude: claudeHarness,
 };
 
 export function getHarness<Id extends HarnessId>(id: Id): Harness<Id> {

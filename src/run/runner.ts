@@ -162,11 +162,11 @@ async function prepareLaunch(
     };
     const resume = harness.resumeInfo(envelope);
     await harness.rehydrate(envelope, context);
-    result = { request: { kind: 'resume', prompt: options.prompt, model: options.model, resume }, saver: new TranscriptSaver(target, stored.files), sessionId };
+    result = { request: { kind: 'resume', prompt: options.prompt, model: options.model, systemPrompt: options.systemPrompt, resume }, saver: new TranscriptSaver(target, stored.files), sessionId };
   } else {
     const sessionId = harness.newSessionId();
     if (sessionId) await store.setSessionId(conversation.id, sessionId);
-    result = { request: { kind: 'new', prompt: options.prompt, model: options.model, sessionId }, saver: new TranscriptSaver(target), sessionId };
+    result = { request: { kind: 'new', prompt: options.prompt, model: options.model, systemPrompt: options.systemPrompt, sessionId }, saver: new TranscriptSaver(target), sessionId };
   }
   await harness.prepare(context, { model: options.model, systemPrompt: options.systemPrompt });
   return result;
@@ -214,6 +214,7 @@ interface SuperviseInput {
 async function supervise(input: SuperviseInput): Promise<ChildExit> {
   const { harness, context, saver, recorder, state, options } = input;
   const child = spawnCli(input.spec, context.env);
+  const parseLine = harness.outputParser();
   // Settles once, never rejects unobserved: a failed spawn is rethrown after the output loop.
   const exited = child.exited.then(
     (value) => ({ ok: true as const, value }),
@@ -248,7 +249,7 @@ async function supervise(input: SuperviseInput): Promise<ChildExit> {
   try {
     try {
       for await (const line of child.lines) {
-        for (const event of harness.parseOutputLine(line)) {
+        for (const event of parseLine(line)) {
           if (event.type === 'session.started') await onSessionStarted(event.sessionId, input, child.signal.bind(child));
           await recorder.record(event);
         }

@@ -14,6 +14,7 @@ export interface Machine {
   root: string;
   home: string;
   codexHome: string;
+  claudeConfigDir: string;
   cwd: string;
   /** The environment a CLI on this machine runs with: the parent's, with this machine's homes. */
   env: NodeJS.ProcessEnv;
@@ -35,18 +36,34 @@ export function scriptedCodexConfig(openaiBaseUrl: string): string {
   ].join('\n');
 }
 
-export async function createMachine(parent: string, name: string, model: { openaiBaseUrl: string }, project = 'project'): Promise<Machine> {
+/** A key that is obviously not a real one, for the CLIs that want an Anthropic key to talk to the scripted server. */
+export const SCRIPTED_ANTHROPIC_KEY = 'sk-ant-scripted-offline-stand-in-0000000000';
+
+export async function createMachine(parent: string, name: string, model: { url: string; openaiBaseUrl: string }, project = 'project'): Promise<Machine> {
   const root = join(parent, name);
   const home = join(root, 'home');
   const codexHome = join(root, 'codex-home');
+  const claudeConfigDir = join(root, 'claude-config');
   const cwd = join(root, project);
   await mkdir(home, { recursive: true });
   await mkdir(codexHome, { recursive: true, mode: 0o700 });
+  await mkdir(claudeConfigDir, { recursive: true, mode: 0o700 });
   await mkdir(cwd, { recursive: true });
   await writeFile(join(codexHome, 'config.toml'), scriptedCodexConfig(model.openaiBaseUrl), { mode: 0o600 });
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, CODEX_HOME: codexHome, [SCRIPTED_API_KEY_VARIABLE]: 'scripted-key' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    CODEX_HOME: codexHome,
+    [SCRIPTED_API_KEY_VARIABLE]: 'scripted-key',
+    CLAUDE_CONFIG_DIR: claudeConfigDir,
+    ANTHROPIC_BASE_URL: model.url,
+    ANTHROPIC_API_KEY: SCRIPTED_ANTHROPIC_KEY,
+    // Keep Claude Code off the network: no telemetry, update checks or other side traffic.
+    DISABLE_TELEMETRY: '1',
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+  };
   // Never hand a real key to a scripted run (nor write it into this machine's auth.json).
   delete env.OPENAI_API_KEY;
-  delete env.ANTHROPIC_API_KEY;
-  return { name, root, home, codexHome, cwd, env, destroy: () => rm(root, { recursive: true, force: true }) };
+  delete env.ANTHROPIC_AUTH_TOKEN;
+  return { name, root, home, codexHome, claudeConfigDir, cwd, env, destroy: () => rm(root, { recursive: true, force: true }) };
 }

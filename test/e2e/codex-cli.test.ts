@@ -202,7 +202,7 @@ describe('baton command-line errors', () => {
   it('answers bad input with one line and a hint, never a stack trace', async () => {
     const machine = await world.machine('machine-a');
     const cases: Array<{ args: string[]; code: number; message: RegExp }> = [
-      { args: ['run', '--harness', 'nope', 'x'], code: 1, message: /^error: unknown harness "nope"\nhint: choose one of: codex\n$/ },
+      { args: ['run', '--harness', 'nope', 'x'], code: 1, message: /^error: unknown harness "nope"\nhint: choose one of: codex, claude\n$/ },
       { args: ['resume', 'c_doesnotexist', 'x'], code: 1, message: /^error: no conversation c_doesnotexist in .+\nhint: list conversations with `baton ls`/ },
       { args: ['run', '--harness', 'codex', '--cwd', join(world.root, 'missing'), 'x'], code: 2, message: /^error: the working directory .+missing does not exist or is not a directory\nhint: pass an existing directory with --cwd\n$/ },
       { args: ['import', join(world.root, 'missing.json')], code: 1, message: /^error: cannot read .+missing\.json: .+\nhint: / },

@@ -62,9 +62,10 @@ describe('parseCodexEvent on real `codex exec --json` output', () => {
     ]);
   });
 
-  it('is what codexHarness.parseOutputLine reports for each line', () => {
+  it('is what the parser from codexHarness.outputParser() reports for each line', () => {
+    const parse = codexHarness.outputParser();
     for (const line of [...fixtureLines('exec-events.jsonl'), ...fixtureLines('exec-resume-events.jsonl')]) {
-      expect(codexHarness.parseOutputLine(line)).toEqual(parseCodexEvent(line));
+      expect(parse(line)).toEqual(parseCodexEvent(line));
     }
   });
 });

@@ -68,8 +68,8 @@ export const codexHarness: Harness<'codex'> = {
     return { file, args, env: { CODEX_HOME: context.home }, cwd: context.cwd };
   },
 
-  parseOutputLine(line: string): HarnessEvent[] {
-    return parseCodexEvent(line);
+  outputParser() {
+    return parseCodexEvent;
   },
 
   async locateTranscript(context, sessionId) {

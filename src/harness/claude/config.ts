@@ -1,0 +1,76 @@
+/**
+ * Preparing Claude Code's state for a headless run by merging, never clobbering: `.claude.json` gets the
+ * onboarding marked done, the cwd's project trusted and (with ANTHROPIC_API_KEY) the key approved;
+ * `settings.json` skips the one-time prompt of bypass mode. Every other field survives; the files stay 0600.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { BatonError, errorMessage } from '../../errors.js';
+import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
+import { isRecord } from '../../transcript/jsonl.js';
+
+export interface ClaudePrepareInput {
+  configDir: string;
+  /** True when CLAUDE_CONFIG_DIR is set: the CLI then keeps .claude.json inside it, else in $HOME. */
+  configDirFromEnvironment: boolean;
+  home: string;
+  cwd: string;
+  apiKey: string | undefined;
+}
+
+/** verified with Claude Code 2.1: `$CLAUDE_CONFIG_DIR/.claude.json` when the variable is set, else `~/.claude.json`. */
+export function claudeStatePath(input: Pick<ClaudePrepareInput, 'configDir' | 'configDirFromEnvironment' | 'home'>): string {
+  return input.configDirFromEnvironment ? join(input.configDir, '.claude.json') : join(input.home || homedir(), '.claude.json');
+}
+
+/** The CLI remembers an approved API key by its last 20 characters. */
+export function apiKeyFingerprint(apiKey: string): string {
+  return apiKey.slice(-20);
+}
+
+async function readJsonObject(path: string): Promise<{ value: Record<string, unknown>; text: string | undefined }> {
+  const existing = await readFileIfExists(path);
+  if (!existing) return { value: {}, text: undefined };
+  const text = existing.toString('utf8');
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (!isRecord(parsed)) throw new Error('not a JSON object');
+    return { value: parsed, text };
+  } catch (error) {
+    throw new BatonError('CONFIG_INVALID', `${path} is not a JSON object: ${errorMessage(error)}`, {
+      hint: 'fix or remove the file; baton only adds the settings a headless run needs and keeps the rest',
+    });
+  }
+}
+
+async function writeJsonIfChanged(path: string, value: Record<string, unknown>, before: string | undefined): Promise<void> {
+  const text = `${JSON.stringify(value, null, 2)}\n`;
+  if (text !== before) await writePrivateFileAtomic(path, text);
+}
+
+export async function prepareClaudeState(input: ClaudePrepareInput): Promise<void> {
+  const statePath = claudeStatePath(input);
+  const { value: state, text: stateBefore } = await readJsonObject(statePath);
+  state.hasCompletedOnboarding = true;
+  const projects = isRecord(state.projects) ? state.projects : {};
+  const project = isRecord(projects[input.cwd]) ? projects[input.cwd] as Record<string, unknown> : {};
+  projects[input.cwd] = { ...project, hasTrustDialogAccepted: true, hasCompletedProjectOnboarding: true };
+  state.projects = projects;
+  if (input.apiKey) {
+    const responses = isRecord(state.customApiKeyResponses) ? state.customApiKeyResponses : {};
+    const approved = Array.isArray(responses.approved) ? responses.approved.filter((entry): entry is string => typeof entry === 'string') : [];
+    const rejected = Array.isArray(responses.rejected) ? responses.rejected.filter((entry): entry is string => typeof entry === 'string') : [];
+    const fingerprint = apiKeyFingerprint(input.apiKey);
+    state.customApiKeyResponses = {
+      ...responses,
+      approved: approved.includes(fingerprint) ? approved : [...approved, fingerprint],
+      rejected: rejected.filter((entry) => entry !== fingerprint),
+    };
+  }
+  await writeJsonIfChanged(statePath, state, stateBefore);
+
+  const settingsPath = join(input.configDir, 'settings.json');
+  const { value: settings, text: settingsBefore } = await readJsonObject(settingsPath);
+  settings.skipDangerousModePermissionPrompt = true;
+  await writeJsonIfChanged(settingsPath, settings, settingsBefore);
+}

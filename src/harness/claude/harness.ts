@@ -1,0 +1,160 @@
+/**
+ * The Claude Code harness: `claude -p --session-id <uuid>` for a new conversation (baton chooses the id),
+ * `claude -p --resume <uuid>` for a follow-up, both with `--output-format stream-json --verbose`.
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { MAIN_FILE_KEY, type Envelope } from '../../transcript/envelope.js';
+import { isRecord } from '../../transcript/jsonl.js';
+import { expandTemplate } from '../command-template.js';
+import { resolveExecutable } from '../executable.js';
+import {
+  assertSessionId,
+  harnessMismatch,
+  type CommandSpec,
+  type CommandTemplates,
+  type Harness,
+  type HarnessContext,
+  type HarnessEvent,
+  type LaunchRequest,
+  type OutputParser,
+  type PrepareOptions,
+  type ResumeInfoFor,
+  type TemplateItem,
+} from '../harness.js';
+import { prepareClaudeState } from './config.js';
+import { locateClaudeSession, newClaudeSessionId, readClaudeMeta, rehydrateClaudeSession, viewClaudeSession } from './transcript.js';
+
+const HEADLESS = ['--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions'];
+const OPTIONAL = [['--model', '{model}'], ['--append-system-prompt', '{systemPrompt}']];
+
+/** `--` ends the options, so a prompt that starts with "-" is still the prompt. */
+export const CLAUDE_NEW_ARGS: TemplateItem[] = ['-p', '--session-id', '{sessionId}', ...HEADLESS, ...OPTIONAL, '--', '{prompt}'];
+export const CLAUDE_RESUME_ARGS: TemplateItem[] = ['-p', '--resume', '{sessionId}', ...HEADLESS, ...OPTIONAL, '--', '{prompt}'];
+
+export const claudeHarness: Harness<'claude'> = {
+  id: 'claude',
+  displayName: 'Claude Code',
+
+  resolveHome(env) {
+    return resolve(env.CLAUDE_CONFIG_DIR && env.CLAUDE_CONFIG_DIR !== '' ? env.CLAUDE_CONFIG_DIR : join(env.HOME ?? homedir(), '.claude'));
+  },
+
+  async prepare(context: HarnessContext, _options: PrepareOptions) {
+    await prepareClaudeState({
+      configDir: context.home,
+      configDirFromEnvironment: Boolean(context.env.CLAUDE_CONFIG_DIR),
+      home: context.env.HOME ?? homedir(),
+      cwd: context.cwd,
+      apiKey: context.env.ANTHROPIC_API_KEY || undefined,
+    });
+  },
+
+  newSessionId() {
+    return newClaudeSessionId();
+  },
+
+  async command(context: HarnessContext, request: LaunchRequest<'claude'>, templates: CommandTemplates): Promise<CommandSpec> {
+    const file = await resolveExecutable({ binName: 'claude', packageName: '@anthropic-ai/claude-code', configKey: 'harnesses.claude.command' }, templates.command, context.env);
+    const sessionId = request.kind === 'new' ? request.sessionId : request.resume.sessionId;
+    const values = { prompt: request.prompt, model: request.model, cwd: context.cwd, sessionId, systemPrompt: request.systemPrompt };
+    const args = expandTemplate(request.kind === 'new' ? (templates.newArgs ?? CLAUDE_NEW_ARGS) : (templates.resumeArgs ?? CLAUDE_RESUME_ARGS), values);
+    // Claude Code refuses --dangerously-skip-permissions as root unless it is told it runs in a sandbox.
+    const runsAsRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+    const env: Record<string, string> = { CLAUDE_CONFIG_DIR: context.home };
+    if (runsAsRoot && args.includes('--dangerously-skip-permissions')) env.IS_SANDBOX = '1';
+    return { file, args, env, cwd: context.cwd };
+  },
+
+  outputParser() {
+    return claudeOutputParser();
+  },
+
+  async locateTranscript(context, sessionId) {
+    return locateClaudeSession(context.home, sessionId, context.cwd);
+  },
+
+  readSessionMeta(content, sessionId) {
+    return readClaudeMeta(content, sessionId);
+  },
+
+  async rehydrate(envelope: Envelope, context: HarnessContext) {
+    claudeHarness.resumeInfo(envelope);
+    return rehydrateClaudeSession(envelope, context.home, context.cwd);
+  },
+
+  viewTranscript(files) {
+    const main = files.find((file) => file.key === MAIN_FILE_KEY);
+    return main ? viewClaudeSession(main.content) : { items: [], unparsedLines: 0 };
+  },
+
+  resumeInfo(envelope: Envelope): ResumeInfoFor<'claude'> {
+    if (envelope.harness !== 'claude') throw harnessMismatch('claude', envelope.harness);
+    assertSessionId(envelope.sessionId);
+    return { harness: 'claude', sessionId: envelope.sessionId };
+  },
+};
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const count = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
+
+/** A parser for one run's `--output-format stream-json` lines; it remembers tool calls in flight. */
+export function claudeOutputParser(): OutputParser {
+  const pendingCommands = new Map<string, string>();
+  return (line) => parseClaudeEvent(line, pendingCommands);
+}
+
+/** One stream-json line → baton's events. `pendingCommands` maps tool_use ids to their commands. */
+export function parseClaudeEvent(line: string, pendingCommands: Map<string, string> = new Map()): HarnessEvent[] {
+  let event: unknown;
+  try {
+    event = JSON.parse(line);
+  } catch {
+    return [];
+  }
+  if (!isRecord(event)) return [];
+  const message = isRecord(event.message) ? event.message : {};
+  const blocks = Array.isArray(message.content) ? message.content.filter(isRecord) : [];
+  switch (event.type) {
+    case 'system': {
+      if (event.subtype !== 'init') return [];
+      const sessionId = text(event.session_id);
+      return sessionId ? [{ type: 'session.started', sessionId }, { type: 'turn.started' }] : [];
+    }
+    case 'assistant': {
+      if (event.parent_tool_use_id) return []; // a subagent's step: its own transcript keeps it
+      const events: HarnessEvent[] = [];
+      for (const block of blocks) {
+        if (block.type === 'text' && text(block.text)?.trim()) events.push({ type: 'message', text: text(block.text)! });
+        else if (block.type === 'tool_use') {
+          const input = isRecord(block.input) ? block.input : {};
+          const command = block.name === 'Bash' && typeof input.command === 'string' ? input.command : `${text(block.name) ?? 'tool'} ${JSON.stringify(input)}`;
+          if (typeof block.id === 'string') pendingCommands.set(block.id, command);
+          events.push({ type: 'command.started', command });
+        }
+      }
+      return events;
+    }
+    case 'user': {
+      if (event.parent_tool_use_id) return [];
+      const events: HarnessEvent[] = [];
+      for (const block of blocks) {
+        if (block.type !== 'tool_result') continue;
+        const id = text(block.tool_use_id) ?? '';
+        const output = typeof block.content === 'string' ? block.content : Array.isArray(block.content) ? block.content.flatMap((part) => (isRecord(part) && typeof part.text === 'string' ? [part.text] : [])).join('\n') : '';
+        events.push({ type: 'command.completed', command: pendingCommands.get(id) ?? '', exitCode: block.is_error === true ? 1 : 0, output });
+        pendingCommands.delete(id);
+      }
+      return events;
+    }
+    case 'result': {
+      const usage = isRecord(event.usage) ? event.usage : {};
+      if (event.is_error === true || (typeof event.subtype === 'string' && event.subtype !== 'success')) {
+        return [{ type: 'turn.failed', message: text(event.result) ?? `Claude Code ended the turn with ${text(event.subtype) ?? 'an error'}` }];
+      }
+      return [{ type: 'turn.completed', inputTokens: count(usage.input_tokens), outputTokens: count(usage.output_tokens) }];
+    }
+    default:
+      return [];
+  }
+}

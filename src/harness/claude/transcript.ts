@@ -1,0 +1,275 @@
+/**
+ * Claude Code transcripts: where they live, what their lines say, and how to put them back.
+ *
+ * verified with Claude Code 2.1: the session file is `$CLAUDE_CONFIG_DIR/projects/<encoded cwd>/<uuid>.jsonl`,
+ * where the encoded cwd is the real path with every UTF-16 code unit other than a-zA-Z0-9 replaced by "-".
+ * `claude --resume <uuid>` finds the file only under the project folder of its current working directory, so a
+ * rehydrate writes into the folder of the resume's cwd. Subagent transcripts live in
+ * `projects/<encoded cwd>/<uuid>/subagents/*.jsonl` and todo lists in `todos/<uuid>-agent-*.json`.
+ */
+import { randomUUID } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { BatonError } from '../../errors.js';
+import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
+import { MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
+import { isRecord, parseJsonLines } from '../../transcript/jsonl.js';
+import { attachOutput, type TranscriptView, type ViewItem } from '../../transcript/view.js';
+import { assertSessionId, type TranscriptLocation } from '../harness.js';
+
+/** Longest encoded project folder name the CLI uses before it cuts the name and adds a hash. */
+export const MAX_PROJECT_FOLDER_LENGTH = 200;
+
+/** Claude Code's own hash for long folder names (a 32-bit string hash, base 36). */
+function projectFolderHash(path: string): string {
+  let hash = 0;
+  for (let index = 0; index < path.length; index++) hash = (Math.imul(31, hash) + path.charCodeAt(index)) | 0;
+  return Math.abs(hash).toString(36);
+}
+
+/** The project folder name for a cwd (which must already be a real path: symlinks resolved). */
+export function encodeProjectFolder(realCwd: string): string {
+  // Without the `u` flag a regex sees UTF-16 code units: an emoji (a surrogate pair) becomes two dashes.
+  const encoded = realCwd.replace(/[^a-zA-Z0-9]/g, '-');
+  if (encoded.length <= MAX_PROJECT_FOLDER_LENGTH) return encoded;
+  return `${encoded.slice(0, MAX_PROJECT_FOLDER_LENGTH)}-${projectFolderHash(realCwd)}`;
+}
+
+export function projectDirectory(configDir: string, realCwd: string): string {
+  return join(configDir, 'projects', encodeProjectFolder(realCwd));
+}
+
+/** Names of the extra files a session has; keys are `subagents/<name>` and `todos/<name>`. */
+const SAFE_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+async function listFiles(directory: string, accept: (name: string) => boolean): Promise<string[]> {
+  try {
+    const entries = await readdir(directory, { withFileTypes: true });
+    return entries.filter((entry) => entry.isFile() && accept(entry.name)).map((entry) => entry.name).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/** Finds the session's main file: first under the cwd's project folder, else under any project folder. */
+async function findMainFile(configDir: string, sessionId: string, realCwd: string): Promise<string | undefined> {
+  const preferred = join(projectDirectory(configDir, realCwd), `${sessionId}.jsonl`);
+  if (await isFile(preferred)) return preferred;
+  const projects = join(configDir, 'projects');
+  let folders: string[];
+  try {
+    folders = (await readdir(projects, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+  } catch {
+    return undefined;
+  }
+  const candidates: Array<{ path: string; modified: number }> = [];
+  for (const folder of folders) {
+    const path = join(projects, folder, `${sessionId}.jsonl`);
+    try {
+      candidates.push({ path, modified: (await stat(path)).mtimeMs });
+    } catch {
+      // not in this project folder
+    }
+  }
+  return candidates.sort((a, b) => b.modified - a.modified)[0]?.path;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export async function locateClaudeSession(configDir: string, sessionId: string, realCwd: string): Promise<TranscriptLocation | undefined> {
+  assertSessionId(sessionId);
+  const main = await findMainFile(configDir, sessionId, realCwd);
+  if (!main) return undefined;
+  const sessionFolder = main.slice(0, -'.jsonl'.length);
+  const subagents = await listFiles(join(sessionFolder, 'subagents'), (name) => name.endsWith('.jsonl'));
+  const todos = await listFiles(join(configDir, 'todos'), (name) => name.startsWith(`${sessionId}-agent-`) && name.endsWith('.json'));
+  return {
+    files: [
+      { key: MAIN_FILE_KEY, path: main },
+      ...subagents.map((name) => ({ key: `subagents/${name}`, path: join(sessionFolder, 'subagents', name) })),
+      ...todos.map((name) => ({ key: `todos/${name}`, path: join(configDir, 'todos', name) })),
+    ],
+  };
+}
+
+/** Session metadata from the first line that carries it (user and assistant lines all carry cwd and version). */
+export function readClaudeMeta(content: Buffer, sessionId: string): SessionMeta {
+  let sessionStartedAt: string | undefined;
+  for (const line of parseJsonLines(content)) {
+    if (!line.ok || !isRecord(line.value)) continue;
+    const record = line.value;
+    if (sessionStartedAt === undefined && typeof record.timestamp === 'string') sessionStartedAt = record.timestamp;
+    if (typeof record.cwd === 'string' && typeof record.sessionId === 'string') {
+      return {
+        sessionId: record.sessionId,
+        sessionStartedAt: sessionStartedAt ?? (typeof record.timestamp === 'string' ? record.timestamp : undefined),
+        cwd: record.cwd,
+        cliVersion: typeof record.version === 'string' ? record.version : undefined,
+      };
+    }
+  }
+  return { sessionId, sessionStartedAt, cwd: undefined, cliVersion: undefined };
+}
+
+/** Where a file of the envelope goes, for a resume in `realCwd`; refuses anything that could leave the home. */
+export function rehydrationPath(configDir: string, sessionId: string, realCwd: string, key: string): string {
+  assertSessionId(sessionId);
+  const project = projectDirectory(configDir, realCwd);
+  if (key === MAIN_FILE_KEY) return join(project, `${sessionId}.jsonl`);
+  const [kind, name, ...rest] = key.split('/');
+  if (rest.length === 0 && name !== undefined && SAFE_FILE_NAME.test(name)) {
+    if (kind === 'subagents' && name.endsWith('.jsonl')) return join(project, sessionId, 'subagents', name);
+    if (kind === 'todos' && name.startsWith(`${sessionId}-agent-`) && name.endsWith('.json')) return join(configDir, 'todos', name);
+  }
+  throw new BatonError('TRANSCRIPT_CORRUPT', `the transcript holds a file "${key}" that Claude Code does not keep`, {
+    hint: 're-import the conversation from an export made by baton',
+  });
+}
+
+/**
+ * Writes every file of the envelope into the resume cwd's project folder. Like Codex: an identical file or an
+ * older copy (a strict prefix) is replaced; a file with content the store does not have is never clobbered.
+ */
+export async function rehydrateClaudeSession(envelope: Envelope, configDir: string, realCwd: string): Promise<TranscriptLocation> {
+  const main = mainFile(envelope);
+  const files = envelope.files.map((file) => ({
+    file: file.key === MAIN_FILE_KEY ? { ...file, content: repairInterruptedToolUse(main.content) } : file,
+    path: rehydrationPath(configDir, envelope.sessionId, realCwd, file.key),
+  }));
+  for (const { file, path } of files) {
+    if (!path.startsWith(configDir + sep)) throw new BatonError('TRANSCRIPT_CORRUPT', `refusing to write outside ${configDir}`, { hint: 're-import the conversation' });
+    const onDisk = await readFileIfExists(path);
+    if (onDisk && !onDisk.equals(file.content) && !isOlderCopy(onDisk, file.content) && !file.key.startsWith('todos/')) {
+      throw new BatonError('REHYDRATE_CONFLICT', `${path} already holds a different copy of session ${envelope.sessionId} (it has content the store does not)`, {
+        hint: 'it was continued outside baton or by a run that did not save; move that file away or resume with a fresh CLAUDE_CONFIG_DIR',
+      });
+    }
+  }
+  for (const { file, path } of files) {
+    const onDisk = await readFileIfExists(path);
+    if (!onDisk?.equals(file.content)) await writePrivateFileAtomic(path, file.content);
+  }
+  return { files: files.map(({ file, path }) => ({ key: file.key, path })) };
+}
+
+function isOlderCopy(onDisk: Buffer, stored: Buffer): boolean {
+  return onDisk.length < stored.length && stored.subarray(0, onDisk.length).equals(onDisk);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A run killed mid-tool leaves an assistant `tool_use` without its `tool_result`; the API refuses such a
+// history. The rehydrated copy (never the stored one) gets the result the CLI itself writes when a tool is
+// interrupted.
+
+export const INTERRUPTED_TOOL_RESULT = '[Request interrupted by user for tool use]';
+
+interface ParsedRecord {
+  record: Record<string, unknown>;
+}
+
+function contentBlocks(record: Record<string, unknown>): Array<Record<string, unknown>> {
+  const message = isRecord(record.message) ? record.message : undefined;
+  return Array.isArray(message?.content) ? message.content.filter(isRecord) : [];
+}
+
+/** Tool uses of the last assistant turn that no later line answers with a tool_result. */
+export function danglingToolUses(content: Buffer): { ids: string[]; parent: Record<string, unknown> | undefined } {
+  const records: ParsedRecord[] = [];
+  for (const line of parseJsonLines(content)) if (line.ok && isRecord(line.value)) records.push({ record: line.value });
+  const pending = new Map<string, Record<string, unknown>>();
+  let lastAssistant: Record<string, unknown> | undefined;
+  for (const { record } of records) {
+    if (record.isSidechain === true) continue;
+    if (record.type === 'assistant') {
+      for (const block of contentBlocks(record)) if (block.type === 'tool_use' && typeof block.id === 'string') pending.set(block.id, record);
+      lastAssistant = record;
+    } else if (record.type === 'user') {
+      for (const block of contentBlocks(record)) if (block.type === 'tool_result' && typeof block.tool_use_id === 'string') pending.delete(block.tool_use_id);
+    }
+  }
+  return { ids: [...pending.keys()], parent: lastAssistant };
+}
+
+export function repairInterruptedToolUse(content: Buffer): Buffer {
+  const { ids, parent } = danglingToolUses(content);
+  if (ids.length === 0 || !parent) return content;
+  const repair = {
+    parentUuid: typeof parent.uuid === 'string' ? parent.uuid : null,
+    isSidechain: false,
+    userType: 'external',
+    cwd: parent.cwd,
+    sessionId: parent.sessionId,
+    version: parent.version,
+    type: 'user',
+    message: { role: 'user', content: ids.map((id) => ({ type: 'tool_result', tool_use_id: id, content: INTERRUPTED_TOOL_RESULT, is_error: true })) },
+    uuid: randomUUID(),
+    timestamp: new Date().toISOString(),
+  };
+  const separator = content.length > 0 && content[content.length - 1] !== 0x0a ? '\n' : '';
+  return Buffer.concat([content, Buffer.from(`${separator}${JSON.stringify(repair)}\n`)]);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Display.
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Text the CLI adds to user messages for the model, not typed by the user. */
+const SYSTEM_TEXT = /^\s*<(system-reminder|command-name|local-command-stdout|command-message)>/;
+
+function toolResultText(block: Record<string, unknown>): string {
+  if (typeof block.content === 'string') return block.content;
+  if (Array.isArray(block.content)) return block.content.flatMap((part) => (isRecord(part) && typeof part.text === 'string' ? [part.text] : [])).join('\n');
+  return '';
+}
+
+export function viewClaudeSession(content: Buffer): TranscriptView {
+  const items: ViewItem[] = [];
+  let unparsedLines = 0;
+  for (const line of parseJsonLines(content)) {
+    if (!line.ok) {
+      unparsedLines++;
+      continue;
+    }
+    if (!isRecord(line.value) || line.value.isSidechain === true || line.value.isMeta === true) continue;
+    const record = line.value;
+    const message = isRecord(record.message) ? record.message : undefined;
+    if (record.type === 'user' && message) {
+      if (typeof message.content === 'string') {
+        if (!SYSTEM_TEXT.test(message.content)) items.push({ kind: 'user', text: message.content });
+        continue;
+      }
+      const typed: string[] = [];
+      for (const block of contentBlocks(record)) {
+        if (block.type === 'tool_result') attachOutput(items, text(block.tool_use_id), toolResultText(block));
+        else if (block.type === 'text' && typeof block.text === 'string' && !SYSTEM_TEXT.test(block.text)) typed.push(block.text);
+      }
+      if (typed.length > 0) items.push({ kind: 'user', text: typed.join('\n') });
+    } else if (record.type === 'assistant') {
+      for (const block of contentBlocks(record)) {
+        if (block.type === 'text' && typeof block.text === 'string' && block.text.trim() !== '') items.push({ kind: 'assistant', text: block.text });
+        else if (block.type === 'tool_use') {
+          const input = isRecord(block.input) ? block.input : {};
+          const callId = text(block.id);
+          if (block.name === 'Bash' && typeof input.command === 'string') items.push({ kind: 'command', callId, command: input.command, output: undefined, exitCode: undefined });
+          else items.push({ kind: 'tool', callId, name: text(block.name) ?? 'tool', input: JSON.stringify(input), output: undefined });
+        }
+      }
+    }
+  }
+  return { items, unparsedLines };
+}
+
+/** A fresh session id for a new conversation: baton chooses it and passes it with --session-id. */
+export function newClaudeSessionId(): string {
+  return randomUUID();
+}
