@@ -44,6 +44,8 @@ const exportSchema = z.object({
   ),
   events: z.array(z.object({ runId: z.string(), sequence: z.number().int(), at: z.number(), type: z.string(), data: z.unknown() })),
   transcript: z.object({
+    /** The harness that wrote the files; must be the conversation's. */
+    harness: z.string(),
     meta: z
       .object({ sessionId: z.string(), sessionStartedAt: optionalString, cwd: optionalString, cliVersion: optionalString })
       .nullable(),
@@ -78,6 +80,7 @@ export async function exportConversation(store: Store, conversationId: string): 
     runs: runs.map((run) => ({ ...run, endedAt: nullable(run.endedAt), exitCode: nullable(run.exitCode), error: nullable(run.error) })),
     events,
     transcript: {
+      harness: conversation.harness,
       meta: transcript?.meta
         ? { sessionId: transcript.meta.sessionId, sessionStartedAt: nullable(transcript.meta.sessionStartedAt), cwd: nullable(transcript.meta.cwd), cliVersion: nullable(transcript.meta.cliVersion) }
         : null,
@@ -107,6 +110,11 @@ export function parseExport(text: string, source: string): ImportedConversation 
   if (!isHarnessId(conversation.harness)) {
     throw new BatonError('HARNESS_UNKNOWN', `${source} holds a ${conversation.harness} conversation, which this baton cannot run`, {
       hint: `this baton knows: ${HARNESS_IDS.join(', ')}; upgrade baton to import it`,
+    });
+  }
+  if (transcript.harness !== conversation.harness) {
+    throw new BatonError('HARNESS_MISMATCH', `${source} pairs a ${conversation.harness} conversation with a transcript written by ${transcript.harness}`, {
+      hint: 'the file was edited or assembled by hand; export the conversation again with `baton export`',
     });
   }
   if (conversation.sessionId !== undefined) assertSessionId(conversation.sessionId);

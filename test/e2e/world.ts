@@ -116,22 +116,29 @@ export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefi
   }
 }
 
-/** Kills every process whose environment has `CODEX_HOME=<codexHome>`: the Codex launcher and the native CLI. */
-export async function killCodexOf(codexHome: string, signal: NodeJS.Signals): Promise<number> {
-  let killed = 0;
+/** Processes whose environment names `home` in `variable` and whose command line `matches`. */
+export async function processesOf(variable: 'CODEX_HOME' | 'CLAUDE_CONFIG_DIR', home: string, matches: (commandLine: string[]) => boolean): Promise<number[]> {
+  const pids: number[] = [];
   for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       const environ = await readFile(`/proc/${entry}/environ`, 'utf8');
-      const commandLine = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0');
-      const isCodex = commandLine.some((part) => /(^|\/)codex(\.js)?$/.test(part)) && !commandLine.includes(BATON);
-      if (isCodex && environ.split('\0').includes(`CODEX_HOME=${codexHome}`)) {
-        process.kill(Number(entry), signal);
-        killed++;
-      }
+      const commandLine = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0').filter((part) => part !== '');
+      if (environ.split('\0').includes(`${variable}=${home}`) && matches(commandLine)) pids.push(Number(entry));
     } catch {
       // the process ended meanwhile, or is not ours to read
     }
   }
-  return killed;
+  return pids;
+}
+
+/**
+ * Kills the agent CLI of one machine: every `codex` / `claude` process (the Codex launcher and its native
+ * binary, Claude Code's binary) whose environment names that machine's home in `variable`.
+ */
+export async function killAgentOf(variable: 'CODEX_HOME' | 'CLAUDE_CONFIG_DIR', home: string, signal: NodeJS.Signals): Promise<number> {
+  const isAgent = (commandLine: string[]) => commandLine.some((part) => /(^|\/)(codex|claude)(\.js|\.exe)?$/.test(part)) && !commandLine.includes(BATON);
+  const pids = await processesOf(variable, home, isAgent);
+  for (const pid of pids) process.kill(pid, signal);
+  return pids.length;
 }

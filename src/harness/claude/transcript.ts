@@ -165,10 +165,13 @@ function isOlderCopy(onDisk: Buffer, stored: Buffer): boolean {
 
 // ---------------------------------------------------------------------------------------------------------
 // A run killed mid-tool leaves an assistant `tool_use` without its `tool_result`; the API refuses such a
-// history. The rehydrated copy (never the stored one) gets the result the CLI itself writes when a tool is
-// interrupted.
+// history. The rehydrated copy (never the stored bytes) gets the result line the CLI itself synthesises for a
+// session that ended before a call's result was recorded. verified with Claude Code 2.1.332: it repairs such a
+// transcript on resume by itself with exactly this text and shape; baton writes it too, so that older CLIs and
+// `baton show` see a complete history.
 
-export const INTERRUPTED_TOOL_RESULT = '[Request interrupted by user for tool use]';
+export const INTERRUPTED_TOOL_RESULT =
+  "[Tool call interrupted: the session ended before this call's result was recorded, so its outcome is unknown. Check whether it took effect before relying on it or running it again.]";
 
 interface ParsedRecord {
   record: Record<string, unknown>;
@@ -208,7 +211,10 @@ export function repairInterruptedToolUse(content: Buffer): Buffer {
     sessionId: parent.sessionId,
     version: parent.version,
     type: 'user',
-    message: { role: 'user', content: ids.map((id) => ({ type: 'tool_result', tool_use_id: id, content: INTERRUPTED_TOOL_RESULT, is_error: true })) },
+    message: { role: 'user', content: ids.map((id) => ({ type: 'tool_result', content: INTERRUPTED_TOOL_RESULT, is_error: true, tool_use_id: id })) },
+    toolUseResult: INTERRUPTED_TOOL_RESULT,
+    toolDenialKind: 'interrupted',
+    sourceToolAssistantUUID: parent.uuid,
     uuid: randomUUID(),
     timestamp: new Date().toISOString(),
   };

@@ -1,0 +1,67 @@
+/**
+ * The `baton` command line itself, with the real Codex CLI and the scripted model server: proof of resume,
+ * user errors, listing. The behaviour every harness shares is in test/harness/contract.test.ts.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createWorld, runJson, type World } from './world.js';
+
+let world: World;
+beforeEach(async () => {
+  world = await createWorld();
+});
+afterEach(async () => {
+  await world.cleanup();
+});
+
+describe('proof of resume', () => {
+  it('fails the run, loudly, when the CLI starts a different session instead of resuming (proof of resume)', async () => {
+    const machineA = await world.machine('machine-a');
+    const { conversationId, sessionId } = runJson(await world.baton(machineA, ['run', '--harness', 'codex', '--json', 'hello']));
+    // A user's argv template that (wrongly) starts a new Codex session instead of resuming.
+    const configPath = join(world.root, 'wrong-resume.json');
+    await writeFile(configPath, JSON.stringify({ harnesses: { codex: { args: { resume: ['exec', '--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox', '--', '{prompt}'] } } } }));
+    const machineB = await world.machine('machine-b');
+    const resumed = await world.baton(machineB, ['resume', conversationId, '--json', 'not really resumed'], { env: { BATON_CONFIG: configPath } });
+    expect(resumed.code).toBe(1);
+    const result = runJson(resumed);
+    expect(result.status).toBe('failed');
+    expect(result.sessionId).toBe(sessionId);
+    const shown = await world.baton(machineB, ['show', conversationId]);
+    expect(shown.stdout).toMatch(/run 2 · resume · failed[\s\S]*reported session [0-9a-f-]{36} instead of [0-9a-f-]{36}: it did not resume the conversation/);
+  });
+});
+
+describe('baton command-line errors', () => {
+  it('answers bad input with one line and a hint, never a stack trace', async () => {
+    const machine = await world.machine('machine-a');
+    const cases: Array<{ args: string[]; code: number; message: RegExp }> = [
+      { args: ['run', '--harness', 'nope', 'x'], code: 1, message: /^error: unknown harness "nope"\nhint: choose one of: codex, claude\n$/ },
+      { args: ['resume', 'c_doesnotexist', 'x'], code: 1, message: /^error: no conversation c_doesnotexist in .+\nhint: list conversations with `baton ls`/ },
+      { args: ['run', '--harness', 'codex', '--cwd', join(world.root, 'missing'), 'x'], code: 2, message: /^error: the working directory .+missing does not exist or is not a directory\nhint: pass an existing directory with --cwd\n$/ },
+      { args: ['import', join(world.root, 'missing.json')], code: 1, message: /^error: cannot read .+missing\.json: .+\nhint: / },
+      { args: ['show', 'c_doesnotexist'], code: 1, message: /^error: no conversation c_doesnotexist/ },
+    ];
+    for (const { args, code, message } of cases) {
+      const result = await world.baton(machine, args);
+      expect(result.code, args.join(' ')).toBe(code);
+      expect(result.stderr, args.join(' ')).toMatch(message);
+      expect(result.stdout).toBe('');
+    }
+    const badConfig = join(world.root, 'bad.json');
+    await writeFile(badConfig, JSON.stringify({ harnesses: { codex: { comand: 'typo' } } }));
+    const result = await world.baton(machine, ['ls'], { env: { BATON_CONFIG: badConfig } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: .+bad\.json: harnesses\.codex: Unrecognized key.*comand.*\nhint: /);
+  });
+
+  it('lists conversations with their status and number of runs', async () => {
+    const machine = await world.machine('machine-a');
+    const { conversationId } = runJson(await world.baton(machine, ['run', '--harness', 'codex', '--json', 'list me']));
+    const listed = await world.baton(machine, ['ls']);
+    expect(listed.stdout).toMatch(new RegExp(`^${conversationId}  codex\\s+idle\\s+1 run .+list me$`, 'm'));
+    const asJson = JSON.parse((await world.baton(machine, ['ls', '--json'])).stdout);
+    expect(asJson).toEqual([expect.objectContaining({ id: conversationId, harness: 'codex', status: 'idle', runs: 1, title: 'list me' })]);
+  });
+});

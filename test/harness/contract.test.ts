@@ -1,0 +1,278 @@
+/**
+ * The harness contract: one suite that every harness passes, end to end through the `baton` command line with
+ * the real CLI against the scripted model server. A resume passes only when the model's next request carries
+ * the earlier turns, sent from a fresh home in another working directory that shares nothing but the store.
+ */
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { INTERRUPTED_TOOL_RESULT } from '../../src/harness/claude/transcript.js';
+import type { Harness } from '../../src/harness/harness.js';
+import { HARNESS_IDS, type HarnessId } from '../../src/harness/ids.js';
+import { getHarness } from '../../src/harness/registry.js';
+import { openSqliteStore } from '../../src/store/sqlite.js';
+import type { Machine } from '../../src/testing/machine.js';
+import { conversationOf, lastUserText } from '../e2e/model-requests.js';
+import { createWorld, killAgentOf, processesOf, runJson, waitFor, type World } from '../e2e/world.js';
+
+interface HarnessUnderTest {
+  id: HarnessId;
+  home(machine: Machine): string;
+  homeVariable: 'CODEX_HOME' | 'CLAUDE_CONFIG_DIR';
+  /**
+   * What the model is told about a tool whose result the killed CLI never wrote down. verified with codex 0.171:
+   * Codex writes a tool's output to the rollout before it asks the model again, and on resume answers a call
+   * without output with "aborted". verified with Claude Code 2.1.332: Claude may not have written the
+   * tool_result line yet when it is killed (it writes lines asynchronously), and baton's repair answers the
+   * dangling tool_use with the CLI's own interrupted-tool text.
+   */
+  unansweredToolOutput: RegExp;
+}
+
+const HARNESSES: Record<HarnessId, HarnessUnderTest> = {
+  codex: { id: 'codex', home: (machine) => machine.codexHome, homeVariable: 'CODEX_HOME', unansweredToolOutput: /aborted/ },
+  claude: { id: 'claude', home: (machine) => machine.claudeConfigDir, homeVariable: 'CLAUDE_CONFIG_DIR', unansweredToolOutput: new RegExp(escapeRegExp(INTERRUPTED_TOOL_RESULT)) },
+};
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+async function filesUnder(directory: string): Promise<string[]> {
+  if (!existsSync(directory)) return [];
+  const entries = await readdir(directory, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+}
+
+describe.each(HARNESS_IDS.map((id) => HARNESSES[id]))('the $id harness', (harness) => {
+  let world: World;
+  beforeEach(async () => {
+    world = await createWorld();
+  });
+  afterEach(async () => {
+    await world.cleanup();
+  });
+
+  const run = (machine: Machine, prompt: string) => world.baton(machine, ['run', '--harness', harness.id, '--json', prompt]);
+  const resume = (machine: Machine, conversationId: string, prompt: string) => world.baton(machine, ['resume', conversationId, '--json', prompt]);
+  /** The model request that carried `prompt` as its newest user message. */
+  const requestFor = (prompt: string) => {
+    const request = world.turns().find((turn) => lastUserText(turn) === prompt);
+    if (!request) throw new Error(`no model request carried the prompt ${JSON.stringify(prompt)}`);
+    return request;
+  };
+
+  it('runs a new conversation with a tool call and resumes it on a fresh machine in another directory', async () => {
+    const machineA = await world.machine('machine-a');
+    const first = await run(machineA, 'RUN echo made-on-machine-a');
+    expect(first.code, first.stderr).toBe(0);
+    const started = runJson(first);
+    expect(started).toMatchObject({ harness: harness.id, status: 'succeeded', exitCode: 0 });
+    expect(started.sessionId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    await machineA.destroy();
+
+    const machineB = await world.machine('machine-b', 'somewhere else');
+    expect(await filesUnder(harness.home(machineB))).toEqual(expect.not.arrayContaining([expect.stringContaining(started.sessionId!)]));
+    const second = await resume(machineB, started.conversationId, 'what did the command print?');
+    expect(second.code, second.stderr).toBe(0);
+    expect(runJson(second)).toMatchObject({ conversationId: started.conversationId, sessionId: started.sessionId, status: 'succeeded' });
+
+    const followUp = requestFor('what did the command print?');
+    const turns = conversationOf(followUp);
+    expect(turns).toContainEqual({ kind: 'user', text: 'RUN echo made-on-machine-a' });
+    expect(turns).toContainEqual({ kind: 'tool_call', text: expect.stringContaining('echo made-on-machine-a') });
+    expect(turns).toContainEqual({ kind: 'tool_output', text: expect.stringContaining('made-on-machine-a') });
+    expect(turns).toContainEqual({ kind: 'assistant', text: 'The command printed: made-on-machine-a' });
+    // The resumed agent works in machine B's directory.
+    expect(JSON.stringify(followUp.body)).toContain(machineB.cwd);
+
+    // The rehydrated transcript files are private to their owner.
+    for (const file of (await filesUnder(harness.home(machineB))).filter((path) => path.includes(started.sessionId!))) {
+      expect((await stat(file)).mode & 0o777, file).toBe(0o600);
+    }
+  });
+
+  it('carries one conversation across three machines in a row', async () => {
+    const prompts = ['RUN echo step-one', 'second prompt on machine B', 'third prompt on machine C'];
+    const machineA = await world.machine('machine-a');
+    const { conversationId } = runJson(await run(machineA, prompts[0]!));
+    await machineA.destroy();
+    const machineB = await world.machine('machine-b', 'b-project');
+    expect(runJson(await resume(machineB, conversationId, prompts[1]!)).status).toBe('succeeded');
+    await machineB.destroy();
+    const machineC = await world.machine('machine-c', 'c.project_ü');
+    expect(runJson(await resume(machineC, conversationId, prompts[2]!)).status).toBe('succeeded');
+
+    const turns = conversationOf(requestFor(prompts[2]!));
+    for (const prompt of prompts) expect(turns).toContainEqual({ kind: 'user', text: prompt });
+    expect(turns).toContainEqual({ kind: 'assistant', text: 'ACK second prompt on machine B' });
+    expect(turns).toContainEqual({ kind: 'tool_output', text: expect.stringContaining('step-one') });
+
+    const shown = await world.baton(machineC, ['show', conversationId]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/run 1 · new · succeeded[\s\S]*> RUN echo step-one[\s\S]*\$ echo step-one\n\s+step-one[\s\S]*run 2 · resume · succeeded[\s\S]*ACK second prompt on machine B[\s\S]*run 3 · resume · succeeded[\s\S]*ACK third prompt on machine C/);
+  });
+
+  it('refuses a second follow-up while a run is active with CONVERSATION_BUSY', async () => {
+    const machineA = await world.machine('machine-a');
+    const { conversationId } = runJson(await run(machineA, 'hello'));
+    const machineB = await world.machine('machine-b');
+    const slow = world.start(machineB, ['resume', conversationId, '--json', 'SLOW: hold this turn']);
+    await waitFor(() => world.turns().some((turn) => lastUserText(turn) === 'SLOW: hold this turn'), 'the slow turn to reach the model');
+
+    const machineC = await world.machine('machine-c');
+    const busy = await world.baton(machineC, ['resume', conversationId, 'a second follow-up']);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toMatch(/^error: conversation c_\w+ is busy: run r_\w+ is active on .+\nhint: wait for that run to finish/m);
+    expect(busy.stderr).not.toMatch(/\n\s+at /);
+    expect(world.turns().some((turn) => lastUserText(turn) === 'a second follow-up')).toBe(false);
+
+    slow.kill('SIGINT');
+    const interrupted = await slow.result;
+    expect(interrupted.code).toBe(130);
+    expect(runJson(interrupted).status).toBe('interrupted');
+  });
+
+  it('saves what a killed run did, and the conversation resumes from it', async () => {
+    const machineA = await world.machine('machine-a');
+    const running = world.start(machineA, ['run', '--harness', harness.id, '--json', 'RUN echo SLOW-before-the-kill']);
+    // The tool ran and its output reached the model, whose answer is held back: kill the CLI now.
+    await waitFor(() => world.turns().some((turn) => conversationOf(turn).some((t) => t.kind === 'tool_output' && t.text.includes('SLOW-before-the-kill'))), 'the tool output to reach the model');
+    expect(await killAgentOf(harness.homeVariable, harness.home(machineA), 'SIGKILL')).toBeGreaterThan(0);
+    const killed = await running.result;
+    const result = runJson(killed);
+    expect(result.status).toBe('failed');
+    expect(killed.code).toBe(1);
+    await machineA.destroy();
+
+    const machineB = await world.machine('machine-b');
+    const resumed = await resume(machineB, result.conversationId, 'carry on');
+    expect(runJson(resumed)).toMatchObject({ status: 'succeeded', sessionId: result.sessionId });
+    const turns = conversationOf(requestFor('carry on'));
+    expect(turns).toContainEqual({ kind: 'user', text: 'RUN echo SLOW-before-the-kill' });
+    expect(turns).toContainEqual({ kind: 'tool_call', text: expect.stringContaining('SLOW-before-the-kill') });
+    const output = turns.find((turn) => turn.kind === 'tool_output')?.text ?? '';
+    if (!output.includes('SLOW-before-the-kill')) expect(output).toMatch(harness.unansweredToolOutput);
+
+    const shown = await world.baton(machineB, ['show', result.conversationId]);
+    expect(shown.stdout).toMatch(/run 1 · new · failed[\s\S]*killed by SIGKILL[\s\S]*run 2 · resume · succeeded/);
+  });
+
+  it('resumes a run killed while its tool was still running', async () => {
+    const machineA = await world.machine('machine-a');
+    const running = world.start(machineA, ['run', '--harness', harness.id, '--json', 'RUN echo started-the-tool; sleep 30']);
+    // Kill the CLI while the command it started is still running.
+    const isTheTool = (commandLine: string[]) => /(^|\/)sleep$/.test(commandLine[0] ?? '') && commandLine[1] === '30';
+    const tools = await waitFor(async () => {
+      const pids = await processesOf(harness.homeVariable, harness.home(machineA), isTheTool);
+      return pids.length > 0 ? pids : undefined;
+    }, 'the tool to start');
+    expect(await killAgentOf(harness.homeVariable, harness.home(machineA), 'SIGKILL')).toBeGreaterThan(0);
+    const result = runJson(await running.result);
+    expect(result.status).toBe('failed');
+    for (const pid of tools) process.kill(pid, 'SIGKILL'); // the agents leave their commands running
+
+    const machineB = await world.machine('machine-b');
+    const resumed = await resume(machineB, result.conversationId, 'after the killed tool');
+    expect(runJson(resumed).status, resumed.stderr).toBe('succeeded');
+    const turns = conversationOf(requestFor('after the killed tool'));
+    expect(turns).toContainEqual({ kind: 'user', text: 'RUN echo started-the-tool; sleep 30' });
+    expect(turns).toContainEqual({ kind: 'tool_call', text: expect.stringContaining('sleep 30') });
+    // The call the CLI never finished is answered, so the model's history stays valid.
+    expect(turns.find((turn) => turn.kind === 'tool_output')?.text).toMatch(harness.unansweredToolOutput);
+  });
+
+  it('forwards Ctrl-C to the CLI and still makes the final save', async () => {
+    const machineA = await world.machine('machine-a');
+    const running = world.start(machineA, ['run', '--harness', harness.id, '--json', 'RUN echo SLOW-interrupted']);
+    await waitFor(() => world.turns().some((turn) => conversationOf(turn).some((t) => t.kind === 'tool_output' && t.text.includes('SLOW-interrupted'))), 'the tool output to reach the model');
+    running.kill('SIGINT');
+    const interrupted = await running.result;
+    expect(interrupted.code).toBe(130);
+    const result = runJson(interrupted);
+    expect(result.status).toBe('interrupted');
+
+    const store = await openSqliteStore(world.storePath);
+    try {
+      const transcript = await store.loadTranscript(result.conversationId);
+      expect(transcript?.files.find((file) => file.key === 'main')?.content.toString()).toContain('SLOW-interrupted');
+      expect((await store.getConversation(result.conversationId))?.activeRunId).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+    const resumed = await resume(await world.machine('machine-b'), result.conversationId, 'after the interrupt');
+    expect(runJson(resumed).status).toBe('succeeded');
+  });
+
+  it('exports a conversation, imports it into an empty store elsewhere, and resumes it there', async () => {
+    const machineA = await world.machine('machine-a');
+    const { conversationId, sessionId } = runJson(await run(machineA, 'RUN echo exported-turn'));
+    const exportFile = join(world.root, 'conversation.baton.json');
+    const exported = await world.baton(machineA, ['export', conversationId, '-o', exportFile]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect((await stat(exportFile)).mode & 0o777).toBe(0o600);
+    await machineA.destroy();
+
+    const machineB = await world.machine('machine-b');
+    const otherStore = join(machineB.root, 'own-store.db');
+    const imported = await world.baton(machineB, ['import', exportFile], { store: otherStore });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout.trim()).toBe(conversationId);
+    const again = await world.baton(machineB, ['import', exportFile], { store: otherStore });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^error: conversation c_\w+ already exists in .+\nhint: /);
+
+    const resumed = await world.baton(machineB, ['resume', conversationId, '--json', 'after import'], { store: otherStore });
+    expect(runJson(resumed)).toMatchObject({ status: 'succeeded', sessionId });
+    expect(conversationOf(requestFor('after import'))).toContainEqual({ kind: 'tool_output', text: expect.stringContaining('exported-turn') });
+  });
+
+  it('refuses to resume a corrupted transcript with TRANSCRIPT_CORRUPT and writes nothing', async () => {
+    const machineA = await world.machine('machine-a');
+    const { conversationId, sessionId } = runJson(await run(machineA, 'RUN echo soon-to-be-damaged'));
+    const database = new Sqlite(world.storePath);
+    try {
+      const chunk = database.prepare('SELECT rowid, data FROM transcript_chunks ORDER BY rowid DESC LIMIT 1').get() as { rowid: number; data: Buffer };
+      const damaged = Buffer.from(chunk.data);
+      damaged[Math.floor(damaged.length / 2)]! ^= 0xff;
+      database.prepare('UPDATE transcript_chunks SET data = ? WHERE rowid = ?').run(damaged, chunk.rowid);
+    } finally {
+      database.close();
+    }
+    const machineB = await world.machine('machine-b');
+    const requestsBefore = world.turns().length;
+    const resumed = await world.baton(machineB, ['resume', conversationId, 'go on']);
+    expect(resumed.code).toBe(1);
+    expect(resumed.stderr).toMatch(/^error: stored transcript ".+" of conversation c_\w+ is corrupt: .+\nhint: /m);
+    expect((await filesUnder(harness.home(machineB))).filter((path) => path.includes(sessionId!))).toEqual([]);
+    expect(world.turns().length).toBe(requestsBefore);
+  });
+
+  it('refuses its transcript to another harness with HARNESS_MISMATCH, in the library and on import', async () => {
+    const machineA = await world.machine('machine-a');
+    const { conversationId, sessionId } = runJson(await run(machineA, 'hello'));
+    const store = await openSqliteStore(world.storePath);
+    const stored = await store.loadTranscript(conversationId);
+    await store.close();
+    const envelope = { harness: harness.id, sessionId: sessionId!, meta: stored!.meta!, files: stored!.files };
+    const machineB = await world.machine('machine-b');
+    for (const other of HARNESS_IDS.filter((id) => id !== harness.id)) {
+      const otherHarness = getHarness(other) as Harness;
+      expect(() => otherHarness.resumeInfo(envelope)).toThrow(expect.objectContaining({ code: 'HARNESS_MISMATCH' }));
+      const context = { home: HARNESSES[other].home(machineB), cwd: machineB.cwd, env: machineB.env };
+      await expect(otherHarness.rehydrate(envelope, context)).rejects.toMatchObject({ code: 'HARNESS_MISMATCH' });
+      expect(await filesUnder(context.home)).toEqual(expect.not.arrayContaining([expect.stringContaining(sessionId!)]));
+
+      const exportFile = join(world.root, `relabelled-as-${other}.json`);
+      const document = JSON.parse((await world.baton(machineA, ['export', conversationId])).stdout);
+      document.conversation.harness = other;
+      await writeFile(exportFile, JSON.stringify(document));
+      const imported = await world.baton(machineB, ['import', exportFile], { store: join(machineB.root, 'other.db') });
+      expect(imported.code).toBe(1);
+      expect(imported.stderr).toMatch(new RegExp(`^error: .+ pairs a ${other} conversation with a transcript written by ${harness.id}\\nhint: `));
+    }
+    expect(await readFile(world.storePath).then((bytes) => bytes.length)).toBeGreaterThan(0);
+  });
+});
