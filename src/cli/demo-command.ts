@@ -1,18 +1,21 @@
 /**
  * `baton demo`: the whole idea in well under a minute, offline. A built-in scripted model endpoint on
- * 127.0.0.1 stands in for a real model; the real Codex CLI runs a conversation with a tool call on "machine A"
- * (its own HOME, CODEX_HOME and working directory), machine A is deleted, and "machine B" — sharing only the
- * store — resumes the conversation with a follow-up the model can only answer if it sees the earlier turns.
+ * 127.0.0.1 stands in for a real model; for each harness, the real CLI runs a conversation with a tool call on
+ * "machine A" (its own HOME, CLI home and working directory), machine A is deleted, and "machine B" — sharing
+ * only the store — resumes the conversation with a follow-up the model can only answer if it sees the earlier
+ * turns.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HarnessId } from '../harness/ids.js';
+import { BatonError } from '../errors.js';
+import type { Harness } from '../harness/harness.js';
+import { harnessFromName, listHarnesses } from '../harness/registry.js';
 import { resumeConversation, startConversation, type RunResult } from '../run/runner.js';
 import { openSqliteStore } from '../store/sqlite.js';
-import { createMachine } from '../testing/machine.js';
-import { demoScript, startScriptedModelServer } from '../testing/scripted-model-server.js';
-import { BatonError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import { createMachine, type Machine } from '../testing/machine.js';
+import { demoScript, startScriptedModelServer, type ScriptedModelServer } from '../testing/scripted-model-server.js';
 import { renderConversation } from './inspect-commands.js';
 import { formatEvent } from './progress.js';
 
@@ -38,33 +41,43 @@ function check(result: RunResult, what: string): void {
   }
 }
 
-export async function runDemo(options: { keep?: boolean }): Promise<void> {
-  const harness: HarnessId = 'codex';
+/** Each harness: a real conversation on machine A, machine A deleted, the conversation resumed on machine B. */
+async function demonstrate(harness: Harness, root: string, store: Store, model: ScriptedModelServer): Promise<string> {
+  const homeOf = (machine: Machine): string => (harness.id === 'codex' ? `CODEX_HOME=${machine.codexHome}` : `CLAUDE_CONFIG_DIR=${machine.claudeConfigDir}`);
+  const machineA = await createMachine(root, `${harness.id}-machine-a`, model);
+  say(`machine A: HOME=${machineA.home} ${homeOf(machineA)} cwd=${machineA.cwd}`);
+  say(`$ baton run --harness ${harness.id} ${JSON.stringify(FIRST_PROMPT)}`);
+  const first = await startConversation({ store, harness: harness.id, prompt: FIRST_PROMPT, cwd: machineA.cwd, env: machineA.env, onEvent: printer('A') });
+  check(first, `${harness.displayName} first run`);
+  say(`conversation ${first.conversationId} (${harness.displayName} session ${first.sessionId}) saved; deleting machine A\n`);
+  await machineA.destroy();
+
+  const machineB = await createMachine(root, `${harness.id}-machine-b`, model, 'elsewhere');
+  say(`machine B: HOME=${machineB.home} ${homeOf(machineB)} cwd=${machineB.cwd} (fresh: no session files)`);
+  say(`$ baton resume ${first.conversationId} ${JSON.stringify(FOLLOW_UP)}`);
+  const second = await resumeConversation({ store, conversationId: first.conversationId, prompt: FOLLOW_UP, cwd: machineB.cwd, env: machineB.env, onEvent: printer('B') });
+  check(second, `${harness.displayName} resume`);
+  if (second.sessionId !== first.sessionId) throw new BatonError('SESSION_MISMATCH', `the resume did not continue the same ${harness.displayName} session`, { hint: 'report this as a bug' });
+  say(`\nresumed on machine B in the same ${harness.displayName} session ${second.sessionId}\n`);
+  say(`$ baton show ${first.conversationId}`);
+  process.stdout.write(await renderConversation(store, first.conversationId));
+  return first.conversationId;
+}
+
+export async function runDemo(options: { keep?: boolean; harness?: string }): Promise<void> {
+  const harnesses = options.harness ? [harnessFromName(options.harness)] : listHarnesses();
   const root = await mkdtemp(join(tmpdir(), 'baton-demo-'));
   const model = await startScriptedModelServer({ script: demoScript });
   const store = await openSqliteStore(join(root, 'shared-store', 'baton.db'));
   try {
     say(`baton demo — a scripted model server on ${model.url} stands in for a real model (offline; no API key used)`);
-    say(`store shared by both machines: ${store.location}\n`);
-
-    const machineA = await createMachine(root, 'machine-a', model);
-    say(`machine A: HOME=${machineA.home} CODEX_HOME=${machineA.codexHome} cwd=${machineA.cwd}`);
-    say(`$ baton run --harness codex ${JSON.stringify(FIRST_PROMPT)}`);
-    const first = await startConversation({ store, harness, prompt: FIRST_PROMPT, cwd: machineA.cwd, env: machineA.env, onEvent: printer('A') });
-    check(first, 'first run');
-    say(`conversation ${first.conversationId} (Codex session ${first.sessionId}) saved; deleting machine A\n`);
-    await machineA.destroy();
-
-    const machineB = await createMachine(root, 'machine-b', model, 'elsewhere');
-    say(`machine B: HOME=${machineB.home} CODEX_HOME=${machineB.codexHome} cwd=${machineB.cwd} (fresh: no Codex session files)`);
-    say(`$ baton resume ${first.conversationId} ${JSON.stringify(FOLLOW_UP)}`);
-    const second = await resumeConversation({ store, conversationId: first.conversationId, prompt: FOLLOW_UP, cwd: machineB.cwd, env: machineB.env, onEvent: printer('B') });
-    check(second, 'resume');
-    if (second.sessionId !== first.sessionId) throw new BatonError('SESSION_MISMATCH', 'the resume did not continue the same Codex session', { hint: 'report this as a bug' });
-    say(`\nresumed on machine B in the same Codex session ${second.sessionId}; the model saw ${model.requests.filter((request) => request.turn).length} requests in all\n`);
-    say('$ baton show ' + first.conversationId);
-    process.stdout.write(await renderConversation(store, first.conversationId));
-    if (options.keep) say(`\nkept: ${root}\n  baton --store ${store.location} show ${first.conversationId}`);
+    say(`store shared by all machines: ${store.location}`);
+    const conversations: string[] = [];
+    for (const harness of harnesses) {
+      say(`\n━━ ${harness.displayName} ━━`);
+      conversations.push(await demonstrate(harness, root, store, model));
+    }
+    if (options.keep) say(`\nkept: ${root}\n${conversations.map((id) => `  baton --store ${store.location} show ${id}`).join('\n')}`);
   } finally {
     await store.close();
     await model.close();

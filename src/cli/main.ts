@@ -20,10 +20,11 @@ registerRunCommands(program, globals);
 registerInspectCommands(program, globals);
 program
   .command('demo')
-  .description('offline demo: a real Codex conversation on machine A, resumed on machine B (scripted model)')
+  .description('offline demo: real Codex and Claude Code conversations on machine A, resumed on machine B (scripted model)')
+  .option('--harness <name>', 'show one harness only: codex or claude')
   .option('--keep', 'keep the temporary machines and store, and print where they are')
   // Loaded on demand: the scripted model server is only needed here.
-  .action(async (options: { keep?: boolean }) => (await import('./demo-command.js')).runDemo(options));
+  .action(async (options: { keep?: boolean; harness?: string }) => (await import('./demo-command.js')).runDemo(options));
 
 function fail(message: string, hint: string | undefined, exitCode: number): never {
   process.stderr.write(`error: ${message}\n${hint ? `hint: ${hint}\n` : ''}`);

@@ -65,3 +65,18 @@ describe('baton command-line errors', () => {
     expect(asJson).toEqual([expect.objectContaining({ id: conversationId, harness: 'codex', status: 'idle', runs: 1, title: 'list me' })]);
   });
 });
+
+describe('baton demo', () => {
+  it('runs both harnesses on machine A, resumes them on machine B, and prints both conversations', async () => {
+    const machine = await world.machine('machine-a');
+    const demo = await world.baton(machine, ['demo']);
+    expect(demo.code, demo.stderr).toBe(0);
+    for (const harness of ['Codex CLI', 'Claude Code']) expect(demo.stderr).toMatch(new RegExp(`resumed on machine B in the same ${harness} session [0-9a-f-]{36}`));
+    const shown = demo.stdout.split(/^conversation /m).slice(1);
+    expect(shown).toHaveLength(2);
+    for (const conversation of shown) {
+      expect(conversation).toMatch(/run 1 · new · succeeded[\s\S]*\$ echo "hello from the baton demo[\s\S]*The command printed: "hello from the baton demo, running in \/.+machine-a\/project"/);
+      expect(conversation).toMatch(/run 2 · resume · succeeded[\s\S]*I remember this conversation: it began with "Run a shell command that says hello/);
+    }
+  });
+});
