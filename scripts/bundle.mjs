@@ -1,7 +1,11 @@
 // Bundles the `baton` command into dist/cli/baton.mjs. Loading one file instead of several hundred ES modules
 // (kysely and zod alone are hundreds) cuts the CLI's start-up — which every `baton run` pays on top of the
 // agent CLI — by about half. better-sqlite3 stays external: it is a native addon.
+import { rm } from 'node:fs/promises';
 import { build } from 'esbuild';
+
+// Chunk names carry content hashes: clear the old ones so they do not pile up.
+await rm('dist/cli/chunks', { recursive: true, force: true });
 
 await build({
   entryPoints: { baton: 'src/cli/main.ts' },

@@ -5,33 +5,25 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
 import { BatonError, errorMessage } from './errors.js';
-import type { CommandTemplates } from './harness/harness.js';
+import type { CommandTemplates, TemplateItem } from './harness/harness.js';
 import type { HarnessId } from './harness/ids.js';
 
-const templateSchema = z.array(z.union([z.string(), z.array(z.string()).min(1)]));
+/** One harness's settings in baton.config.json. */
+export interface HarnessConfig {
+  /** The executable: a path, or a name looked up on PATH. */
+  command?: string | undefined;
+  /** argv templates; see CommandTemplates. */
+  args?: { new?: TemplateItem[] | undefined; resume?: TemplateItem[] | undefined } | undefined;
+  /** Extra environment variables for the CLI. */
+  env?: Record<string, string> | undefined;
+}
 
-const harnessConfigSchema = z
-  .object({
-    /** The executable: a path, or a name looked up on PATH. */
-    command: z.string().min(1).optional(),
-    args: z.object({ new: templateSchema.optional(), resume: templateSchema.optional() }).strict().optional(),
-    /** Extra environment variables for the CLI. */
-    env: z.record(z.string(), z.string()).optional(),
-  })
-  .strict();
-
-const configSchema = z
-  .object({
-    $schema: z.string().optional(),
-    store: z.string().min(1).optional(),
-    harnesses: z.object({ codex: harnessConfigSchema.optional(), claude: harnessConfigSchema.optional() }).strict().optional(),
-  })
-  .strict();
-
-export type BatonConfig = z.infer<typeof configSchema>;
-export type HarnessConfig = z.infer<typeof harnessConfigSchema>;
+export interface BatonConfig {
+  $schema?: string | undefined;
+  store?: string | undefined;
+  harnesses?: Partial<Record<HarnessId, HarnessConfig>> | undefined;
+}
 
 export interface LoadedConfig {
   config: BatonConfig;
@@ -56,12 +48,14 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env, workingDi
         hint: 'check BATON_CONFIG, or remove the variable to use ./baton.config.json or ~/.baton/config.json',
       });
     }
-    return { config: parseConfig(text, path), path };
+    return { config: await parseConfig(text, path), path };
   }
   return { config: {}, path: undefined };
 }
 
-export function parseConfig(text: string, path: string): BatonConfig {
+export async function parseConfig(text: string, path: string): Promise<BatonConfig> {
+  // The schema (and zod) load only when there is a config file: a plain `baton run` starts faster without it.
+  const { configSchema } = await import('./config-schema.js');
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { BatonError, errorMessage } from '../errors.js';
 import { writePrivateFileAtomic } from '../fs/private-files.js';
 import { getHarness } from '../harness/registry.js';
-import { exportConversation, parseExport } from '../store/export-file.js';
 import type { Conversation, Run, Store } from '../store/store.js';
 import { renderItem, type ViewItem } from '../transcript/view.js';
 import { withStore, type GlobalOptions } from './context.js';
@@ -90,6 +89,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
     .option('-o, --output <file>', 'the file to write (default: stdout)')
     .action(async (id: string, options: { output?: string }) => {
       await withStore(globals(), async ({ store }) => {
+        const { exportConversation } = await import('../store/export-file.js');
         const text = await exportConversation(store, id);
         if (options.output) {
           await writePrivateFileAtomic(options.output, text);
@@ -109,6 +109,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
       } catch (error) {
         throw new BatonError('IMPORT_INVALID', `cannot read ${file}: ${errorMessage(error)}`, { hint: 'pass the path of a file written by `baton export`' });
       }
+      const { parseExport } = await import('../store/export-file.js');
       const imported = parseExport(text, file);
       await withStore(globals(), async ({ store }) => {
         await store.importConversation(imported);

@@ -9,7 +9,11 @@ import { basename, dirname, join } from 'node:path';
 export const PRIVATE_FILE_MODE = 0o600;
 export const PRIVATE_DIR_MODE = 0o700;
 
-export async function writePrivateFileAtomic(path: string, content: string | Buffer): Promise<void> {
+/**
+ * `durable: false` skips the fsync: for copies that can be written again from the store (rehydrated
+ * transcripts), where a crash right after the write costs nothing but a second rehydrate.
+ */
+export async function writePrivateFileAtomic(path: string, content: string | Buffer, options: { durable?: boolean } = {}): Promise<void> {
   const directory = dirname(path);
   await mkdir(directory, { recursive: true, mode: PRIVATE_DIR_MODE });
   const temporary = join(directory, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -17,7 +21,7 @@ export async function writePrivateFileAtomic(path: string, content: string | Buf
     const handle = await open(temporary, 'wx', PRIVATE_FILE_MODE);
     try {
       await handle.writeFile(content);
-      await handle.sync();
+      if (options.durable !== false) await handle.sync();
     } finally {
       await handle.close();
     }

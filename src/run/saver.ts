@@ -69,6 +69,10 @@ export class TranscriptSaver {
       outcome.bytesSaved += written;
       if (saved && written > 0) outcome.newVersions.push(file.key);
     }
+    if (options.final) {
+      // A finished run's deltas are merged into a few chunks: stored about as small as one full save.
+      for (const saved of this.saved.values()) await this.target.store.compactTranscript(saved.cursor.versionId);
+    }
     return outcome;
   }
 

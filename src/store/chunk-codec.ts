@@ -5,7 +5,10 @@
  * Brotli at quality 4 was measured on real Codex rollouts (see bench/): about ×10 smaller at 70–100 MB/s,
  * several times better than gzip -6 at a similar speed.
  */
-import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
+import { promisify } from 'node:util';
+import { brotliCompressSync, brotliDecompress, brotliDecompressSync, constants } from 'node:zlib';
+
+const brotliDecompressAsync = promisify(brotliDecompress);
 
 export type ChunkCodec = 'none' | 'br';
 
@@ -39,4 +42,31 @@ export function decodeChunk(chunk: EncodedChunk): Buffer {
 
 export function isChunkCodec(value: string): value is ChunkCodec {
   return value === 'none' || value === 'br';
+}
+
+/** Decodes on libuv's thread pool, so the chunks of one transcript decompress in parallel. */
+export async function decodeChunkAsync(chunk: EncodedChunk): Promise<Buffer> {
+  switch (chunk.codec) {
+    case 'none':
+      return chunk.data;
+    case 'br':
+      return brotliDecompressAsync(chunk.data);
+  }
+}
+
+/** Largest piece a new version is stored in: big transcripts become several chunks that decode in parallel. */
+export const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** Splits bytes into pieces of at most `max` bytes, at line ends where possible. */
+export function splitAtLines(bytes: Buffer, max = MAX_CHUNK_BYTES): Buffer[] {
+  const pieces: Buffer[] = [];
+  let start = 0;
+  while (bytes.length - start > max) {
+    const newline = bytes.lastIndexOf(0x0a, start + max - 1);
+    const end = newline >= start ? newline + 1 : start + max;
+    pieces.push(bytes.subarray(start, end));
+    start = end;
+  }
+  pieces.push(bytes.subarray(start));
+  return pieces;
 }

@@ -6,10 +6,18 @@ import { z } from 'zod';
 import { BatonError, errorMessage } from '../errors.js';
 import { assertSessionId } from '../harness/harness.js';
 import { HARNESS_IDS, isHarnessId } from '../harness/ids.js';
-import { deserialiseFile, serialisedFileSchema, serialiseFile, verifyTranscriptFile } from '../transcript/envelope.js';
+import { deserialiseFile, serialiseFile, verifyTranscriptFile } from '../transcript/envelope.js';
 import type { ImportedConversation, Store } from './store.js';
 
 export const EXPORT_FORMAT = 'baton-conversation';
+
+const serialisedFileSchema = z.object({
+  key: z.string().min(1),
+  lineCount: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  encoding: z.enum(['utf8', 'base64']),
+  content: z.string(),
+});
 
 const optionalString = z.string().nullable().transform((value) => value ?? undefined);
 const optionalNumber = z.number().nullable().transform((value) => value ?? undefined);

@@ -8,8 +8,11 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import { BatonError } from '../errors.js';
 import { isHarnessId } from '../harness/ids.js';
 import type { SessionMeta } from '../transcript/envelope.js';
-import { countLines } from '../transcript/jsonl.js';
-import { decodeChunk, encodeChunk, isChunkCodec } from './chunk-codec.js';
+import { countLines, countNewlines } from '../transcript/jsonl.js';
+import { decodeChunkAsync, encodeChunk, isChunkCodec, MAX_CHUNK_BYTES, splitAtLines } from './chunk-codec.js';
+
+/** Chunks below this size are a run's periodic deltas, merged by compactTranscript. */
+const SMALL_CHUNK_BYTES = 256 * 1024;
 import type { ConversationsTable, Database, RunsTable } from './schema.js';
 import type {
   Conversation,
@@ -257,7 +260,6 @@ export class SqlStore implements Store {
   }
 
   private async appendTranscriptIn(trx: Transaction<Database>, input: TranscriptAppend): Promise<TranscriptCursor> {
-    const encoded = encodeChunk(input.bytes);
     const meta = input.meta ? JSON.stringify(input.meta) : null;
     if (input.base === undefined) {
       const inserted = await trx
@@ -275,10 +277,28 @@ export class SqlStore implements Store {
         .returning('id')
         .executeTakeFirstOrThrow();
       const versionId = num(inserted.id);
-      await trx
-        .insertInto('transcript_chunks')
-        .values({ version_id: versionId, sequence: 0, codec: encoded.codec, data: encoded.data, byte_length: input.bytes.length, line_count_after: input.after.lineCount, sha256_after: input.after.sha256 })
-        .execute();
+      // A whole version is stored in pieces of a few MB (at line ends) that load in parallel.
+      const hash = createHash('sha256');
+      let lineCount = 0;
+      const pieces = splitAtLines(input.bytes);
+      for (const [sequence, piece] of pieces.entries()) {
+        hash.update(piece);
+        lineCount += countNewlines(piece);
+        const last = sequence === pieces.length - 1;
+        const encoded = encodeChunk(piece);
+        await trx
+          .insertInto('transcript_chunks')
+          .values({
+            version_id: versionId,
+            sequence,
+            codec: encoded.codec,
+            data: encoded.data,
+            byte_length: piece.length,
+            line_count_after: last ? input.after.lineCount : lineCount,
+            sha256_after: last ? input.after.sha256 : hash.copy().digest('hex'),
+          })
+          .execute();
+      }
       return { versionId, ...input.after };
     }
 
@@ -309,11 +329,53 @@ export class SqlStore implements Store {
       .select((eb) => eb.fn.max('sequence').as('sequence'))
       .where('version_id', '=', base.versionId)
       .executeTakeFirst();
+    const encoded = encodeChunk(input.bytes);
     await trx
       .insertInto('transcript_chunks')
       .values({ version_id: base.versionId, sequence: num(last?.sequence ?? 0) + 1, codec: encoded.codec, data: encoded.data, byte_length: input.bytes.length, line_count_after: input.after.lineCount, sha256_after: input.after.sha256 })
       .execute();
     return { versionId: base.versionId, ...input.after };
+  }
+
+  async compactTranscript(versionId: number): Promise<{ chunksBefore: number; chunksAfter: number }> {
+    return this.db.transaction().execute(async (trx) => {
+      // A write first, to take the write lock before reading (see the class comment).
+      await trx.updateTable('transcript_versions').set((eb) => ({ byte_length: eb.ref('byte_length') })).where('id', '=', versionId).execute();
+      const chunks = await trx.selectFrom('transcript_chunks').selectAll().where('version_id', '=', versionId).orderBy('sequence').execute();
+      // The trailing run of small chunks, grouped into pieces of at most MAX_CHUNK_BYTES.
+      let firstSmall = chunks.length;
+      while (firstSmall > 0 && num(chunks[firstSmall - 1]!.byte_length) < SMALL_CHUNK_BYTES) firstSmall--;
+      const groups: Array<typeof chunks> = [];
+      for (const chunk of chunks.slice(firstSmall)) {
+        const group = groups.at(-1);
+        const groupBytes = group?.reduce((total, member) => total + num(member.byte_length), 0) ?? Infinity;
+        if (group && groupBytes + num(chunk.byte_length) <= MAX_CHUNK_BYTES) group.push(chunk);
+        else groups.push([chunk]);
+      }
+      let chunksAfter = firstSmall;
+      for (const group of groups) {
+        chunksAfter++;
+        if (group.length < 2) continue;
+        const parts: Buffer[] = [];
+        for (const chunk of group) {
+          if (!isChunkCodec(chunk.codec)) return { chunksBefore: chunks.length, chunksAfter: chunks.length };
+          const bytes = await decodeChunkAsync({ codec: chunk.codec, data: Buffer.from(chunk.data) }).catch(() => undefined);
+          // A damaged chunk is left for loadTranscript to report, never merged away.
+          if (!bytes || bytes.length !== num(chunk.byte_length)) return { chunksBefore: chunks.length, chunksAfter: chunks.length };
+          parts.push(bytes);
+        }
+        const merged = Buffer.concat(parts);
+        const encoded = encodeChunk(merged);
+        const first = group[0]!;
+        const last = group.at(-1)!;
+        await trx.deleteFrom('transcript_chunks').where('version_id', '=', versionId).where('sequence', 'in', group.map((chunk) => chunk.sequence)).execute();
+        await trx
+          .insertInto('transcript_chunks')
+          .values({ version_id: versionId, sequence: first.sequence, codec: encoded.codec, data: encoded.data, byte_length: merged.length, line_count_after: last.line_count_after, sha256_after: last.sha256_after })
+          .execute();
+      }
+      return { chunksBefore: chunks.length, chunksAfter };
+    });
   }
 
   async loadTranscript(conversationId: string): Promise<StoredTranscript | undefined> {
@@ -338,25 +400,35 @@ export class SqlStore implements Store {
     for (const version of [...latestByKey.values()].sort((a, b) => a.file_key.localeCompare(b.file_key))) {
       const versionId = num(version.id);
       const chunks = await trx.selectFrom('transcript_chunks').selectAll().where('version_id', '=', versionId).orderBy('sequence').execute();
+      // Chunks appended after the version row was read (a writer on a backend without snapshot reads) are ignored.
+      const versionBytes = num(version.byte_length);
+      const wanted: typeof chunks = [];
+      for (let covered = 0, index = 0; index < chunks.length && (covered < versionBytes || wanted.length === 0); index++) {
+        wanted.push(chunks[index]!);
+        covered += num(chunks[index]!.byte_length);
+      }
+      const decoded = await Promise.all(
+        wanted.map(async (chunk) => {
+          if (!isChunkCodec(chunk.codec)) throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} has unknown codec "${chunk.codec}"`);
+          try {
+            return await decodeChunkAsync({ codec: chunk.codec, data: Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength) });
+          } catch {
+            throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} does not decompress`);
+          }
+        }),
+      );
       const hash: Hash = createHash('sha256');
       const parts: Buffer[] = [];
       let byteLength = 0;
-      for (const chunk of chunks) {
-        if (byteLength === num(version.byte_length) && parts.length > 0) break;
-        if (!isChunkCodec(chunk.codec)) throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} has unknown codec "${chunk.codec}"`);
-        let bytes: Buffer;
-        try {
-          bytes = decodeChunk({ codec: chunk.codec, data: Buffer.from(chunk.data) });
-        } catch {
-          throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} does not decompress`);
-        }
+      for (const [index, chunk] of wanted.entries()) {
+        const bytes = decoded[index]!;
         if (bytes.length !== num(chunk.byte_length)) throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} has ${bytes.length} bytes, expected ${chunk.byte_length}`);
         hash.update(bytes);
         parts.push(bytes);
         byteLength += bytes.length;
         if (hash.copy().digest('hex') !== chunk.sha256_after) throw corrupt(conversationId, version.file_key, `sha256 mismatch after chunk ${chunk.sequence}`);
       }
-      const content = Buffer.concat(parts, byteLength);
+      const content = parts.length === 1 ? parts[0]! : Buffer.concat(parts, byteLength);
       const sha256 = hash.digest('hex');
       const lineCount = countLines(content);
       if (sha256 !== version.sha256 || byteLength !== num(version.byte_length) || lineCount !== num(version.line_count)) {

@@ -133,6 +133,11 @@ export interface Store {
 
   /** Appends one chunk; refuses (STORE_ERROR) when `base` is no longer the file's latest version end. */
   appendTranscript(input: TranscriptAppend): Promise<TranscriptCursor>;
+  /**
+   * Merges a version's trailing small chunks (a run's periodic deltas) into larger ones, so that a finished run
+   * is stored about as compactly as one full save and loads with few decompressions. Contents are unchanged.
+   */
+  compactTranscript(versionId: number): Promise<{ chunksBefore: number; chunksAfter: number }>;
   /** The latest version of every file, each re-verified (TRANSCRIPT_CORRUPT on any mismatch). */
   loadTranscript(conversationId: string): Promise<StoredTranscript | undefined>;
 

@@ -5,6 +5,7 @@
  * end-to-end tests can drive the real CLIs and assert on what the model was sent, and
  * `baton demo` can run without a network or an API key.
  */
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { promisify } from 'node:util';
@@ -95,7 +96,10 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     return options.script[index] ?? { kind: 'text', text: SCRIPT_EXHAUSTED_TEXT };
   };
 
-  const nextId = (prefix: string): string => `${prefix}_scripted_${++sequence}`;
+  // Ids carry a per-server random part: Claude Code drops a tool call from the history when a later turn (another
+  // machine's server) reuses an earlier tool_use id (verified with Claude Code 2.1.332).
+  const serverTag = randomBytes(4).toString('hex');
+  const nextId = (prefix: string): string => `${prefix}_scripted_${serverTag}_${++sequence}`;
 
   const record = (c: Context, api: ModelApi, body: unknown, turn: boolean): void => {
     const url = new URL(c.req.url);

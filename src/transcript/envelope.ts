@@ -3,7 +3,6 @@
  * with the metadata needed to put them back and to check that they are whole.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import { BatonError } from '../errors.js';
 import type { HarnessId } from '../harness/ids.js';
 import { countLines } from './jsonl.js';
@@ -71,14 +70,13 @@ export const MAIN_FILE_KEY = 'main';
 // ---------------------------------------------------------------------------------------------------------
 // Serialised form (export files, the HTTP API): content as UTF-8 text when it round-trips, else base64.
 
-export const serialisedFileSchema = z.object({
-  key: z.string().min(1),
-  lineCount: z.number().int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  encoding: z.enum(['utf8', 'base64']),
-  content: z.string(),
-});
-export type SerialisedFile = z.infer<typeof serialisedFileSchema>;
+export interface SerialisedFile {
+  key: string;
+  lineCount: number;
+  sha256: string;
+  encoding: 'utf8' | 'base64';
+  content: string;
+}
 
 export function serialiseFile(file: TranscriptFile): SerialisedFile {
   const text = file.content.toString('utf8');

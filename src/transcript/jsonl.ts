@@ -11,6 +11,13 @@ export function splitCompleteLines(bytes: Buffer): { complete: Buffer; partial: 
   return { complete: bytes.subarray(0, lastNewline + 1), partial: bytes.subarray(lastNewline + 1) };
 }
 
+/** Number of newline bytes. */
+export function countNewlines(bytes: Buffer): number {
+  let count = 0;
+  for (let index = bytes.indexOf(NEWLINE); index !== -1; index = bytes.indexOf(NEWLINE, index + 1)) count++;
+  return count;
+}
+
 /** Number of lines: every newline ends one, and a non-empty tail without a newline is one more. */
 export function countLines(bytes: Buffer): number {
   let count = 0;

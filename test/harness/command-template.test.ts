@@ -2,6 +2,7 @@
  * Argv templates: placeholders replaced inside argv items (never a shell string), optional groups, and the
  * Codex harness's default argv for a new conversation and a resume.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,10 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatonError } from '../../src/errors.js';
 import { codexHarness } from '../../src/harness/codex/harness.js';
+import { nativeCodexBehind } from '../../src/harness/codex/native-binary.js';
 import { expandTemplate } from '../../src/harness/command-template.js';
 import type { CommandTemplates, HarnessContext } from '../../src/harness/harness.js';
 
 const CODEX_BIN = fileURLToPath(new URL('../../node_modules/.bin/codex', import.meta.url));
+/** baton starts the native binary behind the npm launcher (see src/harness/codex/native-binary.ts). */
+const NATIVE_CODEX = nativeCodexBehind(CODEX_BIN)!;
 const SESSION_ID = '01a21a00-e515-7ec1-a52c-23e5cb77e528';
 const HOSTILE_PROMPT = `Say "hi" and 'bye'; then $(rm -rf ~) \`whoami\` $HOME $& $1 {model} \\n
 on a second line
@@ -94,9 +98,9 @@ describe('codexHarness.command', () => {
     const harnessContext = await context();
     const spec = await codexHarness.command(harnessContext, { kind: 'new', prompt: HOSTILE_PROMPT, model: undefined, systemPrompt: undefined, sessionId: undefined }, templates);
     expect(spec).toEqual({
-      file: CODEX_BIN,
+      file: NATIVE_CODEX.file,
       args: ['exec', ...HEADLESS, '--', HOSTILE_PROMPT],
-      env: { CODEX_HOME: harnessContext.home },
+      env: { CODEX_HOME: harnessContext.home, CODEX_MANAGED_BY_NPM: '1', CODEX_MANAGED_PACKAGE_ROOT: expect.stringMatching(/@openai\/codex$/) },
       cwd: harnessContext.cwd,
     });
   });
@@ -112,9 +116,9 @@ describe('codexHarness.command', () => {
     const resume = { harness: 'codex' as const, sessionId: SESSION_ID };
     const withoutModel = await codexHarness.command(harnessContext, { kind: 'resume', prompt: '-- a third prompt', model: undefined, systemPrompt: undefined, resume }, templates);
     expect(withoutModel).toEqual({
-      file: CODEX_BIN,
+      file: NATIVE_CODEX.file,
       args: ['exec', 'resume', ...HEADLESS, '--', SESSION_ID, '-- a third prompt'],
-      env: { CODEX_HOME: harnessContext.home },
+      env: { CODEX_HOME: harnessContext.home, CODEX_MANAGED_BY_NPM: '1', CODEX_MANAGED_PACKAGE_ROOT: expect.stringMatching(/@openai\/codex$/) },
       cwd: harnessContext.cwd,
     });
     const withModel = await codexHarness.command(harnessContext, { kind: 'resume', prompt: 'again', model: 'o4-mini', systemPrompt: undefined, resume }, templates);
@@ -136,5 +140,17 @@ describe('codexHarness.command', () => {
     const error = await rejectionOf(codexHarness.command(harnessContext, { kind: 'new', prompt: 'p', model: undefined, systemPrompt: undefined, sessionId: undefined }, missing));
     expect(error.code).toBe('CLI_NOT_FOUND');
     expect(error.message).toContain('harnesses.codex.command');
+  });
+});
+
+describe('the native Codex binary behind the npm launcher', () => {
+  it('is the pinned codex itself, so baton can skip the launcher\'s extra Node start', () => {
+    expect(NATIVE_CODEX.file).toMatch(/@openai\/codex-linux-(x64|arm64)\/vendor\/.+\/bin\/codex$/);
+    expect(execFileSync(NATIVE_CODEX.file, ['--version'], { encoding: 'utf8' }).trim()).toBe('codex-cli 0.171.0');
+  });
+
+  it('is not guessed for an executable that is not the npm launcher', () => {
+    expect(nativeCodexBehind('/bin/sh')).toBeUndefined();
+    expect(nativeCodexBehind('/nonexistent/codex')).toBeUndefined();
   });
 });

@@ -113,7 +113,8 @@ describe('TranscriptSaver', () => {
       ({ main } = await storedMain());
       expect(main.content.toString()).toBe(complete + partial);
       expect(main.lineCount).toBe(5);
-      expect(storedChunks().map((chunk) => chunk.bytes.toString())).toEqual([complete, partial]);
+      // The final save merges the run's small deltas into one chunk; the content is unchanged.
+      expect(storedChunks().map((chunk) => chunk.bytes.toString())).toEqual([complete + partial]);
     });
 
     it('a periodic save of a file with no complete line stores nothing yet', async () => {
@@ -177,6 +178,28 @@ describe('TranscriptSaver', () => {
       await final(saver);
       await expectStoredEqualsFile();
       expect(new Set(storedChunks().map((chunk) => chunk.versionId)).size).toBe(1);
+    });
+  });
+
+  describe('compaction at the final save', () => {
+    it('merges a run\'s many small deltas into one chunk, after a large chunk it leaves alone', async () => {
+      const large = sessionMetaLine + lines(1, 6000, 'x'.repeat(40));
+      await writeFile(transcriptPath, large);
+      const saver = new TranscriptSaver(target);
+      await periodic(saver);
+      for (let round = 0; round < 20; round++) {
+        await appendFile(transcriptPath, lines(10_000 + round * 10, 10));
+        await periodic(saver);
+      }
+      const before = storedChunks();
+      expect(before).toHaveLength(21); // the first save, then one chunk per periodic save
+      await appendFile(transcriptPath, lines(20_000, 3));
+      await final(saver);
+
+      const after = storedChunks();
+      expect(after).toHaveLength(2); // the large first save stays; the 20 deltas and the final one become one chunk
+      expect(after[0]!.bytes.equals(before[0]!.bytes)).toBe(true);
+      await expectStoredEqualsFile();
     });
   });
 
@@ -285,7 +308,8 @@ describe('TranscriptSaver', () => {
 
       const chunks = storedChunks();
       expect(new Set(chunks.map((chunk) => chunk.versionId))).toEqual(new Set([stored!.files[0]!.cursor.versionId]));
-      expect(chunks.map((chunk) => chunk.bytes.toString())).toEqual([firstRun, added, more]);
+      // Appended to the same version, then merged by the final save's compaction.
+      expect(chunks.map((chunk) => chunk.bytes.toString())).toEqual([firstRun + added + more]);
       const { main } = await storedMain();
       expect(main.content.toString()).toBe(firstRun + added + more);
       expect(main.lineCount).toBe(9);

@@ -61,7 +61,9 @@ export const claudeHarness: Harness<'claude'> = {
     const args = expandTemplate(request.kind === 'new' ? (templates.newArgs ?? CLAUDE_NEW_ARGS) : (templates.resumeArgs ?? CLAUDE_RESUME_ARGS), values);
     // Claude Code refuses --dangerously-skip-permissions as root unless it is told it runs in a sandbox.
     const runsAsRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-    const env: Record<string, string> = { CLAUDE_CONFIG_DIR: context.home };
+    // Only when the environment names it: setting it to the default ~/.claude would move the CLI's .claude.json
+    // from ~/.claude.json (where prepare() merged the user's state) to ~/.claude/.claude.json.
+    const env: Record<string, string> = context.env.CLAUDE_CONFIG_DIR ? { CLAUDE_CONFIG_DIR: context.home } : {};
     if (runsAsRoot && args.includes('--dangerously-skip-permissions')) env.IS_SANDBOX = '1';
     return { file, args, env, cwd: context.cwd };
   },
@@ -150,7 +152,10 @@ export function parseClaudeEvent(line: string, pendingCommands: Map<string, stri
     case 'result': {
       const usage = isRecord(event.usage) ? event.usage : {};
       if (event.is_error === true || (typeof event.subtype === 'string' && event.subtype !== 'success')) {
-        return [{ type: 'turn.failed', message: text(event.result) ?? `Claude Code ended the turn with ${text(event.subtype) ?? 'an error'}` }];
+        // verified with 2.1.332: a failure before any turn (e.g. "No conversation found …") has no `result`, only `errors`.
+        const errors = Array.isArray(event.errors) ? event.errors.filter((entry): entry is string => typeof entry === 'string' && entry !== '') : [];
+        const message = text(event.result) || errors.join('; ') || `Claude Code ended the turn with ${text(event.subtype) ?? 'an error'}`;
+        return [{ type: 'turn.failed', message }];
       }
       return [{ type: 'turn.completed', inputTokens: count(usage.input_tokens), outputTokens: count(usage.output_tokens) }];
     }

@@ -4,10 +4,14 @@
  * verified with Claude Code 2.1: the session file is `$CLAUDE_CONFIG_DIR/projects/<encoded cwd>/<uuid>.jsonl`,
  * where the encoded cwd is the real path with every UTF-16 code unit other than a-zA-Z0-9 replaced by "-".
  * `claude --resume <uuid>` finds the file only under the project folder of its current working directory, so a
- * rehydrate writes into the folder of the resume's cwd. Subagent transcripts live in
- * `projects/<encoded cwd>/<uuid>/subagents/*.jsonl` and todo lists in `todos/<uuid>-agent-*.json`.
+ * rehydrate writes into the folder of the resume's cwd (verified with 2.1.332: it also finds the file in another
+ * project folder, but the cwd's folder wins, and baton must know which file grows). Long folder names: the first
+ * 200 characters, "-", and a base-36 Java-style hash of the unsanitised path (read from the CLI and reproduced).
+ * Subagent transcripts live in `projects/<encoded cwd>/<uuid>/subagents/agent-<id>.jsonl` (+ `.meta.json`), task
+ * lists in `tasks/<uuid>/<n>.json` (older CLIs: todo lists in `todos/<uuid>-agent-*.json`). The recorded `cwd`
+ * fields need no rewriting (the CLI only tells the model the directory changed); no index file is involved.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { BatonError } from '../../errors.js';
@@ -20,8 +24,8 @@ import { assertSessionId, type TranscriptLocation } from '../harness.js';
 /** Longest encoded project folder name the CLI uses before it cuts the name and adds a hash. */
 export const MAX_PROJECT_FOLDER_LENGTH = 200;
 
-/** Claude Code's own hash for long folder names (a 32-bit string hash, base 36). */
-function projectFolderHash(path: string): string {
+/** Claude Code's own hash for long folder names: Java's String.hashCode over UTF-16 units, |h| in base 36. */
+export function projectFolderHash(path: string): string {
   let hash = 0;
   for (let index = 0; index < path.length; index++) hash = (Math.imul(31, hash) + path.charCodeAt(index)) | 0;
   return Math.abs(hash).toString(36);
@@ -88,12 +92,14 @@ export async function locateClaudeSession(configDir: string, sessionId: string, 
   const main = await findMainFile(configDir, sessionId, realCwd);
   if (!main) return undefined;
   const sessionFolder = main.slice(0, -'.jsonl'.length);
-  const subagents = await listFiles(join(sessionFolder, 'subagents'), (name) => name.endsWith('.jsonl'));
-  const todos = await listFiles(join(configDir, 'todos'), (name) => name.startsWith(`${sessionId}-agent-`) && name.endsWith('.json'));
+  const subagents = await listFiles(join(sessionFolder, 'subagents'), (name) => SAFE_FILE_NAME.test(name) && (name.endsWith('.jsonl') || name.endsWith('.meta.json')));
+  const tasks = await listFiles(join(configDir, 'tasks', sessionId), (name) => SAFE_FILE_NAME.test(name) && name.endsWith('.json'));
+  const todos = await listFiles(join(configDir, 'todos'), (name) => SAFE_FILE_NAME.test(name) && name.startsWith(`${sessionId}-agent-`) && name.endsWith('.json'));
   return {
     files: [
       { key: MAIN_FILE_KEY, path: main },
       ...subagents.map((name) => ({ key: `subagents/${name}`, path: join(sessionFolder, 'subagents', name) })),
+      ...tasks.map((name) => ({ key: `tasks/${name}`, path: join(configDir, 'tasks', sessionId, name) })),
       ...todos.map((name) => ({ key: `todos/${name}`, path: join(configDir, 'todos', name) })),
     ],
   };
@@ -125,7 +131,8 @@ export function rehydrationPath(configDir: string, sessionId: string, realCwd: s
   if (key === MAIN_FILE_KEY) return join(project, `${sessionId}.jsonl`);
   const [kind, name, ...rest] = key.split('/');
   if (rest.length === 0 && name !== undefined && SAFE_FILE_NAME.test(name)) {
-    if (kind === 'subagents' && name.endsWith('.jsonl')) return join(project, sessionId, 'subagents', name);
+    if (kind === 'subagents' && (name.endsWith('.jsonl') || name.endsWith('.meta.json'))) return join(project, sessionId, 'subagents', name);
+    if (kind === 'tasks' && name.endsWith('.json')) return join(configDir, 'tasks', sessionId, name);
     if (kind === 'todos' && name.startsWith(`${sessionId}-agent-`) && name.endsWith('.json')) return join(configDir, 'todos', name);
   }
   throw new BatonError('TRANSCRIPT_CORRUPT', `the transcript holds a file "${key}" that Claude Code does not keep`, {
@@ -140,13 +147,15 @@ export function rehydrationPath(configDir: string, sessionId: string, realCwd: s
 export async function rehydrateClaudeSession(envelope: Envelope, configDir: string, realCwd: string): Promise<TranscriptLocation> {
   const main = mainFile(envelope);
   const files = envelope.files.map((file) => ({
-    file: file.key === MAIN_FILE_KEY ? { ...file, content: repairInterruptedToolUse(main.content) } : file,
+    file: file.key === MAIN_FILE_KEY ? { ...file, content: repairInterruptedToolUse(main.content, realCwd) } : file,
     path: rehydrationPath(configDir, envelope.sessionId, realCwd, file.key),
   }));
   for (const { file, path } of files) {
     if (!path.startsWith(configDir + sep)) throw new BatonError('TRANSCRIPT_CORRUPT', `refusing to write outside ${configDir}`, { hint: 're-import the conversation' });
     const onDisk = await readFileIfExists(path);
-    if (onDisk && !onDisk.equals(file.content) && !isOlderCopy(onDisk, file.content) && !file.key.startsWith('todos/')) {
+    // Task and todo lists are rewritten whole by the CLI: only the session's transcripts are checked for a conflict.
+    const isRewrittenWhole = file.key.startsWith('tasks/') || file.key.startsWith('todos/') || file.key.endsWith('.meta.json');
+    if (onDisk && !onDisk.equals(file.content) && !isOlderCopy(onDisk, file.content) && !isRewrittenWhole) {
       throw new BatonError('REHYDRATE_CONFLICT', `${path} already holds a different copy of session ${envelope.sessionId} (it has content the store does not)`, {
         hint: 'it was continued outside baton or by a run that did not save; move that file away or resume with a fresh CLAUDE_CONFIG_DIR',
       });
@@ -154,7 +163,7 @@ export async function rehydrateClaudeSession(envelope: Envelope, configDir: stri
   }
   for (const { file, path } of files) {
     const onDisk = await readFileIfExists(path);
-    if (!onDisk?.equals(file.content)) await writePrivateFileAtomic(path, file.content);
+    if (!onDisk?.equals(file.content)) await writePrivateFileAtomic(path, file.content, { durable: false });
   }
   return { files: files.map(({ file, path }) => ({ key: file.key, path })) };
 }
@@ -173,53 +182,62 @@ function isOlderCopy(onDisk: Buffer, stored: Buffer): boolean {
 export const INTERRUPTED_TOOL_RESULT =
   "[Tool call interrupted: the session ended before this call's result was recorded, so its outcome is unknown. Check whether it took effect before relying on it or running it again.]";
 
-interface ParsedRecord {
-  record: Record<string, unknown>;
-}
-
 function contentBlocks(record: Record<string, unknown>): Array<Record<string, unknown>> {
   const message = isRecord(record.message) ? record.message : undefined;
   return Array.isArray(message?.content) ? message.content.filter(isRecord) : [];
 }
 
-/** Tool uses of the last assistant turn that no later line answers with a tool_result. */
-export function danglingToolUses(content: Buffer): { ids: string[]; parent: Record<string, unknown> | undefined } {
-  const records: ParsedRecord[] = [];
-  for (const line of parseJsonLines(content)) if (line.ok && isRecord(line.value)) records.push({ record: line.value });
+/** Tool uses that no later line answers with a tool_result, each with the assistant line that holds it. */
+export function danglingToolUses(content: Buffer): Array<{ toolUseId: string; assistant: Record<string, unknown> }> {
   const pending = new Map<string, Record<string, unknown>>();
-  let lastAssistant: Record<string, unknown> | undefined;
-  for (const { record } of records) {
-    if (record.isSidechain === true) continue;
+  for (const line of parseJsonLines(content)) {
+    if (!line.ok || !isRecord(line.value) || line.value.isSidechain === true) continue;
+    const record = line.value;
     if (record.type === 'assistant') {
       for (const block of contentBlocks(record)) if (block.type === 'tool_use' && typeof block.id === 'string') pending.set(block.id, record);
-      lastAssistant = record;
     } else if (record.type === 'user') {
       for (const block of contentBlocks(record)) if (block.type === 'tool_result' && typeof block.tool_use_id === 'string') pending.delete(block.tool_use_id);
     }
   }
-  return { ids: [...pending.keys()], parent: lastAssistant };
+  return [...pending].map(([toolUseId, assistant]) => ({ toolUseId, assistant }));
 }
 
-export function repairInterruptedToolUse(content: Buffer): Buffer {
-  const { ids, parent } = danglingToolUses(content);
-  if (ids.length === 0 || !parent) return content;
-  const repair = {
-    parentUuid: typeof parent.uuid === 'string' ? parent.uuid : null,
-    isSidechain: false,
-    userType: 'external',
-    cwd: parent.cwd,
-    sessionId: parent.sessionId,
-    version: parent.version,
-    type: 'user',
-    message: { role: 'user', content: ids.map((id) => ({ type: 'tool_result', content: INTERRUPTED_TOOL_RESULT, is_error: true, tool_use_id: id })) },
-    toolUseResult: INTERRUPTED_TOOL_RESULT,
-    toolDenialKind: 'interrupted',
-    sourceToolAssistantUUID: parent.uuid,
-    uuid: randomUUID(),
-    timestamp: new Date().toISOString(),
-  };
+/** A UUID fixed by its inputs, so that repairing the same stored transcript twice writes the same bytes. */
+function derivedUuid(...parts: string[]): string {
+  const hex = createHash('sha256').update(parts.join('\0')).digest('hex');
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * Appends, for each unanswered tool_use, the line the CLI itself writes: a user tool_result marked as an error
+ * and interrupted, whose parentUuid is the assistant line that made the call (with a wrong parent the CLI drops
+ * the call from the model's history). The line is deterministic (uuid derived from the call, timestamp of the
+ * call): a rehydrate that is retried before anything was saved (e.g. prepare failed) must find the same bytes
+ * on disk, not a "conflict". `cwd` is the resume's, as in the line the CLI writes when it repairs on resume.
+ */
+export function repairInterruptedToolUse(content: Buffer, cwd?: string): Buffer {
+  const dangling = danglingToolUses(content);
+  if (dangling.length === 0) return content;
+  const lines = dangling.map(({ toolUseId, assistant }) =>
+    JSON.stringify({
+      parentUuid: typeof assistant.uuid === 'string' ? assistant.uuid : null,
+      isSidechain: false,
+      userType: 'external',
+      cwd: cwd ?? assistant.cwd,
+      sessionId: assistant.sessionId,
+      version: assistant.version,
+      type: 'user',
+      message: { role: 'user', content: [{ type: 'tool_result', content: INTERRUPTED_TOOL_RESULT, is_error: true, tool_use_id: toolUseId }] },
+      toolUseResult: INTERRUPTED_TOOL_RESULT,
+      toolDenialKind: 'interrupted',
+      sourceToolAssistantUUID: assistant.uuid,
+      uuid: derivedUuid('baton-interrupted-tool-result', String(assistant.sessionId), String(assistant.uuid), toolUseId),
+      timestamp: typeof assistant.timestamp === 'string' ? assistant.timestamp : new Date().toISOString(),
+    }),
+  );
   const separator = content.length > 0 && content[content.length - 1] !== 0x0a ? '\n' : '';
-  return Buffer.concat([content, Buffer.from(`${separator}${JSON.stringify(repair)}\n`)]);
+  return Buffer.concat([content, Buffer.from(`${separator}${lines.join('\n')}\n`)]);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import {
   type TemplateItem,
 } from '../harness.js';
 import { prepareCodexHome } from './config.js';
+import { nativeCodexBehind } from './native-binary.js';
 import { locateRollout, readRolloutMeta, rehydrateRollout, viewRollout } from './transcript.js';
 import { MAIN_FILE_KEY } from '../../transcript/envelope.js';
 
@@ -55,17 +56,18 @@ export const codexHarness: Harness<'codex'> = {
   },
 
   async command(context: HarnessContext, request: LaunchRequest<'codex'>, templates: CommandTemplates): Promise<CommandSpec> {
-    const file = await resolveExecutable(
+    const launcher = await resolveExecutable(
       { binName: 'codex', packageName: '@openai/codex', configKey: 'harnesses.codex.command' },
       templates.command,
       context.env,
     );
+    const native = nativeCodexBehind(launcher);
     const values = { prompt: request.prompt, model: request.model, cwd: context.cwd };
     const args =
       request.kind === 'new'
         ? expandTemplate(templates.newArgs ?? CODEX_NEW_ARGS, values)
         : expandTemplate(templates.resumeArgs ?? CODEX_RESUME_ARGS, { ...values, sessionId: request.resume.sessionId });
-    return { file, args, env: { CODEX_HOME: context.home }, cwd: context.cwd };
+    return { file: native?.file ?? launcher, args, env: { ...native?.env, CODEX_HOME: context.home }, cwd: context.cwd };
   },
 
   outputParser() {

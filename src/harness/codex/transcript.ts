@@ -113,7 +113,7 @@ export async function rehydrateRollout(envelope: Envelope, codexHome: string): P
       });
     }
   }
-  if (!onDisk?.equals(main.content)) await writePrivateFileAtomic(target, main.content);
+  if (!onDisk?.equals(main.content)) await writePrivateFileAtomic(target, main.content, { durable: false });
   return { files: [{ key: MAIN_FILE_KEY, path: target }] };
 }
 
