@@ -77,7 +77,9 @@ async function main(): Promise<void> {
       const ratio = s.resume.median / s.cpSpawn.median;
       row(`resume (load+verify+rehydrate) vs cp, ${s.label}`, `${formatMs(s.resume.median)} vs ${formatMs(s.cpSpawn.median)} = ${times(ratio)}`, '≤ 1.5× cp', ratio <= 1.5);
       row(`  vs fs.copyFile / copyFile+fsync`, `${formatMs(s.copyFile.median)} = ${times(s.resume.median / s.copyFile.median)} / ${formatMs(s.copyFileFsync.median)} = ${times(s.resume.median / s.copyFileFsync.median)}`);
+      const parts = s.loadParts;
       row(`  load only / rehydrate only`, `${formatMs(s.load.median)} / ${formatMs(s.rehydrate.median)}`);
+      row(`  load steps: blob read, brotli, sha256, lines`, `${formatMs(parts.read.median)}, ${formatMs(parts.decode.median)}, ${formatMs(parts.sha256.median)}, ${formatMs(parts.countLines.median)}`);
     }
     for (const s of storage) {
       const ratio = s.periodicSave.median / s.fullSave.median;
@@ -124,14 +126,24 @@ async function main(): Promise<void> {
     // 5: baton run vs bare codex exec.
     if (buildResult) {
       log('baton run vs codex exec …');
-      const cli = await benchCli({ workDir, runs: quick ? 3 : 8, profileRuns: quick ? 2 : 5, log, build: buildResult });
+      const cli = await benchCli({ workDir, runs: quick ? 3 : 8, profileRuns: quick ? 2 : 4, targetMs: 150, log, build: buildResult });
       results.cli = cli;
-      row(`codex exec (bare) / baton run, median of ${cli.bare.samples.length}`, `${formatMs(cli.bare.median)} / ${formatMs(cli.baton.median)}`);
-      row('baton run overhead over codex exec', `+${cli.overheadMs.toFixed(0)} ms`, '≤ +150 ms', cli.overheadMs <= 150);
+      const cpu = (variant: { cpu: { median: number } | undefined }): string => (variant.cpu ? ` (cpu ${formatMs(variant.cpu.median)})` : '');
+      row(`${cli.bare.name}, median of ${cli.runs}`, `${formatMs(cli.bare.wall.median)}${cpu(cli.bare)}`);
+      for (const baton of cli.batons) {
+        const cpuOverhead = baton.cpuOverheadMs === undefined ? '' : `; cpu +${baton.cpuOverheadMs.toFixed(0)} ms`;
+        row(`node ${baton.entry} run − codex exec`, `${formatMs(baton.wall.median)} − ${formatMs(cli.bare.wall.median)} = +${baton.overheadMs.toFixed(0)} ms${cpuOverhead}`, '≤ +150 ms', baton.overheadMs <= 150);
+      }
       const p = cli.profile;
-      row('  node -e 0 / baton --version / baton ls', `${formatMs(p.nodeStartup.median)} / ${formatMs(p.batonVersion.median)} / ${formatMs(p.batonLs.median)}`);
+      row('  node -e 0 / --version: main.js, bundle', `${formatMs(p.nodeStartup.median)} / ${p.versions.map((v) => formatMs(v.wall.median)).join(', ')}`);
+      for (const phase of p.phases) {
+        row(
+          `  ${phase.entry.replace('dist/cli/', '')}: boot, →spawn, codex, →exit, exec`,
+          `${[phase.bootstrap, phase.beforeSpawn, phase.codex, phase.afterCodex, phase.outside].map((x) => formatMs(x.median)).join(', ')} (own ${formatMs(phase.own.median)})`,
+        );
+      }
       row('  open store: existing / fresh (migrations)', `${formatMs(p.storeOpenExisting.median)} / ${formatMs(p.storeOpenFresh.median)}`);
-      row('  runner in-process over bare spawn', `+${p.runnerOverheadMs.toFixed(0)} ms (${formatMs(p.inProcessRunner.median)} vs ${formatMs(p.inProcessBare.median)})`);
+      if (p.imports) row('  import alone', Object.entries(p.imports).map(([name, ms]) => `${name.replace('./dist/', '')} ${ms.toFixed(0)}`).join(', ') + ' ms');
       if (buildResult.note) row('  build', buildResult.note);
     } else {
       rows.push({ figure: 'baton run overhead over codex exec', measured: 'skipped (--skip-cli)', target: '≤ +150 ms', result: 'skip' });

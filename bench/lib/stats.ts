@@ -1,5 +1,15 @@
 /** Small timing and formatting helpers for the benchmark script. */
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+
+/** A full garbage collection, so the next timed step does not pay for the garbage of the previous one. */
+export function settle(): void {
+  collect();
+}
 
 export function median(values: number[]): number {
   if (values.length === 0) return Number.NaN;

@@ -3,7 +3,9 @@
  * into a fresh SQLite store, stored/raw bytes, resume-side load + verify + rehydrate against copying the same
  * file, and a periodic save of 10 new lines against a full save.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { brotliDecompressSync } from 'node:zlib';
 import { appendFile, copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
@@ -14,7 +16,8 @@ import { TranscriptSaver } from '../../src/run/saver.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import type { Envelope } from '../../src/transcript/envelope.js';
-import { median, summarise, timed, type Samples } from './stats.js';
+import { countLines } from '../../src/transcript/jsonl.js';
+import { median, seededRandom, settle, summarise, timed, type Samples } from './stats.js';
 import { nextLines, type RolloutSynth } from './synth.js';
 
 export interface StorageResult {
@@ -27,6 +30,8 @@ export interface StorageResult {
   dbBytes: number;
   resume: Samples; // loadTranscript (verifies) + codex rehydrate into a fresh CODEX_HOME
   load: Samples;
+  /** Where load time goes, each step alone on the stored chunk: blob read, brotli decode, sha256, line count. */
+  loadParts: { read: Samples; decode: Samples; sha256: Samples; countLines: Samples };
   rehydrate: Samples;
   cpSpawn: Samples;
   copyFile: Samples;
@@ -151,16 +156,36 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
       ['copyFile', async (home) => copyFile(source, join(home, 'copy.jsonl')).then(() => join(home, 'copy.jsonl'))],
       ['copyFileFsync', async (home) => copyAndSync(source, join(home, 'copy.jsonl')).then(() => join(home, 'copy.jsonl'))],
     ];
-    // One untimed warm-up of each, then `reps` rounds in a rotating order (the machine is noisy).
+    // One untimed warm-up of each, then `reps` rounds, each in a fresh random order (the machine is noisy, and
+    // a fixed order would hand every operation the same predecessor). After each operation its output is
+    // removed and `sync` flushes the disk, so no operation pays for the previous one's writeback or discards.
+    const shuffle = seededRandom(options.label.length * 7919 + reps);
     for (let round = -1; round < reps; round++) {
-      for (let index = 0; index < operations.length; index++) {
-        const [name, operation] = operations[(index + Math.max(round, 0)) % operations.length]!;
+      const order = operations.map((operation) => ({ operation, key: shuffle() })).sort((a, b) => a.key - b.key);
+      for (const { operation: [name, operation] } of order) {
         const home = await mkdtemp(join(homes, 'h-'));
+        settle();
         const { ms, value: written } = await timed(() => operation(home));
         if (round >= 0) samples[name].push(ms);
         if (round === -1 && written !== undefined && !(await readFile(written)).equals(content)) throw new Error(`bench: ${name} wrote different bytes`);
         await rm(home, { recursive: true, force: true });
+        spawnSync('sync');
       }
+    }
+    // Load, step by step.
+    const parts = { read: [] as number[], decode: [] as number[], sha256: [] as number[], countLines: [] as number[] };
+    const selectData = raw.prepare('SELECT data FROM transcript_chunks WHERE version_id = ? ORDER BY sequence');
+    const firstVersion = loaded.files[0]!.cursor.versionId;
+    for (let round = 0; round < reps; round++) {
+      const read = await timed(() => (selectData.all(firstVersion) as Array<{ data: Buffer }>).map((row) => row.data));
+      const decoded = await timed(() => read.value.map((data) => brotliDecompressSync(data)));
+      const hashed = await timed(() => createHash('sha256').update(decoded.value[0]!).digest('hex'));
+      const counted = await timed(() => countLines(decoded.value[0]!));
+      if (hashed.value !== loaded.files[0]!.sha256 || counted.value !== loaded.files[0]!.lineCount) throw new Error('bench: load steps disagree with the store');
+      parts.read.push(read.ms);
+      parts.decode.push(decoded.ms);
+      parts.sha256.push(hashed.ms);
+      parts.countLines.push(counted.ms);
     }
     log(`  ${options.label}: resume ${median(samples.resume).toFixed(1)} ms, cp ${median(samples.cpSpawn).toFixed(1)} ms`);
 
@@ -203,6 +228,7 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
       dbBytes: pageCount * pageSize,
       resume: summarise(samples.resume),
       load: summarise(samples.load),
+      loadParts: { read: summarise(parts.read), decode: summarise(parts.decode), sha256: summarise(parts.sha256), countLines: summarise(parts.countLines) },
       rehydrate: summarise(samples.rehydrate),
       cpSpawn: summarise(samples.cpSpawn),
       copyFile: summarise(samples.copyFile),

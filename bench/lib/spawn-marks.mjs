@@ -1,0 +1,27 @@
+// Loaded with `node --import` into a `baton run` being profiled: records, in milliseconds since the process
+// started, when this hook ran (node bootstrap done), when baton spawned the agent CLI, when the CLI's stdio
+// closed and when baton exited, and writes them as JSON to $BATON_BENCH_MARKS. Plain JavaScript so that node
+// loads it without tsx. Children do not inherit it (it is a node argument, not NODE_OPTIONS).
+import childProcess from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+
+const out = process.env.BATON_BENCH_MARKS;
+delete process.env.BATON_BENCH_MARKS;
+const marks = { loaded: performance.now(), spawns: [], exit: undefined };
+const original = childProcess.spawn;
+childProcess.spawn = function spawn(...args) {
+  const child = original.apply(this, args);
+  const entry = { file: String(args[0]), at: performance.now(), closed: undefined };
+  marks.spawns.push(entry);
+  child.once('close', () => {
+    entry.closed = performance.now();
+  });
+  return child;
+};
+// ES modules that imported `spawn` by name see the wrapper too.
+syncBuiltinESMExports();
+process.once('exit', () => {
+  marks.exit = performance.now();
+  if (out) writeFileSync(out, JSON.stringify(marks));
+});
