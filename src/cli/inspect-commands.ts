@@ -1,5 +1,6 @@
 /** `baton ls`, `baton show`, `baton export`, `baton import`. */
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BatonError, errorMessage } from '../errors.js';
 import { writePrivateFileAtomic } from '../fs/private-files.js';
@@ -83,6 +84,40 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
     });
 
   program
+    .command('workspace')
+    .description('write the saved workspace of a conversation (its newest, or the one saved by run --at) into a directory')
+    .argument('<conversation-id>')
+    .requiredOption('-o, --output <dir>', 'an empty or missing directory to write the files into')
+    .option('--at <run>', 'a run id, or its number in `baton show` (1, 2 …)')
+    .action(async (id: string, options: { output: string; at?: string }) => {
+      await withStore(globals(), async ({ store }) => {
+        await requireConversation(store, id);
+        let runId: string | undefined;
+        if (options.at !== undefined) {
+          const runs = await store.listRuns(id);
+          const run = runs.find((candidate) => candidate.id === options.at || String(candidate.sequence) === options.at);
+          if (!run) throw new BatonError('USAGE', `conversation ${id} has no run "${options.at}"`, { hint: `runs are ${runs.map((candidate) => candidate.sequence).join(', ')} (see \`baton show ${id}\`)` });
+          runId = run.id;
+        }
+        const snapshot = await store.loadWorkspaceSnapshot(id, runId);
+        if (!snapshot) {
+          throw new BatonError('USAGE', `no workspace was saved for conversation ${id}${runId ? ` during run ${options.at}` : ''}`, {
+            hint: 'workspaces are saved with every transcript save unless the run used --no-workspace',
+          });
+        }
+        if (snapshot.manifest.kind === 'too-large') {
+          throw new BatonError('WORKSPACE_ERROR', `the workspace was too large to save (${snapshot.manifest.bytes} bytes > ${snapshot.manifest.limitBytes})`, {
+            hint: 'raise --max-workspace-mb for later runs, or add large paths to .batonignore / .gitignore',
+          });
+        }
+        const { restoreWorkspace } = await import('../workspace/tracker.js');
+        const output = resolve(options.output);
+        await restoreWorkspace(snapshot, output, 'restore', { maxBytes: Number.MAX_SAFE_INTEGER, includeSecrets: false });
+        process.stderr.write(`wrote the ${snapshot.manifest.kind} workspace saved at ${time(snapshot.createdAt)} into ${output}\n`);
+      });
+    });
+
+  program
     .command('export')
     .description('write a conversation (runs and transcript, byte for byte) to one file')
     .argument('<conversation-id>')
@@ -128,12 +163,16 @@ export async function renderConversation(store: Store, id: string): Promise<stri
   const byTurn = turns(view.items);
   // Each run sends one prompt, so the n-th turn belongs to the n-th run that reached the CLI.
   const offset = Math.max(0, runs.length - byTurn.length);
+  const snapshots = await store.listWorkspaceSnapshots(id);
   runs.forEach((run, index) => {
     out.push('', `── run ${run.sequence} · ${run.kind} · ${run.status}${run.exitCode !== undefined ? ` (exit ${run.exitCode})` : ''} · ${run.host} · ${time(run.startedAt)} · ${run.cwd}`);
     const turn = index >= offset ? byTurn[index - offset] : undefined;
     if (turn) out.push(...turn.map(renderItem));
     else out.push(`> ${run.prompt}`, '(nothing saved for this run)');
     if (run.error && run.status !== 'succeeded') out.push(`! ${run.error}`);
+    const workspace = snapshots.filter((snapshot) => snapshot.runId === run.id).at(-1)?.manifest;
+    if (workspace?.kind === 'too-large') out.push(`! workspace too large to save (${workspace.bytes} bytes > ${workspace.limitBytes})`);
+    if (workspace && workspace.changedFiles.length > 0) out.push(`✎ files changed: ${workspace.changedFiles.join(', ')}`);
   });
   for (const turn of byTurn.slice(runs.length - offset)) out.push('', ...turn.map(renderItem));
   if (view.unparsedLines > 0) out.push('', `(${view.unparsedLines} transcript line(s) were not JSON; they are kept as they are)`);

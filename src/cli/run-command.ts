@@ -1,9 +1,11 @@
 /** `baton run` and `baton resume`: start or continue a conversation, show progress, print the outcome. */
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BatonError, errorMessage } from '../errors.js';
 import { harnessFromName } from '../harness/registry.js';
-import { resumeConversation, startConversation, type RunResult } from '../run/runner.js';
+import { resumeConversation, startConversation, type RunResult, type WorkspaceOptions } from '../run/runner.js';
+import type { RestoreMode } from '../workspace/workspace.js';
 import { withStore, type GlobalOptions } from './context.js';
 import { progressPrinter } from './progress.js';
 
@@ -13,6 +15,33 @@ interface RunCommandOptions {
   json?: boolean;
   systemPromptFile?: string;
   quiet?: boolean;
+  /** run: the directory to track; resume: restore | overwrite | skip; false with --no-workspace. */
+  workspace?: string | false;
+  includeSecrets?: boolean;
+  maxWorkspaceMb?: string;
+}
+
+const RESTORE_MODES: readonly RestoreMode[] = ['restore', 'overwrite', 'skip'];
+
+function workspaceOptions(options: RunCommandOptions, kind: 'run' | 'resume'): WorkspaceOptions {
+  let maxBytes: number | undefined;
+  if (options.maxWorkspaceMb !== undefined) {
+    const megabytes = Number(options.maxWorkspaceMb);
+    if (!Number.isFinite(megabytes) || megabytes <= 0) {
+      throw new BatonError('USAGE', `--max-workspace-mb must be a positive number, not "${options.maxWorkspaceMb}"`, { hint: 'for example --max-workspace-mb 500' });
+    }
+    maxBytes = megabytes * 1024 * 1024;
+  }
+  const common = { includeSecrets: options.includeSecrets ?? false, ...(maxBytes ? { maxBytes } : {}) };
+  if (options.workspace === false) return { enabled: false };
+  if (kind === 'run') return { ...common, ...(options.workspace ? { dir: resolve(options.workspace) } : {}) };
+  const mode = options.workspace ?? 'restore';
+  if (!(RESTORE_MODES as readonly string[]).includes(mode)) {
+    throw new BatonError('USAGE', `--workspace must be one of ${RESTORE_MODES.join(', ')}, not "${mode}"`, {
+      hint: 'overwrite replaces what is in the directory; skip resumes without restoring the files',
+    });
+  }
+  return { ...common, restore: mode as RestoreMode };
 }
 
 async function readSystemPrompt(path: string | undefined): Promise<string | undefined> {
@@ -54,6 +83,9 @@ function report(result: RunResult, options: RunCommandOptions): void {
 
 function addRunOptions(command: Command): Command {
   return command
+    .option('--no-workspace', 'neither restore nor save the working directory\'s files')
+    .option('--include-secrets', 'also save files that look like secrets (.env*, *.pem, id_rsa* …)')
+    .option('--max-workspace-mb <n>', 'largest workspace snapshot to store (default 200)')
     .option('--cwd <dir>', 'working directory of the agent (default: the current directory)')
     .option('--model <model>', 'model for the CLI to use')
     .option('--system-prompt-file <file>', 'extra instructions for the agent, from a file')
@@ -67,6 +99,7 @@ export function registerRunCommands(program: Command, globals: () => GlobalOptio
       .command('run')
       .description('start a conversation with an agent CLI and save it')
       .requiredOption('--harness <name>', 'the agent CLI: codex or claude')
+      .option('--workspace <dir>', 'the directory whose files travel with the conversation (default: --cwd)')
       .argument('<prompt>', 'the first prompt (one argument; quote it)'),
   ).action(async (prompt: string, options: RunCommandOptions & { harness: string }) => {
     const harness = harnessFromName(options.harness);
@@ -78,6 +111,7 @@ export function registerRunCommands(program: Command, globals: () => GlobalOptio
           store,
           config,
           harness: harness.id,
+          workspace: workspaceOptions(options, 'run'),
           prompt,
           cwd: options.cwd ?? process.cwd(),
           model: options.model,
@@ -97,6 +131,7 @@ export function registerRunCommands(program: Command, globals: () => GlobalOptio
       .command('resume')
       .description('continue a conversation, here, from its saved transcript')
       .argument('<conversation-id>', 'the id `baton run` printed')
+      .option('--workspace <mode>', 'when the directory holds other work: refuse (default "restore"), "overwrite" it, or "skip" the files')
       .argument('<prompt>', 'the follow-up prompt (one argument; quote it)'),
   ).action(async (conversationId: string, prompt: string, options: RunCommandOptions) => {
     const systemPrompt = await readSystemPrompt(options.systemPromptFile);
@@ -107,6 +142,7 @@ export function registerRunCommands(program: Command, globals: () => GlobalOptio
           store,
           config,
           conversationId,
+          workspace: workspaceOptions(options, 'resume'),
           prompt,
           cwd: options.cwd ?? process.cwd(),
           model: options.model,

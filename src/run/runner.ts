@@ -17,6 +17,9 @@ import type { Envelope } from '../transcript/envelope.js';
 import { spawnCli, type ChildExit } from './child-process.js';
 import { RunEventRecorder, type TimedEvent } from './events.js';
 import { TranscriptSaver } from './saver.js';
+import { restoreWorkspace, WorkspaceTracker } from '../workspace/tracker.js';
+import { DEFAULT_MAX_SNAPSHOT_BYTES, type RestoreMode, type SnapshotOptions } from '../workspace/workspace.js';
+import { MAIN_FILE_KEY } from '../transcript/envelope.js';
 
 export const DEFAULT_SAVE_INTERVAL_MS = 5_000;
 export const DEFAULT_LEASE_MS = 30_000;
@@ -36,9 +39,22 @@ export interface RunOptions {
   /** Aborting interrupts the CLI (SIGINT to its process group); the run still gets its final save. */
   signal?: AbortSignal;
   onEvent?: (event: TimedEvent) => void;
+  /** The working directory travels with the conversation (see src/workspace/); on by default. */
+  workspace?: WorkspaceOptions;
   saveIntervalMs?: number;
   leaseMs?: number;
   host?: string;
+}
+
+export interface WorkspaceOptions {
+  /** false: neither restore nor snapshot the workspace. */
+  enabled?: boolean;
+  /** The directory to track (default: the run's cwd); a resume restores into it. */
+  dir?: string;
+  /** How a resume treats a directory that holds other work: refuse (default), overwrite, or skip the restore. */
+  restore?: RestoreMode;
+  maxBytes?: number;
+  includeSecrets?: boolean;
 }
 
 export interface RunResult {
@@ -100,12 +116,14 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
   let saver: TranscriptSaver | undefined;
   let exit: ChildExit | undefined;
   let setupError: unknown;
+  let workspace: WorkspaceTracker | undefined;
   try {
-    const prepared = await prepareLaunch(harness, conversation, context, options, run.id);
+    const prepared = await prepareLaunch(harness, conversation, context, options, run.id, recorder);
     saver = prepared.saver;
+    workspace = prepared.workspace;
     if (prepared.sessionId) state.sessionId = prepared.sessionId;
     const spec = await harness.command(context, prepared.request, commandTemplates(options.config ?? {}, harness.id));
-    exit = await supervise({ harness, context, conversation, spec, saver, recorder, state, options, runId: run.id, leaseMs, isResume });
+    exit = await supervise({ harness, context, conversation, spec, saver, workspace, recorder, state, options, runId: run.id, leaseMs, isResume });
   } catch (error) {
     setupError = error;
     state.failure ??= errorMessage(error);
@@ -115,6 +133,9 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
       await saveTranscript(harness, context, state.sessionId, saver, true).catch((error: unknown) => {
         state.failure ??= `final save failed: ${errorMessage(error)}`;
       });
+    }
+    if (saver && workspace && !state.sessionMismatch) {
+      await saveWorkspace({ store, conversationId: conversation.id, runId: run.id, saver, workspace, recorder });
     }
   }
   const status = runStatus(exit, state);
@@ -142,9 +163,13 @@ async function prepareLaunch(
   context: HarnessContext,
   options: RunOptions,
   runId: string,
-): Promise<{ request: LaunchRequest<HarnessId>; saver: TranscriptSaver; sessionId: string | undefined }> {
+  recorder: RunEventRecorder,
+): Promise<{ request: LaunchRequest<HarnessId>; saver: TranscriptSaver; sessionId: string | undefined; workspace: WorkspaceTracker | undefined }> {
   const { store } = options;
   const target = { store, conversationId: conversation.id, runId };
+  const workspaceOptions = { maxBytes: options.workspace?.maxBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES, includeSecrets: options.workspace?.includeSecrets ?? false };
+  const workspaceEnabled = options.workspace?.enabled !== false;
+  const workspaceDir = resolve(context.cwd, options.workspace?.dir ?? '.');
   let result: { request: LaunchRequest<HarnessId>; saver: TranscriptSaver; sessionId: string | undefined };
   if (conversation.sessionId) {
     const stored = await store.loadTranscript(conversation.id);
@@ -161,6 +186,7 @@ async function prepareLaunch(
       files: stored.files,
     };
     const resume = harness.resumeInfo(envelope);
+    if (workspaceEnabled) await restoreForResume(store, conversation.id, workspaceDir, options.workspace?.restore ?? 'restore', workspaceOptions, recorder);
     await harness.rehydrate(envelope, context);
     result = { request: { kind: 'resume', prompt: options.prompt, model: options.model, systemPrompt: options.systemPrompt, resume }, saver: new TranscriptSaver(target, stored.files), sessionId };
   } else {
@@ -169,7 +195,54 @@ async function prepareLaunch(
     result = { request: { kind: 'new', prompt: options.prompt, model: options.model, systemPrompt: options.systemPrompt, sessionId }, saver: new TranscriptSaver(target), sessionId };
   }
   await harness.prepare(context, { model: options.model, systemPrompt: options.systemPrompt });
-  return result;
+  let workspace: WorkspaceTracker | undefined;
+  if (workspaceEnabled) {
+    const last = (await store.listWorkspaceSnapshots(conversation.id)).at(-1);
+    workspace = new WorkspaceTracker(workspaceDir, workspaceOptions, last?.manifest.fingerprint);
+    try {
+      await workspace.start();
+    } catch (error) {
+      await recorder.record({ type: 'warning', message: `the workspace ${workspaceDir} will not be saved: ${errorMessage(error)}` });
+      workspace = undefined;
+    }
+  }
+  return { ...result, workspace };
+}
+
+/** Restores the conversation's newest workspace snapshot into `dir`, before the CLI starts. */
+async function restoreForResume(store: Store, conversationId: string, dir: string, mode: RestoreMode, options: SnapshotOptions, recorder: RunEventRecorder): Promise<void> {
+  const snapshot = await store.loadWorkspaceSnapshot(conversationId);
+  if (!snapshot) return;
+  const outcome = await restoreWorkspace(snapshot, dir, mode, options);
+  if (outcome === 'too-large' && snapshot.manifest.kind === 'too-large') {
+    const megabytes = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+    await recorder.record({
+      type: 'warning',
+      message: `the workspace was too large to save at the last save (${megabytes(snapshot.manifest.bytes)} > ${megabytes(snapshot.manifest.limitBytes)}): resuming without its files`,
+    });
+  } else if (outcome === 'restored') {
+    await recorder.record({ type: 'warning', message: `restored the conversation's workspace into ${dir}` });
+  }
+}
+
+/** Stores a snapshot of the workspace if it changed, tied to the transcript version just saved. */
+async function saveWorkspace(input: { store: Store; conversationId: string; runId: string; saver: TranscriptSaver; workspace: WorkspaceTracker; recorder: RunEventRecorder }): Promise<void> {
+  try {
+    const snapshot = await input.workspace.snapshot();
+    if (!snapshot) return;
+    const main = input.saver.cursor(MAIN_FILE_KEY);
+    await input.store.saveWorkspaceSnapshot({
+      conversationId: input.conversationId,
+      runId: input.runId,
+      snapshot,
+      transcript: main ? { versionId: main.versionId, byteLength: main.byteLength } : undefined,
+    });
+    if (snapshot.manifest.kind === 'too-large') {
+      await input.recorder.record({ type: 'warning', message: `the workspace is too large to save (${snapshot.manifest.bytes} bytes > ${snapshot.manifest.limitBytes}); the transcript is still saved` });
+    }
+  } catch (error) {
+    await input.recorder.record({ type: 'warning', message: `workspace snapshot failed (the transcript is saved): ${errorMessage(error)}` });
+  }
 }
 
 interface RunState {
@@ -202,6 +275,7 @@ interface SuperviseInput {
   conversation: Conversation;
   spec: import('../harness/harness.js').CommandSpec;
   saver: TranscriptSaver;
+  workspace: WorkspaceTracker | undefined;
   recorder: RunEventRecorder;
   state: RunState;
   options: RunOptions;
@@ -225,7 +299,10 @@ async function supervise(input: SuperviseInput): Promise<ChildExit> {
   const periodic = (): void => {
     saving = saving.then(async () => {
       try {
-        if (state.sessionId && !state.sessionMismatch) await saveTranscript(harness, context, state.sessionId, saver, false);
+        if (state.sessionId && !state.sessionMismatch) {
+          await saveTranscript(harness, context, state.sessionId, saver, false);
+          if (input.workspace) await saveWorkspace({ store: options.store, conversationId: input.conversation.id, runId: input.runId, saver, workspace: input.workspace, recorder });
+        }
         await recorder.flush();
         await options.store.renewLease(input.runId, input.leaseMs);
       } catch (error) {

@@ -52,6 +52,11 @@ export class TranscriptSaver {
     }
   }
 
+  /** Where the stored copy of a file ends, once it has been saved. */
+  cursor(key: string): TranscriptCursor | undefined {
+    return this.saved.get(key)?.cursor;
+  }
+
   /**
    * Saves every file. A periodic save stores complete lines only (the CLI may be mid-write); the final save
    * stores everything on disk, byte for byte.

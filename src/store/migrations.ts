@@ -91,6 +91,34 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_workspace_snapshots': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('workspace_snapshots')
+          .addColumn('id', dialect.serialKey, (c) => (dialect.serialKey === 'integer' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id').onDelete('cascade'))
+          .addColumn('run_id', 'text', (c) => c.notNull())
+          .addColumn('created_at', dialect.bigInteger, (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('fingerprint', 'text', (c) => c.notNull())
+          .addColumn('manifest', 'text', (c) => c.notNull())
+          // The transcript this snapshot belongs to: its main file's version and length at the save.
+          .addColumn('transcript_version_id', dialect.bigInteger)
+          .addColumn('transcript_byte_length', dialect.bigInteger)
+          .execute();
+        await db.schema.createIndex('workspace_snapshots_by_conversation').on('workspace_snapshots').columns(['conversation_id', 'id']).execute();
+        await db.schema
+          .createTable('workspace_blobs')
+          .addColumn('snapshot_id', dialect.bigInteger, (c) => c.notNull().references('workspace_snapshots.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('codec', 'text', (c) => c.notNull())
+          .addColumn('data', dialect.bytes, (c) => c.notNull())
+          .addColumn('byte_length', dialect.bigInteger, (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('workspace_blobs_pk', ['snapshot_id', 'name'])
+          .execute();
+      },
+    },
   };
 }
 

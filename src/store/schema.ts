@@ -58,10 +58,33 @@ export interface TranscriptChunksTable {
   sha256_after: string;
 }
 
+export interface WorkspaceSnapshotsTable {
+  id: Generated<number>;
+  conversation_id: string;
+  run_id: string;
+  created_at: number;
+  kind: string;
+  fingerprint: string;
+  manifest: string;
+  transcript_version_id: number | null;
+  transcript_byte_length: number | null;
+}
+
+export interface WorkspaceBlobsTable {
+  snapshot_id: number;
+  name: string;
+  codec: string;
+  data: Buffer;
+  byte_length: number;
+  sha256: string;
+}
+
 export interface Database {
   conversations: ConversationsTable;
   runs: RunsTable;
   run_events: RunEventsTable;
   transcript_versions: TranscriptVersionsTable;
   transcript_chunks: TranscriptChunksTable;
+  workspace_snapshots: WorkspaceSnapshotsTable;
+  workspace_blobs: WorkspaceBlobsTable;
 }

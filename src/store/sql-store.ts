@@ -13,7 +13,8 @@ import { decodeChunkAsync, encodeChunk, isChunkCodec, MAX_CHUNK_BYTES, splitAtLi
 
 /** Chunks below this size are a run's periodic deltas, merged by compactTranscript. */
 const SMALL_CHUNK_BYTES = 256 * 1024;
-import type { ConversationsTable, Database, RunsTable } from './schema.js';
+import type { ConversationsTable, Database, RunsTable, WorkspaceSnapshotsTable } from './schema.js';
+import type { WorkspaceBlobs, WorkspaceManifest, WorkspaceSnapshot } from '../workspace/workspace.js';
 import type {
   Conversation,
   FinishRunInput,
@@ -26,6 +27,8 @@ import type {
   StartRunInput,
   Store,
   StoredTranscript,
+  StoredWorkspaceSnapshot,
+  WorkspaceSnapshotSummary,
   StoredTranscriptFile,
   TranscriptAppend,
   TranscriptCursor,
@@ -68,6 +71,17 @@ function toRun(row: Selectable<RunsTable>): Run {
     endedAt: numOrUndefined(row.ended_at),
     exitCode: numOrUndefined(row.exit_code),
     error: row.error ?? undefined,
+  };
+}
+
+function toSnapshotSummary(row: Selectable<WorkspaceSnapshotsTable>): WorkspaceSnapshotSummary {
+  return {
+    id: num(row.id),
+    conversationId: row.conversation_id,
+    runId: row.run_id,
+    createdAt: num(row.created_at),
+    manifest: JSON.parse(row.manifest) as WorkspaceManifest,
+    transcript: row.transcript_version_id === null ? undefined : { versionId: num(row.transcript_version_id), byteLength: num(row.transcript_byte_length ?? 0) },
   };
 }
 
@@ -438,6 +452,68 @@ export class SqlStore implements Store {
       files.push({ key: version.file_key, content, lineCount, sha256, cursor: { versionId, lineCount, byteLength, sha256 } });
     }
     return { conversationId, meta, files };
+  }
+
+  async saveWorkspaceSnapshot(input: {
+    conversationId: string;
+    runId: string;
+    snapshot: WorkspaceSnapshot;
+    transcript: { versionId: number; byteLength: number } | undefined;
+  }): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto('workspace_snapshots')
+        .values({
+          conversation_id: input.conversationId,
+          run_id: input.runId,
+          created_at: Date.now(),
+          kind: input.snapshot.manifest.kind,
+          fingerprint: input.snapshot.manifest.fingerprint,
+          manifest: JSON.stringify(input.snapshot.manifest),
+          transcript_version_id: input.transcript?.versionId ?? null,
+          transcript_byte_length: input.transcript?.byteLength ?? null,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const snapshotId = num(inserted.id);
+      for (const [name, bytes] of Object.entries(input.snapshot.blobs) as Array<[string, Buffer | undefined]>) {
+        if (!bytes) continue;
+        const encoded = encodeChunk(bytes);
+        await trx
+          .insertInto('workspace_blobs')
+          .values({ snapshot_id: snapshotId, name, codec: encoded.codec, data: encoded.data, byte_length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') })
+          .execute();
+      }
+      return snapshotId;
+    });
+  }
+
+  async listWorkspaceSnapshots(conversationId: string): Promise<WorkspaceSnapshotSummary[]> {
+    const rows = await this.db.selectFrom('workspace_snapshots').selectAll().where('conversation_id', '=', conversationId).orderBy('id').execute();
+    return rows.map(toSnapshotSummary);
+  }
+
+  async loadWorkspaceSnapshot(conversationId: string, atRunId?: string): Promise<StoredWorkspaceSnapshot | undefined> {
+    let query = this.db.selectFrom('workspace_snapshots').selectAll().where('conversation_id', '=', conversationId);
+    if (atRunId !== undefined) query = query.where('run_id', '=', atRunId);
+    const row = await query.orderBy('id', 'desc').limit(1).executeTakeFirst();
+    if (!row) return undefined;
+    const summary = toSnapshotSummary(row);
+    const blobRows = await this.db.selectFrom('workspace_blobs').selectAll().where('snapshot_id', '=', summary.id).execute();
+    const blobs: WorkspaceBlobs = {};
+    for (const blob of blobRows) {
+      const damaged = (): BatonError =>
+        new BatonError('WORKSPACE_ERROR', `the stored workspace ${blob.name} of conversation ${conversationId} is damaged`, {
+          hint: 'resume with --no-workspace to continue without the files',
+        });
+      if (!isChunkCodec(blob.codec) || (blob.name !== 'bundle' && blob.name !== 'patch' && blob.name !== 'archive')) throw damaged();
+      const bytes = await decodeChunkAsync({ codec: blob.codec, data: Buffer.from(blob.data) }).catch(() => {
+        throw damaged();
+      });
+      if (bytes.length !== num(blob.byte_length) || createHash('sha256').update(bytes).digest('hex') !== blob.sha256) throw damaged();
+      blobs[blob.name] = bytes;
+    }
+    return { ...summary, blobs };
   }
 
   async importConversation(imported: ImportedConversation): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import type { HarnessId } from '../harness/ids.js';
 import type { SessionMeta, TranscriptFile } from '../transcript/envelope.js';
+import type { WorkspaceManifest, WorkspaceSnapshot } from '../workspace/workspace.js';
 
 export interface Conversation {
   id: string;
@@ -107,6 +108,17 @@ export interface ImportedConversation {
   files: TranscriptFile[];
 }
 
+export interface StoredWorkspaceSnapshot extends WorkspaceSnapshot {
+  id: number;
+  conversationId: string;
+  runId: string;
+  createdAt: number;
+  /** The transcript it belongs to: the main file's version and length when the snapshot was taken. */
+  transcript: { versionId: number; byteLength: number } | undefined;
+}
+
+export type WorkspaceSnapshotSummary = Omit<StoredWorkspaceSnapshot, 'blobs'>;
+
 export interface Store {
   /** A human description of where the store lives, for messages. */
   readonly location: string;
@@ -140,6 +152,17 @@ export interface Store {
   compactTranscript(versionId: number): Promise<{ chunksBefore: number; chunksAfter: number }>;
   /** The latest version of every file, each re-verified (TRANSCRIPT_CORRUPT on any mismatch). */
   loadTranscript(conversationId: string): Promise<StoredTranscript | undefined>;
+
+  saveWorkspaceSnapshot(input: {
+    conversationId: string;
+    runId: string;
+    snapshot: WorkspaceSnapshot;
+    transcript: { versionId: number; byteLength: number } | undefined;
+  }): Promise<number>;
+  /** The newest snapshot, or the newest one taken during `atRunId`; blobs re-verified (WORKSPACE_ERROR). */
+  loadWorkspaceSnapshot(conversationId: string, atRunId?: string): Promise<StoredWorkspaceSnapshot | undefined>;
+  /** Every snapshot's manifest, oldest first, without blobs. */
+  listWorkspaceSnapshots(conversationId: string): Promise<WorkspaceSnapshotSummary[]>;
 
   importConversation(imported: ImportedConversation): Promise<void>;
   close(): Promise<void>;

@@ -1,0 +1,79 @@
+/**
+ * Following one run's workspace: the state at the start (after any restore) is the baseline for "files
+ * changed in this run", and every save takes a snapshot unless nothing changed since the last one.
+ */
+import { rm } from 'node:fs/promises';
+import { changedBetween, directoryFingerprint, readDirectoryState, restoreDirectory, snapshotDirectory, type DirectoryState } from './directory-workspace.js';
+import { isGitWorkspace, readGitState, restoreGit, snapshotGit, type GitState } from './git-workspace.js';
+import type { RestoreMode, SnapshotOptions, WorkspaceSnapshot } from './workspace.js';
+
+type Baseline = { kind: 'git'; state: GitState } | { kind: 'directory'; state: DirectoryState };
+
+export class WorkspaceTracker {
+  private baseline: Baseline | undefined;
+  private lastFingerprint: string | undefined;
+
+  constructor(
+    readonly dir: string,
+    private readonly options: SnapshotOptions,
+    /** The fingerprint of the conversation's newest stored snapshot: an unchanged workspace is not stored again. */
+    lastStoredFingerprint: string | undefined,
+  ) {
+    this.lastFingerprint = lastStoredFingerprint;
+  }
+
+  async start(): Promise<void> {
+    if (await isGitWorkspace(this.dir)) {
+      const { indexFile, ...state } = await readGitState(this.dir, this.options);
+      await rm(indexFile, { force: true });
+      this.baseline = { kind: 'git', state };
+    } else {
+      this.baseline = { kind: 'directory', state: (await readDirectoryState(this.dir, this.options)).state };
+    }
+  }
+
+  /** A new snapshot, or undefined when the workspace is as it was at the last stored snapshot. */
+  async snapshot(): Promise<WorkspaceSnapshot | undefined> {
+    if (!this.baseline) await this.start();
+    const baseline = this.baseline!;
+    if (baseline.kind === 'git') {
+      const { indexFile, fingerprint } = await readGitState(this.dir, this.options);
+      await rm(indexFile, { force: true });
+      if (fingerprint === this.lastFingerprint) return undefined;
+      const { snapshot } = await snapshotGit(this.dir, this.options, baseline.state);
+      this.lastFingerprint = snapshot.manifest.fingerprint;
+      return snapshot;
+    }
+    const { state } = await readDirectoryState(this.dir, this.options);
+    if (directoryFingerprint(state) === this.lastFingerprint) return undefined;
+    const { snapshot } = await snapshotDirectory(this.dir, this.options, baseline.state);
+    this.lastFingerprint = snapshot.manifest.fingerprint;
+    return snapshot;
+  }
+
+  /** Files changed since the run started (for a final report), without storing anything. */
+  async changedFiles(): Promise<string[]> {
+    if (!this.baseline || this.baseline.kind !== 'directory') return [];
+    return changedBetween(this.baseline.state, (await readDirectoryState(this.dir, this.options)).state);
+  }
+}
+
+export type RestoreOutcome = 'restored' | 'unchanged' | 'skipped' | 'too-large';
+
+/** Puts a snapshot back into `target` before the CLI starts (see git-workspace.ts and directory-workspace.ts). */
+export async function restoreWorkspace(snapshot: WorkspaceSnapshot, target: string, mode: RestoreMode, options: SnapshotOptions): Promise<RestoreOutcome> {
+  if (mode === 'skip') return 'skipped';
+  switch (snapshot.manifest.kind) {
+    case 'too-large':
+      return 'too-large';
+    case 'git':
+      return restoreGit(snapshot, target, mode, options);
+    case 'directory': {
+      // The same files already here (e.g. resuming where the snapshot was taken): nothing to do.
+      const here = await readDirectoryState(target, options).catch(() => undefined);
+      if (here && directoryFingerprint(here.state) === snapshot.manifest.fingerprint) return 'unchanged';
+      await restoreDirectory(snapshot, target, mode);
+      return 'restored';
+    }
+  }
+}
