@@ -63,6 +63,7 @@ export async function readDirectoryState(dir: string, options: SnapshotOptions):
   const secrets = ignore({ ignorecase: true }).add(SECRET_PATTERNS.map((pattern) => (pattern.includes('/') ? `**/${pattern}` : pattern)));
   const entries: DirectoryEntry[] = [];
   const excludedSecrets: string[] = [];
+  const inodes = new Map<DirectoryEntry, number>();
 
   const walk = async (relativeDir: string): Promise<void> => {
     const absoluteDir = path.join(root, relativeDir);
@@ -96,6 +97,7 @@ export async function readDirectoryState(dir: string, options: SnapshotOptions):
         entry.size = Buffer.byteLength(target);
       }
       entries.push(entry);
+      if (type === 'file') inodes.set(entry, stats.ino);
       if (type === 'dir') await walk(relativePath);
     }
   };
@@ -104,7 +106,7 @@ export async function readDirectoryState(dir: string, options: SnapshotOptions):
   entries.sort((a, b) => compareStrings(a.path, b.path));
   const state: DirectoryState = { entries, capturedAtMs };
   // Over the limit there is no archive to fingerprint by content, and hashing gigabytes would only delay the verdict.
-  if (estimateArchiveBytes(state) <= options.maxBytes) await hashContents(root, state);
+  if (estimateArchiveBytes(state) <= options.maxBytes) await hashContents(root, state, inodes);
   return { state, excludedSecrets: excludedSecrets.sort(compareStrings) };
 }
 
@@ -116,26 +118,25 @@ export async function readDirectoryState(dir: string, options: SnapshotOptions):
 const hashCache = new Map<string, { capturedAtMs: number; files: Map<string, { size: number; mtimeMs: number; ctimeMs: number; ino: number; hash: string }> }>();
 const HASH_CACHE_DIRECTORIES = 16;
 
-async function hashContents(root: string, state: DirectoryState): Promise<void> {
+async function hashContents(root: string, state: DirectoryState, inodes: ReadonlyMap<DirectoryEntry, number>): Promise<void> {
   const previous = hashCache.get(root);
   const files = new Map<string, { size: number; mtimeMs: number; ctimeMs: number; ino: number; hash: string }>();
   const vanished = new Set<DirectoryEntry>();
   await mapConcurrent(state.entries.filter((entry) => entry.type === 'file'), IO_CONCURRENCY, async (entry) => {
-    const absolute = path.join(root, entry.path);
-    const stats = await guard(() => lstat(absolute), entry.path).catch(ignoreVanished);
-    if (!stats?.isFile()) return void vanished.add(entry);
+    const seen = { size: entry.size, mtimeMs: entry.mtimeMs, ctimeMs: entry.ctimeMs, ino: inodes.get(entry) ?? -1 };
     const cached = previous?.files.get(entry.path);
-    const reusable = cached && previous && cached.size === stats.size && cached.mtimeMs === stats.mtimeMs && cached.ctimeMs === stats.ctimeMs
-      && cached.ino === stats.ino && stats.ctimeMs < previous.capturedAtMs - RACY_MARGIN_MS;
+    const reusable = cached && previous && cached.size === seen.size && cached.mtimeMs === seen.mtimeMs && cached.ctimeMs === seen.ctimeMs
+      && cached.ino === seen.ino && seen.ctimeMs < previous.capturedAtMs - RACY_MARGIN_MS;
     let hash = reusable ? cached.hash : undefined;
     if (!hash) {
-      const content = await guard(() => readFile(absolute), entry.path).catch(ignoreVanished);
+      const content = await guard(() => readFile(path.join(root, entry.path)), entry.path).catch(ignoreVanished);
       if (!content) return void vanished.add(entry);
       hash = sha256(content);
-      Object.assign(entry, { size: content.length });
+      entry.size = content.length;
     }
-    Object.assign(entry, { mode: stats.mode & 0o777, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, contentHash: hash });
-    files.set(entry.path, { size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino, hash });
+    entry.contentHash = hash;
+    // Cached with what the listing saw: a write after it changes the ctime, so this pairing is never reused wrongly.
+    files.set(entry.path, { ...seen, hash });
   });
   if (vanished.size > 0) state.entries = state.entries.filter((entry) => !vanished.has(entry));
   hashCache.delete(root);
@@ -217,34 +218,37 @@ export async function snapshotDirectory(dir: string, options: SnapshotOptions, b
   const estimate = estimateArchiveBytes(state);
   if (estimate > options.maxBytes) return tooLarge(estimate);
 
-  const chunks: Buffer[] = [];
-  let bytes = 0;
+  // Read concurrently, but stop once files that grew since the listing push past the limit.
+  const contents = new Map<DirectoryEntry, Buffer>();
   const vanished = new Set<DirectoryEntry>();
-  for (const [index, entry] of state.entries.entries()) {
-    let content: Buffer | undefined;
-    if (entry.type === 'file') {
-      content = await guard(() => readFile(path.join(root, entry.path)), entry.path).catch(ignoreVanished);
-      if (!content) {
-        vanished.add(entry);
-        continue;
-      }
-      // Changed since the listing: the state describes what the archive holds.
-      const contentHash = sha256(content);
-      if (content.length !== entry.size || contentHash !== entry.contentHash) Object.assign(entry, { size: content.length, contentHash });
-    }
-    const header = tarHeader(entry, content?.length ?? 0);
-    const needed = header.length + padded(content?.length ?? 0);
-    if (bytes + needed + 2 * TAR_BLOCK > options.maxBytes) {
-      // Files grew since the listing; stop before holding more than the limit.
-      const remaining = estimateArchiveBytes({ entries: state.entries.slice(index + 1), capturedAtMs: 0 }) - 2 * TAR_BLOCK;
-      return tooLarge(bytes + needed + remaining + 2 * TAR_BLOCK);
-    }
-    chunks.push(header);
-    if (content) chunks.push(content, Buffer.alloc(padded(content.length) - content.length));
-    bytes += needed;
-  }
-  chunks.push(Buffer.alloc(2 * TAR_BLOCK));
+  let bytesRead = 0;
+  await mapConcurrent(state.entries.filter((entry) => entry.type === 'file'), IO_CONCURRENCY, async (entry) => {
+    if (bytesRead > options.maxBytes) return;
+    const content = await guard(() => readFile(path.join(root, entry.path)), entry.path).catch(ignoreVanished);
+    if (!content) return void vanished.add(entry);
+    bytesRead += content.length;
+    contents.set(entry, content);
+    // Changed since the listing: the state describes what the archive holds.
+    const contentHash = sha256(content);
+    if (content.length !== entry.size || contentHash !== entry.contentHash) Object.assign(entry, { size: content.length, contentHash });
+  });
   if (vanished.size > 0) state.entries = state.entries.filter((entry) => !vanished.has(entry));
+  if (bytesRead > options.maxBytes) return tooLarge(Math.max(estimate, bytesRead));
+
+  const chunks: Buffer[] = [];
+  let bytes = 2 * TAR_BLOCK;
+  for (const entry of state.entries) {
+    const content = contents.get(entry);
+    const header = tarHeader(entry, content?.length ?? 0);
+    chunks.push(header);
+    bytes += header.length;
+    if (content) {
+      chunks.push(content, Buffer.alloc(padded(content.length) - content.length));
+      bytes += padded(content.length);
+    }
+  }
+  if (bytes > options.maxBytes) return tooLarge(bytes);
+  chunks.push(Buffer.alloc(2 * TAR_BLOCK));
 
   const archive = Buffer.concat(chunks);
   const fileCount = state.entries.filter((entry) => entry.type !== 'dir').length;
@@ -340,11 +344,11 @@ export async function restoreDirectory(snapshot: WorkspaceSnapshot, target: stri
   try {
     await extract(archive, root);
     // node-tar creates files through the umask; put back the exact permission bits (never through a symlink).
-    for (const entry of entries.filter((item) => item.type !== 'symlink').reverse()) {
+    await mapConcurrent(entries.filter((item) => item.type !== 'symlink'), IO_CONCURRENCY, async (entry) => {
       const absolute = path.join(root, entry.path);
       const stats = await lstat(absolute);
       if (!stats.isSymbolicLink() && (stats.mode & 0o777) !== entry.mode) await chmod(absolute, entry.mode);
-    }
+    });
     // Symlinks last, so nothing is ever extracted through one (the archive check refuses entries below a symlink).
     const lastEntryAt = new Map(entries.map((entry) => [entry.path, entry]));
     for (const entry of lastEntryAt.values()) if (entry.type === 'symlink') await placeSymlink(root, entry.path, entry.linkpath ?? '');
