@@ -7,6 +7,7 @@ import { BatonError, errorMessage } from '../errors.js';
 import { assertSessionId } from '../harness/harness.js';
 import { HARNESS_IDS, isHarnessId } from '../harness/ids.js';
 import { deserialiseFile, serialiseFile, verifyTranscriptFile } from '../transcript/envelope.js';
+import type { WorkspaceManifest } from '../workspace/workspace.js';
 import type { ImportedConversation, Store } from './store.js';
 
 export const EXPORT_FORMAT = 'baton-conversation';
@@ -51,6 +52,14 @@ const exportSchema = z.object({
     }),
   ),
   events: z.array(z.object({ runId: z.string(), sequence: z.number().int(), at: z.number(), type: z.string(), data: z.unknown() })),
+  workspace: z
+    .object({
+      runId: z.string(),
+      manifest: z.object({ kind: z.enum(['git', 'directory', 'too-large']), fingerprint: z.string() }).passthrough(),
+      blobs: z.object({ bundle: z.string().optional(), patch: z.string().optional(), archive: z.string().optional() }).strict(),
+    })
+    .nullable()
+    .optional(),
   transcript: z.object({
     /** The harness that wrote the files; must be the conversation's. */
     harness: z.string(),
@@ -71,6 +80,7 @@ export async function exportConversation(store: Store, conversationId: string): 
   const runs = await store.listRuns(conversationId);
   const events = (await Promise.all(runs.map((run) => store.listRunEvents(run.id)))).flat();
   const transcript = await store.loadTranscript(conversationId);
+  const workspace = await store.loadWorkspaceSnapshot(conversationId);
   const nullable = <T>(value: T | undefined): T | null => value ?? null;
   const document = {
     format: EXPORT_FORMAT,
@@ -87,6 +97,9 @@ export async function exportConversation(store: Store, conversationId: string): 
     },
     runs: runs.map((run) => ({ ...run, endedAt: nullable(run.endedAt), exitCode: nullable(run.exitCode), error: nullable(run.error) })),
     events,
+    workspace: workspace
+      ? { runId: workspace.runId, manifest: workspace.manifest, blobs: Object.fromEntries(Object.entries(workspace.blobs).map(([name, bytes]) => [name, (bytes as Buffer).toString('base64')])) }
+      : null,
     transcript: {
       harness: conversation.harness,
       meta: transcript?.meta
@@ -114,7 +127,7 @@ export function parseExport(text: string, source: string): ImportedConversation 
       hint: 'the file may be truncated or from a newer baton; export it again',
     });
   }
-  const { conversation, runs, events, transcript } = parsed.data;
+  const { conversation, runs, events, transcript, workspace } = parsed.data;
   if (!isHarnessId(conversation.harness)) {
     throw new BatonError('HARNESS_UNKNOWN', `${source} holds a ${conversation.harness} conversation, which this baton cannot run`, {
       hint: `this baton knows: ${HARNESS_IDS.join(', ')}; upgrade baton to import it`,
@@ -134,5 +147,14 @@ export function parseExport(text: string, source: string): ImportedConversation 
     events,
     meta: transcript.meta ?? undefined,
     files,
+    workspace: workspace
+      ? {
+          runId: workspace.runId,
+          snapshot: {
+            manifest: workspace.manifest as unknown as WorkspaceManifest,
+            blobs: Object.fromEntries(Object.entries(workspace.blobs).flatMap(([name, base64]) => (base64 === undefined ? [] : [[name, Buffer.from(base64, 'base64')]]))),
+          },
+        }
+      : undefined,
   };
 }

@@ -460,7 +460,14 @@ export class SqlStore implements Store {
     snapshot: WorkspaceSnapshot;
     transcript: { versionId: number; byteLength: number } | undefined;
   }): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.db.transaction().execute(async (trx) => this.saveWorkspaceSnapshotIn(trx, input));
+  }
+
+  private async saveWorkspaceSnapshotIn(
+    trx: Transaction<Database>,
+    input: { conversationId: string; runId: string; snapshot: WorkspaceSnapshot; transcript: { versionId: number; byteLength: number } | undefined },
+  ): Promise<number> {
+    {
       const inserted = await trx
         .insertInto('workspace_snapshots')
         .values({
@@ -485,7 +492,7 @@ export class SqlStore implements Store {
           .execute();
       }
       return snapshotId;
-    });
+    }
   }
 
   async listWorkspaceSnapshots(conversationId: string): Promise<WorkspaceSnapshotSummary[]> {
@@ -561,6 +568,7 @@ export class SqlStore implements Store {
       for (const event of imported.events) {
         await trx.insertInto('run_events').values({ run_id: event.runId, sequence: event.sequence, at: event.at, type: event.type, data: JSON.stringify(event.data ?? null) }).execute();
       }
+      if (imported.workspace) await this.saveWorkspaceSnapshotIn(trx, { conversationId: conversation.id, ...imported.workspace, transcript: undefined });
       for (const file of imported.files) {
         await this.appendTranscriptIn(trx, {
           conversationId: conversation.id,

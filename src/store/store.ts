@@ -106,6 +106,8 @@ export interface ImportedConversation {
   events: RunEvent[];
   meta: SessionMeta | undefined;
   files: TranscriptFile[];
+  /** The newest workspace snapshot, so an imported conversation resumes with its files. */
+  workspace: { runId: string; snapshot: WorkspaceSnapshot } | undefined;
 }
 
 export interface StoredWorkspaceSnapshot extends WorkspaceSnapshot {

@@ -80,6 +80,22 @@ describe.each(HARNESS_IDS)('workspace handoff with the %s harness', (harness) =>
     expect(shown.stdout).toMatch(/run 1 · new · succeeded[\s\S]*✎ files changed: README\.md, notes\.txt, src\.txt/);
   });
 
+  it('carries the workspace in an export file, so an imported conversation resumes with its files', async () => {
+    const { machineA, conversationId } = await firstRunInRepo();
+    const exportFile = join(world.root, 'with-workspace.json');
+    const exported = await world.baton(machineA, ['export', conversationId, '-o', exportFile]);
+    expect(exported.code, exported.stderr).toBe(0);
+    await machineA.destroy();
+    const machineB = await world.machine('machine-b');
+    const ownStore = join(machineB.root, 'own.db');
+    const imported = await world.baton(machineB, ['import', exportFile], { store: ownStore });
+    expect(imported.code, imported.stderr).toBe(0);
+    const prompt = 'RUN cat notes.txt';
+    const resumed = await world.baton(machineB, ['resume', conversationId, '--json', prompt], { store: ownStore });
+    expect(runJson(resumed).status, resumed.stderr).toBe('succeeded');
+    expect(toolOutputFor(prompt)).toContain('written-on-machine-a');
+  });
+
   it('refuses to restore over other work, changing nothing, and resumes without files with --workspace skip', async () => {
     const { conversationId } = await firstRunInRepo();
     const machineB = await world.machine('machine-b');

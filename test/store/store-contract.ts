@@ -437,6 +437,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const meta: SessionMeta = { sessionId, sessionStartedAt: undefined, cwd: '/imported', cliVersion: undefined };
         await store.importConversation({
           conversation: { id, harness: 'codex', sessionId, title: 'imported', cwd: '/imported', createdAt: 1_000, updatedAt: 2_000 },
+          workspace: undefined,
           runs: [{ id: runId, conversationId: id, sequence: 1, kind: 'new', prompt: 'p', status: 'succeeded', host: 'h', cwd: '/imported', startedAt: 1_100, endedAt: 1_900, exitCode: 0, error: undefined }],
           events: [{ runId, sequence: 1, at: 1_200, type: 'thread.started', data: { thread_id: sessionId } }],
           meta,
@@ -462,6 +463,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         await expectBatonError(
           store.importConversation({
             conversation: { id: existing.id, harness: 'codex', sessionId: undefined, title: 'other', cwd: '/x', createdAt: 1, updatedAt: 1 },
+            workspace: undefined,
             runs: [],
             events: [],
             meta: undefined,
