@@ -135,8 +135,9 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
       });
     }
     if (saver && workspace && !state.sessionMismatch) {
-      await saveWorkspace({ store, conversationId: conversation.id, runId: run.id, saver, workspace, recorder });
+      await saveWorkspace({ store, conversationId: conversation.id, runId: run.id, saver, workspace, recorder, final: true });
     }
+    await workspace?.close();
   }
   const status = runStatus(exit, state);
   const error = status === 'succeeded' ? undefined : (state.failure ?? describeExit(harness, exit));
@@ -199,12 +200,8 @@ async function prepareLaunch(
   if (workspaceEnabled) {
     const last = (await store.listWorkspaceSnapshots(conversation.id)).at(-1);
     workspace = new WorkspaceTracker(workspaceDir, workspaceOptions, last?.manifest.fingerprint);
-    try {
-      await workspace.start();
-    } catch (error) {
-      await recorder.record({ type: 'warning', message: `the workspace ${workspaceDir} will not be saved: ${errorMessage(error)}` });
-      workspace = undefined;
-    }
+    // In the background: a failure shows as a warning at the first snapshot.
+    workspace.start().catch(() => undefined);
   }
   return { ...result, workspace };
 }
@@ -226,9 +223,9 @@ async function restoreForResume(store: Store, conversationId: string, dir: strin
 }
 
 /** Stores a snapshot of the workspace if it changed, tied to the transcript version just saved. */
-async function saveWorkspace(input: { store: Store; conversationId: string; runId: string; saver: TranscriptSaver; workspace: WorkspaceTracker; recorder: RunEventRecorder }): Promise<void> {
+async function saveWorkspace(input: { store: Store; conversationId: string; runId: string; saver: TranscriptSaver; workspace: WorkspaceTracker; recorder: RunEventRecorder; final: boolean }): Promise<void> {
   try {
-    const snapshot = await input.workspace.snapshot();
+    const snapshot = await input.workspace.snapshot({ final: input.final });
     if (!snapshot) return;
     const main = input.saver.cursor(MAIN_FILE_KEY);
     await input.store.saveWorkspaceSnapshot({
@@ -301,7 +298,7 @@ async function supervise(input: SuperviseInput): Promise<ChildExit> {
       try {
         if (state.sessionId && !state.sessionMismatch) {
           await saveTranscript(harness, context, state.sessionId, saver, false);
-          if (input.workspace) await saveWorkspace({ store: options.store, conversationId: input.conversation.id, runId: input.runId, saver, workspace: input.workspace, recorder });
+          if (input.workspace) await saveWorkspace({ store: options.store, conversationId: input.conversation.id, runId: input.runId, saver, workspace: input.workspace, recorder, final: false });
         }
         await recorder.flush();
         await options.store.renewLease(input.runId, input.leaseMs);

@@ -4,6 +4,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { changedBetween, directoryFingerprint, readDirectoryState, restoreDirectory, snapshotDirectory, type DirectoryState } from './directory-workspace.js';
+import { ChangeWatcher } from './change-watcher.js';
 import { isGitWorkspace, readGitState, restoreGit, snapshotGit, type GitState } from './git-workspace.js';
 import type { RestoreMode, SnapshotOptions, WorkspaceSnapshot } from './workspace.js';
 
@@ -12,6 +13,8 @@ type Baseline = { kind: 'git'; state: GitState } | { kind: 'directory'; state: D
 export class WorkspaceTracker {
   private baseline: Baseline | undefined;
   private lastFingerprint: string | undefined;
+  private watcher: ChangeWatcher | undefined;
+  private started: Promise<void> | undefined;
 
   constructor(
     readonly dir: string,
@@ -22,7 +25,17 @@ export class WorkspaceTracker {
     this.lastFingerprint = lastStoredFingerprint;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Starts watching and reads the starting state in the background (for a large repository that takes a
+   * while, and the agent's CLI need not wait for it); snapshots wait for it.
+   */
+  start(): Promise<void> {
+    this.watcher ??= new ChangeWatcher(this.dir);
+    this.started ??= this.readBaseline();
+    return this.started;
+  }
+
+  private async readBaseline(): Promise<void> {
     if (await isGitWorkspace(this.dir)) {
       const { indexFile, ...state } = await readGitState(this.dir, this.options);
       await rm(indexFile, { force: true });
@@ -32,10 +45,16 @@ export class WorkspaceTracker {
     }
   }
 
-  /** A new snapshot, or undefined when the workspace is as it was at the last stored snapshot. */
-  async snapshot(): Promise<WorkspaceSnapshot | undefined> {
-    if (!this.baseline) await this.start();
+  /**
+   * A new snapshot, or undefined when the workspace is as it was at the last stored snapshot. A periodic
+   * snapshot trusts the watcher's "nothing changed"; the final one always looks (an event may be in flight).
+   */
+  async snapshot(options: { final: boolean } = { final: true }): Promise<WorkspaceSnapshot | undefined> {
+    await this.start();
     const baseline = this.baseline!;
+    const watched = this.watcher?.trustworthy === true;
+    const changed = this.watcher?.takeChanged() ?? true;
+    if (!options.final && watched && !changed && this.lastFingerprint !== undefined) return undefined;
     if (baseline.kind === 'git') {
       const { indexFile, fingerprint } = await readGitState(this.dir, this.options);
       await rm(indexFile, { force: true });
@@ -49,6 +68,11 @@ export class WorkspaceTracker {
     const { snapshot } = await snapshotDirectory(this.dir, this.options, baseline.state);
     this.lastFingerprint = snapshot.manifest.fingerprint;
     return snapshot;
+  }
+
+  async close(): Promise<void> {
+    await this.watcher?.close();
+    this.watcher = undefined;
   }
 
   /** Files changed since the run started (for a final report), without storing anything. */
