@@ -1,6 +1,5 @@
 /** What every command needs: the config and the store, chosen by --store, BATON_STORE, config, default. */
 import { loadConfig, resolveStoreLocation, type BatonConfig } from '../config.js';
-import { BatonError } from '../errors.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 
@@ -12,9 +11,9 @@ export async function openContext(options: GlobalOptions): Promise<{ config: Bat
   const { config } = await loadConfig();
   const location = resolveStoreLocation(options.store, process.env, config);
   if (/^postgres(ql)?:\/\//.test(location)) {
-    throw new BatonError('USAGE', 'this baton has no PostgreSQL store yet', {
-      hint: 'use a SQLite file path with --store or BATON_STORE (the default is ~/.baton/baton.db)',
-    });
+    // Loaded on demand: pg is only needed for a shared store.
+    const { openPostgresStore } = await import('../store/postgres.js');
+    return { config, store: await openPostgresStore(location) };
   }
   return { config, store: await openSqliteStore(location) };
 }

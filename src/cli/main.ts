@@ -11,7 +11,7 @@ program
   .name('baton')
   .description('Run coding-agent CLIs headless and resume every conversation anywhere.')
   .version('0.1.0')
-  .option('--store <location>', 'the store: a SQLite file path (default: $BATON_STORE, else ~/.baton/baton.db)')
+  .option('--store <location>', 'the store: a SQLite file path or a postgres:// URL (default: $BATON_STORE, else ~/.baton/baton.db)')
   .showHelpAfterError('(run `baton --help` for usage)')
   .exitOverride();
 

@@ -221,15 +221,17 @@ export class SqlStore implements Store {
   async finishRun(runId: string, result: FinishRunInput): Promise<Run> {
     return this.db.transaction().execute(async (trx) => {
       const now = Date.now();
-      await trx
-        .updateTable('runs')
-        .set({ status: result.status, ended_at: now, exit_code: result.exitCode ?? null, error: result.error ?? null })
-        .where('id', '=', runId)
-        .execute();
+      // The conversation before the run, the order startRun locks them in: a takeover of this run's expired
+      // lease racing this finish would otherwise deadlock on PostgreSQL's row locks.
       await trx
         .updateTable('conversations')
         .set({ active_run_id: null, lease_expires_at: null, updated_at: now })
         .where('active_run_id', '=', runId)
+        .execute();
+      await trx
+        .updateTable('runs')
+        .set({ status: result.status, ended_at: now, exit_code: result.exitCode ?? null, error: result.error ?? null })
+        .where('id', '=', runId)
         .execute();
       const row = await trx.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
       return toRun(row);
@@ -393,9 +395,15 @@ export class SqlStore implements Store {
   }
 
   async loadTranscript(conversationId: string): Promise<StoredTranscript | undefined> {
-    // One read transaction: a consistent snapshot on SQLite. On backends whose reads see newer commits,
-    // chunks appended after the version row was read are ignored below (the version row says where it ends).
-    return this.db.transaction().execute(async (trx) => this.loadTranscriptIn(trx, conversationId));
+    // One read transaction: a consistent snapshot. SQLite's transactions are snapshots already (kysely's SQLite
+    // driver ignores these settings); PostgreSQL needs REPEATABLE READ, or a compaction committed between the
+    // version and chunk reads would tear the version. Chunks appended after the version row was read are also
+    // ignored below (the version row says where it ends).
+    return this.db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .setAccessMode('read only')
+      .execute(async (trx) => this.loadTranscriptIn(trx, conversationId));
   }
 
   private async loadTranscriptIn(trx: Transaction<Database>, conversationId: string): Promise<StoredTranscript | undefined> {

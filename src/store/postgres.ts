@@ -1,0 +1,179 @@
+/**
+ * The shared store: PostgreSQL through kysely's PostgresDialect and a `pg` Pool, with the same queries as the
+ * SQLite store (sql-store.ts). Transactions run at READ COMMITTED: every multi-row write starts with a write
+ * that takes the row lock its reads depend on (the conversation for startRun, the run for appendRunEvents, the
+ * transcript version for appendTranscript and compactTranscript), so concurrent writers queue on that lock and
+ * then read what the previous one committed. loadTranscript reads in one REPEATABLE READ snapshot.
+ *
+ * Every error from the server or the connection becomes a STORE_ERROR naming the store's URL, password removed.
+ */
+import pg from 'pg';
+import {
+  Kysely,
+  PostgresDialect,
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  type QueryCompiler,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely';
+import { BatonError, isBatonError } from '../errors.js';
+import { migrateToLatest, type MigrationDialect } from './migrations.js';
+import type { Database } from './schema.js';
+import { SqlStore } from './sql-store.js';
+
+export const POSTGRES_MIGRATION_DIALECT: MigrationDialect = { bytes: 'bytea', bigInteger: 'bigint', serialKey: 'bigserial' };
+
+const CONNECT_TIMEOUT_MS = 10_000;
+const HINT = 'check the URL given by --store or BATON_STORE, and that the PostgreSQL server is running and reachable';
+
+/**
+ * pg returns int8 (bigint, bigserial, count(*)) as strings so that no precision is lost. The store keeps
+ * millisecond times, byte counts and row ids in them: all far below 2^53, so they are parsed as numbers.
+ * Scoped to this store's pool; pg's global parsers stay untouched for other users of `pg` in the process.
+ */
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 && format !== 'binary' ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/** Opens (and migrates) the PostgreSQL store at `url` (`postgres://user:password@host:port/database`). */
+export async function openPostgresStore(url: string): Promise<SqlStore> {
+  const location = redactPostgresUrl(url);
+  let pool: pg.Pool;
+  try {
+    pool = new pg.Pool({
+      connectionString: url,
+      types,
+      application_name: 'baton',
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      // An idle pool does not keep a CLI process alive.
+      allowExitOnIdle: true,
+    });
+  } catch (error) {
+    throw new BatonError('STORE_ERROR', `cannot open the PostgreSQL store at ${location}: ${describe(error)}`, { hint: HINT, cause: error });
+  }
+  // An idle client whose connection drops (server restart) is reported here; without a listener the process
+  // would die. The pool discards that client and the next query reports the problem as a STORE_ERROR.
+  pool.on('error', () => {});
+
+  const db = new Kysely<Database>({ dialect: new LocatedPostgresDialect({ pool }, location) });
+  try {
+    // Connect once first, so an unreachable server is reported as such rather than as a failed migration.
+    await db.connection().execute(async () => undefined);
+    await migrateToLatest(db, POSTGRES_MIGRATION_DIALECT);
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    const detail = isBatonError(error) && error.code === 'STORE_ERROR' ? error.message.replace(`PostgreSQL store at ${location}: `, '') : describe(error);
+    throw new BatonError('STORE_ERROR', `cannot open the PostgreSQL store at ${location}: ${detail}`, {
+      hint: isBatonError(error) && error.hint ? error.hint : HINT,
+      cause: error,
+    });
+  }
+  return new SqlStore(db, location);
+}
+
+/** The URL without its password (in the userinfo or as a `password` parameter), for messages and logs. */
+export function redactPostgresUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.password = '';
+    parsed.searchParams.delete('password');
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1@').replace(/([?&]password=)[^&]*/i, '$1***');
+  }
+}
+
+/** A PostgresDialect whose errors (connecting, and every query) are STORE_ERRORs that name the store. */
+class LocatedPostgresDialect extends PostgresDialect {
+  constructor(
+    config: ConstructorParameters<typeof PostgresDialect>[0],
+    private readonly location: string,
+  ) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    return new LocatedDriver(super.createDriver(), this.location);
+  }
+}
+
+class LocatedDriver implements Driver {
+  private readonly located = new WeakSet<DatabaseConnection>();
+
+  constructor(
+    private readonly inner: Driver,
+    private readonly location: string,
+  ) {}
+
+  init(): Promise<void> {
+    return this.inner.init();
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await this.inner.acquireConnection().catch((error: unknown) => {
+      throw this.storeError(error);
+    });
+    if (!this.located.has(connection)) {
+      this.located.add(connection);
+      // kysely's PostgresDriver keeps one connection object per pg client: wrap its queries once.
+      const executeQuery = connection.executeQuery.bind(connection);
+      connection.executeQuery = async <R>(query: CompiledQuery): Promise<QueryResult<R>> => {
+        try {
+          return await executeQuery<R>(query);
+        } catch (error) {
+          throw this.storeError(error);
+        }
+      };
+    }
+    return connection;
+  }
+
+  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    return this.inner.beginTransaction(connection, settings);
+  }
+
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.inner.commitTransaction(connection);
+  }
+
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.inner.rollbackTransaction(connection);
+  }
+
+  async savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    await this.inner.savepoint!(connection, name, compile);
+  }
+
+  async rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    await this.inner.rollbackToSavepoint!(connection, name, compile);
+  }
+
+  async releaseSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    await this.inner.releaseSavepoint!(connection, name, compile);
+  }
+
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.inner.releaseConnection(connection);
+  }
+
+  destroy(): Promise<void> {
+    return this.inner.destroy();
+  }
+
+  private storeError(error: unknown): unknown {
+    if (isBatonError(error)) return error;
+    return new BatonError('STORE_ERROR', `PostgreSQL store at ${this.location}: ${describe(error)}`, { hint: HINT, cause: error });
+  }
+}
+
+/** pg's message, with its SQLSTATE; an AggregateError (every address refused) has an empty message of its own. */
+function describe(error: unknown): string {
+  if (error instanceof AggregateError && !error.message) return error.errors.map(describe).join('; ') || 'connection failed';
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  const message = error.message || (typeof code === 'string' ? code : error.name);
+  return error instanceof pg.DatabaseError && code ? `${message} (SQLSTATE ${String(code)})` : message;
+}
