@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BatonError, errorMessage } from '../errors.js';
 import { harnessFromName } from '../harness/registry.js';
-import { resumeConversation, startConversation, type RunResult, type WorkspaceOptions } from '../run/runner.js';
+import { resumeConversation, startConversation, type RunOptions, type RunResult, type WorkspaceOptions } from '../run/runner.js';
 import type { RestoreMode } from '../workspace/workspace.js';
 import { withStore, type GlobalOptions } from './context.js';
 import { progressPrinter } from './progress.js';
@@ -103,27 +103,7 @@ export function registerRunCommands(program: Command, globals: () => GlobalOptio
       .argument('<prompt>', 'the first prompt (one argument; quote it)'),
   ).action(async (prompt: string, options: RunCommandOptions & { harness: string }) => {
     const harness = harnessFromName(options.harness);
-    const systemPrompt = await readSystemPrompt(options.systemPromptFile);
-    await withStore(globals(), async ({ store, config }) => {
-      const interrupt = interruptSignal();
-      try {
-        const result = await startConversation({
-          store,
-          config,
-          harness: harness.id,
-          workspace: workspaceOptions(options, 'run'),
-          prompt,
-          cwd: options.cwd ?? process.cwd(),
-          model: options.model,
-          systemPrompt,
-          signal: interrupt.signal,
-          ...(options.quiet ? {} : { onEvent: progressPrinter() }),
-        });
-        report(result, options);
-      } finally {
-        interrupt.dispose();
-      }
-    });
+    await executeRun(globals(), options, prompt, (common) => startConversation({ ...common, harness: harness.id, workspace: workspaceOptions(options, 'run') }));
   });
 
   addRunOptions(
@@ -134,26 +114,29 @@ export function registerRunCommands(program: Command, globals: () => GlobalOptio
       .option('--workspace <mode>', 'when the directory holds other work: refuse (default "restore"), "overwrite" it, or "skip" the files')
       .argument('<prompt>', 'the follow-up prompt (one argument; quote it)'),
   ).action(async (conversationId: string, prompt: string, options: RunCommandOptions) => {
-    const systemPrompt = await readSystemPrompt(options.systemPromptFile);
-    await withStore(globals(), async ({ store, config }) => {
-      const interrupt = interruptSignal();
-      try {
-        const result = await resumeConversation({
-          store,
-          config,
-          conversationId,
-          workspace: workspaceOptions(options, 'resume'),
-          prompt,
-          cwd: options.cwd ?? process.cwd(),
-          model: options.model,
-          systemPrompt,
-          signal: interrupt.signal,
-          ...(options.quiet ? {} : { onEvent: progressPrinter() }),
-        });
-        report(result, options);
-      } finally {
-        interrupt.dispose();
-      }
-    });
+    await executeRun(globals(), options, prompt, (common) => resumeConversation({ ...common, conversationId, workspace: workspaceOptions(options, 'resume') }));
+  });
+}
+
+/** What `run` and `resume` share: the store, the interrupt handling, live progress, and the report. */
+async function executeRun(globals: GlobalOptions, options: RunCommandOptions, prompt: string, launch: (common: RunOptions) => Promise<RunResult>): Promise<void> {
+  const systemPrompt = await readSystemPrompt(options.systemPromptFile);
+  await withStore(globals, async ({ store, config }) => {
+    const interrupt = interruptSignal();
+    try {
+      const result = await launch({
+        store,
+        config,
+        prompt,
+        cwd: options.cwd ?? process.cwd(),
+        model: options.model,
+        systemPrompt,
+        signal: interrupt.signal,
+        ...(options.quiet ? {} : { onEvent: progressPrinter() }),
+      });
+      report(result, options);
+    } finally {
+      interrupt.dispose();
+    }
   });
 }
