@@ -11,6 +11,9 @@ import type { SessionMeta } from '../transcript/envelope.js';
 import { countLines, countNewlines } from '../transcript/jsonl.js';
 import { decodeChunkAsync, encodeChunk, isChunkCodec, MAX_CHUNK_BYTES, splitAtLines } from './chunk-codec.js';
 
+/** A workspace blob stored earlier for the same conversation: `data` holds that snapshot's id. */
+const BLOB_REFERENCE = 'ref';
+
 /** Chunks below this size are a run's periodic deltas, merged by compactTranscript. */
 const SMALL_CHUNK_BYTES = 256 * 1024;
 import type { ConversationsTable, Database, RunsTable, WorkspaceSnapshotsTable } from './schema.js';
@@ -493,10 +496,27 @@ export class SqlStore implements Store {
       const snapshotId = num(inserted.id);
       for (const [name, bytes] of Object.entries(input.snapshot.blobs) as Array<[string, Buffer | undefined]>) {
         if (!bytes) continue;
-        const encoded = encodeChunk(bytes);
+        const sha256 = createHash('sha256').update(bytes).digest('hex');
+        // The same bundle (same HEAD) at every save of a run: stored once per conversation, then referenced.
+        const same = await trx
+          .selectFrom('workspace_blobs')
+          .innerJoin('workspace_snapshots', 'workspace_snapshots.id', 'workspace_blobs.snapshot_id')
+          .select('workspace_blobs.snapshot_id')
+          .where('workspace_snapshots.conversation_id', '=', input.conversationId)
+          .where('workspace_blobs.name', '=', name)
+          .where('workspace_blobs.sha256', '=', sha256)
+          .where('workspace_blobs.codec', '!=', BLOB_REFERENCE)
+          .limit(1)
+          .executeTakeFirst();
+        // A git bundle is already compressed: brotli would spend time for nothing.
+        const encoded = same
+          ? { codec: BLOB_REFERENCE, data: Buffer.from(String(num(same.snapshot_id))) }
+          : name === 'bundle'
+            ? { codec: 'none' as const, data: bytes }
+            : encodeChunk(bytes);
         await trx
           .insertInto('workspace_blobs')
-          .values({ snapshot_id: snapshotId, name, codec: encoded.codec, data: encoded.data, byte_length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') })
+          .values({ snapshot_id: snapshotId, name, codec: encoded.codec, data: encoded.data, byte_length: bytes.length, sha256 })
           .execute();
       }
       return snapshotId;
@@ -516,7 +536,17 @@ export class SqlStore implements Store {
     const summary = toSnapshotSummary(row);
     const blobRows = await this.db.selectFrom('workspace_blobs').selectAll().where('snapshot_id', '=', summary.id).execute();
     const blobs: WorkspaceBlobs = {};
-    for (const blob of blobRows) {
+    for (const row of blobRows) {
+      const blob =
+        row.codec === BLOB_REFERENCE
+          ? ((await this.db
+              .selectFrom('workspace_blobs')
+              .selectAll()
+              .where('snapshot_id', '=', Number(Buffer.from(row.data).toString()))
+              .where('name', '=', row.name)
+              .where('sha256', '=', row.sha256)
+              .executeTakeFirst()) ?? row)
+          : row;
       const damaged = (): BatonError =>
         new BatonError('WORKSPACE_ERROR', `the stored workspace ${blob.name} of conversation ${conversationId} is damaged`, {
           hint: 'resume with --no-workspace to continue without the files',

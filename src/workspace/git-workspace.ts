@@ -11,6 +11,7 @@ import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { BatonError } from '../errors.js';
+import ignore from 'ignore';
 import { NPMRC_TOKEN, SECRET_PATTERNS } from './secrets.js';
 import type { RestoreMode, SnapshotOptions, WorkspaceSnapshot } from './workspace.js';
 
@@ -68,9 +69,7 @@ export interface GitState {
   excludedSecrets: string[];
 }
 
-function secretPathspecs(extra: string[]): string[] {
-  return [...SECRET_PATTERNS.map((pattern) => `:(exclude,glob)**/${pattern}`), ...extra.map((path) => `:(exclude,literal)${path}`)];
-}
+const secretMatcher = ignore().add([...SECRET_PATTERNS]);
 
 /** `.npmrc` files that hold a token, among the untracked or modified ones. */
 async function npmrcWithTokens(dir: string, candidates: string[]): Promise<string[]> {
@@ -84,44 +83,46 @@ async function npmrcWithTokens(dir: string, candidates: string[]): Promise<strin
 
 /**
  * Reads the workspace into a temporary index (a copy of the user's, so unchanged files are not re-hashed) and
- * returns its tree: the whole state a restore reproduces. The caller deletes `indexFile`.
+ * returns its tree: the whole state a restore reproduces. Secrets among the changed files are left out (one
+ * scan of the working tree finds both). The caller deletes `indexFile`.
  */
-async function stageIntoTemporaryIndex(dir: string, options: SnapshotOptions): Promise<{ indexFile: string; tree: string; excludedSecrets: string[] }> {
+async function stageIntoTemporaryIndex(dir: string, indexPath: string, options: SnapshotOptions): Promise<{ indexFile: string; tree: string; excludedSecrets: string[] }> {
   const indexFile = join(tmpdir(), `baton-index-${randomBytes(6).toString('hex')}`);
-  const realIndex = text(await gitOk(dir, ['rev-parse', '--path-format=absolute', '--git-path', 'index']));
-  await copyFile(isAbsolute(realIndex) ? realIndex : join(dir, realIndex), indexFile).catch(() => undefined);
+  await copyFile(isAbsolute(indexPath) ? indexPath : join(dir, indexPath), indexFile).catch(() => undefined);
   const env = { GIT_INDEX_FILE: indexFile };
   let excludedSecrets: string[] = [];
-  let pathspecs = ['.'];
   if (!options.includeSecrets) {
-    const changed = text(await gitOk(dir, ['ls-files', '-z', '--others', '--modified', '--exclude-standard'])).split('\0').filter(Boolean);
+    const changed = (await gitOk(dir, ['ls-files', '-z', '--others', '--modified', '--exclude-standard'])).toString('utf8').split('\0').filter(Boolean);
+    const byName = changed.filter((path) => secretMatcher.ignores(path));
     const tokens = await npmrcWithTokens(dir, changed);
-    pathspecs = ['.', ...secretPathspecs(tokens)];
-    const secretGlobs = SECRET_PATTERNS.map((pattern) => `:(glob)**/${pattern}`);
-    const secrets = text(await gitOk(dir, ['ls-files', '-z', '--others', '--modified', '--exclude-standard', '--', ...secretGlobs])).split('\0').filter(Boolean);
-    excludedSecrets = [...new Set([...secrets, ...tokens])].sort();
+    excludedSecrets = [...new Set([...byName, ...tokens])].sort();
   }
-  await gitOk(dir, ['add', '-A', '--', ...pathspecs], env);
+  await gitOk(dir, ['add', '-A', '--', '.', ...excludedSecrets.map((path) => `:(exclude,literal)${path}`)], env);
   const tree = text(await gitOk(dir, ['write-tree'], env));
   return { indexFile, tree, excludedSecrets };
 }
 
 async function remoteOf(dir: string): Promise<{ remoteName: string | undefined; remoteUrl: string | undefined }> {
-  const remotes = text(await gitOk(dir, ['remote'])).split('\n').filter(Boolean);
-  const remoteName = remotes.includes('origin') ? 'origin' : remotes[0];
-  if (!remoteName) return { remoteName: undefined, remoteUrl: undefined };
-  const url = await git(dir, ['remote', 'get-url', remoteName]);
-  return { remoteName, remoteUrl: url.code === 0 ? text(url.stdout) : undefined };
+  const result = await git(dir, ['config', '--get-regexp', '^remote\\..*\\.url$']);
+  const remotes = new Map<string, string>();
+  for (const line of text(result.stdout).split('\n').filter(Boolean)) {
+    const match = /^remote\.(.+)\.url (.*)$/.exec(line);
+    if (match) remotes.set(match[1]!, match[2]!);
+  }
+  const remoteName = remotes.has('origin') ? 'origin' : [...remotes.keys()][0];
+  return { remoteName, remoteUrl: remoteName ? remotes.get(remoteName) : undefined };
 }
 
-export async function readGitState(dir: string, options: SnapshotOptions): Promise<GitState & { indexFile: string }> {
-  const head = text(await gitOk(dir, ['rev-parse', 'HEAD']));
-  const branchResult = await git(dir, ['symbolic-ref', '--short', '-q', 'HEAD']);
-  const branch = branchResult.code === 0 ? text(branchResult.stdout) : undefined;
+export type GitStateWithIndex = GitState & { indexFile: string };
+
+export async function readGitState(dir: string, options: SnapshotOptions): Promise<GitStateWithIndex> {
+  // One rev-parse for HEAD, the branch and the index's path.
+  const [head, symbolic, indexPath] = text(await gitOk(dir, ['rev-parse', 'HEAD', '--symbolic-full-name', 'HEAD', '--path-format=absolute', '--git-path', 'index'])).split('\n');
+  const branch = symbolic?.startsWith('refs/heads/') ? symbolic.slice('refs/heads/'.length) : undefined;
   const { remoteName, remoteUrl } = await remoteOf(dir);
-  const { indexFile, tree, excludedSecrets } = await stageIntoTemporaryIndex(dir, options);
-  const fingerprint = createHash('sha256').update(JSON.stringify(['git', head, branch ?? null, tree, remoteUrl ?? null])).digest('hex');
-  return { head, branch, tree, remoteName, remoteUrl, fingerprint, excludedSecrets, indexFile };
+  const { indexFile, tree, excludedSecrets } = await stageIntoTemporaryIndex(dir, indexPath!, options);
+  const fingerprint = createHash('sha256').update(JSON.stringify(['git', head!, branch ?? null, tree, remoteUrl ?? null])).digest('hex');
+  return { head: head!, branch, tree, remoteName, remoteUrl, fingerprint, excludedSecrets, indexFile };
 }
 
 async function withTemporaryFile<T>(prefix: string, action: (path: string) => Promise<T>): Promise<T> {
@@ -133,9 +134,24 @@ async function withTemporaryFile<T>(prefix: string, action: (path: string) => Pr
   }
 }
 
-/** The snapshot of a git workspace; `baseline` (the state at the run's start) decides which files changed. */
-export async function snapshotGit(dir: string, options: SnapshotOptions, baseline: GitState | undefined): Promise<{ snapshot: WorkspaceSnapshot; state: GitState }> {
-  const { indexFile, ...state } = await readGitState(dir, options);
+/** A bundle already made for a HEAD: reused while HEAD, branch and remote stay the same. */
+export interface PreviousBundle {
+  key: string;
+  bundle: Buffer | undefined;
+}
+
+/**
+ * The snapshot of a git workspace; `baseline` (the state at the run's start) decides which files changed.
+ * `current` is a state just read (its temporary index is consumed); `previous` a bundle to reuse.
+ */
+export async function snapshotGit(
+  dir: string,
+  options: SnapshotOptions,
+  baseline: GitState | undefined,
+  current?: GitStateWithIndex,
+  previous?: PreviousBundle,
+): Promise<{ snapshot: WorkspaceSnapshot; state: GitState; bundle: PreviousBundle }> {
+  const { indexFile, ...state } = current ?? (await readGitState(dir, options));
   try {
     const env = { GIT_INDEX_FILE: indexFile };
     const patch = await gitOk(dir, ['diff', '--cached', '--binary', '--no-color', '--no-ext-diff', 'HEAD'], env);
@@ -147,17 +163,23 @@ export async function snapshotGit(dir: string, options: SnapshotOptions, baselin
       .sort();
     const refs = ['HEAD', ...(state.branch ? [`refs/heads/${state.branch}`] : [])];
     const hasRemote = state.remoteName !== undefined;
-    const unpushed = hasRemote ? Number(text(await gitOk(dir, ['rev-list', '--count', 'HEAD', '--not', '--remotes']))) : Infinity;
+    // The remote's branches are part of the key: a push makes commits the bundle no longer needs.
+    const remoteHeads = hasRemote ? text(await gitOk(dir, ['for-each-ref', '--format=%(objectname)', 'refs/remotes'])) : '';
+    const bundleKey = createHash('sha256').update(JSON.stringify([state.head, state.branch ?? null, state.remoteUrl ?? null, remoteHeads])).digest('hex');
     const bundle =
-      unpushed > 0
-        ? await withTemporaryFile('baton-bundle', async (file) => {
-            await gitOk(dir, ['bundle', 'create', '-q', file, ...refs, ...(hasRemote ? ['--not', '--remotes'] : [])]);
-            return readFile(file);
-          })
-        : undefined;
+      previous?.key === bundleKey
+        ? previous.bundle
+        : await (async () => {
+            const unpushed = hasRemote ? Number(text(await gitOk(dir, ['rev-list', '--count', 'HEAD', '--not', '--remotes']))) : Infinity;
+            if (unpushed === 0) return undefined;
+            return withTemporaryFile('baton-bundle', async (file) => {
+              await gitOk(dir, ['bundle', 'create', '-q', file, ...refs, ...(hasRemote ? ['--not', '--remotes'] : [])]);
+              return readFile(file);
+            });
+          })();
     const bytes = patch.length + (bundle?.length ?? 0);
     if (bytes > options.maxBytes) {
-      return { snapshot: { manifest: { kind: 'too-large', fingerprint: state.fingerprint, bytes, limitBytes: options.maxBytes, changedFiles }, blobs: {} }, state };
+      return { snapshot: { manifest: { kind: 'too-large', fingerprint: state.fingerprint, bytes, limitBytes: options.maxBytes, changedFiles }, blobs: {} }, state, bundle: { key: bundleKey, bundle } };
     }
     return {
       snapshot: {
@@ -176,6 +198,7 @@ export async function snapshotGit(dir: string, options: SnapshotOptions, baselin
         blobs: { ...(bundle ? { bundle } : {}), ...(patch.length > 0 ? { patch } : {}) },
       },
       state,
+      bundle: { key: bundleKey, bundle },
     };
   } finally {
     await rm(indexFile, { force: true });

@@ -5,7 +5,7 @@
 import { rm } from 'node:fs/promises';
 import { changedBetween, directoryFingerprint, readDirectoryState, restoreDirectory, snapshotDirectory, type DirectoryState } from './directory-workspace.js';
 import { ChangeWatcher } from './change-watcher.js';
-import { isGitWorkspace, readGitState, restoreGit, snapshotGit, type GitState } from './git-workspace.js';
+import { isGitWorkspace, readGitState, restoreGit, snapshotGit, type GitState, type PreviousBundle } from './git-workspace.js';
 import type { RestoreMode, SnapshotOptions, WorkspaceSnapshot } from './workspace.js';
 
 type Baseline = { kind: 'git'; state: GitState } | { kind: 'directory'; state: DirectoryState };
@@ -15,6 +15,7 @@ export class WorkspaceTracker {
   private lastFingerprint: string | undefined;
   private watcher: ChangeWatcher | undefined;
   private started: Promise<void> | undefined;
+  private lastBundle: PreviousBundle | undefined;
 
   constructor(
     readonly dir: string,
@@ -56,10 +57,13 @@ export class WorkspaceTracker {
     const changed = this.watcher?.takeChanged() ?? true;
     if (!options.final && watched && !changed && this.lastFingerprint !== undefined) return undefined;
     if (baseline.kind === 'git') {
-      const { indexFile, fingerprint } = await readGitState(this.dir, this.options);
-      await rm(indexFile, { force: true });
-      if (fingerprint === this.lastFingerprint) return undefined;
-      const { snapshot } = await snapshotGit(this.dir, this.options, baseline.state);
+      const current = await readGitState(this.dir, this.options);
+      if (current.fingerprint === this.lastFingerprint) {
+        await rm(current.indexFile, { force: true });
+        return undefined;
+      }
+      const { snapshot, bundle } = await snapshotGit(this.dir, this.options, baseline.state, current, this.lastBundle);
+      this.lastBundle = bundle;
       this.lastFingerprint = snapshot.manifest.fingerprint;
       return snapshot;
     }

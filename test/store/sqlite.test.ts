@@ -325,3 +325,25 @@ describe('sqlite store', () => {
     });
   });
 });
+
+describe('sqlite workspace blobs', () => {
+  it('stores an identical bundle once per conversation and references it afterwards', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'baton-blobs-'));
+    const store = await openSqliteStore(join(directory, 'store.db'));
+    try {
+      const { id } = await store.createConversation({ id: newConversationId(), harness: 'codex', title: 't', cwd: '/w' });
+      const bundle = Buffer.from('PACK'.repeat(10_000));
+      const manifest = { kind: 'git' as const, fingerprint: 'f', baseCommit: 'a', tree: 'b', branch: undefined, remoteName: undefined, remoteUrl: undefined, bundleIsComplete: true, changedFiles: [], excludedSecrets: [] };
+      for (const runId of ['r1', 'r2', 'r3']) await store.saveWorkspaceSnapshot({ conversationId: id, runId, snapshot: { manifest, blobs: { bundle } }, transcript: undefined });
+      const raw = new Sqlite(join(directory, 'store.db'));
+      const rows = raw.prepare("SELECT codec, length(data) AS stored FROM workspace_blobs WHERE name = 'bundle' ORDER BY snapshot_id").all() as Array<{ codec: string; stored: number }>;
+      raw.close();
+      expect(rows.map((row) => row.codec)).toEqual(['none', 'ref', 'ref']); // a bundle is already compressed
+      expect(rows[0]!.stored).toBe(bundle.length);
+      for (const runId of ['r1', 'r2', 'r3']) expect((await store.loadWorkspaceSnapshot(id, runId))?.blobs.bundle?.equals(bundle)).toBe(true);
+    } finally {
+      await store.close();
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});

@@ -390,6 +390,26 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       });
     });
 
+    describe('workspace snapshots', () => {
+      const manifest = (fingerprint: string) => ({ kind: 'git' as const, fingerprint, baseCommit: 'a'.repeat(40), tree: 'b'.repeat(40), branch: 'main', remoteName: undefined, remoteUrl: undefined, bundleIsComplete: true, changedFiles: ['x.txt'], excludedSecrets: [] });
+
+      it('keeps snapshots in order, loads the newest or one run\'s, and re-checks their blobs', async () => {
+        const { id } = await conversation();
+        const bundle = Buffer.from('bundle bytes '.repeat(100));
+        await store.saveWorkspaceSnapshot({ conversationId: id, runId: 'r1', snapshot: { manifest: manifest('one'), blobs: { bundle, patch: Buffer.from('patch one') } }, transcript: { versionId: 1, byteLength: 10 } });
+        await store.saveWorkspaceSnapshot({ conversationId: id, runId: 'r2', snapshot: { manifest: manifest('two'), blobs: { bundle, patch: Buffer.from('patch two') } }, transcript: undefined });
+        expect((await store.listWorkspaceSnapshots(id)).map((snapshot) => [snapshot.runId, snapshot.manifest.fingerprint])).toEqual([['r1', 'one'], ['r2', 'two']]);
+        const newest = await store.loadWorkspaceSnapshot(id);
+        expect(newest?.manifest.fingerprint).toBe('two');
+        expect(newest?.blobs.bundle?.equals(bundle)).toBe(true);
+        expect(newest?.blobs.patch?.toString()).toBe('patch two');
+        const first = await store.loadWorkspaceSnapshot(id, 'r1');
+        expect(first?.blobs.patch?.toString()).toBe('patch one');
+        expect(first?.transcript).toEqual({ versionId: 1, byteLength: 10 });
+        expect(await store.loadWorkspaceSnapshot(id, 'no-such-run')).toBeUndefined();
+      });
+    });
+
     describe('import and export', () => {
       /** A finished two-run conversation with events and a two-file transcript. */
       async function populated(target: Store) {
