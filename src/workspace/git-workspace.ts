@@ -154,29 +154,30 @@ export async function snapshotGit(
   const { indexFile, ...state } = current ?? (await readGitState(dir, options));
   try {
     const env = { GIT_INDEX_FILE: indexFile };
-    const patch = await gitOk(dir, ['diff', '--cached', '--binary', '--no-color', '--no-ext-diff', 'HEAD'], env);
-    const changedFiles = text(
-      baseline ? await gitOk(dir, ['diff', '--name-only', '-z', baseline.tree, state.tree]) : await gitOk(dir, ['diff', '--cached', '--name-only', '-z', 'HEAD'], env),
-    )
-      .split('\0')
-      .filter(Boolean)
-      .sort();
     const refs = ['HEAD', ...(state.branch ? [`refs/heads/${state.branch}`] : [])];
     const hasRemote = state.remoteName !== undefined;
-    // The remote's branches are part of the key: a push makes commits the bundle no longer needs.
-    const remoteHeads = hasRemote ? text(await gitOk(dir, ['for-each-ref', '--format=%(objectname)', 'refs/remotes'])) : '';
-    const bundleKey = createHash('sha256').update(JSON.stringify([state.head, state.branch ?? null, state.remoteUrl ?? null, remoteHeads])).digest('hex');
-    const bundle =
-      previous?.key === bundleKey
-        ? previous.bundle
-        : await (async () => {
-            const unpushed = hasRemote ? Number(text(await gitOk(dir, ['rev-list', '--count', 'HEAD', '--not', '--remotes']))) : Infinity;
-            if (unpushed === 0) return undefined;
-            return withTemporaryFile('baton-bundle', async (file) => {
-              await gitOk(dir, ['bundle', 'create', '-q', file, ...refs, ...(hasRemote ? ['--not', '--remotes'] : [])]);
-              return readFile(file);
-            });
-          })();
+    const makeBundle = async (): Promise<{ key: string; bundle: Buffer | undefined }> => {
+      // The remote's branches are part of the key: a push makes commits the bundle no longer needs.
+      const remoteHeads = hasRemote ? text(await gitOk(dir, ['for-each-ref', '--format=%(objectname)', 'refs/remotes'])) : '';
+      const key = createHash('sha256').update(JSON.stringify([state.head, state.branch ?? null, state.remoteUrl ?? null, remoteHeads])).digest('hex');
+      if (previous?.key === key) return previous;
+      const unpushed = hasRemote ? Number(text(await gitOk(dir, ['rev-list', '--count', 'HEAD', '--not', '--remotes']))) : Infinity;
+      if (unpushed === 0) return { key, bundle: undefined };
+      const bundle = await withTemporaryFile('baton-bundle', async (file) => {
+        await gitOk(dir, ['bundle', 'create', '-q', file, ...refs, ...(hasRemote ? ['--not', '--remotes'] : [])]);
+        return readFile(file);
+      });
+      return { key, bundle };
+    };
+    // The bundle, the patch and the list of changed files do not depend on one another: made side by side.
+    const [made, patch, names] = await Promise.all([
+      makeBundle(),
+      gitOk(dir, ['diff', '--cached', '--binary', '--no-color', '--no-ext-diff', 'HEAD'], env),
+      baseline ? gitOk(dir, ['diff', '--name-only', '-z', baseline.tree, state.tree]) : gitOk(dir, ['diff', '--cached', '--name-only', '-z', 'HEAD'], env),
+    ]);
+    const bundle = made.bundle;
+    const bundleKey = made.key;
+    const changedFiles = names.toString('utf8').split('\0').filter(Boolean).sort();
     const bytes = patch.length + (bundle?.length ?? 0);
     if (bytes > options.maxBytes) {
       return { snapshot: { manifest: { kind: 'too-large', fingerprint: state.fingerprint, bytes, limitBytes: options.maxBytes, changedFiles }, blobs: {} }, state, bundle: { key: bundleKey, bundle } };
