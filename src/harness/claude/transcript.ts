@@ -187,10 +187,22 @@ function contentBlocks(record: Record<string, unknown>): Array<Record<string, un
   return Array.isArray(message?.content) ? message.content.filter(isRecord) : [];
 }
 
+/**
+ * The last lines of a transcript: a run cut off mid-tool leaves its unanswered calls at the end (an earlier one
+ * was answered when the CLI itself resumed), so a rehydrate need not parse a 50 MB transcript to find them.
+ */
+const REPAIR_SCAN_BYTES = 1024 * 1024;
+
+function transcriptTail(content: Buffer): Buffer {
+  if (content.length <= REPAIR_SCAN_BYTES) return content;
+  const start = content.indexOf(0x0a, content.length - REPAIR_SCAN_BYTES);
+  return start === -1 ? content : content.subarray(start + 1);
+}
+
 /** Tool uses that no later line answers with a tool_result, each with the assistant line that holds it. */
 export function danglingToolUses(content: Buffer): Array<{ toolUseId: string; assistant: Record<string, unknown> }> {
   const pending = new Map<string, Record<string, unknown>>();
-  for (const line of parseJsonLines(content)) {
+  for (const line of parseJsonLines(transcriptTail(content))) {
     if (!line.ok || !isRecord(line.value) || line.value.isSidechain === true) continue;
     const record = line.value;
     if (record.type === 'assistant') {
