@@ -1,23 +1,29 @@
 /**
- * baton's benchmark (`npm run bench`): a script, not a test. It prints one table (figure, measured, target,
- * pass/fail) and writes bench/results.json. Everything compared is measured side by side in the same run,
- * with several repetitions and the median, because this machine is small and noisy.
+ * baton's benchmark (`npm run bench`): a script, not a test. It prints one table (figure, measured per size,
+ * target, pass/fail) and writes bench/results.json. Everything compared is measured side by side in the same
+ * run, with several repetitions and the median, because this machine is small and noisy.
  *
- *   1. synthetic Codex rollouts of 1, 10 and 50 MB built from the real fixture records (bench/lib/synth.ts)
- *   2. resume-side load + verify + rehydrate vs `cp` of the same file
+ * For each harness (Codex CLI, Claude Code):
+ *   1. synthetic sessions of 1, 10 and 50 MB built from the real fixture records (bench/lib/synth.ts,
+ *      bench/lib/claude-synth.ts)
+ *   2. resume-side load + verify + rehydrate (into a fresh CLI home) vs `cp` of the same file
  *   3. a periodic save of 10 new lines vs a full save (time and bytes)
- *   4. stored bytes / raw bytes, and the codec choice (brotli q4 vs gzip -6 vs brotli q5/q6)
- *   5. `baton run` vs a bare `codex exec` against the scripted model server, and where the difference goes
+ *   4. stored bytes / raw bytes: one full save, and a whole run's 10-line deltas before and after the final
+ *      save compacts them; the codec choice (brotli q4 vs gzip -6 vs brotli q5/q6) on the Codex rollout
+ *   5. `baton run` (the bundle `bin` names) vs the bare CLI against the scripted model server, and where the
+ *      difference goes
  *
- * Options: --quick (fewer repetitions, for trying the script out), --skip-cli, --skip-build.
+ * Options: --quick (fewer repetitions, for trying the script out), --skip-cli, --skip-storage, --skip-build.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchCli, build, type CliResult } from './lib/cli.js';
-import { benchCodecs, chunkRatio, type CodecResult } from './lib/codecs.js';
+import type { HarnessId } from '../src/harness/ids.js';
+import { benchHarnessCli, benchStartup, build, foreignMeter, waitForQuiet, type BuildResult, type HarnessCliResult } from './lib/cli.js';
+import { benchCodecs, chunkRatio } from './lib/codecs.js';
+import { claudeSession, codexSession, type BenchSession } from './lib/sessions.js';
 import { MB, formatBytes, formatMs, median, round } from './lib/stats.js';
-import { benchIncrementalStorage, benchStorage, type StorageResult } from './lib/storage.js';
+import { benchIncrementalStorage, benchStorage, type IncrementalResult, type StorageResult } from './lib/storage.js';
 import { synthesiseRollout } from './lib/synth.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -28,31 +34,98 @@ const log = (message: string): void => {
   process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${message}\n`);
 };
 
+const SIZES = [
+  { label: '1 MB', bytes: 1 * MB, seed: 1, reps: quick ? 3 : 9, fullSaveReps: quick ? 2 : 5 },
+  { label: '10 MB', bytes: 10 * MB, seed: 10, reps: quick ? 2 : 5, fullSaveReps: quick ? 2 : 3 },
+  { label: '50 MB', bytes: 50 * MB, seed: 50, reps: quick ? 2 : 3, fullSaveReps: quick ? 1 : 2 },
+];
+const HARNESSES: Array<{ id: HarnessId; name: string; session: (bytes: number, seed: number) => BenchSession }> = [
+  { id: 'codex', name: 'codex', session: codexSession },
+  { id: 'claude', name: 'claude', session: claudeSession },
+];
+
+// --- the table ---------------------------------------------------------------------------------------------
+
+type Result = 'pass' | 'FAIL' | 'info' | 'skip';
 interface Row {
   figure: string;
-  measured: string;
+  /** One cell per size, or one text across all of them. */
+  cells: string[] | string;
   target: string;
-  result: 'pass' | 'FAIL' | 'info' | 'skip';
+  results: Result[];
 }
 const rows: Row[] = [];
+const verdict = (pass: boolean | undefined): Result => (pass === undefined ? 'info' : pass ? 'pass' : 'FAIL');
+const sizeRow = (figure: string, cells: string[], target = '', passes?: boolean[]): void => {
+  rows.push({ figure, cells, target, results: passes ? passes.map(verdict) : ['info'] });
+};
 const row = (figure: string, measured: string, target = '', pass?: boolean): void => {
-  rows.push({ figure, measured, target, result: pass === undefined ? 'info' : pass ? 'pass' : 'FAIL' });
+  rows.push({ figure, cells: measured, target, results: [verdict(pass)] });
+};
+const section = (title: string): void => {
+  rows.push({ figure: title, cells: '', target: '', results: [] });
 };
 const times = (ratio: number): string => `${ratio.toFixed(2)}×`;
 const percent = (ratio: number): string => `${(ratio * 100).toFixed(ratio < 0.01 ? 2 : 1)}%`;
+/** Milliseconds as a bare number: 1234, 56, 7.8, 0.12. */
+const ms = (value: number): string => (value >= 10 ? value.toFixed(0) : value >= 1 ? value.toFixed(1) : value.toFixed(2));
 
-const SIZES = [
-  { label: '1 MB', bytes: 1 * MB, seed: 1, reps: quick ? 3 : 11, fullSaveReps: quick ? 2 : 7 },
-  { label: '10 MB', bytes: 10 * MB, seed: 10, reps: quick ? 3 : 7, fullSaveReps: quick ? 2 : 5 },
-  { label: '50 MB', bytes: 50 * MB, seed: 50, reps: quick ? 2 : 5, fullSaveReps: quick ? 2 : 3 },
-];
+function storageRows(harness: string, storage: StorageResult[], incremental: IncrementalResult | undefined): void {
+  const all = <T>(pick: (s: StorageResult) => T): T[] => storage.map(pick);
+  const resumeRatio = all((s) => s.resume.median / s.cpSpawn.median);
+  sizeRow(`${harness}: resume (load+verify+rehydrate) vs cp`, all((s) => `${times(s.resume.median / s.cpSpawn.median)} = ${ms(s.resume.median)}/${ms(s.cpSpawn.median)} ms`), '≤ 1.5× cp', resumeRatio.map((r) => r <= 1.5));
+  sizeRow('  ms: load, rehydrate; fs.copyFile', all((s) => `${ms(s.load.median)}, ${ms(s.rehydrate.median)}; ${ms(s.copyFile.median)}`));
+  sizeRow('  load: read, decode [sync|whole], sha, concat, lines; rest', all((s) => {
+    const p = s.loadParts;
+    const rest = s.load.median - [p.read, p.decode, p.sha256, p.concat, p.lines].reduce((total, x) => total + x.median, 0);
+    return `${ms(p.read.median)}, ${ms(p.decode.median)} [${ms(p.decodeSync.median)}|${ms(p.decodeWholeOutput.median)}], ${[p.sha256, p.concat, p.lines].map((x) => ms(x.median)).join(', ')}; +${ms(Math.max(0, rest))}`;
+  }));
+  const stepNames = Object.keys(storage[0]?.rehydrateParts ?? {});
+  sizeRow(`  rehydrate: ${stepNames.join(', ')}`, all((s) => stepNames.map((name) => ms(s.rehydrateParts[name]!.median)).join(', ')));
+  const timeRatio = all((s) => s.periodicSave.median / s.fullSave.median);
+  sizeRow(`${harness}: periodic save (10 lines) vs full, time`, all((s) => `${percent(s.periodicSave.median / s.fullSave.median)} = ${ms(s.periodicSave.median)}/${ms(s.fullSave.median)} ms`), '≤ 1%', timeRatio.map((r) => r <= 0.01));
+  sizeRow('  ms of it in store.appendTranscript', all((s) => `${ms(s.periodicAppend.median)} of ${ms(s.periodicSave.median)}`));
+  const byteRatios = all((s) => ({ raw: median(s.periodicRawBytes) / s.fullSaveRawBytes, stored: median(s.periodicStoredBytes) / s.fullSaveStoredBytes }));
+  sizeRow(
+    `${harness}: periodic vs full save, bytes raw; stored`,
+    byteRatios.map((r, index) => `${percent(r.raw)}; ${percent(r.stored)} (${formatBytes(median(storage[index]!.periodicStoredBytes))})`),
+    '≤ 1%',
+    byteRatios.map((r) => Math.max(r.raw, r.stored) <= 0.01),
+  );
+  sizeRow(`${harness}: stored/raw, one full save (chunks; db; empty db)`, all((s) => `${(s.chunkBytes / s.rawBytes).toFixed(3)}; ${(s.dbBytes / s.rawBytes).toFixed(3)}; ${formatBytes(s.emptyDbBytes)}`), '≤ 0.2', all((s) => Math.max(s.chunkBytes, s.dbBytes) / s.rawBytes <= 0.2));
+  if (incremental) {
+    const { before, after, rawBytes } = incremental;
+    const ratio = (bytes: number): string => (bytes / rawBytes).toFixed(3);
+    row(
+      `${harness}: stored/raw, 10 MB in 10-line deltas`,
+      `after final save ${ratio(after.chunkBytes)} (db pages in use ${ratio(after.dbInUse)}, file ${ratio(after.dbBytes)}); before ${ratio(before.chunkBytes)} (db ${ratio(before.dbBytes)}); ${before.chunks}→${after.chunks} chunks (${incremental.bigDeltas} deltas ≥ 256 KB); final save ${ms(incremental.finalSaveMs)} ms`,
+      '≤ 0.2',
+      Math.max(after.chunkBytes, after.dbInUse) / rawBytes <= 0.2,
+    );
+  }
+}
+
+function cliRows(result: HarnessCliResult): void {
+  const cpu = (variant: { cpu: { median: number } | undefined }): string => (variant.cpu ? ` (cpu ${formatMs(variant.cpu.median)})` : '');
+  row(`${result.harness}: ${result.bare.name}`, `${formatMs(result.bare.wall.median)}${cpu(result.bare)}, median of ${result.runs}`);
+  for (const info of result.info) row(`  ${info.name}`, `${formatMs(info.wall.median)}${cpu(info)}`);
+  const { baton } = result;
+  const cpuOverhead = baton.cpuOverheadMs === undefined ? '' : `; cpu +${baton.cpuOverheadMs.toFixed(0)} ms`;
+  row(`${result.harness}: baton run − bare`, `${formatMs(baton.wall.median)} − ${formatMs(result.bare.wall.median)} = +${baton.overheadMs.toFixed(0)} ms${cpuOverhead}`, '≤ +150 ms', baton.overheadMs <= 150);
+  const p = result.phases;
+  const q = result.quiet;
+  row(
+    '  boot, →spawn, CLI, →exit, exec (own)',
+    `${[p.bootstrap, p.beforeSpawn, p.cli, p.afterCli, p.outside].map((x) => ms(x.median)).join(', ')} (own ${ms(p.own.median)}) ms; others' cpu ${percent(q.foreignShare)}, try ${q.attempts}`,
+  );
+}
 
 async function main(): Promise<void> {
   const workDir = await mkdtemp(join(tmpdir(), 'baton-bench-'));
   const results: Record<string, unknown> = { startedAt: new Date().toISOString(), node: process.version, quick };
   try {
     // The CLI comparison needs dist/; build first so a broken build shows up before the long part.
-    let buildResult: CliResult['build'] | undefined;
+    let buildResult: BuildResult | undefined;
     if (!args.has('--skip-cli')) {
       if (args.has('--skip-build')) buildResult = { ok: true, ms: 0, note: 'build skipped (--skip-build)' };
       else {
@@ -61,92 +134,66 @@ async function main(): Promise<void> {
       }
     }
 
-    // 1 + 2 + 3 + 4: storage figures per size.
-    const storage: StorageResult[] = [];
-    let tenMb: ReturnType<typeof synthesiseRollout> | undefined;
-    for (const size of SIZES) {
-      log(`synthesising a ${size.label} rollout …`);
-      const rollout = synthesiseRollout(size.bytes, { seed: size.seed });
-      if (size.bytes === 10 * MB) tenMb = rollout;
-      log(`storage figures for ${size.label} (${rollout.lineCount} lines) …`);
-      storage.push(await benchStorage({ label: size.label, rollout, workDir, reps: size.reps, periodicReps: quick ? 3 : 9, fullSaveReps: size.fullSaveReps, log }));
-    }
-    results.storage = storage;
+    if (!args.has('--skip-storage')) {
+      const storage: Record<string, StorageResult[]> = {};
+      const incremental: Record<string, IncrementalResult> = {};
+      const foreign: Record<string, number[]> = {};
+      for (const harness of HARNESSES) {
+        storage[harness.id] = [];
+        foreign[harness.id] = [];
+        await waitForQuiet(log, quick ? 3 : 5);
+        for (const size of SIZES) {
+          log(`synthesising a ${size.label} ${harness.name} session …`);
+          const session = harness.session(size.bytes, size.seed);
+          log(`storage figures for ${harness.name} ${size.label} (${session.lineCount} lines) …`);
+          const meter = foreignMeter();
+          storage[harness.id]!.push(await benchStorage({ label: size.label, session, workDir, reps: size.reps, periodicReps: quick ? 3 : 9, fullSaveReps: size.fullSaveReps, log }));
+          foreign[harness.id]!.push(meter());
+          if (size.bytes === 10 * MB) {
+            log(`${harness.name} 10 MB saved as it grows, 10 lines per save, then the final save …`);
+            incremental[harness.id] = await benchIncrementalStorage({ session, workDir, linesPerSave: 10 });
+          }
+        }
+      }
+      results.storage = storage;
+      results.incremental = incremental;
+      results.storageForeignCpuShare = foreign;
+      for (const harness of HARNESSES) {
+        section(`— ${harness.name} transcripts (${SIZES.map((size) => size.label).join(' | ')}); other processes' cpu ${foreign[harness.id]!.map((share) => percent(share)).join(' | ')} —`);
+        storageRows(harness.name, storage[harness.id]!, incremental[harness.id]);
+      }
 
-    for (const s of storage) {
-      const ratio = s.resume.median / s.cpSpawn.median;
-      row(`resume (load+verify+rehydrate) vs cp, ${s.label}`, `${formatMs(s.resume.median)} vs ${formatMs(s.cpSpawn.median)} = ${times(ratio)}`, '≤ 1.5× cp', ratio <= 1.5);
-      row(`  vs fs.copyFile / copyFile+fsync`, `${formatMs(s.copyFile.median)} = ${times(s.resume.median / s.copyFile.median)} / ${formatMs(s.copyFileFsync.median)} = ${times(s.resume.median / s.copyFileFsync.median)}`);
-      const parts = s.loadParts;
-      row(`  load only / rehydrate only`, `${formatMs(s.load.median)} / ${formatMs(s.rehydrate.median)}`);
-      row(`  load steps: blob read, brotli, sha256, lines`, `${formatMs(parts.read.median)}, ${formatMs(parts.decode.median)}, ${formatMs(parts.sha256.median)}, ${formatMs(parts.countLines.median)}`);
-    }
-    for (const s of storage) {
-      const ratio = s.periodicSave.median / s.fullSave.median;
-      row(`periodic save (10 lines) vs full save, time, ${s.label}`, `${formatMs(s.periodicSave.median)} vs ${formatMs(s.fullSave.median)} = ${percent(ratio)}`, '≤ 1%', ratio <= 0.01);
-    }
-    for (const s of storage) {
-      const rawRatio = median(s.periodicRawBytes) / s.fullSaveRawBytes;
-      const storedRatio = median(s.periodicStoredBytes) / s.fullSaveStoredBytes;
-      row(
-        `periodic save vs full save, bytes, ${s.label}`,
-        `raw ${formatBytes(median(s.periodicRawBytes))} = ${percent(rawRatio)}; stored ${formatBytes(median(s.periodicStoredBytes))} vs ${formatBytes(s.fullSaveStoredBytes)} = ${percent(storedRatio)}`,
-        '≤ 1%',
-        Math.max(rawRatio, storedRatio) <= 0.01,
-      );
-    }
-    for (const s of storage) {
-      const chunks = s.chunkBytes / s.rawBytes;
-      const db = s.dbBytes / s.rawBytes;
-      row(`stored/raw, ${s.label} (one full save)`, `chunks ${chunks.toFixed(3)}, db file ${db.toFixed(3)}`, '≤ 0.2', Math.max(chunks, db) <= 0.2);
+      log('codecs on the 10 MB Codex rollout …');
+      const tenMb = synthesiseRollout(10 * MB, { seed: 10 });
+      const codecs = benchCodecs(tenMb.content, quick ? 1 : 2);
+      results.codecs = codecs;
+      row('codecs, codex 10 MB: ratio (10-line deltas)', codecs.map((codec) => `${codec.codec.replace('brotli ', 'br ')} ${codec.ratio.toFixed(3)} (${codec.deltaRatio.toFixed(3)}) ${codec.compressMBps.toFixed(0)} MB/s`).join(', '));
+      const reasoningRatio = chunkRatio(synthesiseRollout(10 * MB, { seed: 11, reasoning: true }).content);
+      results.reasoningRatio = reasoningRatio;
+      row('stored/raw, codex 10 MB with encrypted reasoning', `${reasoningRatio.toFixed(3)} (brotli q4, one chunk)`);
     }
 
-    // 4 (continued): what a real run leaves, and the codec choice.
-    if (!tenMb) throw new Error('bench: no 10 MB rollout');
-    log('10 MB saved as it grows, 10 lines per save …');
-    const incremental = await benchIncrementalStorage({ rollout: tenMb, workDir, linesPerSave: 10 });
-    results.incremental = incremental;
-    row(
-      'stored/raw, 10 MB saved in 10-line deltas',
-      `chunks ${(incremental.chunkBytes / incremental.rawBytes).toFixed(3)}, db file ${(incremental.dbBytes / incremental.rawBytes).toFixed(3)} (${incremental.saves} saves, ${formatMs(incremental.msPerSave)}/save)`,
-      '≤ 0.2',
-      Math.max(incremental.chunkBytes, incremental.dbBytes) / incremental.rawBytes <= 0.2,
-    );
-    log('codecs on the 10 MB rollout …');
-    const codecs: CodecResult[] = benchCodecs(tenMb.content, quick ? 1 : 3);
-    results.codecs = codecs;
-    for (const codec of codecs) {
-      row(`codec ${codec.codec}, 10 MB`, `ratio ${codec.ratio.toFixed(3)} (10-line deltas ${codec.deltaRatio.toFixed(3)}), ${codec.compressMBps} MB/s in, ${codec.decompressMBps} MB/s out`);
-    }
-    const withReasoning = synthesiseRollout(10 * MB, { seed: 11, reasoning: true });
-    const reasoningRatio = chunkRatio(withReasoning.content);
-    results.reasoningRatio = reasoningRatio;
-    row('stored/raw, 10 MB with encrypted reasoning items', `${reasoningRatio.toFixed(3)} (brotli q4, one chunk)`);
-
-    // 5: baton run vs bare codex exec.
     if (buildResult) {
-      log('baton run vs codex exec …');
-      const cli = await benchCli({ workDir, runs: quick ? 3 : 8, profileRuns: quick ? 2 : 4, targetMs: 150, log, build: buildResult });
+      section('— baton run vs the bare CLI, scripted model server —');
+      const cli: Record<string, HarnessCliResult> = {};
+      for (const harness of HARNESSES) {
+        log(`baton run --harness ${harness.id} vs the bare CLI …`);
+        cli[harness.id] = await benchHarnessCli({ harness: harness.id, workDir, runs: quick ? 3 : 8, profileRuns: quick ? 2 : 4, log, retryAbove: 0.2, retries: quick ? 0 : 1, retryUntil: started + 170_000, quietWaitSeconds: quick ? 5 : 15 });
+        cliRows(cli[harness.id]!);
+      }
+      log('start-up costs …');
+      const startup = await benchStartup({ workDir, runs: quick ? 2 : 4 });
       results.cli = cli;
-      const cpu = (variant: { cpu: { median: number } | undefined }): string => (variant.cpu ? ` (cpu ${formatMs(variant.cpu.median)})` : '');
-      row(`${cli.bare.name}, median of ${cli.runs}`, `${formatMs(cli.bare.wall.median)}${cpu(cli.bare)}`);
-      for (const baton of cli.batons) {
-        const cpuOverhead = baton.cpuOverheadMs === undefined ? '' : `; cpu +${baton.cpuOverheadMs.toFixed(0)} ms`;
-        row(`node ${baton.entry} run − codex exec`, `${formatMs(baton.wall.median)} − ${formatMs(cli.bare.wall.median)} = +${baton.overheadMs.toFixed(0)} ms${cpuOverhead}`, '≤ +150 ms', baton.overheadMs <= 150);
-      }
-      const p = cli.profile;
-      row('  node -e 0 / --version: main.js, bundle', `${formatMs(p.nodeStartup.median)} / ${p.versions.map((v) => formatMs(v.wall.median)).join(', ')}`);
-      for (const phase of p.phases) {
-        row(
-          `  ${phase.entry.replace('dist/cli/', '')}: boot, →spawn, codex, →exit, exec`,
-          `${[phase.bootstrap, phase.beforeSpawn, phase.codex, phase.afterCodex, phase.outside].map((x) => formatMs(x.median)).join(', ')} (own ${formatMs(phase.own.median)})`,
-        );
-      }
-      row('  open store: existing / fresh (migrations)', `${formatMs(p.storeOpenExisting.median)} / ${formatMs(p.storeOpenFresh.median)}`);
-      if (p.imports) row('  import alone', Object.entries(p.imports).map(([name, ms]) => `${name.replace('./dist/', '')} ${ms.toFixed(0)}`).join(', ') + ' ms');
+      results.startup = startup;
+      results.build = buildResult;
+      row('  node -e 0 | --version: bundle, main.js (tsc)', `${formatMs(startup.nodeStartup.median)} | ${startup.versions.map((v) => formatMs(v.wall.median)).join(', ')}`);
+      row('  store open existing/fresh; import alone (ms)', `${ms(startup.storeOpenExisting.median)}/${ms(startup.storeOpenFresh.median)}; ${Object.entries(startup.imports).map(([name, value]) => `${name.replace('@decimalturn/', '')} ${value.toFixed(0)}`).join(', ')}`);
+      const bundle = startup.bundle;
+      const packages = Object.entries(bundle.byPackage).sort((a, b) => b[1] - a[1]).slice(0, 5);
+      row('  JS the bundle loads on every run', `${formatBytes(bundle.bytes)} in ${bundle.files} files: ${packages.map(([name, bytes]) => `${name.replace('@decimalturn/', '')} ${formatBytes(bytes)}`).join(', ')}`);
       if (buildResult.note) row('  build', buildResult.note);
     } else {
-      rows.push({ figure: 'baton run overhead over codex exec', measured: 'skipped (--skip-cli)', target: '≤ +150 ms', result: 'skip' });
+      rows.push({ figure: 'baton run overhead over the bare CLI', cells: 'skipped (--skip-cli)', target: '≤ +150 ms', results: ['skip'] });
     }
   } finally {
     await rm(workDir, { recursive: true, force: true });
@@ -157,19 +204,21 @@ async function main(): Promise<void> {
   await mkdir(join(ROOT, 'bench'), { recursive: true });
   await writeFile(join(ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
   printTable();
-  process.stdout.write(`\n${rows.filter((r) => r.result === 'pass').length} pass, ${rows.filter((r) => r.result === 'FAIL').length} fail · ${results.totalSeconds} s · bench/results.json\n`);
+  const count = (result: Result): number => rows.reduce((total, r) => total + r.results.filter((x) => x === result).length, 0);
+  process.stdout.write(`\n${count('pass')} pass, ${count('FAIL')} fail · ${results.totalSeconds} s · bench/results.json\n`);
 }
 
 function printTable(): void {
-  const header: Row = { figure: 'figure', measured: 'measured', target: 'target', result: 'result' as Row['result'] };
-  const widths = {
-    figure: Math.max(...[header, ...rows].map((r) => r.figure.length)),
-    measured: Math.max(...[header, ...rows].map((r) => r.measured.length)),
-    target: Math.max(...[header, ...rows].map((r) => r.target.length)),
-  };
-  const line = (r: Row): string => `${r.figure.padEnd(widths.figure)} | ${r.measured.padEnd(widths.measured)} | ${r.target.padEnd(widths.target)} | ${r.result}`;
-  process.stdout.write(`${line(header)}\n${'-'.repeat(widths.figure)}-+-${'-'.repeat(widths.measured)}-+-${'-'.repeat(widths.target)}-+-------\n`);
-  for (const r of rows) process.stdout.write(`${line(r)}\n`);
+  const columns = SIZES.length;
+  const cellWidths = Array.from({ length: columns }, (_, index) => Math.max(SIZES[index]!.label.length, ...rows.map((r) => (Array.isArray(r.cells) ? r.cells[index]!.length : 0))));
+  const spanWidth = cellWidths.reduce((total, width) => total + width, 0) + 3 * (columns - 1);
+  const figureWidth = Math.max(6, ...rows.map((r) => (r.results.length === 0 ? 0 : r.figure.length)));
+  const targetWidth = Math.max(6, ...rows.map((r) => r.target.length));
+  const measured = (r: Row): string => (Array.isArray(r.cells) ? r.cells.map((cell, index) => cell.padEnd(cellWidths[index]!)).join(' | ') : r.cells.padEnd(spanWidth));
+  const line = (r: Row): string => `${r.figure.padEnd(figureWidth)} | ${measured(r)} | ${r.target.padEnd(targetWidth)} | ${r.results.join(' ')}`;
+  process.stdout.write(`${line({ figure: 'figure', cells: SIZES.map((size) => size.label), target: 'target', results: ['result' as Result] })}\n`);
+  process.stdout.write(`${'-'.repeat(figureWidth)}-+-${'-'.repeat(spanWidth)}-+-${'-'.repeat(targetWidth)}-+-------\n`);
+  for (const r of rows) process.stdout.write(r.results.length === 0 ? `${r.figure}\n` : `${line(r)}\n`);
 }
 
 main().catch((error: unknown) => {

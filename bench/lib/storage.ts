@@ -1,42 +1,58 @@
 /**
- * Storage figures for one synthetic rollout size, with baton's real code: a full save through TranscriptSaver
- * into a fresh SQLite store, stored/raw bytes, resume-side load + verify + rehydrate against copying the same
- * file, and a periodic save of 10 new lines against a full save.
+ * Storage figures for one synthetic session (Codex rollout or Claude Code transcript) of one size, with baton's
+ * real code: a full save through TranscriptSaver into a fresh SQLite store, stored/raw bytes, resume-side
+ * load + verify + rehydrate against copying the same file, and a periodic save of 10 new lines against a full
+ * save; and the store a whole run leaves (10-line deltas, then the final save that compacts them).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { brotliDecompressSync } from 'node:zlib';
-import { appendFile, copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { brotliDecompress, brotliDecompressSync } from 'node:zlib';
 import Sqlite from 'better-sqlite3';
-import { codexHarness } from '../../src/harness/codex/harness.js';
-import { readRolloutMeta, rehydrateRollout } from '../../src/harness/codex/transcript.js';
+import { writePrivateFileAtomic } from '../../src/fs/private-files.js';
 import { newConversationId, newRunId } from '../../src/ids.js';
 import { TranscriptSaver } from '../../src/run/saver.js';
+import { decodeChunkAsync, isChunkCodec } from '../../src/store/chunk-codec.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
-import type { Store } from '../../src/store/store.js';
+import type { Store, StoredTranscript } from '../../src/store/store.js';
 import type { Envelope } from '../../src/transcript/envelope.js';
 import { countLines } from '../../src/transcript/jsonl.js';
+import type { BenchSession } from './sessions.js';
 import { median, seededRandom, settle, summarise, timed, type Samples } from './stats.js';
-import { nextLines, type RolloutSynth } from './synth.js';
+
+const brotliDecompressAsync = promisify(brotliDecompress);
 
 export interface StorageResult {
+  harness: string;
   label: string;
   rawBytes: number;
   lines: number;
-  /** Sum of the `data` lengths in transcript_chunks after one full save. */
+  /** Sum of the `data` lengths in transcript_chunks after one full save, and how many chunks. */
   chunkBytes: number;
+  chunks: number;
   /** page_count * page_size of the database after that save (WAL checkpointed). */
   dbBytes: number;
-  resume: Samples; // loadTranscript (verifies) + codex rehydrate into a fresh CODEX_HOME
+  /** The same for a store that holds only one conversation and run, no transcript: the fixed part of dbBytes. */
+  emptyDbBytes: number;
+  resume: Samples; // loadTranscript (verifies) + harness.rehydrate into a fresh CLI home
   load: Samples;
-  /** Where load time goes, each step alone on the stored chunk: blob read, brotli decode, sha256, line count. */
-  loadParts: { read: Samples; decode: Samples; sha256: Samples; countLines: Samples };
+  /**
+   * Where load time goes, each step alone on the stored chunks, as loadTranscript does it: read the blobs, decode
+   * them in parallel with zlib's async brotli (`decode`), hash, concatenate, count lines. For comparison, two
+   * other ways to decode the same chunks: one after the other with brotliDecompressSync (`decodeSync`), and in
+   * parallel with an output chunkSize of the whole chunk instead of zlib's default 16 KB (`decodeWholeOutput`).
+   */
+  loadParts: { read: Samples; decode: Samples; decodeSync: Samples; decodeWholeOutput: Samples; sha256: Samples; concat: Samples; lines: Samples };
   rehydrate: Samples;
+  /** The rehydrate's file write alone (writePrivateFileAtomic, no fsync), and harness-specific steps. */
+  rehydrateParts: Record<string, Samples>;
   cpSpawn: Samples;
   copyFile: Samples;
-  copyFileFsync: Samples;
   periodicSave: Samples;
+  /** The store's appendTranscript within each periodic save (compress + SQLite transaction). */
+  periodicAppend: Samples;
   periodicRawBytes: number[];
   periodicStoredBytes: number[];
   fullSave: Samples;
@@ -44,11 +60,9 @@ export interface StorageResult {
   fullSaveStoredBytes: number;
 }
 
-const META = (sessionId: string) => (content: Buffer) => readRolloutMeta(content, sessionId);
-
-async function newConversation(store: Store, sessionId: string, cwd: string): Promise<{ conversationId: string; runId: string }> {
-  const conversation = await store.createConversation({ id: newConversationId(), harness: 'codex', title: 'bench', cwd });
-  await store.setSessionId(conversation.id, sessionId);
+async function newConversation(store: Store, session: BenchSession, cwd: string): Promise<{ conversationId: string; runId: string }> {
+  const conversation = await store.createConversation({ id: newConversationId(), harness: session.harness, title: 'bench', cwd });
+  await store.setSessionId(conversation.id, session.sessionId);
   const run = await store.startRun({ conversationId: conversation.id, runId: newRunId(), kind: 'new', prompt: 'bench', host: 'bench', cwd, leaseMs: 600_000 });
   return { conversationId: conversation.id, runId: run.id };
 }
@@ -61,25 +75,39 @@ function spawnCp(from: string, to: string): Promise<void> {
   });
 }
 
-async function copyAndSync(from: string, to: string): Promise<void> {
-  await copyFile(from, to);
-  const handle = await open(to, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+/** A store whose appendTranscript is timed (the rest of a save is the saver's own file reads and checks). */
+function timingStore(store: Store): { store: Store; appendMs: number[] } {
+  const appendMs: number[] = [];
+  const wrapped = Object.create(store) as Store;
+  wrapped.appendTranscript = async (input) => {
+    const { ms, value } = await timed(() => store.appendTranscript(input));
+    appendMs.push(ms);
+    return value;
+  };
+  return { store: wrapped, appendMs };
 }
 
-export interface Rollout {
-  content: Buffer;
-  lineCount: number;
-  synth: RolloutSynth;
+function envelopeOf(session: BenchSession, stored: StoredTranscript): Envelope {
+  const sessionId = session.sessionId;
+  return {
+    harness: session.harness,
+    sessionId,
+    meta: stored.meta ?? { sessionId, sessionStartedAt: undefined, cwd: undefined, cliVersion: undefined },
+    files: stored.files,
+  };
+}
+
+function dbSize(raw: Sqlite.Database): { bytes: number; inUse: number } {
+  raw.pragma('wal_checkpoint(TRUNCATE)');
+  const pageSize = Number(raw.pragma('page_size', { simple: true }));
+  const pages = Number(raw.pragma('page_count', { simple: true }));
+  const free = Number(raw.pragma('freelist_count', { simple: true }));
+  return { bytes: pages * pageSize, inUse: (pages - free) * pageSize };
 }
 
 export interface StorageOptions {
   label: string;
-  rollout: Rollout;
+  session: BenchSession;
   workDir: string;
   reps: number;
   periodicReps: number;
@@ -88,60 +116,61 @@ export interface StorageOptions {
 }
 
 export async function benchStorage(options: StorageOptions): Promise<StorageResult> {
-  const { workDir, reps, log } = options;
-  const root = await mkdtemp(join(workDir, `${options.label}-`));
-  const { content, lineCount, synth } = options.rollout;
-  const sessionId = synth.sessionId;
+  const { workDir, reps, log, session } = options;
+  const root = await mkdtemp(join(workDir, `${session.harness}-${options.label.replace(/\W/g, '')}-`));
+  const { content, lineCount } = session;
+  const cwd = await realpath(await mkdtemp(join(root, 'project-')));
   // Where the CLI wrote it: the source of every copy and every save.
-  const source = join(root, 'cli-home', 'sessions', '2026', '11', '20', synth.fileName());
+  const source = join(root, 'cli-home', session.relativePath(cwd));
   await mkdir(join(source, '..'), { recursive: true });
   await writeFile(source, content);
-  const cwd = join(root, 'project');
-  await mkdir(cwd, { recursive: true });
+  const expected = session.expected(content, cwd);
   const dbPath = join(root, 'store.db');
-  const store = await openSqliteStore(dbPath);
+  const baseStore = await openSqliteStore(dbPath);
+  const { store, appendMs } = timingStore(baseStore);
   const raw = new Sqlite(dbPath);
   try {
     const files = [{ key: 'main', path: source }];
-    const first = await newConversation(store, sessionId, cwd);
+    const meta = (bytes: Buffer) => session.meta(bytes);
+    const first = await newConversation(store, session, cwd);
     const saver = new TranscriptSaver({ store, ...first });
-    const firstSave = await timed(() => saver.save(files, { final: false, meta: META(sessionId) }));
+    const firstSave = await timed(() => saver.save(files, { final: false, meta }));
     if (firstSave.value.bytesSaved !== content.length) throw new Error(`bench: the full save stored ${firstSave.value.bytesSaved} of ${content.length} bytes`);
 
+    // The fixed part of the database file: schema, indexes, one conversation and run, no transcript.
+    const emptyPath = join(root, 'empty.db');
+    const empty = await openSqliteStore(emptyPath);
+    await newConversation(empty, session, cwd);
+    await empty.close();
+    const emptyRaw = new Sqlite(emptyPath);
+    const emptyDbBytes = dbSize(emptyRaw).bytes;
+    emptyRaw.close();
+
     // Stored size: nothing else is in this store yet.
-    raw.pragma('wal_checkpoint(TRUNCATE)');
-    const chunkBytes = Number((raw.prepare('SELECT coalesce(sum(length(data)), 0) AS n FROM transcript_chunks').get() as { n: number }).n);
-    const pageCount = Number(raw.pragma('page_count', { simple: true }));
-    const pageSize = Number(raw.pragma('page_size', { simple: true }));
+    const stored = raw.prepare('SELECT coalesce(sum(length(data)), 0) AS n, count(*) AS chunks FROM transcript_chunks').get() as { n: number; chunks: number };
+    const db = dbSize(raw);
 
     // Resume (load + verify + rehydrate) vs copying the file.
     const homes = join(root, 'homes');
     await mkdir(homes, { recursive: true });
-    const samples: Record<'resume' | 'load' | 'rehydrate' | 'cpSpawn' | 'copyFile' | 'copyFileFsync', number[]> = {
+    const samples: Record<'resume' | 'load' | 'rehydrate' | 'write' | 'cpSpawn' | 'copyFile', number[]> = {
       resume: [],
       load: [],
       rehydrate: [],
+      write: [],
       cpSpawn: [],
       copyFile: [],
-      copyFileFsync: [],
     };
     const loaded = await store.loadTranscript(first.conversationId);
     if (!loaded) throw new Error('bench: nothing loaded');
-    const envelopeOf = (stored: NonNullable<typeof loaded>): Envelope => ({
-      harness: 'codex',
-      sessionId,
-      meta: stored.meta ?? { sessionId, sessionStartedAt: undefined, cwd: undefined, cliVersion: undefined },
-      files: stored.files,
-    });
-    const preloaded = envelopeOf(loaded);
+    const preloaded = envelopeOf(session, loaded);
     const operations: Array<[keyof typeof samples, (home: string) => Promise<string | undefined>]> = [
       [
         'resume',
         async (home) => {
           const stored = await store.loadTranscript(first.conversationId);
           if (!stored) throw new Error('bench: nothing loaded');
-          const location = await codexHarness.rehydrate(envelopeOf(stored), { home, cwd, env: { ...process.env, CODEX_HOME: home } });
-          return location.files[0]!.path;
+          return session.harnessRehydrate(envelopeOf(session, stored), home, cwd);
         },
       ],
       [
@@ -151,15 +180,15 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
           return undefined;
         },
       ],
-      ['rehydrate', async (home) => (await rehydrateRollout(preloaded, home)).files[0]!.path],
+      ['rehydrate', async (home) => session.rehydrate(preloaded, home, cwd)],
+      ['write', async (home) => writePrivateFileAtomic(join(home, 'deep', 'copy.jsonl'), content, { durable: false }).then(() => join(home, 'deep', 'copy.jsonl'))],
       ['cpSpawn', async (home) => spawnCp(source, join(home, 'copy.jsonl')).then(() => join(home, 'copy.jsonl'))],
       ['copyFile', async (home) => copyFile(source, join(home, 'copy.jsonl')).then(() => join(home, 'copy.jsonl'))],
-      ['copyFileFsync', async (home) => copyAndSync(source, join(home, 'copy.jsonl')).then(() => join(home, 'copy.jsonl'))],
     ];
     // One untimed warm-up of each, then `reps` rounds, each in a fresh random order (the machine is noisy, and
     // a fixed order would hand every operation the same predecessor). After each operation its output is
     // removed and `sync` flushes the disk, so no operation pays for the previous one's writeback or discards.
-    const shuffle = seededRandom(options.label.length * 7919 + reps);
+    const shuffle = seededRandom(options.label.length * 7919 + reps + session.harness.length);
     for (let round = -1; round < reps; round++) {
       const order = operations.map((operation) => ({ operation, key: shuffle() })).sort((a, b) => a.key - b.key);
       for (const { operation: [name, operation] } of order) {
@@ -167,41 +196,85 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
         settle();
         const { ms, value: written } = await timed(() => operation(home));
         if (round >= 0) samples[name].push(ms);
-        if (round === -1 && written !== undefined && !(await readFile(written)).equals(content)) throw new Error(`bench: ${name} wrote different bytes`);
+        if (round === -1 && written !== undefined) {
+          const want = name === 'resume' || name === 'rehydrate' ? expected : content;
+          if (!(await readFile(written)).equals(want)) throw new Error(`bench: ${name} wrote different bytes`);
+        }
         await rm(home, { recursive: true, force: true });
         spawnSync('sync');
       }
     }
-    // Load, step by step.
-    const parts = { read: [] as number[], decode: [] as number[], sha256: [] as number[], countLines: [] as number[] };
-    const selectData = raw.prepare('SELECT data FROM transcript_chunks WHERE version_id = ? ORDER BY sequence');
+    // Load, step by step, the way loadTranscript does it: read the chunks, decode them in parallel on the
+    // thread pool, hash (with a check after every chunk), concatenate and count lines.
+    const parts = { read: [] as number[], decode: [] as number[], decodeSync: [] as number[], decodeWholeOutput: [] as number[], sha256: [] as number[], concat: [] as number[], lines: [] as number[] };
+    const selectChunks = raw.prepare('SELECT codec, data, byte_length FROM transcript_chunks WHERE version_id = ? ORDER BY sequence');
     const firstVersion = loaded.files[0]!.cursor.versionId;
     for (let round = 0; round < reps; round++) {
-      const read = await timed(() => (selectData.all(firstVersion) as Array<{ data: Buffer }>).map((row) => row.data));
-      const decoded = await timed(() => read.value.map((data) => brotliDecompressSync(data)));
-      const hashed = await timed(() => createHash('sha256').update(decoded.value[0]!).digest('hex'));
-      const counted = await timed(() => countLines(decoded.value[0]!));
+      settle();
+      const read = await timed(() => selectChunks.all(firstVersion) as Array<{ codec: string; data: Buffer; byte_length: number }>);
+      const decoded = await timed(() =>
+        Promise.all(
+          read.value.map((chunk) => {
+            if (!isChunkCodec(chunk.codec)) throw new Error(`bench: codec ${chunk.codec}`);
+            return decodeChunkAsync({ codec: chunk.codec, data: chunk.data });
+          }),
+        ),
+      );
+      const hashed = await timed(() => {
+        const hash = createHash('sha256');
+        for (const bytes of decoded.value) {
+          hash.update(bytes);
+          hash.copy().digest('hex');
+        }
+        return hash.digest('hex');
+      });
+      const joined = await timed(() => (decoded.value.length === 1 ? decoded.value[0]! : Buffer.concat(decoded.value)));
+      const counted = await timed(() => countLines(joined.value));
       if (hashed.value !== loaded.files[0]!.sha256 || counted.value !== loaded.files[0]!.lineCount) throw new Error('bench: load steps disagree with the store');
+      settle();
+      const decodedSync = await timed(() => read.value.map((chunk) => (chunk.codec === 'br' ? brotliDecompressSync(chunk.data) : chunk.data)));
+      settle();
+      const decodedWhole = await timed(() =>
+        Promise.all(read.value.map((chunk) => (chunk.codec === 'br' ? brotliDecompressAsync(chunk.data, { chunkSize: Math.max(64 * 1024, Number(chunk.byte_length)) }) : chunk.data))),
+      );
+      if (Buffer.concat(decodedWhole.value).length !== joined.value.length || decodedSync.value.length !== decoded.value.length) throw new Error('bench: decodes disagree');
       parts.read.push(read.ms);
       parts.decode.push(decoded.ms);
+      parts.decodeSync.push(decodedSync.ms);
+      parts.decodeWholeOutput.push(decodedWhole.ms);
       parts.sha256.push(hashed.ms);
-      parts.countLines.push(counted.ms);
+      parts.concat.push(joined.ms);
+      parts.lines.push(counted.ms);
     }
-    log(`  ${options.label}: resume ${median(samples.resume).toFixed(1)} ms, cp ${median(samples.cpSpawn).toFixed(1)} ms`);
+    const rehydrateParts: Record<string, number[]> = {};
+    for (const [name, step] of Object.entries(session.rehydrateSteps)) {
+      rehydrateParts[name] = [];
+      for (let round = 0; round < reps; round++) {
+        settle();
+        rehydrateParts[name]!.push((await timed(() => step(content, cwd))).ms);
+      }
+    }
+    log(`  ${session.harness} ${options.label}: resume ${median(samples.resume).toFixed(1)} ms, cp ${median(samples.cpSpawn).toFixed(1)} ms`);
 
     // Periodic saves of 10 new lines after the full save.
     const periodic: number[] = [];
+    const periodicAppend: number[] = [];
     const periodicRaw: number[] = [];
     const periodicStored: number[] = [];
     const lastChunk = raw.prepare('SELECT length(data) AS n, byte_length AS raw FROM transcript_chunks WHERE version_id = ? ORDER BY sequence DESC LIMIT 1');
-    const versionId = (await store.loadTranscript(first.conversationId))!.files[0]!.cursor.versionId;
+    const versionId = loaded.files[0]!.cursor.versionId;
+    // No forced GC before these: a periodic save makes little garbage, and right after a full collection (V8's
+    // background sweeping, flushed code) a 2 ms save measured 3–8 ms here. A running baton is not collected
+    // before each save either.
     for (let round = -1; round < options.periodicReps; round++) {
-      await appendFile(source, nextLines(synth, 10));
-      const { ms, value } = await timed(() => saver.save(files, { final: false, meta: META(sessionId) }));
+      await appendFile(source, session.more(10));
+      appendMs.length = 0;
+      const { ms, value } = await timed(() => saver.save(files, { final: false, meta }));
       const chunk = lastChunk.get(versionId) as { n: number; raw: number };
       if (chunk.raw !== value.bytesSaved || value.newVersions.length > 0) throw new Error('bench: the periodic save did not append one chunk');
       if (round < 0) continue;
       periodic.push(ms);
+      periodicAppend.push(appendMs.reduce((total, value) => total + value, 0));
       periodicRaw.push(value.bytesSaved);
       periodicStored.push(chunk.n);
     }
@@ -210,30 +283,37 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
     const full: number[] = [firstSave.ms];
     const wholeFile = await readFile(source);
     let fullStored = 0;
+    const versionBytes = raw.prepare('SELECT coalesce(sum(length(data)), 0) AS n FROM transcript_chunks WHERE version_id = ?');
     for (let round = 1; round < options.fullSaveReps; round++) {
-      const target = await newConversation(store, sessionId, cwd);
+      const target = await newConversation(store, session, cwd);
       const fresh = new TranscriptSaver({ store, ...target });
-      const { ms, value } = await timed(() => fresh.save(files, { final: false, meta: META(sessionId) }));
+      settle();
+      const { ms, value } = await timed(() => fresh.save(files, { final: false, meta }));
       if (value.bytesSaved !== wholeFile.length) throw new Error('bench: the full save did not store the whole file');
       full.push(ms);
       const stored = await store.loadTranscript(target.conversationId);
-      fullStored = (lastChunk.get(stored!.files[0]!.cursor.versionId) as { n: number }).n;
+      fullStored = Number((versionBytes.get(stored!.files[0]!.cursor.versionId) as { n: number }).n);
     }
+    if (fullStored === 0) fullStored = Number((versionBytes.get(versionId) as { n: number }).n);
 
     return {
+      harness: session.harness,
       label: options.label,
       rawBytes: content.length,
       lines: lineCount,
-      chunkBytes,
-      dbBytes: pageCount * pageSize,
+      chunkBytes: Number(stored.n),
+      chunks: Number(stored.chunks),
+      dbBytes: db.bytes,
+      emptyDbBytes,
       resume: summarise(samples.resume),
       load: summarise(samples.load),
-      loadParts: { read: summarise(parts.read), decode: summarise(parts.decode), sha256: summarise(parts.sha256), countLines: summarise(parts.countLines) },
+      loadParts: Object.fromEntries(Object.entries(parts).map(([name, values]) => [name, summarise(values)])) as StorageResult['loadParts'],
       rehydrate: summarise(samples.rehydrate),
+      rehydrateParts: { write: summarise(samples.write), ...Object.fromEntries(Object.entries(rehydrateParts).map(([name, values]) => [name, summarise(values)])) },
       cpSpawn: summarise(samples.cpSpawn),
       copyFile: summarise(samples.copyFile),
-      copyFileFsync: summarise(samples.copyFileFsync),
       periodicSave: summarise(periodic),
+      periodicAppend: summarise(periodicAppend),
       periodicRawBytes: periodicRaw,
       periodicStoredBytes: periodicStored,
       fullSave: summarise(full),
@@ -242,51 +322,70 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
     };
   } finally {
     raw.close();
-    await store.close();
+    await baseStore.close();
     await rm(root, { recursive: true, force: true });
   }
 }
 
+export interface IncrementalResult {
+  harness: string;
+  rawBytes: number;
+  saves: number;
+  msPerSave: number;
+  /** 10-line deltas of 256 KB or more (compactTranscript merges only the trailing run of smaller chunks). */
+  bigDeltas: number;
+  /** Before the final save: every 10-line delta a chunk of its own. */
+  before: { chunks: number; chunkBytes: number; dbBytes: number; dbInUse: number };
+  /** The final save (`final: true`: re-hashes the prefix, then compactTranscript merges the deltas). */
+  finalSaveMs: number;
+  after: { chunks: number; chunkBytes: number; dbBytes: number; dbInUse: number };
+}
+
 /**
- * The store a real run leaves: the rollout saved as it grows, 10 lines per periodic save, so most chunks are
- * small and each is compressed on its own.
+ * The store a real run leaves: the session saved as it grows, 10 lines per periodic save (each chunk compressed
+ * on its own), then the run's final save, which compacts those deltas into chunks of up to 4 MB.
  */
-export async function benchIncrementalStorage(options: { rollout: Rollout; workDir: string; linesPerSave: number }): Promise<{ rawBytes: number; saves: number; chunkBytes: number; dbBytes: number; msPerSave: number }> {
-  const root = await mkdtemp(join(options.workDir, 'incremental-'));
-  const { content, synth } = options.rollout;
-  const sessionId = synth.sessionId;
-  const source = join(root, synth.fileName());
+export async function benchIncrementalStorage(options: { session: BenchSession; workDir: string; linesPerSave: number }): Promise<IncrementalResult> {
+  const { session } = options;
+  const root = await mkdtemp(join(options.workDir, `incremental-${session.harness}-`));
+  const { content } = session;
+  const source = join(root, 'session.jsonl');
   await writeFile(source, '');
   const dbPath = join(root, 'store.db');
   const store = await openSqliteStore(dbPath);
+  let raw: Sqlite.Database | undefined;
   try {
-    const target = await newConversation(store, sessionId, root);
+    const target = await newConversation(store, session, root);
     const saver = new TranscriptSaver({ store, ...target });
     const files = [{ key: 'main', path: source }];
+    const meta = (bytes: Buffer) => session.meta(bytes);
     let offset = 0;
     let saves = 0;
     let saveMs = 0;
+    let bigDeltas = 0;
     while (offset < content.length) {
       let end = offset;
       for (let line = 0; line < options.linesPerSave && end < content.length; line++) end = content.indexOf(0x0a, end) + 1;
+      if (end - offset >= 256 * 1024) bigDeltas++;
       await appendFile(source, content.subarray(offset, end));
       offset = end;
-      saveMs += (await timed(() => saver.save(files, { final: false, meta: META(sessionId) }))).ms;
+      saveMs += (await timed(() => saver.save(files, { final: false, meta }))).ms;
       saves++;
     }
+    raw = new Sqlite(dbPath);
+    const measure = (): IncrementalResult['before'] => {
+      const row = raw!.prepare('SELECT count(*) AS chunks, coalesce(sum(length(data)), 0) AS n FROM transcript_chunks').get() as { chunks: number; n: number };
+      const db = dbSize(raw!);
+      return { chunks: Number(row.chunks), chunkBytes: Number(row.n), dbBytes: db.bytes, dbInUse: db.inUse };
+    };
+    const before = measure();
+    const finalSave = await timed(() => saver.save(files, { final: true, meta }));
+    const after = measure();
     const stored = await store.loadTranscript(target.conversationId);
     if (!stored?.files[0]?.content.equals(content)) throw new Error('bench: incremental saves did not store the file');
-    await store.close();
-    const raw = new Sqlite(dbPath);
-    try {
-      raw.pragma('wal_checkpoint(TRUNCATE)');
-      const chunkBytes = Number((raw.prepare('SELECT sum(length(data)) AS n FROM transcript_chunks').get() as { n: number }).n);
-      const dbBytes = Number(raw.pragma('page_count', { simple: true })) * Number(raw.pragma('page_size', { simple: true }));
-      return { rawBytes: content.length, saves, chunkBytes, dbBytes, msPerSave: saveMs / saves };
-    } finally {
-      raw.close();
-    }
+    return { harness: session.harness, rawBytes: content.length, saves, msPerSave: saveMs / saves, bigDeltas, before, finalSaveMs: finalSave.ms, after };
   } finally {
+    raw?.close();
     await store.close().catch(() => undefined);
     await rm(root, { recursive: true, force: true });
   }

@@ -98,7 +98,7 @@ function loadTemplates(): Templates {
 // ---------------------------------------------------------------------------------------------------------
 // Text sources
 
-interface CorpusFile {
+export interface CorpusFile {
   path: string;
   lines: string[];
 }
@@ -117,11 +117,14 @@ function walk(directory: string, accept: (path: string) => boolean, out: string[
   }
 }
 
-/** Real source code: this project plus a few dependencies (about 25 MB, so long sessions rarely repeat it). */
+/**
+ * Real source code from pinned dependencies (about 25 MB, so long sessions rarely repeat it). Not this project's
+ * own src/ and test/: they change with every commit, and the synthetic sessions must stay the same bytes.
+ */
 function loadCorpus(): CorpusFile[] {
   const paths: string[] = [];
   const code = (path: string): boolean => /\.(ts|js|mjs|cjs|md)$/.test(path) && !path.endsWith('.map') && statSync(path).size < 10_000_000;
-  for (const directory of ['src', 'test', 'node_modules/kysely/dist/esm', 'node_modules/zod/v4', 'node_modules/hono/dist', 'node_modules/commander', 'node_modules/pino', 'node_modules/vitest/dist', 'node_modules/typescript/lib']) {
+  for (const directory of ['node_modules/kysely/dist/esm', 'node_modules/zod/v4', 'node_modules/hono/dist', 'node_modules/commander', 'node_modules/pino', 'node_modules/vitest/dist', 'node_modules/typescript/lib']) {
     walk(join(ROOT, directory), (path) => code(path) && !path.endsWith('.d.ts') && !/\/locales?\//.test(path), paths);
   }
   const files: CorpusFile[] = [];
@@ -189,11 +192,14 @@ export interface SynthOptions {
 }
 
 export class RolloutSynth {
+  // The text helpers below (int, pick, hex, identifier, filePath, sourceFile, sentence, userPrompt, assistantReply,
+  // command) are public so that bench/lib/claude-synth.ts builds Claude transcripts from the same sources.
   readonly sessionId: string;
   readonly startedAt: Date;
-  private readonly random: () => number;
+  /** The generator's seeded random stream (the Claude synthesiser draws from it too). */
+  readonly random: () => number;
   private readonly prose: Prose;
-  private readonly cwd: string;
+  readonly cwd: string;
   private clock: number;
   private ordinal = 0;
   private history = 0;
@@ -232,15 +238,15 @@ export class RolloutSynth {
 
   // --- randomness ------------------------------------------------------------------------------------
 
-  private int(min: number, max: number): number {
+  int(min: number, max: number): number {
     return min + Math.floor(this.random() * (max - min + 1));
   }
 
-  private pick<T>(items: readonly T[]): T {
+  pick<T>(items: readonly T[]): T {
     return items[Math.floor(this.random() * items.length)]!;
   }
 
-  private hex(length: number): string {
+  hex(length: number): string {
     let out = '';
     for (let index = 0; index < length; index++) out += '0123456789abcdef'[Math.floor(this.random() * 16)];
     return out;
@@ -252,7 +258,7 @@ export class RolloutSynth {
     return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${this.hex(3)}-${this.pick(['8', '9', 'a', 'b'])}${this.hex(3)}-${this.hex(12)}`;
   }
 
-  private identifier(): string {
+  identifier(): string {
     const file = this.pick(this.corpus);
     for (let attempt = 0; attempt < 4; attempt++) {
       const words = this.pick(file.lines).match(/[A-Za-z_][A-Za-z0-9_]{3,}/g);
@@ -261,12 +267,12 @@ export class RolloutSynth {
     return 'value';
   }
 
-  private filePath(): string {
+  filePath(): string {
     return this.pick(this.corpus).path;
   }
 
   /** Half the time any file (small project files recur, as in a real session), half by size (big files). */
-  private sourceFile(): CorpusFile {
+  sourceFile(): CorpusFile {
     if (this.random() < 0.5) return this.pick(this.corpus);
     const target = this.random() * this.corpusLines;
     let low = 0;
@@ -366,11 +372,16 @@ export class RolloutSynth {
 
   // --- text ------------------------------------------------------------------------------------------
 
-  private userPrompt(): string {
+  sentence(): string {
+    return this.prose.sentence(this.extraWord);
+  }
+
+
+  userPrompt(): string {
     return this.prose.paragraph(this.int(1, 4), this.extraWord);
   }
 
-  private assistantReply(): string {
+  assistantReply(): string {
     const parts = [this.prose.paragraph(this.int(2, 6), this.extraWord)];
     if (this.random() < 0.4) {
       const file = this.pick(this.corpus);
@@ -382,7 +393,7 @@ export class RolloutSynth {
   }
 
   /** A shell command and its output; some outputs are long (whole files, big logs). */
-  private command(): { cmd: string; output: string; exitCode: number } {
+  command(): { cmd: string; output: string; exitCode: number } {
     const roll = this.random();
     const file = this.sourceFile();
     const range = (length: number): { start: number; lines: string[] } => {
