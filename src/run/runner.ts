@@ -199,9 +199,8 @@ async function prepareLaunch(
   let workspace: WorkspaceTracker | undefined;
   if (workspaceEnabled) {
     const last = (await store.listWorkspaceSnapshots(conversation.id)).at(-1);
+    // Started once the CLI is running (see supervise): its first scan need not delay the agent.
     workspace = new WorkspaceTracker(workspaceDir, workspaceOptions, last?.manifest.fingerprint);
-    // In the background: a failure shows as a warning at the first snapshot.
-    workspace.start().catch(() => undefined);
   }
   return { ...result, workspace };
 }
@@ -286,6 +285,8 @@ async function supervise(input: SuperviseInput): Promise<ChildExit> {
   const { harness, context, saver, recorder, state, options } = input;
   const child = spawnCli(input.spec, context.env);
   const parseLine = harness.outputParser();
+  // The starting state of the workspace is read while the CLI boots; a failure shows at the first snapshot.
+  input.workspace?.start().catch(() => undefined);
   // Settles once, never rejects unobserved: a failed spawn is rethrown after the output loop.
   const exited = child.exited.then(
     (value) => ({ ok: true as const, value }),
