@@ -116,7 +116,7 @@ function cliRows(result: HarnessCliResult): void {
   const q = result.quiet;
   row(
     '  boot, →spawn, CLI, →exit, exec (own)',
-    `${[p.bootstrap, p.beforeSpawn, p.cli, p.afterCli, p.outside].map((x) => ms(x.median)).join(', ')} (own ${ms(p.own.median)}) ms; others' cpu ${percent(q.foreignShare)}, try ${q.attempts}`,
+    `${[p.bootstrap, p.beforeSpawn, p.cli, p.afterCli, p.outside].map((x) => ms(x.median)).join(', ')} (own ${ms(p.own.median)}) ms${Object.keys(result.otherSpawns).length > 0 ? `; also ran ${Object.entries(result.otherSpawns).map(([name, count]) => `${name} ×${count}`).join(', ')}` : ''}; others' cpu ${percent(q.foreignShare)}, try ${q.attempts}`,
   );
 }
 

@@ -61,6 +61,8 @@ export interface HarnessCliResult {
    * (the run minus the CLI).
    */
   phases: { bootstrap: Samples; beforeSpawn: Samples; cli: Samples; afterCli: Samples; outside: Samples; own: Samples };
+  /** Other processes baton started in a profiled run besides the CLI (e.g. git for workspace snapshots): name → count. */
+  otherSpawns: Record<string, number>;
   quiet: Quiet;
 }
 
@@ -340,13 +342,17 @@ async function measureHarness(options: CliOptions): Promise<HarnessCliResult> {
     // Where baton's time goes: runs with a hook that marks when baton spawned the CLI and when it closed, so
     // baton's own share is measured within each run rather than as a difference of two noisy medians.
     const phases = { bootstrap: [] as number[], beforeSpawn: [] as number[], cli: [] as number[], afterCli: [] as number[], outside: [] as number[], own: [] as number[] };
+    const otherSpawns: Record<string, number> = {};
     for (let index = 0; index < options.profileRuns; index++) {
       const marksFile = join(timesDir, `marks-${index}.json`);
       const exit = await run(process.execPath, ['--import', SPAWN_MARKS, ...batonArgs], { ...where, env: { ...env, BATON_BENCH_MARKS: marksFile } });
       checkBaton(exit);
-      const marks = JSON.parse(await readFile(marksFile, 'utf8')) as { loaded: number; exit: number; spawns: Array<{ at: number; closed: number }> };
-      const spawned = marks.spawns[marks.spawns.length - 1];
-      if (!spawned?.closed) throw new Error('bench: the profiled baton run spawned nothing');
+      const marks = JSON.parse(await readFile(marksFile, 'utf8')) as { loaded: number; exit: number; spawns: Array<{ file: string; at: number; closed: number }> };
+      // The agent CLI, by name: baton also starts other processes (git, for workspace snapshots).
+      const isCli = (file: string): boolean => new RegExp(`/${harness === 'codex' ? 'codex' : 'claude'}(\\.exe)?$`).test(file);
+      const spawned = marks.spawns.find((entry) => isCli(entry.file));
+      if (!spawned?.closed) throw new Error(`bench: the profiled baton run did not spawn ${harness} (${marks.spawns.map((entry) => entry.file).join(', ')})`);
+      if (index === 0) for (const entry of marks.spawns) if (entry !== spawned) otherSpawns[entry.file.split('/').pop()!] = (otherSpawns[entry.file.split('/').pop()!] ?? 0) + 1;
       phases.bootstrap.push(marks.loaded);
       phases.beforeSpawn.push(spawned.at - marks.loaded);
       phases.cli.push(spawned.closed - spawned.at);
@@ -372,6 +378,7 @@ async function measureHarness(options: CliOptions): Promise<HarnessCliResult> {
         outside: summarise(phases.outside),
         own: summarise(phases.own),
       },
+      otherSpawns,
       quiet: { busyBefore: 0, waitedSeconds: 0, foreignShare: 0, attempts: 0 },
     };
   } finally {

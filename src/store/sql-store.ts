@@ -436,7 +436,7 @@ export class SqlStore implements Store {
         wanted.map(async (chunk) => {
           if (!isChunkCodec(chunk.codec)) throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} has unknown codec "${chunk.codec}"`);
           try {
-            return await decodeChunkAsync({ codec: chunk.codec, data: Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength) });
+            return await decodeChunkAsync({ codec: chunk.codec, data: Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength) }, num(chunk.byte_length));
           } catch {
             throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} does not decompress`);
           }
