@@ -361,17 +361,26 @@ export class SqlStore implements Store {
       // A write first, to take the write lock before reading (see the class comment).
       await trx.updateTable('transcript_versions').set((eb) => ({ byte_length: eb.ref('byte_length') })).where('id', '=', versionId).execute();
       const chunks = await trx.selectFrom('transcript_chunks').selectAll().where('version_id', '=', versionId).orderBy('sequence').execute();
-      // The trailing run of small chunks, grouped into pieces of at most MAX_CHUNK_BYTES.
-      let firstSmall = chunks.length;
-      while (firstSmall > 0 && num(chunks[firstSmall - 1]!.byte_length) < SMALL_CHUNK_BYTES) firstSmall--;
+      // Runs of consecutive small chunks (periodic deltas), each grouped into pieces of at most MAX_CHUNK_BYTES;
+      // a large chunk stays as it is and ends the run before it.
       const groups: Array<typeof chunks> = [];
-      for (const chunk of chunks.slice(firstSmall)) {
-        const group = groups.at(-1);
-        const groupBytes = group?.reduce((total, member) => total + num(member.byte_length), 0) ?? Infinity;
-        if (group && groupBytes + num(chunk.byte_length) <= MAX_CHUNK_BYTES) group.push(chunk);
-        else groups.push([chunk]);
+      let open: typeof chunks | undefined;
+      let openBytes = 0;
+      for (const chunk of chunks) {
+        const bytes = num(chunk.byte_length);
+        if (bytes >= SMALL_CHUNK_BYTES) {
+          groups.push([chunk]);
+          open = undefined;
+        } else if (open && openBytes + bytes <= MAX_CHUNK_BYTES) {
+          open.push(chunk);
+          openBytes += bytes;
+        } else {
+          open = [chunk];
+          openBytes = bytes;
+          groups.push(open);
+        }
       }
-      let chunksAfter = firstSmall;
+      let chunksAfter = 0;
       for (const group of groups) {
         chunksAfter++;
         if (group.length < 2) continue;

@@ -203,6 +203,31 @@ describe('TranscriptSaver', () => {
     });
   });
 
+  describe('compaction around a large delta', () => {
+    it('merges the small deltas on both sides of a large one, which stays as it is', async () => {
+      await writeFile(transcriptPath, sessionMetaLine + lines(1, 6000, 'x'.repeat(40)));
+      const saver = new TranscriptSaver(target);
+      await periodic(saver);
+      for (let round = 0; round < 5; round++) {
+        await appendFile(transcriptPath, lines(10_000 + round * 10, 10));
+        await periodic(saver);
+      }
+      await appendFile(transcriptPath, lines(20_000, 4000, 'y'.repeat(60))); // a large tool output
+      await periodic(saver);
+      for (let round = 0; round < 5; round++) {
+        await appendFile(transcriptPath, lines(30_000 + round * 10, 10));
+        await periodic(saver);
+      }
+      expect(storedChunks()).toHaveLength(12);
+      const largeDelta = storedChunks()[6]!.bytes;
+      await final(saver);
+      const after = storedChunks();
+      expect(after).toHaveLength(4); // first save, 5 deltas merged, the large delta, 5 deltas merged
+      expect(after[2]!.bytes.equals(largeDelta)).toBe(true);
+      await expectStoredEqualsFile();
+    });
+  });
+
   describe('rewritten files', () => {
     it('an earlier line rewritten with the same length → a new version holding the new content', async () => {
       const original = sessionMetaLine + lines(1, 5);
