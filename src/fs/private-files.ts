@@ -3,7 +3,7 @@
  * file and renamed into place, so a failure never leaves a truncated file where a good one was.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export const PRIVATE_FILE_MODE = 0o600;
@@ -35,7 +35,6 @@ export async function writePrivateFileAtomic(path: string, content: string | Buf
 }
 
 export async function readFileIfExists(path: string): Promise<Buffer | undefined> {
-  const { readFile } = await import('node:fs/promises');
   try {
     return await readFile(path);
   } catch (error) {

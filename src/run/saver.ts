@@ -7,7 +7,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { SessionMeta } from '../transcript/envelope.js';
-import { splitCompleteLines } from '../transcript/jsonl.js';
+import { countNewlines, splitCompleteLines } from '../transcript/jsonl.js';
 import type { Store, StoredTranscriptFile, TranscriptCursor } from '../store/store.js';
 
 /** How many bytes at each end of the saved prefix a periodic save compares with the file. */
@@ -120,8 +120,7 @@ export class TranscriptSaver {
   }
 
   private totalsAfter(saved: SavedFile, bytes: Buffer): Omit<TranscriptCursor, 'versionId'> {
-    let newlines = 0;
-    for (let index = bytes.indexOf(NEWLINE); index !== -1; index = bytes.indexOf(NEWLINE, index + 1)) newlines++;
+    const newlines = countNewlines(bytes);
     const endsMidLine = bytes[bytes.length - 1] !== NEWLINE;
     // A line left open by the previous save and closed now was already counted once.
     const lineCount = saved.cursor.lineCount + newlines + (endsMidLine ? 1 : 0) - (saved.endsMidLine ? 1 : 0);

@@ -22,7 +22,6 @@ export interface Conversation {
 
 export type RunKind = 'new' | 'resume';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
-export const FINISHED_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'interrupted'];
 
 export interface Run {
   id: string;

@@ -34,6 +34,11 @@ export interface Envelope {
   files: TranscriptFile[];
 }
 
+/** True when `onDisk` is a strict prefix of `stored`: an older copy of the same transcript, safe to replace. */
+export function isOlderCopy(onDisk: Buffer, stored: Buffer): boolean {
+  return onDisk.length < stored.length && stored.subarray(0, onDisk.length).equals(onDisk);
+}
+
 export function sha256Hex(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }

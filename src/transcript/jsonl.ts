@@ -20,12 +20,7 @@ export function countNewlines(bytes: Buffer): number {
 
 /** Number of lines: every newline ends one, and a non-empty tail without a newline is one more. */
 export function countLines(bytes: Buffer): number {
-  let count = 0;
-  let index = bytes.indexOf(NEWLINE);
-  while (index !== -1) {
-    count++;
-    index = bytes.indexOf(NEWLINE, index + 1);
-  }
+  const count = countNewlines(bytes);
   const endsWithNewline = bytes.length === 0 || bytes[bytes.length - 1] === NEWLINE;
   return endsWithNewline ? count : count + 1;
 }

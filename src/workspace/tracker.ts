@@ -3,7 +3,7 @@
  * changed in this run", and every save takes a snapshot unless nothing changed since the last one.
  */
 import { rm } from 'node:fs/promises';
-import { changedBetween, directoryFingerprint, readDirectoryState, restoreDirectory, snapshotDirectory, type DirectoryState } from './directory-workspace.js';
+import { directoryFingerprint, readDirectoryState, restoreDirectory, snapshotDirectory, type DirectoryState } from './directory-workspace.js';
 import { ChangeWatcher } from './change-watcher.js';
 import { isGitWorkspace, readGitState, restoreGit, snapshotGit, type GitState, type PreviousBundle } from './git-workspace.js';
 import type { RestoreMode, SnapshotOptions, WorkspaceSnapshot } from './workspace.js';
@@ -77,12 +77,6 @@ export class WorkspaceTracker {
   async close(): Promise<void> {
     await this.watcher?.close();
     this.watcher = undefined;
-  }
-
-  /** Files changed since the run started (for a final report), without storing anything. */
-  async changedFiles(): Promise<string[]> {
-    if (!this.baseline || this.baseline.kind !== 'directory') return [];
-    return changedBetween(this.baseline.state, (await readDirectoryState(this.dir, this.options)).state);
   }
 }
 

@@ -16,7 +16,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { BatonError } from '../../errors.js';
 import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
-import { MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
+import { isOlderCopy, MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
 import { isRecord, parseJsonLines } from '../../transcript/jsonl.js';
 import { attachOutput, type TranscriptView, type ViewItem } from '../../transcript/view.js';
 import { assertSessionId, type TranscriptLocation } from '../harness.js';
@@ -166,10 +166,6 @@ export async function rehydrateClaudeSession(envelope: Envelope, configDir: stri
     if (!onDisk?.equals(file.content)) await writePrivateFileAtomic(path, file.content, { durable: false });
   }
   return { files: files.map(({ file, path }) => ({ key: file.key, path })) };
-}
-
-function isOlderCopy(onDisk: Buffer, stored: Buffer): boolean {
-  return onDisk.length < stored.length && stored.subarray(0, onDisk.length).equals(onDisk);
 }
 
 // ---------------------------------------------------------------------------------------------------------

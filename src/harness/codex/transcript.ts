@@ -14,7 +14,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { BatonError } from '../../errors.js';
 import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
-import { MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
+import { isOlderCopy, MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
 import { isRecord, parseJsonLines } from '../../transcript/jsonl.js';
 import { attachOutput, type TranscriptView, type ViewItem } from '../../transcript/view.js';
 import { assertSessionId, type TranscriptLocation } from '../harness.js';
@@ -106,8 +106,7 @@ export async function rehydrateRollout(envelope: Envelope, codexHome: string): P
   }
   const onDisk = await readFileIfExists(target);
   if (onDisk && !onDisk.equals(main.content)) {
-    const isOlderCopy = onDisk.length < main.content.length && main.content.subarray(0, onDisk.length).equals(onDisk);
-    if (!isOlderCopy) {
+    if (!isOlderCopy(onDisk, main.content)) {
       throw new BatonError('REHYDRATE_CONFLICT', `${target} already holds a different copy of session ${envelope.sessionId} (it has turns the store does not)`, {
         hint: 'it was continued outside baton or by a run that did not save; move that file away or resume with a fresh CODEX_HOME',
       });
