@@ -12,7 +12,7 @@ import type { Harness, HarnessContext, HarnessEvent, LaunchRequest } from '../ha
 import type { HarnessId } from '../harness/ids.js';
 import { getHarness } from '../harness/registry.js';
 import { newConversationId, newRunId } from '../ids.js';
-import type { Conversation, RunStatus, Store } from '../store/store.js';
+import type { Conversation, FinishedRunStatus, Store } from '../store/store.js';
 import type { Envelope } from '../transcript/envelope.js';
 import { spawnCli, type ChildExit } from './child-process.js';
 import { RunEventRecorder, type TimedEvent } from './events.js';
@@ -62,7 +62,7 @@ export interface RunResult {
   harness: HarnessId;
   sessionId: string | undefined;
   runId: string;
-  status: Exclude<RunStatus, 'running'>;
+  status: FinishedRunStatus;
   exitCode: number | undefined;
   error: string | undefined;
 }

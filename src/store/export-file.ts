@@ -35,6 +35,10 @@ const exportSchema = z.object({
     cwd: z.string(),
     createdAt: z.number(),
     updatedAt: z.number(),
+    /** Launch options every run inherits (model, system prompt); the tenant is not exported. */
+    options: z
+      .object({ model: z.string().optional(), systemPrompt: z.string().optional() })
+      .optional(),
   }),
   runs: z.array(
     z.object({
@@ -42,7 +46,9 @@ const exportSchema = z.object({
       sequence: z.number().int().positive(),
       kind: z.enum(['new', 'resume']),
       prompt: z.string(),
-      status: z.enum(['running', 'succeeded', 'failed', 'interrupted']),
+      status: z.enum(['queued', 'running', 'succeeded', 'failed', 'interrupted']),
+      queuedAt: z.number().nullish().transform((value) => value ?? undefined),
+      handoffs: z.number().int().nonnegative().default(0),
       host: z.string(),
       cwd: z.string(),
       startedAt: z.number(),
@@ -94,8 +100,9 @@ export async function exportConversation(store: Store, conversationId: string): 
       cwd: conversation.cwd,
       createdAt: conversation.createdAt,
       updatedAt: conversation.updatedAt,
+      options: { model: conversation.options.model, systemPrompt: conversation.options.systemPrompt },
     },
-    runs: runs.map((run) => ({ ...run, endedAt: nullable(run.endedAt), exitCode: nullable(run.exitCode), error: nullable(run.error) })),
+    runs: runs.map((run) => ({ ...run, endedAt: nullable(run.endedAt), exitCode: nullable(run.exitCode), error: nullable(run.error), queuedAt: nullable(run.queuedAt) })),
     events,
     workspace: workspace
       ? { runId: workspace.runId, manifest: workspace.manifest, blobs: Object.fromEntries(Object.entries(workspace.blobs).map(([name, bytes]) => [name, (bytes as Buffer).toString('base64')])) }

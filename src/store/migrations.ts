@@ -119,6 +119,35 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_fleet': {
+      async up(db: Kysely<any>) {
+        // Conversations started through `baton serve` belong to a tenant; local ones have none.
+        await db.schema.alterTable('conversations').addColumn('tenant', 'text').execute();
+        // What every run of the conversation launches with (model, system prompt), as JSON.
+        await db.schema.alterTable('conversations').addColumn('options', 'text').execute();
+        await db.schema.createIndex('conversations_by_tenant').on('conversations').columns(['tenant', 'updated_at']).execute();
+        // A queued run waits for a worker; it is handed back (and counted here) when its worker shuts down.
+        await db.schema.alterTable('runs').addColumn('queued_at', dialect.bigInteger).execute();
+        await db.schema.alterTable('runs').addColumn('handoffs', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema
+          .createTable('api_tokens')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('token_sha256', 'text', (c) => c.notNull().unique())
+          .addColumn('created_at', dialect.bigInteger, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('fleet_workers')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('host', 'text', (c) => c.notNull())
+          .addColumn('pid', 'integer', (c) => c.notNull())
+          .addColumn('started_at', dialect.bigInteger, (c) => c.notNull())
+          .addColumn('heartbeat_at', dialect.bigInteger, (c) => c.notNull())
+          // The job queue's own ids for this worker's job slots (JSON array), to unlock their jobs if it dies.
+          .addColumn('queue_worker_ids', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -11,6 +11,8 @@ export interface ConversationsTable {
   updated_at: number;
   active_run_id: string | null;
   lease_expires_at: number | null;
+  tenant: string | null;
+  options: string | null;
 }
 
 export interface RunsTable {
@@ -26,6 +28,8 @@ export interface RunsTable {
   ended_at: number | null;
   exit_code: number | null;
   error: string | null;
+  queued_at: number | null;
+  handoffs: Generated<number>;
 }
 
 export interface RunEventsTable {
@@ -79,7 +83,25 @@ export interface WorkspaceBlobsTable {
   sha256: string;
 }
 
+export interface ApiTokensTable {
+  id: string;
+  tenant: string;
+  token_sha256: string;
+  created_at: number;
+}
+
+export interface FleetWorkersTable {
+  id: string;
+  host: string;
+  pid: number;
+  started_at: number;
+  heartbeat_at: number;
+  queue_worker_ids: string;
+}
+
 export interface Database {
+  api_tokens: ApiTokensTable;
+  fleet_workers: FleetWorkersTable;
   conversations: ConversationsTable;
   runs: RunsTable;
   run_events: RunEventsTable;

@@ -20,6 +20,9 @@ import type { ConversationsTable, Database, RunsTable, WorkspaceSnapshotsTable }
 import type { WorkspaceBlobs, WorkspaceManifest, WorkspaceSnapshot } from '../workspace/workspace.js';
 import type {
   Conversation,
+  ConversationOptions,
+  NewConversation,
+  QueueRunInput,
   FinishRunInput,
   ImportedConversation,
   NewRunEvent,
@@ -57,7 +60,15 @@ function toConversation(row: Selectable<ConversationsTable>): Conversation {
     updatedAt: num(row.updated_at),
     activeRunId: row.active_run_id ?? undefined,
     leaseExpiresAt: numOrUndefined(row.lease_expires_at),
+    tenant: row.tenant ?? undefined,
+    options: row.options ? (JSON.parse(row.options) as ConversationOptions) : {},
   };
+}
+
+/** Options as stored: JSON without undefined fields, or null when there are none. */
+function encodeOptions(options: ConversationOptions | undefined): string | null {
+  const json = JSON.stringify(options ?? {});
+  return json === '{}' ? null : json;
 }
 
 function toRun(row: Selectable<RunsTable>): Run {
@@ -74,6 +85,8 @@ function toRun(row: Selectable<RunsTable>): Run {
     endedAt: numOrUndefined(row.ended_at),
     exitCode: numOrUndefined(row.exit_code),
     error: row.error ?? undefined,
+    queuedAt: numOrUndefined(row.queued_at),
+    handoffs: num(row.handoffs),
   };
 }
 
@@ -94,16 +107,52 @@ function corrupt(conversationId: string, fileKey: string, detail: string): Baton
   });
 }
 
+/**
+ * Inserts a queued run numbered after every earlier run of the conversation, inside `trx` — so that a job
+ * queue on the same database can enqueue its job in the same transaction (src/fleet/queue.ts).
+ */
+export async function queueRunIn(trx: Transaction<Database>, input: QueueRunInput, notFound: () => Error): Promise<Run> {
+  const now = Date.now();
+  const touched = await trx.updateTable('conversations').set({ updated_at: now }).where('id', '=', input.conversationId).executeTakeFirst();
+  if (Number(touched.numUpdatedRows) === 0) throw notFound();
+  const last = await trx
+    .selectFrom('runs')
+    .select((eb) => eb.fn.max('sequence').as('sequence'))
+    .where('conversation_id', '=', input.conversationId)
+    .executeTakeFirst();
+  const sequence = num(last?.sequence ?? 0) + 1;
+  const row = {
+    id: input.runId,
+    conversation_id: input.conversationId,
+    sequence,
+    kind: sequence === 1 ? 'new' : 'resume',
+    prompt: input.prompt,
+    status: 'queued',
+    host: '',
+    cwd: '',
+    started_at: now,
+    ended_at: null,
+    exit_code: null,
+    error: null,
+    queued_at: now,
+    handoffs: 0,
+  };
+  await trx.insertInto('runs').values(row).execute();
+  return toRun(row);
+}
+
 export class SqlStore implements Store {
   constructor(
-    private readonly db: Kysely<Database>,
+    readonly db: Kysely<Database>,
     readonly location: string,
     private readonly onClose: () => Promise<void> = async () => db.destroy(),
   ) {}
 
-  async createConversation(input: { id: string; harness: Conversation['harness']; title: string; cwd: string }): Promise<Conversation> {
+  async createConversation(input: NewConversation): Promise<Conversation> {
     const now = Date.now();
     const row = {
+      tenant: input.tenant ?? null,
+      options: encodeOptions(input.options),
       id: input.id,
       harness: input.harness,
       session_id: null,
@@ -123,9 +172,39 @@ export class SqlStore implements Store {
     return row ? toConversation(row) : undefined;
   }
 
-  async listConversations(): Promise<Conversation[]> {
-    const rows = await this.db.selectFrom('conversations').selectAll().orderBy('updated_at', 'desc').orderBy('id', 'desc').execute();
+  async listConversations(filter: { tenant?: string } = {}): Promise<Conversation[]> {
+    let query = this.db.selectFrom('conversations').selectAll();
+    if (filter.tenant !== undefined) query = query.where('tenant', '=', filter.tenant);
+    const rows = await query.orderBy('updated_at', 'desc').orderBy('id', 'desc').execute();
     return rows.map(toConversation);
+  }
+
+  async deleteConversation(id: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const now = Date.now();
+      await this.lockConversation(trx, id, now);
+      const row = await trx.selectFrom('conversations').select(['active_run_id', 'lease_expires_at']).where('id', '=', id).executeTakeFirstOrThrow();
+      if (row.active_run_id && num(row.lease_expires_at ?? 0) >= now) {
+        throw new BatonError('CONVERSATION_BUSY', `conversation ${id} is busy: run ${row.active_run_id} is active`, {
+          hint: 'wait for the run to finish (or interrupt it), then delete the conversation',
+        });
+      }
+      // Children first: SQLite enforces the foreign keys only when asked to, so no cascade is relied upon.
+      const runs = trx.selectFrom('runs').select('id').where('conversation_id', '=', id);
+      await trx.deleteFrom('run_events').where('run_id', 'in', runs).execute();
+      const versions = trx.selectFrom('transcript_versions').select('id').where('conversation_id', '=', id);
+      await trx.deleteFrom('transcript_chunks').where('version_id', 'in', versions).execute();
+      await trx.deleteFrom('transcript_versions').where('conversation_id', '=', id).execute();
+      const snapshots = trx.selectFrom('workspace_snapshots').select('id').where('conversation_id', '=', id);
+      await trx.deleteFrom('workspace_blobs').where('snapshot_id', 'in', snapshots).execute();
+      await trx.deleteFrom('workspace_snapshots').where('conversation_id', '=', id).execute();
+      await trx.deleteFrom('runs').where('conversation_id', '=', id).execute();
+      await trx.deleteFrom('conversations').where('id', '=', id).execute();
+    });
+  }
+
+  async queueRun(input: QueueRunInput): Promise<Run> {
+    return this.db.transaction().execute(async (trx) => queueRunIn(trx, input, () => this.notFound(input.conversationId)));
   }
 
   async setSessionId(conversationId: string, sessionId: string): Promise<void> {
@@ -179,6 +258,16 @@ export class SqlStore implements Store {
           .where('status', '=', 'running')
           .execute();
       }
+      const claimed = await trx
+        .updateTable('runs')
+        .set({ status: 'running', kind: input.kind, prompt: input.prompt, host: input.host, cwd: input.cwd, started_at: now, ended_at: null, exit_code: null, error: null })
+        .where('id', '=', input.runId)
+        .where('conversation_id', '=', input.conversationId)
+        .where('status', '=', 'queued')
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) > 0) {
+        return toRun(await trx.selectFrom('runs').selectAll().where('id', '=', input.runId).executeTakeFirstOrThrow());
+      }
       const last = await trx
         .selectFrom('runs')
         .select((eb) => eb.fn.max('sequence').as('sequence'))
@@ -197,6 +286,8 @@ export class SqlStore implements Store {
         ended_at: null,
         exit_code: null,
         error: null,
+        queued_at: null,
+        handoffs: 0,
       };
       await trx.insertInto('runs').values(row).execute();
       return toRun(row);
@@ -269,8 +360,8 @@ export class SqlStore implements Store {
     });
   }
 
-  async listRunEvents(runId: string): Promise<RunEvent[]> {
-    const rows = await this.db.selectFrom('run_events').selectAll().where('run_id', '=', runId).orderBy('sequence').execute();
+  async listRunEvents(runId: string, afterSequence = 0): Promise<RunEvent[]> {
+    const rows = await this.db.selectFrom('run_events').selectAll().where('run_id', '=', runId).where('sequence', '>', afterSequence).orderBy('sequence').execute();
     return rows.map((row) => ({ runId: row.run_id, sequence: num(row.sequence), at: num(row.at), type: row.type, data: JSON.parse(row.data) as unknown }));
   }
 
@@ -590,6 +681,8 @@ export class SqlStore implements Store {
           updated_at: conversation.updatedAt,
           active_run_id: null,
           lease_expires_at: null,
+          tenant: conversation.tenant ?? null,
+          options: encodeOptions(conversation.options),
         })
         .execute();
       for (const run of imported.runs) {
@@ -601,14 +694,16 @@ export class SqlStore implements Store {
             sequence: run.sequence,
             kind: run.kind,
             prompt: run.prompt,
-            // A run that was still running when exported cannot be running here.
-            status: run.status === 'running' ? 'interrupted' : run.status,
+            // A run that was still running (or waiting) when exported cannot be running here.
+            status: run.status === 'running' || run.status === 'queued' ? 'interrupted' : run.status,
             host: run.host,
             cwd: run.cwd,
             started_at: run.startedAt,
             ended_at: run.endedAt ?? null,
             exit_code: run.exitCode ?? null,
             error: run.error ?? null,
+            queued_at: run.queuedAt ?? null,
+            handoffs: run.handoffs ?? 0,
           })
           .execute();
       }

@@ -18,10 +18,23 @@ export interface Conversation {
   updatedAt: number;
   activeRunId: string | undefined;
   leaseExpiresAt: number | undefined;
+  /** The tenant that owns it when it was started through `baton serve`; undefined for local conversations. */
+  tenant: string | undefined;
+  options: ConversationOptions;
+}
+
+/** What every run of a conversation launches with; a follow-up inherits them. */
+export interface ConversationOptions {
+  model?: string | undefined;
+  systemPrompt?: string | undefined;
+  /** Where a worker gets the files for the first run: a git repository to clone (then tracked as usual). */
+  workspace?: { git: string; ref?: string | undefined } | { enabled: false } | undefined;
 }
 
 export type RunKind = 'new' | 'resume';
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
+/** queued: waiting for a worker (fleet); running: holds the conversation's lease; the rest are final. */
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted';
+export type FinishedRunStatus = Exclude<RunStatus, 'queued' | 'running'>;
 
 export interface Run {
   id: string;
@@ -37,6 +50,10 @@ export interface Run {
   endedAt: number | undefined;
   exitCode: number | undefined;
   error: string | undefined;
+  /** When it was queued for a worker; undefined for a run started directly. */
+  queuedAt: number | undefined;
+  /** How often a shutting-down worker handed it back to the queue. */
+  handoffs: number;
 }
 
 export interface RunEvent {
@@ -83,8 +100,15 @@ export interface StoredTranscript {
   files: StoredTranscriptFile[];
 }
 
+export interface QueueRunInput {
+  conversationId: string;
+  runId: string;
+  prompt: string;
+}
+
 export interface StartRunInput {
   conversationId: string;
+  /** A new run's id, or the id of a queued run of this conversation, which this claims. */
   runId: string;
   kind: RunKind;
   prompt: string;
@@ -94,13 +118,13 @@ export interface StartRunInput {
 }
 
 export interface FinishRunInput {
-  status: Exclude<RunStatus, 'running'>;
+  status: FinishedRunStatus;
   exitCode: number | undefined;
   error: string | undefined;
 }
 
 export interface ImportedConversation {
-  conversation: Omit<Conversation, 'activeRunId' | 'leaseExpiresAt'>;
+  conversation: Omit<Conversation, 'activeRunId' | 'leaseExpiresAt' | 'tenant' | 'options'> & Partial<Pick<Conversation, 'tenant' | 'options'>>;
   runs: Run[];
   events: RunEvent[];
   meta: SessionMeta | undefined;
@@ -120,13 +144,25 @@ export interface StoredWorkspaceSnapshot extends WorkspaceSnapshot {
 
 export type WorkspaceSnapshotSummary = Omit<StoredWorkspaceSnapshot, 'blobs'>;
 
+export interface NewConversation {
+  id: string;
+  harness: HarnessId;
+  title: string;
+  cwd: string;
+  tenant?: string | undefined;
+  options?: ConversationOptions | undefined;
+}
+
 export interface Store {
   /** A human description of where the store lives, for messages. */
   readonly location: string;
 
-  createConversation(input: { id: string; harness: HarnessId; title: string; cwd: string }): Promise<Conversation>;
+  createConversation(input: NewConversation): Promise<Conversation>;
   getConversation(id: string): Promise<Conversation | undefined>;
-  listConversations(): Promise<Conversation[]>;
+  /** Newest activity first; with `tenant`, only that tenant's conversations. */
+  listConversations(filter?: { tenant?: string }): Promise<Conversation[]>;
+  /** Removes the conversation with its runs, events, transcript and snapshots; CONVERSATION_BUSY while a run holds its lease. */
+  deleteConversation(id: string): Promise<void>;
   /** Records the CLI's session id once; a different id for the same conversation is refused. */
   setSessionId(conversationId: string, sessionId: string): Promise<void>;
 
@@ -135,6 +171,8 @@ export interface Store {
    * run holds an unexpired lease; a run whose lease expired (its process died) is marked failed and taken over.
    */
   startRun(input: StartRunInput): Promise<Run>;
+  /** Records a run waiting for a worker, numbered after every earlier run of the conversation. */
+  queueRun(input: QueueRunInput): Promise<Run>;
   /** Extends the lease; false when the lease was lost (taken over after expiry). */
   renewLease(runId: string, leaseMs: number): Promise<boolean>;
   finishRun(runId: string, result: FinishRunInput): Promise<Run>;
@@ -142,7 +180,8 @@ export interface Store {
   listRuns(conversationId: string): Promise<Run[]>;
 
   appendRunEvents(runId: string, events: NewRunEvent[]): Promise<void>;
-  listRunEvents(runId: string): Promise<RunEvent[]>;
+  /** The run's events in order; with `afterSequence`, only the later ones. */
+  listRunEvents(runId: string, afterSequence?: number): Promise<RunEvent[]>;
 
   /** Appends one chunk; refuses (STORE_ERROR) when `base` is no longer the file's latest version end. */
   appendTranscript(input: TranscriptAppend): Promise<TranscriptCursor>;

@@ -88,7 +88,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
     describe('conversations', () => {
       it('creates a conversation and reads it back', async () => {
         const created = await conversation('first task');
-        expect(created).toMatchObject({ harness: 'codex', title: 'first task', cwd: '/work/project', sessionId: undefined, activeRunId: undefined, leaseExpiresAt: undefined });
+        expect(created).toMatchObject({ harness: 'codex', title: 'first task', cwd: '/work/project', sessionId: undefined, activeRunId: undefined, leaseExpiresAt: undefined, tenant: undefined, options: {} });
         expect(await store.getConversation(created.id)).toEqual(created);
       });
 
@@ -220,6 +220,61 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         await store.finishRun(run.id, { status: 'succeeded', exitCode: 0, error: undefined });
         expect(await store.renewLease(run.id, 60_000)).toBe(false);
         expect((await store.getConversation(created.id))?.activeRunId).toBeUndefined();
+      });
+    });
+
+    describe('tenants, queued runs and deletion (the fleet)', () => {
+      it('keeps a conversation\'s tenant and options, and lists one tenant\'s conversations only', async () => {
+        const options = { model: 'gpt-test', systemPrompt: 'be brief', workspace: { git: 'https://example.com/r.git', ref: 'main' } };
+        const mine = await store.createConversation({ id: newConversationId(), harness: 'claude', title: 'mine', cwd: '', tenant: 'acme', options });
+        await store.createConversation({ id: newConversationId(), harness: 'codex', title: 'theirs', cwd: '', tenant: 'globex' });
+        await conversation('local');
+        expect(await store.getConversation(mine.id)).toMatchObject({ tenant: 'acme', options });
+        expect((await store.listConversations({ tenant: 'acme' })).map((c) => c.title)).toEqual(['mine']);
+        expect(await store.listConversations()).toHaveLength(3);
+      });
+
+      it('numbers queued runs in order, and startRun claims a queued run keeping its number', async () => {
+        const created = await conversation();
+        const first = await store.queueRun({ conversationId: created.id, runId: newRunId(), prompt: 'one' });
+        const second = await store.queueRun({ conversationId: created.id, runId: newRunId(), prompt: 'two' });
+        expect([first.sequence, first.kind, first.status, second.sequence, second.kind]).toEqual([1, 'new', 'queued', 2, 'resume']);
+        expect(first.queuedAt).toBeTypeOf('number');
+        const claimed = await store.startRun(runInput(created.id, { runId: first.id, prompt: 'one' }));
+        expect(claimed).toMatchObject({ id: first.id, sequence: 1, status: 'running', host: 'machine-a', queuedAt: first.queuedAt });
+        expect((await store.getConversation(created.id))?.activeRunId).toBe(first.id);
+        await expectBatonError(store.startRun(runInput(created.id, { runId: second.id })), 'CONVERSATION_BUSY');
+        expect((await store.getRun(second.id))?.status).toBe('queued');
+      });
+
+      it('refuses a queued run for an unknown conversation with CONVERSATION_NOT_FOUND', async () => {
+        await expectBatonError(store.queueRun({ conversationId: newConversationId(), runId: newRunId(), prompt: 'p' }), 'CONVERSATION_NOT_FOUND');
+      });
+
+      it('lists only the events after a sequence number', async () => {
+        const created = await conversation();
+        const run = await store.startRun(runInput(created.id));
+        await store.appendRunEvents(run.id, [1, 2, 3].map((n) => ({ at: n, type: 'message', data: { n } })));
+        expect((await store.listRunEvents(run.id, 1)).map((event) => event.sequence)).toEqual([2, 3]);
+        expect(await store.listRunEvents(run.id, 3)).toEqual([]);
+      });
+
+      it('deletes a conversation with everything it holds, but not while a run holds its lease', async () => {
+        const created = await conversation();
+        const kept = await conversation('kept');
+        const run = await store.startRun(runInput(created.id));
+        await store.appendRunEvents(run.id, [{ at: 1, type: 'message', data: {} }]);
+        await appendAfter(store, { conversationId: created.id, base: undefined, before: Buffer.alloc(0), bytes: jsonLines(3) });
+        await appendAfter(store, { conversationId: kept.id, base: undefined, before: Buffer.alloc(0), bytes: jsonLines(2) });
+        await expectBatonError(store.deleteConversation(created.id), 'CONVERSATION_BUSY');
+        await store.finishRun(run.id, { status: 'succeeded', exitCode: 0, error: undefined });
+        await store.deleteConversation(created.id);
+        expect(await store.getConversation(created.id)).toBeUndefined();
+        expect(await store.getRun(run.id)).toBeUndefined();
+        expect(await store.listRunEvents(run.id)).toEqual([]);
+        expect(await store.loadTranscript(created.id)).toBeUndefined();
+        expect((await store.loadTranscript(kept.id))?.files[0]?.lineCount).toBe(2);
+        await expectBatonError(store.deleteConversation(created.id), 'CONVERSATION_NOT_FOUND');
       });
     });
 
@@ -458,14 +513,14 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         await store.importConversation({
           conversation: { id, harness: 'codex', sessionId, title: 'imported', cwd: '/imported', createdAt: 1_000, updatedAt: 2_000 },
           workspace: undefined,
-          runs: [{ id: runId, conversationId: id, sequence: 1, kind: 'new', prompt: 'p', status: 'succeeded', host: 'h', cwd: '/imported', startedAt: 1_100, endedAt: 1_900, exitCode: 0, error: undefined }],
+          runs: [{ id: runId, conversationId: id, sequence: 1, kind: 'new', prompt: 'p', status: 'succeeded', host: 'h', cwd: '/imported', startedAt: 1_100, endedAt: 1_900, exitCode: 0, error: undefined, queuedAt: undefined, handoffs: 0 }],
           events: [{ runId, sequence: 1, at: 1_200, type: 'thread.started', data: { thread_id: sessionId } }],
           meta,
           files: [{ key: 'main', content, lineCount: 3, sha256: sha256(content) }],
         });
 
-        expect(await store.getConversation(id)).toEqual({ id, harness: 'codex', sessionId, title: 'imported', cwd: '/imported', createdAt: 1_000, updatedAt: 2_000, activeRunId: undefined, leaseExpiresAt: undefined });
-        expect(await store.listRuns(id)).toEqual([{ id: runId, conversationId: id, sequence: 1, kind: 'new', prompt: 'p', status: 'succeeded', host: 'h', cwd: '/imported', startedAt: 1_100, endedAt: 1_900, exitCode: 0, error: undefined }]);
+        expect(await store.getConversation(id)).toEqual({ id, harness: 'codex', sessionId, title: 'imported', cwd: '/imported', createdAt: 1_000, updatedAt: 2_000, activeRunId: undefined, leaseExpiresAt: undefined, tenant: undefined, options: {} });
+        expect(await store.listRuns(id)).toEqual([{ id: runId, conversationId: id, sequence: 1, kind: 'new', prompt: 'p', status: 'succeeded', host: 'h', cwd: '/imported', startedAt: 1_100, endedAt: 1_900, exitCode: 0, error: undefined, queuedAt: undefined, handoffs: 0 }]);
         expect(await store.listRunEvents(runId)).toEqual([{ runId, sequence: 1, at: 1_200, type: 'thread.started', data: { thread_id: sessionId } }]);
         const loaded = await store.loadTranscript(id);
         expect(loaded?.meta).toEqual(meta);
