@@ -5,16 +5,12 @@ import type { Command } from 'commander';
 import { BatonError, errorMessage } from '../errors.js';
 import { writePrivateFileAtomic } from '../fs/private-files.js';
 import { getHarness } from '../harness/registry.js';
+import { conversationStatus } from '../store/conversation-status.js';
 import type { Conversation, Run, Store } from '../store/store.js';
 import { renderItem, type ViewItem } from '../transcript/view.js';
 import { withStore, type GlobalOptions } from './context.js';
 
 const time = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19));
-
-function conversationStatus(conversation: Conversation, lastRun: Run | undefined): string {
-  if (conversation.activeRunId && (conversation.leaseExpiresAt ?? 0) > Date.now()) return 'running';
-  return lastRun?.status === 'succeeded' || lastRun === undefined ? 'idle' : (lastRun.status === 'running' ? 'stale' : lastRun.status);
-}
 
 async function requireConversation(store: Store, id: string): Promise<Conversation> {
   const conversation = await store.getConversation(id);
@@ -47,7 +43,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
         const rows = await Promise.all(
           conversations.map(async (conversation) => {
             const runs = await store.listRuns(conversation.id);
-            return { conversation, runs, status: conversationStatus(conversation, runs[runs.length - 1]) };
+            return { conversation, runs, status: conversationStatus(conversation, runs) };
           }),
         );
         if (options.json) {

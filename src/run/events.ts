@@ -6,11 +6,16 @@ export type TimedEvent = HarnessEvent & { at: number };
 
 export class RunEventRecorder {
   private pending: NewRunEvent[] = [];
+  /** Batches are stored one after another, so events keep their order across overlapping flushes. */
+  private flushing: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
 
+  /** With `flushAfterMs`, events are also stored that soon after they happen, not only with each save. */
   constructor(
     private readonly store: Store,
     private readonly runId: string,
     private readonly subscriber: ((event: TimedEvent) => void) | undefined,
+    private readonly flushAfterMs?: number,
   ) {}
 
   async record(event: HarnessEvent): Promise<void> {
@@ -22,9 +27,24 @@ export class RunEventRecorder {
     } catch {
       // A display problem never stops a run.
     }
+    if (this.flushAfterMs !== undefined && !this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        // A failed early flush keeps its events for the next one (the save's flush reports errors).
+        this.flush().catch(() => undefined);
+      }, this.flushAfterMs);
+    }
   }
 
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const next = this.flushing.catch(() => undefined).then(() => this.writePending());
+    this.flushing = next;
+    return next;
+  }
+
+  private async writePending(): Promise<void> {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];

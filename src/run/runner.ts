@@ -44,6 +44,8 @@ export interface RunOptions {
   saveIntervalMs?: number;
   leaseMs?: number;
   host?: string;
+  /** Store events this soon after they happen (for live followers elsewhere); default: with each save. */
+  eventFlushMs?: number;
 }
 
 export interface WorkspaceOptions {
@@ -96,7 +98,21 @@ export async function resumeConversation(options: RunOptions & { conversationId:
   return execute(harness, conversation, cwd, options);
 }
 
-async function execute(harness: Harness, conversation: Conversation, cwd: string, options: RunOptions): Promise<RunResult> {
+/**
+ * Runs a run that was queued for a worker (src/fleet/): a new run if the conversation has no CLI session yet,
+ * else a resume. The prompt, model and system prompt come from the store.
+ */
+export async function runQueuedRun(options: Omit<RunOptions, 'prompt' | 'model' | 'systemPrompt'> & { runId: string; prompt?: string }): Promise<RunResult> {
+  const run = await options.store.getRun(options.runId);
+  const conversation = run && (await options.store.getConversation(run.conversationId));
+  if (!run || !conversation) throw new BatonError('CONVERSATION_NOT_FOUND', `no queued run ${options.runId} in ${options.store.location}`, { hint: 'it was deleted with its conversation' });
+  const harness = getHarness(conversation.harness) as Harness;
+  const cwd = await resolveWorkingDirectory(options.cwd, true);
+  const launch: RunOptions = { ...options, prompt: options.prompt ?? run.prompt, model: conversation.options.model, systemPrompt: conversation.options.systemPrompt };
+  return execute(harness, conversation, cwd, launch, run.id);
+}
+
+async function execute(harness: Harness, conversation: Conversation, cwd: string, options: RunOptions, queuedRunId?: string): Promise<RunResult> {
   const { store } = options;
   const env = { ...(options.env ?? process.env), ...harnessEnvironment(options.config ?? {}, harness.id) };
   const context: HarnessContext = { home: harness.resolveHome(env), cwd, env };
@@ -104,14 +120,14 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const run = await store.startRun({
     conversationId: conversation.id,
-    runId: newRunId(),
+    runId: queuedRunId ?? newRunId(),
     kind: isResume ? 'resume' : 'new',
     prompt: options.prompt,
     host: options.host ?? hostname(),
     cwd,
     leaseMs,
   });
-  const recorder = new RunEventRecorder(store, run.id, options.onEvent);
+  const recorder = new RunEventRecorder(store, run.id, options.onEvent, options.eventFlushMs);
   const state: RunState = { sessionId: conversation.sessionId, failure: undefined, interrupted: false, sessionMismatch: false };
   let saver: TranscriptSaver | undefined;
   let exit: ChildExit | undefined;
@@ -313,7 +329,9 @@ async function supervise(input: SuperviseInput): Promise<ChildExit> {
   const escalation: NodeJS.Timeout[] = [];
   const onAbort = (): void => {
     state.interrupted = true;
-    state.failure ??= 'interrupted by the user';
+    // A string reason says who interrupted (e.g. a worker shutting down); a plain abort() is the user's Ctrl-C.
+    const reason: unknown = options.signal?.reason;
+    state.failure ??= typeof reason === 'string' ? reason : 'interrupted by the user';
     child.signal('SIGINT');
     escalation.push(setTimeout(() => child.signal('SIGTERM'), INTERRUPT_GRACE_MS));
     escalation.push(setTimeout(() => child.signal('SIGKILL'), INTERRUPT_GRACE_MS * 2));

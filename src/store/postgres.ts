@@ -17,11 +17,13 @@ import {
   type QueryCompiler,
   type QueryResult,
   type TransactionSettings,
+  sql,
 } from 'kysely';
 import { BatonError, isBatonError } from '../errors.js';
 import { migrateToLatest, type MigrationDialect } from './migrations.js';
 import type { Database } from './schema.js';
 import { SqlStore } from './sql-store.js';
+import type { FinishRunInput, NewRunEvent, QueueRunInput, Run, StartRunInput } from './store.js';
 
 export const POSTGRES_MIGRATION_DIALECT: MigrationDialect = { bytes: 'bytea', bigInteger: 'bigint', serialKey: 'bigserial' };
 
@@ -38,8 +40,55 @@ const types: pg.CustomTypesConfig = {
     oid === pg.types.builtins.INT8 && format !== 'binary' ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
+/** The channel on which every change to a run (status, new events) is announced with the run's id. */
+export const RUN_CHANGES_CHANNEL = 'baton_run_changes';
+
+/**
+ * The SQL store on PostgreSQL, announcing each change to a run on RUN_CHANGES_CHANNEL (LISTEN/NOTIFY), so that
+ * `baton serve` streams a run's events live whichever worker runs it. It also gives the fleet (src/fleet/) the
+ * database URL, for the job queue that lives in the same database.
+ */
+export class PostgresStore extends SqlStore {
+  constructor(
+    db: Kysely<Database>,
+    location: string,
+    /** The URL with its password: for the job queue's own connections, never for messages. */
+    readonly url: string,
+  ) {
+    super(db, location);
+  }
+
+  override async startRun(input: StartRunInput): Promise<Run> {
+    const run = await super.startRun(input);
+    await this.announce(run.id);
+    return run;
+  }
+
+  override async queueRun(input: QueueRunInput): Promise<Run> {
+    const run = await super.queueRun(input);
+    await this.announce(run.id);
+    return run;
+  }
+
+  override async finishRun(runId: string, result: FinishRunInput): Promise<Run> {
+    const run = await super.finishRun(runId, result);
+    await this.announce(runId);
+    return run;
+  }
+
+  override async appendRunEvents(runId: string, events: NewRunEvent[]): Promise<void> {
+    await super.appendRunEvents(runId, events);
+    if (events.length > 0) await this.announce(runId);
+  }
+
+  /** Tells listeners that run `runId` changed; best effort (a follower also polls). */
+  async announce(runId: string): Promise<void> {
+    await sql`select pg_notify(${RUN_CHANGES_CHANNEL}, ${runId})`.execute(this.db).catch(() => undefined);
+  }
+}
+
 /** Opens (and migrates) the PostgreSQL store at `url` (`postgres://user:password@host:port/database`). */
-export async function openPostgresStore(url: string): Promise<SqlStore> {
+export async function openPostgresStore(url: string): Promise<PostgresStore> {
   const location = redactPostgresUrl(url);
   let pool: pg.Pool;
   try {
@@ -71,7 +120,7 @@ export async function openPostgresStore(url: string): Promise<SqlStore> {
       cause: error,
     });
   }
-  return new SqlStore(db, location);
+  return new PostgresStore(db, location, url);
 }
 
 /** The URL without its password (in the userinfo or as a `password` parameter), for messages and logs. */

@@ -260,7 +260,7 @@ export class SqlStore implements Store {
       }
       const claimed = await trx
         .updateTable('runs')
-        .set({ status: 'running', kind: input.kind, prompt: input.prompt, host: input.host, cwd: input.cwd, started_at: now, ended_at: null, exit_code: null, error: null })
+        .set({ status: 'running', kind: input.kind, host: input.host, cwd: input.cwd, started_at: now, ended_at: null, exit_code: null, error: null })
         .where('id', '=', input.runId)
         .where('conversation_id', '=', input.conversationId)
         .where('status', '=', 'queued')

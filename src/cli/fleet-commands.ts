@@ -1,0 +1,139 @@
+/** `baton migrate`, `baton serve`, `baton worker`, `baton token create`: running baton as a service. */
+import { resolve, join } from 'node:path';
+import type { Command } from 'commander';
+import { batonDirectory } from '../config.js';
+import { BatonError } from '../errors.js';
+import type { PostgresStore } from '../store/postgres.js';
+import { openContext, type GlobalOptions } from './context.js';
+
+const VERSION = '0.1.0';
+
+function positiveInteger(name: string, value: string, { allowZero = false } = {}): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < (allowZero ? 0 : 1)) {
+    throw new BatonError('USAGE', `${name} must be a ${allowZero ? 'non-negative' : 'positive'} whole number, not "${value}"`, { hint: `for example ${name} 2` });
+  }
+  return number;
+}
+
+/** The fleet commands share one PostgreSQL store; SQLite cannot carry a job queue between machines. */
+async function openFleetStore(globals: GlobalOptions, command: string): Promise<{ store: PostgresStore; config: Awaited<ReturnType<typeof openContext>>['config'] }> {
+  const { store, config } = await openContext(globals);
+  const { PostgresStore } = await import('../store/postgres.js');
+  if (!(store instanceof PostgresStore)) {
+    await store.close();
+    throw new BatonError('USAGE', `baton ${command} needs a PostgreSQL store, and ${store.location} is a SQLite file`, {
+      hint: 'set BATON_STORE=postgres://user:password@host:5432/db (or pass --store postgres://…)',
+    });
+  }
+  return { store, config };
+}
+
+/** Runs `stop` on the first SIGINT/SIGTERM, and again (harder) on the next. */
+function onStopSignals(stop: (signal: NodeJS.Signals) => void): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stop(signal));
+}
+
+export function registerFleetCommands(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('migrate')
+    .description('create or upgrade the store\'s tables (and, on PostgreSQL, the job queue\'s)')
+    .action(async () => {
+      const { store } = await openContext(globals());
+      try {
+        const { PostgresStore } = await import('../store/postgres.js');
+        if (store instanceof PostgresStore) {
+          const { migrateQueue } = await import('../fleet/queue.js');
+          await migrateQueue(store);
+        }
+        process.stderr.write(`${store.location}: migrated to the latest schema\n`);
+      } finally {
+        await store.close();
+      }
+    });
+
+  program
+    .command('serve')
+    .description('serve the HTTP API (POST /v1/conversations …; OpenAPI at /openapi.json) over a PostgreSQL store')
+    .option('--port <port>', 'port to listen on', '7420')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .action(async (options: { port: string; host: string }) => {
+      const port = positiveInteger('--port', options.port, { allowZero: true });
+      const { store } = await openFleetStore(globals(), 'serve');
+      const { startServer } = await import('../server/serve.js');
+      const server = await startServer({ store, port, host: options.host, version: VERSION }).catch(async (error: unknown) => {
+        await store.close();
+        throw error;
+      });
+      process.stderr.write(`baton serve: listening on ${server.url} (store ${store.location})\n`);
+      await new Promise<void>((resolveStop) =>
+        onStopSignals(() => {
+          process.stderr.write('baton serve: stopping\n');
+          void server
+            .close()
+            .then(() => store.close())
+            .finally(resolveStop);
+        }),
+      );
+    });
+
+  program
+    .command('worker')
+    .description('take queued runs from the PostgreSQL store and run them, each in a fresh CLI home')
+    .option('--runs <n>', 'runs at once', '1')
+    .option('--name <name>', 'the worker\'s name in runs and logs (default <hostname>-<pid>)')
+    .option('--data-dir <dir>', 'where runs, homes and working directories live (default ~/.baton/worker)')
+    .option('--homes <dir>', 'parent directory of the fresh per-run homes (default: under --data-dir)')
+    .option('--home-template <dir>', 'copied into every fresh home first, e.g. holding .codex/config.toml and .claude/settings.json')
+    .option('--lease-seconds <n>', 'how long a run or a worker counts as alive without a heartbeat', '30')
+    .option('--drain-seconds <n>', 'on SIGTERM, how long active runs may finish before they are handed back to the queue', '20')
+    .action(async (options: { runs: string; name?: string; dataDir?: string; homes?: string; homeTemplate?: string; leaseSeconds: string; drainSeconds: string }) => {
+      const concurrency = positiveInteger('--runs', options.runs);
+      const leaseMs = positiveInteger('--lease-seconds', options.leaseSeconds) * 1000;
+      const drainMs = positiveInteger('--drain-seconds', options.drainSeconds, { allowZero: true }) * 1000;
+      const { assertHomeTemplate } = await import('../fleet/run-home.js');
+      if (options.homeTemplate) await assertHomeTemplate(resolve(options.homeTemplate));
+      const { store, config } = await openFleetStore(globals(), 'worker');
+      const { FleetWorker } = await import('../fleet/worker.js');
+      const worker = new FleetWorker({
+        store,
+        config,
+        name: options.name,
+        dataDir: resolve(options.dataDir ?? join(batonDirectory(process.env), 'worker')),
+        homesDir: options.homes ? resolve(options.homes) : undefined,
+        homeTemplate: options.homeTemplate ? resolve(options.homeTemplate) : undefined,
+        concurrency,
+        leaseMs,
+        drainMs,
+      });
+      try {
+        await worker.start();
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
+      onStopSignals(() => void worker.stop());
+      await worker.finished;
+      await worker.stop();
+      await store.close();
+    });
+
+  program
+    .command('token')
+    .description('manage API tokens for `baton serve`')
+    .command('create')
+    .description('create a bearer token for a tenant; the token is printed once, alone on the last line')
+    .requiredOption('--tenant <tenant>', 'the tenant whose conversations the token reaches')
+    .action(async (options: { tenant: string }) => {
+      const { createToken, assertTenantName } = await import('../fleet/tokens.js');
+      assertTenantName(options.tenant);
+      const { store } = await openFleetStore(globals(), 'token create');
+      try {
+        const created = await createToken(store, options.tenant);
+        process.stderr.write(`created token ${created.id} for tenant ${created.tenant}; it is shown only now, store it as a secret:\n`);
+        process.stdout.write(`${created.token}\n`);
+      } finally {
+        await store.close();
+      }
+    });
+}

@@ -1,0 +1,67 @@
+/**
+ * Where a worker runs one run: a fresh CLI home (HOME, holding `.codex/` and `.claude/`) and a fresh working
+ * directory, both under the worker's data directory and removed afterwards, so that one tenant's CLI state
+ * never reaches another's run. An operator's home template (providers, MCP servers, credentials) is copied in
+ * first.
+ */
+import { execFile } from 'node:child_process';
+import { chmod, cp, mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { BatonError, errorMessage } from '../errors.js';
+
+const run = promisify(execFile);
+
+export interface RunPlace {
+  home: string;
+  cwd: string;
+  /** The CLI's environment: the worker's, with HOME pointing at the fresh home and no other home override. */
+  env: NodeJS.ProcessEnv;
+  remove(): Promise<void>;
+}
+
+export async function assertHomeTemplate(template: string): Promise<void> {
+  const info = await stat(template).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new BatonError('USAGE', `the home template ${template} is not a directory`, {
+      hint: 'pass a directory laid out like a home, e.g. holding .codex/config.toml, to --home-template',
+    });
+  }
+}
+
+export async function createRunPlace(input: { dataDir: string; homesDir: string | undefined; homeTemplate: string | undefined; runId: string; baseEnv: NodeJS.ProcessEnv }): Promise<RunPlace> {
+  const runDir = join(input.dataDir, 'runs', input.runId);
+  const home = input.homesDir ? join(input.homesDir, input.runId) : join(runDir, 'home');
+  const cwd = join(runDir, 'work');
+  await rm(home, { recursive: true, force: true });
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  await chmod(home, 0o700);
+  if (input.homeTemplate) await cp(input.homeTemplate, home, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+  await mkdir(cwd, { recursive: true, mode: 0o700 });
+  const env: NodeJS.ProcessEnv = { ...input.baseEnv, HOME: home };
+  // The worker's own CLI homes must not leak into a run: both CLIs then default to folders under HOME.
+  delete env.CODEX_HOME;
+  delete env.CLAUDE_CONFIG_DIR;
+  return {
+    home,
+    cwd,
+    env,
+    remove: async () => {
+      await rm(runDir, { recursive: true, force: true });
+      if (input.homesDir) await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Clones the repository a new conversation works on into its (empty) working directory. */
+export async function cloneWorkspace(source: { git: string; ref?: string | undefined }, cwd: string): Promise<void> {
+  try {
+    await run('git', ['clone', '--quiet', '--', source.git, cwd], { maxBuffer: 16 * 1024 * 1024 });
+    if (source.ref) await run('git', ['-C', cwd, 'checkout', '--quiet', source.ref, '--'], { maxBuffer: 16 * 1024 * 1024 });
+  } catch (error) {
+    const detail = (error as { stderr?: string }).stderr?.trim().split('\n').at(-1) ?? errorMessage(error);
+    throw new BatonError('WORKSPACE_ERROR', `cannot clone ${source.git}${source.ref ? ` at ${source.ref}` : ''}: ${detail}`, {
+      hint: 'check that the repository URL and ref are reachable from the worker',
+    });
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * `baton worker`: takes queued runs from the job queue and runs them with the runner, each in a fresh home and
+ * working directory (run-home.ts). It heartbeats; a worker that stops heartbeating is presumed dead, and any
+ * other worker unlocks its jobs, whose runs are then marked failed with the transcript up to their last save.
+ * On stop (SIGTERM) it takes no new run, lets the active ones finish for a while, then interrupts them (final
+ * save) and hands them back to the queue, where another worker continues them.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { run as runQueue, type JobHelpers, type Runner, type WorkerUtils } from 'graphile-worker';
+import type { BatonConfig } from '../config.js';
+import { BatonError, errorMessage, isBatonError } from '../errors.js';
+import { runQueuedRun, type RunResult } from '../run/runner.js';
+import type { PostgresStore } from '../store/postgres.js';
+import type { Run } from '../store/store.js';
+import { handBackRun, migrateQueue, queueLogger, queueUtils, RUN_TASK, type RunJobPayload } from './queue.js';
+import { cloneWorkspace, createRunPlace } from './run-home.js';
+
+export interface WorkerOptions {
+  store: PostgresStore;
+  /** Names the worker in runs' `host` and in logs; default `<hostname>-<pid>`. */
+  name?: string | undefined;
+  config: BatonConfig;
+  /** Runs, homes and working directories live under here. */
+  dataDir: string;
+  /** Parent of the per-run homes, if not under dataDir. */
+  homesDir?: string | undefined;
+  /** Copied into every fresh home first. */
+  homeTemplate?: string | undefined;
+  /** Runs at once. */
+  concurrency: number;
+  /** A conversation's lease, and how long a silent worker counts as alive. */
+  leaseMs: number;
+  /** On stop, how long active runs may go on before they are interrupted and handed back. */
+  drainMs: number;
+  /** The environment the CLIs inherit (HOME is replaced per run). */
+  env?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+}
+
+/** Said to the agent when a run continues on another worker after its first worker shut down. */
+export function continuationPrompt(prompt: string): string {
+  return `[baton] Your previous turn was interrupted because the machine running you shut down; the conversation so far is above. Carry on with this request and finish it:\n\n${prompt}`;
+}
+
+export class FleetWorker {
+  readonly name: string;
+  readonly id: string;
+  private runner: Runner | undefined;
+  private utils: WorkerUtils | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly queueWorkerIds = new Set<string>();
+  private readonly active = new Map<string, AbortController>();
+  private stopping: Promise<void> | undefined;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.name = options.name ?? `${hostname()}-${process.pid}`;
+    this.id = `w_${this.name.replace(/[^A-Za-z0-9.-]/g, '-')}_${randomBytes(3).toString('hex')}`;
+  }
+
+  async start(): Promise<void> {
+    const { store } = this.options;
+    await migrateQueue(store);
+    const now = Date.now();
+    await store.db.insertInto('fleet_workers').values({ id: this.id, host: this.name, pid: process.pid, started_at: now, heartbeat_at: now, queue_worker_ids: '[]' }).execute();
+    this.utils = await queueUtils(store);
+    await this.beat();
+    this.heartbeat = setInterval(() => void this.beat(), Math.max(250, Math.floor(this.options.leaseMs / 3)));
+    this.runner = await runQueue({
+      connectionString: store.url,
+      concurrency: this.options.concurrency,
+      noHandleSignals: true,
+      pollInterval: 2_000,
+      logger: queueLogger,
+      crontab: '',
+      taskList: { [RUN_TASK]: (payload, helpers) => this.handle(payload, helpers) },
+    });
+    this.log(`worker ${this.id}: waiting for runs (${this.options.concurrency} at a time) in ${store.location}`);
+  }
+
+  /** Settles when the worker has stopped. */
+  get finished(): Promise<void> {
+    return this.runner?.promise ?? Promise.resolve();
+  }
+
+  /**
+   * Takes no new run; active runs get `drainMs` to finish, then are interrupted (final save) and handed back.
+   * Calling it again interrupts them at once.
+   */
+  stop(): Promise<void> {
+    if (this.stopping) {
+      this.interruptAll();
+      return this.stopping;
+    }
+    this.log(`worker ${this.id}: stopping${this.active.size > 0 ? `; ${this.active.size} active run(s) get ${Math.round(this.options.drainMs / 1000)} s to finish before they are handed back` : ''}`);
+    const drain = setTimeout(() => this.interruptAll(), this.options.drainMs);
+    this.stopping = (async () => {
+      try {
+        await this.runner?.stop();
+      } finally {
+        clearTimeout(drain);
+        clearInterval(this.heartbeat);
+        await this.options.store.db.deleteFrom('fleet_workers').where('id', '=', this.id).execute().catch(() => undefined);
+        await this.utils?.release();
+        this.log(`worker ${this.id}: stopped`);
+      }
+    })();
+    return this.stopping;
+  }
+
+  private interruptAll(): void {
+    for (const controller of this.active.values()) controller.abort(`handed back: worker ${this.id} is shutting down`);
+  }
+
+  /** Records that we are alive, and unlocks the jobs of workers that stopped heartbeating. */
+  private async beat(): Promise<void> {
+    const { store, leaseMs } = this.options;
+    try {
+      await store.db.updateTable('fleet_workers').set({ heartbeat_at: Date.now(), queue_worker_ids: JSON.stringify([...this.queueWorkerIds]) }).where('id', '=', this.id).execute();
+      const dead = await store.db.selectFrom('fleet_workers').selectAll().where('heartbeat_at', '<', Date.now() - leaseMs).execute();
+      for (const worker of dead) {
+        const ids = JSON.parse(worker.queue_worker_ids) as string[];
+        if (ids.length > 0) await this.utils?.forceUnlockWorkers(ids);
+        await store.db.deleteFrom('fleet_workers').where('id', '=', worker.id).execute();
+        this.log(`worker ${this.id}: worker ${worker.id} on ${worker.host} stopped heartbeating; its runs are released`);
+      }
+    } catch (error) {
+      this.log(`worker ${this.id}: heartbeat failed (will retry): ${errorMessage(error)}`);
+    }
+  }
+
+  private async handle(payload: unknown, helpers: JobHelpers): Promise<void> {
+    const { runId } = payload as RunJobPayload;
+    const { store } = this.options;
+    if (helpers.job.locked_by && !this.queueWorkerIds.has(helpers.job.locked_by)) {
+      this.queueWorkerIds.add(helpers.job.locked_by);
+      await this.beat();
+    }
+    const run = await store.getRun(runId);
+    if (!run) return; // deleted with its conversation
+    if (run.status === 'running') return this.settleAbandoned(run);
+    if (run.status !== 'queued') return; // already finished: nothing to do
+    await this.execute(run);
+  }
+
+  /** A run still marked running whose job came back: its worker died. Fail it once its lease has expired. */
+  private async settleAbandoned(run: Run): Promise<void> {
+    const { store, leaseMs } = this.options;
+    for (let waited = 0; ; ) {
+      const conversation = await store.getConversation(run.conversationId);
+      const leaseLeft = conversation?.activeRunId === run.id ? (conversation.leaseExpiresAt ?? 0) - Date.now() : 0;
+      if (leaseLeft <= 0) break;
+      if (waited > 2 * leaseMs) throw new Error(`run ${run.id} is still renewing its lease on ${run.host}; will retry`);
+      const pause = Math.min(leaseLeft + 250, leaseMs);
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      waited += pause;
+    }
+    const current = await store.getRun(run.id);
+    if (current?.status !== 'running') return;
+    await store.finishRun(run.id, {
+      status: 'failed',
+      exitCode: undefined,
+      error: `the worker on ${run.host} stopped while running it (lease expired); the transcript is kept up to its last save`,
+    });
+    this.log(`worker ${this.id}: run ${run.id} of ${run.conversationId} failed: its worker on ${run.host} died`);
+  }
+
+  private async execute(run: Run): Promise<void> {
+    const { store } = this.options;
+    const conversation = await store.getConversation(run.conversationId);
+    if (!conversation) return;
+    const place = await createRunPlace({ dataDir: this.options.dataDir, homesDir: this.options.homesDir, homeTemplate: this.options.homeTemplate, runId: run.id, baseEnv: this.options.env ?? process.env });
+    const controller = new AbortController();
+    this.active.set(run.id, controller);
+    const source = conversation.options.workspace;
+    this.log(`worker ${this.id}: run ${run.id} of ${conversation.id} (${conversation.harness}) started`);
+    let result: RunResult | undefined;
+    try {
+      if (source && 'git' in source && !conversation.sessionId) await cloneWorkspace(source, place.cwd);
+      result = await runQueuedRun({
+        store,
+        runId: run.id,
+        cwd: place.cwd,
+        env: place.env,
+        config: this.options.config,
+        signal: controller.signal,
+        leaseMs: this.options.leaseMs,
+        saveIntervalMs: Math.min(5_000, Math.floor(this.options.leaseMs / 3)),
+        eventFlushMs: 200,
+        host: this.name,
+        workspace: { enabled: !(source && 'enabled' in source && !source.enabled) },
+        ...(run.handoffs > 0 && conversation.sessionId ? { prompt: continuationPrompt(run.prompt) } : {}),
+      });
+    } catch (error) {
+      if (isBatonError(error) && error.code === 'CONVERSATION_BUSY') throw error; // a local run holds it: retry later
+      await this.failUnstarted(run, error);
+    } finally {
+      this.active.delete(run.id);
+      await place.remove().catch((error: unknown) => this.log(`worker ${this.id}: cannot remove ${place.home}: ${errorMessage(error)}`));
+    }
+    if (!result) return;
+    if (result.status === 'interrupted' && controller.signal.aborted && (await handBackRun(store, run))) {
+      this.log(`worker ${this.id}: run ${run.id} handed back to the queue`);
+      return;
+    }
+    this.log(`worker ${this.id}: run ${run.id} ${result.status}${result.error ? `: ${result.error}` : ''}`);
+  }
+
+  /** The runner records a run it started; a run that failed before that is recorded failed here. */
+  private async failUnstarted(run: Run, error: unknown): Promise<void> {
+    const message = error instanceof BatonError && error.hint ? `${error.message} (${error.hint})` : errorMessage(error);
+    this.log(`worker ${this.id}: run ${run.id} failed: ${message}`);
+    const current = await this.options.store.getRun(run.id);
+    if (current?.status !== 'queued') return;
+    await this.options.store.appendRunEvents(run.id, [{ at: Date.now(), type: 'error', data: { message } }]);
+    await this.options.store.finishRun(run.id, { status: 'failed', exitCode: undefined, error: message });
+  }
+}

@@ -1,0 +1,394 @@
+/**
+ * `baton serve`'s HTTP API (Hono + zod-openapi; the document is served at /openapi.json). Every route but
+ * /healthz and /openapi.json needs a tenant's bearer token; a tenant sees only its own conversations (others'
+ * are 404, not 403). Errors are `{error: {code, message, hint?}}` with the right status, never a stack trace.
+ */
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { streamSSE } from 'hono/streaming';
+import type { Context } from 'hono';
+import { BatonError, errorMessage, isBatonError, type ErrorCode } from '../errors.js';
+import { enqueueRun } from '../fleet/queue.js';
+import { tenantOfToken } from '../fleet/tokens.js';
+import { getHarness } from '../harness/registry.js';
+import { newConversationId } from '../ids.js';
+import { conversationStatus } from '../store/conversation-status.js';
+import type { PostgresStore } from '../store/postgres.js';
+import type { Conversation, ConversationOptions, Run, RunEvent } from '../store/store.js';
+import { serialiseFile } from '../transcript/envelope.js';
+import type { RunChanges } from './run-changes.js';
+import {
+  Accepted,
+  ConversationDetail,
+  ConversationList,
+  ErrorBody,
+  FollowupBody,
+  IdParam,
+  ListQuery,
+  MAX_BODY_BYTES,
+  NewConversationBody,
+  RawTranscriptBody,
+  RunBody,
+  TranscriptBody,
+} from './schemas.js';
+
+type Env = { Variables: { tenant: string } };
+
+export interface ApiOptions {
+  store: PostgresStore;
+  changes: RunChanges;
+  version: string;
+  /** Where unexpected errors are reported (never to the client). */
+  log?: (line: string) => void;
+}
+
+/** An error the API reports as is: status, code and message for the client. */
+class ApiError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 404 | 409 | 413 | 422 | 500 | 503,
+    readonly code: string,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+const STATUS_OF: Partial<Record<ErrorCode, ApiError['status']>> = {
+  CONVERSATION_NOT_FOUND: 404,
+  TRANSCRIPT_NOT_FOUND: 404,
+  CONVERSATION_BUSY: 409,
+  USAGE: 422,
+  HARNESS_UNKNOWN: 422,
+  STORE_ERROR: 503,
+};
+
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+const FINAL_STATUSES: ReadonlySet<Run['status']> = new Set(['succeeded', 'failed', 'interrupted']);
+
+function runJson(run: Run): z.infer<typeof RunBody> {
+  const queued = run.status === 'queued';
+  return {
+    id: run.id,
+    conversationId: run.conversationId,
+    sequence: run.sequence,
+    kind: run.kind,
+    prompt: run.prompt,
+    status: run.status,
+    host: queued || !run.host ? null : run.host,
+    queuedAt: iso(run.queuedAt),
+    startedAt: queued ? null : iso(run.startedAt),
+    endedAt: iso(run.endedAt),
+    exitCode: run.exitCode ?? null,
+    error: run.error ?? null,
+    handoffs: run.handoffs,
+  };
+}
+
+function conversationJson(conversation: Conversation, runs: Run[]) {
+  return {
+    id: conversation.id,
+    harness: conversation.harness,
+    title: conversation.title,
+    status: conversationStatus(conversation, runs),
+    sessionId: conversation.sessionId ?? null,
+    model: conversation.options.model ?? null,
+    createdAt: iso(conversation.createdAt),
+    updatedAt: iso(conversation.updatedAt),
+    activeRunId: conversation.activeRunId ?? null,
+  };
+}
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
+const errors = {
+  401: json(ErrorBody, 'no valid bearer token'),
+  404: json(ErrorBody, 'no such conversation or run for this tenant'),
+};
+const security = [{ bearer: [] as string[] }];
+
+export function createApi(options: ApiOptions): OpenAPIHono<Env> {
+  const { store, changes } = options;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const app = new OpenAPIHono<Env>({
+    defaultHook: (result) => {
+      if (result.success) return;
+      const issue = result.error.issues[0]!;
+      const where = issue.path.join('.') || 'body';
+      if (issue.code === 'too_big' && (where === 'prompt' || where === 'systemPrompt')) {
+        throw new ApiError(413, 'PROMPT_TOO_LARGE', `${where}: ${issue.message}`, 'shorten the prompt, or put long material in the workspace');
+      }
+      throw new ApiError(422, 'INVALID_REQUEST', `${where}: ${issue.message}`, 'see /openapi.json for the request shapes');
+    },
+  });
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'a token from `baton token create --tenant T`' });
+
+  app.onError((error, c) => {
+    if (error instanceof ApiError) return c.json({ error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } }, error.status);
+    if (isBatonError(error)) {
+      const status = STATUS_OF[error.code] ?? 400;
+      return c.json({ error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } }, status);
+    }
+    if (error instanceof HTTPException) {
+      const status = error.status;
+      const code = status === 400 ? 'BAD_REQUEST' : status === 413 ? 'BODY_TOO_LARGE' : 'HTTP_ERROR';
+      const message = status === 400 && /JSON/i.test(error.message) ? 'the request body is not valid JSON' : error.message || 'bad request';
+      return c.json({ error: { code, message } }, status);
+    }
+    log(`baton serve: unexpected error on ${c.req.method} ${c.req.path}: ${errorMessage(error)}`);
+    return c.json({ error: { code: 'INTERNAL', message: 'internal error; the server log has the details' } }, 500);
+  });
+  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}`, hint: 'see /openapi.json' } }, 404));
+
+  app.get('/healthz', async (c) => {
+    await store.db.selectNoFrom((eb) => eb.lit(1).as('one')).execute();
+    return c.json({ ok: true, version: options.version });
+  });
+  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'baton', version: options.version, description: 'Run coding-agent CLIs as cloud agents; every conversation resumable anywhere.' } });
+
+  app.use('/v1/*', async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const tenant = match ? await tenantOfToken(store, match[1]!) : undefined;
+    if (!tenant) {
+      c.header('WWW-Authenticate', 'Bearer');
+      throw new ApiError(401, 'UNAUTHORIZED', match ? 'the bearer token is not valid' : 'this route needs a bearer token', 'send Authorization: Bearer TOKEN, with a token from `baton token create --tenant T`');
+    }
+    c.set('tenant', tenant);
+    await next();
+  });
+  app.use('/v1/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new ApiError(413, 'BODY_TOO_LARGE', `the request body is larger than ${MAX_BODY_BYTES} bytes`, 'shorten the prompt'); } }));
+
+  /** The tenant's conversation, or 404 (also for another tenant's: its existence is not revealed). */
+  const ownConversation = async (c: Context<Env>, id: string): Promise<Conversation> => {
+    const conversation = await store.getConversation(id);
+    if (!conversation || conversation.tenant !== c.get('tenant')) throw new ApiError(404, 'CONVERSATION_NOT_FOUND', `no conversation ${id}`, 'list yours with GET /v1/conversations');
+    return conversation;
+  };
+  const ownRun = async (c: Context<Env>, id: string): Promise<Run> => {
+    const run = await store.getRun(id);
+    const conversation = run && (await store.getConversation(run.conversationId));
+    if (!run || !conversation || conversation.tenant !== c.get('tenant')) throw new ApiError(404, 'RUN_NOT_FOUND', `no run ${id}`, 'runs are listed in GET /v1/conversations/{id}');
+    return run;
+  };
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/conversations',
+      summary: 'start a conversation: its first run is queued for a worker',
+      security,
+      request: { body: { content: { 'application/json': { schema: NewConversationBody } }, required: true } },
+      responses: { 202: json(Accepted, 'queued'), 401: errors[401], 413: json(ErrorBody, 'prompt or body too large'), 422: json(ErrorBody, 'invalid request') },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const harness = getHarness(body.harness as Conversation['harness']);
+      const conversationOptions: ConversationOptions = {
+        model: body.model,
+        systemPrompt: body.systemPrompt,
+        workspace: body.workspace === false ? { enabled: false } : body.workspace,
+      };
+      const conversation = await store.createConversation({
+        id: newConversationId(),
+        harness: harness.id,
+        title: titleFrom(body.prompt),
+        cwd: '',
+        tenant: c.get('tenant'),
+        options: conversationOptions,
+      });
+      const run = await enqueueRun(store, { conversationId: conversation.id, prompt: body.prompt });
+      return c.json({ conversationId: conversation.id, runId: run.id }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/conversations/{id}/followups',
+      summary: 'queue a follow-up: it runs after any active or queued run, resuming the conversation',
+      security,
+      request: { params: IdParam, body: { content: { 'application/json': { schema: FollowupBody } }, required: true } },
+      responses: { 202: json(Accepted, 'queued'), 401: errors[401], 404: errors[404], 413: json(ErrorBody, 'prompt too large'), 422: json(ErrorBody, 'invalid request') },
+    }),
+    async (c) => {
+      const conversation = await ownConversation(c, c.req.valid('param').id);
+      const run = await enqueueRun(store, { conversationId: conversation.id, prompt: c.req.valid('json').prompt });
+      return c.json({ conversationId: conversation.id, runId: run.id }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/conversations',
+      summary: "the tenant's conversations, newest activity first",
+      security,
+      request: { query: ListQuery },
+      responses: { 200: json(ConversationList, 'conversations'), 401: errors[401] },
+    }),
+    async (c) => {
+      const filter = c.req.valid('query');
+      const conversations = (await store.listConversations({ tenant: c.get('tenant') })).filter((conversation) => !filter.harness || conversation.harness === filter.harness);
+      const rows = await Promise.all(
+        conversations.map(async (conversation) => {
+          const runs = await store.listRuns(conversation.id);
+          return { ...conversationJson(conversation, runs), runs: runs.length };
+        }),
+      );
+      return c.json({ conversations: rows.filter((row) => !filter.status || row.status === filter.status) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/conversations/{id}',
+      summary: 'a conversation with its runs',
+      security,
+      request: { params: IdParam },
+      responses: { 200: json(ConversationDetail, 'the conversation'), 401: errors[401], 404: errors[404] },
+    }),
+    async (c) => {
+      const conversation = await ownConversation(c, c.req.valid('param').id);
+      const runs = await store.listRuns(conversation.id);
+      return c.json({ ...conversationJson(conversation, runs), runs: runs.map(runJson) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/conversations/{id}',
+      summary: 'delete a conversation with its runs, transcript and workspace snapshots',
+      security,
+      request: { params: IdParam },
+      responses: { 204: { description: 'deleted' }, 401: errors[401], 404: errors[404], 409: json(ErrorBody, 'a run is active') },
+    }),
+    async (c) => {
+      const conversation = await ownConversation(c, c.req.valid('param').id);
+      await store.deleteConversation(conversation.id);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/conversations/{id}/transcript',
+      summary: 'the readable transcript (one view model for every harness)',
+      security,
+      request: { params: IdParam },
+      responses: { 200: json(TranscriptBody, 'the transcript view'), 401: errors[401], 404: errors[404] },
+    }),
+    async (c) => {
+      const conversation = await ownConversation(c, c.req.valid('param').id);
+      const transcript = await store.loadTranscript(conversation.id);
+      const view = getHarness(conversation.harness).viewTranscript(transcript?.files ?? []);
+      return c.json({ conversationId: conversation.id, harness: conversation.harness, items: view.items, unparsedLines: view.unparsedLines }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/conversations/{id}/transcript/raw',
+      summary: "the envelope: the CLI's native transcript files, byte for byte",
+      security,
+      request: { params: IdParam },
+      responses: { 200: json(RawTranscriptBody, 'the envelope'), 401: errors[401], 404: errors[404] },
+    }),
+    async (c) => {
+      const conversation = await ownConversation(c, c.req.valid('param').id);
+      const transcript = await store.loadTranscript(conversation.id);
+      return c.json(
+        {
+          harness: conversation.harness,
+          sessionId: conversation.sessionId ?? null,
+          meta: transcript?.meta ?? null,
+          files: (transcript?.files ?? []).map(serialiseFile),
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/runs/{id}',
+      summary: 'one run',
+      security,
+      request: { params: IdParam },
+      responses: { 200: json(RunBody, 'the run'), 401: errors[401], 404: errors[404] },
+    }),
+    async (c) => c.json(runJson(await ownRun(c, c.req.valid('param').id)), 200),
+  );
+
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/v1/runs/{id}/events',
+    summary: "the run's events as Server-Sent Events: stored ones first, then live ones until the run ends",
+    description:
+      'Each `event: run-event` has `id:` = its sequence number; reconnect with `Last-Event-ID` (or `?after=N`) to resume after it. ' +
+      '`event: status` carries the run (no id) whenever its status changes; `event: end` carries the finished run, then the stream closes.',
+    security,
+    request: { params: IdParam },
+    responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } }, 401: errors[401], 404: errors[404] },
+  });
+  app.get('/v1/runs/:id/events', async (c) => {
+    const run = await ownRun(c, c.req.param('id'));
+    const resumeFrom = c.req.header('last-event-id') ?? c.req.query('after') ?? '0';
+    let after = Number.parseInt(resumeFrom, 10);
+    if (!Number.isSafeInteger(after) || after < 0) throw new ApiError(400, 'BAD_REQUEST', `Last-Event-ID must be an event sequence number, not "${resumeFrom}"`);
+    return streamSSE(c, async (stream) => {
+      const closed = new AbortController();
+      stream.onAbort(() => closed.abort());
+      let lastStatus: string | undefined;
+      const sendEvents = async (): Promise<void> => {
+        for (const event of await store.listRunEvents(run.id, after)) {
+          await stream.writeSSE({ id: String(event.sequence), event: 'run-event', data: JSON.stringify(eventJson(event)) });
+          after = event.sequence;
+        }
+      };
+      let lastWrite = Date.now();
+      while (!closed.signal.aborted) {
+        await sendEvents();
+        const current = await store.getRun(run.id);
+        if (!current) {
+          await stream.writeSSE({ event: 'end', data: JSON.stringify({ deleted: true }) });
+          return;
+        }
+        if (current.status !== lastStatus) {
+          lastStatus = current.status;
+          if (FINAL_STATUSES.has(current.status)) {
+            await sendEvents(); // anything stored with the final save
+            await stream.writeSSE({ event: 'end', data: JSON.stringify(runJson(current)) });
+            return;
+          }
+          await stream.writeSSE({ event: 'status', data: JSON.stringify(runJson(current)) });
+          lastWrite = Date.now();
+        }
+        if (Date.now() - lastWrite > 15_000) {
+          await stream.write(': keep-alive\n\n');
+          lastWrite = Date.now();
+        }
+        await changes.waitForChange(run.id, closed.signal);
+      }
+    });
+  });
+
+  return app;
+}
+
+function eventJson(event: RunEvent): Record<string, unknown> {
+  return { sequence: event.sequence, at: new Date(event.at).toISOString(), type: event.type, ...(event.data && typeof event.data === 'object' ? (event.data as object) : { data: event.data }) };
+}
+
+function titleFrom(prompt: string): string {
+  const firstLine = prompt.trim().split('\n')[0] ?? '';
+  return firstLine.length > 80 ? `${firstLine.slice(0, 79)}…` : firstLine;
+}
+
+export { ApiError, BatonError };

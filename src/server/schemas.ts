@@ -1,0 +1,111 @@
+/** The HTTP API's request and response shapes: validated on the way in, and the source of /openapi.json. */
+import { z } from '@hono/zod-openapi';
+import { HARNESS_IDS } from '../harness/ids.js';
+
+/** Longest prompt accepted (characters); a longer one is refused with 413. */
+export const MAX_PROMPT_CHARS = 256 * 1024;
+/** Largest request body accepted (bytes); a larger one is refused with 413 before it is parsed. */
+export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'CONVERSATION_NOT_FOUND' }),
+      message: z.string(),
+      hint: z.string().optional(),
+    }),
+  })
+  .openapi('Error');
+
+const prompt = z.string().min(1, 'prompt must not be empty').max(MAX_PROMPT_CHARS, `prompt must be at most ${MAX_PROMPT_CHARS} characters`);
+
+export const NewConversationBody = z
+  .object({
+    harness: z.enum(HARNESS_IDS as unknown as [string, ...string[]]).openapi({ description: 'the agent CLI', example: 'codex' }),
+    prompt,
+    model: z.string().min(1).max(200).optional(),
+    systemPrompt: z.string().max(MAX_PROMPT_CHARS).optional().openapi({ description: 'extra instructions for every run of the conversation' }),
+    workspace: z
+      .union([
+        z.object({ git: z.string().min(1).max(2048), ref: z.string().min(1).max(256).optional() }).strict(),
+        z.literal(false),
+      ])
+      .optional()
+      .openapi({ description: 'a git repository the first run clones and works in, or false to keep no files with the conversation' }),
+  })
+  .strict()
+  .openapi('NewConversation');
+
+export const FollowupBody = z.object({ prompt }).strict().openapi('Followup');
+
+export const Accepted = z.object({ conversationId: z.string(), runId: z.string() }).openapi('Accepted');
+
+const time = z.string().nullable().openapi({ description: 'ISO 8601', example: '2026-11-27T01:02:03.000Z' });
+
+export const RunBody = z
+  .object({
+    id: z.string(),
+    conversationId: z.string(),
+    sequence: z.number().int(),
+    kind: z.enum(['new', 'resume']),
+    prompt: z.string(),
+    status: z.enum(['queued', 'running', 'succeeded', 'failed', 'interrupted']),
+    host: z.string().nullable().openapi({ description: 'the machine that ran it; null while queued' }),
+    queuedAt: time,
+    startedAt: time,
+    endedAt: time,
+    exitCode: z.number().int().nullable(),
+    error: z.string().nullable(),
+    handoffs: z.number().int().openapi({ description: 'times a shutting-down worker handed it back to the queue' }),
+  })
+  .openapi('Run');
+
+export const ConversationSummary = z
+  .object({
+    id: z.string(),
+    harness: z.string(),
+    title: z.string(),
+    status: z.enum(['idle', 'queued', 'running', 'failed', 'interrupted', 'stale']),
+    sessionId: z.string().nullable(),
+    model: z.string().nullable(),
+    createdAt: time,
+    updatedAt: time,
+    runs: z.number().int(),
+    activeRunId: z.string().nullable(),
+  })
+  .openapi('ConversationSummary');
+
+export const ConversationDetail = ConversationSummary.omit({ runs: true })
+  .extend({ runs: z.array(RunBody) })
+  .openapi('Conversation');
+
+export const ConversationList = z.object({ conversations: z.array(ConversationSummary) }).openapi('ConversationList');
+
+export const ListQuery = z.object({
+  harness: z.enum(HARNESS_IDS as unknown as [string, ...string[]]).optional(),
+  status: z.enum(['idle', 'queued', 'running', 'failed', 'interrupted', 'stale']).optional(),
+});
+
+const ViewItemBody = z
+  .discriminatedUnion('kind', [
+    z.object({ kind: z.literal('user'), text: z.string() }),
+    z.object({ kind: z.literal('assistant'), text: z.string() }),
+    z.object({ kind: z.literal('command'), callId: z.string().optional(), command: z.string(), output: z.string().optional(), exitCode: z.number().int().optional() }),
+    z.object({ kind: z.literal('tool'), callId: z.string().optional(), name: z.string(), input: z.string(), output: z.string().optional() }),
+  ])
+  .openapi('TranscriptItem');
+
+export const TranscriptBody = z
+  .object({ conversationId: z.string(), harness: z.string(), items: z.array(ViewItemBody), unparsedLines: z.number().int() })
+  .openapi('Transcript');
+
+export const RawTranscriptBody = z
+  .object({
+    harness: z.string(),
+    sessionId: z.string().nullable(),
+    meta: z.unknown(),
+    files: z.array(z.object({ key: z.string(), lineCount: z.number().int(), sha256: z.string(), encoding: z.enum(['utf8', 'base64']), content: z.string() })),
+  })
+  .openapi('RawTranscript', { description: 'the envelope: every native transcript file, byte for byte' });
+
+export const IdParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' } }) });
