@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'IMPORT_INVALID'
   | 'STORE_ERROR'
+  | 'SERVER_ERROR'
   | 'USAGE';
 
 export class BatonError extends Error {

@@ -7,8 +7,17 @@ import { writePrivateFileAtomic } from '../fs/private-files.js';
 import { getHarness } from '../harness/registry.js';
 import { conversationStatus } from '../store/conversation-status.js';
 import type { Conversation, Run, Store } from '../store/store.js';
-import { renderItem, type ViewItem } from '../transcript/view.js';
+import { renderItem, type TranscriptView, type ViewItem } from '../transcript/view.js';
+import type { WorkspaceManifest } from '../workspace/workspace.js';
 import { withStore, type GlobalOptions } from './context.js';
+import { RemoteClient, remoteTarget, type RemoteRun } from './remote.js';
+
+interface RemoteConversation {
+  id: string;
+  harness: string;
+  sessionId: string | null;
+  runs: RemoteRun[];
+}
 
 const time = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19));
 
@@ -37,7 +46,16 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
     .command('ls')
     .description('list conversations, most recent first')
     .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
+    .option('--server <url>', 'list the conversations on a baton server (default $BATON_SERVER; token from $BATON_TOKEN)')
+    .action(async (options: { json?: boolean; server?: string }) => {
+      const remote = remoteTarget(options.server);
+      if (remote) {
+        const { conversations } = await new RemoteClient(remote).request<{ conversations: Array<{ id: string; harness: string; status: string; runs: number; updatedAt: string; title: string }> }>('GET', '/v1/conversations');
+        if (options.json) process.stdout.write(`${JSON.stringify(conversations)}\n`);
+        else if (conversations.length === 0) process.stderr.write(`no conversations on ${remote.url}; start one with \`baton run --server ${remote.url} --harness codex "…"\`\n`);
+        else for (const row of conversations) process.stdout.write(`${row.id}  ${row.harness.padEnd(6)}  ${row.status.padEnd(11)}  ${String(row.runs).padStart(3)} run${row.runs === 1 ? ' ' : 's'}  ${time(Date.parse(row.updatedAt))}  ${row.title}\n`);
+        return;
+      }
       await withStore(globals(), async ({ store }) => {
         const conversations = await store.listConversations();
         const rows = await Promise.all(
@@ -65,7 +83,21 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
     .description('show a conversation as a readable chat, run by run')
     .argument('<conversation-id>')
     .option('--json', 'print the conversation, its runs and the transcript view as JSON')
-    .action(async (id: string, options: { json?: boolean }) => {
+    .option('--server <url>', 'show a conversation on a baton server (default $BATON_SERVER; token from $BATON_TOKEN)')
+    .action(async (id: string, options: { json?: boolean; server?: string }) => {
+      const remote = remoteTarget(options.server);
+      if (remote) {
+        const client = new RemoteClient(remote);
+        const path = `/v1/conversations/${encodeURIComponent(id)}`;
+        const [conversation, transcript] = await Promise.all([client.request<RemoteConversation>('GET', path), client.request<TranscriptView>('GET', `${path}/transcript`)]);
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify({ conversation, runs: conversation.runs, transcript })}\n`);
+          return;
+        }
+        const runs = conversation.runs.map((run) => ({ ...run, host: run.host ?? '', cwd: '', startedAt: run.startedAt ? Date.parse(run.startedAt) : 0, exitCode: run.exitCode ?? undefined, error: run.error ?? undefined }));
+        process.stdout.write(formatConversation({ conversation: { ...conversation, sessionId: conversation.sessionId ?? undefined }, runs, view: transcript }));
+        return;
+      }
       await withStore(globals(), async ({ store }) => {
         if (options.json) {
           const conversation = await requireConversation(store, id);
@@ -155,18 +187,36 @@ export async function renderConversation(store: Store, id: string): Promise<stri
   const runs = await store.listRuns(id);
   const transcript = await store.loadTranscript(id);
   const view = getHarness(conversation.harness).viewTranscript(transcript?.files ?? []);
+  const snapshots = await store.listWorkspaceSnapshots(id);
+  return formatConversation({
+    conversation,
+    runs,
+    view,
+    workspaceOf: (runId) => snapshots.filter((snapshot) => snapshot.runId === runId).at(-1)?.manifest,
+  });
+}
+
+export interface ConversationText {
+  conversation: { id: string; harness: string; sessionId: string | undefined };
+  runs: Array<Pick<Run, 'id' | 'sequence' | 'kind' | 'status' | 'exitCode' | 'host' | 'startedAt' | 'cwd' | 'prompt' | 'error'>>;
+  view: TranscriptView;
+  workspaceOf?: (runId: string) => WorkspaceManifest | undefined;
+}
+
+/** Renders a conversation (from the local store or from a server) as `baton show` prints it. */
+export function formatConversation({ conversation, runs, view, workspaceOf }: ConversationText): string {
   const out: string[] = [`conversation ${conversation.id} · ${conversation.harness} · session ${conversation.sessionId ?? '(none)'}`];
   const byTurn = turns(view.items);
   // Each run sends one prompt, so the n-th turn belongs to the n-th run that reached the CLI.
   const offset = Math.max(0, runs.length - byTurn.length);
-  const snapshots = await store.listWorkspaceSnapshots(id);
   runs.forEach((run, index) => {
-    out.push('', `── run ${run.sequence} · ${run.kind} · ${run.status}${run.exitCode !== undefined ? ` (exit ${run.exitCode})` : ''} · ${run.host} · ${time(run.startedAt)} · ${run.cwd}`);
+    const where = [run.host, run.status === 'queued' ? '' : time(run.startedAt), run.cwd].filter((part) => part !== '').join(' · ');
+    out.push('', `── run ${run.sequence} · ${run.kind} · ${run.status}${run.exitCode !== undefined ? ` (exit ${run.exitCode})` : ''}${where ? ` · ${where}` : ''}`);
     const turn = index >= offset ? byTurn[index - offset] : undefined;
     if (turn) out.push(...turn.map(renderItem));
-    else out.push(`> ${run.prompt}`, '(nothing saved for this run)');
+    else out.push(`> ${run.prompt}`, run.status === 'queued' ? '(queued: waiting for a worker)' : '(nothing saved for this run)');
     if (run.error && run.status !== 'succeeded') out.push(`! ${run.error}`);
-    const workspace = snapshots.filter((snapshot) => snapshot.runId === run.id).at(-1)?.manifest;
+    const workspace = workspaceOf?.(run.id);
     if (workspace?.kind === 'too-large') out.push(`! workspace too large to save (${workspace.bytes} bytes > ${workspace.limitBytes})`);
     if (workspace && workspace.changedFiles.length > 0) out.push(`✎ files changed: ${workspace.changedFiles.join(', ')}`);
   });

@@ -8,8 +8,10 @@ import { resumeConversation, startConversation, type RunOptions, type RunResult,
 import type { RestoreMode } from '../workspace/workspace.js';
 import { withStore, type GlobalOptions } from './context.js';
 import { progressPrinter } from './progress.js';
+import { RemoteClient, remoteTarget } from './remote.js';
 
 interface RunCommandOptions {
+  server?: string;
   cwd?: string;
   model?: string;
   json?: boolean;
@@ -90,6 +92,7 @@ function addRunOptions(command: Command): Command {
     .option('--model <model>', 'model for the CLI to use')
     .option('--system-prompt-file <file>', 'extra instructions for the agent, from a file')
     .option('--json', 'print one JSON object {conversationId, harness, sessionId, runId, status, exitCode} and nothing else on stdout')
+    .option('--server <url>', 'queue the run on a baton server (default $BATON_SERVER; token from $BATON_TOKEN) and follow it live')
     .option('-q, --quiet', 'do not show the agent\'s progress');
 }
 
@@ -103,6 +106,14 @@ export function registerRunCommands(program: Command, globals: () => GlobalOptio
       .argument('<prompt>', 'the first prompt (one argument; quote it)'),
   ).action(async (prompt: string, options: RunCommandOptions & { harness: string }) => {
     const harness = harnessFromName(options.harness);
+    const remote = remoteTarget(options.server);
+    if (remote) {
+      assertNoLocalOptions(options);
+      const systemPrompt = await readSystemPrompt(options.systemPromptFile);
+      const body = { harness: harness.id, prompt, ...(options.model ? { model: options.model } : {}), ...(systemPrompt ? { systemPrompt } : {}), ...(options.workspace === false ? { workspace: false } : {}) };
+      await followRemote(new RemoteClient(remote), options, (client) => client.request<{ conversationId: string; runId: string }>('POST', '/v1/conversations', body));
+      return;
+    }
     await executeRun(globals(), options, prompt, (common) => startConversation({ ...common, harness: harness.id, workspace: workspaceOptions(options, 'run') }));
   });
 
@@ -114,6 +125,13 @@ export function registerRunCommands(program: Command, globals: () => GlobalOptio
       .option('--workspace <mode>', 'when the directory holds other work: refuse (default "restore"), "overwrite" it, or "skip" the files')
       .argument('<prompt>', 'the follow-up prompt (one argument; quote it)'),
   ).action(async (conversationId: string, prompt: string, options: RunCommandOptions) => {
+    const remote = remoteTarget(options.server);
+    if (remote) {
+      assertNoLocalOptions(options);
+      if (options.model || options.systemPromptFile) throw new BatonError('USAGE', 'a follow-up on a server keeps the conversation\'s model and system prompt', { hint: 'drop --model and --system-prompt-file' });
+      await followRemote(new RemoteClient(remote), options, (client) => client.request<{ conversationId: string; runId: string }>('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/followups`, { prompt }));
+      return;
+    }
     await executeRun(globals(), options, prompt, (common) => resumeConversation({ ...common, conversationId, workspace: workspaceOptions(options, 'resume') }));
   });
 }
@@ -139,4 +157,52 @@ async function executeRun(globals: GlobalOptions, options: RunCommandOptions, pr
       interrupt.dispose();
     }
   });
+}
+
+/** Options that name things on this machine mean nothing to a server's workers. */
+function assertNoLocalOptions(options: RunCommandOptions): void {
+  const local = [
+    options.cwd !== undefined && '--cwd',
+    typeof options.workspace === 'string' && '--workspace',
+    options.includeSecrets && '--include-secrets',
+    options.maxWorkspaceMb !== undefined && '--max-workspace-mb',
+  ].filter((flag): flag is string => typeof flag === 'string');
+  if (local.length > 0) {
+    throw new BatonError('USAGE', `${local.join(', ')} cannot be used with --server: the run happens on a worker, not here`, {
+      hint: 'drop them, or run locally without --server',
+    });
+  }
+}
+
+/** Queues the run on the server, streams its events, and reports it as a local run would be reported. */
+async function followRemote(client: RemoteClient, options: RunCommandOptions, queue: (client: RemoteClient) => Promise<{ conversationId: string; runId: string }>): Promise<void> {
+  const { conversationId, runId } = await queue(client);
+  if (!options.quiet) process.stderr.write(`· queued run ${runId} of conversation ${conversationId} on ${client.target.url}\n`);
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGINT', stop);
+  try {
+    const printer = options.quiet ? () => undefined : progressPrinter();
+    const run = await client.followRun(runId, printer, controller.signal);
+    if (!run) {
+      process.stderr.write(`stopped following; run ${runId} goes on at the server\nhint: see it with \`baton show --server ${client.target.url} ${conversationId}\`\n`);
+      process.exitCode = 130;
+      return;
+    }
+    const conversation = await client.request<{ harness: string; sessionId: string | null }>('GET', `/v1/conversations/${encodeURIComponent(conversationId)}`);
+    report(
+      {
+        conversationId,
+        harness: conversation.harness as RunResult['harness'],
+        sessionId: conversation.sessionId ?? undefined,
+        runId,
+        status: run.status as RunResult['status'],
+        exitCode: run.exitCode ?? undefined,
+        error: run.error ?? undefined,
+      },
+      options,
+    );
+  } finally {
+    process.off('SIGINT', stop);
+  }
 }

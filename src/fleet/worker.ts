@@ -99,6 +99,11 @@ export class FleetWorker {
     this.stopping = (async () => {
       try {
         await this.runner?.stop();
+        // graphile-worker does not wait for the completion of a job that ended during its shutdown, and a job
+        // left locked by a stopped worker blocks its conversation's queue for hours. Unlock our jobs: one that
+        // did complete is gone; one that did not is picked up again, and its handler sees its run finished
+        // (or handed back) and acts on that.
+        if (this.queueWorkerIds.size > 0) await this.utils?.forceUnlockWorkers([...this.queueWorkerIds]);
       } finally {
         clearTimeout(drain);
         clearInterval(this.heartbeat);

@@ -35,6 +35,9 @@ import {
 
 type Env = { Variables: { tenant: string } };
 
+/** An oversized body up to this size is read to its end before the 413, so that the client sees the 413. */
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+
 export interface ApiOptions {
   store: PostgresStore;
   changes: RunChanges;
@@ -158,6 +161,16 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
     c.set('tenant', tenant);
     await next();
   });
+  app.use('/v1/*', async (c, next) => {
+    const length = Number(c.req.header('content-length') ?? 0);
+    if (length > MAX_BODY_BYTES) {
+      // Read and drop what the client sends, so that it gets this answer rather than a reset connection.
+      if (length <= DRAIN_LIMIT_BYTES && c.req.raw.body) for await (const _ of c.req.raw.body as unknown as AsyncIterable<Uint8Array>);
+      throw new ApiError(413, 'BODY_TOO_LARGE', `the request body is larger than ${MAX_BODY_BYTES} bytes`, 'shorten the prompt');
+    }
+    await next();
+  });
+  // Bodies sent without a length are cut off at the limit while they are read.
   app.use('/v1/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new ApiError(413, 'BODY_TOO_LARGE', `the request body is larger than ${MAX_BODY_BYTES} bytes`, 'shorten the prompt'); } }));
 
   /** The tenant's conversation, or 404 (also for another tenant's: its existence is not revealed). */

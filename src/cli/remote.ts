@@ -1,0 +1,143 @@
+/**
+ * The CLI's remote mode: with `--server URL` (or BATON_SERVER) and BATON_TOKEN, `run`, `resume`, `ls` and
+ * `show` talk to `baton serve` instead of a local store, and a run's events stream live over SSE (resuming
+ * with Last-Event-ID when the connection drops).
+ */
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { BatonError, type ErrorCode } from '../errors.js';
+import type { TimedEvent } from '../run/events.js';
+
+export interface RemoteTarget {
+  url: string;
+  token: string;
+}
+
+/** The server named by --server or BATON_SERVER, with BATON_TOKEN; undefined when neither names one. */
+export function remoteTarget(server: string | undefined, env: NodeJS.ProcessEnv = process.env): RemoteTarget | undefined {
+  const url = server ?? env.BATON_SERVER;
+  if (url === undefined || url === '') return undefined;
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    throw new BatonError('USAGE', `"${url}" is not a server URL`, { hint: 'pass --server http://host:7420 (or set BATON_SERVER)' });
+  }
+  const token = env.BATON_TOKEN;
+  if (!token) {
+    throw new BatonError('USAGE', `talking to ${url} needs a token, and BATON_TOKEN is not set`, {
+      hint: 'create one on the server with `baton token create --tenant T` and export BATON_TOKEN=…',
+    });
+  }
+  return { url: url.replace(/\/+$/, ''), token };
+}
+
+/** What the server answers about a run (GET /v1/runs/{id}). */
+export interface RemoteRun {
+  id: string;
+  conversationId: string;
+  sequence: number;
+  kind: 'new' | 'resume';
+  prompt: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted';
+  host: string | null;
+  startedAt: string | null;
+  exitCode: number | null;
+  error: string | null;
+}
+
+const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>(['CONVERSATION_NOT_FOUND', 'CONVERSATION_BUSY', 'TRANSCRIPT_NOT_FOUND', 'STORE_ERROR']);
+const RECONNECT_MS = 1_000;
+
+export class RemoteClient {
+  constructor(readonly target: RemoteTarget) {}
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.target.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.target.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      throw this.unreachable(error);
+    }
+    const text = await response.text();
+    let parsed: any;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!response.ok) throw this.failure(response.status, parsed);
+    return parsed as T;
+  }
+
+  /**
+   * Streams a run's events to `onEvent` until the run ends, and returns the finished run. A dropped
+   * connection is resumed after the last event received; `signal` stops following (the run goes on).
+   */
+  async followRun(runId: string, onEvent: (event: TimedEvent) => void, signal?: AbortSignal): Promise<RemoteRun | undefined> {
+    let lastEventId: string | undefined;
+    for (;;) {
+      let finished: RemoteRun | undefined;
+      let ended = false;
+      const parser = createParser({
+        onEvent: (message: EventSourceMessage) => {
+          if (message.event === 'run-event') {
+            lastEventId = message.id ?? lastEventId;
+            const { at, ...rest } = JSON.parse(message.data) as { at: string; type: string };
+            onEvent({ ...rest, at: Date.parse(at) } as TimedEvent);
+          } else if (message.event === 'end') {
+            ended = true;
+            const data = JSON.parse(message.data) as RemoteRun | { deleted: true };
+            finished = 'deleted' in data ? undefined : data;
+          }
+        },
+      });
+      try {
+        const response = await fetch(`${this.target.url}/v1/runs/${encodeURIComponent(runId)}/events`, {
+          headers: { authorization: `Bearer ${this.target.token}`, accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+          ...(signal ? { signal } : {}),
+        });
+        if (!response.ok || !response.body) {
+          const text = await response.text().catch(() => '');
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = undefined;
+          }
+          throw this.failure(response.status, parsed);
+        }
+        const decoder = new TextDecoder();
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+          parser.feed(decoder.decode(chunk, { stream: true }));
+          if (ended) return finished;
+        }
+        if (ended) return finished;
+      } catch (error) {
+        if (signal?.aborted) return undefined;
+        if (error instanceof BatonError) throw error;
+        // The connection dropped: reconnect and resume after the last event received.
+      }
+      await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
+    }
+  }
+
+  private unreachable(error: unknown): BatonError {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return new BatonError('SERVER_ERROR', `cannot reach the baton server at ${this.target.url}: ${cause?.code ?? cause?.message ?? String(error)}`, {
+      hint: 'check --server / BATON_SERVER, and that `baton serve` is running there',
+      cause: error,
+    });
+  }
+
+  private failure(status: number, body: any): BatonError {
+    const error = body?.error as { code?: string; message?: string; hint?: string } | undefined;
+    const message = error?.message ?? `the server answered ${status}`;
+    if (status === 401) return new BatonError('SERVER_ERROR', `the server refused the token: ${message}`, { hint: 'check BATON_TOKEN; create a token with `baton token create --tenant T` on the server' });
+    const code = error?.code && KNOWN_CODES.has(error.code) ? (error.code as ErrorCode) : 'SERVER_ERROR';
+    return new BatonError(code, message, { hint: error?.hint ?? `the server answered ${status}` });
+  }
+}
