@@ -9,7 +9,8 @@ import { BatonError } from '../errors.js';
 import { isHarnessId } from '../harness/ids.js';
 import type { SessionMeta } from '../transcript/envelope.js';
 import { countLines, countNewlines } from '../transcript/jsonl.js';
-import { decodeChunkAsync, encodeChunk, isChunkCodec, MAX_CHUNK_BYTES, splitAtLines } from './chunk-codec.js';
+import { inlineChunkBodies, type ChunkBodies } from './chunk-bodies.js';
+import { decodeChunkAsync, encodeChunk, isChunkCodec, MAX_CHUNK_BYTES, splitAtLines, type ChunkCodec } from './chunk-codec.js';
 
 /** A workspace blob stored earlier for the same conversation: `data` holds that snapshot's id. */
 const BLOB_REFERENCE = 'ref';
@@ -146,6 +147,8 @@ export class SqlStore implements Store {
     readonly db: Kysely<Database>,
     readonly location: string,
     private readonly onClose: () => Promise<void> = async () => db.destroy(),
+    /** Where chunk bodies live (see chunk-bodies.ts): in the rows unless told otherwise. */
+    private readonly bodies: ChunkBodies = inlineChunkBodies,
   ) {}
 
   async createConversation(input: NewConversation): Promise<Conversation> {
@@ -180,7 +183,7 @@ export class SqlStore implements Store {
   }
 
   async deleteConversation(id: string): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    const removed = await this.db.transaction().execute(async (trx) => {
       const now = Date.now();
       await this.lockConversation(trx, id, now);
       const row = await trx.selectFrom('conversations').select(['active_run_id', 'lease_expires_at']).where('id', '=', id).executeTakeFirstOrThrow();
@@ -193,6 +196,7 @@ export class SqlStore implements Store {
       const runs = trx.selectFrom('runs').select('id').where('conversation_id', '=', id);
       await trx.deleteFrom('run_events').where('run_id', 'in', runs).execute();
       const versions = trx.selectFrom('transcript_versions').select('id').where('conversation_id', '=', id);
+      const bodies = this.bodies === inlineChunkBodies ? [] : await trx.selectFrom('transcript_chunks').select('data').where('version_id', 'in', versions).execute();
       await trx.deleteFrom('transcript_chunks').where('version_id', 'in', versions).execute();
       await trx.deleteFrom('transcript_versions').where('conversation_id', '=', id).execute();
       const snapshots = trx.selectFrom('workspace_snapshots').select('id').where('conversation_id', '=', id);
@@ -200,7 +204,9 @@ export class SqlStore implements Store {
       await trx.deleteFrom('workspace_snapshots').where('conversation_id', '=', id).execute();
       await trx.deleteFrom('runs').where('conversation_id', '=', id).execute();
       await trx.deleteFrom('conversations').where('id', '=', id).execute();
+      return bodies.map((row) => Buffer.from(row.data));
     });
+    await this.bodies.remove(removed);
   }
 
   async queueRun(input: QueueRunInput): Promise<Run> {
@@ -402,7 +408,7 @@ export class SqlStore implements Store {
             version_id: versionId,
             sequence,
             codec: encoded.codec,
-            data: encoded.data,
+            data: await this.bodies.write(encoded.data),
             byte_length: piece.length,
             line_count_after: last ? input.after.lineCount : lineCount,
             sha256_after: last ? input.after.sha256 : hash.copy().digest('hex'),
@@ -442,13 +448,14 @@ export class SqlStore implements Store {
     const encoded = encodeChunk(input.bytes);
     await trx
       .insertInto('transcript_chunks')
-      .values({ version_id: base.versionId, sequence: num(last?.sequence ?? 0) + 1, codec: encoded.codec, data: encoded.data, byte_length: input.bytes.length, line_count_after: input.after.lineCount, sha256_after: input.after.sha256 })
+      .values({ version_id: base.versionId, sequence: num(last?.sequence ?? 0) + 1, codec: encoded.codec, data: await this.bodies.write(encoded.data), byte_length: input.bytes.length, line_count_after: input.after.lineCount, sha256_after: input.after.sha256 })
       .execute();
     return { versionId: base.versionId, ...input.after };
   }
 
   async compactTranscript(versionId: number): Promise<{ chunksBefore: number; chunksAfter: number }> {
-    return this.db.transaction().execute(async (trx) => {
+    const removed: Buffer[] = [];
+    const result = await this.db.transaction().execute(async (trx) => {
       // A write first, to take the write lock before reading (see the class comment).
       await trx.updateTable('transcript_versions').set((eb) => ({ byte_length: eb.ref('byte_length') })).where('id', '=', versionId).execute();
       const chunks = await trx.selectFrom('transcript_chunks').selectAll().where('version_id', '=', versionId).orderBy('sequence').execute();
@@ -478,7 +485,10 @@ export class SqlStore implements Store {
         const parts: Buffer[] = [];
         for (const chunk of group) {
           if (!isChunkCodec(chunk.codec)) return { chunksBefore: chunks.length, chunksAfter: chunks.length };
-          const bytes = await decodeChunkAsync({ codec: chunk.codec, data: Buffer.from(chunk.data) }).catch(() => undefined);
+          const bytes = await this.bodies
+            .read(Buffer.from(chunk.data))
+            .then((data) => decodeChunkAsync({ codec: chunk.codec as ChunkCodec, data }))
+            .catch(() => undefined);
           // A damaged chunk is left for loadTranscript to report, never merged away.
           if (!bytes || bytes.length !== num(chunk.byte_length)) return { chunksBefore: chunks.length, chunksAfter: chunks.length };
           parts.push(bytes);
@@ -488,13 +498,16 @@ export class SqlStore implements Store {
         const first = group[0]!;
         const last = group.at(-1)!;
         await trx.deleteFrom('transcript_chunks').where('version_id', '=', versionId).where('sequence', 'in', group.map((chunk) => chunk.sequence)).execute();
+        removed.push(...group.map((chunk) => Buffer.from(chunk.data)));
         await trx
           .insertInto('transcript_chunks')
-          .values({ version_id: versionId, sequence: first.sequence, codec: encoded.codec, data: encoded.data, byte_length: merged.length, line_count_after: last.line_count_after, sha256_after: last.sha256_after })
+          .values({ version_id: versionId, sequence: first.sequence, codec: encoded.codec, data: await this.bodies.write(encoded.data), byte_length: merged.length, line_count_after: last.line_count_after, sha256_after: last.sha256_after })
           .execute();
       }
       return { chunksBefore: chunks.length, chunksAfter };
     });
+    await this.bodies.remove(removed);
+    return result;
   }
 
   async loadTranscript(conversationId: string): Promise<StoredTranscript | undefined> {
@@ -536,7 +549,8 @@ export class SqlStore implements Store {
         wanted.map(async (chunk) => {
           if (!isChunkCodec(chunk.codec)) throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} has unknown codec "${chunk.codec}"`);
           try {
-            return await decodeChunkAsync({ codec: chunk.codec, data: Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength) }, num(chunk.byte_length));
+            const data = await this.bodies.read(Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength));
+            return await decodeChunkAsync({ codec: chunk.codec, data }, num(chunk.byte_length));
           } catch {
             throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} does not decompress`);
           }

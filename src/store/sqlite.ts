@@ -6,6 +6,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { BatonError, errorMessage } from '../errors.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
+import type { ChunkBodies } from './chunk-bodies.js';
 import { SqlStore } from './sql-store.js';
 
 const BUSY_TIMEOUT_MS = 10_000;
@@ -18,9 +19,9 @@ const BUSY_TIMEOUT_MS = 10_000;
  */
 const sharedDatabases = new Map<string, Promise<{ db: Kysely<Database>; users: number }>>();
 
-export async function openSqliteStore(path: string): Promise<SqlStore> {
+export async function openSqliteStore(path: string, options: { chunkBodies?: ChunkBodies } = {}): Promise<SqlStore> {
   const absolute = path === ':memory:' ? path : resolve(path);
-  if (absolute === ':memory:') return new SqlStore(await openDatabase(absolute), absolute);
+  if (absolute === ':memory:') return new SqlStore(await openDatabase(absolute), absolute, undefined, options.chunkBodies);
   let shared = sharedDatabases.get(absolute);
   if (!shared) {
     shared = openDatabase(absolute).then((db) => ({ db, users: 0 }));
@@ -36,7 +37,7 @@ export async function openSqliteStore(path: string): Promise<SqlStore> {
     if (--entry.users > 0) return;
     if (sharedDatabases.get(absolute) === shared) sharedDatabases.delete(absolute);
     await entry.db.destroy();
-  });
+  }, options.chunkBodies);
 }
 
 async function openDatabase(absolute: string): Promise<Kysely<Database>> {
