@@ -17,6 +17,7 @@ import { conversationStatus } from '../store/conversation-status.js';
 import type { PostgresStore } from '../store/postgres.js';
 import type { Conversation, ConversationOptions, Run, RunEvent } from '../store/store.js';
 import { serialiseFile } from '../transcript/envelope.js';
+import { RawTranscripts } from './raw-transcripts.js';
 import type { RunChanges } from './run-changes.js';
 import {
   Accepted,
@@ -112,6 +113,7 @@ const security = [{ bearer: [] as string[] }];
 
 export function createApi(options: ApiOptions): OpenAPIHono<Env> {
   const { store, changes } = options;
+  const rawTranscripts = new RawTranscripts(store);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const app = new OpenAPIHono<Env>({
     defaultHook: (result) => {
@@ -310,20 +312,16 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
       summary: "the envelope: the CLI's native transcript files, byte for byte",
       security,
       request: { params: IdParam },
-      responses: { 200: json(RawTranscriptBody, 'the envelope'), 401: errors[401], 404: errors[404] },
+      responses: { 200: json(RawTranscriptBody, 'the envelope (with an ETag: send If-None-Match to get 304 when unchanged)'), 304: { description: 'unchanged since the ETag sent' }, 401: errors[401], 404: errors[404] },
     }),
     async (c) => {
       const conversation = await ownConversation(c, c.req.valid('param').id);
-      const transcript = await store.loadTranscript(conversation.id);
-      return c.json(
-        {
-          harness: conversation.harness,
-          sessionId: conversation.sessionId ?? null,
-          meta: transcript?.meta ?? null,
-          files: (transcript?.files ?? []).map(serialiseFile),
-        },
-        200,
-      );
+      const { body, etag } = await rawTranscripts.body(conversation);
+      c.header('ETag', etag);
+      c.header('Cache-Control', 'private, no-cache');
+      if (c.req.header('if-none-match') === etag) return c.body(null, 304);
+      c.header('Content-Type', 'application/json');
+      return c.body(body as unknown as ArrayBuffer, 200) as never;
     },
   );
 

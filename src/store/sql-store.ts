@@ -4,7 +4,7 @@
  * lock up front instead of failing to upgrade a read snapshot under concurrency.
  */
 import { createHash, type Hash } from 'node:crypto';
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { BatonError } from '../errors.js';
 import { isHarnessId } from '../harness/ids.js';
 import type { SessionMeta } from '../transcript/envelope.js';
@@ -419,6 +419,8 @@ export class SqlStore implements Store {
     }
 
     const base = input.base;
+    // One statement checks that `base` is still the file's newest version and still ends where the writer
+    // thinks, and moves its end; a second appends the chunk after the version's last one.
     const updated = await trx
       .updateTable('transcript_versions')
       .set({ line_count: input.after.lineCount, byte_length: input.after.byteLength, sha256: input.after.sha256, ...(meta ? { meta } : {}) })
@@ -427,28 +429,42 @@ export class SqlStore implements Store {
       .where('file_key', '=', input.fileKey)
       .where('sha256', '=', base.sha256)
       .where('byte_length', '=', base.byteLength)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('transcript_versions as newer')
+              .select('newer.id')
+              .where('newer.conversation_id', '=', input.conversationId)
+              .where('newer.file_key', '=', input.fileKey)
+              .where('newer.id', '>', base.versionId),
+          ),
+        ),
+      )
       .executeTakeFirst();
-    const newer = await trx
-      .selectFrom('transcript_versions')
-      .select('id')
-      .where('conversation_id', '=', input.conversationId)
-      .where('file_key', '=', input.fileKey)
-      .where('id', '>', base.versionId)
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) === 0 || newer) {
+    if (Number(updated.numUpdatedRows) === 0) {
       throw new BatonError('STORE_ERROR', `transcript "${input.fileKey}" of conversation ${input.conversationId} changed in the store while this run was saving it`, {
         hint: 'another process wrote this conversation; its lease may have expired — check `baton show` and resume again',
       });
     }
-    const last = await trx
-      .selectFrom('transcript_chunks')
-      .select((eb) => eb.fn.max('sequence').as('sequence'))
-      .where('version_id', '=', base.versionId)
-      .executeTakeFirst();
     const encoded = encodeChunk(input.bytes);
+    const data = await this.bodies.write(encoded.data);
     await trx
       .insertInto('transcript_chunks')
-      .values({ version_id: base.versionId, sequence: num(last?.sequence ?? 0) + 1, codec: encoded.codec, data: await this.bodies.write(encoded.data), byte_length: input.bytes.length, line_count_after: input.after.lineCount, sha256_after: input.after.sha256 })
+      .columns(['version_id', 'sequence', 'codec', 'data', 'byte_length', 'line_count_after', 'sha256_after'])
+      .expression((eb) =>
+        eb
+          .selectFrom('transcript_chunks')
+          .select((inner) => [
+            inner.val(base.versionId).as('version_id'),
+            sql<number>`coalesce(max(${inner.ref('sequence')}), 0) + 1`.as('sequence'),
+            inner.val(encoded.codec).as('codec'),
+            inner.val(data).as('data'),
+            inner.val(input.bytes.length).as('byte_length'),
+            inner.val(input.after.lineCount).as('line_count_after'),
+            inner.val(input.after.sha256).as('sha256_after'),
+          ])
+          .where('version_id', '=', base.versionId),
+      )
       .execute();
     return { versionId: base.versionId, ...input.after };
   }

@@ -2,6 +2,7 @@
  * The envelope: the stored form of one conversation's transcript — the CLI's native files, byte for byte,
  * with the metadata needed to put them back and to check that they are whole.
  */
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { BatonError } from '../errors.js';
 import type { HarnessId } from '../harness/ids.js';
@@ -84,14 +85,14 @@ export interface SerialisedFile {
 }
 
 export function serialiseFile(file: TranscriptFile): SerialisedFile {
-  const text = file.content.toString('utf8');
-  const roundTrips = Buffer.from(text, 'utf8').equals(file.content);
+  // Valid UTF-8 is exactly what decodes to text and re-encodes to the same bytes.
+  const roundTrips = isUtf8(file.content);
   return {
     key: file.key,
     lineCount: file.lineCount,
     sha256: file.sha256,
     encoding: roundTrips ? 'utf8' : 'base64',
-    content: roundTrips ? text : file.content.toString('base64'),
+    content: file.content.toString(roundTrips ? 'utf8' : 'base64'),
   };
 }
 

@@ -97,6 +97,12 @@ describe('a fleet of two workers', () => {
     expect(firstRun, JSON.stringify(firstRun)).toMatchObject({ status: 'succeeded', kind: 'new', sequence: 1 });
     expect(workers.has(firstRun.host)).toBe(true);
 
+    const before = await fetch(`${fleet.serverUrl}/v1/conversations/${first.conversationId}/transcript/raw`, { headers: { authorization: `Bearer ${token}` } });
+    const etag = before.headers.get('etag')!;
+    expect(etag).toMatch(/^".+"$/);
+    const unchanged = await fetch(`${fleet.serverUrl}/v1/conversations/${first.conversationId}/transcript/raw`, { headers: { authorization: `Bearer ${token}`, 'if-none-match': etag } });
+    expect(unchanged.status).toBe(304);
+
     // Stop the worker that ran it: the follow-up can only land on the other one.
     expect((await stopWorker(firstRun.host)).code).toBe(0);
     const prompt = `what did the first command print? (${harness})`;
@@ -114,6 +120,9 @@ describe('a fleet of two workers', () => {
     const transcript = await fleet.api(token, 'GET', `/v1/conversations/${first.conversationId}/transcript`);
     expect(transcript.body.items.filter((item: any) => item.kind === 'user').map((item: any) => item.text)).toEqual([`RUN echo first-${harness}`, prompt]);
     const raw = await fleet.api(token, 'GET', `/v1/conversations/${first.conversationId}/transcript/raw`);
+    expect(raw.status).toBe(200); // the transcript grew: the old ETag no longer matches
+    const stale = await fetch(`${fleet.serverUrl}/v1/conversations/${first.conversationId}/transcript/raw`, { headers: { authorization: `Bearer ${token}`, 'if-none-match': etag } });
+    expect(stale.status).toBe(200);
     expect(raw.body).toMatchObject({ harness, sessionId: detail.body.sessionId });
     expect(raw.body.files.find((file: any) => file.key === 'main').content).toContain(prompt);
 
