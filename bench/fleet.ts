@@ -632,13 +632,13 @@ async function main(): Promise<void> {
     row('delta save p99', `${formatMs(save.p99Ms)} (p50 ${formatMs(save.p50Ms)}, p90 ${formatMs(save.p90Ms)})`, `< ${TARGETS.saveP99Ms} ms`, save.p99Ms < TARGETS.saveP99Ms);
     row(`  same, pool ${BIG_POOL}`, describeLoad(big, 'saves'));
     row(`  one client alone (pool ${DEFAULT_POOL})`, `${count(saveAlone.perSecond)} saves/s, p50 ${formatMs(saveAlone.p50Ms)}, p99 ${formatMs(saveAlone.p99Ms)}, mean ${formatMs(saveAlone.meanMs)}; ${describeCpu(saveAlone)}`);
-    row('  of a save: 6 round trips, each like `select 1`', `${formatMs(median(statementMs))} median, ${formatMs(statementCpuMs)} of bench cpu (BEGIN, UPDATE, 2 SELECT, INSERT, COMMIT)`);
+    row('  of a save: 4 round trips, each like `select 1`', `${formatMs(median(statementMs))} median, ${formatMs(statementCpuMs)} of bench cpu (BEGIN, UPDATE … WHERE NOT EXISTS newer, INSERT … SELECT max+1, COMMIT)`);
     row('  of a save: brotli encodeChunk (sync)', `mean ${formatMs(encodeMean)} (median ${formatMs(median(encodeMs))}, max ${formatMs(Math.max(...encodeMs))}): alone caps one process at ${count(1000 / encodeMean)} saves/s`);
     row(`resume fetches/s (GET …/transcript/raw, ${formatBytes(envelopeBytes)} JSON)`, describeLoad(fetch10, 'fetches'), `≥ ${count(TARGETS.fetchesPerSecond)}/s`, fetch10.perSecond >= TARGETS.fetchesPerSecond);
     row('resume fetch p99', `${formatMs(fetch10.p99Ms)} (p50 ${formatMs(fetch10.p50Ms)}, p90 ${formatMs(fetch10.p90Ms)})`, `< ${TARGETS.fetchP99Ms} ms`, fetch10.p99Ms < TARGETS.fetchP99Ms);
     row(`  same, pool ${BIG_POOL}`, describeLoad(bigFetch, 'fetches'));
     row(`  one client alone (pool ${DEFAULT_POOL})`, `${count(fetchAlone.perSecond)} fetches/s, p50 ${formatMs(fetchAlone.p50Ms)}, p99 ${formatMs(fetchAlone.p99Ms)}; ${describeCpu(fetchAlone)}`);
-    row('  of a lone fetch (ms), step by step', `${Object.entries(fetchStepMs).map(([name, value]) => `${name} ${value.toFixed(1)}`).join(', ')}; rest (HTTP, client, GC) ${(wholeFetchMs! - fetchStepsTotal).toFixed(1)} of ${formatMs(wholeFetchMs!)}`);
+    row('  of an uncached fetch (ms), step by step (cache misses only: the route keeps built bodies per transcript version)', `${Object.entries(fetchStepMs).map(([name, value]) => `${name} ${value.toFixed(1)}`).join(', ')}; rest (HTTP, client, GC) ${(wholeFetchMs! - fetchStepsTotal).toFixed(1)} of ${formatMs(wholeFetchMs!)}`);
     section(`— queue pickup: one FleetWorker (concurrency 1), real Codex CLI, scripted model; enqueued while the worker is idle —`);
     row(`queue pickup (startedAt − queuedAt), ${pickups.length} runs`, `p50 ${formatMs(pickupSummary.p50Ms)}, p99 ${formatMs(pickupSummary.p99Ms)} (min ${formatMs(pickupSummary.minMs)}, max ${formatMs(pickupSummary.maxMs)}, first ${formatMs(pickupSummary.firstMs ?? Number.NaN)})`);
     row('  of it: queued → fresh home ready (worker log)', `p50 ${formatMs(pickupSummary.p50ToRunPlaceMs)}`);
