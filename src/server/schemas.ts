@@ -92,6 +92,7 @@ const ViewItemBody = z
     z.object({ kind: z.literal('assistant'), text: z.string() }),
     z.object({ kind: z.literal('command'), callId: z.string().optional(), command: z.string(), output: z.string().optional(), exitCode: z.number().int().optional() }),
     z.object({ kind: z.literal('tool'), callId: z.string().optional(), name: z.string(), input: z.string(), output: z.string().optional() }),
+    z.object({ kind: z.literal('edit'), callId: z.string().optional(), paths: z.array(z.string()), diff: z.string(), output: z.string().optional() }),
   ])
   .openapi('TranscriptItem');
 

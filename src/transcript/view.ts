@@ -2,11 +2,15 @@
  * One turn model for display, the same for every harness: `baton show` renders it as text, the web UI as a
  * chat. Each harness turns its native lines into these items; lines it cannot parse are counted, not hidden.
  */
+import { structuredPatch } from 'diff';
+
 export type ViewItem =
   | { kind: 'user'; text: string }
   | { kind: 'assistant'; text: string }
   | { kind: 'command'; callId: string | undefined; command: string; output: string | undefined; exitCode: number | undefined }
-  | { kind: 'tool'; callId: string | undefined; name: string; input: string; output: string | undefined };
+  | { kind: 'tool'; callId: string | undefined; name: string; input: string; output: string | undefined }
+  /** A change to files the agent made with an edit tool: `diff` is unified-diff-like text (+, -, space, @@). */
+  | { kind: 'edit'; callId: string | undefined; paths: string[]; diff: string; output: string | undefined };
 
 export interface TranscriptView {
   items: ViewItem[];
@@ -18,7 +22,7 @@ export interface TranscriptView {
 export function attachOutput(items: ViewItem[], callId: string | undefined, output: string, exitCode?: number): void {
   for (let index = items.length - 1; index >= 0; index--) {
     const item = items[index]!;
-    if ((item.kind === 'command' || item.kind === 'tool') && item.callId === callId && item.output === undefined) {
+    if ((item.kind === 'command' || item.kind === 'tool' || item.kind === 'edit') && item.callId === callId && item.output === undefined) {
       item.output = output;
       if (item.kind === 'command' && exitCode !== undefined) item.exitCode = exitCode;
       return;
@@ -58,5 +62,37 @@ export function renderItem(item: ViewItem): string {
       const output = item.output === undefined ? '' : `\n${indent(clip(item.output), '    ')}`;
       return `⚙ ${item.name}${item.input ? ` ${clip(item.input)}` : ''}${output}`;
     }
+    case 'edit':
+      return `✎ ${item.paths.join(', ')}\n${indent(clip(item.diff), '    ')}`;
   }
+}
+
+/**
+ * Codex's apply_patch input (`*** Begin Patch`, `*** Update File: path`, `+`/`-`/` ` lines …) as an edit item;
+ * undefined when the text is not such a patch.
+ */
+export function patchEdit(callId: string | undefined, patch: string): Extract<ViewItem, { kind: 'edit' }> | undefined {
+  if (!patch.includes('*** Begin Patch')) return undefined;
+  const paths: string[] = [];
+  const diff: string[] = [];
+  for (const line of patch.split('\n')) {
+    const header = /^\*\*\* (Add|Update|Delete) File: (.+)$/.exec(line);
+    const moved = /^\*\*\* Move to: (.+)$/.exec(line);
+    if (header) {
+      paths.push(header[2]!);
+      diff.push(`${header[1] === 'Add' ? '+++' : header[1] === 'Delete' ? '---' : '@@@'} ${header[2]}`);
+    } else if (moved) {
+      diff.push(`→ ${moved[1]}`);
+    } else if (!line.startsWith('*** ')) diff.push(line);
+  }
+  return { kind: 'edit', callId, paths, diff: diff.join('\n').replace(/\n+$/, ''), output: undefined };
+}
+
+/** A unified diff of one file's text before and after (`@@` hunks with three lines of context). */
+export function textEdit(callId: string | undefined, path: string, before: string, after: string): Extract<ViewItem, { kind: 'edit' }> {
+  const patch = structuredPatch(path, path, before, after, '', '', { context: 3 });
+  // An empty range starts at the line before it, as in diff -u.
+  const start = (line: number, count: number): number => (count === 0 ? line - 1 : line);
+  const diff = patch.hunks.flatMap((hunk) => [`@@ -${start(hunk.oldStart, hunk.oldLines)},${hunk.oldLines} +${start(hunk.newStart, hunk.newLines)},${hunk.newLines} @@`, ...hunk.lines]);
+  return { kind: 'edit', callId, paths: [path], diff: [`@@@ ${path}`, ...diff].join('\n'), output: undefined };
 }

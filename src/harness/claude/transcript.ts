@@ -18,7 +18,7 @@ import { BatonError } from '../../errors.js';
 import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
 import { isOlderCopy, MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
 import { isRecord, parseJsonLines } from '../../transcript/jsonl.js';
-import { attachOutput, type TranscriptView, type ViewItem } from '../../transcript/view.js';
+import { attachOutput, textEdit, type TranscriptView, type ViewItem } from '../../transcript/view.js';
 import { assertSessionId, type TranscriptLocation } from '../harness.js';
 
 /** Longest encoded project folder name the CLI uses before it cuts the name and adds a hash. */
@@ -293,7 +293,13 @@ export function viewClaudeSession(content: Buffer): TranscriptView {
           const input = isRecord(block.input) ? block.input : {};
           const callId = text(block.id);
           if (block.name === 'Bash' && typeof input.command === 'string') items.push({ kind: 'command', callId, command: input.command, output: undefined, exitCode: undefined });
-          else items.push({ kind: 'tool', callId, name: text(block.name) ?? 'tool', input: JSON.stringify(input), output: undefined });
+          else if (block.name === 'Edit' && typeof input.file_path === 'string' && typeof input.old_string === 'string' && typeof input.new_string === 'string') items.push(textEdit(callId, input.file_path, input.old_string, input.new_string));
+          else if (block.name === 'Write' && typeof input.file_path === 'string' && typeof input.content === 'string') items.push(textEdit(callId, input.file_path, '', input.content));
+          else if (block.name === 'MultiEdit' && typeof input.file_path === 'string' && Array.isArray(input.edits)) {
+            const edits = input.edits.filter((edit): edit is { old_string: string; new_string: string } => isRecord(edit) && typeof edit.old_string === 'string' && typeof edit.new_string === 'string');
+            const parts = edits.map((edit) => textEdit(callId, input.file_path as string, edit.old_string, edit.new_string));
+            items.push({ kind: 'edit', callId, paths: [input.file_path], diff: parts.map((part) => part.diff).join('\n'), output: undefined });
+          } else items.push({ kind: 'tool', callId, name: text(block.name) ?? 'tool', input: JSON.stringify(input), output: undefined });
         }
       }
     }
