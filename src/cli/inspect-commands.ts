@@ -7,7 +7,7 @@ import { writePrivateFileAtomic } from '../fs/private-files.js';
 import { getHarness } from '../harness/registry.js';
 import { conversationStatus } from '../store/conversation-status.js';
 import type { Conversation, Run, Store } from '../store/store.js';
-import { renderItem, type TranscriptView, type ViewItem } from '../transcript/view.js';
+import { renderItem, splitTurns, turnsOfRuns, type TranscriptView } from '../transcript/view.js';
 import type { WorkspaceManifest } from '../workspace/workspace.js';
 import { withStore, type GlobalOptions } from './context.js';
 import { RemoteClient, remoteTarget, type RemoteRun } from './remote.js';
@@ -29,16 +29,6 @@ async function requireConversation(store: Store, id: string): Promise<Conversati
     });
   }
   return conversation;
-}
-
-/** Splits the transcript's items into turns, one per user prompt, to sit under the runs that sent them. */
-function turns(items: ViewItem[]): ViewItem[][] {
-  const result: ViewItem[][] = [];
-  for (const item of items) {
-    if (item.kind === 'user' || result.length === 0) result.push([]);
-    result[result.length - 1]!.push(item);
-  }
-  return result;
 }
 
 export function registerInspectCommands(program: Command, globals: () => GlobalOptions): void {
@@ -206,13 +196,13 @@ export interface ConversationText {
 /** Renders a conversation (from the local store or from a server) as `baton show` prints it. */
 export function formatConversation({ conversation, runs, view, workspaceOf }: ConversationText): string {
   const out: string[] = [`conversation ${conversation.id} · ${conversation.harness} · session ${conversation.sessionId ?? '(none)'}`];
-  const byTurn = turns(view.items);
-  // Each run sends one prompt, so the n-th turn belongs to the n-th run that reached the CLI.
-  const offset = Math.max(0, runs.length - byTurn.length);
+  const byTurn = splitTurns(view.items);
+  const { turnOfRun, unclaimed } = turnsOfRuns(runs, byTurn.length);
   runs.forEach((run, index) => {
     const where = [run.host, run.status === 'queued' ? '' : time(run.startedAt), run.cwd].filter((part) => part !== '').join(' · ');
     out.push('', `── run ${run.sequence} · ${run.kind} · ${run.status}${run.exitCode !== undefined ? ` (exit ${run.exitCode})` : ''}${where ? ` · ${where}` : ''}`);
-    const turn = index >= offset ? byTurn[index - offset] : undefined;
+    const turnIndex = turnOfRun[index];
+    const turn = turnIndex === undefined ? undefined : byTurn[turnIndex];
     if (turn) out.push(...turn.map(renderItem));
     else out.push(`> ${run.prompt}`, run.status === 'queued' ? '(queued: waiting for a worker)' : '(nothing saved for this run)');
     if (run.error && run.status !== 'succeeded') out.push(`! ${run.error}`);
@@ -220,7 +210,7 @@ export function formatConversation({ conversation, runs, view, workspaceOf }: Co
     if (workspace?.kind === 'too-large') out.push(`! workspace too large to save (${workspace.bytes} bytes > ${workspace.limitBytes})`);
     if (workspace && workspace.changedFiles.length > 0) out.push(`✎ files changed: ${workspace.changedFiles.join(', ')}`);
   });
-  for (const turn of byTurn.slice(runs.length - offset)) out.push('', ...turn.map(renderItem));
+  for (const index of unclaimed) out.push('', ...byTurn[index]!.map(renderItem));
   if (view.unparsedLines > 0) out.push('', `(${view.unparsedLines} transcript line(s) were not JSON; they are kept as they are)`);
   return `${out.join('\n')}\n`;
 }

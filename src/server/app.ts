@@ -4,6 +4,7 @@
  * are 404, not 403). Errors are `{error: {code, message, hint?}}` with the right status, never a stack trace.
  */
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { serveStatic } from '@hono/node-server/serve-static';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
@@ -16,7 +17,7 @@ import { newConversationId } from '../ids.js';
 import { conversationStatus } from '../store/conversation-status.js';
 import type { PostgresStore } from '../store/postgres.js';
 import type { Conversation, ConversationOptions, Run, RunEvent } from '../store/store.js';
-import { serialiseFile } from '../transcript/envelope.js';
+import { exportConversation } from '../store/export-file.js';
 import { RawTranscripts } from './raw-transcripts.js';
 import type { RunChanges } from './run-changes.js';
 import {
@@ -45,6 +46,8 @@ export interface ApiOptions {
   version: string;
   /** Where unexpected errors are reported (never to the client). */
   log?: (line: string) => void;
+  /** The built web UI (dist/web), served at /; without it, / says how to build it. */
+  webRoot?: string | undefined;
 }
 
 /** An error the API reports as is: status, code and message for the client. */
@@ -150,6 +153,14 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
     await store.db.selectNoFrom((eb) => eb.lit(1).as('one')).execute();
     return c.json({ ok: true, version: options.version });
   });
+  if (options.webRoot) {
+    const root = options.webRoot;
+    // Hashed file names: cached for good. index.html is looked at on every visit.
+    app.use('/assets/*', serveStatic({ root, onFound: (_path, c) => c.header('Cache-Control', 'public, max-age=31536000, immutable') }));
+    app.get('/', serveStatic({ root, path: 'index.html', onFound: (_path, c) => c.header('Cache-Control', 'no-cache') }));
+  } else {
+    app.get('/', (c) => c.text('The baton web UI is not built here: run `npm run build` in the baton checkout, then restart `baton serve`.\n', 404));
+  }
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'baton', version: options.version, description: 'Run coding-agent CLIs as cloud agents; every conversation resumable anywhere.' } });
 
   app.use('/v1/*', async (c, next) => {
@@ -322,6 +333,24 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
       if (c.req.header('if-none-match') === etag) return c.body(null, 304);
       c.header('Content-Type', 'application/json');
       return c.body(body as unknown as ArrayBuffer, 200) as never;
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/conversations/{id}/export',
+      summary: 'the export file of a conversation (`baton import` reads it), as a download',
+      security,
+      request: { params: IdParam },
+      responses: { 200: { description: 'the export file (JSON)', content: { 'application/json': { schema: z.object({ format: z.literal('baton-conversation') }).passthrough() } } }, 401: errors[401], 404: errors[404] },
+    }),
+    async (c) => {
+      const conversation = await ownConversation(c, c.req.valid('param').id);
+      const text = await exportConversation(store, conversation.id);
+      c.header('Content-Type', 'application/json');
+      c.header('Content-Disposition', `attachment; filename="${conversation.id}.baton.json"`);
+      return c.body(text, 200) as never;
     },
   );
 

@@ -96,3 +96,28 @@ export function textEdit(callId: string | undefined, path: string, before: strin
   const diff = patch.hunks.flatMap((hunk) => [`@@ -${start(hunk.oldStart, hunk.oldLines)},${hunk.oldLines} +${start(hunk.newStart, hunk.newLines)},${hunk.newLines} @@`, ...hunk.lines]);
   return { kind: 'edit', callId, paths: [path], diff: [`@@@ ${path}`, ...diff].join('\n'), output: undefined };
 }
+
+/** The items split into turns, each starting at a user prompt (items before the first prompt form a turn of their own). */
+export function splitTurns(items: readonly ViewItem[]): ViewItem[][] {
+  const turns: ViewItem[][] = [];
+  for (const item of items) {
+    if (item.kind === 'user' || turns.length === 0) turns.push([]);
+    turns[turns.length - 1]!.push(item);
+  }
+  return turns;
+}
+
+/**
+ * Which turn each run produced. Each run sends one prompt, so the n-th turn belongs to the n-th run that
+ * reached the CLI; runs that saved nothing (or are still queued) are the earliest ones missing, or the newest.
+ * Returns, per run, the index of its turn or undefined; and the turns no run claims (shown after the runs).
+ */
+export function turnsOfRuns(runs: ReadonlyArray<{ status: string }>, turnCount: number): { turnOfRun: Array<number | undefined>; unclaimed: number[] } {
+  const waiting = runs.filter((run) => run.status === 'queued').length;
+  const started = runs.length - waiting;
+  const offset = Math.max(0, started - turnCount);
+  const turnOfRun = runs.map((run, index) => (index < started && index >= offset && index - offset < turnCount ? index - offset : undefined));
+  const claimed = new Set(turnOfRun.filter((turn): turn is number => turn !== undefined));
+  const unclaimed = Array.from({ length: turnCount }, (_, index) => index).filter((index) => !claimed.has(index));
+  return { turnOfRun, unclaimed };
+}

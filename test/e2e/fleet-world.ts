@@ -13,6 +13,18 @@ import { startScriptedModelServer, type RecordedRequest, type Script, type Scrip
 import { startPostgresCluster, type PostgresCluster } from '../helpers/postgres-cluster.js';
 import { BATON, testScript, waitFor } from './world.js';
 
+/**
+ * The tests' model (world.ts), plus: a prompt or command output containing PAUSE is answered after 4 s, and
+ * the continuation prompt of a handed-back run (it starts with "[baton]") is answered at once.
+ */
+export const fleetScript: Script = (request, index) => {
+  const prompt = request.prompt ?? '';
+  if (!request.lastIsToolOutput && prompt.startsWith('[baton]')) return { kind: 'text', text: 'CONTINUED after the handoff' };
+  const reply = testScript(request, index);
+  const trigger = request.lastIsToolOutput ? (request.toolOutput ?? '') : prompt;
+  return trigger.includes('PAUSE') && reply.kind === 'text' ? { ...reply, delayMs: 4_000 } : reply;
+};
+
 export interface FleetProcess {
   name: string;
   child: ChildProcess;

@@ -5,22 +5,11 @@
  */
 import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Script } from '../../src/testing/scripted-model-server.js';
-import { createFleet, killProcessesUnder, type Fleet, type Worker } from './fleet-world.js';
+import { createFleet, fleetScript, killProcessesUnder, type Fleet, type Worker } from './fleet-world.js';
 import { conversationOf, lastUserText } from './model-requests.js';
-import { testScript, waitFor } from './world.js';
+import { waitFor } from './world.js';
 
-/**
- * The tests' model (world.ts), plus: a prompt or command output containing PAUSE is answered after 4 s, and
- * the continuation prompt of a handed-back run (it starts with "[baton]") is answered at once.
- */
-const script: Script = (request, index) => {
-  const prompt = request.prompt ?? '';
-  if (!request.lastIsToolOutput && prompt.startsWith('[baton]')) return { kind: 'text', text: 'CONTINUED after the handoff' };
-  const reply = testScript(request, index);
-  const trigger = request.lastIsToolOutput ? (request.toolOutput ?? '') : prompt;
-  return trigger.includes('PAUSE') && reply.kind === 'text' ? { ...reply, delayMs: 4_000 } : reply;
-};
+const script = fleetScript;
 
 const FINAL = ['succeeded', 'failed', 'interrupted'];
 

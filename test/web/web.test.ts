@@ -1,0 +1,163 @@
+/**
+ * The web UI in a real browser (Debian's Chromium driven by playwright-core; never a browser download), against
+ * the real `baton serve`, a real `baton worker` running the real Codex CLI, and the scripted model server.
+ * Screenshots of every page land in test-results/web-*.png, to be looked at by eye.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newConversationId, newRunId } from '../../src/ids.js';
+import { openPostgresStore } from '../../src/store/postgres.js';
+import { sha256Hex } from '../../src/transcript/envelope.js';
+import { createFleet, fleetScript, type Fleet } from '../e2e/fleet-world.js';
+
+const RESULTS = resolve('test-results');
+const CHROMIUM = '/usr/bin/chromium';
+
+let fleet: Fleet;
+let token: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  await mkdir(RESULTS, { recursive: true });
+  fleet = await createFleet({ script: fleetScript });
+  token = await fleet.token('acme');
+  await fleet.startWorker('worker-a');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await fleet?.cleanup();
+}, 60_000);
+
+async function newPage(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  return context.newPage();
+}
+
+async function signIn(page: Page, withToken = token): Promise<void> {
+  await page.goto(fleet.serverUrl);
+  await page.getByTestId('token').fill(withToken);
+  await page.getByTestId('signin').click();
+}
+
+const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: join(RESULTS, `web-${name}.png`), fullPage: true });
+
+describe('baton web', () => {
+  it('shows a sign-in error for a wrong token, and keeps the token out of the page', async () => {
+    const page = await newPage();
+    await signIn(page, 'baton_this-token-does-not-exist');
+    await expect.poll(() => page.getByTestId('signin-error').textContent()).toContain('did not accept that token');
+    expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(key: string): string | null } }).sessionStorage.getItem('baton.token'))).toBeNull();
+    await shot(page, 'signin-error');
+    await page.close();
+  });
+
+  it('starts a conversation, streams its live output, queues a follow-up, and shows both runs', async () => {
+    const page = await newPage();
+    await signIn(page);
+    await page.getByRole('heading', { name: 'Conversations' }).waitFor();
+    expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(key: string): string | null } }).sessionStorage.getItem('baton.token'))).toBe(token);
+    await shot(page, 'conversations-empty');
+
+    await page.getByTestId('new-conversation').click();
+    await page.getByTestId('harness').selectOption('codex');
+    await page.getByTestId('prompt').fill('RUN echo hello-from-the-browser-PAUSE');
+    await shot(page, 'new-conversation');
+    await page.getByTestId('start').click();
+    await page.waitForURL(/#\/c\/c_/);
+
+    // The command's output arrives while the run still runs (the model holds its answer for 4 s).
+    const live = page.getByTestId('live-output');
+    await expect.poll(() => live.textContent(), { timeout: 60_000 }).toContain('hello-from-the-browser-PAUSE\n');
+    expect(await live.isVisible()).toBe(true);
+    await shot(page, 'live');
+
+    // When the run ends, the saved turn replaces the live block.
+    await page.getByTestId('assistant-message').filter({ hasText: 'The command printed: hello-from-the-browser-PAUSE' }).waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('live-output').count()).toBe(0);
+
+    await page.getByTestId('followup').fill('what did the command print?');
+    await page.getByTestId('send').click();
+    await page.getByTestId('assistant-message').filter({ hasText: 'ACK what did the command print?' }).waitFor({ timeout: 60_000 });
+    const headers = await page.getByTestId('run-header').allTextContents();
+    expect(headers).toHaveLength(2);
+    expect(headers[0]).toMatch(/Run 1.*succeeded.*new · on worker-a/);
+    expect(headers[1]).toMatch(/Run 2.*succeeded.*resume · on worker-a/);
+    expect(await page.getByTestId('user-message').allTextContents()).toEqual(['RUN echo hello-from-the-browser-PAUSE', 'what did the command print?']);
+    expect(await page.getByTestId('command').first().textContent()).toContain('echo hello-from-the-browser-PAUSE');
+    await shot(page, 'conversation');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download').click()]);
+    expect(download.suggestedFilename()).toMatch(/^c_.*\.baton\.json$/);
+    const exported = JSON.parse(await readFile((await download.path())!, 'utf8'));
+    expect(exported).toMatchObject({ format: 'baton-conversation', runs: [{ sequence: 1 }, { sequence: 2 }] });
+
+    await page.goto(`${fleet.serverUrl}/#/`);
+    const row = page.getByTestId('conversation-row').filter({ hasText: 'RUN echo hello-from-the-browser-PAUSE' });
+    await expect.poll(() => row.textContent()).toMatch(/codex.*idle.*2$/);
+    await page.getByTestId('filter-harness').selectOption('claude');
+    await expect.poll(() => page.getByTestId('conversation-row').count()).toBe(0);
+    await page.getByTestId('filter-harness').selectOption('');
+    await shot(page, 'conversations');
+    await page.close();
+  }, 180_000);
+
+  it('renders a 5,000-turn conversation quickly, keeping only the visible rows in the page', async () => {
+    const turns = 5_000;
+    const id = await importLongConversation(turns);
+    const page = await newPage();
+    await signIn(page);
+    await page.getByRole('heading', { name: 'Conversations' }).waitFor();
+
+    const started = Date.now();
+    await page.goto(`${fleet.serverUrl}/#/c/${id}`);
+    await page.getByTestId('assistant-message').filter({ hasText: `Answer ${turns}` }).waitFor({ timeout: 60_000 });
+    const firstRenderMs = Date.now() - started;
+    await shot(page, 'long-conversation');
+
+    const rowsInPage = await page.locator('.chat-row').count();
+    expect(rowsInPage).toBeLessThan(200); // of about 25,000 rows
+    await page.getByTestId('chat').evaluate((chat) => chat.scrollTo({ top: 0 }));
+    await page.getByTestId('user-message').filter({ hasText: /^Question 1$/ }).waitFor();
+    await writeFile(join(RESULTS, 'web-long-conversation.json'), `${JSON.stringify({ turns, firstRenderMs, rowsInPage }, null, 2)}\n`);
+    console.log(`web: a ${turns}-turn conversation rendered its newest turn in ${firstRenderMs} ms with ${rowsInPage} rows in the page`);
+    await page.close();
+  }, 120_000);
+});
+
+/** A Codex conversation of `turns` runs, each a question, a command with output, and a Markdown answer. */
+async function importLongConversation(turns: number): Promise<string> {
+  const store = await openPostgresStore(fleet.cluster.url);
+  try {
+    const sessionId = randomUUID();
+    const id = newConversationId();
+    const lines: string[] = [JSON.stringify({ type: 'session_meta', payload: { id: sessionId, cwd: '/work', cli_version: '0.171.0' } })];
+    const runs = [];
+    for (let turn = 1; turn <= turns; turn++) {
+      const callId = `call_${turn}`;
+      lines.push(
+        JSON.stringify({ type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: `Question ${turn}` }] } }),
+        JSON.stringify({ type: 'response_item', payload: { type: 'function_call', name: 'exec_command', call_id: callId, arguments: JSON.stringify({ cmd: `echo step ${turn}` }) } }),
+        JSON.stringify({ type: 'response_item', payload: { type: 'function_call_output', call_id: callId, output: `step ${turn}\n` } }),
+        JSON.stringify({ type: 'response_item', payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: `Answer ${turn}: ran \`echo\`.\n\n\`\`\`ts\nconst step = ${turn};\n\`\`\`` }] } }),
+      );
+      runs.push({ id: newRunId(), conversationId: id, sequence: turn, kind: turn === 1 ? ('new' as const) : ('resume' as const), prompt: `Question ${turn}`, status: 'succeeded' as const, host: 'worker-a', cwd: '/work', startedAt: Date.now() - (turns - turn) * 1000, endedAt: Date.now() - (turns - turn) * 1000 + 500, exitCode: 0, error: undefined, queuedAt: undefined, handoffs: 0 });
+    }
+    const content = Buffer.from(`${lines.join('\n')}\n`);
+    await store.importConversation({
+      conversation: { id, harness: 'codex', sessionId, title: `A conversation of ${turns} turns`, cwd: '/work', createdAt: Date.now(), updatedAt: Date.now(), tenant: 'acme' },
+      runs,
+      events: [],
+      meta: { sessionId, sessionStartedAt: undefined, cwd: '/work', cliVersion: '0.171.0' },
+      files: [{ key: 'main', content, lineCount: lines.length, sha256: sha256Hex(content) }],
+      workspace: undefined,
+    });
+    return id;
+  } finally {
+    await store.close();
+  }
+}

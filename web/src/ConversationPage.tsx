@@ -1,0 +1,260 @@
+/**
+ * One conversation as a chat across all its runs: each run's boundary (which worker ran it, when), its turn from
+ * the saved transcript, and — while a run is active — its events streaming in live. The list is virtualised, so a
+ * conversation of thousands of turns renders only what is on screen.
+ */
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { splitTurns, turnsOfRuns, type ViewItem } from '../../src/transcript/view';
+import { api, ApiError, clockTime, downloadExport, followRun, type Conversation, type LiveEvent, type Run, type Transcript } from './api';
+import { Item } from './Items';
+import { Markdown } from './Markdown';
+import { StatusBadge } from './StatusBadge';
+
+type Row =
+  | { kind: 'run'; run: Run }
+  | { kind: 'item'; item: ViewItem }
+  | { kind: 'note'; text: string; tone: 'muted' | 'error' }
+  | { kind: 'live'; run: Run };
+
+const FINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'interrupted']);
+
+/** The rows of the chat: run headers, each run's turn, and the live block of the active run. */
+function chatRows(conversation: Conversation, transcript: Transcript, activeRunId: string | undefined): Row[] {
+  const turns = splitTurns(transcript.items);
+  const { turnOfRun, unclaimed } = turnsOfRuns(conversation.runs, turns.length);
+  const rows: Row[] = [];
+  conversation.runs.forEach((run, index) => {
+    rows.push({ kind: 'run', run });
+    const turnIndex = turnOfRun[index];
+    if (run.id === activeRunId) {
+      rows.push({ kind: 'item', item: { kind: 'user', text: run.prompt } }, { kind: 'live', run });
+      return;
+    }
+    const turn = turnIndex === undefined ? undefined : turns[turnIndex];
+    if (turn) for (const item of turn) rows.push({ kind: 'item', item });
+    else {
+      rows.push({ kind: 'item', item: { kind: 'user', text: run.prompt } });
+      rows.push({ kind: 'note', text: run.status === 'queued' ? 'Queued: waits for a worker (and for the runs before it).' : 'Nothing was saved for this run.', tone: 'muted' });
+    }
+    if (run.error && run.status !== 'succeeded') rows.push({ kind: 'note', text: run.error, tone: 'error' });
+  });
+  for (const index of unclaimed) for (const item of turns[index]!) rows.push({ kind: 'item', item });
+  return rows;
+}
+
+function RunHeader({ run }: { run: Run }) {
+  return (
+    <div className="run-header" data-testid="run-header">
+      <span className="run-number">Run {run.sequence}</span>
+      <StatusBadge status={run.status} />
+      <span className="muted">
+        {run.kind === 'new' ? 'new' : 'resume'}
+        {run.host ? ` · on ${run.host}` : ''}
+        {run.startedAt ? ` · ${clockTime(run.startedAt)}` : run.queuedAt ? ` · queued ${clockTime(run.queuedAt)}` : ''}
+        {run.handoffs > 0 ? ` · handed over ${run.handoffs}×` : ''}
+      </span>
+    </div>
+  );
+}
+
+/** The active run's events as they arrive. */
+function LiveBlock({ run, events }: { run: Run; events: LiveEvent[] }) {
+  const blocks: Array<{ key: number; node: ReactNode }> = [];
+  const commands = new Map<string, number>();
+  for (const event of events) {
+    const key = event.sequence;
+    switch (event.type) {
+      case 'message':
+        blocks.push({ key, node: <div className="bubble assistant"><Markdown text={String(event.text ?? '')} /></div> });
+        break;
+      case 'command.started':
+        commands.set(String(event.command), blocks.length);
+        blocks.push({ key, node: <Item item={{ kind: 'command', callId: undefined, command: String(event.command), output: undefined, exitCode: undefined }} /> });
+        break;
+      case 'command.completed': {
+        const node = <Item item={{ kind: 'command', callId: undefined, command: String(event.command), output: String(event.output ?? ''), exitCode: typeof event.exitCode === 'number' ? event.exitCode : undefined }} />;
+        const started = commands.get(String(event.command));
+        if (started !== undefined) {
+          blocks[started] = { key, node };
+          commands.delete(String(event.command));
+        } else blocks.push({ key, node });
+        break;
+      }
+      case 'file.changed':
+        blocks.push({ key, node: <div className="note muted">✎ {(event.paths as string[] | undefined)?.join(', ')}</div> });
+        break;
+      case 'warning':
+      case 'turn.failed':
+      case 'error':
+        blocks.push({ key, node: <div className={`note ${event.type === 'warning' ? 'muted' : 'error'}`}>{String(event.message ?? '')}</div> });
+        break;
+      default:
+        break;
+    }
+  }
+  return (
+    <div className="live" data-testid="live-output">
+      <div className="live-head">
+        <span className="pulse" /> {run.status === 'queued' ? 'Waiting for a worker…' : `Running on ${run.host ?? 'a worker'}…`}
+      </div>
+      {blocks.map((block) => (
+        <div key={block.key} data-testid="live-event">
+          {block.node}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+/** Why a follow-up cannot be sent now, or undefined when it can. */
+function followupBlocked(conversation: Conversation): string | undefined {
+  if (conversation.runs.some((run) => run.status === 'queued')) return 'A follow-up is already queued; it runs after the active run. Send the next one when it starts.';
+  if (!conversation.sessionId && conversation.runs.length > 0 && conversation.runs.every((run) => FINAL.has(run.status))) {
+    return 'The first run failed before the agent started a session, so there is nothing to resume. Start a new conversation.';
+  }
+  return undefined;
+}
+
+export function ConversationPage({ id, onUnauthorized }: { id: string; onUnauthorized: () => void }) {
+  const [conversation, setConversation] = useState<Conversation | undefined>();
+  const [transcript, setTranscript] = useState<Transcript | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [live, setLive] = useState<{ runId: string; events: LiveEvent[] }>({ runId: '', events: [] });
+  const [followup, setFollowup] = useState('');
+  const [sending, setSending] = useState(false);
+  const scroller = useRef<HTMLDivElement>(null);
+  const path = `/v1/conversations/${encodeURIComponent(id)}`;
+
+  const fail = useCallback(
+    (caught: unknown) => {
+      if (caught instanceof ApiError && caught.status === 401) onUnauthorized();
+      else setError(caught instanceof ApiError && caught.status === 404 ? 'There is no such conversation for this token.' : caught instanceof Error ? caught.message : String(caught));
+    },
+    [onUnauthorized],
+  );
+
+  const load = useCallback(async () => {
+    try {
+      const [nextConversation, nextTranscript] = await Promise.all([api<Conversation>('GET', path), api<Transcript>('GET', `${path}/transcript`)]);
+      setConversation(nextConversation);
+      setTranscript(nextTranscript);
+    } catch (caught) {
+      fail(caught);
+    }
+  }, [path, fail]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const activeRun = conversation?.runs.find((run) => run.status === 'running') ?? conversation?.runs.find((run) => run.status === 'queued');
+  const activeRunId = activeRun?.id;
+
+  // Follow the active run live; when it ends, reload the saved conversation (the next queued run, if any, follows).
+  useEffect(() => {
+    if (!activeRunId) return;
+    const controller = new AbortController();
+    setLive({ runId: activeRunId, events: [] });
+    void followRun(
+      activeRunId,
+      {
+        onEvent: (event) => setLive((current) => (current.runId === activeRunId ? { runId: activeRunId, events: [...current.events, event] } : current)),
+        onStatus: (run) => setConversation((current) => (current ? { ...current, status: run.status === 'running' ? 'running' : current.status, runs: current.runs.map((candidate) => (candidate.id === run.id ? run : candidate)) } : current)),
+      },
+      controller.signal,
+    )
+      .then(() => {
+        if (!controller.signal.aborted) void load();
+      })
+      .catch(fail);
+    return () => controller.abort();
+  }, [activeRunId, load, fail]);
+
+  const rows = useMemo(() => (conversation && transcript ? chatRows(conversation, transcript, activeRunId) : []), [conversation, transcript, activeRunId]);
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: (index) => (rows[index]?.kind === 'run' ? 44 : 96),
+    overscan: 8,
+  });
+
+  // Start at the newest turn, and follow it while it grows.
+  const lastCount = useRef(0);
+  useEffect(() => {
+    if (rows.length > 0 && rows.length !== lastCount.current) {
+      lastCount.current = rows.length;
+      virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
+    }
+  }, [rows.length, virtualizer]);
+
+  const send = async (event: FormEvent): Promise<void> => {
+    event.preventDefault();
+    setSending(true);
+    try {
+      await api('POST', `${path}/followups`, { prompt: followup });
+      setFollowup('');
+      await load();
+    } catch (caught) {
+      fail(caught);
+    } finally {
+      setSending(false);
+    }
+  };
+
+  if (error && !conversation) return <p className="error">{error}</p>;
+  if (!conversation || !transcript) return <p className="muted">Loading…</p>;
+  const blocked = followupBlocked(conversation);
+
+  return (
+    <section className="conversation">
+      <div className="toolbar">
+        <div>
+          <h1 data-testid="conversation-title">{conversation.title || conversation.id}</h1>
+          <div className="muted small">
+            {conversation.harness} · {conversation.model ?? 'default model'} · {conversation.runs.length} run{conversation.runs.length === 1 ? '' : 's'} · <StatusBadge status={conversation.status} />
+          </div>
+        </div>
+        <button type="button" className="button" data-testid="download" onClick={() => void downloadExport(conversation.id).catch(fail)}>
+          Download export
+        </button>
+      </div>
+      {error && <p className="error">{error}</p>}
+      <div className="chat" ref={scroller} data-testid="chat">
+        <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+          {virtualizer.getVirtualItems().map((virtual) => {
+            const row = rows[virtual.index]!;
+            return (
+              <div key={virtual.key} data-index={virtual.index} ref={virtualizer.measureElement} className="chat-row" style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${virtual.start}px)` }}>
+                {row.kind === 'run' && <RunHeader run={row.run} />}
+                {row.kind === 'item' && <Item item={row.item} />}
+                {row.kind === 'note' && <div className={`note ${row.tone}`}>{row.text}</div>}
+                {row.kind === 'live' && <LiveBlock run={row.run} events={live.runId === row.run.id ? live.events : []} />}
+              </div>
+            );
+          })}
+        </div>
+      </div>
+      <form className="followup" onSubmit={send}>
+        <textarea
+          data-testid="followup"
+          rows={3}
+          value={followup}
+          onChange={(event) => setFollowup(event.target.value)}
+          placeholder={blocked ?? (activeRun ? 'Send a follow-up: it runs after the active run.' : 'Send a follow-up…')}
+          disabled={blocked !== undefined || sending}
+        />
+        <div className="followup-side">
+          {blocked && (
+            <p className="muted small" data-testid="followup-blocked">
+              {blocked}
+            </p>
+          )}
+          <button className="button primary" type="submit" data-testid="send" disabled={blocked !== undefined || sending || followup.trim() === ''}>
+            {sending ? 'Sending…' : activeRun ? 'Queue follow-up' : 'Send'}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,162 @@
+/**
+ * The browser's side of the HTTP API: every call carries the tenant's token, which lives in sessionStorage only
+ * (gone when the tab closes). Run events stream over fetch + SSE (EventSource cannot send a bearer token).
+ */
+import { createParser } from 'eventsource-parser';
+import type { TranscriptView } from '../../src/transcript/view';
+
+const TOKEN_KEY = 'baton.token';
+
+export const session = {
+  token: (): string | undefined => sessionStorage.getItem(TOKEN_KEY) ?? undefined,
+  signIn: (token: string): void => sessionStorage.setItem(TOKEN_KEY, token),
+  signOut: (): void => sessionStorage.removeItem(TOKEN_KEY),
+};
+
+export type ConversationStatus = 'idle' | 'queued' | 'running' | 'failed' | 'interrupted' | 'stale';
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted';
+
+export interface ConversationSummary {
+  id: string;
+  harness: string;
+  title: string;
+  status: ConversationStatus;
+  sessionId: string | null;
+  model: string | null;
+  createdAt: string;
+  updatedAt: string;
+  runs: number;
+  activeRunId: string | null;
+}
+
+export interface Run {
+  id: string;
+  conversationId: string;
+  sequence: number;
+  kind: 'new' | 'resume';
+  prompt: string;
+  status: RunStatus;
+  host: string | null;
+  queuedAt: string | null;
+  startedAt: string | null;
+  endedAt: string | null;
+  exitCode: number | null;
+  error: string | null;
+  handoffs: number;
+}
+
+export interface Conversation extends Omit<ConversationSummary, 'runs'> {
+  runs: Run[];
+}
+
+export interface Transcript extends TranscriptView {
+  conversationId: string;
+  harness: string;
+}
+
+/** One event of a run as the server streams it: `type` plus that type's fields. */
+export interface LiveEvent {
+  sequence: number;
+  at: string;
+  type: string;
+  [field: string]: unknown;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+async function failure(response: Response): Promise<ApiError> {
+  const body = (await response.json().catch(() => undefined)) as { error?: { code?: string; message?: string; hint?: string } } | undefined;
+  return new ApiError(response.status, body?.error?.code ?? `HTTP_${response.status}`, body?.error?.message ?? `the server answered ${response.status}`, body?.error?.hint);
+}
+
+export async function api<T>(method: string, path: string, body?: unknown, token = session.token()): Promise<T> {
+  const response = await fetch(path, {
+    method,
+    headers: { authorization: `Bearer ${token ?? ''}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!response.ok) throw await failure(response);
+  return (response.status === 204 ? undefined : await response.json()) as T;
+}
+
+/** Saves the conversation's export file through the browser's download. */
+export async function downloadExport(conversationId: string): Promise<void> {
+  const response = await fetch(`/v1/conversations/${encodeURIComponent(conversationId)}/export`, { headers: { authorization: `Bearer ${session.token() ?? ''}` } });
+  if (!response.ok) throw await failure(response);
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = `${conversationId}.baton.json`;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/**
+ * Follows a run's events until it ends (resolves with the finished run) or `signal` aborts. A dropped stream is
+ * resumed after the last event received.
+ */
+export async function followRun(runId: string, handlers: { onEvent: (event: LiveEvent) => void; onStatus: (run: Run) => void }, signal: AbortSignal): Promise<Run | undefined> {
+  let lastEventId: string | undefined;
+  while (!signal.aborted) {
+    let finished: Run | undefined;
+    let ended = false;
+    const parser = createParser({
+      onEvent: (message) => {
+        if (message.event === 'run-event') {
+          lastEventId = message.id ?? lastEventId;
+          handlers.onEvent(JSON.parse(message.data) as LiveEvent);
+        } else if (message.event === 'status') handlers.onStatus(JSON.parse(message.data) as Run);
+        else if (message.event === 'end') {
+          ended = true;
+          const data = JSON.parse(message.data) as Run | { deleted: true };
+          finished = 'deleted' in data ? undefined : data;
+        }
+      },
+    });
+    try {
+      const response = await fetch(`/v1/runs/${encodeURIComponent(runId)}/events`, {
+        headers: { authorization: `Bearer ${session.token() ?? ''}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+        signal,
+      });
+      if (!response.ok || !response.body) throw await failure(response);
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        parser.feed(value);
+        if (ended) {
+          await reader.cancel().catch(() => undefined);
+          return finished;
+        }
+      }
+      if (ended) return finished;
+    } catch (error) {
+      if (signal.aborted) return undefined;
+      if (error instanceof ApiError) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+  return undefined;
+}
+
+export function relativeTime(iso: string | null, now = Date.now()): string {
+  if (!iso) return '–';
+  const seconds = Math.round((now - Date.parse(iso)) / 1000);
+  if (seconds < 45) return 'just now';
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 86_400) return `${Math.round(seconds / 3600)} h ago`;
+  return new Date(iso).toLocaleDateString();
+}
+
+export function clockTime(iso: string | null): string {
+  return iso ? new Date(iso).toLocaleString() : '–';
+}
