@@ -70,35 +70,47 @@ describe('baton web', () => {
     await page.getByTestId('start').click();
     await page.waitForURL(/#\/c\/c_/);
 
-    // The command's output arrives while the run still runs (the model holds its answer for 4 s).
+    // The command's output arrives while the run still runs: the model holds its answer for 4 s after it.
     const live = page.getByTestId('live-output');
-    await expect.poll(() => live.textContent(), { timeout: 60_000 }).toContain('hello-from-the-browser-PAUSE\n');
-    expect(await live.isVisible()).toBe(true);
+    await live.locator('pre.output').filter({ hasText: 'hello-from-the-browser-PAUSE' }).waitFor({ timeout: 60_000 });
+    expect(await live.textContent()).not.toContain('The command printed');
     await shot(page, 'live');
 
     // When the run ends, the saved turn replaces the live block.
     await page.getByTestId('assistant-message').filter({ hasText: 'The command printed: hello-from-the-browser-PAUSE' }).waitFor({ timeout: 60_000 });
     expect(await page.getByTestId('live-output').count()).toBe(0);
 
-    await page.getByTestId('followup').fill('what did the command print?');
+    // A follow-up, and a second one sent while the first runs: it is queued behind it, and the box says why it
+    // takes no third one meanwhile.
+    await page.getByTestId('followup').fill('PAUSE: what did the command print?');
     await page.getByTestId('send').click();
-    await page.getByTestId('assistant-message').filter({ hasText: 'ACK what did the command print?' }).waitFor({ timeout: 60_000 });
+    await page.getByTestId('live-output').filter({ hasText: 'Running on worker-a' }).waitFor({ timeout: 60_000 });
+    await page.getByTestId('followup').fill('and after that?');
+    await page.getByTestId('send').click();
+    await page.getByTestId('followup-blocked').filter({ hasText: 'already queued' }).waitFor();
+    expect(await page.getByTestId('followup').isDisabled()).toBe(true);
+    await shot(page, 'followup-queued');
+
+    await page.getByTestId('assistant-message').filter({ hasText: 'ACK and after that?' }).waitFor({ timeout: 60_000 });
     const headers = await page.getByTestId('run-header').allTextContents();
-    expect(headers).toHaveLength(2);
+    expect(headers).toHaveLength(3);
     expect(headers[0]).toMatch(/Run 1.*succeeded.*new · on worker-a/);
     expect(headers[1]).toMatch(/Run 2.*succeeded.*resume · on worker-a/);
-    expect(await page.getByTestId('user-message').allTextContents()).toEqual(['RUN echo hello-from-the-browser-PAUSE', 'what did the command print?']);
+    expect(headers[2]).toMatch(/Run 3.*succeeded.*resume · on worker-a/);
+    expect(await page.getByTestId('user-message').allTextContents()).toEqual(['RUN echo hello-from-the-browser-PAUSE', 'PAUSE: what did the command print?', 'and after that?']);
+    expect((await page.getByTestId('assistant-message').allTextContents()).map((text) => text.trim())).toContain('ACK PAUSE: what did the command print?');
     expect(await page.getByTestId('command').first().textContent()).toContain('echo hello-from-the-browser-PAUSE');
+    expect(await page.getByTestId('followup').isDisabled()).toBe(false);
     await shot(page, 'conversation');
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download').click()]);
     expect(download.suggestedFilename()).toMatch(/^c_.*\.baton\.json$/);
     const exported = JSON.parse(await readFile((await download.path())!, 'utf8'));
-    expect(exported).toMatchObject({ format: 'baton-conversation', runs: [{ sequence: 1 }, { sequence: 2 }] });
+    expect(exported).toMatchObject({ format: 'baton-conversation', runs: [{ sequence: 1 }, { sequence: 2 }, { sequence: 3 }] });
 
     await page.goto(`${fleet.serverUrl}/#/`);
     const row = page.getByTestId('conversation-row').filter({ hasText: 'RUN echo hello-from-the-browser-PAUSE' });
-    await expect.poll(() => row.textContent()).toMatch(/codex.*idle.*2$/);
+    await expect.poll(() => row.textContent()).toMatch(/codex.*idle.*3$/);
     await page.getByTestId('filter-harness').selectOption('claude');
     await expect.poll(() => page.getByTestId('conversation-row').count()).toBe(0);
     await page.getByTestId('filter-harness').selectOption('');
@@ -119,6 +131,11 @@ describe('baton web', () => {
     const firstRenderMs = Date.now() - started;
     await shot(page, 'long-conversation');
 
+    // The newest turn: its edit as a diff, its Markdown answer with highlighted code.
+    const edit = page.getByTestId('edit').filter({ hasText: 'src/step.ts' }).last();
+    expect(await edit.locator('.diff-del').textContent()).toContain(`-export const step = ${turns - 1};`);
+    expect(await edit.locator('.diff-add').textContent()).toContain(`+export const step = ${turns};`);
+    expect(await page.getByTestId('assistant-message').last().locator('pre code .hljs-keyword').first().textContent()).toBe('const');
     const rowsInPage = await page.locator('.chat-row').count();
     expect(rowsInPage).toBeLessThan(200); // of about 25,000 rows
     await page.getByTestId('chat').evaluate((chat) => chat.scrollTo({ top: 0 }));
@@ -143,8 +160,15 @@ async function importLongConversation(turns: number): Promise<string> {
         JSON.stringify({ type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: `Question ${turn}` }] } }),
         JSON.stringify({ type: 'response_item', payload: { type: 'function_call', name: 'exec_command', call_id: callId, arguments: JSON.stringify({ cmd: `echo step ${turn}` }) } }),
         JSON.stringify({ type: 'response_item', payload: { type: 'function_call_output', call_id: callId, output: `step ${turn}\n` } }),
-        JSON.stringify({ type: 'response_item', payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: `Answer ${turn}: ran \`echo\`.\n\n\`\`\`ts\nconst step = ${turn};\n\`\`\`` }] } }),
       );
+      if (turn % 100 === 0) {
+        const patch = `*** Begin Patch\n*** Update File: src/step.ts\n@@\n-export const step = ${turn - 1};\n+export const step = ${turn};\n*** End Patch\n`;
+        lines.push(
+          JSON.stringify({ type: 'response_item', payload: { type: 'custom_tool_call', name: 'apply_patch', call_id: `patch_${turn}`, input: patch } }),
+          JSON.stringify({ type: 'response_item', payload: { type: 'custom_tool_call_output', call_id: `patch_${turn}`, output: 'Success. Updated the following files:\nM src/step.ts\n' } }),
+        );
+      }
+      lines.push(JSON.stringify({ type: 'response_item', payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: `Answer ${turn}: ran \`echo\`.\n\n\`\`\`ts\nconst step = ${turn};\n\`\`\`` }] } }));
       runs.push({ id: newRunId(), conversationId: id, sequence: turn, kind: turn === 1 ? ('new' as const) : ('resume' as const), prompt: `Question ${turn}`, status: 'succeeded' as const, host: 'worker-a', cwd: '/work', startedAt: Date.now() - (turns - turn) * 1000, endedAt: Date.now() - (turns - turn) * 1000 + 500, exitCode: 0, error: undefined, queuedAt: undefined, handoffs: 0 });
     }
     const content = Buffer.from(`${lines.join('\n')}\n`);

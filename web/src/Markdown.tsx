@@ -4,6 +4,7 @@
  */
 import DOMPurify from 'dompurify';
 import hljs from 'highlight.js/lib/common';
+import 'highlight.js/styles/github-dark.css';
 import { marked } from 'marked';
 import { memo, useEffect, useMemo, useRef } from 'react';
 

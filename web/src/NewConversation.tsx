@@ -36,7 +36,9 @@ export function NewConversation({ onUnauthorized }: { onUnauthorized: () => void
           </select>
         </label>
         <label>
-          Model <span className="muted">(optional)</span>
+          <span>
+            Model <span className="muted">(optional)</span>
+          </span>
           <input data-testid="model" value={model} onChange={(event) => setModel(event.target.value)} placeholder="the worker's default" />
         </label>
       </div>
