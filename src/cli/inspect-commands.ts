@@ -197,20 +197,19 @@ export interface ConversationText {
 export function formatConversation({ conversation, runs, view, workspaceOf }: ConversationText): string {
   const out: string[] = [`conversation ${conversation.id} · ${conversation.harness} · session ${conversation.sessionId ?? '(none)'}`];
   const byTurn = splitTurns(view.items);
-  const { turnOfRun, unclaimed } = turnsOfRuns(runs, byTurn.length);
+  const { turnsOfRun, unclaimed } = turnsOfRuns(runs, byTurn);
+  for (const index of unclaimed) out.push('', ...byTurn[index]!.map(renderItem));
   runs.forEach((run, index) => {
     const where = [run.host, run.status === 'queued' ? '' : time(run.startedAt), run.cwd].filter((part) => part !== '').join(' · ');
     out.push('', `── run ${run.sequence} · ${run.kind} · ${run.status}${run.exitCode !== undefined ? ` (exit ${run.exitCode})` : ''}${where ? ` · ${where}` : ''}`);
-    const turnIndex = turnOfRun[index];
-    const turn = turnIndex === undefined ? undefined : byTurn[turnIndex];
-    if (turn) out.push(...turn.map(renderItem));
-    else out.push(`> ${run.prompt}`, run.status === 'queued' ? '(queued: waiting for a worker)' : '(nothing saved for this run)');
+    const own = turnsOfRun[index]!;
+    for (const turn of own) out.push(...byTurn[turn]!.map(renderItem));
+    if (own.length === 0) out.push(`> ${run.prompt}`, run.status === 'queued' ? '(queued: waiting for a worker)' : '(nothing saved for this run)');
     if (run.error && run.status !== 'succeeded') out.push(`! ${run.error}`);
     const workspace = workspaceOf?.(run.id);
     if (workspace?.kind === 'too-large') out.push(`! workspace too large to save (${workspace.bytes} bytes > ${workspace.limitBytes})`);
     if (workspace && workspace.changedFiles.length > 0) out.push(`✎ files changed: ${workspace.changedFiles.join(', ')}`);
   });
-  for (const index of unclaimed) out.push('', ...byTurn[index]!.map(renderItem));
   if (view.unparsedLines > 0) out.push('', `(${view.unparsedLines} transcript line(s) were not JSON; they are kept as they are)`);
   return `${out.join('\n')}\n`;
 }

@@ -107,17 +107,36 @@ export function splitTurns(items: readonly ViewItem[]): ViewItem[][] {
   return turns;
 }
 
+/** How far ahead a turn's prompt is looked for among the runs (runs that saved nothing are skipped). */
+const RUN_LOOKAHEAD = 64;
+
 /**
- * Which turn each run produced. Each run sends one prompt, so the n-th turn belongs to the n-th run that
- * reached the CLI; runs that saved nothing (or are still queued) are the earliest ones missing, or the newest.
- * Returns, per run, the index of its turn or undefined; and the turns no run claims (shown after the runs).
+ * Which turns each run produced, by matching each turn's prompt with the runs' prompts in order. A run may have
+ * no turn (it failed before the CLI saved anything, or it is active and not saved yet, or queued) or several (a
+ * run handed over to another worker continues with a prompt that ends with the original one). Turns before any
+ * matched run, e.g. of an imported history, are returned as `unclaimed`.
  */
-export function turnsOfRuns(runs: ReadonlyArray<{ status: string }>, turnCount: number): { turnOfRun: Array<number | undefined>; unclaimed: number[] } {
-  const waiting = runs.filter((run) => run.status === 'queued').length;
-  const started = runs.length - waiting;
-  const offset = Math.max(0, started - turnCount);
-  const turnOfRun = runs.map((run, index) => (index < started && index >= offset && index - offset < turnCount ? index - offset : undefined));
-  const claimed = new Set(turnOfRun.filter((turn): turn is number => turn !== undefined));
-  const unclaimed = Array.from({ length: turnCount }, (_, index) => index).filter((index) => !claimed.has(index));
-  return { turnOfRun, unclaimed };
+export function turnsOfRuns(runs: ReadonlyArray<{ prompt: string }>, turns: ReadonlyArray<readonly ViewItem[]>): { turnsOfRun: number[][]; unclaimed: number[] } {
+  const turnsOfRun: number[][] = runs.map(() => []);
+  const unclaimed: number[] = [];
+  let current = -1;
+  turns.forEach((turn, index) => {
+    const first = turn[0];
+    const text = first?.kind === 'user' ? first.text.trim() : undefined;
+    let match = -1;
+    if (text !== undefined) {
+      // A later run first (the same prompt may be sent twice); no match: the turn continues the current run.
+      for (let candidate = current + 1; candidate < Math.min(runs.length, current + 1 + RUN_LOOKAHEAD); candidate++) {
+        const prompt = runs[candidate]!.prompt.trim();
+        if (text === prompt || (prompt !== '' && text.endsWith(prompt))) {
+          match = candidate;
+          break;
+        }
+      }
+    }
+    if (match >= 0) current = match;
+    if (current >= 0) turnsOfRun[current]!.push(index);
+    else unclaimed.push(index);
+  });
+  return { turnsOfRun, unclaimed };
 }

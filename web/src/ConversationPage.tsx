@@ -22,24 +22,23 @@ const FINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'interrupted'
 /** The rows of the chat: run headers, each run's turn, and the live block of the active run. */
 function chatRows(conversation: Conversation, transcript: Transcript, activeRunId: string | undefined): Row[] {
   const turns = splitTurns(transcript.items);
-  const { turnOfRun, unclaimed } = turnsOfRuns(conversation.runs, turns.length);
+  const { turnsOfRun, unclaimed } = turnsOfRuns(conversation.runs, turns);
   const rows: Row[] = [];
+  for (const index of unclaimed) for (const item of turns[index]!) rows.push({ kind: 'item', item });
   conversation.runs.forEach((run, index) => {
     rows.push({ kind: 'run', run });
-    const turnIndex = turnOfRun[index];
     if (run.id === activeRunId) {
       rows.push({ kind: 'item', item: { kind: 'user', text: run.prompt } }, { kind: 'live', run });
       return;
     }
-    const turn = turnIndex === undefined ? undefined : turns[turnIndex];
-    if (turn) for (const item of turn) rows.push({ kind: 'item', item });
-    else {
+    const own = turnsOfRun[index]!;
+    for (const turn of own) for (const item of turns[turn]!) rows.push({ kind: 'item', item });
+    if (own.length === 0) {
       rows.push({ kind: 'item', item: { kind: 'user', text: run.prompt } });
       rows.push({ kind: 'note', text: run.status === 'queued' ? 'Queued: waits for a worker (and for the runs before it).' : 'Nothing was saved for this run.', tone: 'muted' });
     }
     if (run.error && run.status !== 'succeeded') rows.push({ kind: 'note', text: run.error, tone: 'error' });
   });
-  for (const index of unclaimed) for (const item of turns[index]!) rows.push({ kind: 'item', item });
   return rows;
 }
 
