@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newConversationId, newRunId } from '../../src/ids.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import { sha256Hex } from '../../src/transcript/envelope.js';
@@ -19,6 +19,7 @@ const CHROMIUM = '/usr/bin/chromium';
 let fleet: Fleet;
 let token: string;
 let browser: Browser;
+const pageErrors: string[] = [];
 
 beforeAll(async () => {
   await mkdir(RESULTS, { recursive: true });
@@ -35,7 +36,13 @@ afterAll(async () => {
 
 async function newPage(): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-  return context.newPage();
+  const page = await context.newPage();
+  // Anything the page logs as an error fails the test that made it.
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  return page;
 }
 
 async function signIn(page: Page, withToken = token): Promise<void> {
@@ -47,6 +54,12 @@ async function signIn(page: Page, withToken = token): Promise<void> {
 const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: join(RESULTS, `web-${name}.png`), fullPage: true });
 
 describe('baton web', () => {
+  afterEach(() => {
+    const errors = pageErrors.splice(0);
+    // The wrong-token test expects its 401 to be logged by the browser.
+    expect(errors.filter((error) => !/status of 401/.test(error))).toEqual([]);
+  });
+
   it('shows a sign-in error for a wrong token, and keeps the token out of the page', async () => {
     const page = await newPage();
     await signIn(page, 'baton_this-token-does-not-exist');
@@ -74,6 +87,7 @@ describe('baton web', () => {
     const live = page.getByTestId('live-output');
     await live.locator('pre.output').filter({ hasText: 'hello-from-the-browser-PAUSE' }).waitFor({ timeout: 60_000 });
     expect(await live.textContent()).not.toContain('The command printed');
+    await expect.poll(() => page.getByTestId('run-header').first().textContent()).toMatch(/Run 1\s*running/);
     await shot(page, 'live');
 
     // When the run ends, the saved turn replaces the live block.

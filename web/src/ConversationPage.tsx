@@ -133,9 +133,16 @@ export function ConversationPage({ id, onUnauthorized }: { id: string; onUnautho
     [onUnauthorized],
   );
 
+  // Loads can overlap, and a status update may arrive while one is in flight: a load's answer is applied only if
+  // nothing newer was applied since it started, so a slow, stale answer never overwrites a fresher state.
+  const loadsStarted = useRef(0);
+  const oldestAcceptable = useRef(0);
   const load = useCallback(async () => {
+    const id = ++loadsStarted.current;
     try {
       const [nextConversation, nextTranscript] = await Promise.all([api<Conversation>('GET', path), api<Transcript>('GET', `${path}/transcript`)]);
+      if (id < oldestAcceptable.current) return;
+      oldestAcceptable.current = id;
       setConversation(nextConversation);
       setTranscript(nextTranscript);
     } catch (caught) {
@@ -159,7 +166,10 @@ export function ConversationPage({ id, onUnauthorized }: { id: string; onUnautho
       activeRunId,
       {
         onEvent: (event) => setLive((current) => (current.runId === activeRunId ? { runId: activeRunId, events: [...current.events, event] } : current)),
-        onStatus: (run) => setConversation((current) => (current ? { ...current, status: run.status === 'running' ? 'running' : current.status, runs: current.runs.map((candidate) => (candidate.id === run.id ? run : candidate)) } : current)),
+        onStatus: (run) => {
+          oldestAcceptable.current = loadsStarted.current + 1;
+          applyStatus(run);
+        },
       },
       controller.signal,
     )
@@ -169,6 +179,11 @@ export function ConversationPage({ id, onUnauthorized }: { id: string; onUnautho
       .catch(fail);
     return () => controller.abort();
   }, [activeRunId, load, fail]);
+
+  /** A run's new status, as the event stream reported it. */
+  function applyStatus(run: Run): void {
+    setConversation((current) => (current ? { ...current, status: run.status === 'running' ? 'running' : current.status, runs: current.runs.map((candidate) => (candidate.id === run.id ? run : candidate)) } : current));
+  }
 
   const rows = useMemo(() => (conversation && transcript ? chatRows(conversation, transcript, activeRunId) : []), [conversation, transcript, activeRunId]);
   const virtualizer = useVirtualizer({
