@@ -100,7 +100,6 @@ const section = (title: string): void => void rows.push({ figure: title, measure
 const results: Record<string, unknown> = {};
 
 const count = (value: number): string => Math.round(value).toLocaleString('en-US');
-const percent = (share: number): string => `${(share * 100).toFixed(0)}%`;
 
 /** Nearest-rank percentile (p in 0–100) of unsorted samples. */
 function percentile(values: number[], p: number): number {

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { commandTemplates, harnessEnvironment, type BatonConfig } from '../config.js';
 import { BatonError, errorMessage } from '../errors.js';
-import type { Harness, HarnessContext, HarnessEvent, LaunchRequest } from '../harness/harness.js';
+import type { Harness, HarnessContext, LaunchRequest } from '../harness/harness.js';
 import type { HarnessId } from '../harness/ids.js';
 import { getHarness } from '../harness/registry.js';
 import { newConversationId, newRunId } from '../ids.js';
@@ -400,7 +400,8 @@ async function resolveWorkingDirectory(cwd: string, createIfMissing: boolean): P
   return realpath(absolute);
 }
 
-function titleFrom(prompt: string): string {
+/** A conversation's title: the first line of its first prompt, cut at 80 characters. */
+export function titleFrom(prompt: string): string {
   const firstLine = prompt.trim().split('\n')[0] ?? '';
   return firstLine.length > 80 ? `${firstLine.slice(0, 79)}…` : firstLine;
 }

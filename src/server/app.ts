@@ -9,11 +9,12 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
 import type { Context } from 'hono';
-import { BatonError, errorMessage, isBatonError, type ErrorCode } from '../errors.js';
+import { errorMessage, isBatonError, type ErrorCode } from '../errors.js';
 import { enqueueRun } from '../fleet/queue.js';
 import { tenantOfToken } from '../fleet/tokens.js';
 import { getHarness } from '../harness/registry.js';
 import { newConversationId } from '../ids.js';
+import { titleFrom } from '../run/runner.js';
 import { conversationStatus } from '../store/conversation-status.js';
 import type { PostgresStore } from '../store/postgres.js';
 import type { Conversation, ConversationOptions, Run, RunEvent } from '../store/store.js';
@@ -425,10 +426,3 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
 function eventJson(event: RunEvent): Record<string, unknown> {
   return { sequence: event.sequence, at: new Date(event.at).toISOString(), type: event.type, ...(event.data && typeof event.data === 'object' ? (event.data as object) : { data: event.data }) };
 }
-
-function titleFrom(prompt: string): string {
-  const firstLine = prompt.trim().split('\n')[0] ?? '';
-  return firstLine.length > 80 ? `${firstLine.slice(0, 79)}…` : firstLine;
-}
-
-export { ApiError, BatonError };

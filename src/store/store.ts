@@ -4,7 +4,7 @@
  */
 import type { HarnessId } from '../harness/ids.js';
 import type { SessionMeta, TranscriptFile } from '../transcript/envelope.js';
-import type { WorkspaceManifest, WorkspaceSnapshot } from '../workspace/workspace.js';
+import type { WorkspaceSnapshot } from '../workspace/workspace.js';
 
 export interface Conversation {
   id: string;

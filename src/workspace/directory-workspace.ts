@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { chmod, lstat, mkdir, readdir, readFile, readlink, rmdir, stat, symlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import ignore, { type Ignore } from 'ignore';
+import ignore from 'ignore';
 import { Header, Parser, Pax, Unpack, type ReadEntry } from 'tar';
 import { BatonError, errorMessage } from '../errors.js';
 import { NPMRC_TOKEN, SECRET_PATTERNS } from './secrets.js';
