@@ -6,6 +6,7 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { bodyLimit } from 'hono/body-limit';
+import { secureHeaders } from 'hono/secure-headers';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
 import type { Context } from 'hono';
@@ -156,6 +157,21 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
   });
   if (options.webRoot) {
     const root = options.webRoot;
+    // The page runs only its own bundled code: transcripts it shows are untrusted input.
+    const pageHeaders = secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        frameAncestors: ["'none'"],
+      },
+    });
+    app.use('/', pageHeaders);
+    app.use('/assets/*', pageHeaders);
     // Hashed file names: cached for good. index.html is looked at on every visit.
     app.use('/assets/*', serveStatic({ root, onFound: (_path, c) => c.header('Cache-Control', 'public, max-age=31536000, immutable') }));
     app.get('/', serveStatic({ root, path: 'index.html', onFound: (_path, c) => c.header('Cache-Control', 'no-cache') }));

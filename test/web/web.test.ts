@@ -66,6 +66,9 @@ describe('baton web', () => {
     await expect.poll(() => page.getByTestId('signin-error').textContent()).toContain('did not accept that token');
     expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(key: string): string | null } }).sessionStorage.getItem('baton.token'))).toBeNull();
     await shot(page, 'signin-error');
+    const index = await fetch(fleet.serverUrl);
+    expect(index.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await index.text()).not.toMatch(/https?:\/\//); // nothing loaded from elsewhere
     await page.close();
   });
 
@@ -131,6 +134,22 @@ describe('baton web', () => {
     await shot(page, 'conversations');
     await page.close();
   }, 180_000);
+
+  it('shows a Claude Code conversation with the same view: prompt, command and output, reply', async () => {
+    const created = await fleet.api(token, 'POST', '/v1/conversations', { harness: 'claude', prompt: 'RUN echo hello-from-claude' });
+    expect(created.status).toBe(202);
+    await fleet.waitForRun(token, created.body.runId, (run) => run.status === 'succeeded', 'the Claude run', 90_000);
+    const page = await newPage();
+    await signIn(page);
+    await page.getByRole('heading', { name: 'Conversations' }).waitFor();
+    await page.getByTestId('conversation-row').filter({ hasText: 'RUN echo hello-from-claude' }).getByRole('link').click();
+    await page.getByTestId('assistant-message').filter({ hasText: 'The command printed: hello-from-claude' }).waitFor();
+    expect(await page.getByTestId('command').textContent()).toContain('echo hello-from-claude');
+    expect(await page.getByTestId('command').locator('pre.output').textContent()).toBe('hello-from-claude');
+    expect(await page.getByTestId('run-header').textContent()).toMatch(/Run 1.*succeeded.*new · on worker-a/);
+    await shot(page, 'conversation-claude');
+    await page.close();
+  }, 120_000);
 
   it('renders a 5,000-turn conversation quickly, keeping only the visible rows in the page', async () => {
     const turns = 5_000;
