@@ -39,3 +39,23 @@ export async function tenantOfToken(store: PostgresStore, token: string): Promis
   const row = await store.db.selectFrom('api_tokens').select('tenant').where('token_sha256', '=', digest(token)).executeTakeFirst();
   return row?.tenant;
 }
+
+/**
+ * tenantOfToken with a short memory of known tokens, since every API call checks one. Unknown tokens are always
+ * looked up, so a token works as soon as it is created; a known one is looked up again after `ttlMs`.
+ */
+export function tokenChecker(store: PostgresStore, ttlMs = 30_000, maxEntries = 10_000): (token: string) => Promise<string | undefined> {
+  const known = new Map<string, { tenant: string; until: number }>();
+  return async (token) => {
+    const key = digest(token);
+    const cached = known.get(key);
+    if (cached && cached.until > Date.now()) return cached.tenant;
+    const tenant = await tenantOfToken(store, token);
+    if (tenant === undefined) known.delete(key);
+    else {
+      if (known.size >= maxEntries) known.delete(known.keys().next().value!);
+      known.set(key, { tenant, until: Date.now() + ttlMs });
+    }
+    return tenant;
+  };
+}

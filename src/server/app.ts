@@ -12,7 +12,7 @@ import { streamSSE } from 'hono/streaming';
 import type { Context } from 'hono';
 import { errorMessage, isBatonError, type ErrorCode } from '../errors.js';
 import { enqueueRun } from '../fleet/queue.js';
-import { tenantOfToken } from '../fleet/tokens.js';
+import { tokenChecker } from '../fleet/tokens.js';
 import { getHarness } from '../harness/registry.js';
 import { newConversationId } from '../ids.js';
 import { titleFrom } from '../run/runner.js';
@@ -119,6 +119,7 @@ const security = [{ bearer: [] as string[] }];
 export function createApi(options: ApiOptions): OpenAPIHono<Env> {
   const { store, changes } = options;
   const rawTranscripts = new RawTranscripts(store);
+  const tenantOfToken = tokenChecker(store);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const app = new OpenAPIHono<Env>({
     defaultHook: (result) => {
@@ -183,7 +184,7 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
   app.use('/v1/*', async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const tenant = match ? await tenantOfToken(store, match[1]!) : undefined;
+    const tenant = match ? await tenantOfToken(match[1]!) : undefined;
     if (!tenant) {
       c.header('WWW-Authenticate', 'Bearer');
       throw new ApiError(401, 'UNAUTHORIZED', match ? 'the bearer token is not valid' : 'this route needs a bearer token', 'send Authorization: Bearer TOKEN, with a token from `baton token create --tenant T`');

@@ -142,13 +142,20 @@ export async function queueRunIn(trx: Transaction<Database>, input: QueueRunInpu
   return toRun(row);
 }
 
+/** An append whose base is no longer where the file's newest version ends: another writer got there first. */
+export function staleBaseError(input: Pick<TranscriptAppend, 'conversationId' | 'fileKey'>): BatonError {
+  return new BatonError('STORE_ERROR', `transcript "${input.fileKey}" of conversation ${input.conversationId} changed in the store while this run was saving it`, {
+    hint: 'another process wrote this conversation; its lease may have expired — check `baton show` and resume again',
+  });
+}
+
 export class SqlStore implements Store {
   constructor(
     readonly db: Kysely<Database>,
     readonly location: string,
     private readonly onClose: () => Promise<void> = async () => db.destroy(),
     /** Where chunk bodies live (see chunk-bodies.ts): in the rows unless told otherwise. */
-    private readonly bodies: ChunkBodies = inlineChunkBodies,
+    protected readonly bodies: ChunkBodies = inlineChunkBodies,
   ) {}
 
   async createConversation(input: NewConversation): Promise<Conversation> {
@@ -441,11 +448,7 @@ export class SqlStore implements Store {
         ),
       )
       .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) === 0) {
-      throw new BatonError('STORE_ERROR', `transcript "${input.fileKey}" of conversation ${input.conversationId} changed in the store while this run was saving it`, {
-        hint: 'another process wrote this conversation; its lease may have expired — check `baton show` and resume again',
-      });
-    }
+    if (Number(updated.numUpdatedRows) === 0) throw staleBaseError(input);
     const encoded = encodeChunk(input.bytes);
     const data = await this.bodies.write(encoded.data);
     await trx
