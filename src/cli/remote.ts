@@ -47,6 +47,8 @@ export interface RemoteRun {
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>(['CONVERSATION_NOT_FOUND', 'CONVERSATION_BUSY', 'TRANSCRIPT_NOT_FOUND', 'STORE_ERROR']);
 const RECONNECT_MS = 1_000;
+/** Following a run gives up after this long without reaching the server (the run itself goes on there). */
+const GIVE_UP_MS = 60_000;
 
 export class RemoteClient {
   constructor(readonly target: RemoteTarget) {}
@@ -79,6 +81,7 @@ export class RemoteClient {
    */
   async followRun(runId: string, onEvent: (event: TimedEvent) => void, signal?: AbortSignal): Promise<RemoteRun | undefined> {
     let lastEventId: string | undefined;
+    let unreachableSince: number | undefined;
     for (;;) {
       let finished: RemoteRun | undefined;
       let ended = false;
@@ -100,6 +103,7 @@ export class RemoteClient {
           headers: { authorization: `Bearer ${this.target.token}`, accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
           ...(signal ? { signal } : {}),
         });
+        unreachableSince = undefined;
         if (!response.ok || !response.body) {
           const text = await response.text().catch(() => '');
           let parsed: unknown;
@@ -119,7 +123,14 @@ export class RemoteClient {
       } catch (error) {
         if (signal?.aborted) return undefined;
         if (error instanceof BatonError) throw error;
-        // The connection dropped: reconnect and resume after the last event received.
+        // The connection dropped: reconnect and resume after the last event received, for a while.
+        unreachableSince ??= Date.now();
+        if (Date.now() - unreachableSince > GIVE_UP_MS) {
+          throw new BatonError('SERVER_ERROR', `lost the connection to ${this.target.url} while following run ${runId}`, {
+            hint: 'the run goes on at the server; see it later with `baton show --server URL CONVERSATION_ID`',
+            cause: error,
+          });
+        }
       }
       await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
     }
