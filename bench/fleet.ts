@@ -1,34 +1,42 @@
 /**
  * Fleet benchmark: baton's PostgreSQL store, `baton serve` and `baton worker` under load. A standalone script
  * (`npx tsx bench/fleet.ts [--quick]`, also the last step of `npm run bench`); prints a table (figure, measured,
- * target, pass/FAIL) and writes bench/fleet-results.json. Everything runs in this one process against a
- * throwaway PostgreSQL cluster (test/helpers/postgres-cluster.ts: loopback, fsync off) on this small, noisy
- * machine; variants that are compared are measured side by side, alternating, each after a short warm-up.
+ * target, pass/FAIL) and writes bench/fleet-results.json. It runs against a throwaway PostgreSQL cluster
+ * (test/helpers/postgres-cluster.ts: loopback, fsync off) on this small, noisy machine; the load's clients, the
+ * stores and the worker run in this process, and the resume fetches' target figures come from a separate
+ * `baton serve` process; variants that are compared are measured side by side, alternating, each after a short
+ * warm-up.
  *
  *   1. delta saves  32 clients, each appending a 10-line delta of a synthetic Codex rollout to its own
  *                   conversation (pre-loaded with a 1 MB main transcript) with store.appendTranscript, base =
  *                   the previous cursor and the running sha256 totals, exactly as a worker's periodic save does.
  *                   Target ≥ 1,000 saves/s, p99 < 50 ms.
  *   2. resume fetch 32 HTTP clients (keep-alive) GETting /v1/conversations/{id}/transcript/raw of the 1 MB
- *                   conversations from the real server (startServer) on loopback. Target ≥ 200 fetches/s,
- *                   p99 < 50 ms. Measured before the saves, so each transcript is still one 1 MB chunk.
+ *                   conversations on loopback. Target ≥ 200 fetches/s, p99 < 50 ms, from the real built CLI
+ *                   (`node dist/cli/baton.mjs serve`, built first when dist/ is missing or older than src/) in a
+ *                   process of its own, as in a deployment, where the clients are elsewhere; for comparison
+ *                   (info) from startServer in this process, where the clients' own CPU shares the server's one
+ *                   event loop. Measured before the saves, so each transcript is still one 1 MB chunk.
  *   3. queue pickup one real FleetWorker (concurrency 1) running the real Codex CLI against the scripted model
  *                   server; runs enqueued one at a time while the worker is idle; pickup = the run's startedAt
  *                   (set when the worker claims it) − queuedAt. No target: reported.
  *
- * Both load figures are measured with the store as `openPostgresStore` opens it (a pg Pool of 10 connections,
- * pg's default: 32 clients share 10 connections) and, for comparison, with a PostgresStore built over its own
- * pool of 32 connections (the class's public constructor takes any Kysely instance; src/ is unchanged); and
- * with one client alone, for the unloaded latency. To show what saturates, each reports the CPU (in cores)
- * used by this process (clients, server and store share its one event loop), by PostgreSQL (its processes,
- * from /proc) and by everything else on the machine. Where the time of one save and one fetch goes is
- * measured too: a save's round trips and compression; a fetch's steps as the route takes them.
+ * The saves are measured with the store as `openPostgresStore` opens it (a pg Pool of 10 connections, pg's
+ * default: 32 clients share 10 connections; `baton serve` and the in-process server use it too) and, for
+ * comparison, with a PostgresStore built over its own pool of 32 connections (the class's public constructor
+ * takes any Kysely instance; src/ is unchanged); saves and fetches also with one client alone (the fetch from
+ * the in-process server), for the unloaded latency. To show what saturates, each reports the CPU (in cores)
+ * used by this process (clients, and the in-process server and store, which share its one event loop; with the
+ * `baton serve` process, the clients only), by that process (from /proc), by PostgreSQL (its processes, from
+ * /proc) and by everything else on the machine. Where the time of one save and one fetch goes is measured too:
+ * a save's one round trip and compression; a fetch's steps as the route takes them.
  * Before each part the script waits (up to 15 s) for other processes to leave the machine mostly idle.
  *
  * Options: --quick (shorter measurements, fewer queued runs, for trying the script out).
  */
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -55,6 +63,8 @@ import { codexSession } from './lib/sessions.js';
 import { MB, formatBytes, formatMs, median, round, settle } from './lib/stats.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
+/** The esbuild bundle package.json's `bin` names: what `baton serve` runs in a deployment. */
+const BATON = join(ROOT, 'dist/cli/baton.mjs');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const quick = process.argv.slice(2).includes('--quick');
 const started = Date.now();
@@ -80,6 +90,9 @@ const BIG_POOL = 32;
 /** Before each part, wait up to this long for other processes to leave the machine mostly idle (bench/lib/cli.ts). */
 const QUIET_WAIT_S = quick ? 3 : 15;
 const DEFAULT_POOL = 10; // pg-pool's default `max`, which openPostgresStore keeps
+/** The resume fetches' variants: startServer in this process (with the clients), and `baton serve` in its own. */
+const IN_PROCESS = 'in-process server';
+const SERVE_PROCESS = 'baton serve process';
 
 const TARGETS = { savesPerSecond: 1_000, saveP99Ms: 50, fetchesPerSecond: 200, fetchP99Ms: 50 };
 
@@ -115,22 +128,11 @@ function percentile(values: number[], p: number): number {
  * it (the backends serving our pools), from /proc. undefined where there is no /proc or no such server.
  */
 function postgresCpuMs(port: string): () => number | undefined {
-  const TICK_MS = 10; // USER_HZ is 100 on Linux
-  const stats = (): Array<{ pid: number; ppid: number; ticks: number; childTicks: number }> => {
-    const list = [];
-    for (const entry of readdirSafe('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        // Fields after the command's closing parenthesis: state ppid … utime(11) stime(12) cutime(13) cstime(14).
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        list.push({ pid: Number(entry), ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]), childTicks: Number(fields[13]) + Number(fields[14]) });
-      } catch {
-        // gone meanwhile
-      }
-    }
-    return list;
-  };
+  const stats = (): Array<{ pid: number; ppid: number; ticks: number; childTicks: number }> =>
+    readdirSafe('/proc').flatMap((entry) => {
+      const stat = /^\d+$/.test(entry) ? procStat(Number(entry)) : undefined;
+      return stat ? [{ pid: Number(entry), ...stat }] : [];
+    });
   let postmaster: number | undefined;
   const isOurs = (pid: number): boolean => {
     try {
@@ -149,6 +151,28 @@ function postgresCpuMs(port: string): () => number | undefined {
   };
 }
 
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** A process's parent and CPU ticks (its own, and its reaped children's) from /proc; undefined once it is gone. */
+function procStat(pid: number): { ppid: number; ticks: number; childTicks: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command's closing parenthesis: state ppid … utime(11) stime(12) cutime(13) cstime(14).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]), childTicks: Number(fields[13]) + Number(fields[14]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time (ms) used so far by the process `pid` (user + system), from /proc; undefined where it cannot be read. */
+function processCpuMs(pid: number): () => number | undefined {
+  return () => {
+    const stat = procStat(pid);
+    return stat && stat.ticks * TICK_MS;
+  };
+}
+
 function readdirSafe(path: string): string[] {
   try {
     return readdirSync(path);
@@ -160,17 +184,22 @@ function readdirSafe(path: string): string[] {
 /** Set once the cluster runs: the PostgreSQL server's CPU time so far. */
 let postgresCpu: () => number | undefined = () => undefined;
 
+/** CPU time (ms) so far of a separate server process that a load variant sends its requests to. */
+type ServerCpu = () => number | undefined;
+
 interface CpuUse {
   /** Cores' worth of CPU this process used (1 = one core busy all the time): clients, server, store, worker. */
   ownCores: number;
+  /** Cores' worth used by the separate server process under load (NaN where there is none, or it cannot be read). */
+  serverCores: number;
   /** Cores' worth used by the benchmark's PostgreSQL server (NaN where it cannot be read). */
   postgresCores: number;
   /** Share of the machine's total CPU in use, by anyone (PostgreSQL and other users of the machine included). */
   machineShare: number;
 }
 
-/** CPU used from now until the returned function is called. */
-function cpuMeter(): () => CpuUse {
+/** CPU used from now until the returned function is called; `serverCpu` reads a separate server process's, if any. */
+function cpuMeter(serverCpu?: ServerCpu): () => CpuUse {
   const machine = (): { busy: number; total: number } => {
     let busy = 0;
     let total = 0;
@@ -184,16 +213,20 @@ function cpuMeter(): () => CpuUse {
   const own = process.cpuUsage();
   const before = machine();
   const postgresBefore = postgresCpu();
+  const serverBefore = serverCpu?.();
   const wallStart = performance.now();
+  const cores = (before: number | undefined, after: number | undefined, wall: number): number => (before === undefined || after === undefined ? Number.NaN : (after - before) / wall);
   return () => {
     const used = process.cpuUsage(own);
     const after = machine();
     const postgresAfter = postgresCpu();
+    const serverAfter = serverCpu?.();
     const wall = performance.now() - wallStart;
     const total = after.total - before.total;
     return {
       ownCores: (used.user + used.system) / 1000 / wall,
-      postgresCores: postgresBefore === undefined || postgresAfter === undefined ? Number.NaN : (postgresAfter - postgresBefore) / wall,
+      serverCores: cores(serverBefore, serverAfter, wall),
+      postgresCores: cores(postgresBefore, postgresAfter, wall),
       machineShare: total > 0 ? (after.busy - before.busy) / total : 0,
     };
   };
@@ -205,11 +238,14 @@ interface Load extends CpuUse {
   latencies: number[];
 }
 
-/** `clients` loops, each running `op` back to back until `durationMs` has passed; every op's latency is kept. */
-async function closedLoop(clients: number, durationMs: number, op: (client: number) => Promise<void>): Promise<Load> {
+/**
+ * `clients` loops, each running `op` back to back until `durationMs` has passed; every op's latency is kept.
+ * `serverCpu`: the separate server process the ops go to, whose CPU is measured too.
+ */
+async function closedLoop(clients: number, durationMs: number, op: (client: number) => Promise<void>, serverCpu?: ServerCpu): Promise<Load> {
   settle();
   const latencies: number[] = [];
-  const cpu = cpuMeter();
+  const cpu = cpuMeter(serverCpu);
   const start = performance.now();
   const deadline = start + durationMs;
   await Promise.all(
@@ -229,14 +265,15 @@ async function closedLoop(clients: number, durationMs: number, op: (client: numb
 function mergeLoads(loads: Load[]): Load {
   const seconds = loads.reduce((total, load) => total + load.seconds, 0);
   const weighted = (pick: (load: Load) => number): number => loads.reduce((total, load) => total + pick(load) * load.seconds, 0) / seconds;
-  return { ops: loads.reduce((total, load) => total + load.ops, 0), seconds, latencies: loads.flatMap((load) => load.latencies), ownCores: weighted((load) => load.ownCores), postgresCores: weighted((load) => load.postgresCores), machineShare: weighted((load) => load.machineShare) };
+  return { ops: loads.reduce((total, load) => total + load.ops, 0), seconds, latencies: loads.flatMap((load) => load.latencies), ownCores: weighted((load) => load.ownCores), serverCores: weighted((load) => load.serverCores), postgresCores: weighted((load) => load.postgresCores), machineShare: weighted((load) => load.machineShare) };
 }
 
 /**
  * Measures each variant for ROUNDS segments, alternating the order (A B, B A …) so that neither always runs
- * first; a warm-up precedes every segment.
+ * first; a warm-up precedes every segment. `serverCpus`: for the variants that load a separate server process,
+ * its CPU time.
  */
-async function sideBySide(what: string, variants: Record<string, (client: number) => Promise<void>>): Promise<Record<string, Load>> {
+async function sideBySide(what: string, variants: Record<string, (client: number) => Promise<void>>, serverCpus: Record<string, ServerCpu> = {}): Promise<Record<string, Load>> {
   const names = Object.keys(variants);
   const loads: Record<string, Load[]> = Object.fromEntries(names.map((name) => [name, []]));
   for (let round = 0; round < ROUNDS; round++) {
@@ -244,7 +281,7 @@ async function sideBySide(what: string, variants: Record<string, (client: number
     for (const name of order) {
       log(`${what}, ${name}: round ${round + 1} of ${ROUNDS} …`);
       await closedLoop(CLIENTS, WARMUP_MS, variants[name]!);
-      loads[name]!.push(await closedLoop(CLIENTS, SEGMENT_MS, variants[name]!));
+      loads[name]!.push(await closedLoop(CLIENTS, SEGMENT_MS, variants[name]!, serverCpus[name]));
     }
   }
   return Object.fromEntries(names.map((name) => [name, mergeLoads(loads[name]!)]));
@@ -260,8 +297,13 @@ interface LoadSummary {
   p99Ms: number;
   maxMs: number;
   meanMs: number;
-  /** Cores' worth of CPU used by this process (clients + server + store); the machine has cpus().length. */
+  /**
+   * Cores' worth of CPU used by this process (clients + in-process server + store; the clients only when the
+   * server is a process of its own); the machine has cpus().length.
+   */
   benchProcessCores: number;
+  /** Cores' worth used by the separate server process (`baton serve`), where there is one. */
+  serverProcessCores?: number;
   /** Cores' worth used by PostgreSQL (all its processes). */
   postgresCores: number;
   /** Share of all the machine's CPU in use (PostgreSQL included). */
@@ -280,15 +322,21 @@ function summariseLoad(load: Load, clients: number): LoadSummary {
     maxMs: round(Math.max(...load.latencies), 2),
     meanMs: round(load.latencies.reduce((total, value) => total + value, 0) / load.latencies.length, 2),
     benchProcessCores: round(load.ownCores, 2),
+    ...(Number.isNaN(load.serverCores) ? {} : { serverProcessCores: round(load.serverCores, 2) }),
     postgresCores: round(load.postgresCores, 2),
     machineCpuShare: round(load.machineShare, 3),
   };
 }
 
-/** CPU in cores' worth: this process, PostgreSQL, and everything else on the machine (other users' work). */
+/**
+ * CPU in cores' worth: this process (the clients only, where the server is a process of its own), the `baton
+ * serve` process, PostgreSQL, and everything else on the machine (other users' work).
+ */
 const describeCpu = (s: LoadSummary): string => {
-  const others = s.machineCpuShare * cpus().length - s.benchProcessCores - (Number.isNaN(s.postgresCores) ? 0 : s.postgresCores);
-  return `cores: bench ${s.benchProcessCores.toFixed(2)}, pg ${Number.isNaN(s.postgresCores) ? '?' : s.postgresCores.toFixed(2)}, others ${Math.max(0, others).toFixed(2)} of ${cpus().length}`;
+  const serve = s.serverProcessCores;
+  const others = s.machineCpuShare * cpus().length - s.benchProcessCores - (serve ?? 0) - (Number.isNaN(s.postgresCores) ? 0 : s.postgresCores);
+  const bench = serve === undefined ? `bench ${s.benchProcessCores.toFixed(2)}` : `bench (clients) ${s.benchProcessCores.toFixed(2)}, serve ${serve.toFixed(2)}`;
+  return `cores: ${bench}, pg ${Number.isNaN(s.postgresCores) ? '?' : s.postgresCores.toFixed(2)}, others ${Math.max(0, others).toFixed(2)} of ${cpus().length}`;
 };
 const describeLoad = (s: LoadSummary, unit: string): string =>
   `${count(s.perSecond)} ${unit}/s (${count(s.ops)} in ${s.seconds.toFixed(1)} s), p50 ${formatMs(s.p50Ms)}, p99 ${formatMs(s.p99Ms)}, max ${formatMs(s.maxMs)}; ${describeCpu(s)}`;
@@ -391,9 +439,9 @@ function get(agent: Agent, url: string, token: string): Promise<number> {
   });
 }
 
-/** One full fetch, parsed and compared with what was stored: the route really returns the 1 MB envelope. */
-async function checkEnvelope(server: RunningServer, token: string, conversationId: string, transcript: Transcript): Promise<number> {
-  const response = await fetch(`${server.url}/v1/conversations/${conversationId}/transcript/raw`, { headers: { authorization: `Bearer ${token}` } });
+/** One full fetch from the server at `base`, parsed and compared with what was stored: the route really returns the 1 MB envelope. */
+async function checkEnvelope(base: string, token: string, conversationId: string, transcript: Transcript): Promise<number> {
+  const response = await fetch(`${base}/v1/conversations/${conversationId}/transcript/raw`, { headers: { authorization: `Bearer ${token}` } });
   const text = await response.text();
   if (response.status !== 200) throw new Error(`resume fetch: ${response.status} ${text.slice(0, 300)}`);
   const body = JSON.parse(text) as { files: Array<{ key: string; encoding: string; content: string; sha256: string }> };
@@ -401,6 +449,65 @@ async function checkEnvelope(server: RunningServer, token: string, conversationI
   const content = main && Buffer.from(main.content, main.encoding === 'base64' ? 'base64' : 'utf8');
   if (!content?.equals(transcript.content) || main!.sha256 !== transcript.sha256) throw new Error('resume fetch: the envelope does not hold the stored transcript');
   return Buffer.byteLength(text);
+}
+
+/** Newest modification time (ms) of the files under `dir`. */
+function newestMtimeMs(dir: string): number {
+  return Math.max(0, ...readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => statSync(join(entry.parentPath, entry.name)).mtimeMs));
+}
+
+interface ServeProcess {
+  url: string;
+  /** Its CPU time so far (ms), from /proc. */
+  cpuMs: ServerCpu;
+  /** SIGTERM, then its exit; nothing once it has exited. */
+  stop: () => Promise<void>;
+}
+
+/**
+ * `baton serve` over the store at `storeUrl` in a process of its own, as deployed: the real built CLI, so that
+ * its figures include nothing of this process (the clients). Built first when dist/ is missing or older than
+ * src/: a stale bundle would measure code that is no longer there.
+ */
+async function startServeProcess(storeUrl: string): Promise<ServeProcess> {
+  if (!existsSync(BATON) || statSync(BATON).mtimeMs < newestMtimeMs(join(ROOT, 'src'))) {
+    log(`${existsSync(BATON) ? 'dist/ is older than src/' : 'no dist/cli/baton.mjs'}: npm run build …`);
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  }
+  const child = spawn(process.execPath, [BATON, 'serve', '--port', '0', '--host', '127.0.0.1'], { cwd: ROOT, env: { ...process.env, BATON_STORE: storeUrl }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // 'error' without 'exit' when it could not be spawned at all.
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()).once('error', () => resolve()));
+  let stderr = '';
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`baton serve did not say it was listening within 30 s; its stderr:\n${stderr}`)), 30_000);
+      // Read to the end (not only until the line), so that a later message cannot block it on a full pipe.
+      child.stderr.setEncoding('utf8').on('data', (text: string) => {
+        stderr += text;
+        const listening = /listening on (http:\/\/\S+)/.exec(stderr);
+        if (listening) {
+          clearTimeout(timer);
+          resolve(listening[1]!);
+        }
+      });
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`baton serve exited (${signal ?? `code ${code}`}) before listening; its stderr:\n${stderr}`));
+      });
+    });
+    return { url, cpuMs: processCpuMs(child.pid!), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 /**
@@ -512,7 +619,7 @@ async function benchPickup(cluster: PostgresCluster, tenant: string, workDir: st
 
 async function main(): Promise<void> {
   results.environment = { startedAt: new Date(started).toISOString(), node: process.version, cpus: cpus().length, loadavgAtStart: loadavg(), quick };
-  results.settings = { clients: CLIENTS, rounds: ROUNDS, segmentMs: SEGMENT_MS, warmupMs: WARMUP_MS, singleClientMs: SINGLE_MS, pickupRuns: PICKUP_RUNS, idleGapMs: IDLE_GAP_MS, pools: [DEFAULT_POOL, BIG_POOL] };
+  results.settings = { clients: CLIENTS, rounds: ROUNDS, segmentMs: SEGMENT_MS, warmupMs: WARMUP_MS, singleClientMs: SINGLE_MS, pickupRuns: PICKUP_RUNS, idleGapMs: IDLE_GAP_MS, pools: [DEFAULT_POOL, BIG_POOL], fetchServers: [IN_PROCESS, SERVE_PROCESS] };
   results.targets = TARGETS;
   const workDir = await mkdtemp(join(tmpdir(), 'baton-fleet-bench-'));
   log('starting a throwaway PostgreSQL cluster …');
@@ -520,6 +627,7 @@ async function main(): Promise<void> {
   postgresCpu = postgresCpuMs(new URL(cluster.url).port);
   const stores: PostgresStore[] = [];
   const servers: RunningServer[] = [];
+  let serve: ServeProcess | undefined;
   const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
   // Other processes' CPU share when each part started (after waiting, up to QUIET_WAIT_S, for a quieter moment).
   const quiet: Record<string, { busy: number; waitedSeconds: number }> = {};
@@ -531,8 +639,9 @@ async function main(): Promise<void> {
     stores.push(bigStore);
     const server = await startServer({ store, port: 0, host: '127.0.0.1', version: VERSION });
     servers.push(server);
-    const bigServer = await startServer({ store: bigStore, port: 0, host: '127.0.0.1', version: VERSION });
-    servers.push(bigServer);
+    log('starting `baton serve` in a process of its own …');
+    serve = await startServeProcess(cluster.url);
+    // Created here, checked by either server: the same database.
     const { token, tenant } = await createToken(store, 'bench');
 
     log('synthesising a 1 MB Codex rollout and its next 10-line deltas …');
@@ -548,11 +657,13 @@ async function main(): Promise<void> {
     await eachLimited(Array.from({ length: CLIENTS }, (_, index) => index), 4, async (index) => {
       fetchIds[index] = (await loadedConversation(store, tenant, transcript, `bench fetch ${index}`)).id;
     });
-    const envelopeBytes = await checkEnvelope(server, token, fetchIds[0]!, transcript);
-    await checkEnvelope(bigServer, token, fetchIds[1]!, transcript);
+    const envelopeBytes = await checkEnvelope(server.url, token, fetchIds[0]!, transcript);
+    await checkEnvelope(serve.url, token, fetchIds[1]!, transcript);
     const fetchFrom = (base: string) => async (client: number) => void (await get(agent, `${base}/v1/conversations/${fetchIds[client]}/transcript/raw`, token));
     quiet.fetches = await waitForQuiet(log, QUIET_WAIT_S);
-    const fetches = await sideBySide('resume fetches', { [`pool ${DEFAULT_POOL}`]: fetchFrom(server.url), [`pool ${BIG_POOL}`]: fetchFrom(bigServer.url) });
+    const fetches = await sideBySide('resume fetches', { [IN_PROCESS]: fetchFrom(server.url), [SERVE_PROCESS]: fetchFrom(serve.url) }, { [SERVE_PROCESS]: serve.cpuMs });
+    // Not needed further: stopped so that it holds none of PostgreSQL's connections during the saves.
+    await serve.stop();
     log('resume fetch, one client alone …');
     await closedLoop(1, WARMUP_MS, fetchFrom(server.url));
     const fetchSingle = await closedLoop(1, SINGLE_MS, fetchFrom(server.url));
@@ -570,7 +681,7 @@ async function main(): Promise<void> {
     const lone = (await writersFor(store, tenant, transcript, 'alone', 1))[0]!;
     await closedLoop(1, WARMUP_MS, saveDelta(store, lone, deltas));
     const saveSingle = await closedLoop(1, SINGLE_MS, saveDelta(store, lone, deltas));
-    // One trivial statement on a pooled connection, for the cost of each of a save's round trips.
+    // One trivial statement on a pooled connection, for the cost of a save's one round trip.
     const statementMs: number[] = [];
     const statementCpu = process.cpuUsage();
     for (let index = 0; index < (quick ? 100 : 300); index++) {
@@ -604,7 +715,7 @@ async function main(): Promise<void> {
     const encodeMean = encodeMs.reduce((total, value) => total + value, 0) / encodeMs.length;
     results.deltaSaves = { ...saveSummaries, oneClient: saveAlone, selectOneMs: { median: round(median(statementMs), 3), benchCpuMs: round(statementCpuMs, 3) }, encodeChunkMs: { mean: round(encodeMean, 3), median: round(median(encodeMs), 3), max: round(Math.max(...encodeMs), 3) } };
     const fetchStepsTotal = Object.values(fetchStepMs).reduce((total, value) => total + value, 0);
-    results.resumeFetches = { envelopeBytes, ...fetchSummaries, oneClient: fetchAlone, stepsMs: { wholeFetch: wholeFetchMs, ...fetchStepMs, rest: round(wholeFetchMs! - fetchStepsTotal, 2) } };
+    results.resumeFetches = { envelopeBytes, ...fetchSummaries, oneClient: fetchAlone, stepsMs: { uncached: { ...fetchStepMs, total: round(fetchStepsTotal, 2) }, cachedWholeFetch: wholeFetchMs } };
     const pickupMs = pickups.map((sample) => sample.pickupMs);
     const placeMs = pickups.flatMap((sample) => (sample.toRunPlaceMs === undefined ? [] : [sample.toRunPlaceMs]));
     const pickupSummary = {
@@ -622,22 +733,22 @@ async function main(): Promise<void> {
     results.queuePickup = pickupSummary;
 
     const save = saveSummaries[`pool ${DEFAULT_POOL}`]!;
-    const fetch10 = fetchSummaries[`pool ${DEFAULT_POOL}`]!;
+    const fetchServe = fetchSummaries[SERVE_PROCESS]!;
+    const fetchInProcess = fetchSummaries[IN_PROCESS]!;
     const big = saveSummaries[`pool ${BIG_POOL}`]!;
-    const bigFetch = fetchSummaries[`pool ${BIG_POOL}`]!;
     const d = results.transcript as { deltas: { medianBytes: number; maxBytes: number } };
     section(`— ${CLIENTS} clients, ${((ROUNDS * SEGMENT_MS) / 1000).toFixed(1)} s each; 1 MB Codex rollouts; pool ${DEFAULT_POOL} = openPostgresStore as is —`);
     row(`delta saves/s (10 lines, median ${formatBytes(d.deltas.medianBytes)}, max ${formatBytes(d.deltas.maxBytes)})`, describeLoad(save, 'saves'), `≥ ${count(TARGETS.savesPerSecond)}/s`, save.perSecond >= TARGETS.savesPerSecond);
     row('delta save p99', `${formatMs(save.p99Ms)} (p50 ${formatMs(save.p50Ms)}, p90 ${formatMs(save.p90Ms)})`, `< ${TARGETS.saveP99Ms} ms`, save.p99Ms < TARGETS.saveP99Ms);
     row(`  same, pool ${BIG_POOL}`, describeLoad(big, 'saves'));
     row(`  one client alone (pool ${DEFAULT_POOL})`, `${count(saveAlone.perSecond)} saves/s, p50 ${formatMs(saveAlone.p50Ms)}, p99 ${formatMs(saveAlone.p99Ms)}, mean ${formatMs(saveAlone.meanMs)}; ${describeCpu(saveAlone)}`);
-    row('  of a save: 4 round trips, each like `select 1`', `${formatMs(median(statementMs))} median, ${formatMs(statementCpuMs)} of bench cpu (BEGIN, UPDATE … WHERE NOT EXISTS newer, INSERT … SELECT max+1, COMMIT)`);
+    row('  of a save: 1 statement (UPDATE … INSERT in one WITH), a round trip like `select 1` costs', `${formatMs(median(statementMs))} median, ${formatMs(statementCpuMs)} of bench cpu (WITH moved AS (UPDATE … WHERE NOT EXISTS newer RETURNING) INSERT … SELECT max+1, its own implicit transaction)`);
     row('  of a save: brotli encodeChunk (sync)', `mean ${formatMs(encodeMean)} (median ${formatMs(median(encodeMs))}, max ${formatMs(Math.max(...encodeMs))}): alone caps one process at ${count(1000 / encodeMean)} saves/s`);
-    row(`resume fetches/s (GET …/transcript/raw, ${formatBytes(envelopeBytes)} JSON)`, describeLoad(fetch10, 'fetches'), `≥ ${count(TARGETS.fetchesPerSecond)}/s`, fetch10.perSecond >= TARGETS.fetchesPerSecond);
-    row('resume fetch p99', `${formatMs(fetch10.p99Ms)} (p50 ${formatMs(fetch10.p50Ms)}, p90 ${formatMs(fetch10.p90Ms)})`, `< ${TARGETS.fetchP99Ms} ms`, fetch10.p99Ms < TARGETS.fetchP99Ms);
-    row(`  same, pool ${BIG_POOL}`, describeLoad(bigFetch, 'fetches'));
-    row(`  one client alone (pool ${DEFAULT_POOL})`, `${count(fetchAlone.perSecond)} fetches/s, p50 ${formatMs(fetchAlone.p50Ms)}, p99 ${formatMs(fetchAlone.p99Ms)}; ${describeCpu(fetchAlone)}`);
-    row('  of an uncached fetch (ms), step by step (cache misses only: the route keeps built bodies per transcript version)', `${Object.entries(fetchStepMs).map(([name, value]) => `${name} ${value.toFixed(1)}`).join(', ')}; rest (HTTP, client, GC) ${(wholeFetchMs! - fetchStepsTotal).toFixed(1)} of ${formatMs(wholeFetchMs!)}`);
+    row(`resume fetches/s, \`baton serve\` process (GET …/transcript/raw, ${formatBytes(envelopeBytes)} JSON)`, describeLoad(fetchServe, 'fetches'), `≥ ${count(TARGETS.fetchesPerSecond)}/s`, fetchServe.perSecond >= TARGETS.fetchesPerSecond);
+    row('resume fetch p99, `baton serve` process', `${formatMs(fetchServe.p99Ms)} (p50 ${formatMs(fetchServe.p50Ms)}, p90 ${formatMs(fetchServe.p90Ms)})`, `< ${TARGETS.fetchP99Ms} ms`, fetchServe.p99Ms < TARGETS.fetchP99Ms);
+    row('  same, in-process server (shares the clients\' event loop)', describeLoad(fetchInProcess, 'fetches'));
+    row('  one client alone (in-process server)', `${count(fetchAlone.perSecond)} fetches/s, p50 ${formatMs(fetchAlone.p50Ms)}, p99 ${formatMs(fetchAlone.p99Ms)}; ${describeCpu(fetchAlone)}`);
+    row('  of an uncached fetch (ms), step by step (cache misses only: the route keeps built bodies per transcript version)', `${Object.entries(fetchStepMs).map(([name, value]) => `${name} ${value.toFixed(1)}`).join(', ')}: ${fetchStepsTotal.toFixed(1)} in all, against ${formatMs(wholeFetchMs!)} for a whole fetch the cache serves`);
     section(`— queue pickup: one FleetWorker (concurrency 1), real Codex CLI, scripted model; enqueued while the worker is idle —`);
     row(`queue pickup (startedAt − queuedAt), ${pickups.length} runs`, `p50 ${formatMs(pickupSummary.p50Ms)}, p99 ${formatMs(pickupSummary.p99Ms)} (min ${formatMs(pickupSummary.minMs)}, max ${formatMs(pickupSummary.maxMs)}, first ${formatMs(pickupSummary.firstMs ?? Number.NaN)})`);
     row('  of it: queued → fresh home ready (worker log)', `p50 ${formatMs(pickupSummary.p50ToRunPlaceMs)}`);
@@ -646,6 +757,7 @@ async function main(): Promise<void> {
     agent.destroy();
     for (const server of servers) await server.close().catch(() => undefined);
     for (const store of stores) await store.close().catch(() => undefined);
+    await serve?.stop().catch(() => undefined);
     await cluster.stop();
     await rm(workDir, { recursive: true, force: true });
   }
