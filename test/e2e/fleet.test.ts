@@ -3,6 +3,8 @@
  * data directories, hence separate homes and working directories) running the real Codex and Claude Code
  * against the scripted model server. What the model was sent proves each follow-up resumed the conversation.
  */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFleet, fleetScript, killProcessesUnder, type Fleet, type Worker } from './fleet-world.js';
@@ -193,6 +195,30 @@ describe('a fleet of two workers', () => {
     expect(events.some((event) => event.data.type === 'error' && /handed back/.test(event.data.message))).toBe(true);
     await startWorker(running.host);
   }, 180_000);
+});
+
+describe('a worker with --runs 2', () => {
+  it('runs two conversations at once, each in its own home and working directory', async () => {
+    for (const name of [...workers.keys()]) await stopWorker(name);
+    const worker = await fleet.startWorker('worker-c', ['--runs', '2']);
+    workers.set('worker-c', worker);
+    const [one, two] = [await post('/v1/conversations', { harness: 'codex', prompt: 'PAUSE one' }), await post('/v1/conversations', { harness: 'codex', prompt: 'PAUSE two' })];
+    await waitFor(async () => {
+      const runs = await Promise.all([one, two].map(async ({ runId }) => (await fleet.api(token, 'GET', `/v1/runs/${runId}`)).body));
+      return runs.every((run) => run.status === 'running' && run.host === 'worker-c') || undefined;
+    }, 'both runs to be running on worker-c at once', 60_000);
+    const places = join(worker.dataDir, 'runs');
+    expect((await readdir(places)).sort()).toEqual([one.runId, two.runId].sort());
+    for (const runId of [one.runId, two.runId]) expect((await readdir(join(places, runId))).sort()).toEqual(['home', 'work']);
+    const [first, second] = [await finished(one.runId), await finished(two.runId)];
+    expect([first.status, second.status]).toEqual(['succeeded', 'succeeded']);
+    // They overlapped in time: neither waited for the other.
+    expect(Date.parse(second.startedAt)).toBeLessThan(Date.parse(first.endedAt));
+    expect(Date.parse(first.startedAt)).toBeLessThan(Date.parse(second.endedAt));
+    await waitFor(async () => (await readdir(places)).length === 0 || undefined, 'both run places to be removed once their runs ended');
+    await stopWorker('worker-c');
+    await Promise.all([startWorker('worker-a'), startWorker('worker-b')]);
+  }, 120_000);
 });
 
 describe('the CLI against the server (--server, BATON_TOKEN)', () => {
