@@ -47,15 +47,9 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
         return;
       }
       await withStore(globals(), async ({ store }) => {
-        const conversations = await store.listConversations();
-        const rows = await Promise.all(
-          conversations.map(async (conversation) => {
-            const runs = await store.listRuns(conversation.id);
-            return { conversation, runs, status: conversationStatus(conversation, runs) };
-          }),
-        );
+        const rows = (await store.listConversationSummaries()).map(({ conversation, runs }) => ({ conversation, runs, status: conversationStatus(conversation, runs) }));
         if (options.json) {
-          process.stdout.write(`${JSON.stringify(rows.map(({ conversation, runs, status }) => ({ ...conversation, status, runs: runs.length })))}\n`);
+          process.stdout.write(`${JSON.stringify(rows.map(({ conversation, runs, status }) => ({ ...conversation, status, runs: runs.count })))}\n`);
           return;
         }
         if (rows.length === 0) {
@@ -63,7 +57,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
           return;
         }
         for (const { conversation, runs, status } of rows) {
-          process.stdout.write(`${conversation.id}  ${conversation.harness.padEnd(6)}  ${status.padEnd(11)}  ${String(runs.length).padStart(3)} run${runs.length === 1 ? ' ' : 's'}  ${time(conversation.updatedAt)}  ${conversation.title}\n`);
+          process.stdout.write(`${conversation.id}  ${conversation.harness.padEnd(6)}  ${status.padEnd(11)}  ${String(runs.count).padStart(3)} run${runs.count === 1 ? ' ' : 's'}  ${time(conversation.updatedAt)}  ${conversation.title}\n`);
         }
       });
     });

@@ -16,9 +16,9 @@ import { tokenChecker } from '../fleet/tokens.js';
 import { getHarness } from '../harness/registry.js';
 import { newConversationId } from '../ids.js';
 import { titleFrom } from '../run/runner.js';
-import { conversationStatus } from '../store/conversation-status.js';
+import { conversationStatus, tallyRuns } from '../store/conversation-status.js';
 import type { PostgresStore } from '../store/postgres.js';
-import type { Conversation, ConversationOptions, Run, RunEvent } from '../store/store.js';
+import type { Conversation, ConversationOptions, Run, RunEvent, RunTally } from '../store/store.js';
 import { exportConversation } from '../store/export-file.js';
 import { RawTranscripts } from './raw-transcripts.js';
 import type { RunChanges } from './run-changes.js';
@@ -95,7 +95,7 @@ function runJson(run: Run): z.infer<typeof RunBody> {
   };
 }
 
-function conversationJson(conversation: Conversation, runs: Run[]) {
+function conversationJson(conversation: Conversation, runs: RunTally) {
   return {
     id: conversation.id,
     harness: conversation.harness,
@@ -274,13 +274,9 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
     }),
     async (c) => {
       const filter = c.req.valid('query');
-      const conversations = (await store.listConversations({ tenant: c.get('tenant') })).filter((conversation) => !filter.harness || conversation.harness === filter.harness);
-      const rows = await Promise.all(
-        conversations.map(async (conversation) => {
-          const runs = await store.listRuns(conversation.id);
-          return { ...conversationJson(conversation, runs), runs: runs.length };
-        }),
-      );
+      const rows = (await store.listConversationSummaries({ tenant: c.get('tenant') }))
+        .filter(({ conversation }) => !filter.harness || conversation.harness === filter.harness)
+        .map(({ conversation, runs }) => ({ ...conversationJson(conversation, runs), runs: runs.count }));
       return c.json({ conversations: rows.filter((row) => !filter.status || row.status === filter.status) }, 200);
     },
   );
@@ -297,7 +293,7 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
     async (c) => {
       const conversation = await ownConversation(c, c.req.valid('param').id);
       const runs = await store.listRuns(conversation.id);
-      return c.json({ ...conversationJson(conversation, runs), runs: runs.map(runJson) }, 200);
+      return c.json({ ...conversationJson(conversation, tallyRuns(runs)), runs: runs.map(runJson) }, 200);
     },
   );
 

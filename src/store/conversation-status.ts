@@ -1,5 +1,5 @@
 /** A conversation's status at a glance, the same in `baton ls`, the HTTP API and the web UI. */
-import type { Conversation, Run } from './store.js';
+import type { Conversation, Run, RunTally } from './store.js';
 
 /**
  * idle: ready for a follow-up; queued: a run waits for a worker; running: a run holds the lease;
@@ -8,11 +8,15 @@ import type { Conversation, Run } from './store.js';
  */
 export type ConversationStatus = 'idle' | 'queued' | 'running' | 'failed' | 'interrupted' | 'stale';
 
-export function conversationStatus(conversation: Conversation, runs: readonly Run[], now = Date.now()): ConversationStatus {
+export function conversationStatus(conversation: Conversation, runs: RunTally, now = Date.now()): ConversationStatus {
   if (conversation.activeRunId && (conversation.leaseExpiresAt ?? 0) > now) return 'running';
-  if (runs.some((run) => run.status === 'queued')) return 'queued';
-  const last = runs.at(-1);
-  if (!last || last.status === 'succeeded') return 'idle';
-  if (last.status === 'running') return 'stale';
-  return last.status;
+  if (runs.queued > 0) return 'queued';
+  if (runs.lastStatus === undefined || runs.lastStatus === 'succeeded') return 'idle';
+  if (runs.lastStatus === 'running') return 'stale';
+  return runs.lastStatus;
+}
+
+/** The tally of a conversation's runs (in sequence order), for conversationStatus. */
+export function tallyRuns(runs: readonly Run[]): RunTally {
+  return { count: runs.length, queued: runs.filter((run) => run.status === 'queued').length, lastStatus: runs.at(-1)?.status };
 }

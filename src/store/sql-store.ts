@@ -31,6 +31,7 @@ import type {
   RunEvent,
   RunKind,
   RunStatus,
+  RunTally,
   StartRunInput,
   Store,
   StoredTranscript,
@@ -187,6 +188,28 @@ export class SqlStore implements Store {
     if (filter.tenant !== undefined) query = query.where('tenant', '=', filter.tenant);
     const rows = await query.orderBy('updated_at', 'desc').orderBy('id', 'desc').execute();
     return rows.map(toConversation);
+  }
+
+  async listConversationSummaries(filter: { tenant?: string } = {}): Promise<Array<{ conversation: Conversation; runs: RunTally }>> {
+    let query = this.db
+      .selectFrom('conversations')
+      .selectAll('conversations')
+      .select((eb) => [
+        eb.selectFrom('runs').select(eb.fn.countAll<number>().as('n')).whereRef('runs.conversation_id', '=', 'conversations.id').as('run_count'),
+        eb
+          .selectFrom('runs')
+          .select(eb.fn.countAll<number>().as('n'))
+          .whereRef('runs.conversation_id', '=', 'conversations.id')
+          .where('runs.status', '=', 'queued')
+          .as('queued_count'),
+        eb.selectFrom('runs').select('runs.status').whereRef('runs.conversation_id', '=', 'conversations.id').orderBy('runs.sequence', 'desc').limit(1).as('last_status'),
+      ]);
+    if (filter.tenant !== undefined) query = query.where('conversations.tenant', '=', filter.tenant);
+    const rows = await query.orderBy('conversations.updated_at', 'desc').orderBy('conversations.id', 'desc').execute();
+    return rows.map(({ run_count, queued_count, last_status, ...row }) => ({
+      conversation: toConversation(row),
+      runs: { count: num(run_count ?? 0), queued: num(queued_count ?? 0), lastStatus: (last_status ?? undefined) as RunStatus | undefined },
+    }));
   }
 
   async deleteConversation(id: string): Promise<void> {

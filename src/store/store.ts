@@ -56,6 +56,13 @@ export interface Run {
   handoffs: number;
 }
 
+/** How many runs a conversation has, how many wait in the queue, and how the newest one stands. */
+export interface RunTally {
+  count: number;
+  queued: number;
+  lastStatus: RunStatus | undefined;
+}
+
 export interface RunEvent {
   runId: string;
   sequence: number;
@@ -161,6 +168,8 @@ export interface Store {
   getConversation(id: string): Promise<Conversation | undefined>;
   /** Newest activity first; with `tenant`, only that tenant's conversations. */
   listConversations(filter?: { tenant?: string }): Promise<Conversation[]>;
+  /** listConversations with each conversation's run tally, in one query (for lists that show a status). */
+  listConversationSummaries(filter?: { tenant?: string }): Promise<Array<{ conversation: Conversation; runs: RunTally }>>;
   /** Removes the conversation with its runs, events, transcript and snapshots; CONVERSATION_BUSY while a run holds its lease. */
   deleteConversation(id: string): Promise<void>;
   /** Records the CLI's session id once; a different id for the same conversation is refused. */

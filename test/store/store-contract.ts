@@ -247,6 +247,22 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         expect((await store.getRun(second.id))?.status).toBe('queued');
       });
 
+      it('lists conversations with their run tally in one call, newest first, per tenant', async () => {
+        const quiet = await store.createConversation({ id: newConversationId(), harness: 'codex', title: 'no runs', cwd: '', tenant: 'acme' });
+        const busy = await store.createConversation({ id: newConversationId(), harness: 'claude', title: 'busy', cwd: '', tenant: 'acme' });
+        await store.createConversation({ id: newConversationId(), harness: 'codex', title: 'other tenant', cwd: '', tenant: 'globex' });
+        const first = await store.startRun(runInput(busy.id));
+        await store.finishRun(first.id, { status: 'failed', exitCode: 1, error: 'boom' });
+        await store.queueRun({ conversationId: busy.id, runId: newRunId(), prompt: 'again' });
+        const listed = await store.listConversationSummaries({ tenant: 'acme' });
+        expect(listed.map(({ conversation, runs }) => [conversation.id, runs])).toEqual([
+          [busy.id, { count: 2, queued: 1, lastStatus: 'queued' }],
+          [quiet.id, { count: 0, queued: 0, lastStatus: undefined }],
+        ]);
+        expect(listed[0]!.conversation).toEqual(await store.getConversation(busy.id));
+        expect(await store.listConversationSummaries()).toHaveLength(3);
+      });
+
       it('refuses a queued run for an unknown conversation with CONVERSATION_NOT_FOUND', async () => {
         await expectBatonError(store.queueRun({ conversationId: newConversationId(), runId: newRunId(), prompt: 'p' }), 'CONVERSATION_NOT_FOUND');
       });
