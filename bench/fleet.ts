@@ -61,6 +61,7 @@ import { startPostgresCluster, type PostgresCluster } from '../test/helpers/post
 import { waitForQuiet } from './lib/cli.js';
 import { codexSession } from './lib/sessions.js';
 import { MB, formatBytes, formatMs, median, round, settle } from './lib/stats.js';
+import { createTable, type Row, type Verdict } from './lib/table.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 /** The esbuild bundle package.json's `bin` names: what `baton serve` runs in a deployment. */
@@ -98,18 +99,7 @@ const TARGETS = { savesPerSecond: 1_000, saveP99Ms: 50, fetchesPerSecond: 200, f
 
 // --- the table ---------------------------------------------------------------------------------------------
 
-type Verdict = 'pass' | 'FAIL' | 'info';
-interface Row {
-  figure: string;
-  measured: string;
-  target: string;
-  result: Verdict | '';
-}
-const rows: Row[] = [];
-const row = (figure: string, measured: string, target = '', pass?: boolean): void => {
-  rows.push({ figure, measured, target, result: pass === undefined ? 'info' : pass ? 'pass' : 'FAIL' });
-};
-const section = (title: string): void => void rows.push({ figure: title, measured: '', target: '', result: '' });
+const { rows, row, section } = createTable();
 const results: Record<string, unknown> = {};
 
 const count = (value: number): string => Math.round(value).toLocaleString('en-US');

@@ -33,6 +33,7 @@ import { WorkspaceTracker } from '../src/workspace/tracker.js';
 import { DEFAULT_MAX_SNAPSHOT_BYTES, type WorkspaceSnapshot } from '../src/workspace/workspace.js';
 import { buildRepo, makeChanges } from './workspace/repo.js';
 import { breakdown, formatBreakdown, kb, median, ms, sh, sleep, summarise, timed, times, traced, type Samples } from './workspace/util.js';
+import { createTable } from './lib/table.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const quick = process.argv.includes('--quick');
@@ -42,18 +43,7 @@ const options = { maxBytes: DEFAULT_MAX_SNAPSHOT_BYTES, includeSecrets: false };
 const started = Date.now();
 const log = (message: string): void => void process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${message}\n`);
 
-type Verdict = 'pass' | 'FAIL' | 'info';
-interface Row {
-  figure: string;
-  measured: string;
-  target: string;
-  result: Verdict | '';
-}
-const rows: Row[] = [];
-const row = (figure: string, measured: string, target = '', pass?: boolean): void => {
-  rows.push({ figure, measured, target, result: pass === undefined ? 'info' : pass ? 'pass' : 'FAIL' });
-};
-const section = (title: string): void => void rows.push({ figure: title, measured: '', target: '', result: '' });
+const { rows, row, section } = createTable();
 const results: Record<string, unknown> = {};
 
 /** The tracker's change watcher is private; the benchmark peeks at it to wait until it is ready. */
