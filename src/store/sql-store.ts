@@ -110,19 +110,32 @@ function corrupt(conversationId: string, fileKey: string, detail: string): Baton
 }
 
 /**
+ * Touches the conversation row, which takes SQLite's write lock (or PostgreSQL's row lock) before the
+ * transaction reads anything; throws `notFound()` when there is no such conversation.
+ */
+async function lockConversation(trx: Transaction<Database>, conversationId: string, now: number, notFound: () => Error): Promise<void> {
+  const touched = await trx.updateTable('conversations').set({ updated_at: now }).where('id', '=', conversationId).executeTakeFirst();
+  if (Number(touched.numUpdatedRows) === 0) throw notFound();
+}
+
+/** The number the conversation's next run gets: one after its last (read under the conversation's lock). */
+async function nextRunSequence(trx: Transaction<Database>, conversationId: string): Promise<number> {
+  const last = await trx
+    .selectFrom('runs')
+    .select((eb) => eb.fn.max('sequence').as('sequence'))
+    .where('conversation_id', '=', conversationId)
+    .executeTakeFirst();
+  return num(last?.sequence ?? 0) + 1;
+}
+
+/**
  * Inserts a queued run numbered after every earlier run of the conversation, inside `trx` — so that a job
  * queue on the same database can enqueue its job in the same transaction (src/fleet/queue.ts).
  */
 export async function queueRunIn(trx: Transaction<Database>, input: QueueRunInput, notFound: () => Error): Promise<Run> {
   const now = Date.now();
-  const touched = await trx.updateTable('conversations').set({ updated_at: now }).where('id', '=', input.conversationId).executeTakeFirst();
-  if (Number(touched.numUpdatedRows) === 0) throw notFound();
-  const last = await trx
-    .selectFrom('runs')
-    .select((eb) => eb.fn.max('sequence').as('sequence'))
-    .where('conversation_id', '=', input.conversationId)
-    .executeTakeFirst();
-  const sequence = num(last?.sequence ?? 0) + 1;
+  await lockConversation(trx, input.conversationId, now, notFound);
+  const sequence = await nextRunSequence(trx, input.conversationId);
   const row = {
     id: input.runId,
     conversation_id: input.conversationId,
@@ -304,15 +317,10 @@ export class SqlStore implements Store {
       if (Number(claimed.numUpdatedRows) > 0) {
         return toRun(await trx.selectFrom('runs').selectAll().where('id', '=', input.runId).executeTakeFirstOrThrow());
       }
-      const last = await trx
-        .selectFrom('runs')
-        .select((eb) => eb.fn.max('sequence').as('sequence'))
-        .where('conversation_id', '=', input.conversationId)
-        .executeTakeFirst();
       const row = {
         id: input.runId,
         conversation_id: input.conversationId,
-        sequence: num(last?.sequence ?? 0) + 1,
+        sequence: await nextRunSequence(trx, input.conversationId),
         kind: input.kind,
         prompt: input.prompt,
         status: 'running',
@@ -330,13 +338,9 @@ export class SqlStore implements Store {
     });
   }
 
-  /**
-   * Touches the conversation row, which takes SQLite's write lock (or PostgreSQL's row lock) before the
-   * transaction reads anything; fails with CONVERSATION_NOT_FOUND when there is no such conversation.
-   */
+  /** lockConversation, failing with CONVERSATION_NOT_FOUND. */
   private async lockConversation(trx: Transaction<Database>, conversationId: string, now: number): Promise<void> {
-    const touched = await trx.updateTable('conversations').set({ updated_at: now }).where('id', '=', conversationId).executeTakeFirst();
-    if (Number(touched.numUpdatedRows) === 0) throw this.notFound(conversationId);
+    await lockConversation(trx, conversationId, now, () => this.notFound(conversationId));
   }
 
   async renewLease(runId: string, leaseMs: number): Promise<boolean> {
