@@ -3,9 +3,9 @@
  * `show` talk to `baton serve` instead of a local store, and a run's events stream live over SSE (resuming
  * with Last-Event-ID when the connection drops).
  */
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { BatonError, type ErrorCode } from '../errors.js';
 import type { TimedEvent } from '../run/events.js';
+import { followRunEvents, RunStreamRefused } from '../server/run-events-client.js';
 
 export interface RemoteTarget {
   url: string;
@@ -46,7 +46,6 @@ export interface RemoteRun {
 }
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>(['CONVERSATION_NOT_FOUND', 'CONVERSATION_BUSY', 'TRANSCRIPT_NOT_FOUND', 'STORE_ERROR']);
-const RECONNECT_MS = 1_000;
 /** Following a run gives up after this long without reaching the server (the run itself goes on there). */
 const GIVE_UP_MS = 60_000;
 
@@ -80,59 +79,21 @@ export class RemoteClient {
    * connection is resumed after the last event received; `signal` stops following (the run goes on).
    */
   async followRun(runId: string, onEvent: (event: TimedEvent) => void, signal?: AbortSignal): Promise<RemoteRun | undefined> {
-    let lastEventId: string | undefined;
-    let unreachableSince: number | undefined;
-    for (;;) {
-      let finished: RemoteRun | undefined;
-      let ended = false;
-      const parser = createParser({
-        onEvent: (message: EventSourceMessage) => {
-          if (message.event === 'run-event') {
-            lastEventId = message.id ?? lastEventId;
-            const { at, ...rest } = JSON.parse(message.data) as { at: string; type: string };
-            onEvent({ ...rest, at: Date.parse(at) } as TimedEvent);
-          } else if (message.event === 'end') {
-            ended = true;
-            const data = JSON.parse(message.data) as RemoteRun | { deleted: true };
-            finished = 'deleted' in data ? undefined : data;
-          }
-        },
+    try {
+      return await followRunEvents<RemoteRun>({
+        url: this.target.url,
+        token: this.target.token,
+        runId,
+        onEvent: ({ at, ...rest }) => onEvent({ ...rest, at: Date.parse(at) } as TimedEvent),
+        ...(signal ? { signal } : {}),
+        giveUpMs: GIVE_UP_MS,
       });
-      try {
-        const response = await fetch(`${this.target.url}/v1/runs/${encodeURIComponent(runId)}/events`, {
-          headers: { authorization: `Bearer ${this.target.token}`, accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
-          ...(signal ? { signal } : {}),
-        });
-        unreachableSince = undefined;
-        if (!response.ok || !response.body) {
-          const text = await response.text().catch(() => '');
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            parsed = undefined;
-          }
-          throw this.failure(response.status, parsed);
-        }
-        const decoder = new TextDecoder();
-        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-          parser.feed(decoder.decode(chunk, { stream: true }));
-          if (ended) return finished;
-        }
-        if (ended) return finished;
-      } catch (error) {
-        if (signal?.aborted) return undefined;
-        if (error instanceof BatonError) throw error;
-        // The connection dropped: reconnect and resume after the last event received, for a while.
-        unreachableSince ??= Date.now();
-        if (Date.now() - unreachableSince > GIVE_UP_MS) {
-          throw new BatonError('SERVER_ERROR', `lost the connection to ${this.target.url} while following run ${runId}`, {
-            hint: 'the run goes on at the server; see it later with `baton show --server URL CONVERSATION_ID`',
-            cause: error,
-          });
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
+    } catch (error) {
+      if (error instanceof RunStreamRefused) throw this.failure(error.status, error.body);
+      throw new BatonError('SERVER_ERROR', `lost the connection to ${this.target.url} while following run ${runId}`, {
+        hint: 'the run goes on at the server; see it later with `baton show --server URL CONVERSATION_ID`',
+        cause: error,
+      });
     }
   }
 

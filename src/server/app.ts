@@ -136,9 +136,8 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'a token from `baton token create --tenant T`' });
 
   app.onError((error, c) => {
-    if (error instanceof ApiError) return c.json({ error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } }, error.status);
-    if (isBatonError(error)) {
-      const status = STATUS_OF[error.code] ?? 400;
+    if (error instanceof ApiError || isBatonError(error)) {
+      const status = error instanceof ApiError ? error.status : (STATUS_OF[error.code] ?? 400);
       return c.json({ error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } }, status);
     }
     if (error instanceof HTTPException) {

@@ -2,7 +2,7 @@
  * The browser's side of the HTTP API: every call carries the tenant's token, which lives in sessionStorage only
  * (gone when the tab closes). Run events stream over fetch + SSE (EventSource cannot send a bearer token).
  */
-import { createParser } from 'eventsource-parser';
+import { followRunEvents, RunStreamRefused, type StreamedEvent } from '../../src/server/run-events-client';
 import type { TranscriptView } from '../../src/transcript/view';
 
 const TOKEN_KEY = 'baton.token';
@@ -55,12 +55,7 @@ export interface Transcript extends TranscriptView {
 }
 
 /** One event of a run as the server streams it: `type` plus that type's fields. */
-export interface LiveEvent {
-  sequence: number;
-  at: string;
-  type: string;
-  [field: string]: unknown;
-}
+export type LiveEvent = StreamedEvent;
 
 export class ApiError extends Error {
   constructor(
@@ -73,9 +68,13 @@ export class ApiError extends Error {
   }
 }
 
+function errorFrom(status: number, body: unknown): ApiError {
+  const error = (body as { error?: { code?: string; message?: string; hint?: string } } | undefined)?.error;
+  return new ApiError(status, error?.code ?? `HTTP_${status}`, error?.message ?? `the server answered ${status}`, error?.hint);
+}
+
 async function failure(response: Response): Promise<ApiError> {
-  const body = (await response.json().catch(() => undefined)) as { error?: { code?: string; message?: string; hint?: string } } | undefined;
-  return new ApiError(response.status, body?.error?.code ?? `HTTP_${response.status}`, body?.error?.message ?? `the server answered ${response.status}`, body?.error?.hint);
+  return errorFrom(response.status, await response.json().catch(() => undefined));
 }
 
 export async function api<T>(method: string, path: string, body?: unknown, token = session.token()): Promise<T> {
@@ -100,52 +99,14 @@ export async function downloadExport(conversationId: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/**
- * Follows a run's events until it ends (resolves with the finished run) or `signal` aborts. A dropped stream is
- * resumed after the last event received.
- */
+/** Follows a run's events until it ends (resolves with the finished run) or `signal` aborts; see followRunEvents. */
 export async function followRun(runId: string, handlers: { onEvent: (event: LiveEvent) => void; onStatus: (run: Run) => void }, signal: AbortSignal): Promise<Run | undefined> {
-  let lastEventId: string | undefined;
-  while (!signal.aborted) {
-    let finished: Run | undefined;
-    let ended = false;
-    const parser = createParser({
-      onEvent: (message) => {
-        if (message.event === 'run-event') {
-          lastEventId = message.id ?? lastEventId;
-          handlers.onEvent(JSON.parse(message.data) as LiveEvent);
-        } else if (message.event === 'status') handlers.onStatus(JSON.parse(message.data) as Run);
-        else if (message.event === 'end') {
-          ended = true;
-          const data = JSON.parse(message.data) as Run | { deleted: true };
-          finished = 'deleted' in data ? undefined : data;
-        }
-      },
-    });
-    try {
-      const response = await fetch(`/v1/runs/${encodeURIComponent(runId)}/events`, {
-        headers: { authorization: `Bearer ${session.token() ?? ''}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
-        signal,
-      });
-      if (!response.ok || !response.body) throw await failure(response);
-      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        parser.feed(value);
-        if (ended) {
-          await reader.cancel().catch(() => undefined);
-          return finished;
-        }
-      }
-      if (ended) return finished;
-    } catch (error) {
-      if (signal.aborted) return undefined;
-      if (error instanceof ApiError) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  try {
+    return await followRunEvents<Run>({ url: '', token: session.token() ?? '', runId, onEvent: handlers.onEvent, onStatus: handlers.onStatus, signal });
+  } catch (error) {
+    if (error instanceof RunStreamRefused) throw errorFrom(error.status, error.body);
+    throw error;
   }
-  return undefined;
 }
 
 export function relativeTime(iso: string | null, now = Date.now()): string {
