@@ -3,7 +3,7 @@
  * pure decisions (argv, paths, event parsing) plus file operations confined to the CLI's home.
  */
 import { BatonError } from '../errors.js';
-import type { Envelope, SessionMeta, TranscriptFile } from '../transcript/envelope.js';
+import { MAIN_FILE_KEY, type Envelope, type SessionMeta, type TranscriptFile } from '../transcript/envelope.js';
 import type { TranscriptView } from '../transcript/view.js';
 import type { HarnessId } from './ids.js';
 
@@ -115,4 +115,20 @@ export function assertSessionId(sessionId: string): void {
       hint: 'session ids are UUIDs reported by the CLI; the stored transcript may be damaged — re-import it',
     });
   }
+}
+
+/**
+ * The resume of a harness whose CLI resumes by session id alone (both today): HARNESS_MISMATCH for another
+ * harness's envelope, INVALID_SESSION_ID for an id that is not a UUID.
+ */
+export function sessionResumeInfo<Id extends HarnessId>(id: Id, envelope: Envelope): ResumeInfoFor<Id> {
+  if (envelope.harness !== id) throw harnessMismatch(id, envelope.harness);
+  assertSessionId(envelope.sessionId);
+  return { harness: id, sessionId: envelope.sessionId } as ResumeInfoFor<Id>;
+}
+
+/** The readable view of a session's main file through the harness's own reader; empty without one. */
+export function viewMainFile(files: TranscriptFile[], view: (content: Buffer) => TranscriptView): TranscriptView {
+  const main = files.find((file) => file.key === MAIN_FILE_KEY);
+  return main ? view(main.content) : { items: [], unparsedLines: 0 };
 }

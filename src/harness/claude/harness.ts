@@ -4,13 +4,13 @@
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { MAIN_FILE_KEY, type Envelope } from '../../transcript/envelope.js';
+import type { Envelope } from '../../transcript/envelope.js';
 import { isRecord } from '../../transcript/jsonl.js';
 import { expandTemplate } from '../command-template.js';
 import { resolveExecutable } from '../executable.js';
 import {
-  assertSessionId,
-  harnessMismatch,
+  sessionResumeInfo,
+  viewMainFile,
   type CommandSpec,
   type CommandTemplates,
   type Harness,
@@ -85,16 +85,9 @@ export const claudeHarness: Harness<'claude'> = {
     return rehydrateClaudeSession(envelope, context.home, context.cwd);
   },
 
-  viewTranscript(files) {
-    const main = files.find((file) => file.key === MAIN_FILE_KEY);
-    return main ? viewClaudeSession(main.content) : { items: [], unparsedLines: 0 };
-  },
+  viewTranscript: (files) => viewMainFile(files, viewClaudeSession),
 
-  resumeInfo(envelope: Envelope): ResumeInfoFor<'claude'> {
-    if (envelope.harness !== 'claude') throw harnessMismatch('claude', envelope.harness);
-    assertSessionId(envelope.sessionId);
-    return { harness: 'claude', sessionId: envelope.sessionId };
-  },
+  resumeInfo: (envelope: Envelope): ResumeInfoFor<'claude'> => sessionResumeInfo('claude', envelope),
 };
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);

@@ -10,8 +10,8 @@ import { isRecord } from '../../transcript/jsonl.js';
 import { expandTemplate } from '../command-template.js';
 import { resolveExecutable } from '../executable.js';
 import {
-  assertSessionId,
-  harnessMismatch,
+  sessionResumeInfo,
+  viewMainFile,
   type CommandSpec,
   type CommandTemplates,
   type Harness,
@@ -25,7 +25,6 @@ import {
 import { prepareCodexHome } from './config.js';
 import { nativeCodexBehind } from './native-binary.js';
 import { locateRollout, readRolloutMeta, rehydrateRollout, viewRollout } from './transcript.js';
-import { MAIN_FILE_KEY } from '../../transcript/envelope.js';
 
 const BYPASS = ['--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox'];
 
@@ -87,16 +86,9 @@ export const codexHarness: Harness<'codex'> = {
     return rehydrateRollout(envelope, context.home);
   },
 
-  viewTranscript(files) {
-    const main = files.find((file) => file.key === MAIN_FILE_KEY);
-    return main ? viewRollout(main.content) : { items: [], unparsedLines: 0 };
-  },
+  viewTranscript: (files) => viewMainFile(files, viewRollout),
 
-  resumeInfo(envelope: Envelope): ResumeInfoFor<'codex'> {
-    if (envelope.harness !== 'codex') throw harnessMismatch('codex', envelope.harness);
-    assertSessionId(envelope.sessionId);
-    return { harness: 'codex', sessionId: envelope.sessionId };
-  },
+  resumeInfo: (envelope: Envelope): ResumeInfoFor<'codex'> => sessionResumeInfo('codex', envelope),
 };
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
