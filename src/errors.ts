@@ -21,6 +21,8 @@ export type ErrorCode =
   | 'IMPORT_INVALID'
   | 'STORE_ERROR'
   | 'SERVER_ERROR'
+  | 'SANDBOX_UNAVAILABLE'
+  | 'LEASE_LOST'
   | 'USAGE';
 
 export class BatonError extends Error {

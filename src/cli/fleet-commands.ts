@@ -3,6 +3,8 @@ import { resolve, join } from 'node:path';
 import type { Command } from 'commander';
 import { batonDirectory } from '../config.js';
 import { BatonError } from '../errors.js';
+import { probeBubblewrap } from '../sandbox/bubblewrap.js';
+import { isSandboxMode, SANDBOX_MODES } from '../sandbox/sandbox.js';
 import type { PostgresStore } from '../store/postgres.js';
 import { openContext, type GlobalOptions } from './context.js';
 
@@ -57,11 +59,12 @@ export function registerFleetCommands(program: Command, globals: () => GlobalOpt
     .description('serve the HTTP API (POST /v1/conversations …; OpenAPI at /openapi.json) over a PostgreSQL store')
     .option('--port <port>', 'port to listen on', '7420')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .action(async (options: { port: string; host: string }) => {
+    .option('--allow-local-clone', 'accept workspace.git paths and file:// URLs (the workers must allow them too)')
+    .action(async (options: { port: string; host: string; allowLocalClone?: boolean }) => {
       const port = positiveInteger('--port', options.port, { allowZero: true });
       const { store } = await openFleetStore(globals(), 'serve');
       const { startServer } = await import('../server/serve.js');
-      const server = await startServer({ store, port, host: options.host, version: VERSION }).catch(async (error: unknown) => {
+      const server = await startServer({ store, port, host: options.host, version: VERSION, allowLocalClone: options.allowLocalClone === true }).catch(async (error: unknown) => {
         await store.close();
         throw error;
       });
@@ -87,8 +90,15 @@ export function registerFleetCommands(program: Command, globals: () => GlobalOpt
     .option('--home-template <dir>', 'copied into every fresh home first, e.g. holding .codex/config.toml and .claude/settings.json')
     .option('--lease-seconds <n>', 'how long a run or a worker counts as alive without a heartbeat', '30')
     .option('--drain-seconds <n>', 'on SIGTERM, how long active runs may finish before they are handed back to the queue', '20')
-    .action(async (options: { runs: string; name?: string; dataDir?: string; homes?: string; homeTemplate?: string; leaseSeconds: string; drainSeconds: string }) => {
+    .option('--sandbox <mode>', 'bubblewrap: every run in its own sandbox; none: runs see this machine as the worker does (not for tenants who must not see each other)', 'bubblewrap')
+    .option('--pass-env <names>', 'comma-separated variables (or PREFIX_*) the sandboxed CLIs get besides their own (never BATON_*)')
+    .option('--allow-local-clone', 'clone workspace.git paths and file:// URLs (paths on this machine)')
+    .action(async (options: { runs: string; name?: string; dataDir?: string; homes?: string; homeTemplate?: string; leaseSeconds: string; drainSeconds: string; sandbox: string; passEnv?: string; allowLocalClone?: boolean }) => {
       const concurrency = positiveInteger('--runs', options.runs);
+      if (!isSandboxMode(options.sandbox)) throw new BatonError('USAGE', `--sandbox must be one of ${SANDBOX_MODES.join(', ')}, not "${options.sandbox}"`, { hint: '--sandbox none runs every tenant\'s agent unconfined' });
+      const sandbox = options.sandbox;
+      if (sandbox === 'bubblewrap') await probeBubblewrap({ sandbox: true });
+      const passEnvironment = (options.passEnv ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
       const leaseMs = positiveInteger('--lease-seconds', options.leaseSeconds) * 1000;
       const drainMs = positiveInteger('--drain-seconds', options.drainSeconds, { allowZero: true }) * 1000;
       const { assertHomeTemplate } = await import('../fleet/run-home.js');
@@ -105,6 +115,9 @@ export function registerFleetCommands(program: Command, globals: () => GlobalOpt
         concurrency,
         leaseMs,
         drainMs,
+        sandbox,
+        passEnvironment,
+        allowLocalClone: options.allowLocalClone === true,
       });
       try {
         await worker.start();

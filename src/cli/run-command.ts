@@ -5,6 +5,8 @@ import type { Command } from 'commander';
 import { BatonError, errorMessage } from '../errors.js';
 import { harnessFromName } from '../harness/registry.js';
 import { resumeConversation, startConversation, type RunOptions, type RunResult, type WorkspaceOptions } from '../run/runner.js';
+import type { SandboxOptions } from '../run/containment.js';
+import { isSandboxMode, SANDBOX_MODES } from '../sandbox/sandbox.js';
 import type { RestoreMode } from '../workspace/workspace.js';
 import { withStore, type GlobalOptions } from './context.js';
 import { progressPrinter } from './progress.js';
@@ -21,6 +23,8 @@ interface RunCommandOptions {
   workspace?: string | false;
   includeSecrets?: boolean;
   maxWorkspaceMb?: string;
+  /** true for a bare --sandbox (bubblewrap). */
+  sandbox?: string | true;
 }
 
 const RESTORE_MODES: readonly RestoreMode[] = ['restore', 'overwrite', 'skip'];
@@ -72,12 +76,29 @@ function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
   };
 }
 
+function sandboxOptions(options: RunCommandOptions): SandboxOptions | undefined {
+  if (options.sandbox === undefined) return undefined;
+  const mode = options.sandbox === true ? 'bubblewrap' : options.sandbox;
+  if (!isSandboxMode(mode)) throw new BatonError('USAGE', `--sandbox must be one of ${SANDBOX_MODES.join(', ')}, not "${mode}"`, { hint: 'a bare --sandbox means bubblewrap' });
+  return { mode };
+}
+
+/** BATON_LEASE_SECONDS: how long a run that stopped renewing keeps its conversation (default 30). */
+function leaseMs(): number | undefined {
+  const text = process.env.BATON_LEASE_SECONDS;
+  if (text === undefined || text === '') return undefined;
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds < 1) throw new BatonError('USAGE', `BATON_LEASE_SECONDS must be a number of seconds (at least 1), not "${text}"`, { hint: 'unset it for the default of 30' });
+  return seconds * 1000;
+}
+
 function report(result: RunResult, options: RunCommandOptions): void {
   if (options.json) {
     const { conversationId, harness, sessionId, runId, status, exitCode } = result;
     process.stdout.write(`${JSON.stringify({ conversationId, harness, sessionId: sessionId ?? null, runId, status, exitCode: exitCode ?? null })}\n`);
   } else {
-    if (result.status !== 'succeeded') process.stderr.write(`error: run ${result.status}: ${result.error ?? 'unknown error'}\nhint: the transcript is saved up to the failure; continue with \`baton resume ${result.conversationId} PROMPT\`\n`);
+    if (result.forkedInto) process.stderr.write(`error: run ${result.status}: ${result.error ?? 'lost its lease'}\nhint: continue that work with \`baton resume ${result.forkedInto} PROMPT\`; the original conversation goes on in the run that took it over\n`);
+    else if (result.status !== 'succeeded') process.stderr.write(`error: run ${result.status}: ${result.error ?? 'unknown error'}\nhint: the transcript is saved up to the failure; continue with \`baton resume ${result.conversationId} PROMPT\`\n`);
     process.stdout.write(`${result.conversationId}\n`);
   }
   process.exitCode = result.status === 'succeeded' ? 0 : result.status === 'interrupted' ? 130 : 1;
@@ -88,6 +109,7 @@ function addRunOptions(command: Command): Command {
     .option('--no-workspace', 'neither restore nor save the working directory\'s files')
     .option('--include-secrets', 'also save files that look like secrets (.env*, *.pem, id_rsa* …)')
     .option('--max-workspace-mb <n>', 'largest workspace snapshot to store (default 200)')
+    .option('--sandbox [mode]', 'run the agent in a bubblewrap sandbox that sees only its cwd and the CLI\'s home (bubblewrap | none)')
     .option('--cwd <dir>', 'working directory of the agent (default: the current directory)')
     .option('--model <model>', 'model for the CLI to use')
     .option('--system-prompt-file <file>', 'extra instructions for the agent, from a file')
@@ -150,6 +172,8 @@ async function executeRun(globals: GlobalOptions, options: RunCommandOptions, pr
         model: options.model,
         systemPrompt,
         signal: interrupt.signal,
+        sandbox: sandboxOptions(options),
+        ...(leaseMs() ? { leaseMs: leaseMs() } : {}),
         ...(options.quiet ? {} : { onEvent: progressPrinter() }),
       });
       report(result, options);
@@ -166,6 +190,7 @@ function assertNoLocalOptions(options: RunCommandOptions): void {
     typeof options.workspace === 'string' && '--workspace',
     options.includeSecrets && '--include-secrets',
     options.maxWorkspaceMb !== undefined && '--max-workspace-mb',
+    options.sandbox !== undefined && '--sandbox',
   ].filter((flag): flag is string => typeof flag === 'string');
   if (local.length > 0) {
     throw new BatonError('USAGE', `${local.join(', ')} cannot be used with --server: the run happens on a worker, not here`, {
@@ -199,6 +224,7 @@ async function followRemote(client: RemoteClient, options: RunCommandOptions, qu
         status: run.status as RunResult['status'],
         exitCode: run.exitCode ?? undefined,
         error: run.error ?? undefined,
+        forkedInto: undefined,
       },
       options,
     );

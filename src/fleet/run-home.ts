@@ -42,6 +42,8 @@ export async function createRunPlace(input: { dataDir: string; homesDir: string 
   // The worker's own CLI homes must not leak into a run: both CLIs then default to folders under HOME.
   delete env.CODEX_HOME;
   delete env.CLAUDE_CONFIG_DIR;
+  // Nor its own settings (the store's URL, tokens), sandbox or not.
+  for (const name of Object.keys(env)) if (name.startsWith('BATON_')) delete env[name];
   return {
     home,
     cwd,

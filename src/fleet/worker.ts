@@ -14,6 +14,8 @@ import { runQueuedRun, type RunResult } from '../run/runner.js';
 import type { PostgresStore } from '../store/postgres.js';
 import type { Run } from '../store/store.js';
 import { handBackRun, migrateQueue, queueLogger, queueUtils, RUN_TASK, type RunJobPayload } from './queue.js';
+import type { SandboxMode } from '../sandbox/sandbox.js';
+import { assertCloneSource } from './clone-source.js';
 import { cloneWorkspace, createRunPlace } from './run-home.js';
 
 export interface WorkerOptions {
@@ -33,8 +35,14 @@ export interface WorkerOptions {
   leaseMs: number;
   /** On stop, how long active runs may go on before they are interrupted and handed back. */
   drainMs: number;
-  /** The environment the CLIs inherit (HOME is replaced per run). */
+  /** The environment the CLIs inherit (HOME is replaced per run; in the sandbox only what it passes on). */
   env?: NodeJS.ProcessEnv;
+  /** How each run is contained; bubblewrap unless the operator says otherwise. */
+  sandbox?: SandboxMode;
+  /** Variables the sandboxed CLIs get besides their own: names, or prefixes ending in `*`. */
+  passEnvironment?: string[];
+  /** Clone `workspace.git` paths and file:// URLs (paths on this machine). */
+  allowLocalClone?: boolean;
   log?: (line: string) => void;
 }
 
@@ -180,10 +188,14 @@ export class FleetWorker {
     const controller = new AbortController();
     this.active.set(run.id, controller);
     const source = conversation.options.workspace;
-    this.log(`worker ${this.id}: run ${run.id} of ${conversation.id} (${conversation.harness}) started`);
+    const sandbox = this.options.sandbox ?? 'bubblewrap';
+    this.log(`worker ${this.id}: run ${run.id} of ${conversation.id} (${conversation.harness}) started${sandbox === 'none' ? ' WITHOUT a sandbox (--sandbox none): its agent can read and write whatever this worker can' : ''}`);
     let result: RunResult | undefined;
     try {
-      if (source && 'git' in source && !conversation.sessionId) await cloneWorkspace(source, place.cwd);
+      if (source && 'git' in source && !conversation.sessionId) {
+        assertCloneSource(source.git, { allowLocal: this.options.allowLocalClone === true });
+        await cloneWorkspace(source, place.cwd);
+      }
       result = await runQueuedRun({
         store,
         runId: run.id,
@@ -196,6 +208,7 @@ export class FleetWorker {
         eventFlushMs: 200,
         host: this.name,
         workspace: { enabled: !(source && 'enabled' in source && !source.enabled) },
+        sandbox: { mode: sandbox, homeIsRunOwn: true, passEnvironment: this.options.passEnvironment ?? [], warnUnconfined: sandbox === 'none' },
         ...(run.handoffs > 0 && conversation.sessionId ? { prompt: continuationPrompt(run.prompt) } : {}),
       });
     } catch (error) {

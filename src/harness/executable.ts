@@ -1,8 +1,8 @@
 /** Finding a CLI's executable: baton's config, then PATH, then the copy pinned in baton's own node_modules. */
-import { constants } from 'node:fs';
+import { closeSync, constants, openSync, readSync, realpathSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { BatonError } from '../errors.js';
 
 async function isExecutable(path: string): Promise<boolean> {
@@ -57,4 +57,38 @@ export async function resolveExecutable(source: ExecutableSource, configured: st
   throw new BatonError('CLI_NOT_FOUND', `${source.binName} not found on PATH or next to baton`, {
     hint: `install it with \`npm i -g ${source.packageName}\` or set ${source.configKey} in baton.config.json`,
   });
+}
+
+/**
+ * The folders a sandboxed CLI must be able to read to start (src/sandbox/): the whole `node_modules` that holds
+ * its package (its platform binary is a sibling package), or the executable's own folder; and Node's
+ * installation when the executable is a script Node runs. Folders under /usr need nothing: the sandbox has it.
+ */
+export function packagePathsOf(executable: string): string[] {
+  let real: string;
+  try {
+    real = realpathSync(executable);
+  } catch {
+    return [];
+  }
+  const parts = real.split(sep);
+  const nodeModules = parts.lastIndexOf('node_modules');
+  const paths = [nodeModules > 0 ? parts.slice(0, nodeModules + 1).join(sep) : dirname(real)];
+  if (isNodeScript(real)) paths.push(dirname(dirname(realpathSync(process.execPath))));
+  return paths.filter((path) => !path.startsWith(`${sep}usr${sep}`));
+}
+
+function isNodeScript(path: string): boolean {
+  let descriptor: number | undefined;
+  try {
+    descriptor = openSync(path, 'r');
+    const head = Buffer.alloc(128);
+    const length = readSync(descriptor, head, 0, head.length, 0);
+    const firstLine = head.subarray(0, length).toString('latin1').split('\n')[0]!;
+    return firstLine.startsWith('#!') && firstLine.includes('node');
+  } catch {
+    return false;
+  } finally {
+    if (descriptor !== undefined) closeSync(descriptor);
+  }
 }

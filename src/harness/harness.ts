@@ -3,7 +3,7 @@
  * pure decisions (argv, paths, event parsing) plus file operations confined to the CLI's home.
  */
 import { BatonError } from '../errors.js';
-import { MAIN_FILE_KEY, type Envelope, type SessionMeta, type TranscriptFile } from '../transcript/envelope.js';
+import { isOlderCopy, MAIN_FILE_KEY, type Envelope, type SessionMeta, type TranscriptFile } from '../transcript/envelope.js';
 import type { TranscriptView } from '../transcript/view.js';
 import type { HarnessId } from './ids.js';
 
@@ -20,6 +20,8 @@ export interface CommandSpec {
   /** Variables baton adds to the inherited environment. */
   env: Record<string, string>;
   cwd: string;
+  /** Folders outside the system the executable needs to read (its package); bound read-only in a sandbox. */
+  packagePaths: string[];
 }
 
 export interface HarnessContext {
@@ -29,6 +31,19 @@ export interface HarnessContext {
   cwd: string;
   /** The environment the CLI inherits. */
   env: NodeJS.ProcessEnv;
+  /**
+   * The CLI runs as root (Claude Code then needs IS_SANDBOX for its bypass mode); false in the sandbox, whose
+   * uid is unprivileged. Default: whether baton runs as root.
+   */
+  runsAsRoot?: boolean;
+}
+
+/** What a CLI needs of the machine when it runs in the sandbox (src/sandbox/). */
+export interface SandboxNeeds {
+  /** Its state, which it writes during a run (e.g. CODEX_HOME); files or folders. */
+  statePaths: string[];
+  /** The environment variables it reads: names, or prefixes ending in `*`. */
+  environment: string[];
 }
 
 export interface PrepareOptions {
@@ -76,6 +91,22 @@ export interface TranscriptLocation {
   files: Array<{ key: string; path: string }>;
 }
 
+export interface RehydratedTranscript extends TranscriptLocation {
+  /** Keys of the files whose longer local copy was kept instead of the stored one. */
+  keptLocal: string[];
+}
+
+/** How a local copy of a transcript file relates to the stored one. */
+export type LocalCopy = 'absent' | 'same' | 'older' | 'longer' | 'different';
+
+export function compareLocalCopy(onDisk: Buffer | undefined, stored: Buffer): LocalCopy {
+  if (!onDisk) return 'absent';
+  if (onDisk.equals(stored)) return 'same';
+  if (isOlderCopy(onDisk, stored)) return 'older';
+  if (isOlderCopy(stored, onDisk)) return 'longer';
+  return 'different';
+}
+
 export interface Harness<Id extends HarnessId = HarnessId> {
   readonly id: Id;
   readonly displayName: string;
@@ -84,6 +115,8 @@ export interface Harness<Id extends HarnessId = HarnessId> {
   resolveHome(env: NodeJS.ProcessEnv): string;
   /** Merges what a headless run needs into the CLI's config; never clobbers a user's settings. */
   prepare(context: HarnessContext, options: PrepareOptions): Promise<void>;
+  /** What the CLI needs to run in the sandbox, after prepare(). */
+  sandboxNeeds(context: HarnessContext): Promise<SandboxNeeds>;
   /** A session id baton chooses for a new conversation, or undefined when the CLI picks its own. */
   newSessionId(): string | undefined;
   command(context: HarnessContext, request: LaunchRequest<Id>, templates: CommandTemplates): Promise<CommandSpec>;
@@ -93,12 +126,23 @@ export interface Harness<Id extends HarnessId = HarnessId> {
   locateTranscript(context: HarnessContext, sessionId: string): Promise<TranscriptLocation | undefined>;
   /** Reads the session metadata from the main file; tolerant of lines that are not JSON. */
   readSessionMeta(mainFileContent: Buffer, sessionId: string): SessionMeta;
-  /** Writes the envelope's files where the CLI will look for them; returns the location written. */
-  rehydrate(envelope: Envelope, context: HarnessContext): Promise<TranscriptLocation>;
+  /**
+   * Writes the envelope's files where the CLI will look for them; returns the location. A local copy that
+   * extends the stored one (the stored file is its exact prefix: a run here ended before its final save) is
+   * kept and named in `keptLocal`; a local copy with content the store lacks otherwise is REHYDRATE_CONFLICT.
+   */
+  rehydrate(envelope: Envelope, context: HarnessContext): Promise<RehydratedTranscript>;
   /** The readable conversation in the shared view model. */
   viewTranscript(files: TranscriptFile[]): TranscriptView;
   /** The typed resume for an envelope; HARNESS_MISMATCH when the envelope belongs to another harness. */
   resumeInfo(envelope: Envelope): ResumeInfoFor<Id>;
+}
+
+/** A local copy and the store both hold turns the other lacks: two histories, neither may be overwritten. */
+export function localCopyConflict(path: string, sessionId: string, homeVariable: string): BatonError {
+  return new BatonError('REHYDRATE_CONFLICT', `${path} already holds a different copy of session ${sessionId}: it and the store each have turns the other lacks`, {
+    hint: `move it away (or resume with a fresh ${homeVariable}) to continue from the store`,
+  });
 }
 
 export function harnessMismatch(expected: HarnessId, actual: string): BatonError {

@@ -1,12 +1,15 @@
 /**
  * A disciplined child process: argv only (no shell), stdin closed (a piped stdin would become part of Codex's
  * prompt), stdout read as lines, the last few KB of stderr kept for the error message, and signals sent to the
- * whole process group so the CLI's own children stop with it.
+ * whole process group so the CLI's own children stop with it. When the CLI exits, whatever is left of its
+ * process group is killed; a supervised launch (src/sandbox/) also takes everything in its PID namespace.
  */
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
 import { BatonError } from '../errors.js';
-import type { CommandSpec } from '../harness/harness.js';
+import type { LaunchPlan } from '../sandbox/sandbox.js';
 
 const STDERR_TAIL_BYTES = 8192;
 
@@ -25,15 +28,24 @@ export interface CliProcess {
   signal(signal: NodeJS.Signals): boolean;
 }
 
-export function spawnCli(spec: CommandSpec, inheritedEnv: NodeJS.ProcessEnv): CliProcess {
-  const child = spawn(spec.file, spec.args, {
-    cwd: spec.cwd,
-    env: { ...inheritedEnv, ...spec.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true, // its own process group, so a signal reaches everything it started
+export function spawnCli(plan: Pick<LaunchPlan, 'file' | 'args' | 'env' | 'cwd' | 'supervised' | 'inputs'>): CliProcess {
+  const child = spawn(plan.file, plan.args, {
+    cwd: plan.cwd,
+    env: plan.env,
+    stdio: ['ignore', 'pipe', 'pipe', ...plan.inputs.map(() => 'pipe' as const)],
+    detached: true, // its own process group (and session: no controlling terminal), so a signal reaches everything it started
+  });
+  plan.inputs.forEach((bytes, index) => {
+    const stream = child.stdio[3 + index] as NodeJS.WritableStream | null;
+    stream?.on('error', () => undefined); // the supervisor failed to start: the exit says why
+    stream?.end(bytes);
+  });
+  child.once('exit', () => {
+    // Anything the CLI left in its process group goes with it (a PID namespace takes the rest).
+    if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
   });
   let stderr = Buffer.alloc(0);
-  child.stderr.on('data', (chunk: Buffer) => {
+  child.stderr!.on('data', (chunk: Buffer) => {
     stderr = Buffer.concat([stderr, chunk]);
     if (stderr.length > STDERR_TAIL_BYTES * 2) stderr = stderr.subarray(-STDERR_TAIL_BYTES);
   });
@@ -42,7 +54,7 @@ export function spawnCli(spec: CommandSpec, inheritedEnv: NodeJS.ProcessEnv): Cl
     child.once('error', (error: NodeJS.ErrnoException) => {
       hasExited = true;
       reject(
-        new BatonError('CLI_NOT_FOUND', `cannot start ${spec.file}: ${error.code ?? error.message}`, {
+        new BatonError('CLI_NOT_FOUND', `cannot start ${plan.file}: ${error.code ?? error.message}`, {
           hint: 'check that the CLI is installed and executable, or set its command in baton.config.json',
           cause: error,
         }),
@@ -50,10 +62,10 @@ export function spawnCli(spec: CommandSpec, inheritedEnv: NodeJS.ProcessEnv): Cl
     });
     child.once('close', (exitCode, signal) => {
       hasExited = true;
-      resolve({ exitCode, signal });
+      resolve(plan.supervised ? supervisedExit(exitCode, signal) : { exitCode, signal });
     });
   });
-  const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
+  const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
   return {
     pid: child.pid,
     lines,
@@ -61,16 +73,55 @@ export function spawnCli(spec: CommandSpec, inheritedEnv: NodeJS.ProcessEnv): Cl
     stderrTail: () => stderr.subarray(-STDERR_TAIL_BYTES).toString('utf8'),
     signal(signal) {
       if (hasExited || child.pid === undefined) return false;
-      try {
-        process.kill(-child.pid, signal);
-        return true;
-      } catch {
-        try {
-          return child.kill(signal);
-        } catch {
-          return false;
-        }
-      }
+      // A supervisor killed by SIGINT would take the CLI down before it saved: only SIGKILL goes to it.
+      if (plan.supervised && signal !== 'SIGKILL') return signalGroupExcept(child.pid, signal);
+      return killGroup(child.pid, signal) || safeKill(() => child.kill(signal));
     },
   };
+}
+
+function safeKill(kill: () => boolean): boolean {
+  try {
+    return kill();
+  } catch {
+    return false;
+  }
+}
+
+function killGroup(groupId: number, signal: NodeJS.Signals): boolean {
+  return safeKill(() => process.kill(-groupId, signal));
+}
+
+/** Signals every process of the group but its leader (the supervisor). Linux only, as supervisors are. */
+function signalGroupExcept(groupId: number, signal: NodeJS.Signals): boolean {
+  let sent = false;
+  for (const pid of processGroupMembers(groupId)) {
+    if (pid !== groupId) sent = safeKill(() => process.kill(pid, signal)) || sent;
+  }
+  return sent;
+}
+
+function processGroupMembers(groupId: number): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses, so read after the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === groupId) members.push(Number(entry));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return members;
+}
+
+/** A supervisor exits 128 + n when the CLI died of signal n; report that as the CLI's signal. */
+function supervisedExit(exitCode: number | null, signal: NodeJS.Signals | null): ChildExit {
+  if (exitCode !== null && exitCode > 128) {
+    const name = Object.entries(constants.signals).find(([, number]) => number === exitCode - 128)?.[0];
+    if (name) return { exitCode: null, signal: name as NodeJS.Signals };
+  }
+  return { exitCode, signal };
 }

@@ -8,13 +8,18 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { commandTemplates, harnessEnvironment, type BatonConfig } from '../config.js';
 import { BatonError, errorMessage } from '../errors.js';
-import type { Harness, HarnessContext, LaunchRequest } from '../harness/harness.js';
+import type { Harness, HarnessContext, LaunchRequest, RehydratedTranscript } from '../harness/harness.js';
 import type { HarnessId } from '../harness/ids.js';
 import { getHarness } from '../harness/registry.js';
 import { newConversationId, newRunId } from '../ids.js';
 import type { Conversation, FinishedRunStatus, Store } from '../store/store.js';
 import type { Envelope } from '../transcript/envelope.js';
 import { spawnCli, type ChildExit } from './child-process.js';
+import { assertSandboxAvailable, containmentFor, runsAsRoot, type SandboxOptions } from './containment.js';
+import { keepLostWork } from './fork-lost-work.js';
+import { LeaseKeeper } from './lease.js';
+import { planLaunch, type LaunchPlan } from '../sandbox/sandbox.js';
+import { isBatonError } from '../errors.js';
 import { RunEventRecorder, type TimedEvent } from './events.js';
 import { TranscriptSaver } from './saver.js';
 import { restoreWorkspace, WorkspaceTracker } from '../workspace/tracker.js';
@@ -25,6 +30,8 @@ export const DEFAULT_SAVE_INTERVAL_MS = 5_000;
 export const DEFAULT_LEASE_MS = 30_000;
 /** After Ctrl-C the CLI gets this long to stop on its own before it is terminated, then killed. */
 const INTERRUPT_GRACE_MS = 5_000;
+/** A run that lost its lease must stop writing soon: it gets this long before it is terminated, then killed. */
+const LEASE_LOST_GRACE_MS = 1_500;
 
 export interface RunOptions {
   store: Store;
@@ -46,6 +53,8 @@ export interface RunOptions {
   host?: string;
   /** Store events this soon after they happen (for live followers elsewhere); default: with each save. */
   eventFlushMs?: number;
+  /** How the CLI is contained (src/sandbox/); default: no sandbox, but nothing outlives the run. */
+  sandbox?: SandboxOptions;
 }
 
 export interface WorkspaceOptions {
@@ -67,11 +76,14 @@ export interface RunResult {
   status: FinishedRunStatus;
   exitCode: number | undefined;
   error: string | undefined;
+  /** The conversation that keeps this run's unsaved work, when the run lost its lease (see fork-lost-work.ts). */
+  forkedInto: string | undefined;
 }
 
 export async function startConversation(options: RunOptions & { harness: HarnessId }): Promise<RunResult> {
   const harness = getHarness(options.harness) as Harness;
   const cwd = await resolveWorkingDirectory(options.cwd, false);
+  await assertSandboxAvailable(options.sandbox);
   const conversation = await options.store.createConversation({
     id: newConversationId(),
     harness: harness.id,
@@ -114,8 +126,10 @@ export async function runQueuedRun(options: Omit<RunOptions, 'prompt' | 'model' 
 
 async function execute(harness: Harness, conversation: Conversation, cwd: string, options: RunOptions, queuedRunId?: string): Promise<RunResult> {
   const { store } = options;
-  const env = { ...(options.env ?? process.env), ...harnessEnvironment(options.config ?? {}, harness.id) };
-  const context: HarnessContext = { home: harness.resolveHome(env), cwd, env };
+  await assertSandboxAvailable(options.sandbox);
+  const configured = harnessEnvironment(options.config ?? {}, harness.id);
+  const env = { ...(options.env ?? process.env), ...configured };
+  const context: HarnessContext = { home: harness.resolveHome(env), cwd, env, runsAsRoot: runsAsRoot(options.sandbox) };
   const isResume = conversation.sessionId !== undefined;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const run = await store.startRun({
@@ -128,32 +142,61 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     leaseMs,
   });
   const recorder = new RunEventRecorder(store, run.id, options.onEvent, options.eventFlushMs);
-  const state: RunState = { sessionId: conversation.sessionId, failure: undefined, interrupted: false, sessionMismatch: false };
+  const state: RunState = { sessionId: conversation.sessionId, failure: undefined, interrupted: false, sessionMismatch: false, leaseLost: undefined, forkedInto: undefined };
+  // From here on the lease is renewed on its own timer; losing it stops the CLI (see supervise).
+  const lease = new LeaseKeeper(store, run.id, leaseMs, (reason) => {
+    state.leaseLost = reason;
+    state.onLeaseLost?.();
+  });
+  lease.start();
   let saver: TranscriptSaver | undefined;
   let exit: ChildExit | undefined;
   let setupError: unknown;
   let workspace: WorkspaceTracker | undefined;
+  const workspaceDir = options.workspace?.enabled === false ? undefined : resolve(cwd, options.workspace?.dir ?? '.');
   try {
     const prepared = await prepareLaunch(harness, conversation, context, options, run.id, recorder);
     saver = prepared.saver;
     workspace = prepared.workspace;
     if (prepared.sessionId) state.sessionId = prepared.sessionId;
     const spec = await harness.command(context, prepared.request, commandTemplates(options.config ?? {}, harness.id));
-    exit = await supervise({ harness, context, conversation, spec, saver, workspace, recorder, state, options, runId: run.id, leaseMs, isResume });
+    const containment = await containmentFor({ harness, context, sandbox: options.sandbox, workspaceDir, configuredVariables: Object.keys(configured) });
+    const plan = await planLaunch(spec, context.env, containment);
+    if (options.sandbox?.mode === 'none' && options.sandbox.warnUnconfined) {
+      await recorder.record({ type: 'warning', message: 'this run is not sandboxed (--sandbox none): the agent can read and write whatever baton can on this machine' });
+    }
+    exit = await supervise({ harness, context, conversation, plan, saver, workspace, recorder, state, options, runId: run.id, leaseMs, isResume, lease });
   } catch (error) {
     setupError = error;
     state.failure ??= errorMessage(error);
   } finally {
+    lease.stop();
     // The final save runs on every path that got as far as a session id, whatever happened above.
-    if (saver && state.sessionId && !state.sessionMismatch) {
+    if (saver && state.sessionId && !state.sessionMismatch && !state.leaseLost) {
       await saveTranscript(harness, context, state.sessionId, saver, true).catch((error: unknown) => {
-        state.failure ??= `final save failed: ${errorMessage(error)}`;
+        if (isBatonError(error, 'LEASE_LOST')) state.leaseLost = 'the store refused the final save: another run holds the conversation';
+        else state.failure ??= `final save failed: ${errorMessage(error)}`;
       });
     }
-    if (saver && workspace && !state.sessionMismatch) {
-      await saveWorkspace({ store, conversationId: conversation.id, runId: run.id, saver, workspace, recorder, final: true });
+    if (saver && state.sessionId && !state.sessionMismatch && state.leaseLost) {
+      // Another run owns the conversation now: this run's unsaved work becomes a conversation of its own.
+      state.forkedInto = await keepLostWork({ harness, context, conversation, runId: run.id, sessionId: state.sessionId, saver, reason: state.leaseLost, options, leaseMs, workspaceDir }).catch(async (error: unknown) => {
+        await recorder.record({ type: 'error', message: `could not keep this run's unsaved work as a fork: ${errorMessage(error)}` });
+        return undefined;
+      });
+    }
+    if (saver && workspace && !state.sessionMismatch && !state.leaseLost) {
+      await saveWorkspace({ store, conversationId: conversation.id, runId: run.id, saver, workspace, recorder, final: true }).catch(async (error: unknown) => {
+        await recorder.record({ type: 'warning', message: `the final workspace snapshot was refused: ${errorMessage(error)}` });
+      });
     }
     await workspace?.close();
+  }
+  if (state.leaseLost) {
+    state.interrupted = true;
+    state.failure = state.forkedInto
+      ? `lost the conversation's lease (${state.leaseLost}); the work it did after its last save is kept in the forked conversation ${state.forkedInto}`
+      : `lost the conversation's lease (${state.leaseLost}); everything it did was saved before that`;
   }
   const status = runStatus(exit, state);
   const error = status === 'succeeded' ? undefined : (state.failure ?? describeExit(harness, exit));
@@ -170,6 +213,7 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     status: finished.status as RunResult['status'],
     exitCode: exit?.exitCode ?? undefined,
     error: finished.error,
+    forkedInto: state.forkedInto,
   };
 }
 
@@ -204,8 +248,10 @@ async function prepareLaunch(
     };
     const resume = harness.resumeInfo(envelope);
     if (workspaceEnabled) await restoreForResume(store, conversation.id, workspaceDir, options.workspace?.restore ?? 'restore', workspaceOptions, recorder);
-    await harness.rehydrate(envelope, context);
-    result = { request: { kind: 'resume', prompt: options.prompt, model: options.model, systemPrompt: options.systemPrompt, resume }, saver: new TranscriptSaver(target, stored.files), sessionId };
+    const rehydrated = await harness.rehydrate(envelope, context);
+    const saver = new TranscriptSaver(target, stored.files);
+    if (rehydrated.keptLocal.length > 0) await saveLongerLocalCopy(harness, rehydrated, saver, sessionId, recorder);
+    result = { request: { kind: 'resume', prompt: options.prompt, model: options.model, systemPrompt: options.systemPrompt, resume }, saver, sessionId };
   } else {
     const sessionId = harness.newSessionId();
     if (sessionId) await store.setSessionId(conversation.id, sessionId);
@@ -219,6 +265,20 @@ async function prepareLaunch(
     workspace = new WorkspaceTracker(workspaceDir, workspaceOptions, last?.manifest.fingerprint);
   }
   return { ...result, workspace };
+}
+
+/**
+ * A run on this machine ended before its final save (baton was killed) and left a transcript that extends
+ * the stored one; nobody advanced the conversation since (the stored copy is its exact prefix). Those lines
+ * are the conversation's newest version: saved now, before the CLI continues from them.
+ */
+async function saveLongerLocalCopy(harness: Harness, rehydrated: RehydratedTranscript, saver: TranscriptSaver, sessionId: string, recorder: RunEventRecorder): Promise<void> {
+  const files = rehydrated.files.filter((file) => rehydrated.keptLocal.includes(file.key));
+  const outcome = await saver.save(files, { final: true, meta: (content) => harness.readSessionMeta(content, sessionId) });
+  await recorder.record({
+    type: 'warning',
+    message: `this machine's copy of the transcript went on past the store's (a run here stopped before its final save): saved its ${outcome.bytesSaved} newer bytes and continuing from it`,
+  });
 }
 
 /** Restores the conversation's newest workspace snapshot into `dir`, before the CLI starts. */
@@ -238,7 +298,7 @@ async function restoreForResume(store: Store, conversationId: string, dir: strin
 }
 
 /** Stores a snapshot of the workspace if it changed, tied to the transcript version just saved. */
-async function saveWorkspace(input: { store: Store; conversationId: string; runId: string; saver: TranscriptSaver; workspace: WorkspaceTracker; recorder: RunEventRecorder; final: boolean }): Promise<void> {
+export async function saveWorkspace(input: { store: Store; conversationId: string; runId: string; saver: TranscriptSaver; workspace: WorkspaceTracker; recorder: RunEventRecorder; final: boolean }): Promise<void> {
   try {
     const snapshot = await input.workspace.snapshot({ final: input.final });
     if (!snapshot) return;
@@ -248,11 +308,13 @@ async function saveWorkspace(input: { store: Store; conversationId: string; runI
       runId: input.runId,
       snapshot,
       transcript: main ? { versionId: main.versionId, byteLength: main.byteLength } : undefined,
+      asLeaseHolder: true,
     });
     if (snapshot.manifest.kind === 'too-large') {
       await input.recorder.record({ type: 'warning', message: `the workspace is too large to save (${snapshot.manifest.bytes} bytes > ${snapshot.manifest.limitBytes}); the transcript is still saved` });
     }
   } catch (error) {
+    if (isBatonError(error, 'LEASE_LOST')) throw error;
     await input.recorder.record({ type: 'warning', message: `workspace snapshot failed (the transcript is saved): ${errorMessage(error)}` });
   }
 }
@@ -262,6 +324,11 @@ interface RunState {
   failure: string | undefined;
   interrupted: boolean;
   sessionMismatch: boolean;
+  /** Why the run lost the conversation's lease, once it did: it stops, and saves nothing more to it. */
+  leaseLost: string | undefined;
+  forkedInto: string | undefined;
+  /** Set while the CLI runs: stops it when the lease is lost. */
+  onLeaseLost?: () => void;
 }
 
 function runStatus(exit: ChildExit | undefined, state: RunState): RunResult['status'] {
@@ -285,7 +352,7 @@ interface SuperviseInput {
   harness: Harness;
   context: HarnessContext;
   conversation: Conversation;
-  spec: import('../harness/harness.js').CommandSpec;
+  plan: LaunchPlan;
   saver: TranscriptSaver;
   workspace: WorkspaceTracker | undefined;
   recorder: RunEventRecorder;
@@ -294,12 +361,13 @@ interface SuperviseInput {
   runId: string;
   leaseMs: number;
   isResume: boolean;
+  lease: LeaseKeeper;
 }
 
-/** Runs the CLI to its exit: events in, periodic saves and lease renewals out, interrupts forwarded. */
+/** Runs the CLI to its exit: events in, periodic saves out, interrupts forwarded, stopped if the lease is lost. */
 async function supervise(input: SuperviseInput): Promise<ChildExit> {
   const { harness, context, saver, recorder, state, options } = input;
-  const child = spawnCli(input.spec, context.env);
+  const child = spawnCli(input.plan);
   const parseLine = harness.outputParser();
   // The starting state of the workspace is read while the CLI boots; a failure shows at the first snapshot.
   input.workspace?.start().catch(() => undefined);
@@ -313,20 +381,29 @@ async function supervise(input: SuperviseInput): Promise<ChildExit> {
   const periodic = (): void => {
     saving = saving.then(async () => {
       try {
-        if (state.sessionId && !state.sessionMismatch) {
+        // After a stall (a stopped process wakes with its timers overdue) the lease is checked before a write.
+        await input.lease.renew();
+        if (state.sessionId && !state.sessionMismatch && !state.leaseLost) {
           await saveTranscript(harness, context, state.sessionId, saver, false);
           if (input.workspace) await saveWorkspace({ store: options.store, conversationId: input.conversation.id, runId: input.runId, saver, workspace: input.workspace, recorder, final: false });
         }
         await recorder.flush();
-        await options.store.renewLease(input.runId, input.leaseMs);
       } catch (error) {
-        await recorder.record({ type: 'error', message: `periodic save failed (will retry): ${errorMessage(error)}` });
+        if (isBatonError(error, 'LEASE_LOST')) input.lease.lose('the store refused a save: another run holds the conversation');
+        else await recorder.record({ type: 'error', message: `periodic save failed (will retry): ${errorMessage(error)}` });
       }
     });
   };
   const timer = setInterval(periodic, options.saveIntervalMs ?? DEFAULT_SAVE_INTERVAL_MS);
 
   const escalation: NodeJS.Timeout[] = [];
+  state.onLeaseLost = () => {
+    void recorder.record({ type: 'error', message: `stopping ${harness.displayName}: ${state.leaseLost}` });
+    child.signal('SIGINT');
+    escalation.push(setTimeout(() => child.signal('SIGTERM'), LEASE_LOST_GRACE_MS));
+    escalation.push(setTimeout(() => child.signal('SIGKILL'), LEASE_LOST_GRACE_MS * 2));
+  };
+  if (state.leaseLost) state.onLeaseLost();
   const onAbort = (): void => {
     state.interrupted = true;
     // A string reason says who interrupted (e.g. a worker shutting down); a plain abort() is the user's Ctrl-C.
@@ -358,6 +435,7 @@ async function supervise(input: SuperviseInput): Promise<ChildExit> {
     return outcome.value;
   } finally {
     clearInterval(timer);
+    state.onLeaseLost = undefined;
     for (const handle of escalation) clearTimeout(handle);
     options.signal?.removeEventListener('abort', onAbort);
     await saving;
@@ -379,7 +457,7 @@ async function onSessionStarted(sessionId: string, input: SuperviseInput, signal
   await options.store.setSessionId(conversation.id, sessionId);
 }
 
-async function saveTranscript(harness: Harness, context: HarnessContext, sessionId: string, saver: TranscriptSaver, final: boolean): Promise<void> {
+export async function saveTranscript(harness: Harness, context: HarnessContext, sessionId: string, saver: TranscriptSaver, final: boolean): Promise<void> {
   const location = await harness.locateTranscript(context, sessionId);
   if (!location) return;
   await saver.save(location.files, { final, meta: (content) => harness.readSessionMeta(content, sessionId) });

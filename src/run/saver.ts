@@ -5,7 +5,7 @@
  * head and tail bytes unchanged); the final save re-hashes the whole prefix.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { SessionMeta } from '../transcript/envelope.js';
 import { countNewlines, splitCompleteLines } from '../transcript/jsonl.js';
 import type { Store, StoredTranscriptFile, TranscriptCursor } from '../store/store.js';
@@ -50,6 +50,16 @@ export class TranscriptSaver {
         endsMidLine: file.content.length > 0 && file.content[file.content.length - 1] !== NEWLINE,
       });
     }
+  }
+
+  /** True when a file on disk holds bytes this saver has not stored (it is longer, or was never saved). */
+  async hasUnsaved(files: Array<{ key: string; path: string }>): Promise<boolean> {
+    for (const file of files) {
+      const saved = this.saved.get(file.key);
+      const size = (await stat(file.path).catch(() => undefined))?.size ?? 0;
+      if (size > 0 && (!saved || size !== saved.cursor.byteLength)) return true;
+    }
+    return false;
   }
 
   /** Where the stored copy of a file ends, once it has been saved. */
@@ -107,6 +117,7 @@ export class TranscriptSaver {
         bytes,
         after: this.totalsAfter(saved, bytes),
         meta: undefined,
+        asLeaseHolder: true,
       });
       saved.hash.update(bytes);
       saved.cursor = cursor;
@@ -147,6 +158,7 @@ export class TranscriptSaver {
       bytes,
       after,
       meta: file.key === 'main' ? options.meta(bytes) : undefined,
+      asLeaseHolder: true,
     });
     fresh.hash.update(bytes);
     this.saved.set(file.key, {

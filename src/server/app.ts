@@ -3,6 +3,7 @@
  * /healthz and /openapi.json needs a tenant's bearer token; a tenant sees only its own conversations (others'
  * are 404, not 403). Errors are `{error: {code, message, hint?}}` with the right status, never a stack trace.
  */
+import { assertCloneSource } from '../fleet/clone-source.js';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { bodyLimit } from 'hono/body-limit';
@@ -50,6 +51,8 @@ export interface ApiOptions {
   log?: (line: string) => void;
   /** The built web UI (dist/web), served at /; without it, / says how to build it. */
   webRoot?: string | undefined;
+  /** Accept `workspace.git` paths and file:// URLs on the workers (`--allow-local-clone`); default: remote URLs only. */
+  allowLocalClone?: boolean;
 }
 
 /** An error the API reports as is: status, code and message for the client. */
@@ -228,6 +231,7 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
     async (c) => {
       const body = c.req.valid('json');
       const harness = getHarness(body.harness as Conversation['harness']);
+      if (body.workspace && 'git' in body.workspace) assertCloneSource(body.workspace.git, { allowLocal: options.allowLocalClone === true });
       const conversationOptions: ConversationOptions = {
         model: body.model,
         systemPrompt: body.systemPrompt,

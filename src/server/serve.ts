@@ -23,11 +23,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(options: { store: PostgresStore; port: number; host: string; version: string }): Promise<RunningServer> {
+export async function startServer(options: { store: PostgresStore; port: number; host: string; version: string; allowLocalClone?: boolean }): Promise<RunningServer> {
   await migrateQueue(options.store);
   const changes = new RunChanges(options.store.url);
   await changes.start();
-  const app = createApi({ store: options.store, changes, version: options.version, webRoot: findWebRoot() });
+  const app = createApi({ store: options.store, changes, version: options.version, webRoot: findWebRoot(), allowLocalClone: options.allowLocalClone ?? false });
   let server: ServerType;
   const address = await new Promise<{ port: number }>((resolve, reject) => {
     server = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, (info) => resolve(info));

@@ -148,6 +148,12 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0004_forks': {
+      async up(db: Kysely<any>) {
+        // A conversation made from another one's work (e.g. a run that lost its lease): where from and why, as JSON.
+        await db.schema.alterTable('conversations').addColumn('forked_from', 'text').execute();
+      },
+    },
   };
 }
 

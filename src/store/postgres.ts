@@ -23,7 +23,7 @@ import { BatonError, isBatonError } from '../errors.js';
 import { migrateToLatest, type MigrationDialect } from './migrations.js';
 import type { Database } from './schema.js';
 import { encodeChunk } from './chunk-codec.js';
-import { SqlStore, staleBaseError } from './sql-store.js';
+import { leaseLostError, SqlStore, staleBaseError } from './sql-store.js';
 import type { FinishRunInput, NewRunEvent, QueueRunInput, Run, StartRunInput, TranscriptAppend, TranscriptCursor } from './store.js';
 
 export const POSTGRES_MIGRATION_DIALECT: MigrationDialect = { bytes: 'bytea', bigInteger: 'bigint', serialKey: 'bigserial' };
@@ -99,6 +99,9 @@ export class PostgresStore extends SqlStore {
             select 1 from transcript_versions newer
             where newer.conversation_id = ${input.conversationId} and newer.file_key = ${input.fileKey} and newer.id > ${base.versionId}
           )
+          and (${!input.asLeaseHolder}::boolean or exists (
+            select 1 from conversations holder where holder.id = ${input.conversationId} and holder.active_run_id = ${input.runId ?? ''}
+          ))
         returning id
       )
       insert into transcript_chunks (version_id, sequence, codec, data, byte_length, line_count_after, sha256_after)
@@ -106,7 +109,13 @@ export class PostgresStore extends SqlStore {
         ${encoded.codec}::text, ${data}::bytea, ${input.bytes.length}::bigint, ${input.after.lineCount}::bigint, ${input.after.sha256}::text
       from moved
       returning version_id`.execute(this.db);
-    if (result.rows.length === 0) throw staleBaseError(input);
+    if (result.rows.length === 0) {
+      if (input.asLeaseHolder) {
+        const holder = await this.db.selectFrom('conversations').select('active_run_id').where('id', '=', input.conversationId).executeTakeFirst();
+        if (holder?.active_run_id !== input.runId) throw leaseLostError(input.conversationId, input.runId);
+      }
+      throw staleBaseError(input);
+    }
     return { versionId: base.versionId, ...input.after };
   }
 

@@ -13,6 +13,7 @@ export interface ConversationsTable {
   lease_expires_at: number | null;
   tenant: string | null;
   options: string | null;
+  forked_from: string | null;
 }
 
 export interface RunsTable {

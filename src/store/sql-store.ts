@@ -22,6 +22,7 @@ import type { WorkspaceBlobs, WorkspaceManifest, WorkspaceSnapshot } from '../wo
 import type {
   Conversation,
   ConversationOptions,
+  ForkOrigin,
   NewConversation,
   QueueRunInput,
   FinishRunInput,
@@ -64,6 +65,7 @@ function toConversation(row: Selectable<ConversationsTable>): Conversation {
     leaseExpiresAt: numOrUndefined(row.lease_expires_at),
     tenant: row.tenant ?? undefined,
     options: row.options ? (JSON.parse(row.options) as ConversationOptions) : {},
+    forkedFrom: row.forked_from ? (JSON.parse(row.forked_from) as ForkOrigin) : undefined,
   };
 }
 
@@ -156,6 +158,18 @@ export async function queueRunIn(trx: Transaction<Database>, input: QueueRunInpu
   return toRun(row);
 }
 
+export function leaseLostError(conversationId: string, runId: string | undefined): BatonError {
+  return new BatonError('LEASE_LOST', `run ${runId} no longer holds the lease of conversation ${conversationId}: another run took it over`, {
+    hint: 'its work since the last save is kept as a fork of the conversation; see `baton show ' + conversationId + '`',
+  });
+}
+
+/** Throws LEASE_LOST unless `runId` is the conversation's active run (inside the write's transaction). */
+export async function assertLeaseHolder(trx: Transaction<Database>, conversationId: string, runId: string | undefined): Promise<void> {
+  const row = await trx.selectFrom('conversations').select('active_run_id').where('id', '=', conversationId).executeTakeFirst();
+  if (!runId || row?.active_run_id !== runId) throw leaseLostError(conversationId, runId);
+}
+
 /** An append whose base is no longer where the file's newest version ends: another writer got there first. */
 export function staleBaseError(input: Pick<TranscriptAppend, 'conversationId' | 'fileKey'>): BatonError {
   return new BatonError('STORE_ERROR', `transcript "${input.fileKey}" of conversation ${input.conversationId} changed in the store while this run was saving it`, {
@@ -177,6 +191,7 @@ export class SqlStore implements Store {
     const row = {
       tenant: input.tenant ?? null,
       options: encodeOptions(input.options),
+      forked_from: input.forkedFrom ? JSON.stringify(input.forkedFrom) : null,
       id: input.id,
       harness: input.harness,
       session_id: null,
@@ -412,6 +427,7 @@ export class SqlStore implements Store {
   private async appendTranscriptIn(trx: Transaction<Database>, input: TranscriptAppend): Promise<TranscriptCursor> {
     const meta = input.meta ? JSON.stringify(input.meta) : null;
     if (input.base === undefined) {
+      if (input.asLeaseHolder) await assertLeaseHolder(trx, input.conversationId, input.runId);
       const inserted = await trx
         .insertInto('transcript_versions')
         .values({
@@ -474,8 +490,16 @@ export class SqlStore implements Store {
           ),
         ),
       )
+      .$if(input.asLeaseHolder === true, (query) =>
+        query.where(({ exists, selectFrom }) =>
+          exists(selectFrom('conversations').select('conversations.id').where('conversations.id', '=', input.conversationId).where('conversations.active_run_id', '=', input.runId ?? '')),
+        ),
+      )
       .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) === 0) throw staleBaseError(input);
+    if (Number(updated.numUpdatedRows) === 0) {
+      if (input.asLeaseHolder) await assertLeaseHolder(trx, input.conversationId, input.runId);
+      throw staleBaseError(input);
+    }
     const encoded = encodeChunk(input.bytes);
     const data = await this.bodies.write(encoded.data);
     await trx
@@ -630,14 +654,16 @@ export class SqlStore implements Store {
     runId: string;
     snapshot: WorkspaceSnapshot;
     transcript: { versionId: number; byteLength: number } | undefined;
+    asLeaseHolder?: boolean;
   }): Promise<number> {
     return this.db.transaction().execute(async (trx) => this.saveWorkspaceSnapshotIn(trx, input));
   }
 
   private async saveWorkspaceSnapshotIn(
     trx: Transaction<Database>,
-    input: { conversationId: string; runId: string; snapshot: WorkspaceSnapshot; transcript: { versionId: number; byteLength: number } | undefined },
+    input: { conversationId: string; runId: string; snapshot: WorkspaceSnapshot; transcript: { versionId: number; byteLength: number } | undefined; asLeaseHolder?: boolean },
   ): Promise<number> {
+    if (input.asLeaseHolder) await assertLeaseHolder(trx, input.conversationId, input.runId);
     {
       const inserted = await trx
         .insertInto('workspace_snapshots')
@@ -743,6 +769,7 @@ export class SqlStore implements Store {
           lease_expires_at: null,
           tenant: conversation.tenant ?? null,
           options: encodeOptions(conversation.options),
+          forked_from: conversation.forkedFrom ? JSON.stringify(conversation.forkedFrom) : null,
         })
         .execute();
       for (const run of imported.runs) {

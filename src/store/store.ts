@@ -21,6 +21,16 @@ export interface Conversation {
   /** The tenant that owns it when it was started through `baton serve`; undefined for local conversations. */
   tenant: string | undefined;
   options: ConversationOptions;
+  /** Set when the conversation was made from another one's work. */
+  forkedFrom: ForkOrigin | undefined;
+}
+
+/** Where a forked conversation came from, and why it exists. */
+export interface ForkOrigin {
+  conversationId: string;
+  /** The run whose work it keeps. */
+  runId: string;
+  reason: string;
 }
 
 /** What every run of a conversation launches with; a follow-up inherits them. */
@@ -95,6 +105,8 @@ export interface TranscriptAppend {
   /** Totals of the version after this chunk, computed by the writer (running sha256 of all its bytes). */
   after: { lineCount: number; byteLength: number; sha256: string };
   meta: SessionMeta | undefined;
+  /** Refuse (LEASE_LOST) unless `runId` holds the conversation's lease: a run that lost it never writes. */
+  asLeaseHolder?: boolean;
 }
 
 export interface StoredTranscriptFile extends TranscriptFile {
@@ -131,7 +143,7 @@ export interface FinishRunInput {
 }
 
 export interface ImportedConversation {
-  conversation: Omit<Conversation, 'activeRunId' | 'leaseExpiresAt' | 'tenant' | 'options'> & Partial<Pick<Conversation, 'tenant' | 'options'>>;
+  conversation: Omit<Conversation, 'activeRunId' | 'leaseExpiresAt' | 'tenant' | 'options' | 'forkedFrom'> & Partial<Pick<Conversation, 'tenant' | 'options' | 'forkedFrom'>>;
   runs: Run[];
   events: RunEvent[];
   meta: SessionMeta | undefined;
@@ -158,6 +170,7 @@ export interface NewConversation {
   cwd: string;
   tenant?: string | undefined;
   options?: ConversationOptions | undefined;
+  forkedFrom?: ForkOrigin | undefined;
 }
 
 export interface Store {
@@ -182,7 +195,7 @@ export interface Store {
   startRun(input: StartRunInput): Promise<Run>;
   /** Records a run waiting for a worker, numbered after every earlier run of the conversation. */
   queueRun(input: QueueRunInput): Promise<Run>;
-  /** Extends the lease; false when the lease was lost (taken over after expiry). */
+  /** Extends the lease; false when the lease was lost (taken over after expiry, or the run was finished). */
   renewLease(runId: string, leaseMs: number): Promise<boolean>;
   finishRun(runId: string, result: FinishRunInput): Promise<Run>;
   getRun(runId: string): Promise<Run | undefined>;
@@ -202,11 +215,13 @@ export interface Store {
   /** The latest version of every file, each re-verified (TRANSCRIPT_CORRUPT on any mismatch). */
   loadTranscript(conversationId: string): Promise<StoredTranscript | undefined>;
 
+  /** With `asLeaseHolder`, refused (LEASE_LOST) unless `runId` holds the conversation's lease. */
   saveWorkspaceSnapshot(input: {
     conversationId: string;
     runId: string;
     snapshot: WorkspaceSnapshot;
     transcript: { versionId: number; byteLength: number } | undefined;
+    asLeaseHolder?: boolean;
   }): Promise<number>;
   /** The newest snapshot, or the newest one taken during `atRunId`; blobs re-verified (WORKSPACE_ERROR). */
   loadWorkspaceSnapshot(conversationId: string, atRunId?: string): Promise<StoredWorkspaceSnapshot | undefined>;

@@ -7,7 +7,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const SCRIPTED_PROVIDER = 'baton-scripted';
-export const SCRIPTED_API_KEY_VARIABLE = 'BATON_SCRIPTED_API_KEY';
+export const SCRIPTED_API_KEY_VARIABLE = 'SCRIPTED_MODEL_API_KEY';
 
 export interface Machine {
   name: string;

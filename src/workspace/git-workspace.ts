@@ -5,6 +5,7 @@
  * index and working tree are never touched. A restore clones or fetches, checks out the base and applies the
  * patch; it refuses to touch a directory holding other work.
  */
+import { withoutCredentials } from './git-url.js';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -110,7 +111,9 @@ async function remoteOf(dir: string): Promise<{ remoteName: string | undefined; 
     if (match) remotes.set(match[1]!, match[2]!);
   }
   const remoteName = remotes.has('origin') ? 'origin' : [...remotes.keys()][0];
-  return { remoteName, remoteUrl: remoteName ? remotes.get(remoteName) : undefined };
+  // A token in the URL (https://user:token@…) would be stored with every snapshot and export: never kept.
+  const remoteUrl = remoteName ? remotes.get(remoteName) : undefined;
+  return { remoteName, remoteUrl: remoteUrl === undefined ? undefined : withoutCredentials(remoteUrl) };
 }
 
 export type GitStateWithIndex = GitState & { indexFile: string };

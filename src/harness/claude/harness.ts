@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Envelope } from '../../transcript/envelope.js';
 import { isRecord } from '../../transcript/jsonl.js';
 import { expandTemplate } from '../command-template.js';
-import { resolveExecutable } from '../executable.js';
+import { packagePathsOf, resolveExecutable } from '../executable.js';
 import {
   sessionResumeInfo,
   viewMainFile,
@@ -22,7 +22,7 @@ import {
   type ResumeInfoFor,
   type TemplateItem,
 } from '../harness.js';
-import { prepareClaudeState } from './config.js';
+import { claudeStatePath, prepareClaudeState } from './config.js';
 import { locateClaudeSession, newClaudeSessionId, readClaudeMeta, rehydrateClaudeSession, viewClaudeSession } from './transcript.js';
 
 const HEADLESS = ['--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions'];
@@ -59,13 +59,18 @@ export const claudeHarness: Harness<'claude'> = {
     const sessionId = request.kind === 'new' ? request.sessionId : request.resume.sessionId;
     const values = { prompt: request.prompt, model: request.model, cwd: context.cwd, sessionId, systemPrompt: request.systemPrompt };
     const args = expandTemplate(request.kind === 'new' ? (templates.newArgs ?? CLAUDE_NEW_ARGS) : (templates.resumeArgs ?? CLAUDE_RESUME_ARGS), values);
-    // Claude Code refuses --dangerously-skip-permissions as root unless it is told it runs in a sandbox.
-    const runsAsRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+    // Claude Code refuses --dangerously-skip-permissions as root unless it is told it runs in a sandbox; in
+    // baton's sandbox its uid is not root, and it needs no such word.
     // Only when the environment names it: setting it to the default ~/.claude would move the CLI's .claude.json
     // from ~/.claude.json (where prepare() merged the user's state) to ~/.claude/.claude.json.
     const env: Record<string, string> = context.env.CLAUDE_CONFIG_DIR ? { CLAUDE_CONFIG_DIR: context.home } : {};
-    if (runsAsRoot && args.includes('--dangerously-skip-permissions')) env.IS_SANDBOX = '1';
-    return { file, args, env, cwd: context.cwd };
+    if ((context.runsAsRoot ?? process.getuid?.() === 0) && args.includes('--dangerously-skip-permissions')) env.IS_SANDBOX = '1';
+    return { file, args, env, cwd: context.cwd, packagePaths: packagePathsOf(file) };
+  },
+
+  async sandboxNeeds(context) {
+    const statePath = claudeStatePath({ configDir: context.home, configDirFromEnvironment: Boolean(context.env.CLAUDE_CONFIG_DIR), home: context.env.HOME ?? homedir() });
+    return { statePaths: [context.home, statePath], environment: ['ANTHROPIC_*', 'CLAUDE_*', 'DISABLE_*'] };
   },
 
   outputParser() {

@@ -19,7 +19,7 @@ import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files
 import { isOlderCopy, MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
 import { isRecord, parseJsonLines } from '../../transcript/jsonl.js';
 import { attachOutput, textEdit, type TranscriptView, type ViewItem } from '../../transcript/view.js';
-import { assertSessionId, type TranscriptLocation } from '../harness.js';
+import { assertSessionId, compareLocalCopy, localCopyConflict, type RehydratedTranscript, type TranscriptLocation } from '../harness.js';
 
 /** Longest encoded project folder name the CLI uses before it cuts the name and adds a hash. */
 export const MAX_PROJECT_FOLDER_LENGTH = 200;
@@ -144,28 +144,28 @@ export function rehydrationPath(configDir: string, sessionId: string, realCwd: s
  * Writes every file of the envelope into the resume cwd's project folder. Like Codex: an identical file or an
  * older copy (a strict prefix) is replaced; a file with content the store does not have is never clobbered.
  */
-export async function rehydrateClaudeSession(envelope: Envelope, configDir: string, realCwd: string): Promise<TranscriptLocation> {
+export async function rehydrateClaudeSession(envelope: Envelope, configDir: string, realCwd: string): Promise<RehydratedTranscript> {
   const main = mainFile(envelope);
   const files = envelope.files.map((file) => ({
-    file: file.key === MAIN_FILE_KEY ? { ...file, content: repairInterruptedToolUse(main.content, realCwd) } : file,
+    file,
+    write: file.key === MAIN_FILE_KEY ? repairInterruptedToolUse(main.content, realCwd) : file.content,
     path: rehydrationPath(configDir, envelope.sessionId, realCwd, file.key),
   }));
-  for (const { file, path } of files) {
+  const plans: Array<{ path: string; write: Buffer | undefined; key: string; keptLocal: boolean }> = [];
+  for (const { file, write, path } of files) {
     if (!path.startsWith(configDir + sep)) throw new BatonError('TRANSCRIPT_CORRUPT', `refusing to write outside ${configDir}`, { hint: 're-import the conversation' });
     const onDisk = await readFileIfExists(path);
     // Task and todo lists are rewritten whole by the CLI: only the session's transcripts are checked for a conflict.
     const isRewrittenWhole = file.key.startsWith('tasks/') || file.key.startsWith('todos/') || file.key.endsWith('.meta.json');
-    if (onDisk && !onDisk.equals(file.content) && !isOlderCopy(onDisk, file.content) && !isRewrittenWhole) {
-      throw new BatonError('REHYDRATE_CONFLICT', `${path} already holds a different copy of session ${envelope.sessionId} (it has content the store does not)`, {
-        hint: 'it was continued outside baton or by a run that did not save; move that file away or resume with a fresh CLAUDE_CONFIG_DIR',
-      });
-    }
+    // The stored bytes decide (the repaired copy only adds what the CLI itself would write on resume).
+    const local = compareLocalCopy(onDisk, file.content);
+    if (onDisk?.equals(write)) plans.push({ path, write: undefined, key: file.key, keptLocal: false });
+    else if (local === 'longer' && !isRewrittenWhole) plans.push({ path, write: undefined, key: file.key, keptLocal: true });
+    else if (local === 'different' && !isRewrittenWhole && !(onDisk && isOlderCopy(onDisk, write))) throw localCopyConflict(path, envelope.sessionId, 'CLAUDE_CONFIG_DIR');
+    else plans.push({ path, write, key: file.key, keptLocal: false });
   }
-  for (const { file, path } of files) {
-    const onDisk = await readFileIfExists(path);
-    if (!onDisk?.equals(file.content)) await writePrivateFileAtomic(path, file.content, { durable: false });
-  }
-  return { files: files.map(({ file, path }) => ({ key: file.key, path })) };
+  for (const plan of plans) if (plan.write) await writePrivateFileAtomic(plan.path, plan.write, { durable: false });
+  return { files: plans.map(({ key, path }) => ({ key, path })), keptLocal: plans.filter((plan) => plan.keptLocal).map((plan) => plan.key) };
 }
 
 // ---------------------------------------------------------------------------------------------------------

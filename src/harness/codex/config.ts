@@ -132,3 +132,17 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+/** The variables `[model_providers.*] env_key` in config.toml names: Codex reads each provider's key from one. */
+export async function providerKeyVariables(codexHome: string): Promise<string[]> {
+  const text = (await readFileIfExists(join(codexHome, 'config.toml')))?.toString('utf8');
+  if (!text) return [];
+  let document: unknown;
+  try {
+    document = parseToml(text);
+  } catch {
+    return []; // prepare() reported it already
+  }
+  const providers = isRecord(document) && isRecord(document.model_providers) ? document.model_providers : {};
+  return Object.values(providers).flatMap((provider) => (isRecord(provider) && typeof provider.env_key === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(provider.env_key) ? [provider.env_key] : []));
+}

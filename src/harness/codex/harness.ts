@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import type { Envelope } from '../../transcript/envelope.js';
 import { isRecord } from '../../transcript/jsonl.js';
 import { expandTemplate } from '../command-template.js';
-import { resolveExecutable } from '../executable.js';
+import { packagePathsOf, resolveExecutable } from '../executable.js';
 import {
   sessionResumeInfo,
   viewMainFile,
@@ -22,7 +22,7 @@ import {
   type ResumeInfoFor,
   type TemplateItem,
 } from '../harness.js';
-import { prepareCodexHome } from './config.js';
+import { prepareCodexHome, providerKeyVariables } from './config.js';
 import { nativeCodexBehind } from './native-binary.js';
 import { locateRollout, readRolloutMeta, rehydrateRollout, viewRollout } from './transcript.js';
 
@@ -66,7 +66,13 @@ export const codexHarness: Harness<'codex'> = {
       request.kind === 'new'
         ? expandTemplate(templates.newArgs ?? CODEX_NEW_ARGS, values)
         : expandTemplate(templates.resumeArgs ?? CODEX_RESUME_ARGS, { ...values, sessionId: request.resume.sessionId });
-    return { file: native?.file ?? launcher, args, env: { ...native?.env, CODEX_HOME: context.home }, cwd: context.cwd };
+    const file = native?.file ?? launcher;
+    return { file, args, env: { ...native?.env, CODEX_HOME: context.home }, cwd: context.cwd, packagePaths: packagePathsOf(file) };
+  },
+
+  async sandboxNeeds(context) {
+    // A model provider's key is read from the variable its env_key names (e.g. OPENROUTER_API_KEY).
+    return { statePaths: [context.home], environment: ['OPENAI_*', 'CODEX_*', ...(await providerKeyVariables(context.home))] };
   },
 
   outputParser() {

@@ -14,10 +14,10 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { BatonError } from '../../errors.js';
 import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
-import { isOlderCopy, MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
+import { MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
 import { isRecord, parseJsonLines } from '../../transcript/jsonl.js';
 import { attachOutput, patchEdit, type TranscriptView, type ViewItem } from '../../transcript/view.js';
-import { assertSessionId, type TranscriptLocation } from '../harness.js';
+import { assertSessionId, compareLocalCopy, localCopyConflict, type RehydratedTranscript, type TranscriptLocation } from '../harness.js';
 
 const ROLLOUT_NAME = /^rollout-(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2})-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i;
 
@@ -91,7 +91,7 @@ export function canonicalRolloutPath(sessionId: string, sessionStartedAt: string
  * is identical to, or a prefix of, the stored one (an older copy baton wrote); a copy with turns the store
  * does not have is never clobbered.
  */
-export async function rehydrateRollout(envelope: Envelope, codexHome: string): Promise<TranscriptLocation> {
+export async function rehydrateRollout(envelope: Envelope, codexHome: string): Promise<RehydratedTranscript> {
   assertSessionId(envelope.sessionId);
   const main = mainFile(envelope);
   const existing = await findRollouts(codexHome, envelope.sessionId);
@@ -104,16 +104,18 @@ export async function rehydrateRollout(envelope: Envelope, codexHome: string): P
   if (!target.startsWith(sessionsDirectory(codexHome) + sep)) {
     throw new BatonError('TRANSCRIPT_CORRUPT', `refusing to write outside ${sessionsDirectory(codexHome)}`, { hint: 're-import the conversation' });
   }
-  const onDisk = await readFileIfExists(target);
-  if (onDisk && !onDisk.equals(main.content)) {
-    if (!isOlderCopy(onDisk, main.content)) {
-      throw new BatonError('REHYDRATE_CONFLICT', `${target} already holds a different copy of session ${envelope.sessionId} (it has turns the store does not)`, {
-        hint: 'it was continued outside baton or by a run that did not save; move that file away or resume with a fresh CODEX_HOME',
-      });
-    }
+  const location = { files: [{ key: MAIN_FILE_KEY, path: target }] };
+  switch (compareLocalCopy(await readFileIfExists(target), main.content)) {
+    case 'same':
+      return { ...location, keptLocal: [] };
+    case 'longer':
+      return { ...location, keptLocal: [MAIN_FILE_KEY] };
+    case 'different':
+      throw localCopyConflict(target, envelope.sessionId, 'CODEX_HOME');
+    default:
+      await writePrivateFileAtomic(target, main.content, { durable: false });
+      return { ...location, keptLocal: [] };
   }
-  if (!onDisk?.equals(main.content)) await writePrivateFileAtomic(target, main.content, { durable: false });
-  return { files: [{ key: MAIN_FILE_KEY, path: target }] };
 }
 
 // ---------------------------------------------------------------------------------------------------------
