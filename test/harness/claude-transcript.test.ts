@@ -333,7 +333,7 @@ describe('rehydrateClaudeSession', () => {
       { key: `subagents/agent-${SUBAGENT_ID}.meta.json`, path: join(project, SUBAGENT_SESSION_ID, 'subagents', `agent-${SUBAGENT_ID}.meta.json`) },
       { key: 'tasks/1.json', path: join(configDir, 'tasks', SUBAGENT_SESSION_ID, '1.json') },
     ];
-    expect(location).toEqual({ files: expected });
+    expect(location).toEqual({ files: expected, keptLocal: [] });
     expect(await listFiles(configDir)).toEqual(expected.map((file) => file.path).sort());
     for (const { key, path } of expected) {
       const stored = envelope.files.find((file) => file.key === key)!;
@@ -341,7 +341,7 @@ describe('rehydrateClaudeSession', () => {
       expect(await modeOf(path), key).toBe(0o600);
     }
     // What was written is what locate finds from the resume cwd.
-    expect(await locateClaudeSession(configDir, SUBAGENT_SESSION_ID, RESUME_CWD)).toEqual(location);
+    expect(await locateClaudeSession(configDir, SUBAGENT_SESSION_ID, RESUME_CWD)).toEqual({ files: location.files });
   });
 
   it('adds the repair line only to a main file that ends in an unanswered tool_use, and never changes the stored bytes', async () => {
@@ -368,7 +368,7 @@ describe('rehydrateClaudeSession', () => {
     await utimes(path, longAgo, longAgo);
     const before = await stat(path);
 
-    expect(await rehydrateClaudeSession(envelope, configDir, RESUME_CWD)).toEqual({ files: [{ key: MAIN_FILE_KEY, path }] });
+    expect(await rehydrateClaudeSession(envelope, configDir, RESUME_CWD)).toEqual({ files: [{ key: MAIN_FILE_KEY, path }], keptLocal: [] });
     const after = await stat(path);
     expect(after.ino).toBe(before.ino);
     expect(after.mtimeMs).toBe(longAgo.getTime());
@@ -389,12 +389,12 @@ describe('rehydrateClaudeSession', () => {
     const configDir = await temporaryDirectory();
     const path = await placeFile(join(configDir, 'projects', RESUME_FOLDER, `${SESSION_ID}.jsonl`), toolCall.content);
 
-    expect(await rehydrateClaudeSession(claudeEnvelope(SESSION_ID, [[MAIN_FILE_KEY, resumed.content]]), configDir, RESUME_CWD)).toEqual({ files: [{ key: MAIN_FILE_KEY, path }] });
+    expect(await rehydrateClaudeSession(claudeEnvelope(SESSION_ID, [[MAIN_FILE_KEY, resumed.content]]), configDir, RESUME_CWD)).toEqual({ files: [{ key: MAIN_FILE_KEY, path }], keptLocal: [] });
     expect((await readFile(path)).equals(resumed.content)).toBe(true);
     expect(await modeOf(path)).toBe(0o600);
   });
 
-  it('refuses (REHYDRATE_CONFLICT) a target that holds lines the store does not, leaves it untouched and writes no other file', async () => {
+  it('keeps a longer local copy (the stored transcript is its exact prefix) untouched and names it in keptLocal, writing the other files', async () => {
     const configDir = await temporaryDirectory();
     const path = await placeFile(join(configDir, 'projects', RESUME_FOLDER, `${SESSION_ID}.jsonl`), resumed.content);
     const before = await stat(path);
@@ -403,11 +403,28 @@ describe('rehydrateClaudeSession', () => {
       ['tasks/1.json', Buffer.from('{"id":"1"}\n')],
     ]);
 
+    const rehydrated = await rehydrateClaudeSession(envelope, configDir, RESUME_CWD);
+    expect(rehydrated.keptLocal).toEqual([MAIN_FILE_KEY]);
+    expect((await readFile(path)).equals(resumed.content)).toBe(true);
+    expect((await stat(path)).mtimeMs).toBe(before.mtimeMs);
+    expect(await listFiles(configDir)).toEqual([path, join(configDir, 'tasks', SESSION_ID, '1.json')].sort());
+  });
+
+  it('refuses (REHYDRATE_CONFLICT) a target that went on differently from the stored transcript, leaves it untouched and writes no other file', async () => {
+    const configDir = await temporaryDirectory();
+    const local = Buffer.concat([toolCall.content, Buffer.from('{"type":"user","message":{"role":"user","content":"only on this machine"}}\n')]);
+    const path = await placeFile(join(configDir, 'projects', RESUME_FOLDER, `${SESSION_ID}.jsonl`), local);
+    const before = await stat(path);
+    const envelope = claudeEnvelope(SESSION_ID, [
+      [MAIN_FILE_KEY, resumed.content],
+      ['tasks/1.json', Buffer.from('{"id":"1"}\n')],
+    ]);
+
     const error = await rejectionOf(rehydrateClaudeSession(envelope, configDir, RESUME_CWD));
     expect(error.code).toBe('REHYDRATE_CONFLICT');
     expect(error.message).toContain(SESSION_ID);
     expect(error.hint).toBeTruthy();
-    expect((await readFile(path)).equals(resumed.content)).toBe(true);
+    expect((await readFile(path)).equals(local)).toBe(true);
     expect((await stat(path)).mtimeMs).toBe(before.mtimeMs);
     expect(await listFiles(configDir)).toEqual([path]);
   });
@@ -485,7 +502,7 @@ describe('claudeHarness rehydrate and resumeInfo', () => {
     const context = { home: configDir, cwd: '/tmp/resume/cwd', env: {} };
     const location = await claudeHarness.rehydrate(envelope, context);
     expect(location.files).toEqual([{ key: MAIN_FILE_KEY, path: join(configDir, 'projects', '-tmp-resume-cwd', `${SESSION_ID}.jsonl`) }]);
-    expect(await claudeHarness.locateTranscript(context, SESSION_ID)).toEqual(location);
+    expect(await claudeHarness.locateTranscript(context, SESSION_ID)).toEqual({ files: location.files });
   });
 });
 

@@ -194,7 +194,7 @@ describe('rehydrateRollout', () => {
     const location = await rehydrateRollout(codexEnvelope(resumedTwice.content), home);
 
     const expectedPath = join(home, 'sessions', '2026', '11', '26', resumedTwice.name);
-    expect(location).toEqual({ files: [{ key: MAIN_FILE_KEY, path: expectedPath }] });
+    expect(location).toEqual({ files: [{ key: MAIN_FILE_KEY, path: expectedPath }], keptLocal: [] });
     expect((await readFile(expectedPath)).equals(resumedTwice.content)).toBe(true);
     expect((await stat(expectedPath)).mode & 0o777).toBe(0o600);
     expect(await listFiles(home)).toEqual([expectedPath]);
@@ -232,7 +232,7 @@ describe('rehydrateRollout', () => {
     await utimes(path, longAgo, longAgo);
     const before = await stat(path);
 
-    expect(await rehydrateRollout(envelope, home)).toEqual({ files: [{ key: MAIN_FILE_KEY, path }] });
+    expect(await rehydrateRollout(envelope, home)).toEqual({ files: [{ key: MAIN_FILE_KEY, path }], keptLocal: [] });
     const after = await stat(path);
     expect(after.ino).toBe(before.ino);
     expect(after.mtimeMs).toBe(longAgo.getTime());
@@ -245,7 +245,7 @@ describe('rehydrateRollout', () => {
     await chmod(path, 0o644);
     expect(resumedTwice.content.subarray(0, toolCall.content.length).equals(toolCall.content)).toBe(true);
 
-    expect(await rehydrateRollout(codexEnvelope(resumedTwice.content), home)).toEqual({ files: [{ key: MAIN_FILE_KEY, path }] });
+    expect(await rehydrateRollout(codexEnvelope(resumedTwice.content), home)).toEqual({ files: [{ key: MAIN_FILE_KEY, path }], keptLocal: [] });
     expect((await readFile(path)).equals(resumedTwice.content)).toBe(true);
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     expect(await listFiles(home)).toEqual([path]);
@@ -261,16 +261,29 @@ describe('rehydrateRollout', () => {
     expect(await findRollouts(home, SESSION_ID)).toEqual([path]);
   });
 
-  it('refuses (REHYDRATE_CONFLICT) to overwrite a copy that has lines the store does not, and leaves it byte-identical', async () => {
+  it('keeps a longer local copy (the stored rollout is its exact prefix: a run here ended before its final save) byte-identical, and names it in keptLocal', async () => {
     const home = await temporaryDirectory();
     const path = await placeRollout(home, join('sessions', '2026', '11', '26', resumedTwice.name), resumedTwice.content);
     const before = await stat(path);
+    expect(resumedTwice.content.subarray(0, toolCall.content.length).equals(toolCall.content)).toBe(true);
 
-    const error = await rejectionOf(rehydrateRollout(codexEnvelope(toolCall.content), home));
+    expect(await rehydrateRollout(codexEnvelope(toolCall.content), home)).toEqual({ files: [{ key: MAIN_FILE_KEY, path }], keptLocal: [MAIN_FILE_KEY] });
+    expect((await readFile(path)).equals(resumedTwice.content)).toBe(true);
+    expect((await stat(path)).mtimeMs).toBe(before.mtimeMs);
+    expect(await listFiles(home)).toEqual([path]);
+  });
+
+  it('refuses (REHYDRATE_CONFLICT) a copy that and the store each went on differently from a shared prefix, and leaves it byte-identical', async () => {
+    const home = await temporaryDirectory();
+    const local = Buffer.concat([toolCall.content, Buffer.from('{"type":"event_msg","payload":{"type":"agent_message","message":"only on this machine"}}\n')]);
+    const path = await placeRollout(home, join('sessions', '2026', '11', '26', resumedTwice.name), local);
+    const before = await stat(path);
+
+    const error = await rejectionOf(rehydrateRollout(codexEnvelope(resumedTwice.content), home));
     expect(error.code).toBe('REHYDRATE_CONFLICT');
     expect(error.message).toContain(SESSION_ID);
     expect(error.hint).toBeTruthy();
-    expect((await readFile(path)).equals(resumedTwice.content)).toBe(true);
+    expect((await readFile(path)).equals(local)).toBe(true);
     expect((await stat(path)).mtimeMs).toBe(before.mtimeMs);
     expect(await listFiles(home)).toEqual([path]);
   });
@@ -329,7 +342,8 @@ describe('codexHarness rehydrate and resumeInfo', () => {
     const envelope = codexEnvelope(resumedTwice.content);
     expect(codexHarness.resumeInfo(envelope)).toEqual({ harness: 'codex', sessionId: SESSION_ID });
 
-    const location = await codexHarness.rehydrate(envelope, { home, cwd: home, env: {} });
+    const { keptLocal, ...location } = await codexHarness.rehydrate(envelope, { home, cwd: home, env: {} });
+    expect(keptLocal).toEqual([]);
     expect(await codexHarness.locateTranscript({ home, cwd: home, env: {} }, SESSION_ID)).toEqual(location);
     expect((await readFile(location.files[0]!.path)).equals(resumedTwice.content)).toBe(true);
   });
