@@ -6,7 +6,7 @@ import { BatonError, errorMessage } from '../errors.js';
 import { writePrivateFileAtomic } from '../fs/private-files.js';
 import { getHarness } from '../harness/registry.js';
 import { conversationStatus } from '../store/conversation-status.js';
-import type { Conversation, Run, Store } from '../store/store.js';
+import type { Conversation, ForkOrigin, Run, Store } from '../store/store.js';
 import { renderItem, splitTurns, turnsOfRuns, type TranscriptView } from '../transcript/view.js';
 import type { WorkspaceManifest } from '../workspace/workspace.js';
 import { withStore, type GlobalOptions } from './context.js';
@@ -16,6 +16,7 @@ interface RemoteConversation {
   id: string;
   harness: string;
   sessionId: string | null;
+  forkedFrom: ForkOrigin | null;
   runs: RemoteRun[];
 }
 
@@ -79,7 +80,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
           return;
         }
         const runs = conversation.runs.map((run) => ({ ...run, host: run.host ?? '', cwd: '', startedAt: run.startedAt ? Date.parse(run.startedAt) : 0, exitCode: run.exitCode ?? undefined, error: run.error ?? undefined }));
-        process.stdout.write(formatConversation({ conversation: { ...conversation, sessionId: conversation.sessionId ?? undefined }, runs, view: transcript }));
+        process.stdout.write(formatConversation({ conversation: { ...conversation, sessionId: conversation.sessionId ?? undefined, forkedFrom: conversation.forkedFrom ?? undefined }, runs, view: transcript }));
         return;
       }
       await withStore(globals(), async ({ store }) => {
@@ -181,7 +182,7 @@ export async function renderConversation(store: Store, id: string): Promise<stri
 }
 
 export interface ConversationText {
-  conversation: { id: string; harness: string; sessionId: string | undefined };
+  conversation: { id: string; harness: string; sessionId: string | undefined; forkedFrom?: ForkOrigin | undefined };
   runs: Array<Pick<Run, 'id' | 'sequence' | 'kind' | 'status' | 'exitCode' | 'host' | 'startedAt' | 'cwd' | 'prompt' | 'error'>>;
   view: TranscriptView;
   workspaceOf?: (runId: string) => WorkspaceManifest | undefined;
@@ -190,6 +191,7 @@ export interface ConversationText {
 /** Renders a conversation (from the local store or from a server) as `baton show` prints it. */
 export function formatConversation({ conversation, runs, view, workspaceOf }: ConversationText): string {
   const out: string[] = [`conversation ${conversation.id} · ${conversation.harness} · session ${conversation.sessionId ?? '(none)'}`];
+  if (conversation.forkedFrom) out.push(`forked from ${conversation.forkedFrom.conversationId} (run ${conversation.forkedFrom.runId}): ${conversation.forkedFrom.reason}`);
   const byTurn = splitTurns(view.items);
   const { turnsOfRun, unclaimed } = turnsOfRuns(runs, byTurn);
   for (const index of unclaimed) out.push('', ...byTurn[index]!.map(renderItem));

@@ -12,7 +12,7 @@ import type { Harness, HarnessContext, LaunchRequest, RehydratedTranscript } fro
 import type { HarnessId } from '../harness/ids.js';
 import { getHarness } from '../harness/registry.js';
 import { newConversationId, newRunId } from '../ids.js';
-import type { Conversation, FinishedRunStatus, Store } from '../store/store.js';
+import type { Conversation, FinishedRunStatus, Store, StoredTranscript } from '../store/store.js';
 import type { Envelope } from '../transcript/envelope.js';
 import { spawnCli, type ChildExit } from './child-process.js';
 import { assertSandboxAvailable, containmentFor, runsAsRoot, type SandboxOptions } from './containment.js';
@@ -21,7 +21,7 @@ import { LeaseKeeper } from './lease.js';
 import { planLaunch, type LaunchPlan } from '../sandbox/sandbox.js';
 import { isBatonError } from '../errors.js';
 import { RunEventRecorder, type TimedEvent } from './events.js';
-import { TranscriptSaver } from './saver.js';
+import { TranscriptSaver, type SaverTarget } from './saver.js';
 import { restoreWorkspace, WorkspaceTracker } from '../workspace/tracker.js';
 import { DEFAULT_MAX_SNAPSHOT_BYTES, type RestoreMode, type SnapshotOptions } from '../workspace/workspace.js';
 import { MAIN_FILE_KEY } from '../transcript/envelope.js';
@@ -233,13 +233,13 @@ async function prepareLaunch(
   const workspaceDir = resolve(context.cwd, options.workspace?.dir ?? '.');
   let result: { request: LaunchRequest<HarnessId>; saver: TranscriptSaver; sessionId: string | undefined };
   if (conversation.sessionId) {
-    const stored = await store.loadTranscript(conversation.id);
+    const sessionId = conversation.sessionId;
+    const stored = (await store.loadTranscript(conversation.id)) ?? (await saveUnsavedLocalCopy(harness, context, target, sessionId, recorder));
     if (!stored) {
       throw new BatonError('TRANSCRIPT_NOT_FOUND', `conversation ${conversation.id} has no stored transcript`, {
         hint: 'its first run ended before anything was saved; start a new conversation with `baton run`',
       });
     }
-    const sessionId = conversation.sessionId;
     const envelope: Envelope = {
       harness: conversation.harness,
       sessionId,
@@ -279,6 +279,18 @@ async function saveLongerLocalCopy(harness: Harness, rehydrated: RehydratedTrans
     type: 'warning',
     message: `this machine's copy of the transcript went on past the store's (a run here stopped before its final save): saved its ${outcome.bytesSaved} newer bytes and continuing from it`,
   });
+}
+
+/**
+ * The first run on this machine was killed before its first save, yet the CLI wrote its session here: the
+ * empty stored transcript is a prefix of it, so it is saved as the conversation's first version.
+ */
+async function saveUnsavedLocalCopy(harness: Harness, context: HarnessContext, target: SaverTarget, sessionId: string, recorder: RunEventRecorder): Promise<StoredTranscript | undefined> {
+  const location = await harness.locateTranscript(context, sessionId);
+  if (!location) return undefined;
+  const outcome = await new TranscriptSaver(target).save(location.files, { final: true, meta: (content) => harness.readSessionMeta(content, sessionId) });
+  await recorder.record({ type: 'warning', message: `the first run stopped before it saved anything; saved the ${outcome.bytesSaved} bytes of the session it left on this machine and continuing from them` });
+  return target.store.loadTranscript(target.conversationId);
 }
 
 /** Restores the conversation's newest workspace snapshot into `dir`, before the CLI starts. */

@@ -109,6 +109,7 @@ function conversationJson(conversation: Conversation, runs: RunTally) {
     createdAt: iso(conversation.createdAt),
     updatedAt: iso(conversation.updatedAt),
     activeRunId: conversation.activeRunId ?? null,
+    forkedFrom: conversation.forkedFrom ?? null,
   };
 }
 

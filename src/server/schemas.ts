@@ -72,6 +72,10 @@ export const ConversationSummary = z
     updatedAt: time,
     runs: z.number().int(),
     activeRunId: z.string().nullable(),
+    forkedFrom: z
+      .object({ conversationId: z.string(), runId: z.string(), reason: z.string() })
+      .nullable()
+      .openapi({ description: 'set when this conversation keeps another one\'s work (e.g. of a run that lost its lease): where from, and why' }),
   })
   .openapi('ConversationSummary');
 

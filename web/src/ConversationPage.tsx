@@ -228,6 +228,11 @@ export function ConversationPage({ id, onUnauthorized }: { id: string; onUnautho
           <div className="muted small">
             {conversation.harness} · {conversation.model ?? 'default model'} · {conversation.runs.length} run{conversation.runs.length === 1 ? '' : 's'} · <StatusBadge status={conversation.status} />
           </div>
+          {conversation.forkedFrom && (
+            <div className="muted small" data-testid="forked-from">
+              forked from <a href={`#/c/${encodeURIComponent(conversation.forkedFrom.conversationId)}`}>{conversation.forkedFrom.conversationId}</a>: {conversation.forkedFrom.reason}
+            </div>
+          )}
         </div>
         <button type="button" className="button" data-testid="download" onClick={() => void downloadExport(conversation.id).catch(fail)}>
           Download export

@@ -27,6 +27,8 @@ export interface ConversationSummary {
   updatedAt: string;
   runs: number;
   activeRunId: string | null;
+  /** Set when this conversation keeps another one's work (a run that lost its lease). */
+  forkedFrom: { conversationId: string; runId: string; reason: string } | null;
 }
 
 export interface Run {
