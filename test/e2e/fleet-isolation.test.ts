@@ -54,7 +54,7 @@ function expectAbsent(text: string, leak: string): void {
  * in a prompt; B searches for the pattern TOP[0-9]SECRET, which is not the secret either.
  */
 const SECRET = 'TOP2SECRET';
-const HOLD_SECRET = 'RUN echo TOP$((1+1))SECRET > secret.txt && echo TOP$((1+1))SECRET > "$HOME/home-secret" && cat secret.txt && echo holding && sleep 30 && echo released';
+const HOLD_SECRET = 'RUN echo TOP$((1+1))SECRET > secret.txt && echo TOP$((1+1))SECRET > "$HOME/home-secret" && cat secret.txt && echo holding && sleep 20 && echo released';
 const SEARCH = [
   'RUN cd "$HOME/../.." && pwd && ls -la . ./* ./*/* 2>&1 | head -80',
   'cat ./*/work/secret.txt ./*/home/home-secret ./*/*/secret.txt 2>&1 | head',
