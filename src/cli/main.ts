@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { BatonError, errorMessage } from '../errors.js';
 import type { GlobalOptions } from './context.js';
 import { registerFleetCommands } from './fleet-commands.js';
+import { registerForkCommand } from './fork-command.js';
 import { registerInspectCommands } from './inspect-commands.js';
 import { registerRunCommands } from './run-command.js';
 
@@ -20,6 +21,7 @@ const globals = (): GlobalOptions => program.opts<GlobalOptions>();
 registerRunCommands(program, globals);
 registerInspectCommands(program, globals);
 registerFleetCommands(program, globals);
+registerForkCommand(program, globals);
 program
   .command('demo')
   .description('offline demo: real Codex and Claude Code conversations on machine A, resumed on machine B (scripted model)')

@@ -139,10 +139,20 @@ export interface Harness<Id extends HarnessId = HarnessId> {
 }
 
 /** A local copy and the store both hold turns the other lacks: two histories, neither may be overwritten. */
-export function localCopyConflict(path: string, sessionId: string, homeVariable: string): BatonError {
-  return new BatonError('REHYDRATE_CONFLICT', `${path} already holds a different copy of session ${sessionId}: it and the store each have turns the other lacks`, {
-    hint: `move it away (or resume with a fresh ${homeVariable}) to continue from the store`,
-  });
+export class LocalCopyConflict extends BatonError {
+  constructor(
+    readonly path: string,
+    sessionId: string,
+    homeVariable: string,
+  ) {
+    super('REHYDRATE_CONFLICT', `${path} already holds a different copy of session ${sessionId}: it and the store each have turns the other lacks`, {
+      hint: `move it away (or resume with a fresh ${homeVariable}) to continue from the store`,
+    });
+  }
+}
+
+export function localCopyConflict(path: string, sessionId: string, homeVariable: string): LocalCopyConflict {
+  return new LocalCopyConflict(path, sessionId, homeVariable);
 }
 
 export function harnessMismatch(expected: HarnessId, actual: string): BatonError {

@@ -3,8 +3,8 @@
  * workspace and the CLI's state; its environment is the machine's basics, what the harness reads, what
  * baton.config.json sets for the harness, and what the operator passes on.
  */
+import { exists } from '../fs/exists.js';
 import { homedir } from 'node:os';
-import { access } from 'node:fs/promises';
 import type { Harness, HarnessContext } from '../harness/harness.js';
 import { probeBubblewrap } from '../sandbox/bubblewrap.js';
 import { sandboxEnvironment } from '../sandbox/environment.js';
@@ -45,13 +45,4 @@ export async function containmentFor(input: {
   const writable = (await Promise.all(candidates.map(async (path) => ((await exists(path)) ? path : undefined)))).filter((path): path is string => path !== undefined);
   const env = sandboxEnvironment(context.env, { passOn: [...needs.environment, ...input.configuredVariables, ...(sandbox.passEnvironment ?? [])], home, user: 'baton' });
   return { mode: 'bubblewrap', confinement: { writable, readable: [], home, env } };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

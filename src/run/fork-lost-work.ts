@@ -7,10 +7,10 @@
 import { hostname } from 'node:os';
 import type { Harness, HarnessContext } from '../harness/harness.js';
 import { newConversationId, newRunId } from '../ids.js';
-import type { Conversation } from '../store/store.js';
+import type { Conversation, Store } from '../store/store.js';
 import { MAIN_FILE_KEY } from '../transcript/envelope.js';
 import { WorkspaceTracker } from '../workspace/tracker.js';
-import { DEFAULT_MAX_SNAPSHOT_BYTES } from '../workspace/workspace.js';
+import { DEFAULT_MAX_SNAPSHOT_BYTES, type SnapshotOptions } from '../workspace/workspace.js';
 import type { RunOptions } from './runner.js';
 import { TranscriptSaver } from './saver.js';
 
@@ -35,31 +35,62 @@ export async function keepLostWork(lost: LostWork): Promise<string | undefined> 
   const { store } = lost.options;
   const location = await lost.harness.locateTranscript(lost.context, lost.sessionId);
   if (!location || !(await lost.saver.hasUnsaved(location.files))) return undefined;
-  const fork = await store.createConversation({
-    id: newConversationId(),
-    harness: lost.conversation.harness,
-    title: `${lost.conversation.title.slice(0, 80 - FORK_TITLE_SUFFIX.length)}${FORK_TITLE_SUFFIX}`,
-    cwd: lost.context.cwd,
-    tenant: lost.conversation.tenant,
-    options: lost.conversation.options,
-    forkedFrom: { conversationId: lost.conversation.id, runId: lost.runId, reason: `run ${lost.runId} lost the lease of ${lost.conversation.id}: ${lost.reason}` },
-  });
-  await store.setSessionId(fork.id, lost.sessionId);
-  const run = await store.startRun({
-    conversationId: fork.id,
-    runId: newRunId(),
-    kind: 'resume',
+  return forkFromFiles({
+    store,
+    harness: lost.harness,
+    conversation: lost.conversation,
+    sessionId: lost.sessionId,
+    files: location.files,
+    origin: { runId: lost.runId, reason: `run ${lost.runId} lost the lease of ${lost.conversation.id}: ${lost.reason}` },
     prompt: (await store.getRun(lost.runId))?.prompt ?? '',
     host: lost.options.host ?? hostname(),
     cwd: lost.context.cwd,
     leaseMs: lost.leaseMs,
+    workspace: lost.workspaceDir ? { dir: lost.workspaceDir, maxBytes: lost.options.workspace?.maxBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES, includeSecrets: lost.options.workspace?.includeSecrets ?? false } : undefined,
   });
+}
+
+export interface ForkInput {
+  store: Store;
+  harness: Harness;
+  conversation: Conversation;
+  sessionId: string;
+  /** The session's files on this machine: the fork's transcript, whole. */
+  files: Array<{ key: string; path: string }>;
+  /** The run whose work the fork keeps, and why it exists. */
+  origin: { runId: string; reason: string };
+  prompt: string;
+  host: string;
+  cwd: string;
+  leaseMs: number;
+  /** The workspace to snapshot into the fork, as it is now. */
+  workspace: ({ dir: string } & SnapshotOptions) | undefined;
+}
+
+/**
+ * A new conversation of the same harness and session, holding `files` as its transcript and the workspace as
+ * it is, recorded as one interrupted run that names where it came from.
+ */
+export async function forkFromFiles(input: ForkInput): Promise<string> {
+  const { store } = input;
+  const fork = await store.createConversation({
+    id: newConversationId(),
+    harness: input.conversation.harness,
+    title: `${input.conversation.title.slice(0, 80 - FORK_TITLE_SUFFIX.length)}${FORK_TITLE_SUFFIX}`,
+    cwd: input.cwd,
+    tenant: input.conversation.tenant,
+    options: input.conversation.options,
+    forkedFrom: { conversationId: input.conversation.id, runId: input.origin.runId, reason: input.origin.reason },
+  });
+  await store.setSessionId(fork.id, input.sessionId);
+  const run = await store.startRun({ conversationId: fork.id, runId: newRunId(), kind: 'resume', prompt: input.prompt, host: input.host, cwd: input.cwd, leaseMs: input.leaseMs });
   let error: string | undefined;
   try {
     const saver = new TranscriptSaver({ store, conversationId: fork.id, runId: run.id });
-    await saver.save(location.files, { final: true, meta: (content) => lost.harness.readSessionMeta(content, lost.sessionId) });
-    if (lost.workspaceDir) {
-      const tracker = new WorkspaceTracker(lost.workspaceDir, { maxBytes: lost.options.workspace?.maxBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES, includeSecrets: lost.options.workspace?.includeSecrets ?? false }, undefined);
+    await saver.save(input.files, { final: true, meta: (content) => input.harness.readSessionMeta(content, input.sessionId) });
+    if (input.workspace) {
+      const { dir, ...options } = input.workspace;
+      const tracker = new WorkspaceTracker(dir, options, undefined);
       try {
         const snapshot = await tracker.snapshot({ final: true });
         const main = saver.cursor(MAIN_FILE_KEY);
@@ -69,14 +100,10 @@ export async function keepLostWork(lost: LostWork): Promise<string | undefined> 
       }
     }
   } catch (failure) {
-    error = `keeping the work of run ${lost.runId} failed part way: ${failure instanceof Error ? failure.message : String(failure)}`;
+    error = `forking ${input.conversation.id} failed part way: ${failure instanceof Error ? failure.message : String(failure)}`;
     throw failure;
   } finally {
-    await store.finishRun(run.id, {
-      status: 'interrupted',
-      exitCode: undefined,
-      error: error ?? `the work of run ${lost.runId} of ${lost.conversation.id} after its last save there: that run lost its lease (${lost.reason})`,
-    });
+    await store.finishRun(run.id, { status: 'interrupted', exitCode: undefined, error: error ?? `forked from ${input.conversation.id}: ${input.origin.reason}` });
   }
   return fork.id;
 }

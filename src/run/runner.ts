@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { commandTemplates, harnessEnvironment, type BatonConfig } from '../config.js';
 import { BatonError, errorMessage } from '../errors.js';
-import type { Harness, HarnessContext, LaunchRequest, RehydratedTranscript } from '../harness/harness.js';
+import { LocalCopyConflict, type Harness, type HarnessContext, type LaunchRequest, type RehydratedTranscript } from '../harness/harness.js';
 import type { HarnessId } from '../harness/ids.js';
 import { getHarness } from '../harness/registry.js';
 import { newConversationId, newRunId } from '../ids.js';
@@ -248,7 +248,12 @@ async function prepareLaunch(
     };
     const resume = harness.resumeInfo(envelope);
     if (workspaceEnabled) await restoreForResume(store, conversation.id, workspaceDir, options.workspace?.restore ?? 'restore', workspaceOptions, recorder);
-    const rehydrated = await harness.rehydrate(envelope, context);
+    const rehydrated = await harness.rehydrate(envelope, context).catch((error: unknown) => {
+      if (!(error instanceof LocalCopyConflict)) throw error;
+      throw new BatonError('REHYDRATE_CONFLICT', error.message, {
+        hint: `keep this machine's copy as a conversation of its own with \`baton fork ${conversation.id} --local\`, or move ${error.path} away to continue from the store`,
+      });
+    });
     const saver = new TranscriptSaver(target, stored.files);
     if (rehydrated.keptLocal.length > 0) await saveLongerLocalCopy(harness, rehydrated, saver, sessionId, recorder);
     result = { request: { kind: 'resume', prompt: options.prompt, model: options.model, systemPrompt: options.systemPrompt, resume }, saver, sessionId };

@@ -4,7 +4,7 @@
  * stopped (SIGSTOP) past its lease while another machine resumes stops when it wakes, and its extra work
  * lands in a forked conversation while the other run's history stays intact.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Machine } from '../../src/testing/machine.js';
@@ -168,5 +168,38 @@ describe.each(HARNESSES)('%s: a run stopped past its lease while another machine
       if (stopped) process.kill(first.pid, 'SIGCONT');
       first.kill('SIGKILL');
     }
+  });
+});
+
+describe('a local copy that went another way than the store', () => {
+  it('is REHYDRATE_CONFLICT naming the fork command, and `baton fork --local` keeps it as a conversation that resumes', async () => {
+    const machineA = await world.machine('diverged-a');
+    const machineB = await world.machine('diverged-b');
+    const { conversationId } = runJson(await world.baton(machineA, ['run', '--harness', 'codex', '--json', 'start of the story']));
+    expect((await world.baton(machineB, ['resume', conversationId, '--json', 'the store goes on on B'])).code).toBe(0);
+    // Meanwhile the session went on differently on A, outside baton.
+    const rollout = (await localTranscriptWith(machineA, 'codex', 'start of the story'))!;
+    // A copy of the rollout's own reply line (Codex's exact format), saying something else.
+    const lines = (await readFile(rollout, 'utf8')).split('\n').filter((line) => line !== '');
+    const replyLine = lines.findLast((line) => line.includes('"response_item"') && line.includes('ACK start of the story'))!;
+    await writeFile(rollout, `${[...lines, replyLine.replace('ACK start of the story', 'ONLY-ON-A')].join('\n')}\n`);
+
+    const refused = await world.baton(machineA, ['resume', conversationId, 'go on']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: .+ already holds a different copy of session .+\nhint: keep this machine's copy as a conversation of its own with `baton fork c_\w+ --local`/m);
+    expect(refused.stderr).toContain(`baton fork ${conversationId} --local`);
+    expect(await readFile(rollout, 'utf8')).toContain('ONLY-ON-A'); // never clobbered
+
+    const forked = await world.baton(machineA, ['fork', conversationId, '--local']);
+    expect(forked.code, forked.stderr).toBe(0);
+    const forkId = forked.stdout.trim();
+    expect((await store.getConversation(forkId))?.forkedFrom?.conversationId).toBe(conversationId);
+    const resumed = await world.baton(machineA, ['resume', forkId, '--json', 'continue the fork']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const request = world.turns().find((turn) => lastUserText(turn) === 'continue the fork')!;
+    const texts = conversationOf(request).map((turn) => turn.text);
+    expect(texts.join('\n')).toContain('ONLY-ON-A');
+    expect(texts.join('\n')).not.toContain('the store goes on on B');
+    expect(await storedMain(conversationId)).not.toContain('ONLY-ON-A');
   });
 });

@@ -268,7 +268,15 @@ second line\t-- --resume`;
       args: ['-p', '--session-id', SESSION_ID, ...HEADLESS, '--', 'Run echo hi please'],
       env: { CLAUDE_CONFIG_DIR: harnessContext.home, IS_SANDBOX: '1' },
       cwd: harnessContext.cwd,
+      packagePaths: [expect.stringMatching(/\/node_modules$/)],
     });
+  });
+
+  it('needs no IS_SANDBOX where the CLI does not run as root (in baton\'s sandbox its uid is unprivileged)', async () => {
+    const harnessContext = { ...(await context()), runsAsRoot: false };
+    const spec = await claudeHarness.command(harnessContext, newRun('p'), templates);
+    expect(spec.args).toContain('--dangerously-skip-permissions');
+    expect(spec.env).toEqual({ CLAUDE_CONFIG_DIR: harnessContext.home });
   });
 
   it('adds --model and --append-system-prompt, each only when given', async () => {
@@ -289,6 +297,7 @@ second line\t-- --resume`;
       args: ['-p', '--resume', SESSION_ID, ...HEADLESS, '--', 'What did the command print?'],
       env: { CLAUDE_CONFIG_DIR: harnessContext.home, IS_SANDBOX: '1' },
       cwd: harnessContext.cwd,
+      packagePaths: [expect.stringMatching(/\/node_modules$/)],
     });
     const full = await claudeHarness.command(harnessContext, resumeRun('again', { model: 'claude-opus-5-5', systemPrompt: 'Stay on topic.' }), templates);
     expect(full.args).toEqual(['-p', '--resume', SESSION_ID, ...HEADLESS, '--model', 'claude-opus-5-5', '--append-system-prompt', 'Stay on topic.', '--', 'again']);

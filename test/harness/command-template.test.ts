@@ -102,6 +102,8 @@ describe('codexHarness.command', () => {
       args: ['exec', ...HEADLESS, '--', HOSTILE_PROMPT],
       env: { CODEX_HOME: harnessContext.home, CODEX_MANAGED_BY_NPM: '1', CODEX_MANAGED_PACKAGE_ROOT: expect.stringMatching(/@openai\/codex$/) },
       cwd: harnessContext.cwd,
+      // What a sandbox binds read-only for it: the node_modules holding the launcher and its platform binary.
+      packagePaths: [expect.stringMatching(/\/node_modules$/)],
     });
   });
 
@@ -120,6 +122,8 @@ describe('codexHarness.command', () => {
       args: ['exec', 'resume', ...HEADLESS, '--', SESSION_ID, '-- a third prompt'],
       env: { CODEX_HOME: harnessContext.home, CODEX_MANAGED_BY_NPM: '1', CODEX_MANAGED_PACKAGE_ROOT: expect.stringMatching(/@openai\/codex$/) },
       cwd: harnessContext.cwd,
+      // What a sandbox binds read-only for it: the node_modules holding the launcher and its platform binary.
+      packagePaths: [expect.stringMatching(/\/node_modules$/)],
     });
     const withModel = await codexHarness.command(harnessContext, { kind: 'resume', prompt: 'again', model: 'o4-mini', systemPrompt: undefined, resume }, templates);
     expect(withModel.args).toEqual(['exec', 'resume', ...HEADLESS, '-m', 'o4-mini', '--', SESSION_ID, 'again']);

@@ -172,7 +172,9 @@ describe.each(HARNESS_IDS.map((id) => HARNESSES[id]))('the $id harness', (harnes
     expect(await killAgentOf(harness.homeVariable, harness.home(machineA), 'SIGKILL')).toBeGreaterThan(0);
     const result = runJson(await running.result);
     expect(result.status).toBe('failed');
-    for (const pid of tools) process.kill(pid, 'SIGKILL'); // the agents leave their commands running
+    // The CLI's own commands do not outlive it: its PID namespace went with it.
+    await waitFor(async () => ((await processesOf(harness.homeVariable, harness.home(machineA), isTheTool)).length === 0 ? true : undefined), 'the killed CLI\'s commands to be gone', 2_000);
+    for (const pid of tools) expect(() => process.kill(pid, 0)).toThrow();
 
     const machineB = await world.machine('machine-b');
     const resumed = await resume(machineB, result.conversationId, 'after the killed tool');

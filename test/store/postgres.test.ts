@@ -163,7 +163,7 @@ describe('postgres store', () => {
         const again = await openStore(empty.url);
         expect((await again.getConversation(conversationId))?.title).toBe('kept');
         expect((await again.loadTranscript(conversationId))?.files[0]?.cursor).toEqual(cursor);
-        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(3);
+        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(4);
       } finally {
         for (const handle of toClose.splice(0).reverse()) await ('end' in handle ? handle.end() : handle.close());
         await cluster().dropDatabase(empty.name);
@@ -177,7 +177,7 @@ describe('postgres store', () => {
         for (const store of stores) toClose.push(store);
         expect(await stores[0]!.listConversations()).toEqual([]);
         const client = await raw(empty.url);
-        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(3);
+        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(4);
       } finally {
         for (const handle of toClose.splice(0).reverse()) await ('end' in handle ? handle.end() : handle.close());
         await cluster().dropDatabase(empty.name);

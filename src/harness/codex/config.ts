@@ -3,7 +3,8 @@
  * a format-preserving TOML editor (comments, key order, a user's [model_providers.*] and profiles survive),
  * auth.json keeps every field it had, and a system prompt is a marked section of AGENTS.override.md.
  */
-import { access, readdir } from 'node:fs/promises';
+import { exists } from '../../fs/exists.js';
+import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parse as parseToml, patch as patchToml } from '@decimalturn/toml-patch';
 import { BatonError, errorMessage } from '../../errors.js';
@@ -122,15 +123,6 @@ export async function writeSystemPrompt(codexHome: string, systemPrompt: string)
     updated = base === '' ? section : `${base.trimEnd()}\n\n${section}`;
   }
   if (updated !== existing) await writePrivateFileAtomic(path, updated);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The variables `[model_providers.*] env_key` in config.toml names: Codex reads each provider's key from one. */
