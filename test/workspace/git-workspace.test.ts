@@ -89,6 +89,14 @@ describe('git workspace snapshots', () => {
     expect(await isGitWorkspace(target)).toBe(true);
   });
 
+  it('never keeps credentials of a remote URL in the manifest (a snapshot is stored and exported)', async () => {
+    const dir = await repoWithTwoCommits();
+    git(dir, 'remote', 'add', 'origin', 'https://deploy:ghp_secret123@example.invalid/acme/repo.git');
+    const { snapshot } = await snapshotGit(dir, options, undefined);
+    expect(snapshot.manifest).toMatchObject({ remoteUrl: 'https://example.invalid/acme/repo.git' });
+    expect(JSON.stringify(snapshot.manifest)).not.toContain('ghp_secret123');
+  });
+
   it('bundles only the commits a remote does not have, and restores from the remote plus the bundle', async () => {
     const remote = join(root, 'remote.git');
     git(root, 'init', '-q', '--bare', remote);
