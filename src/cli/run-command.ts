@@ -6,7 +6,6 @@ import { BatonError, errorMessage } from '../errors.js';
 import { harnessFromName } from '../harness/registry.js';
 import { resumeConversation, startConversation, type RunOptions, type RunResult, type WorkspaceOptions } from '../run/runner.js';
 import type { SandboxOptions } from '../run/containment.js';
-import { isSandboxMode, SANDBOX_MODES } from '../sandbox/sandbox.js';
 import type { RestoreMode } from '../workspace/workspace.js';
 import { withStore, type GlobalOptions } from './context.js';
 import { progressPrinter } from './progress.js';
@@ -23,8 +22,8 @@ interface RunCommandOptions {
   workspace?: string | false;
   includeSecrets?: boolean;
   maxWorkspaceMb?: string;
-  /** true for a bare --sandbox (bubblewrap). */
-  sandbox?: string | true;
+  /** --sandbox: the bubblewrap sandbox. */
+  sandbox?: boolean;
 }
 
 const RESTORE_MODES: readonly RestoreMode[] = ['restore', 'overwrite', 'skip'];
@@ -77,10 +76,7 @@ function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
 }
 
 function sandboxOptions(options: RunCommandOptions): SandboxOptions | undefined {
-  if (options.sandbox === undefined) return undefined;
-  const mode = options.sandbox === true ? 'bubblewrap' : options.sandbox;
-  if (!isSandboxMode(mode)) throw new BatonError('USAGE', `--sandbox must be one of ${SANDBOX_MODES.join(', ')}, not "${mode}"`, { hint: 'a bare --sandbox means bubblewrap' });
-  return { mode };
+  return options.sandbox ? { mode: 'bubblewrap' } : undefined;
 }
 
 /** BATON_LEASE_SECONDS: how long a run that stopped renewing keeps its conversation (default 30). */
@@ -109,7 +105,7 @@ function addRunOptions(command: Command): Command {
     .option('--no-workspace', 'neither restore nor save the working directory\'s files')
     .option('--include-secrets', 'also save files that look like secrets (.env*, *.pem, id_rsa* …)')
     .option('--max-workspace-mb <n>', 'largest workspace snapshot to store (default 200)')
-    .option('--sandbox [mode]', 'run the agent in a bubblewrap sandbox that sees only its cwd and the CLI\'s home (bubblewrap | none)')
+    .option('--sandbox', 'run the agent in a bubblewrap sandbox that sees only its cwd and the CLI\'s home')
     .option('--cwd <dir>', 'working directory of the agent (default: the current directory)')
     .option('--model <model>', 'model for the CLI to use')
     .option('--system-prompt-file <file>', 'extra instructions for the agent, from a file')
@@ -190,7 +186,7 @@ function assertNoLocalOptions(options: RunCommandOptions): void {
     typeof options.workspace === 'string' && '--workspace',
     options.includeSecrets && '--include-secrets',
     options.maxWorkspaceMb !== undefined && '--max-workspace-mb',
-    options.sandbox !== undefined && '--sandbox',
+    options.sandbox && '--sandbox',
   ].filter((flag): flag is string => typeof flag === 'string');
   if (local.length > 0) {
     throw new BatonError('USAGE', `${local.join(', ')} cannot be used with --server: the run happens on a worker, not here`, {
