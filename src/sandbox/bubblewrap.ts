@@ -17,7 +17,8 @@ const run = promisify(execFile);
 /** The uid and gid the CLI has inside the sandbox: not root, so a compromised agent holds no privilege there. */
 export const SANDBOX_UID = 1000;
 
-const INSTALL_HINT = 'install bubblewrap (`apt-get install bubblewrap`), or run without a sandbox with --sandbox none';
+const WITHOUT = 'run without the sandbox (drop --sandbox; a worker: --sandbox none)';
+const INSTALL_HINT = `install bubblewrap (\`apt-get install bubblewrap\`), or ${WITHOUT}`;
 
 export interface Bubblewrap {
   path: string;
@@ -34,7 +35,7 @@ export function probeBubblewrap(options: { sandbox: boolean }): Promise<Bubblewr
   let probe = probes.get(key);
   if (!probe) {
     probe = (async () => {
-      if (process.platform !== 'linux') throw unavailable(`the bubblewrap sandbox needs Linux (this is ${process.platform})`, 'run with --sandbox none');
+      if (process.platform !== 'linux') throw unavailable(`the bubblewrap sandbox needs Linux (this is ${process.platform})`, WITHOUT);
       const path = (await findOnPath('bwrap', process.env)) ?? (await findOnPath('bwrap', { PATH: '/usr/bin:/bin:/usr/local/bin' }));
       if (!path) throw unavailable('bubblewrap (bwrap) is not installed', INSTALL_HINT);
       const trial = options.sandbox
@@ -44,7 +45,7 @@ export function probeBubblewrap(options: { sandbox: boolean }): Promise<Bubblewr
         await run(path, trial, { timeout: 10_000, env: { PATH: '/usr/bin:/bin' } });
       } catch (error) {
         const detail = (error as { stderr?: string }).stderr?.trim().split('\n').at(-1) || errorMessage(error);
-        throw unavailable(`bubblewrap cannot create the sandbox's namespaces here: ${detail}`, 'allow user namespaces (e.g. `sysctl kernel.unprivileged_userns_clone=1`), or run with --sandbox none');
+        throw unavailable(`bubblewrap cannot create the sandbox's namespaces here: ${detail}`, `allow user namespaces (e.g. \`sysctl kernel.unprivileged_userns_clone=1\`), or ${WITHOUT}`);
       }
       return { path };
     })();
