@@ -7,23 +7,22 @@ import { mkdir, realpath, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { commandTemplates, harnessEnvironment, type BatonConfig } from '../config.js';
-import { BatonError, errorMessage } from '../errors.js';
-import { LocalCopyConflict, type Harness, type HarnessContext, type LaunchRequest, type RehydratedTranscript } from '../harness/harness.js';
+import { BatonError, errorMessage, isBatonError } from '../errors.js';
+import type { Harness, HarnessContext } from '../harness/harness.js';
 import type { HarnessId } from '../harness/ids.js';
 import { getHarness } from '../harness/registry.js';
 import { newConversationId, newRunId } from '../ids.js';
-import type { Conversation, FinishedRunStatus, Store, StoredTranscript } from '../store/store.js';
-import type { Envelope } from '../transcript/envelope.js';
+import type { Conversation, FinishedRunStatus, Store } from '../store/store.js';
 import { spawnCli, type ChildExit } from './child-process.js';
 import { assertSandboxAvailable, containmentFor, runsAsRoot, type SandboxOptions } from './containment.js';
 import { keepLostWork } from './fork-lost-work.js';
 import { LeaseKeeper } from './lease.js';
 import { planLaunch, type LaunchPlan } from '../sandbox/sandbox.js';
-import { isBatonError } from '../errors.js';
 import { RunEventRecorder, type TimedEvent } from './events.js';
-import { TranscriptSaver, type SaverTarget } from './saver.js';
-import { restoreWorkspace, WorkspaceTracker } from '../workspace/tracker.js';
-import { DEFAULT_MAX_SNAPSHOT_BYTES, type RestoreMode, type SnapshotOptions } from '../workspace/workspace.js';
+import { prepareLaunch } from './launch.js';
+import type { TranscriptSaver } from './saver.js';
+import type { WorkspaceTracker } from '../workspace/tracker.js';
+import type { RestoreMode } from '../workspace/workspace.js';
 import { MAIN_FILE_KEY } from '../transcript/envelope.js';
 
 export const DEFAULT_SAVE_INTERVAL_MS = 5_000;
@@ -215,103 +214,6 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     error: finished.error,
     forkedInto: state.forkedInto,
   };
-}
-
-/** Resume: load, verify and rehydrate the stored transcript. New: mint the session id if the harness does. */
-async function prepareLaunch(
-  harness: Harness,
-  conversation: Conversation,
-  context: HarnessContext,
-  options: RunOptions,
-  runId: string,
-  recorder: RunEventRecorder,
-): Promise<{ request: LaunchRequest<HarnessId>; saver: TranscriptSaver; sessionId: string | undefined; workspace: WorkspaceTracker | undefined }> {
-  const { store } = options;
-  const target = { store, conversationId: conversation.id, runId };
-  const workspaceOptions = { maxBytes: options.workspace?.maxBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES, includeSecrets: options.workspace?.includeSecrets ?? false };
-  const workspaceEnabled = options.workspace?.enabled !== false;
-  const workspaceDir = resolve(context.cwd, options.workspace?.dir ?? '.');
-  let result: { request: LaunchRequest<HarnessId>; saver: TranscriptSaver; sessionId: string | undefined };
-  if (conversation.sessionId) {
-    const sessionId = conversation.sessionId;
-    const stored = (await store.loadTranscript(conversation.id)) ?? (await saveUnsavedLocalCopy(harness, context, target, sessionId, recorder));
-    if (!stored) {
-      throw new BatonError('TRANSCRIPT_NOT_FOUND', `conversation ${conversation.id} has no stored transcript`, {
-        hint: 'its first run ended before anything was saved; start a new conversation with `baton run`',
-      });
-    }
-    const envelope: Envelope = {
-      harness: conversation.harness,
-      sessionId,
-      meta: stored.meta ?? { sessionId, sessionStartedAt: undefined, cwd: undefined, cliVersion: undefined },
-      files: stored.files,
-    };
-    const resume = harness.resumeInfo(envelope);
-    if (workspaceEnabled) await restoreForResume(store, conversation.id, workspaceDir, options.workspace?.restore ?? 'restore', workspaceOptions, recorder);
-    const rehydrated = await harness.rehydrate(envelope, context).catch((error: unknown) => {
-      if (!(error instanceof LocalCopyConflict)) throw error;
-      throw new BatonError('REHYDRATE_CONFLICT', error.message, {
-        hint: `keep this machine's copy as a conversation of its own with \`baton fork ${conversation.id} --local\`, or move ${error.path} away to continue from the store`,
-      });
-    });
-    const saver = new TranscriptSaver(target, stored.files);
-    if (rehydrated.keptLocal.length > 0) await saveLongerLocalCopy(harness, rehydrated, saver, sessionId, recorder);
-    result = { request: { kind: 'resume', prompt: options.prompt, model: options.model, systemPrompt: options.systemPrompt, resume }, saver, sessionId };
-  } else {
-    const sessionId = harness.newSessionId();
-    if (sessionId) await store.setSessionId(conversation.id, sessionId);
-    result = { request: { kind: 'new', prompt: options.prompt, model: options.model, systemPrompt: options.systemPrompt, sessionId }, saver: new TranscriptSaver(target), sessionId };
-  }
-  await harness.prepare(context, { model: options.model, systemPrompt: options.systemPrompt });
-  let workspace: WorkspaceTracker | undefined;
-  if (workspaceEnabled) {
-    const last = (await store.listWorkspaceSnapshots(conversation.id)).at(-1);
-    // Started once the CLI is running (see supervise): its first scan need not delay the agent.
-    workspace = new WorkspaceTracker(workspaceDir, workspaceOptions, last?.manifest.fingerprint);
-  }
-  return { ...result, workspace };
-}
-
-/**
- * A run on this machine ended before its final save (baton was killed) and left a transcript that extends
- * the stored one; nobody advanced the conversation since (the stored copy is its exact prefix). Those lines
- * are the conversation's newest version: saved now, before the CLI continues from them.
- */
-async function saveLongerLocalCopy(harness: Harness, rehydrated: RehydratedTranscript, saver: TranscriptSaver, sessionId: string, recorder: RunEventRecorder): Promise<void> {
-  const files = rehydrated.files.filter((file) => rehydrated.keptLocal.includes(file.key));
-  const outcome = await saver.save(files, { final: true, meta: (content) => harness.readSessionMeta(content, sessionId) });
-  await recorder.record({
-    type: 'warning',
-    message: `this machine's copy of the transcript went on past the store's (a run here stopped before its final save): saved its ${outcome.bytesSaved} newer bytes and continuing from it`,
-  });
-}
-
-/**
- * The first run on this machine was killed before its first save, yet the CLI wrote its session here: the
- * empty stored transcript is a prefix of it, so it is saved as the conversation's first version.
- */
-async function saveUnsavedLocalCopy(harness: Harness, context: HarnessContext, target: SaverTarget, sessionId: string, recorder: RunEventRecorder): Promise<StoredTranscript | undefined> {
-  const location = await harness.locateTranscript(context, sessionId);
-  if (!location) return undefined;
-  const outcome = await new TranscriptSaver(target).save(location.files, { final: true, meta: (content) => harness.readSessionMeta(content, sessionId) });
-  await recorder.record({ type: 'warning', message: `the first run stopped before it saved anything; saved the ${outcome.bytesSaved} bytes of the session it left on this machine and continuing from them` });
-  return target.store.loadTranscript(target.conversationId);
-}
-
-/** Restores the conversation's newest workspace snapshot into `dir`, before the CLI starts. */
-async function restoreForResume(store: Store, conversationId: string, dir: string, mode: RestoreMode, options: SnapshotOptions, recorder: RunEventRecorder): Promise<void> {
-  const snapshot = await store.loadWorkspaceSnapshot(conversationId);
-  if (!snapshot) return;
-  const outcome = await restoreWorkspace(snapshot, dir, mode, options);
-  if (outcome === 'too-large' && snapshot.manifest.kind === 'too-large') {
-    const megabytes = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-    await recorder.record({
-      type: 'warning',
-      message: `the workspace was too large to save at the last save (${megabytes(snapshot.manifest.bytes)} > ${megabytes(snapshot.manifest.limitBytes)}): resuming without its files`,
-    });
-  } else if (outcome === 'restored') {
-    await recorder.record({ type: 'warning', message: `restored the conversation's workspace into ${dir}` });
-  }
 }
 
 /** Stores a snapshot of the workspace if it changed, tied to the transcript version just saved. */
