@@ -347,7 +347,8 @@ export async function restoreDirectory(snapshot: WorkspaceSnapshot, target: stri
     await mapConcurrent(entries.filter((item) => item.type !== 'symlink'), IO_CONCURRENCY, async (entry) => {
       const absolute = path.join(root, entry.path);
       const stats = await lstat(absolute);
-      if (!stats.isSymbolicLink() && (stats.mode & 0o777) !== entry.mode) await chmod(absolute, entry.mode);
+      // Compared with the special bits too: entry.mode has none (see checkedArchiveEntries), so any is cleared here.
+      if (!stats.isSymbolicLink() && (stats.mode & 0o7777) !== entry.mode) await chmod(absolute, entry.mode);
     });
     // Symlinks last, so nothing is ever extracted through one (the archive check refuses entries below a symlink).
     const lastEntryAt = new Map(entries.map((entry) => [entry.path, entry]));
@@ -419,6 +420,8 @@ async function extract(archive: Buffer, root: string): Promise<void> {
     preserveOwner: false,
     filter: (_path, entry) => {
       if (!('type' in entry)) return true;
+      // Never a setuid, setgid or sticky file: an archive is someone else's, and baton may run as root.
+      if (typeof entry.mode === 'number') entry.mode &= 0o777;
       // Owner may always write into a directory while unpacking; the exact mode is set afterwards.
       if (entry.type === 'Directory' && typeof entry.mode === 'number') entry.mode |= 0o700;
       // node-tar rewrites or refuses link targets outside the target (`/abs`, `../x`); a workspace may hold such

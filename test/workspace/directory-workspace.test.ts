@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Header } from 'tar';
@@ -72,11 +72,11 @@ async function expectBatonError(promise: Promise<unknown>, code: string): Promis
 }
 
 /** A hand-made tar archive, for entries baton itself would never write. */
-function craftedArchive(entries: { path: string; type: 'File' | 'SymbolicLink' | 'Directory'; content?: string; linkpath?: string }[]): WorkspaceSnapshot {
+function craftedArchive(entries: { path: string; type: 'File' | 'SymbolicLink' | 'Directory'; content?: string; linkpath?: string; mode?: number }[]): WorkspaceSnapshot {
   const blocks: Buffer[] = [];
   for (const entry of entries) {
     const body = Buffer.from(entry.content ?? '');
-    const header = new Header({ path: entry.path, type: entry.type, mode: entry.type === 'Directory' ? 0o755 : 0o644, size: body.length, mtime: new Date(), ...(entry.linkpath ? { linkpath: entry.linkpath } : {}) });
+    const header = new Header({ path: entry.path, type: entry.type, mode: entry.mode ?? (entry.type === 'Directory' ? 0o755 : 0o644), size: body.length, mtime: new Date(), ...(entry.linkpath ? { linkpath: entry.linkpath } : {}) });
     header.encode();
     blocks.push(header.block!, body, Buffer.alloc((512 - (body.length % 512)) % 512));
   }
@@ -427,6 +427,20 @@ describe('snapshotDirectory and restoreDirectory', () => {
 
     expect(message).toContain('300.0 MB');
     expect(await readdir(target)).toEqual([]);
+  });
+
+  it('never creates a setuid, setgid or sticky file or folder, whatever the archive says', async () => {
+    const target = await temporaryDirectory('special-bits');
+    const snapshot = craftedArchive([
+      { path: 'shared', type: 'Directory', mode: 0o3777 },
+      { path: 'shared/run-as-root', type: 'File', content: '#!/bin/sh\nid\n', mode: 0o4755 },
+      { path: 'group-tool', type: 'File', content: 'x', mode: 0o2755 },
+    ]);
+    await restoreDirectory(snapshot, join(target, 'restored'), 'restore');
+    const modeOf = async (relative: string) => (await stat(join(target, 'restored', relative))).mode & 0o7777;
+    expect(await modeOf('shared')).toBe(0o777);
+    expect(await modeOf('shared/run-as-root')).toBe(0o755);
+    expect(await modeOf('group-tool')).toBe(0o755);
   });
 
   describe('refuses crafted archives, writing nothing anywhere', () => {
