@@ -171,6 +171,8 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
         connectSrc: ["'self'"],
         objectSrc: ["'none'"],
         baseUri: ["'none'"],
+        // A form planted in a transcript must not post anywhere, even if it got past the sanitiser.
+        formAction: ["'none'"],
         frameAncestors: ["'none'"],
       },
     });

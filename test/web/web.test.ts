@@ -67,7 +67,10 @@ describe('baton web', () => {
     expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(key: string): string | null } }).sessionStorage.getItem('baton.token'))).toBeNull();
     await shot(page, 'signin-error');
     const index = await fetch(fleet.serverUrl);
-    expect(index.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const policy = index.headers.get('content-security-policy');
+    expect(policy).toContain("script-src 'self'");
+    expect(policy).toContain("form-action 'none'");
+    expect(policy).toContain("base-uri 'none'");
     expect(await index.text()).not.toMatch(/https?:\/\//); // nothing loaded from elsewhere
     await page.close();
   });

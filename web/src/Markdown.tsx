@@ -8,8 +8,14 @@ import 'highlight.js/styles/github-dark.css';
 import { marked } from 'marked';
 import { memo, useEffect, useMemo, useRef } from 'react';
 
+/** Beyond DOMPurify's defaults: nothing a reader could fill in or press, no styles, no frames. */
+const SANITIZE = {
+  FORBID_TAGS: ['form', 'input', 'button', 'textarea', 'select', 'option', 'style', 'iframe', 'frame', 'object', 'embed'],
+  FORBID_ATTR: ['style', 'formaction', 'action'],
+};
+
 export const Markdown = memo(function Markdown({ text }: { text: string }) {
-  const html = useMemo(() => DOMPurify.sanitize(marked.parse(text, { async: false, gfm: true, breaks: false }) as string), [text]);
+  const html = useMemo(() => DOMPurify.sanitize(marked.parse(text, { async: false, gfm: true, breaks: false }) as string, SANITIZE), [text]);
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     for (const block of ref.current?.querySelectorAll<HTMLElement>('pre code') ?? []) {
