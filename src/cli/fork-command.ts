@@ -3,14 +3,13 @@
  * the store's (a run here that never saved, a session continued outside baton): keep it as a conversation of
  * its own, forked from the original, instead of losing either history.
  */
-import { realpath } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BatonError } from '../errors.js';
 import { getHarness } from '../harness/registry.js';
-import type { Harness } from '../harness/harness.js';
-import { compareLocalCopy } from '../harness/harness.js';
+import { compareLocalCopy, type Harness } from '../harness/harness.js';
 import { forkFromFiles } from '../run/fork-lost-work.js';
 import { DEFAULT_LEASE_MS } from '../run/runner.js';
 import { DEFAULT_MAX_SNAPSHOT_BYTES } from '../workspace/workspace.js';
@@ -40,7 +39,6 @@ export function registerForkCommand(program: Command, globals: () => GlobalOptio
           });
         }
         const stored = (await store.loadTranscript(id))?.files ?? [];
-        const { readFile } = await import('node:fs/promises');
         let diverged = false;
         for (const file of location.files) {
           const storedFile = stored.find((candidate) => candidate.key === file.key);

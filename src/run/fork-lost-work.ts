@@ -10,7 +10,8 @@ import { newConversationId, newRunId } from '../ids.js';
 import type { Conversation, Store } from '../store/store.js';
 import { MAIN_FILE_KEY } from '../transcript/envelope.js';
 import { WorkspaceTracker } from '../workspace/tracker.js';
-import { DEFAULT_MAX_SNAPSHOT_BYTES, type SnapshotOptions } from '../workspace/workspace.js';
+import type { SnapshotOptions } from '../workspace/workspace.js';
+import { snapshotOptions } from './launch.js';
 import type { RunOptions } from './runner.js';
 import { TranscriptSaver } from './saver.js';
 
@@ -19,6 +20,8 @@ export interface LostWork {
   context: HarnessContext;
   conversation: Conversation;
   runId: string;
+  /** The run's prompt as stored (what the user asked, also for a handed-back run). */
+  prompt: string;
   sessionId: string;
   /** What the run saved to the original conversation before it lost the lease. */
   saver: TranscriptSaver;
@@ -42,11 +45,11 @@ export async function keepLostWork(lost: LostWork): Promise<string | undefined> 
     sessionId: lost.sessionId,
     files: location.files,
     origin: { runId: lost.runId, reason: `run ${lost.runId} lost the lease of ${lost.conversation.id}: ${lost.reason}` },
-    prompt: (await store.getRun(lost.runId))?.prompt ?? '',
+    prompt: lost.prompt,
     host: lost.options.host ?? hostname(),
     cwd: lost.context.cwd,
     leaseMs: lost.leaseMs,
-    workspace: lost.workspaceDir ? { dir: lost.workspaceDir, maxBytes: lost.options.workspace?.maxBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES, includeSecrets: lost.options.workspace?.includeSecrets ?? false } : undefined,
+    workspace: lost.workspaceDir ? { dir: lost.workspaceDir, ...snapshotOptions(lost.options) } : undefined,
   });
 }
 

@@ -3,7 +3,6 @@
  * for it (a longer copy a killed run left here saved first) and the workspace restored; the CLI's home
  * prepared; the saver that continues from what is stored, and the workspace tracker.
  */
-import { resolve } from 'node:path';
 import { BatonError } from '../errors.js';
 import { LocalCopyConflict, type Harness, type HarnessContext, type LaunchRequest, type RehydratedTranscript } from '../harness/harness.js';
 import type { HarnessId } from '../harness/ids.js';
@@ -16,6 +15,11 @@ import type { RunOptions } from './runner.js';
 import { TranscriptSaver, type SaverTarget } from './saver.js';
 
 /** Resume: load, verify and rehydrate the stored transcript. New: mint the session id if the harness does. */
+/** How a run snapshots its workspace: its options, else the defaults. */
+export function snapshotOptions(options: RunOptions): SnapshotOptions {
+  return { maxBytes: options.workspace?.maxBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES, includeSecrets: options.workspace?.includeSecrets ?? false };
+}
+
 export async function prepareLaunch(
   harness: Harness,
   conversation: Conversation,
@@ -23,12 +27,12 @@ export async function prepareLaunch(
   options: RunOptions,
   runId: string,
   recorder: RunEventRecorder,
+  /** The directory whose files travel with the conversation; undefined when the workspace is off. */
+  workspaceDir: string | undefined,
 ): Promise<{ request: LaunchRequest<HarnessId>; saver: TranscriptSaver; sessionId: string | undefined; workspace: WorkspaceTracker | undefined }> {
   const { store } = options;
   const target = { store, conversationId: conversation.id, runId };
-  const workspaceOptions = { maxBytes: options.workspace?.maxBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES, includeSecrets: options.workspace?.includeSecrets ?? false };
-  const workspaceEnabled = options.workspace?.enabled !== false;
-  const workspaceDir = resolve(context.cwd, options.workspace?.dir ?? '.');
+  const workspaceOptions = snapshotOptions(options);
   let result: { request: LaunchRequest<HarnessId>; saver: TranscriptSaver; sessionId: string | undefined };
   if (conversation.sessionId) {
     const sessionId = conversation.sessionId;
@@ -45,7 +49,7 @@ export async function prepareLaunch(
       files: stored.files,
     };
     const resume = harness.resumeInfo(envelope);
-    if (workspaceEnabled) await restoreForResume(store, conversation.id, workspaceDir, options.workspace?.restore ?? 'restore', workspaceOptions, recorder);
+    if (workspaceDir) await restoreForResume(store, conversation.id, workspaceDir, options.workspace?.restore ?? 'restore', workspaceOptions, recorder);
     const rehydrated = await harness.rehydrate(envelope, context).catch((error: unknown) => {
       if (!(error instanceof LocalCopyConflict)) throw error;
       throw new BatonError('REHYDRATE_CONFLICT', error.message, {
@@ -62,7 +66,7 @@ export async function prepareLaunch(
   }
   await harness.prepare(context, { model: options.model, systemPrompt: options.systemPrompt });
   let workspace: WorkspaceTracker | undefined;
-  if (workspaceEnabled) {
+  if (workspaceDir) {
     const last = (await store.listWorkspaceSnapshots(conversation.id)).at(-1);
     // Started once the CLI is running (see supervise): its first scan need not delay the agent.
     workspace = new WorkspaceTracker(workspaceDir, workspaceOptions, last?.manifest.fingerprint);

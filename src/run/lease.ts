@@ -20,11 +20,6 @@ export class LeaseKeeper {
     private readonly onLost: (reason: string) => void,
   ) {}
 
-  /** Why the lease was lost, once it was. */
-  get lost(): string | undefined {
-    return this.lostReason;
-  }
-
   start(): void {
     this.timer = setInterval(() => void this.renew(), Math.max(50, Math.floor(this.leaseMs / 3)));
   }

@@ -154,7 +154,7 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
   let workspace: WorkspaceTracker | undefined;
   const workspaceDir = options.workspace?.enabled === false ? undefined : resolve(cwd, options.workspace?.dir ?? '.');
   try {
-    const prepared = await prepareLaunch(harness, conversation, context, options, run.id, recorder);
+    const prepared = await prepareLaunch(harness, conversation, context, options, run.id, recorder, workspaceDir);
     saver = prepared.saver;
     workspace = prepared.workspace;
     if (prepared.sessionId) state.sessionId = prepared.sessionId;
@@ -179,7 +179,7 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     }
     if (saver && state.sessionId && !state.sessionMismatch && state.leaseLost) {
       // Another run owns the conversation now: this run's unsaved work becomes a conversation of its own.
-      state.forkedInto = await keepLostWork({ harness, context, conversation, runId: run.id, sessionId: state.sessionId, saver, reason: state.leaseLost, options, leaseMs, workspaceDir }).catch(async (error: unknown) => {
+      state.forkedInto = await keepLostWork({ harness, context, conversation, runId: run.id, prompt: run.prompt, sessionId: state.sessionId, saver, reason: state.leaseLost, options, leaseMs, workspaceDir }).catch(async (error: unknown) => {
         await recorder.record({ type: 'error', message: `could not keep this run's unsaved work as a fork: ${errorMessage(error)}` });
         return undefined;
       });
