@@ -1,8 +1,10 @@
 /**
  * baton's own configuration. Precedence: explicit option, then environment variable, then config file, then
- * default. The config file is BATON_CONFIG, else ./baton.config.json, else ~/.baton/config.json (first found).
+ * default. The config file is `--config FILE`, else $BATON_CONFIG, else ~/.baton/config.json: always one the user
+ * chose. Never ./baton.config.json implicitly — the config can set the command baton executes, and the cwd may be a
+ * restored workspace or a fresh clone of somebody else's repository.
  */
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BatonError, errorMessage } from './errors.js';
@@ -34,23 +36,47 @@ export function batonDirectory(env: NodeJS.ProcessEnv): string {
   return join(env.HOME && env.HOME !== '' ? env.HOME : homedir(), '.baton');
 }
 
-export async function loadConfig(env: NodeJS.ProcessEnv = process.env, workingDirectory = process.cwd()): Promise<LoadedConfig> {
-  const candidates = env.BATON_CONFIG
-    ? [resolve(workingDirectory, env.BATON_CONFIG)]
-    : [join(workingDirectory, 'baton.config.json'), join(batonDirectory(env), 'config.json')];
-  for (const path of candidates) {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !env.BATON_CONFIG) continue;
-      throw new BatonError('CONFIG_INVALID', `cannot read the config file ${path}: ${errorMessage(error)}`, {
-        hint: 'check BATON_CONFIG, or remove the variable to use ./baton.config.json or ~/.baton/config.json',
-      });
-    }
-    return { config: await parseConfig(text, path), path };
+/** Where the config comes from: `--config`, $BATON_CONFIG, or the default in the user's ~/.baton. */
+export type ConfigSource = { kind: 'option' | 'environment'; path: string } | { kind: 'default'; path: string };
+
+export function configSource(option: string | undefined, env: NodeJS.ProcessEnv, workingDirectory = process.cwd()): ConfigSource {
+  if (option !== undefined && option !== '') return { kind: 'option', path: resolve(workingDirectory, option) };
+  if (env.BATON_CONFIG) return { kind: 'environment', path: resolve(workingDirectory, env.BATON_CONFIG) };
+  return { kind: 'default', path: join(batonDirectory(env), 'config.json') };
+}
+
+/** A config file in the cwd that baton does not read: the caller says so once, so nobody wonders why it is ignored. */
+export const IGNORED_CWD_CONFIG = 'baton.config.json';
+
+export async function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  workingDirectory = process.cwd(),
+  option?: string,
+): Promise<LoadedConfig> {
+  const source = configSource(option, env, workingDirectory);
+  let text: string;
+  try {
+    text = await readFile(source.path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && source.kind === 'default') return { config: {}, path: undefined };
+    const named = source.kind === 'option' ? '--config' : source.kind === 'environment' ? 'BATON_CONFIG' : 'the config file';
+    throw new BatonError('CONFIG_INVALID', `cannot read the config file ${source.path} (from ${named}): ${errorMessage(error)}`, {
+      hint: source.kind === 'default' ? `fix the permissions of ${source.path}` : `check ${named}, or leave it out to use ~/.baton/config.json`,
+    });
   }
-  return { config: {}, path: undefined };
+  return { config: await parseConfig(text, source.path), path: source.path };
+}
+
+/** The note for a ./baton.config.json that is present and not read (undefined when there is none, or it is the one in use). */
+export async function ignoredConfigNote(loadedPath: string | undefined, workingDirectory = process.cwd()): Promise<string | undefined> {
+  const local = join(workingDirectory, IGNORED_CWD_CONFIG);
+  if (loadedPath !== undefined && resolve(loadedPath) === local) return undefined;
+  try {
+    await access(local);
+  } catch {
+    return undefined;
+  }
+  return `note: ignoring ./${IGNORED_CWD_CONFIG} (baton reads only --config FILE, $BATON_CONFIG or ~/.baton/config.json); pass --config ./${IGNORED_CWD_CONFIG} to use it`;
 }
 
 export async function parseConfig(text: string, path: string): Promise<BatonConfig> {

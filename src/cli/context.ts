@@ -1,14 +1,22 @@
-/** What every command needs: the config and the store, chosen by --store, BATON_STORE, config, default. */
-import { loadConfig, resolveStoreLocation, type BatonConfig } from '../config.js';
+/** What every command needs: the config (--config, BATON_CONFIG, ~/.baton) and the store, chosen by --store, BATON_STORE, config, default. */
+import { ignoredConfigNote, loadConfig, resolveStoreLocation, type BatonConfig } from '../config.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 
 export interface GlobalOptions {
   store?: string;
+  config?: string;
 }
 
+let ignoredConfigNoted = false;
+
 export async function openContext(options: GlobalOptions): Promise<{ config: BatonConfig; store: Store }> {
-  const { config } = await loadConfig();
+  const { config, path } = await loadConfig(process.env, process.cwd(), options.config);
+  if (!ignoredConfigNoted) {
+    ignoredConfigNoted = true;
+    const note = await ignoredConfigNote(path);
+    if (note) process.stderr.write(`${note}\n`);
+  }
   const location = resolveStoreLocation(options.store, process.env, config);
   if (/^postgres(ql)?:\/\//.test(location)) {
     // Loaded on demand: pg is only needed for a shared store.

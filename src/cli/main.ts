@@ -13,6 +13,7 @@ program
   .name('baton')
   .description('Run coding-agent CLIs headless and resume every conversation anywhere.')
   .version('0.1.0')
+  .option('--config <file>', 'the config file (default: $BATON_CONFIG, else ~/.baton/config.json; ./baton.config.json is never read implicitly)')
   .option('--store <location>', 'the store: a SQLite file path or a postgres:// URL (default: $BATON_STORE, else ~/.baton/baton.db)')
   .showHelpAfterError('(run `baton --help` for usage)')
   .exitOverride();

@@ -47,7 +47,7 @@ export async function resolveExecutable(source: ExecutableSource, configured: st
     const candidate = isAbsolute(configured) || configured.includes('/') ? resolve(configured) : await findOnPath(configured, env);
     if (candidate && (await isExecutable(candidate))) return candidate;
     throw new BatonError('CLI_NOT_FOUND', `${source.configKey} is "${configured}", which is not an executable file`, {
-      hint: `fix ${source.configKey} in baton.config.json, or remove it to use ${source.binName} from PATH`,
+      hint: `fix ${source.configKey} in the config file (~/.baton/config.json), or remove it to use ${source.binName} from PATH`,
     });
   }
   const onPath = await findOnPath(source.binName, env);
@@ -55,7 +55,7 @@ export async function resolveExecutable(source: ExecutableSource, configured: st
   const bundled = bundledBin(source.packageName, source.binName);
   if (bundled && (await isExecutable(bundled))) return bundled;
   throw new BatonError('CLI_NOT_FOUND', `${source.binName} not found on PATH or next to baton`, {
-    hint: `install it with \`npm i -g ${source.packageName}\` or set ${source.configKey} in baton.config.json`,
+    hint: `install it with \`npm i -g ${source.packageName}\` or set ${source.configKey} in ~/.baton/config.json`,
   });
 }
 

@@ -55,7 +55,7 @@ export function spawnCli(plan: Pick<LaunchPlan, 'file' | 'args' | 'env' | 'cwd' 
       hasExited = true;
       reject(
         new BatonError('CLI_NOT_FOUND', `cannot start ${plan.file}: ${error.code ?? error.message}`, {
-          hint: 'check that the CLI is installed and executable, or set its command in baton.config.json',
+          hint: 'check that the CLI is installed and executable, or set its command in the config file (~/.baton/config.json)',
           cause: error,
         }),
       );

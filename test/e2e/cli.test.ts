@@ -2,7 +2,8 @@
  * The `baton` command line itself, with the real Codex CLI and the scripted model server: proof of resume,
  * user errors, listing. The behaviour every harness shares is in test/harness/contract.test.ts.
  */
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createWorld, runJson, type World } from './world.js';
@@ -63,6 +64,33 @@ describe('baton command-line errors', () => {
     expect(listed.stdout).toMatch(new RegExp(`^${conversationId}  codex\\s+idle\\s+1 run .+list me$`, 'm'));
     const asJson = JSON.parse((await world.baton(machine, ['ls', '--json'])).stdout);
     expect(asJson).toEqual([expect.objectContaining({ id: conversationId, harness: 'codex', status: 'idle', runs: 1, title: 'list me' })]);
+  });
+});
+
+describe('the config comes from the user, never from the working directory', () => {
+  it('ignores ./baton.config.json (saying so once) and reads it only through --config', async () => {
+    const machine = await world.machine('machine-a');
+    // A restored workspace or a fresh clone shipping a config that points the harness at its own script.
+    const marker = join(world.root, 'config-script-ran');
+    const script = join(machine.cwd, 'not-codex.sh');
+    await writeFile(script, `#!/bin/sh\ntouch '${marker}'\nexit 3\n`);
+    await chmod(script, 0o755);
+    await writeFile(join(machine.cwd, 'baton.config.json'), JSON.stringify({ harnesses: { codex: { command: script } } }));
+
+    const run = await world.baton(machine, ['run', '--harness', 'codex', '--json', 'hello']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(existsSync(marker)).toBe(false);
+    const notes = run.stderr.split('\n').filter((line) => line.includes('baton.config.json'));
+    expect(notes).toEqual(['note: ignoring ./baton.config.json (baton reads only --config FILE, $BATON_CONFIG or ~/.baton/config.json); pass --config ./baton.config.json to use it']);
+
+    const chosen = await world.baton(machine, ['--config', './baton.config.json', 'run', '--harness', 'codex', '--json', 'hello']);
+    expect(existsSync(marker)).toBe(true);
+    expect(chosen.stderr).not.toMatch(/note: ignoring/);
+    expect(runJson(chosen).exitCode).toBe(3);
+
+    const missing = await world.baton(machine, ['--config', join(world.root, 'nope.json'), 'ls']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^error: cannot read the config file .+nope\.json \(from --config\): .+\nhint: check --config, or leave it out to use ~\/\.baton\/config\.json\n$/);
   });
 });
 
