@@ -20,3 +20,4 @@ export const newConversationId = (): string => `c_${ulid()}`;
 export const newRunId = (): string => `r_${ulid()}`;
 
 export const CONVERSATION_ID_PATTERN = /^c_[0-9a-z]{26}$/;
+export const RUN_ID_PATTERN = /^r_[0-9a-z]{26}$/;

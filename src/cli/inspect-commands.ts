@@ -20,7 +20,12 @@ interface RemoteConversation {
   runs: RemoteRun[];
 }
 
-const time = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19));
+/** A stored time for a terminal; a value that is not a date (a damaged or hostile row) shows as such, never fails. */
+const time = (ms: number | undefined): string => {
+  if (ms === undefined) return '-';
+  const date = new Date(ms);
+  return Number.isFinite(date.getTime()) ? date.toISOString().replace('T', ' ').slice(0, 19) : '(bad time)';
+};
 
 async function requireConversation(store: Store, id: string): Promise<Conversation> {
   const conversation = await store.getConversation(id);
@@ -148,20 +153,31 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
 
   program
     .command('import')
-    .description('add a conversation from an export file to the store')
+    .description('add a conversation from an export file to the store (untrusted until --trust: see the README)')
     .argument('<file>', 'a file written by `baton export`')
-    .action(async (file: string) => {
+    .option('--trust', 'trust it now: its workspace restores whole, with the files that make a CLI run commands')
+    .option('--as-new', 'import it under a fresh conversation id (and fresh run ids), e.g. a second copy in the same store')
+    .action(async (file: string, options: { trust?: boolean; asNew?: boolean }) => {
       let text: string;
       try {
         text = await readFile(file, 'utf8');
       } catch (error) {
         throw new BatonError('IMPORT_INVALID', `cannot read ${file}: ${errorMessage(error)}`, { hint: 'pass the path of a file written by `baton export`' });
       }
-      const { parseExport } = await import('../store/export-file.js');
-      const imported = parseExport(text, file);
+      const { parseExport, withFreshIds } = await import('../store/export-file.js');
+      const parsed = parseExport(text, file);
+      const imported = options.asNew ? withFreshIds(parsed) : parsed;
+      imported.conversation.trust = options.trust ? 'trusted' : 'untrusted';
       await withStore(globals(), async ({ store }) => {
         await store.importConversation(imported);
-        process.stdout.write(`${imported.conversation.id}\n`);
+        const id = imported.conversation.id;
+        if (options.asNew) process.stderr.write(`imported ${parsed.conversation.id} as ${id}\n`);
+        if (!options.trust && imported.workspace) {
+          const { projectFilesThatRunCode } = await import('../harness/registry.js');
+          const withheld = projectFilesThatRunCode({ gitRepositoryMadeByBaton: imported.workspace.snapshot.manifest.kind === 'git' }).join(', ');
+          process.stderr.write(`untrusted: its workspace restores without ${withheld} (files that make a CLI run commands); review them with \`baton workspace ${id} -o DIR\`, trust them with \`baton resume ${id} --trust PROMPT\`\n`);
+        }
+        process.stdout.write(`${id}\n`);
       });
     });
 }
@@ -204,7 +220,8 @@ export function formatConversation({ conversation, runs, view, workspaceOf }: Co
     if (run.error && run.status !== 'succeeded') out.push(`! ${run.error}`);
     const workspace = workspaceOf?.(run.id);
     if (workspace?.kind === 'too-large') out.push(`! workspace too large to save (${workspace.bytes} bytes > ${workspace.limitBytes})`);
-    if (workspace && workspace.changedFiles.length > 0) out.push(`✎ files changed: ${workspace.changedFiles.join(', ')}`);
+    const changedFiles = Array.isArray(workspace?.changedFiles) ? workspace.changedFiles : [];
+    if (changedFiles.length > 0) out.push(`✎ files changed: ${changedFiles.join(', ')}`);
   });
   if (view.unparsedLines > 0) out.push('', `(${view.unparsedLines} transcript line(s) were not JSON; they are kept as they are)`);
   return `${out.join('\n')}\n`;

@@ -24,6 +24,8 @@ interface RunCommandOptions {
   maxWorkspaceMb?: string;
   /** --sandbox: the bubblewrap sandbox. */
   sandbox?: boolean;
+  /** resume --trust: the user trusts an imported conversation's workspace files. */
+  trust?: boolean;
 }
 
 const RESTORE_MODES: readonly RestoreMode[] = ['restore', 'overwrite', 'skip'];
@@ -46,7 +48,7 @@ function workspaceOptions(options: RunCommandOptions, kind: 'run' | 'resume'): W
       hint: 'overwrite replaces what is in the directory; skip resumes without restoring the files',
     });
   }
-  return { ...common, restore: mode as RestoreMode };
+  return { ...common, restore: mode as RestoreMode, trust: options.trust ?? false };
 }
 
 async function readSystemPrompt(path: string | undefined): Promise<string | undefined> {
@@ -141,6 +143,7 @@ export function registerRunCommands(program: Command, globals: () => GlobalOptio
       .description('continue a conversation, here, from its saved transcript')
       .argument('<conversation-id>', 'the id `baton run` printed')
       .option('--workspace <mode>', 'when the directory holds other work: refuse (default "restore"), "overwrite" it, or "skip" the files')
+      .option('--trust', 'trust an imported conversation: restore its workspace whole, with the files that make a CLI run commands (hooks, MCP servers, .codex/, .claude/)')
       .argument('<prompt>', 'the follow-up prompt (one argument; quote it)'),
   ).action(async (conversationId: string, prompt: string, options: RunCommandOptions) => {
     const remote = remoteTarget(options.server);
@@ -187,6 +190,7 @@ function assertNoLocalOptions(options: RunCommandOptions): void {
     options.includeSecrets && '--include-secrets',
     options.maxWorkspaceMb !== undefined && '--max-workspace-mb',
     options.sandbox && '--sandbox',
+    options.trust && '--trust',
   ].filter((flag): flag is string => typeof flag === 'string');
   if (local.length > 0) {
     throw new BatonError('USAGE', `${local.join(', ')} cannot be used with --server: the run happens on a worker, not here`, {

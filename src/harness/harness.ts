@@ -110,6 +110,12 @@ export function compareLocalCopy(onDisk: Buffer | undefined, stored: Buffer): Lo
 export interface Harness<Id extends HarnessId = HarnessId> {
   readonly id: Id;
   readonly displayName: string;
+  /**
+   * Paths in a working directory (relative; a folder covers everything in it) through which the CLI would run
+   * commands or widen its own permissions on its own: project config, hooks, MCP servers. A workspace that
+   * arrives by import restores without them until the user trusts the conversation (see workspace/withhold.ts).
+   */
+  readonly projectFilesThatRunCode: readonly string[];
 
   /** The CLI's home for this environment (honours the CLI's own variable, e.g. CODEX_HOME). */
   resolveHome(env: NodeJS.ProcessEnv): string;

@@ -24,3 +24,14 @@ export function harnessFromName(name: string): Harness {
 export function listHarnesses(): Harness[] {
   return HARNESS_IDS.map((id) => getHarness(id) as Harness);
 }
+
+/**
+ * Every harness's project files that run code, plus `.git` (a repository's config can run commands on any git
+ * invocation, baton's own included: core.fsmonitor, core.hooksPath) for a workspace baton did not make a repository
+ * of itself. A workspace can be resumed by any harness's agent, which may start another CLI: withheld for all.
+ */
+export function projectFilesThatRunCode(options: { gitRepositoryMadeByBaton: boolean }): string[] {
+  const paths = new Set(listHarnesses().flatMap((harness) => harness.projectFilesThatRunCode));
+  if (!options.gitRepositoryMadeByBaton) paths.add('.git');
+  return [...paths].sort();
+}

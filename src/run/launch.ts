@@ -3,12 +3,17 @@
  * for it (a longer copy a killed run left here saved first) and the workspace restored; the CLI's home
  * prepared; the saver that continues from what is stored, and the workspace tracker.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BatonError } from '../errors.js';
 import { LocalCopyConflict, type Harness, type HarnessContext, type LaunchRequest, type RehydratedTranscript } from '../harness/harness.js';
 import type { HarnessId } from '../harness/ids.js';
 import type { Conversation, Store, StoredTranscript } from '../store/store.js';
 import type { Envelope } from '../transcript/envelope.js';
+import { projectFilesThatRunCode } from '../harness/registry.js';
 import { restoreWorkspace, WorkspaceTracker } from '../workspace/tracker.js';
+import { copyWithheld, presentEntries, withholdRestored } from '../workspace/withhold.js';
 import { DEFAULT_MAX_SNAPSHOT_BYTES, type RestoreMode, type SnapshotOptions } from '../workspace/workspace.js';
 import type { RunEventRecorder } from './events.js';
 import type { RunOptions } from './runner.js';
@@ -49,7 +54,9 @@ export async function prepareLaunch(
       files: stored.files,
     };
     const resume = harness.resumeInfo(envelope);
-    if (workspaceDir) await restoreForResume(store, conversation.id, workspaceDir, options.workspace?.restore ?? 'restore', workspaceOptions, recorder);
+    if (workspaceDir) {
+      await restoreForResume(store, conversation, workspaceDir, { mode: options.workspace?.restore ?? 'restore', trust: options.workspace?.trust ?? false }, workspaceOptions, recorder);
+    }
     const rehydrated = await harness.rehydrate(envelope, context).catch((error: unknown) => {
       if (!(error instanceof LocalCopyConflict)) throw error;
       throw new BatonError('REHYDRATE_CONFLICT', error.message, {
@@ -100,11 +107,39 @@ async function saveUnsavedLocalCopy(harness: Harness, context: HarnessContext, t
   return target.store.loadTranscript(target.conversationId);
 }
 
-/** Restores the conversation's newest workspace snapshot into `dir`, before the CLI starts. */
-async function restoreForResume(store: Store, conversationId: string, dir: string, mode: RestoreMode, options: SnapshotOptions, recorder: RunEventRecorder): Promise<void> {
-  const snapshot = await store.loadWorkspaceSnapshot(conversationId);
+/**
+ * Restores the conversation's newest workspace snapshot into `dir`, before the CLI starts. An untrusted
+ * conversation's restore withholds the files that would make a CLI run commands (listed in a warning); trusting
+ * it brings back what earlier restores withheld.
+ */
+async function restoreForResume(
+  store: Store,
+  conversation: Conversation,
+  dir: string,
+  { mode, trust }: { mode: RestoreMode; trust: boolean },
+  options: SnapshotOptions,
+  recorder: RunEventRecorder,
+): Promise<void> {
+  const snapshot = await store.loadWorkspaceSnapshot(conversation.id);
   if (!snapshot) return;
-  const outcome = await restoreWorkspace(snapshot, dir, mode, options);
+  const candidates = projectFilesThatRunCode({ gitRepositoryMadeByBaton: snapshot.manifest.kind === 'git' });
+  const withholding = conversation.trust === 'untrusted' && !trust && mode !== 'skip';
+  if (withholding) await refuseOwnFilesThatRunCode(conversation.id, dir, candidates);
+  if (conversation.trust === 'untrusted' && trust) {
+    await store.trustConversation(conversation.id);
+    await recorder.record({ type: 'warning', message: 'the conversation is trusted from now on (--trust): its workspace restores whole, files that run code included' });
+  }
+  const outcome = await restoreWorkspace(snapshot, dir, mode, options).finally(async () => {
+    // Also after a failed restore: whatever it wrote of those files must not stay for the next command here.
+    if (!withholding) return;
+    const withheld = await withholdRestored(dir, candidates, new Set());
+    if (withheld.length > 0) {
+      await recorder.record({
+        type: 'warning',
+        message: `withheld ${withheld.join(', ')} from the restored workspace: the conversation was imported (untrusted) and these would make a CLI run commands; review them with \`baton workspace ${conversation.id} -o DIR\`, then resume with --trust to restore them`,
+      });
+    }
+  });
   if (outcome === 'too-large' && snapshot.manifest.kind === 'too-large') {
     const megabytes = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
     await recorder.record({
@@ -113,5 +148,38 @@ async function restoreForResume(store: Store, conversationId: string, dir: strin
     });
   } else if (outcome === 'restored') {
     await recorder.record({ type: 'warning', message: `restored the conversation's workspace into ${dir}` });
+  }
+  if (conversation.trust === 'untrusted' && trust && mode !== 'skip') await restoreWithheld(store, conversation.id, snapshot.id, dir, options, recorder);
+}
+
+/**
+ * An untrusted conversation's agent must not start next to files that run code: refused when `dir` already holds
+ * any (the user's own, or what an earlier `baton workspace -o` wrote), before anything is restored.
+ */
+async function refuseOwnFilesThatRunCode(conversationId: string, dir: string, candidates: readonly string[]): Promise<void> {
+  const present = [...(await presentEntries(dir, candidates))].sort();
+  if (present.length === 0) return;
+  throw new BatonError('WORKSPACE_UNTRUSTED', `${dir} holds ${present.join(', ')}, which would make a CLI run commands in a run of imported (untrusted) conversation ${conversationId}`, {
+    hint: `resume in an empty directory (--cwd) to get its workspace without them, or pass --trust if you trust the conversation and these files`,
+  });
+}
+
+/**
+ * The files withheld while the conversation was untrusted live on in the snapshot it was imported with (its
+ * first): restored into a scratch directory and copied over wherever `dir` has nothing at their path.
+ */
+async function restoreWithheld(store: Store, conversationId: string, newestSnapshotId: number, dir: string, options: SnapshotOptions, recorder: RunEventRecorder): Promise<void> {
+  const first = (await store.listWorkspaceSnapshots(conversationId))[0];
+  if (!first || first.id === newestSnapshotId) return; // the newest is the imported one: restored whole just now.
+  const imported = await store.loadWorkspaceSnapshot(conversationId, first.runId);
+  if (!imported || imported.id !== first.id) return;
+  const scratch = await mkdtemp(join(tmpdir(), 'baton-withheld-'));
+  try {
+    await restoreWorkspace(imported, join(scratch, 'workspace'), 'restore', options);
+    const candidates = projectFilesThatRunCode({ gitRepositoryMadeByBaton: imported.manifest.kind === 'git' });
+    const copied = await copyWithheld(join(scratch, 'workspace'), dir, candidates);
+    if (copied.length > 0) await recorder.record({ type: 'warning', message: `restored ${copied.join(', ')}, withheld by earlier runs while the conversation was untrusted` });
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
   }
 }

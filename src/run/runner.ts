@@ -65,6 +65,11 @@ export interface WorkspaceOptions {
   restore?: RestoreMode;
   maxBytes?: number;
   includeSecrets?: boolean;
+  /**
+   * The user trusts the conversation's workspace: an imported (untrusted) conversation becomes trusted, and the
+   * files its restores withheld (see workspace/withhold.ts) are restored too.
+   */
+  trust?: boolean;
 }
 
 export interface RunResult {

@@ -71,12 +71,14 @@ const STATUS_OF: Partial<Record<ErrorCode, ApiError['status']>> = {
   CONVERSATION_NOT_FOUND: 404,
   TRANSCRIPT_NOT_FOUND: 404,
   CONVERSATION_BUSY: 409,
+  WORKSPACE_UNTRUSTED: 409,
   USAGE: 422,
   HARNESS_UNKNOWN: 422,
   STORE_ERROR: 503,
 };
 
-const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+/** A stored time as ISO 8601; null when absent or not a valid date (a damaged or hostile row never fails a response). */
+const iso = (ms: number | undefined): string | null => (ms === undefined || !Number.isFinite(new Date(ms).getTime()) ? null : new Date(ms).toISOString());
 const FINAL_STATUSES: ReadonlySet<Run['status']> = new Set(['succeeded', 'failed', 'interrupted']);
 
 function runJson(run: Run): z.infer<typeof RunBody> {
@@ -443,5 +445,6 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
 }
 
 function eventJson(event: RunEvent): Record<string, unknown> {
-  return { sequence: event.sequence, at: new Date(event.at).toISOString(), type: event.type, ...(event.data && typeof event.data === 'object' ? (event.data as object) : { data: event.data }) };
+  // The stored fields last: an event's data (an import's, say) cannot pass for another sequence, time or type.
+  return { ...(event.data && typeof event.data === 'object' && !Array.isArray(event.data) ? (event.data as object) : { data: event.data }), sequence: event.sequence, at: iso(event.at) ?? '', type: event.type };
 }

@@ -8,73 +8,137 @@ import { assertSessionId } from '../harness/harness.js';
 import { HARNESS_IDS, isHarnessId } from '../harness/ids.js';
 import { deserialiseFile, serialiseFile, verifyTranscriptFile } from '../transcript/envelope.js';
 import type { WorkspaceManifest } from '../workspace/workspace.js';
+import { CONVERSATION_ID_PATTERN, newConversationId, newRunId, RUN_ID_PATTERN } from '../ids.js';
 import type { ImportedConversation, Store } from './store.js';
 
 export const EXPORT_FORMAT = 'baton-conversation';
 
+/*
+ * An export file is hostile input: it may come from anyone. One schema says everything baton relies on later —
+ * ids in baton's own shapes, every run, event and snapshot belonging to the imported conversation, times that
+ * are dates, integers that are safe, manifests complete — so nothing that passes can break a listing, reach
+ * another conversation or hand git an option. Bounds are generous for anything baton writes.
+ */
+const MAX_TIME = Date.UTC(2200, 0, 1);
+/** Milliseconds since the epoch, up to the year 2200: always a date every display and `toISOString` can show. */
+const timestamp = z.int().min(0, 'is before 1970').max(MAX_TIME, 'is after the year 2200');
+const count = z.int().nonnegative();
+const text = (max: number) => z.string().max(max);
+const oneLine = (max: number) => z.string().max(max).regex(/^[^\0]*$/, 'holds a NUL character');
+const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
+const runId = z.string().regex(RUN_ID_PATTERN, 'is not a baton run id (r_ and 26 letters or digits)');
+/** Files in a workspace, as the manifest lists them: relative, no NUL, bounded. */
+const relativePaths = z.array(oneLine(4096)).max(1_000_000);
+const objectId = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'is not a git object id (40 or 64 hex digits)');
+const gitName = oneLine(1024).regex(/^[^-\s][^\s]*$/, 'is not a git ref or remote name (no leading dash, no spaces)');
+
+const manifestSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('git'),
+    fingerprint: oneLine(200).min(1),
+    baseCommit: objectId,
+    tree: objectId,
+    branch: optional(gitName),
+    remoteName: optional(gitName),
+    remoteUrl: optional(oneLine(4096).regex(/^[^-]/, 'must not start with a dash')),
+    bundleIsComplete: z.boolean(),
+    changedFiles: relativePaths,
+    excludedSecrets: relativePaths,
+  }),
+  z.object({ kind: z.literal('directory'), fingerprint: oneLine(200).min(1), fileCount: count, changedFiles: relativePaths, excludedSecrets: relativePaths }),
+  z.object({ kind: z.literal('too-large'), fingerprint: oneLine(200).min(1), bytes: count, limitBytes: count, changedFiles: relativePaths }),
+]);
+
 const serialisedFileSchema = z.object({
-  key: z.string().min(1),
-  lineCount: z.number().int().nonnegative(),
+  // `main`, or a kind and one plain file name (`subagents/agent-1.jsonl` …); the harness refuses keys it does not keep.
+  key: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}(\/[A-Za-z0-9][A-Za-z0-9._-]{0,199})?$/, 'is not a transcript file key (main, or kind/name; plain names under 200 characters)'),
+  lineCount: count,
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   encoding: z.enum(['utf8', 'base64']),
   content: z.string(),
 });
 
-const optionalString = z.string().nullable().transform((value) => value ?? undefined);
-const optionalNumber = z.number().nullable().transform((value) => value ?? undefined);
-
-const exportSchema = z.object({
-  format: z.literal(EXPORT_FORMAT),
-  version: z.literal(1),
-  exportedAt: z.string(),
-  conversation: z.object({
-    id: z.string().min(1),
-    harness: z.string(),
-    sessionId: optionalString,
-    title: z.string(),
-    cwd: z.string(),
-    createdAt: z.number(),
-    updatedAt: z.number(),
-    /** Launch options every run inherits (model, system prompt); the tenant is not exported. */
-    options: z
-      .object({ model: z.string().optional(), systemPrompt: z.string().optional() })
-      .optional(),
-  }),
-  runs: z.array(
-    z.object({
-      id: z.string(),
-      sequence: z.number().int().positive(),
-      kind: z.enum(['new', 'resume']),
-      prompt: z.string(),
-      status: z.enum(['queued', 'running', 'succeeded', 'failed', 'interrupted']),
-      queuedAt: z.number().nullish().transform((value) => value ?? undefined),
-      handoffs: z.number().int().nonnegative().default(0),
-      host: z.string(),
-      cwd: z.string(),
-      startedAt: z.number(),
-      endedAt: optionalNumber,
-      exitCode: optionalNumber,
-      error: optionalString,
-    }),
-  ),
-  events: z.array(z.object({ runId: z.string(), sequence: z.number().int(), at: z.number(), type: z.string(), data: z.unknown() })),
-  workspace: z
-    .object({
-      runId: z.string(),
-      manifest: z.object({ kind: z.enum(['git', 'directory', 'too-large']), fingerprint: z.string() }).passthrough(),
-      blobs: z.object({ bundle: z.string().optional(), patch: z.string().optional(), archive: z.string().optional() }).strict(),
-    })
-    .nullable()
-    .optional(),
-  transcript: z.object({
-    /** The harness that wrote the files; must be the conversation's. */
-    harness: z.string(),
-    meta: z
-      .object({ sessionId: z.string(), sessionStartedAt: optionalString, cwd: optionalString, cliVersion: optionalString })
-      .nullable(),
-    files: z.array(serialisedFileSchema),
-  }),
+const runSchema = z.object({
+  id: runId,
+  sequence: z.int().positive(),
+  kind: z.enum(['new', 'resume']),
+  prompt: z.string(),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'interrupted']),
+  queuedAt: optional(timestamp),
+  handoffs: count.default(0),
+  host: oneLine(1024),
+  cwd: oneLine(4096),
+  startedAt: timestamp,
+  endedAt: optional(timestamp),
+  exitCode: optional(z.int().min(-1).max(255)),
+  error: optional(text(100_000)),
 });
+
+const exportSchema = z
+  .object({
+    format: z.literal(EXPORT_FORMAT),
+    version: z.literal(1),
+    exportedAt: z.string(),
+    conversation: z.object({
+      id: z.string().regex(CONVERSATION_ID_PATTERN, 'is not a baton conversation id (c_ and 26 letters or digits)'),
+      harness: z.string(),
+      sessionId: optional(z.string()),
+      title: oneLine(1000),
+      cwd: oneLine(4096),
+      createdAt: timestamp,
+      updatedAt: timestamp,
+      /** Launch options every run inherits (model, system prompt); the tenant is not exported. */
+      options: z.object({ model: oneLine(200).optional(), systemPrompt: text(1_000_000).optional() }).optional(),
+    }),
+    runs: z.array(runSchema).max(100_000),
+    events: z
+      .array(z.object({ runId, sequence: count, at: timestamp, type: oneLine(100).min(1), data: z.unknown() }))
+      .max(10_000_000),
+    workspace: z
+      .object({
+        runId,
+        manifest: manifestSchema,
+        blobs: z.object({ bundle: z.base64().optional(), patch: z.base64().optional(), archive: z.base64().optional() }).strict(),
+      })
+      .nullable()
+      .optional(),
+    transcript: z.object({
+      /** The harness that wrote the files; must be the conversation's. */
+      harness: z.string(),
+      meta: z
+        .object({ sessionId: z.string(), sessionStartedAt: optional(oneLine(100)), cwd: optional(oneLine(4096)), cliVersion: optional(oneLine(100)) })
+        .nullable(),
+      files: z.array(serialisedFileSchema).max(10_000),
+    }),
+  })
+  .superRefine((file, context) => {
+    const problem = (path: Array<string | number>, message: string): void => context.addIssue({ code: 'custom', path, message });
+    const runIds = new Set<string>();
+    const sequences = new Set<number>();
+    file.runs.forEach((run, index) => {
+      if (runIds.has(run.id)) problem(['runs', index, 'id'], `run ${run.id} appears twice`);
+      if (sequences.has(run.sequence)) problem(['runs', index, 'sequence'], `two runs are number ${run.sequence}`);
+      if (run.endedAt !== undefined && run.endedAt < run.startedAt) problem(['runs', index, 'endedAt'], 'is before the run started');
+      runIds.add(run.id);
+      sequences.add(run.sequence);
+    });
+    const eventKeys = new Set<string>();
+    file.events.forEach((event, index) => {
+      if (!runIds.has(event.runId)) problem(['events', index, 'runId'], `names run ${event.runId}, which is not a run of this conversation`);
+      const key = `${event.runId}#${event.sequence}`;
+      if (eventKeys.has(key)) problem(['events', index, 'sequence'], `run ${event.runId} has two events number ${event.sequence}`);
+      eventKeys.add(key);
+    });
+    if (file.workspace && !runIds.has(file.workspace.runId)) problem(['workspace', 'runId'], `names run ${file.workspace.runId}, which is not a run of this conversation`);
+    const fileKeys = new Set<string>();
+    file.transcript.files.forEach((transcriptFile, index) => {
+      if (fileKeys.has(transcriptFile.key)) problem(['transcript', 'files', index, 'key'], `file ${transcriptFile.key} appears twice`);
+      fileKeys.add(transcriptFile.key);
+    });
+    if (file.transcript.meta && file.conversation.sessionId !== undefined && file.transcript.meta.sessionId !== file.conversation.sessionId) {
+      problem(['transcript', 'meta', 'sessionId'], 'is not the conversation\'s session id');
+    }
+  });
 
 export async function exportConversation(store: Store, conversationId: string): Promise<string> {
   const conversation = await store.getConversation(conversationId);
@@ -130,8 +194,9 @@ export function parseExport(text: string, source: string): ImportedConversation 
   const parsed = exportSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new BatonError('IMPORT_INVALID', `${source} is not a valid baton export: ${issue.path.join('.') || '(top level)'}: ${issue.message}`, {
-      hint: 'the file may be truncated or from a newer baton; export it again',
+    const where = issue.path.map(String).join('.') || '(top level)';
+    throw new BatonError('IMPORT_INVALID', `${source} is not a valid baton export: ${where}: ${oneLineMessage(issue.message)}`, {
+      hint: 'the file may be truncated, edited, or from a newer baton; export it again with `baton export`',
     });
   }
   const { conversation, runs, events, transcript, workspace } = parsed.data;
@@ -146,10 +211,14 @@ export function parseExport(text: string, source: string): ImportedConversation 
     });
   }
   if (conversation.sessionId !== undefined) assertSessionId(conversation.sessionId);
+  if (transcript.meta) assertSessionId(transcript.meta.sessionId);
+  if (transcript.files.length > 0 && conversation.sessionId === undefined) {
+    throw new BatonError('IMPORT_INVALID', `${source} holds transcript files but no session id`, { hint: 'the file was edited by hand; export the conversation again with `baton export`' });
+  }
   const files = transcript.files.map(deserialiseFile);
   for (const file of files) verifyTranscriptFile(file, source);
   return {
-    conversation: { ...conversation, harness: conversation.harness },
+    conversation: { ...conversation, harness: conversation.harness, trust: 'untrusted' },
     runs: runs.map((run) => ({ ...run, conversationId: conversation.id })),
     events,
     meta: transcript.meta ?? undefined,
@@ -163,5 +232,27 @@ export function parseExport(text: string, source: string): ImportedConversation 
           },
         }
       : undefined,
+  };
+}
+
+/** A validation message as one line (zod's can span several). */
+function oneLineMessage(message: string): string {
+  return message.replace(/\s+/g, ' ').slice(0, 300);
+}
+
+/**
+ * The same conversation under fresh ids (`baton import --as-new`): a new conversation id, a new id for every run,
+ * and every reference (events, workspace) moved along. The CLI's session id and the transcript stay as they are.
+ */
+export function withFreshIds(imported: ImportedConversation): ImportedConversation {
+  const conversationId = newConversationId();
+  const runIds = new Map(imported.runs.map((run) => [run.id, newRunId()]));
+  const renamed = (id: string): string => runIds.get(id) ?? id;
+  return {
+    ...imported,
+    conversation: { ...imported.conversation, id: conversationId },
+    runs: imported.runs.map((run) => ({ ...run, id: renamed(run.id), conversationId })),
+    events: imported.events.map((event) => ({ ...event, runId: renamed(event.runId) })),
+    workspace: imported.workspace ? { ...imported.workspace, runId: renamed(imported.workspace.runId) } : undefined,
   };
 }

@@ -154,6 +154,12 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
         await db.schema.alterTable('conversations').addColumn('forked_from', 'text').execute();
       },
     },
+    '0005_trust': {
+      async up(db: Kysely<any>) {
+        // Conversations that arrived by import are 'untrusted' until the user says otherwise; the rest, as before.
+        await db.schema.alterTable('conversations').addColumn('trust', 'text', (c) => c.notNull().defaultTo('trusted')).execute();
+      },
+    },
   };
 }
 

@@ -14,6 +14,8 @@ export interface ConversationsTable {
   tenant: string | null;
   options: string | null;
   forked_from: string | null;
+  /** 'trusted' (baton saved it), or 'untrusted' (it arrived by import): see Conversation.trust. */
+  trust: Generated<string>;
 }
 
 export interface RunsTable {

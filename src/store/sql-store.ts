@@ -64,9 +64,21 @@ function toConversation(row: Selectable<ConversationsTable>): Conversation {
     activeRunId: row.active_run_id ?? undefined,
     leaseExpiresAt: numOrUndefined(row.lease_expires_at),
     tenant: row.tenant ?? undefined,
-    options: row.options ? (JSON.parse(row.options) as ConversationOptions) : {},
-    forkedFrom: row.forked_from ? (JSON.parse(row.forked_from) as ForkOrigin) : undefined,
+    options: (parseJsonColumn(row.options) as ConversationOptions | undefined) ?? {},
+    forkedFrom: parseJsonColumn(row.forked_from) as ForkOrigin | undefined,
+    // Anything but the word baton writes for a conversation it saved itself is treated as untrusted.
+    trust: row.trust === 'trusted' ? 'trusted' : 'untrusted',
   };
+}
+
+/** A JSON column; a value that does not parse (a damaged row) reads as absent rather than failing every list. */
+function parseJsonColumn(text: string | null): unknown {
+  if (text === null || text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Options as stored: JSON without undefined fields, or null when there are none. */
@@ -100,7 +112,8 @@ function toSnapshotSummary(row: Selectable<WorkspaceSnapshotsTable>): WorkspaceS
     conversationId: row.conversation_id,
     runId: row.run_id,
     createdAt: num(row.created_at),
-    manifest: JSON.parse(row.manifest) as WorkspaceManifest,
+    // A manifest that does not parse (a damaged row) reads as an unrestorable one, not as a failing listing.
+    manifest: (parseJsonColumn(row.manifest) as WorkspaceManifest | undefined) ?? { kind: 'too-large', fingerprint: row.fingerprint, bytes: 0, limitBytes: 0, changedFiles: [] },
     transcript: row.transcript_version_id === null ? undefined : { versionId: num(row.transcript_version_id), byteLength: num(row.transcript_byte_length ?? 0) },
   };
 }
@@ -201,6 +214,7 @@ export class SqlStore implements Store {
       updated_at: now,
       active_run_id: null,
       lease_expires_at: null,
+      trust: 'trusted',
     };
     await this.db.insertInto('conversations').values(row).execute();
     return toConversation(row);
@@ -269,6 +283,11 @@ export class SqlStore implements Store {
 
   async queueRun(input: QueueRunInput): Promise<Run> {
     return this.db.transaction().execute(async (trx) => queueRunIn(trx, input, () => this.notFound(input.conversationId)));
+  }
+
+  async trustConversation(id: string): Promise<void> {
+    const updated = await this.db.updateTable('conversations').set({ trust: 'trusted' }).where('id', '=', id).executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) throw this.notFound(id);
   }
 
   async setSessionId(conversationId: string, sessionId: string): Promise<void> {
@@ -751,7 +770,14 @@ export class SqlStore implements Store {
     const { conversation } = imported;
     if (await this.getConversation(conversation.id)) {
       throw new BatonError('IMPORT_INVALID', `conversation ${conversation.id} already exists in ${this.location}`, {
-        hint: 'it was imported before; use `baton show` on it, or import into another store with --store',
+        hint: `it was imported before (see \`baton show ${conversation.id}\`); import a second copy under a fresh id with --as-new`,
+      });
+    }
+    const runIds = imported.runs.map((run) => run.id);
+    const taken = runIds.length === 0 ? [] : await this.db.selectFrom('runs').select('id').where('id', 'in', runIds).limit(1).execute();
+    if (taken.length > 0) {
+      throw new BatonError('IMPORT_INVALID', `run ${taken[0]!.id} of the imported conversation already exists in ${this.location}, in another conversation`, {
+        hint: 'import it under fresh ids with --as-new',
       });
     }
     await this.db.transaction().execute(async (trx) => {
@@ -770,6 +796,7 @@ export class SqlStore implements Store {
           tenant: conversation.tenant ?? null,
           options: encodeOptions(conversation.options),
           forked_from: conversation.forkedFrom ? JSON.stringify(conversation.forkedFrom) : null,
+          trust: conversation.trust ?? 'untrusted',
         })
         .execute();
       for (const run of imported.runs) {

@@ -23,7 +23,14 @@ export interface Conversation {
   options: ConversationOptions;
   /** Set when the conversation was made from another one's work. */
   forkedFrom: ForkOrigin | undefined;
+  /**
+   * `untrusted` when it arrived by import (nobody here saw its workspace being made): a resume restores its
+   * workspace without the files that would make a CLI run commands, until the user trusts it.
+   */
+  trust: Trust;
 }
+
+export type Trust = 'trusted' | 'untrusted';
 
 /** Where a forked conversation came from, and why it exists. */
 export interface ForkOrigin {
@@ -143,7 +150,7 @@ export interface FinishRunInput {
 }
 
 export interface ImportedConversation {
-  conversation: Omit<Conversation, 'activeRunId' | 'leaseExpiresAt' | 'tenant' | 'options' | 'forkedFrom'> & Partial<Pick<Conversation, 'tenant' | 'options' | 'forkedFrom'>>;
+  conversation: Omit<Conversation, 'activeRunId' | 'leaseExpiresAt' | 'tenant' | 'options' | 'forkedFrom' | 'trust'> & Partial<Pick<Conversation, 'tenant' | 'options' | 'forkedFrom' | 'trust'>>;
   runs: Run[];
   events: RunEvent[];
   meta: SessionMeta | undefined;
@@ -185,6 +192,8 @@ export interface Store {
   listConversationSummaries(filter?: { tenant?: string }): Promise<Array<{ conversation: Conversation; runs: RunTally }>>;
   /** Removes the conversation with its runs, events, transcript and snapshots; CONVERSATION_BUSY while a run holds its lease. */
   deleteConversation(id: string): Promise<void>;
+  /** Marks the conversation trusted (the user said so): its next restore brings back what an import withheld. */
+  trustConversation(id: string): Promise<void>;
   /** Records the CLI's session id once; a different id for the same conversation is refused. */
   setSessionId(conversationId: string, sessionId: string): Promise<void>;
 

@@ -535,7 +535,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
           files: [{ key: 'main', content, lineCount: 3, sha256: sha256(content) }],
         });
 
-        expect(await store.getConversation(id)).toEqual({ id, harness: 'codex', sessionId, title: 'imported', cwd: '/imported', createdAt: 1_000, updatedAt: 2_000, activeRunId: undefined, leaseExpiresAt: undefined, tenant: undefined, options: {} });
+        expect(await store.getConversation(id)).toEqual({ id, harness: 'codex', sessionId, title: 'imported', cwd: '/imported', createdAt: 1_000, updatedAt: 2_000, activeRunId: undefined, leaseExpiresAt: undefined, tenant: undefined, options: {}, trust: 'untrusted' });
         expect(await store.listRuns(id)).toEqual([{ id: runId, conversationId: id, sequence: 1, kind: 'new', prompt: 'p', status: 'succeeded', host: 'h', cwd: '/imported', startedAt: 1_100, endedAt: 1_900, exitCode: 0, error: undefined, queuedAt: undefined, handoffs: 0 }]);
         expect(await store.listRunEvents(runId)).toEqual([{ runId, sequence: 1, at: 1_200, type: 'thread.started', data: { thread_id: sessionId } }]);
         const loaded = await store.loadTranscript(id);
@@ -575,7 +575,9 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
           await other.store.importConversation(parsed);
           const original = await snapshot(store, id);
           const imported = await snapshot(other.store, id);
-          expect(imported).toEqual(original);
+          // The same conversation, except that nobody here saw it being made: imported ones start untrusted.
+          expect(imported).toEqual({ ...original, conversation: { ...original.conversation, trust: 'untrusted' } });
+          expect(original.conversation?.trust).toBe('trusted');
           expect(imported.runs.map((run) => run.status)).toEqual(['succeeded', 'failed']);
           expect(imported.events.flat()).toHaveLength(3);
           expect(imported.files?.map((file) => file.key).sort()).toEqual(['binary', 'main']);

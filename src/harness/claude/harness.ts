@@ -68,6 +68,10 @@ export const claudeHarness: Harness<'claude'> = {
     return { file, args, env, cwd: context.cwd, packagePaths: packagePathsOf(file) };
   },
 
+  // verified with claude 2.1.332: .claude/settings*.json hooks (SessionStart runs before the first model turn),
+  // permissions and enabled plugins; .mcp.json servers start with the session; skills, agents and commands in
+  // .claude/ can carry hooks and `!` shell lines of their own. The whole .claude folder, and .mcp.json.
+  projectFilesThatRunCode: ['.claude', '.mcp.json'],
   async sandboxNeeds(context) {
     const statePath = claudeStatePath({ configDir: context.home, configDirFromEnvironment: Boolean(context.env.CLAUDE_CONFIG_DIR), home: context.env.HOME ?? homedir() });
     return { statePaths: [context.home, statePath], environment: ['ANTHROPIC_*', 'CLAUDE_*', 'DISABLE_*'] };
