@@ -57,12 +57,14 @@ describe.each(['codex', 'claude'] as const)('an imported %s conversation', (harn
     await rm(`${marker}.mcp`, { force: true });
 
     const machineB = await world.machine('machine-b');
-    const imported = await world.baton(machineB, ['import', file]);
+    // Another organisation's store: machines B, C and D share it, not machine A's.
+    const store = join(world.root, 'importer.db');
+    const imported = await world.baton(machineB, ['import', file], { store });
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stdout).toBe(`${conversationId}\n`);
     expect(imported.stderr).toMatch(/^untrusted: its workspace restores without .*\.claude.*\.codex.*\.mcp\.json.*; review them with `baton workspace c_\w+ -o DIR`, trust them with `baton resume c_\w+ --trust PROMPT`$/m);
 
-    const resumed = await world.baton(machineB, ['resume', conversationId, '--json', 'what word?']);
+    const resumed = await world.baton(machineB, ['resume', conversationId, '--json', 'what word?'], { store });
     expect(runJson(resumed).status, resumed.stderr).toBe('succeeded');
     expect(existsSync(marker)).toBe(false);
     expect(existsSync(`${marker}.mcp`)).toBe(false);
@@ -73,24 +75,24 @@ describe.each(['codex', 'claude'] as const)('an imported %s conversation', (harn
     expect(conversationOf(followUp!)).toContainEqual({ kind: 'user', text: 'remember the word lilac' });
     // The untrusted run's snapshot did not lose them for good: `baton workspace --at 1` still has them for review.
     const review = join(world.root, 'review');
-    const written = await world.baton(machineB, ['workspace', conversationId, '--at', '1', '-o', review]);
+    const written = await world.baton(machineB, ['workspace', conversationId, '--at', '1', '-o', review], { store });
     expect(written.code, written.stderr).toBe(0);
     expect((await readdir(review)).sort()).toEqual([...planted, 'notes.txt'].sort());
 
     // In a directory that already holds such files, an untrusted resume refuses before anything runs.
     const machineC = await world.machine('machine-c');
     await mkdir(join(machineC.cwd, planted[0]!), { recursive: true });
-    const refused = await world.baton(machineC, ['resume', conversationId, 'again']);
+    const refused = await world.baton(machineC, ['resume', conversationId, 'again'], { store });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(new RegExp(`^error: .+ holds \\${planted[0]}, which would make a CLI run commands in a run of imported \\(untrusted\\) conversation ${conversationId}\\nhint: .*--trust`));
+    expect(refused.stderr).toMatch(new RegExp(`^error: .+ holds \\${planted[0]}, which would make a CLI run commands in a run of imported \\(untrusted\\) conversation ${conversationId}\\nhint: .*--trust`, 'm'));
 
     // Trusted: the next resume (elsewhere) restores them from the snapshot they were withheld from, and they run.
     const machineD = await world.machine('machine-d');
-    const trusted = await world.baton(machineD, ['resume', conversationId, '--trust', '--json', 'trusted now']);
+    const trusted = await world.baton(machineD, ['resume', conversationId, '--trust', '--json', 'trusted now'], { store });
     expect(runJson(trusted).status, trusted.stderr).toBe('succeeded');
     expect(trusted.stderr).toContain(`restored ${planted.join(', ')}, withheld by earlier runs while the conversation was untrusted`);
     expect(existsSync(marker)).toBe(true);
-    const listed = JSON.parse((await world.baton(machineD, ['show', conversationId, '--json'])).stdout) as { conversation: { trust: string } };
+    const listed = JSON.parse((await world.baton(machineD, ['show', conversationId, '--json'], { store })).stdout) as { conversation: { trust: string } };
     expect(listed.conversation.trust).toBe('trusted');
   });
 });
@@ -162,6 +164,6 @@ describe('baton import', () => {
     expect(resumed.stderr).toContain('withheld .codex, .mcp.json from the restored workspace');
     // The repository baton made is there, at the conversation's commit; the withheld files show as not checked out.
     expect(git(machineB.cwd, 'log', '--format=%s')).toBe('project with its codex config');
-    expect(git(machineB.cwd, 'status', '--porcelain').split('\n').sort()).toEqual([' D .codex/config.toml', ' D .mcp.json']);
+    expect(git(machineB.cwd, 'status', '--porcelain').split('\n').map((line) => line.trim()).sort()).toEqual(['D .codex/config.toml', 'D .mcp.json']);
   });
 });

@@ -68,7 +68,8 @@ export const claudeHarness: Harness<'claude'> = {
     return { file, args, env, cwd: context.cwd, packagePaths: packagePathsOf(file) };
   },
 
-  // verified with claude 2.1.332: .claude/settings*.json hooks (SessionStart runs before the first model turn),
+  // verified with claude 2.1.332 (test/e2e/untrusted-import.test.ts): a .claude/settings.json SessionStart hook runs
+  // before the first model turn. Also: settings*.json hooks of other events,
   // permissions and enabled plugins; .mcp.json servers start with the session; skills, agents and commands in
   // .claude/ can carry hooks and `!` shell lines of their own. The whole .claude folder, and .mcp.json.
   projectFilesThatRunCode: ['.claude', '.mcp.json'],

@@ -70,8 +70,8 @@ export const codexHarness: Harness<'codex'> = {
     return { file, args, env: { ...native?.env, CODEX_HOME: context.home }, cwd: context.cwd, packagePaths: packagePathsOf(file) };
   },
 
-  // verified with codex 0.171: a project's .codex/config.toml is read (mcp_servers, shell settings) when the
-  // project is trusted, and baton runs headless with approvals off: the whole folder is project config.
+  // verified with codex 0.171 (test/e2e/untrusted-import.test.ts): a project's .codex/config.toml is read and its
+  // [mcp_servers] commands start before the first model turn; baton runs with approvals off. The whole folder.
   projectFilesThatRunCode: ['.codex'],
   async sandboxNeeds(context) {
     // A model provider's key is read from the variable its env_key names (e.g. OPENROUTER_API_KEY).
