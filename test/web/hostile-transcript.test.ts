@@ -199,7 +199,8 @@ describe.each([
     expect(reply).toContain(`[image: markdown outside image — not loaded from ${attacker.url}/markdown-image.png]`);
 
     const clicked = await clickEverything(page, observed, conversationUrl);
-    expect(clicked).toBeGreaterThan(0);
+    // 13 links the payloads leave (disarmed), the planted details' summary and the output's.
+    expect(clicked).toBeGreaterThanOrEqual(15);
     // The list of conversations shows the title too.
     await page.goto(`${fleet.serverUrl}/#/`);
     expect(await page.getByTestId('conversation-row').locator(`a[href="#/c/${id}"]`).textContent()).toBe(hostileTitle(attacker.url));
