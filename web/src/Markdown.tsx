@@ -1,21 +1,15 @@
 /**
- * An assistant's reply as Markdown: parsed by marked, sanitised by DOMPurify (a transcript is untrusted input),
+ * An assistant's reply as Markdown: parsed by marked, sanitised (a transcript is untrusted input: see sanitize.ts),
  * code blocks highlighted by highlight.js, all bundled (no CDN).
  */
-import DOMPurify from 'dompurify';
 import hljs from 'highlight.js/lib/common';
 import 'highlight.js/styles/github-dark.css';
 import { marked } from 'marked';
 import { memo, useEffect, useMemo, useRef } from 'react';
-
-/** Beyond DOMPurify's defaults: nothing a reader could fill in or press, no styles, no frames. */
-const SANITIZE = {
-  FORBID_TAGS: ['form', 'input', 'button', 'textarea', 'select', 'option', 'style', 'iframe', 'frame', 'object', 'embed'],
-  FORBID_ATTR: ['style', 'formaction', 'action'],
-};
+import { sanitizeTranscriptHtml } from './sanitize';
 
 export const Markdown = memo(function Markdown({ text }: { text: string }) {
-  const html = useMemo(() => DOMPurify.sanitize(marked.parse(text, { async: false, gfm: true, breaks: false }) as string, SANITIZE), [text]);
+  const html = useMemo(() => sanitizeTranscriptHtml(marked.parse(text, { async: false, gfm: true, breaks: false }) as string), [text]);
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     for (const block of ref.current?.querySelectorAll<HTMLElement>('pre code') ?? []) {
