@@ -254,6 +254,31 @@ describe('the CLI against the server (--server, BATON_TOKEN)', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^error: no conversation c_nope\nhint: /);
   }, 60_000);
+
+  it('removes a conversation with baton rm --server, refusing while a run is active', async () => {
+    const env = { BATON_SERVER: fleet.serverUrl, BATON_TOKEN: token };
+    const { conversationId, runId } = await post('/v1/conversations', { harness: 'codex', prompt: 'PAUSE before rm' });
+    await fleet.waitForRun(token, runId, (run) => run.status === 'running', 'the run to start');
+    const busy = await fleet.baton(['rm', conversationId], env);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toBe(`error: cannot remove conversation ${conversationId} while a run (${runId}) is active\nhint: wait for the run to finish (or interrupt it), then run \`baton rm ${conversationId}\` again\n`);
+    expect((await fleet.api(token, 'GET', `/v1/conversations/${conversationId}`)).status).toBe(200);
+
+    expect((await finished(runId)).status).toBe('succeeded');
+    const other = await fleet.token('rm-other');
+    const notTheirs = await fleet.baton(['rm', conversationId], { ...env, BATON_TOKEN: other });
+    expect(notTheirs.code).toBe(1);
+    expect(notTheirs.stderr).toBe(`error: no conversation ${conversationId}\nhint: list conversations with \`baton ls --server ${fleet.serverUrl}\`\n`);
+
+    const removed = await fleet.baton(['rm', '--server', fleet.serverUrl, conversationId], { BATON_TOKEN: token });
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toBe(`removed conversation ${conversationId} (codex, 1 run, its transcript and workspace snapshots): "PAUSE before rm"\n`);
+    expect((await fleet.api(token, 'GET', `/v1/conversations/${conversationId}`)).status).toBe(404);
+    expect((await fleet.api(token, 'GET', `/v1/runs/${runId}`)).status).toBe(404);
+    const again = await fleet.baton(['rm', conversationId], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^error: no conversation .+\nhint: list conversations with `baton ls --server /);
+  }, 120_000);
 });
 
 describe('the API: auth, tenants and bad input', () => {
