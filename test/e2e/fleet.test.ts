@@ -316,6 +316,41 @@ describe('the API: auth, tenants and bad input', () => {
     expect((await fleet.api(token, 'GET', `/v1/conversations/${id}`)).status).toBe(200);
   });
 
+  it("answers another tenant's export and delete of a conversation with 404, as for one that does not exist, and leaves it whole", async () => {
+    const { conversationId, runId } = await post('/v1/conversations', { harness: 'codex', prompt: 'RUN echo owned-by-acme' });
+    expect((await finished(runId)).status).toBe('succeeded');
+    const exported = async (as: string) => {
+      const response = await fleet.api(as, 'GET', `/v1/conversations/${conversationId}/export`);
+      expect(response.status).toBe(200);
+      const { exportedAt: _, ...file } = response.body;
+      return file;
+    };
+    const before = await exported(token);
+    expect(before.conversation.id).toBe(conversationId);
+    expect(before.runs).toHaveLength(1);
+    expect(JSON.stringify(before.transcript)).toContain('owned-by-acme');
+    const transcriptBefore = (await fleet.api(token, 'GET', `/v1/conversations/${conversationId}/transcript`)).body;
+
+    const other = await fleet.token('initech');
+    for (const method of ['GET', 'DELETE'] as const) {
+      const path = (id: string) => `/v1/conversations/${id}${method === 'GET' ? '/export' : ''}`;
+      const theirs = await fleet.api(other, method, path(conversationId));
+      const missing = await fleet.api(other, method, path('c_doesnotexist'));
+      expect([theirs.status, missing.status], `${method} ${path(conversationId)}`).toEqual([404, 404]);
+      // Word for word the answer for an id that does not exist: nothing tells that this one does.
+      expect(JSON.stringify(theirs.body).replaceAll(conversationId, 'ID')).toBe(JSON.stringify(missing.body).replaceAll('c_doesnotexist', 'ID'));
+      expect(theirs.body.error.code).toBe('CONVERSATION_NOT_FOUND');
+      expect(JSON.stringify(theirs.body)).not.toContain('owned-by-acme');
+    }
+
+    // The owner's conversation is untouched: the same export, its run and its transcript.
+    expect(await exported(token)).toEqual(before);
+    const detail = await fleet.api(token, 'GET', `/v1/conversations/${conversationId}`);
+    expect(detail.body).toMatchObject({ status: 'idle', runs: [{ id: runId, status: 'succeeded' }] });
+    expect((await fleet.api(token, 'GET', `/v1/conversations/${conversationId}/transcript`)).body).toEqual(transcriptBefore);
+    expect(transcriptBefore.items.some((item: any) => String(item.output ?? '').includes('owned-by-acme'))).toBe(true);
+  }, 120_000);
+
   it('answers bad input with a 4xx JSON error and no stack trace', async () => {
     const cases: Array<[unknown, number, string]> = [
       ['{"harness": "codex", "prompt": ', 400, 'BAD_REQUEST'],
