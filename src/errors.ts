@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'SERVER_ERROR'
   | 'SANDBOX_UNAVAILABLE'
   | 'LEASE_LOST'
+  | 'TOKEN_NOT_FOUND'
   | 'USAGE';
 
 export class BatonError extends Error {

@@ -1,12 +1,13 @@
-/** `baton migrate`, `baton serve`, `baton worker`, `baton token create`: running baton as a service. */
+/** `baton migrate`, `baton serve`, `baton worker` and the `baton token` commands: running baton as a service. */
 import { resolve, join } from 'node:path';
 import type { Command } from 'commander';
 import { batonDirectory } from '../config.js';
 import { BatonError } from '../errors.js';
 import { probeBubblewrap } from '../sandbox/bubblewrap.js';
 import { isSandboxMode, SANDBOX_MODES } from '../sandbox/sandbox.js';
-import type { PostgresStore } from '../store/postgres.js';
 import { openContext, type GlobalOptions } from './context.js';
+import { openFleetStore } from './fleet-store.js';
+import { registerTokenCommands } from './token-commands.js';
 
 const VERSION = '0.1.0';
 
@@ -16,19 +17,6 @@ function positiveInteger(name: string, value: string, { allowZero = false } = {}
     throw new BatonError('USAGE', `${name} must be a ${allowZero ? 'non-negative' : 'positive'} whole number, not "${value}"`, { hint: `for example ${name} 2` });
   }
   return number;
-}
-
-/** The fleet commands share one PostgreSQL store; SQLite cannot carry a job queue between machines. */
-async function openFleetStore(globals: GlobalOptions, command: string): Promise<{ store: PostgresStore; config: Awaited<ReturnType<typeof openContext>>['config'] }> {
-  const { store, config } = await openContext(globals);
-  const { PostgresStore } = await import('../store/postgres.js');
-  if (!(store instanceof PostgresStore)) {
-    await store.close();
-    throw new BatonError('USAGE', `baton ${command} needs a PostgreSQL store, and ${store.location} is a SQLite file`, {
-      hint: 'set BATON_STORE=postgres://user:password@host:5432/db (or pass --store postgres://…)',
-    });
-  }
-  return { store, config };
 }
 
 /** Runs `stop` on the first SIGINT/SIGTERM, and again (harder) on the next. */
@@ -131,22 +119,5 @@ export function registerFleetCommands(program: Command, globals: () => GlobalOpt
       await store.close();
     });
 
-  program
-    .command('token')
-    .description('manage API tokens for `baton serve`')
-    .command('create')
-    .description('create a bearer token for a tenant; the token is printed once, alone on the last line')
-    .requiredOption('--tenant <tenant>', 'the tenant whose conversations the token reaches')
-    .action(async (options: { tenant: string }) => {
-      const { createToken, assertTenantName } = await import('../fleet/tokens.js');
-      assertTenantName(options.tenant);
-      const { store } = await openFleetStore(globals(), 'token create');
-      try {
-        const created = await createToken(store, options.tenant);
-        process.stderr.write(`created token ${created.id} for tenant ${created.tenant}; it is shown only now, store it as a secret:\n`);
-        process.stdout.write(`${created.token}\n`);
-      } finally {
-        await store.close();
-      }
-    });
+  registerTokenCommands(program, globals);
 }

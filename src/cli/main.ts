@@ -6,6 +6,7 @@ import type { GlobalOptions } from './context.js';
 import { registerFleetCommands } from './fleet-commands.js';
 import { registerForkCommand } from './fork-command.js';
 import { registerInspectCommands } from './inspect-commands.js';
+import { registerRmCommand } from './rm-command.js';
 import { registerRunCommands } from './run-command.js';
 
 const program = new Command();
@@ -21,6 +22,7 @@ program
 const globals = (): GlobalOptions => program.opts<GlobalOptions>();
 registerRunCommands(program, globals);
 registerInspectCommands(program, globals);
+registerRmCommand(program, globals);
 registerFleetCommands(program, globals);
 registerForkCommand(program, globals);
 program

@@ -1,6 +1,6 @@
 /**
- * The CLI's remote mode: with `--server URL` (or BATON_SERVER) and BATON_TOKEN, `run`, `resume`, `ls` and
- * `show` talk to `baton serve` instead of a local store, and a run's events stream live over SSE (resuming
+ * The CLI's remote mode: with `--server URL` (or BATON_SERVER) and BATON_TOKEN, `run`, `resume`, `ls`, `show` and
+ * `rm` talk to `baton serve` instead of a local store, and a run's events stream live over SSE (resuming
  * with Last-Event-ID when the connection drops).
  */
 import { BatonError, type ErrorCode } from '../errors.js';

@@ -1,18 +1,34 @@
 /**
  * API tokens: each bound to one tenant. Only a token's sha256 is stored (tokens are 256 random bits, so a
  * fast hash is enough: there is nothing to brute-force); the token itself is shown once, when created.
+ * A revoked token keeps its row, marked with when it was revoked, and is refused from then on.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { BatonError } from '../errors.js';
-import type { PostgresStore } from '../store/postgres.js';
+import type { SqlStore } from '../store/sql-store.js';
 
 const TOKEN_PREFIX = 'baton_';
 const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** A token's last use is recorded to this precision: at most one write per token, server and minute. */
+const LAST_USE_PRECISION_MS = 60_000;
+
+/** What the token functions need of a store: its tables (either backend). */
+export type TokenStore = Pick<SqlStore, 'db'>;
 
 export interface CreatedToken {
   id: string;
   tenant: string;
   token: string;
+}
+
+/** What may be shown about a token: never the token itself, nor its hash. */
+export interface TokenSummary {
+  id: string;
+  tenant: string;
+  createdAt: number;
+  lastUsedAt: number | undefined;
+  revokedAt: number | undefined;
 }
 
 export function assertTenantName(tenant: string): void {
@@ -25,37 +41,155 @@ export function assertTenantName(tenant: string): void {
 
 const digest = (token: string): string => createHash('sha256').update(token).digest('hex');
 
-export async function createToken(store: PostgresStore, tenant: string): Promise<CreatedToken> {
+export async function createToken(store: TokenStore, tenant: string): Promise<CreatedToken> {
   assertTenantName(tenant);
   const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
   const id = `t_${randomBytes(6).toString('hex')}`;
-  await store.db.insertInto('api_tokens').values({ id, tenant, token_sha256: digest(token), created_at: Date.now() }).execute();
+  await store.db.insertInto('api_tokens').values({ id, tenant, token_sha256: digest(token), created_at: Date.now(), revoked_at: null, last_used_at: null }).execute();
   return { id, tenant, token };
 }
 
-/** The tenant a token belongs to, or undefined for an unknown token. */
-export async function tenantOfToken(store: PostgresStore, token: string): Promise<string | undefined> {
-  if (!token.startsWith(TOKEN_PREFIX)) return undefined;
-  const row = await store.db.selectFrom('api_tokens').select('tenant').where('token_sha256', '=', digest(token)).executeTakeFirst();
-  return row?.tenant;
+const SUMMARY_COLUMNS = ['id', 'tenant', 'created_at', 'last_used_at', 'revoked_at'] as const;
+
+function toSummary(row: { id: string; tenant: string; created_at: number; last_used_at: number | null; revoked_at: number | null }): TokenSummary {
+  return { id: row.id, tenant: row.tenant, createdAt: Number(row.created_at), lastUsedAt: row.last_used_at === null ? undefined : Number(row.last_used_at), revokedAt: row.revoked_at === null ? undefined : Number(row.revoked_at) };
+}
+
+/** Every token (of one tenant, with `tenant`), revoked ones too, oldest first. */
+export async function listTokens(store: TokenStore, filter: { tenant?: string } = {}): Promise<TokenSummary[]> {
+  let query = store.db.selectFrom('api_tokens').select(SUMMARY_COLUMNS);
+  if (filter.tenant !== undefined) query = query.where('tenant', '=', filter.tenant);
+  return (await query.orderBy('created_at').orderBy('id').execute()).map(toSummary);
 }
 
 /**
- * tenantOfToken with a short memory of known tokens, since every API call checks one. Unknown tokens are always
- * looked up, so a token works as soon as it is created; a known one is looked up again after `ttlMs`.
+ * Revokes token `id` and bumps the revocation generation in the same transaction, so that every server's
+ * tokenChecker drops the token within a second. Revoking a revoked token changes nothing (`alreadyRevoked`).
  */
-export function tokenChecker(store: PostgresStore, ttlMs = 30_000, maxEntries = 10_000): (token: string) => Promise<string | undefined> {
-  const known = new Map<string, { tenant: string; until: number }>();
+export async function revokeToken(store: TokenStore, id: string): Promise<{ token: TokenSummary; alreadyRevoked: boolean }> {
+  // Not echoed: it is a secret.
+  if (id.startsWith(TOKEN_PREFIX)) throw new BatonError('USAGE', 'that is a token, not a token id', { hint: 'pass the token\'s id (t_…): `baton token list` shows them' });
+  return store.db.transaction().execute(async (trx) => {
+    // The write first: it takes the row's lock, so two revocations of one token cannot both count.
+    const revoked = await trx.updateTable('api_tokens').set({ revoked_at: Date.now() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    const alreadyRevoked = Number(revoked.numUpdatedRows) === 0;
+    if (!alreadyRevoked) await trx.updateTable('api_token_generation').set((eb) => ({ generation: eb('generation', '+', 1) })).where('id', '=', 1).execute();
+    const row = await trx.selectFrom('api_tokens').select(SUMMARY_COLUMNS).where('id', '=', id).executeTakeFirst();
+    if (!row) {
+      throw new BatonError('TOKEN_NOT_FOUND', `no token with the id ${JSON.stringify(id)}`, {
+        hint: 'see the token ids with `baton token list`',
+      });
+    }
+    return { token: toSummary(row), alreadyRevoked };
+  });
+}
+
+async function lookupToken(store: TokenStore, token: string): Promise<{ id: string; tenant: string } | undefined> {
+  if (!token.startsWith(TOKEN_PREFIX)) return undefined;
+  return store.db.selectFrom('api_tokens').select(['id', 'tenant']).where('token_sha256', '=', digest(token)).where('revoked_at', 'is', null).executeTakeFirst();
+}
+
+/** The tenant a token belongs to, or undefined for an unknown or revoked token. */
+export async function tenantOfToken(store: TokenStore, token: string): Promise<string | undefined> {
+  return (await lookupToken(store, token))?.tenant;
+}
+
+async function revocationGeneration(store: TokenStore): Promise<number> {
+  const row = await store.db.selectFrom('api_token_generation').select('generation').where('id', '=', 1).executeTakeFirst();
+  return Number(row?.generation ?? 0);
+}
+
+export interface TokenCheckerOptions {
+  /** How stale the revocation generation may be: a revoked token is refused at most this long after. Default 1 s. */
+  revalidateMs?: number;
+  /** A cached token is looked up again after this long, whatever the generation says (a row deleted by hand). */
+  maxAgeMs?: number;
+  maxEntries?: number;
+  /** A monotonic clock in milliseconds (tests move it by hand). */
+  now?: () => number;
+}
+
+/**
+ * tenantOfToken with a memory of known tokens, since every API call checks one.
+ *
+ * Revocation is effective within `revalidateMs` (1 s) on every server without a store query per request:
+ * instead of asking about each token, a server asks for the store's revocation generation (one row, bumped
+ * by every `revokeToken`) at most once per `revalidateMs`, and only while requests come in. When it has
+ * changed, the whole cache is dropped and each token is looked up again on its next use. A short per-token
+ * TTL would also bound revocation to 1 s, but costs one query per active token per second on every server;
+ * the generation costs one per server per second however many tenants there are, and revocations are rare
+ * enough that dropping every entry on each one costs nothing worth keeping apart.
+ *
+ * Why this holds: a request arriving at time T waits, if need be, for a generation read that started after
+ * T - revalidateMs; a revocation that committed before that read started is seen by it. A token looked up
+ * while a read that saw a new generation was in flight is not cached (its lookup may predate the revocation),
+ * hence `clearedAt` is the end of that read. Unknown and revoked tokens are never cached, so a new token works
+ * at once. A store that cannot answer fails the request (503), never lets it through.
+ */
+export function tokenChecker(store: TokenStore, options: TokenCheckerOptions = {}): (token: string) => Promise<string | undefined> {
+  const revalidateMs = options.revalidateMs ?? 1_000;
+  const maxAgeMs = options.maxAgeMs ?? 60_000;
+  const maxEntries = options.maxEntries ?? 10_000;
+  const now = options.now ?? (() => performance.now());
+  const known = new Map<string, { id: string; tenant: string; lookedUpAt: number; useRecordedAt: number }>();
+  let generation: number | undefined;
+  let generationReadAt = Number.NEGATIVE_INFINITY;
+  let clearedAt = Number.NEGATIVE_INFINITY;
+  let reading: Promise<void> | undefined;
+
+  const readGeneration = (): Promise<void> =>
+    (reading ??= (async () => {
+      const startedAt = now();
+      try {
+        const current = await revocationGeneration(store);
+        if (current !== generation) {
+          known.clear();
+          clearedAt = now();
+          generation = current;
+        }
+        generationReadAt = startedAt;
+      } finally {
+        reading = undefined;
+      }
+    })());
+
+  /** Best effort and off the request's path: the token's last use, to the minute. */
+  const recordUse = (id: string): void => {
+    const at = Date.now();
+    void store.db
+      .updateTable('api_tokens')
+      .set({ last_used_at: at })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at - LAST_USE_PRECISION_MS)]))
+      .execute()
+      .catch(() => undefined);
+  };
+
   return async (token) => {
+    const arrivedAt = now();
+    // At most twice: a read already in flight may have started too early for this request.
+    while (arrivedAt - generationReadAt >= revalidateMs) await readGeneration();
     const key = digest(token);
     const cached = known.get(key);
-    if (cached && cached.until > Date.now()) return cached.tenant;
-    const tenant = await tenantOfToken(store, token);
-    if (tenant === undefined) known.delete(key);
-    else {
-      if (known.size >= maxEntries) known.delete(known.keys().next().value!);
-      known.set(key, { tenant, until: Date.now() + ttlMs });
+    if (cached && now() - cached.lookedUpAt < maxAgeMs) {
+      if (now() - cached.useRecordedAt >= LAST_USE_PRECISION_MS) {
+        cached.useRecordedAt = now();
+        recordUse(cached.id);
+      }
+      return cached.tenant;
     }
-    return tenant;
+    const lookedUpAt = now();
+    const found = await lookupToken(store, token);
+    if (!found) {
+      known.delete(key);
+      return undefined;
+    }
+    if (lookedUpAt >= clearedAt) {
+      known.delete(key);
+      if (known.size >= maxEntries) known.delete(known.keys().next().value!);
+      known.set(key, { ...found, lookedUpAt, useRecordedAt: now() });
+    }
+    recordUse(found.id);
+    return found.tenant;
   };
 }

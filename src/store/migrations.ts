@@ -160,6 +160,22 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
         await db.schema.alterTable('conversations').addColumn('trust', 'text', (c) => c.notNull().defaultTo('trusted')).execute();
       },
     },
+    '0006_token_revocation': {
+      async up(db: Kysely<any>) {
+        // A revoked token keeps its row (for `baton token list`); the server refuses it from then on.
+        await db.schema.alterTable('api_tokens').addColumn('revoked_at', dialect.bigInteger).execute();
+        // When a server last let the token in, recorded at most once a minute per token and server.
+        await db.schema.alterTable('api_tokens').addColumn('last_used_at', dialect.bigInteger).execute();
+        // One row, bumped by every revocation: a server that caches known tokens asks for it (once a second)
+        // instead of asking about every token on every request. See tokenChecker in src/fleet/tokens.ts.
+        await db.schema
+          .createTable('api_token_generation')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('generation', dialect.bigInteger, (c) => c.notNull())
+          .execute();
+        await db.insertInto('api_token_generation').values({ id: 1, generation: 0 }).execute();
+      },
+    },
   };
 }
 

@@ -91,6 +91,14 @@ export interface ApiTokensTable {
   tenant: string;
   token_sha256: string;
   created_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+/** A single row (id 1) whose generation every token revocation bumps. */
+export interface ApiTokenGenerationTable {
+  id: number;
+  generation: number;
 }
 
 export interface FleetWorkersTable {
@@ -104,6 +112,7 @@ export interface FleetWorkersTable {
 
 export interface Database {
   api_tokens: ApiTokensTable;
+  api_token_generation: ApiTokenGenerationTable;
   fleet_workers: FleetWorkersTable;
   conversations: ConversationsTable;
   runs: RunsTable;

@@ -6,7 +6,8 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createWorld, runJson, type World } from './world.js';
+import { openSqliteStore } from '../../src/store/sqlite.js';
+import { createWorld, runJson, waitFor, type World } from './world.js';
 
 let world: World;
 beforeEach(async () => {
@@ -91,6 +92,57 @@ describe('the config comes from the user, never from the working directory', () 
     const missing = await world.baton(machine, ['--config', join(world.root, 'nope.json'), 'ls']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^error: cannot read the config file .+nope\.json \(from --config\): .+\nhint: check --config, or leave it out to use ~\/\.baton\/config\.json\n$/);
+  });
+});
+
+describe('baton rm', () => {
+  it('refuses while a run is active, then removes the conversation with its runs and transcript, and says what it removed', async () => {
+    const machine = await world.machine('machine-a');
+    const store = await openSqliteStore(world.storePath);
+    try {
+      // The model holds its reply to a SLOW prompt for a minute: the run stays active until interrupted.
+      const running = world.start(machine, ['run', '--harness', 'codex', '--json', 'SLOW work to remove']);
+      const conversationId = await waitFor(async () => (await store.listConversations()).find((conversation) => conversation.activeRunId)?.id, 'the run to start');
+      await waitFor(() => world.turns().some((turn) => JSON.stringify(turn.body).includes('SLOW work to remove')) || undefined, 'the CLI to ask the model');
+      const { activeRunId } = (await store.getConversation(conversationId))!;
+
+      const busy = await world.baton(machine, ['rm', conversationId]);
+      expect(busy.code).toBe(1);
+      expect(busy.stderr).toBe(`error: cannot remove conversation ${conversationId} while a run (${activeRunId}) is active\nhint: wait for the run to finish (or interrupt it), then run \`baton rm ${conversationId}\` again\n`);
+      expect(busy.stdout).toBe('');
+      expect(await store.getConversation(conversationId)).toBeDefined();
+
+      running.kill('SIGINT');
+      expect(runJson(await running.result).status).toBe('interrupted');
+      expect((await store.loadTranscript(conversationId))?.files.length).toBeGreaterThan(0);
+
+      const removed = await world.baton(machine, ['rm', conversationId]);
+      expect(removed.code, removed.stderr).toBe(0);
+      expect(removed.stdout).toBe(`removed conversation ${conversationId} (codex, 1 run, its transcript and workspace snapshots): "SLOW work to remove"\n`);
+      expect(await store.getConversation(conversationId)).toBeUndefined();
+      expect(await store.listRuns(conversationId)).toEqual([]);
+      expect(await store.loadTranscript(conversationId)).toBeUndefined();
+      expect(await store.listWorkspaceSnapshots(conversationId)).toEqual([]);
+      expect((await world.baton(machine, ['ls', '--json'])).stdout.trim()).toBe('[]');
+
+      const again = await world.baton(machine, ['rm', conversationId]);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(new RegExp(`^error: no conversation ${conversationId} in .+\\nhint: list conversations with \`baton ls\`\\n$`));
+    } finally {
+      await store.close();
+    }
+  }, 120_000);
+
+  it('removes only the conversation it is given', async () => {
+    const machine = await world.machine('machine-a');
+    const { conversationId: kept } = runJson(await world.baton(machine, ['run', '--harness', 'codex', '--json', 'keep me']));
+    const { conversationId: removed } = runJson(await world.baton(machine, ['run', '--harness', 'codex', '--json', 'remove me']));
+    expect((await world.baton(machine, ['rm', removed])).code).toBe(0);
+    const listed = JSON.parse((await world.baton(machine, ['ls', '--json'])).stdout);
+    expect(listed.map((row: { id: string }) => row.id)).toEqual([kept]);
+    const shown = await world.baton(machine, ['show', kept]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain('ACK keep me');
   });
 });
 

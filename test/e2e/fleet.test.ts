@@ -254,6 +254,31 @@ describe('the CLI against the server (--server, BATON_TOKEN)', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^error: no conversation c_nope\nhint: /);
   }, 60_000);
+
+  it('removes a conversation with baton rm --server, refusing while a run is active', async () => {
+    const env = { BATON_SERVER: fleet.serverUrl, BATON_TOKEN: token };
+    const { conversationId, runId } = await post('/v1/conversations', { harness: 'codex', prompt: 'PAUSE before rm' });
+    await fleet.waitForRun(token, runId, (run) => run.status === 'running', 'the run to start');
+    const busy = await fleet.baton(['rm', conversationId], env);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toBe(`error: cannot remove conversation ${conversationId} while a run (${runId}) is active\nhint: wait for the run to finish (or interrupt it), then run \`baton rm ${conversationId}\` again\n`);
+    expect((await fleet.api(token, 'GET', `/v1/conversations/${conversationId}`)).status).toBe(200);
+
+    expect((await finished(runId)).status).toBe('succeeded');
+    const other = await fleet.token('rm-other');
+    const notTheirs = await fleet.baton(['rm', conversationId], { ...env, BATON_TOKEN: other });
+    expect(notTheirs.code).toBe(1);
+    expect(notTheirs.stderr).toBe(`error: no conversation ${conversationId}\nhint: list conversations with \`baton ls --server ${fleet.serverUrl}\`\n`);
+
+    const removed = await fleet.baton(['rm', '--server', fleet.serverUrl, conversationId], { BATON_TOKEN: token });
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toBe(`removed conversation ${conversationId} (codex, 1 run, its transcript and workspace snapshots): "PAUSE before rm"\n`);
+    expect((await fleet.api(token, 'GET', `/v1/conversations/${conversationId}`)).status).toBe(404);
+    expect((await fleet.api(token, 'GET', `/v1/runs/${runId}`)).status).toBe(404);
+    const again = await fleet.baton(['rm', conversationId], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^error: no conversation .+\nhint: list conversations with `baton ls --server /);
+  }, 120_000);
 });
 
 describe('the API: auth, tenants and bad input', () => {
@@ -290,6 +315,41 @@ describe('the API: auth, tenants and bad input', () => {
     expect((await fleet.api(other, 'GET', '/v1/conversations')).body.conversations).toEqual([]);
     expect((await fleet.api(token, 'GET', `/v1/conversations/${id}`)).status).toBe(200);
   });
+
+  it("answers another tenant's export and delete of a conversation with 404, as for one that does not exist, and leaves it whole", async () => {
+    const { conversationId, runId } = await post('/v1/conversations', { harness: 'codex', prompt: 'RUN echo owned-by-acme' });
+    expect((await finished(runId)).status).toBe('succeeded');
+    const exported = async (as: string) => {
+      const response = await fleet.api(as, 'GET', `/v1/conversations/${conversationId}/export`);
+      expect(response.status).toBe(200);
+      const { exportedAt: _, ...file } = response.body;
+      return file;
+    };
+    const before = await exported(token);
+    expect(before.conversation.id).toBe(conversationId);
+    expect(before.runs).toHaveLength(1);
+    expect(JSON.stringify(before.transcript)).toContain('owned-by-acme');
+    const transcriptBefore = (await fleet.api(token, 'GET', `/v1/conversations/${conversationId}/transcript`)).body;
+
+    const other = await fleet.token('initech');
+    for (const method of ['GET', 'DELETE'] as const) {
+      const path = (id: string) => `/v1/conversations/${id}${method === 'GET' ? '/export' : ''}`;
+      const theirs = await fleet.api(other, method, path(conversationId));
+      const missing = await fleet.api(other, method, path('c_doesnotexist'));
+      expect([theirs.status, missing.status], `${method} ${path(conversationId)}`).toEqual([404, 404]);
+      // Word for word the answer for an id that does not exist: nothing tells that this one does.
+      expect(JSON.stringify(theirs.body).replaceAll(conversationId, 'ID')).toBe(JSON.stringify(missing.body).replaceAll('c_doesnotexist', 'ID'));
+      expect(theirs.body.error.code).toBe('CONVERSATION_NOT_FOUND');
+      expect(JSON.stringify(theirs.body)).not.toContain('owned-by-acme');
+    }
+
+    // The owner's conversation is untouched: the same export, its run and its transcript.
+    expect(await exported(token)).toEqual(before);
+    const detail = await fleet.api(token, 'GET', `/v1/conversations/${conversationId}`);
+    expect(detail.body).toMatchObject({ status: 'idle', runs: [{ id: runId, status: 'succeeded' }] });
+    expect((await fleet.api(token, 'GET', `/v1/conversations/${conversationId}/transcript`)).body).toEqual(transcriptBefore);
+    expect(transcriptBefore.items.some((item: any) => String(item.output ?? '').includes('owned-by-acme'))).toBe(true);
+  }, 120_000);
 
   it('answers bad input with a 4xx JSON error and no stack trace', async () => {
     const cases: Array<[unknown, number, string]> = [
