@@ -9,6 +9,7 @@
  *
  * Either way the plan is argv only (no shell), and the sandbox's environment is only what baton passes on.
  */
+import { realpath } from 'node:fs/promises';
 import type { CommandSpec } from '../harness/harness.js';
 import { bubblewrapSandboxArgs, pidNamespaceArgs, probeBubblewrap, probeSetpriv, readSystemLayout, SANDBOX_UID, sandboxAccounts } from './bubblewrap.js';
 
@@ -64,7 +65,8 @@ export async function planLaunch(spec: CommandSpec, inheritedEnv: NodeJS.Process
     const args = bubblewrapSandboxArgs({ ...confinement, readable, cwd: spec.cwd, accountFds: [3, 4], hidden: system.hidden, rootLinks: system.rootLinks });
     return {
       file: bubblewrap.path,
-      args: [...args, '--', spec.file, ...spec.args],
+      // The real path: only the package's real folder is bound, not links on the way (pnpm, a symlinked node_modules).
+      args: [...args, '--', await realpath(spec.file).catch(() => spec.file), ...spec.args],
       // bubblewrap hands its own environment to the CLI: values never appear in an argv, where `ps` shows them.
       env,
       cwd: spec.cwd,
