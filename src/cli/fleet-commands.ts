@@ -7,6 +7,7 @@ import { probeBubblewrap } from '../sandbox/bubblewrap.js';
 import { isSandboxMode, SANDBOX_MODES } from '../sandbox/sandbox.js';
 import type { PostgresStore } from '../store/postgres.js';
 import { openContext, type GlobalOptions } from './context.js';
+import { terminalText } from './terminal-text.js';
 
 const VERSION = '0.1.0';
 
@@ -118,6 +119,8 @@ export function registerFleetCommands(program: Command, globals: () => GlobalOpt
         sandbox,
         passEnvironment,
         allowLocalClone: options.allowLocalClone === true,
+        // A log line quotes runs' errors (a CLI's stderr tail), which the agent controls.
+        log: (line) => process.stderr.write(`${terminalText(line)}\n`),
       });
       try {
         await worker.start();
