@@ -8,6 +8,7 @@ import { isSandboxMode, SANDBOX_MODES } from '../sandbox/sandbox.js';
 import { openContext, type GlobalOptions } from './context.js';
 import { openFleetStore } from './fleet-store.js';
 import { registerTokenCommands } from './token-commands.js';
+import { terminalText } from './terminal-text.js';
 
 const VERSION = '0.1.0';
 
@@ -106,6 +107,8 @@ export function registerFleetCommands(program: Command, globals: () => GlobalOpt
         sandbox,
         passEnvironment,
         allowLocalClone: options.allowLocalClone === true,
+        // A log line quotes runs' errors (a CLI's stderr tail), which the agent controls.
+        log: (line) => process.stderr.write(`${terminalText(line)}\n`),
       });
       try {
         await worker.start();

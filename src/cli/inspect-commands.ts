@@ -6,11 +6,12 @@ import { BatonError, errorMessage } from '../errors.js';
 import { writePrivateFileAtomic } from '../fs/private-files.js';
 import { getHarness } from '../harness/registry.js';
 import { conversationStatus } from '../store/conversation-status.js';
-import type { Conversation, ForkOrigin, Run, Store } from '../store/store.js';
-import { renderItem, splitTurns, turnsOfRuns, type TranscriptView } from '../transcript/view.js';
+import type { Conversation, ForkOrigin, Run, Store, Trust } from '../store/store.js';
+import { renderItem, splitTurns, turnsOfRuns, type TranscriptView, type ViewItem } from '../transcript/view.js';
 import type { WorkspaceManifest } from '../workspace/workspace.js';
 import { withStore, type GlobalOptions } from './context.js';
 import { RemoteClient, remoteTarget, type RemoteRun } from './remote.js';
+import { terminalJson, terminalJsonText, terminalLine, terminalText } from './terminal-text.js';
 
 interface RemoteConversation {
   id: string;
@@ -26,6 +27,12 @@ const time = (ms: number | undefined): string => {
   const date = new Date(ms);
   return Number.isFinite(date.getTime()) ? date.toISOString().replace('T', ' ').slice(0, 19) : '(bad time)';
 };
+
+/** One `baton ls` row. Every field is stored (or a server's) text, so none may break out of its row. */
+function listRow(row: { id: string; harness: string; status: string; runs: number; updatedAt: number | undefined; title: string }): string {
+  const runs = `${String(row.runs).padStart(3)} run${row.runs === 1 ? ' ' : 's'}`;
+  return `${terminalLine(row.id)}  ${terminalLine(row.harness).padEnd(6)}  ${terminalLine(row.status).padEnd(11)}  ${terminalLine(runs)}  ${time(row.updatedAt)}  ${terminalLine(row.title)}\n`;
+}
 
 async function requireConversation(store: Store, id: string): Promise<Conversation> {
   const conversation = await store.getConversation(id);
@@ -47,15 +54,15 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
       const remote = remoteTarget(options.server);
       if (remote) {
         const { conversations } = await new RemoteClient(remote).request<{ conversations: Array<{ id: string; harness: string; status: string; runs: number; updatedAt: string; title: string }> }>('GET', '/v1/conversations');
-        if (options.json) process.stdout.write(`${JSON.stringify(conversations)}\n`);
+        if (options.json) process.stdout.write(`${terminalJson(conversations)}\n`);
         else if (conversations.length === 0) process.stderr.write(`no conversations on ${remote.url}; start one with \`baton run --server ${remote.url} --harness codex "…"\`\n`);
-        else for (const row of conversations) process.stdout.write(`${row.id}  ${row.harness.padEnd(6)}  ${row.status.padEnd(11)}  ${String(row.runs).padStart(3)} run${row.runs === 1 ? ' ' : 's'}  ${time(Date.parse(row.updatedAt))}  ${row.title}\n`);
+        else for (const row of conversations) process.stdout.write(listRow({ ...row, updatedAt: Date.parse(row.updatedAt) }));
         return;
       }
       await withStore(globals(), async ({ store }) => {
         const rows = (await store.listConversationSummaries()).map(({ conversation, runs }) => ({ conversation, runs, status: conversationStatus(conversation, runs) }));
         if (options.json) {
-          process.stdout.write(`${JSON.stringify(rows.map(({ conversation, runs, status }) => ({ ...conversation, status, runs: runs.count })))}\n`);
+          process.stdout.write(`${terminalJson(rows.map(({ conversation, runs, status }) => ({ ...conversation, status, runs: runs.count })))}\n`);
           return;
         }
         if (rows.length === 0) {
@@ -63,7 +70,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
           return;
         }
         for (const { conversation, runs, status } of rows) {
-          process.stdout.write(`${conversation.id}  ${conversation.harness.padEnd(6)}  ${status.padEnd(11)}  ${String(runs.count).padStart(3)} run${runs.count === 1 ? ' ' : 's'}  ${time(conversation.updatedAt)}  ${conversation.title}\n`);
+          process.stdout.write(listRow({ ...conversation, status, runs: runs.count }));
         }
       });
     });
@@ -81,7 +88,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
         const path = `/v1/conversations/${encodeURIComponent(id)}`;
         const [conversation, transcript] = await Promise.all([client.request<RemoteConversation>('GET', path), client.request<TranscriptView>('GET', `${path}/transcript`)]);
         if (options.json) {
-          process.stdout.write(`${JSON.stringify({ conversation, runs: conversation.runs, transcript })}\n`);
+          process.stdout.write(`${terminalJson({ conversation, runs: conversation.runs, transcript })}\n`);
           return;
         }
         const runs = conversation.runs.map((run) => ({ ...run, host: run.host ?? '', cwd: '', startedAt: run.startedAt ? Date.parse(run.startedAt) : 0, exitCode: run.exitCode ?? undefined, error: run.error ?? undefined }));
@@ -94,7 +101,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
           const runs = await store.listRuns(id);
           const transcript = await store.loadTranscript(id);
           const view = getHarness(conversation.harness).viewTranscript(transcript?.files ?? []);
-          process.stdout.write(`${JSON.stringify({ conversation, runs, transcript: view })}\n`);
+          process.stdout.write(`${terminalJson({ conversation, runs, transcript: view })}\n`);
           return;
         }
         process.stdout.write(await renderConversation(store, id));
@@ -147,7 +154,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
         if (options.output) {
           await writePrivateFileAtomic(options.output, text);
           process.stderr.write(`exported ${id} to ${options.output}\n`);
-        } else process.stdout.write(text);
+        } else process.stdout.write(terminalJsonText(text));
       });
     });
 
@@ -177,7 +184,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
           const withheld = projectFilesThatRunCode({ gitRepositoryMadeByBaton: imported.workspace.snapshot.manifest.kind === 'git' }).join(', ');
           process.stderr.write(`untrusted: its workspace restores without ${withheld} (files that make a CLI run commands); review them with \`baton workspace ${id} -o DIR\`, trust them with \`baton resume ${id} --trust PROMPT\`\n`);
         }
-        process.stdout.write(`${id}\n`);
+        process.stdout.write(`${terminalLine(id)}\n`);
       });
     });
 }
@@ -198,31 +205,55 @@ export async function renderConversation(store: Store, id: string): Promise<stri
 }
 
 export interface ConversationText {
-  conversation: { id: string; harness: string; sessionId: string | undefined; forkedFrom?: ForkOrigin | undefined };
+  conversation: { id: string; harness: string; sessionId: string | undefined; forkedFrom?: ForkOrigin | undefined; trust?: Trust | undefined };
   runs: Array<Pick<Run, 'id' | 'sequence' | 'kind' | 'status' | 'exitCode' | 'host' | 'startedAt' | 'cwd' | 'prompt' | 'error'>>;
   view: TranscriptView;
   workspaceOf?: (runId: string) => WorkspaceManifest | undefined;
 }
 
-/** Renders a conversation (from the local store or from a server) as `baton show` prints it. */
+/** A transcript item with every field escaped for the terminal: names and paths as one line, bodies keep newlines. */
+function terminalItem(item: ViewItem): ViewItem {
+  const output = item.kind === 'user' || item.kind === 'assistant' || item.output === undefined ? undefined : terminalText(item.output);
+  switch (item.kind) {
+    case 'user':
+    case 'assistant':
+      return { ...item, text: terminalText(item.text) };
+    case 'command':
+      return { ...item, command: terminalText(item.command), output };
+    case 'tool':
+      return { ...item, name: terminalLine(item.name), input: terminalText(item.input), output };
+    case 'edit':
+      return { ...item, paths: item.paths.map(terminalLine), diff: terminalText(item.diff), output };
+  }
+}
+
+/**
+ * Renders a conversation (from the local store or from a server) as `baton show` prints it. Every stored field
+ * is escaped where it is placed (one-line fields lose their newlines too), and the whole text once more, so no
+ * field this function forgets can reach the terminal with an ESC in it.
+ */
 export function formatConversation({ conversation, runs, view, workspaceOf }: ConversationText): string {
-  const out: string[] = [`conversation ${conversation.id} · ${conversation.harness} · session ${conversation.sessionId ?? '(none)'}`];
-  if (conversation.forkedFrom) out.push(`forked from ${conversation.forkedFrom.conversationId} (run ${conversation.forkedFrom.runId}): ${conversation.forkedFrom.reason}`);
+  const line = (value: string | number): string => terminalLine(String(value));
+  const out: string[] = [`conversation ${line(conversation.id)} · ${line(conversation.harness)} · session ${line(conversation.sessionId ?? '(none)')}`];
+  const fork = conversation.forkedFrom;
+  if (fork) out.push(`forked from ${line(fork.conversationId)} (run ${line(fork.runId)}): ${line(fork.reason)}`);
+  if (conversation.trust === 'untrusted') out.push(`untrusted (imported): its workspace restores without the files that make a CLI run commands; \`baton resume ${line(conversation.id)} --trust PROMPT\` trusts it`);
   const byTurn = splitTurns(view.items);
+  const render = (item: ViewItem): string => renderItem(terminalItem(item));
   const { turnsOfRun, unclaimed } = turnsOfRuns(runs, byTurn);
-  for (const index of unclaimed) out.push('', ...byTurn[index]!.map(renderItem));
+  for (const index of unclaimed) out.push('', ...byTurn[index]!.map(render));
   runs.forEach((run, index) => {
-    const where = [run.host, run.status === 'queued' ? '' : time(run.startedAt), run.cwd].filter((part) => part !== '').join(' · ');
-    out.push('', `── run ${run.sequence} · ${run.kind} · ${run.status}${run.exitCode !== undefined ? ` (exit ${run.exitCode})` : ''}${where ? ` · ${where}` : ''}`);
+    const where = [run.host, run.status === 'queued' ? '' : time(run.startedAt), run.cwd].filter((part) => part !== '').map(line).join(' · ');
+    out.push('', `── run ${line(run.sequence)} · ${line(run.kind)} · ${line(run.status)}${run.exitCode !== undefined ? ` (exit ${line(run.exitCode)})` : ''}${where ? ` · ${where}` : ''}`);
     const own = turnsOfRun[index]!;
-    for (const turn of own) out.push(...byTurn[turn]!.map(renderItem));
-    if (own.length === 0) out.push(`> ${run.prompt}`, run.status === 'queued' ? '(queued: waiting for a worker)' : '(nothing saved for this run)');
-    if (run.error && run.status !== 'succeeded') out.push(`! ${run.error}`);
+    for (const turn of own) out.push(...byTurn[turn]!.map(render));
+    if (own.length === 0) out.push(renderItem({ kind: 'user', text: terminalText(run.prompt) }), run.status === 'queued' ? '(queued: waiting for a worker)' : '(nothing saved for this run)');
+    if (run.error && run.status !== 'succeeded') out.push(`! ${terminalText(run.error)}`);
     const workspace = workspaceOf?.(run.id);
     if (workspace?.kind === 'too-large') out.push(`! workspace too large to save (${workspace.bytes} bytes > ${workspace.limitBytes})`);
     const changedFiles = Array.isArray(workspace?.changedFiles) ? workspace.changedFiles : [];
-    if (changedFiles.length > 0) out.push(`✎ files changed: ${changedFiles.join(', ')}`);
+    if (changedFiles.length > 0) out.push(`✎ files changed: ${changedFiles.map(terminalLine).join(', ')}`);
   });
-  if (view.unparsedLines > 0) out.push('', `(${view.unparsedLines} transcript line(s) were not JSON; they are kept as they are)`);
-  return `${out.join('\n')}\n`;
+  if (view.unparsedLines > 0) out.push('', `(${line(view.unparsedLines)} transcript line(s) were not JSON; they are kept as they are)`);
+  return terminalText(`${out.join('\n')}\n`);
 }

@@ -8,6 +8,7 @@ import { registerForkCommand } from './fork-command.js';
 import { registerInspectCommands } from './inspect-commands.js';
 import { registerRmCommand } from './rm-command.js';
 import { registerRunCommands } from './run-command.js';
+import { terminalText } from './terminal-text.js';
 
 const program = new Command();
 program
@@ -33,8 +34,9 @@ program
   // Loaded on demand: the scripted model server is only needed here.
   .action(async (options: { keep?: boolean; harness?: string }) => (await import('./demo-command.js')).runDemo(options));
 
+/** Error messages quote stored text (file names, a CLI's stderr, a server's answer), so they are escaped too. */
 function fail(message: string, hint: string | undefined, exitCode: number): never {
-  process.stderr.write(`error: ${message}\n${hint ? `hint: ${hint}\n` : ''}`);
+  process.stderr.write(`error: ${terminalText(message)}\n${hint ? `hint: ${terminalText(hint)}\n` : ''}`);
   process.exit(exitCode);
 }
 

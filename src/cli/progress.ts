@@ -1,5 +1,9 @@
-/** Live progress of a run, in human form, on stderr (stdout is for ids and --json). */
+/**
+ * Live progress of a run, in human form, on stderr (stdout is for ids and --json). Everything in an event comes
+ * from the agent (or from a server), so every field is escaped for the terminal.
+ */
 import type { TimedEvent } from '../run/events.js';
+import { terminalLine, terminalText } from './terminal-text.js';
 
 function firstLines(text: string, count: number): string {
   const lines = text.replace(/\n$/, '').split('\n');
@@ -11,23 +15,23 @@ const indent = (text: string): string => text.split('\n').map((line) => `    ${l
 export function formatEvent(event: TimedEvent): string | undefined {
   switch (event.type) {
     case 'session.started':
-      return `· session ${event.sessionId}`;
+      return `· session ${terminalLine(event.sessionId)}`;
     case 'message':
-      return `\n${event.text}\n`;
+      return `\n${terminalText(event.text)}\n`;
     case 'command.started':
-      return `$ ${event.command}`;
+      return `$ ${terminalText(event.command)}`;
     case 'command.completed': {
-      const status = event.exitCode !== undefined && event.exitCode !== 0 ? ` (exit ${event.exitCode})` : '';
-      return event.output.trim() === '' ? (status ? `  ${status.trim()}` : undefined) : `${indent(firstLines(event.output, 8))}${status}`;
+      const status = event.exitCode !== undefined && event.exitCode !== 0 ? ` (exit ${terminalLine(String(event.exitCode))})` : '';
+      return event.output.trim() === '' ? (status ? `  ${status.trim()}` : undefined) : `${indent(firstLines(terminalText(event.output), 8))}${status}`;
     }
     case 'file.changed':
-      return `✎ ${event.paths.join(', ')}`;
+      return `✎ ${event.paths.map(terminalLine).join(', ')}`;
     case 'turn.failed':
-      return `✗ turn failed: ${event.message}`;
+      return `✗ turn failed: ${terminalText(event.message)}`;
     case 'warning':
-      return `· ${event.message}`;
+      return `· ${terminalText(event.message)}`;
     case 'error':
-      return `! ${event.message}`;
+      return `! ${terminalText(event.message)}`;
     default:
       return undefined;
   }

@@ -10,6 +10,7 @@ import type { RestoreMode } from '../workspace/workspace.js';
 import { withStore, type GlobalOptions } from './context.js';
 import { progressPrinter } from './progress.js';
 import { RemoteClient, remoteTarget } from './remote.js';
+import { terminalJson, terminalLine, terminalText } from './terminal-text.js';
 
 interface RunCommandOptions {
   server?: string;
@@ -93,10 +94,10 @@ function leaseMs(): number | undefined {
 function report(result: RunResult, options: RunCommandOptions): void {
   if (options.json) {
     const { conversationId, harness, sessionId, runId, status, exitCode } = result;
-    process.stdout.write(`${JSON.stringify({ conversationId, harness, sessionId: sessionId ?? null, runId, status, exitCode: exitCode ?? null })}\n`);
+    process.stdout.write(`${terminalJson({ conversationId, harness, sessionId: sessionId ?? null, runId, status, exitCode: exitCode ?? null })}\n`);
   } else {
-    if (result.forkedInto) process.stderr.write(`error: run ${result.status}: ${result.error ?? 'lost its lease'}\nhint: continue that work with \`baton resume ${result.forkedInto} PROMPT\`; the original conversation goes on in the run that took it over\n`);
-    else if (result.status !== 'succeeded') process.stderr.write(`error: run ${result.status}: ${result.error ?? 'unknown error'}\nhint: the transcript is saved up to the failure; continue with \`baton resume ${result.conversationId} PROMPT\`\n`);
+    if (result.forkedInto) process.stderr.write(`error: run ${terminalLine(result.status)}: ${terminalText(result.error ?? 'lost its lease')}\nhint: continue that work with \`baton resume ${result.forkedInto} PROMPT\`; the original conversation goes on in the run that took it over\n`);
+    else if (result.status !== 'succeeded') process.stderr.write(`error: run ${terminalLine(result.status)}: ${terminalText(result.error ?? 'unknown error')}\nhint: the transcript is saved up to the failure; continue with \`baton resume ${result.conversationId} PROMPT\`\n`);
     process.stdout.write(`${result.conversationId}\n`);
   }
   process.exitCode = result.status === 'succeeded' ? 0 : result.status === 'interrupted' ? 130 : 1;
@@ -202,7 +203,7 @@ function assertNoLocalOptions(options: RunCommandOptions): void {
 /** Queues the run on the server, streams its events, and reports it as a local run would be reported. */
 async function followRemote(client: RemoteClient, options: RunCommandOptions, queue: (client: RemoteClient) => Promise<{ conversationId: string; runId: string }>): Promise<void> {
   const { conversationId, runId } = await queue(client);
-  if (!options.quiet) process.stderr.write(`· queued run ${runId} of conversation ${conversationId} on ${client.target.url}\n`);
+  if (!options.quiet) process.stderr.write(`· queued run ${terminalLine(runId)} of conversation ${terminalLine(conversationId)} on ${client.target.url}\n`);
   const controller = new AbortController();
   const stop = (): void => controller.abort();
   process.once('SIGINT', stop);
@@ -210,7 +211,7 @@ async function followRemote(client: RemoteClient, options: RunCommandOptions, qu
     const printer = options.quiet ? () => undefined : progressPrinter();
     const run = await client.followRun(runId, printer, controller.signal);
     if (!run) {
-      process.stderr.write(`stopped following; run ${runId} goes on at the server\nhint: see it with \`baton show --server ${client.target.url} ${conversationId}\`\n`);
+      process.stderr.write(`stopped following; run ${terminalLine(runId)} goes on at the server\nhint: see it with \`baton show --server ${client.target.url} ${terminalLine(conversationId)}\`\n`);
       process.exitCode = 130;
       return;
     }

@@ -9,6 +9,7 @@ import { chmod, cp, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BatonError, errorMessage } from '../errors.js';
+import { assertCloneValues } from './clone-source.js';
 
 const run = promisify(execFile);
 
@@ -55,11 +56,23 @@ export async function createRunPlace(input: { dataDir: string; homesDir: string 
   };
 }
 
-/** Clones the repository a new conversation works on into its (empty) working directory. */
+/**
+ * Clones the repository a new conversation works on into its (empty) working directory, at `ref` when given:
+ * a branch (checked out as a local branch, as `git checkout` would), or a tag or commit (detached).
+ * The URL and ref come from an API body: their shapes are checked again here (the queue may hold runs accepted
+ * by an older server), and git is told where its options end.
+ * verified with git 2.39.5: `git switch` honours `--end-of-options`; `git checkout` reads it as a revision.
+ */
 export async function cloneWorkspace(source: { git: string; ref?: string | undefined }, cwd: string): Promise<void> {
+  assertCloneValues(source);
+  const git = (args: string[]) => run('git', args, { maxBuffer: 16 * 1024 * 1024 });
   try {
-    await run('git', ['clone', '--quiet', '--', source.git, cwd], { maxBuffer: 16 * 1024 * 1024 });
-    if (source.ref) await run('git', ['-C', cwd, 'checkout', '--quiet', source.ref, '--'], { maxBuffer: 16 * 1024 * 1024 });
+    await git(['clone', '--quiet', '--', source.git, cwd]);
+    if (source.ref) {
+      const isBranch = async (ref: string): Promise<boolean> => git(['-C', cwd, 'rev-parse', '--verify', '--quiet', '--end-of-options', ref]).then(() => true, () => false);
+      const branch = (await isBranch(`refs/heads/${source.ref}`)) || (await isBranch(`refs/remotes/origin/${source.ref}`));
+      await git(['-C', cwd, 'switch', '--quiet', ...(branch ? [] : ['--detach']), '--end-of-options', source.ref]);
+    }
   } catch (error) {
     const detail = (error as { stderr?: string }).stderr?.trim().split('\n').at(-1) ?? errorMessage(error);
     throw new BatonError('WORKSPACE_ERROR', `cannot clone ${source.git}${source.ref ? ` at ${source.ref}` : ''}: ${detail}`, {

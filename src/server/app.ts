@@ -236,7 +236,7 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
     async (c) => {
       const body = c.req.valid('json');
       const harness = getHarness(body.harness as Conversation['harness']);
-      if (body.workspace && 'git' in body.workspace) assertCloneSource(body.workspace.git, { allowLocal: options.allowLocalClone === true });
+      if (body.workspace && 'git' in body.workspace) assertCloneSource(body.workspace.git, { allowLocal: options.allowLocalClone === true }, body.workspace.ref);
       const conversationOptions: ConversationOptions = {
         model: body.model,
         systemPrompt: body.systemPrompt,

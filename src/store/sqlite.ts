@@ -1,9 +1,10 @@
 /** The embedded store: one SQLite file (WAL, busy timeout), shared safely by processes on one machine. */
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { BatonError, errorMessage } from '../errors.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../fs/private-files.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
 import type { ChunkBodies } from './chunk-bodies.js';
@@ -40,10 +41,48 @@ export async function openSqliteStore(path: string, options: { chunkBodies?: Chu
   }, options.chunkBodies);
 }
 
+/** Creates the store's directory, and any missing parents, 0700 whatever the umask; an existing one is left as it is. */
+function createStoreDirectory(directory: string): void {
+  const first = mkdirSync(directory, { recursive: true, mode: PRIVATE_DIR_MODE });
+  if (first === undefined) return;
+  // mkdir's mode is narrowed by the umask (a umask of 0277 would leave 0500, where the file cannot be made).
+  let path = first;
+  chmodSync(path, PRIVATE_DIR_MODE);
+  for (const part of relative(first, directory).split(sep).filter(Boolean)) {
+    path = join(path, part);
+    chmodSync(path, PRIVATE_DIR_MODE);
+  }
+}
+
+/**
+ * Creates a missing store file 0600, whatever the umask. SQLite would create it 0644 less the umask (so 0644,
+ * readable by everyone, under the usual 022 or under 000), and gives the -wal and -shm files the main file's
+ * mode; so making the main file private first makes all three private. An existing file keeps its mode.
+ * verified with better-sqlite3 12.11.1 (SQLite 3.53.2): umask 000 gives 0644 for all three without this, and
+ * 0600 for all three with it.
+ */
+function createStoreFile(path: string): void {
+  let descriptor: number;
+  try {
+    descriptor = openSync(path, 'wx', PRIVATE_FILE_MODE);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw error;
+  }
+  try {
+    fchmodSync(descriptor, PRIVATE_FILE_MODE);
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
 async function openDatabase(absolute: string): Promise<Kysely<Database>> {
   let database: Sqlite.Database;
   try {
-    if (absolute !== ':memory:') mkdirSync(dirname(absolute), { recursive: true, mode: 0o700 });
+    if (absolute !== ':memory:') {
+      createStoreDirectory(dirname(absolute));
+      createStoreFile(absolute);
+    }
     database = new Sqlite(absolute);
     database.pragma('journal_mode = WAL');
     database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);

@@ -304,9 +304,11 @@ interface ArchiveEntry {
 /**
  * Unpacks a directory snapshot into `target`. Missing or empty: created and filled. Not empty: refused with
  * WORKSPACE_CONFLICT and left untouched, unless `overwrite` (archive files replace, others stay). `skip`: nothing.
- * The whole archive is checked before anything is written: absolute paths, `..` and paths through a symlink
- * the archive itself creates are refused. node-tar then extracts with its path protections on (strict, no
- * preservePaths, `unlink` so a link already in the target is replaced rather than written through).
+ * The whole archive is checked before anything is written: a damaged or truncated archive is an error (never an
+ * empty restore); absolute paths, `..`, paths through a symlink the archive itself creates, and anything but
+ * files, folders and symlinks (hard links, devices, FIFOs) are refused. node-tar then extracts with its path
+ * protections on (strict, no preservePaths, `unlink` so a link already in the target is replaced rather than
+ * written through).
  */
 export async function restoreDirectory(snapshot: WorkspaceSnapshot, target: string, mode: RestoreMode): Promise<void> {
   if (mode === 'skip') return;
@@ -316,31 +318,18 @@ export async function restoreDirectory(snapshot: WorkspaceSnapshot, target: stri
       hint: 'resume with `--workspace skip`, and raise the workspace size limit or add a .batonignore for the next run',
     });
   }
-  if (manifest.kind !== 'directory' || !snapshot.blobs.archive) {
+  if (manifest.kind !== 'directory') {
     throw new BatonError('WORKSPACE_ERROR', `the workspace snapshot is not a directory archive (kind ${manifest.kind})`, { hint: 'restore it with the git workspace restore' });
   }
+  if (!snapshot.blobs.archive) throw damagedArchive('the snapshot has no archive');
   const archive = snapshot.blobs.archive;
   const root = path.resolve(target);
+  // Someone's files come first: a plain resume into them is a conflict, whatever the archive holds.
+  await refuseOccupiedTarget(root, mode);
   const entries = await checkedArchiveEntries(archive, root);
 
-  const existing = await stat(root).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw new BatonError('WORKSPACE_ERROR', `cannot read ${root}: ${errorMessage(error)}`, { cause: error, hint: 'check the directory permissions or choose another directory' });
-  });
-  if (existing && !existing.isDirectory()) {
-    throw new BatonError('WORKSPACE_CONFLICT', `${root} exists and is not a directory`, { hint: 'remove it or resume in another directory, or resume with `--workspace skip` to leave it as it is' });
-  }
-  if (existing && mode === 'restore') {
-    const present = (await readdir(root, { withFileTypes: true })).map((dirent) => (dirent.isDirectory() ? `${dirent.name}/` : dirent.name)).sort(compareStrings);
-    if (present.length > 0) {
-      const shown = present.slice(0, 3).join(', ') + (present.length > 3 ? ', …' : '');
-      throw new BatonError('WORKSPACE_CONFLICT', `${root} is not empty (${present.length} ${present.length === 1 ? 'entry' : 'entries'}: ${shown})`, {
-        hint: 'resume with `--workspace overwrite` to unpack the saved files over it (other files stay), `--workspace skip` to resume without them, or resume in an empty directory',
-      });
-    }
-  }
-
   await mkdir(root, { recursive: true });
+  if (entries.length === 0) return;
   try {
     await extract(archive, root);
     // node-tar creates files through the umask; put back the exact permission bits (never through a symlink).
@@ -359,8 +348,50 @@ export async function restoreDirectory(snapshot: WorkspaceSnapshot, target: stri
   }
 }
 
+/** WORKSPACE_CONFLICT when `root` is not a directory, or (unless `overwrite`) holds anything. */
+async function refuseOccupiedTarget(root: string, mode: RestoreMode): Promise<void> {
+  const existing = await stat(root).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw new BatonError('WORKSPACE_ERROR', `cannot read ${root}: ${errorMessage(error)}`, { cause: error, hint: 'check the directory permissions or choose another directory' });
+  });
+  if (existing && !existing.isDirectory()) {
+    throw new BatonError('WORKSPACE_CONFLICT', `${root} exists and is not a directory`, { hint: 'remove it or resume in another directory, or resume with `--workspace skip` to leave it as it is' });
+  }
+  if (existing && mode === 'restore') {
+    const present = (await readdir(root, { withFileTypes: true })).map((dirent) => (dirent.isDirectory() ? `${dirent.name}/` : dirent.name)).sort(compareStrings);
+    if (present.length > 0) {
+      const shown = present.slice(0, 3).join(', ') + (present.length > 3 ? ', …' : '');
+      throw new BatonError('WORKSPACE_CONFLICT', `${root} is not empty (${present.length} ${present.length === 1 ? 'entry' : 'entries'}: ${shown})`, {
+        hint: 'resume with `--workspace overwrite` to unpack the saved files over it (other files stay), `--workspace skip` to resume without them, or resume in an empty directory',
+      });
+    }
+  }
+}
+
+function damagedArchive(detail: string, cause?: unknown): BatonError {
+  return new BatonError('WORKSPACE_ERROR', `the saved workspace archive is damaged: ${detail}`, {
+    ...(cause === undefined ? {} : { cause }),
+    hint: 'nothing was written; resume with `--workspace skip` to continue without the files, or write an earlier run\'s workspace with `baton workspace ID --at RUN -o DIR`',
+  });
+}
+
+/**
+ * True for an archive of no entries (what an empty directory snapshots to: the two zero end blocks), which
+ * node-tar refuses as "Unrecognized archive format". Anything that is not whole 512-byte blocks ending in the
+ * two zero blocks baton always writes is damaged: a truncated archive, or bytes that were never a tar archive.
+ */
+function isEmptyArchive(archive: Buffer): boolean {
+  if (archive.length < 2 * TAR_BLOCK || archive.length % TAR_BLOCK !== 0) {
+    throw damagedArchive(`${archive.length} bytes is not a whole number of 512-byte tar blocks ending in the end-of-archive blocks (truncated?)`);
+  }
+  const zero = (from: number, to: number): boolean => archive.subarray(from, to).every((byte) => byte === 0);
+  if (!zero(archive.length - 2 * TAR_BLOCK, archive.length)) throw damagedArchive('it does not end with the end-of-archive blocks (truncated?)');
+  return zero(0, archive.length - 2 * TAR_BLOCK);
+}
+
 /** Reads every header of the archive and refuses it whole if any entry could land outside `root`. */
 async function checkedArchiveEntries(archive: Buffer, root: string): Promise<ArchiveEntry[]> {
+  if (isEmptyArchive(archive)) return [];
   const entries: ArchiveEntry[] = [];
   const problems: string[] = [];
   const symlinks = new Set<string>();
@@ -383,7 +414,7 @@ async function checkedArchiveEntries(archive: Buffer, root: string): Promise<Arc
     parser.on('close', () => resolve());
     parser.end(archive);
   }).catch((error: unknown) => {
-    throw new BatonError('WORKSPACE_ERROR', `the workspace archive is damaged: ${errorMessage(error)}`, { cause: error, hint: 'resume with `--workspace skip`' });
+    throw damagedArchive(errorMessage(error).replace(/\s+/g, ' '), error);
   });
   if (problems.length > 0) {
     throw new BatonError('WORKSPACE_ERROR', `refusing to restore the workspace into ${root}: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}`, {
@@ -393,9 +424,14 @@ async function checkedArchiveEntries(archive: Buffer, root: string): Promise<Arc
   return entries;
 }
 
+/** The entry types a workspace archive holds; a hard link, device, FIFO or anything else is refused. */
+const ARCHIVE_TYPES: ReadonlySet<string> = new Set(['File', 'OldFile', 'Directory', 'SymbolicLink']);
+/** What node-tar itself extracts: symlinks are placed by restoreDirectory afterwards. */
+const EXTRACTED_TYPES: ReadonlySet<string> = new Set(['File', 'OldFile', 'Directory']);
+
 function unsafeEntry(entry: ReadEntry, symlinks: ReadonlySet<string>): string | undefined {
   const raw = entry.path.replace(/\\/g, '/');
-  if (!['File', 'OldFile', 'Directory', 'SymbolicLink'].includes(entry.type)) return `entry "${raw}" is a ${entry.type}, which a workspace never holds`;
+  if (!ARCHIVE_TYPES.has(entry.type)) return `entry "${raw}" is a ${entry.type}, which a workspace never holds`;
   if (raw.includes('\0')) return `entry "${raw}" has a NUL in its name`;
   if (raw.startsWith('/') || /^[a-zA-Z]:/.test(raw)) return `entry "${raw}" is an absolute path`;
   const parts = raw.split('/').filter((part) => part !== '' && part !== '.');
@@ -420,6 +456,8 @@ async function extract(archive: Buffer, root: string): Promise<void> {
     preserveOwner: false,
     filter: (_path, entry) => {
       if (!('type' in entry)) return true;
+      // checkedArchiveEntries refused these already; never a hard link, device or FIFO, even so.
+      if (!EXTRACTED_TYPES.has(entry.type)) return false;
       // Never a setuid, setgid or sticky file: an archive is someone else's, and baton may run as root.
       if (typeof entry.mode === 'number') entry.mode &= 0o777;
       // Owner may always write into a directory while unpacking; the exact mode is set afterwards.

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { BatonError } from '../errors.js';
 import ignore from 'ignore';
+import { assertRestorableGitManifest } from './git-values.js';
 import { NPMRC_TOKEN, SECRET_PATTERNS } from './secrets.js';
 import type { RestoreMode, SnapshotOptions, WorkspaceSnapshot } from './workspace.js';
 
@@ -246,8 +247,15 @@ async function applyPatch(target: string, patch: Buffer | undefined): Promise<vo
   });
 }
 
+/**
+ * Checks out the base commit (on its branch, when it had one). The commit and branch were checked by
+ * assertRestorableGitManifest: a full hex id cannot be read as an option, and the branch is the value of -B.
+ * verified with git 2.39.5: `git checkout` reads `--end-of-options` as a second revision ("only one reference
+ * expected", fixed in git 2.44), and `git switch --discard-changes`, which takes it, refuses untracked files in
+ * the way that --workspace overwrite must replace; so checkout it is, given only validated values.
+ */
 async function checkoutBase(target: string, manifest: Extract<WorkspaceSnapshot['manifest'], { kind: 'git' }>, force: boolean): Promise<void> {
-  const args = manifest.branch ? ['checkout', '-q', ...(force ? ['-f'] : []), '-B', manifest.branch, manifest.baseCommit] : ['checkout', '-q', ...(force ? ['-f'] : []), '--detach', manifest.baseCommit];
+  const args = manifest.branch ? ['checkout', '-q', ...(force ? ['-f'] : []), '-B', manifest.branch, manifest.baseCommit, '--'] : ['checkout', '-q', ...(force ? ['-f'] : []), '--detach', manifest.baseCommit, '--'];
   await gitOk(target, args);
 }
 
@@ -260,9 +268,9 @@ async function restoreIntoEmpty(snapshot: WorkspaceSnapshot, target: string): Pr
     if (!snapshot.blobs.bundle) throw new BatonError('WORKSPACE_ERROR', 'the stored git snapshot has no bundle to recreate the repository from', { hint: 'resume with --no-workspace' });
     await gitOk(target, ['init', '-q']);
     await fetchBundle(target, snapshot.blobs.bundle);
-    if (manifest.remoteName && manifest.remoteUrl) await gitOk(target, ['remote', 'add', manifest.remoteName, manifest.remoteUrl]);
+    if (manifest.remoteName && manifest.remoteUrl) await gitOk(target, ['remote', 'add', '--', manifest.remoteName, manifest.remoteUrl]);
   } else {
-    const clone = await git(resolve(target, '..'), ['clone', '-q', '--no-checkout', '--origin', manifest.remoteName ?? 'origin', manifest.remoteUrl, target]);
+    const clone = await git(resolve(target, '..'), ['clone', '-q', '--no-checkout', '--origin', manifest.remoteName ?? 'origin', '--', manifest.remoteUrl, target]);
     if (clone.code !== 0) {
       throw new BatonError('WORKSPACE_ERROR', `cannot clone ${manifest.remoteUrl}: ${clone.stderr.trim().split('\n').at(-1) ?? ''}`, {
         hint: 'check access to the remote from this machine, or resume with --no-workspace',
@@ -278,6 +286,8 @@ export async function restoreGit(snapshot: WorkspaceSnapshot, target: string, mo
   const manifest = snapshot.manifest;
   if (manifest.kind !== 'git') throw new Error('not a git snapshot');
   if (mode === 'skip') return 'skipped';
+  // The manifest may come from an import file: nothing in it reaches git before its shape is checked.
+  assertRestorableGitManifest(manifest);
   const entries = await entriesOf(target);
   if (entries === undefined || entries.length === 0) {
     await restoreIntoEmpty(snapshot, target);
@@ -298,7 +308,7 @@ export async function restoreGit(snapshot: WorkspaceSnapshot, target: string, mo
   await rm(current.indexFile, { force: true });
   // The same workspace already here (e.g. resuming on the machine that saved it): nothing to do.
   if (current.head === manifest.baseCommit && current.tree === manifest.tree) return 'unchanged';
-  const hasBase = (await git(target, ['cat-file', '-e', `${manifest.baseCommit}^{commit}`])).code === 0;
+  const hasBase = (await git(target, ['cat-file', '-e', '--end-of-options', `${manifest.baseCommit}^{commit}`])).code === 0;
   const dirty = text(await gitOk(target, ['status', '--porcelain', '--untracked-files=all'])).split('\n').filter(Boolean);
   if (mode !== 'overwrite') {
     if (current.head !== manifest.baseCommit) {

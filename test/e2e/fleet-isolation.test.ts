@@ -93,7 +93,7 @@ describe('two tenants on one worker with --runs 2', () => {
 });
 
 describe('workspace.git', () => {
-  it('refuses local paths, file:// and helper URLs, and URLs with credentials (422), unless the server allows local clones', async () => {
+  it('refuses local paths, file:// and helper URLs, URLs with credentials, and option-like URLs or refs (422), unless the server allows local clones', async () => {
     const cases: Array<[string, RegExp]> = [
       ['/etc', /path on the worker/],
       ['../../../root', /path on the worker/],
@@ -102,9 +102,16 @@ describe('workspace.git', () => {
       ['git://example.com/repo.git', /https:\/\/ or ssh:\/\//],
       ['https://user:ghp_secret@github.com/acme/repo.git', /credentials/],
       ['https://ghp_secret@github.com/acme/repo.git', /credentials/],
+      ['ssh://-oProxyCommand=touch%20/tmp/pwned/x', /not a repository URL git may clone \(it must not start with "-"/],
+      ['--upload-pack=touch /tmp/pwned', /not a repository URL git may clone \(it must not start with "-"/],
     ];
-    for (const [git, message] of cases) {
-      const response = await fleet.api(tokenA, 'POST', '/v1/conversations', { harness: 'codex', prompt: 'hi', workspace: { git } });
+    const withRef: Array<[{ git: string; ref?: string }, RegExp]> = [
+      ...cases.map(([git, message]): [{ git: string }, RegExp] => [{ git }, message]),
+      [{ git: 'https://github.com/acme/repo.git', ref: '--upload-pack=touch /tmp/pwned' }, /workspace\.ref .+`git check-ref-format`/],
+    ];
+    for (const [workspace, message] of withRef) {
+      const git = JSON.stringify(workspace);
+      const response = await fleet.api(tokenA, 'POST', '/v1/conversations', { harness: 'codex', prompt: 'hi', workspace });
       expect(response.status, git).toBe(422);
       expect(response.body.error.message, git).toMatch(message);
       expect(response.body.error.hint, git).toBeTruthy();

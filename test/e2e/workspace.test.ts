@@ -156,6 +156,35 @@ describe('a plain directory workspace', () => {
   });
 });
 
+describe('an empty plain directory workspace', () => {
+  let world: World;
+  beforeEach(async () => {
+    world = await createWorld();
+  });
+  afterEach(async () => {
+    await world.cleanup();
+  });
+
+  it('is written out by `baton workspace` and restored by a resume, also with --workspace overwrite', async () => {
+    const machineA = await world.machine('machine-a');
+    expect(await readdir(machineA.cwd)).toEqual([]);
+    const { conversationId } = runJson(await world.baton(machineA, ['run', '--harness', 'codex', '--json', 'hello from an empty folder']));
+    const out = join(world.root, 'materialised');
+    const written = await world.baton(machineA, ['workspace', conversationId, '-o', out]);
+    expect(written.code, written.stderr).toBe(0);
+    expect(await readdir(out)).toEqual([]);
+
+    const machineB = await world.machine('machine-b');
+    await writeFile(join(machineB.cwd, 'mine.txt'), 'mine\n');
+    const plain = await world.baton(machineB, ['resume', conversationId, 'next']);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toMatch(/^error: .+ is not empty \(1 entry: mine\.txt\)\nhint: resume with `--workspace overwrite`/m);
+    const overwritten = await world.baton(machineB, ['resume', conversationId, '--workspace', 'overwrite', '--json', 'next']);
+    expect(runJson(overwritten).status, overwritten.stderr).toBe('succeeded');
+    expect(await readFile(join(machineB.cwd, 'mine.txt'), 'utf8')).toBe('mine\n');
+  });
+});
+
 function toolOutput(world: World, prompt: string): string {
   const request = world.turns().find((turn) => conversationOf(turn).some((t) => t.kind === 'user' && t.text === prompt) && conversationOf(turn).at(-1)?.kind === 'tool_output');
   return request ? conversationOf(request).at(-1)!.text : '';

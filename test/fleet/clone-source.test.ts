@@ -17,6 +17,16 @@ describe('which repositories a worker clones', () => {
     expect(() => assertCloneSource('ext::sh -c id', { allowLocal: true })).toThrow(/https:\/\/ or ssh:\/\//);
   });
 
+  it('refuses a URL or ref that git would read as an option, whatever the policy', () => {
+    for (const url of ['--upload-pack=touch /tmp/pwned', '-oProxyCommand=touch /tmp/pwned', 'ssh://-oProxyCommand=touch%20/tmp/pwned/x']) {
+      expect(() => assertCloneSource(url, { allowLocal: true }), url).toThrow(/is not a repository URL git may clone \(it must not start with "-"/);
+    }
+    for (const ref of ['--upload-pack=touch /tmp/pwned', '-b', 'a..b', 'a b', 'HEAD@{1}']) {
+      expect(() => assertCloneSource('https://github.com/acme/repo.git', { allowLocal: false }, ref), ref).toThrow(/workspace\.ref .+ is not a branch, tag or commit name .+git check-ref-format/);
+    }
+    for (const ref of ['main', 'feature/x', 'v1.2.0', 'a'.repeat(40)]) expect(() => assertCloneSource('https://github.com/acme/repo.git', { allowLocal: false }, ref)).not.toThrow();
+  });
+
   it('keeps no credentials in a URL it stores, and a plain ssh user name as it is', () => {
     expect(hasCredentials('https://user:token@github.com/a/b.git')).toBe(true);
     expect(hasCredentials('https://ghp_token@github.com/a/b.git')).toBe(true);

@@ -67,6 +67,36 @@ describe('cloneWorkspace', () => {
     expect(await readFile(join(root, 'work', 'a.txt'), 'utf8')).toBe('one\n');
   });
 
+  it('checks out a branch ref as a local branch, and a commit ref detached', async () => {
+    const origin = join(root, 'origin');
+    const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-C', cwd, '-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { encoding: 'utf8' }).trim();
+    await mkdir(origin);
+    git(origin, 'init', '-q', '-b', 'main');
+    await writeFile(join(origin, 'a.txt'), 'main\n');
+    git(origin, 'add', '.');
+    git(origin, 'commit', '-qm', 'main');
+    const first = git(origin, 'rev-parse', 'HEAD');
+    git(origin, 'switch', '-q', '-c', 'feature');
+    await writeFile(join(origin, 'a.txt'), 'feature\n');
+    git(origin, 'commit', '-qam', 'feature');
+    git(origin, 'switch', '-q', 'main');
+    await cloneWorkspace({ git: origin, ref: 'feature' }, join(root, 'on-branch'));
+    expect(git(join(root, 'on-branch'), 'symbolic-ref', '--short', 'HEAD')).toBe('feature');
+    expect(await readFile(join(root, 'on-branch', 'a.txt'), 'utf8')).toBe('feature\n');
+    await cloneWorkspace({ git: origin, ref: first }, join(root, 'detached'));
+    expect(git(join(root, 'detached'), 'rev-parse', 'HEAD')).toBe(first);
+    expect(() => git(join(root, 'detached'), 'symbolic-ref', '-q', 'HEAD')).toThrow();
+  });
+
+  it('refuses a URL or ref that git would read as an option (USAGE), before running git', async () => {
+    const pwned = join(root, 'pwned');
+    await expectBatonError(cloneWorkspace({ git: `--upload-pack=touch ${pwned}` }, join(root, 'work')), 'USAGE');
+    await expectBatonError(cloneWorkspace({ git: `ssh://-oProxyCommand=touch%20${pwned}/x` }, join(root, 'work')), 'USAGE');
+    await expectBatonError(cloneWorkspace({ git: join(root, 'any'), ref: `--upload-pack=touch ${pwned}` }, join(root, 'work')), 'USAGE');
+    await expect(stat(pwned)).rejects.toThrow();
+    await expect(stat(join(root, 'work'))).rejects.toThrow();
+  });
+
   it('names the repository when it cannot be cloned (WORKSPACE_ERROR)', async () => {
     const error = await expectBatonError(cloneWorkspace({ git: join(root, 'nope') }, join(root, 'work')), 'WORKSPACE_ERROR');
     expect(error.message).toContain(join(root, 'nope'));

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,19 @@ interface ChildOutcome {
   sequence?: number;
   code?: string;
   message?: string;
+}
+
+/** Opens a store at `path` in a child process with `umask` (octal) and returns the modes it printed. */
+async function storeModesInChild(umask: string, path: string, ...directories: string[]): Promise<Record<string, string>> {
+  const script = new URL('./store-modes-child.ts', import.meta.url).pathname;
+  const child = spawn(process.execPath, ['--import', 'tsx', script, umask, path, ...directories], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'close')) as [number | null];
+  if (code !== 0) throw new Error(`store-modes-child exited with ${code}: ${stderr}`);
+  return JSON.parse(stdout);
 }
 
 /** Starts start-run-child.ts in its own node process; `ready` resolves once it opened the store. */
@@ -206,6 +220,28 @@ describe('sqlite store', () => {
       expect((await again.getConversation(conversationId))?.title).toBe('kept');
       expect((await again.loadTranscript(conversationId))?.files[0]?.cursor).toEqual(cursor);
       expect((raw.prepare('SELECT count(*) AS n FROM baton_migrations').get() as { n: number }).n).toBe(6); // re-opening applied nothing twice
+    });
+
+    it('creates the store file, its -wal and -shm 0600 and its directories 0700, even with umask 000', async () => {
+      path = join(directory, 'made', 'by-baton', 'baton.db');
+      const modes = await storeModesInChild('000', path, join(directory, 'made'), join(directory, 'made', 'by-baton'));
+      expect(modes).toEqual({ [path]: '600', [`${path}-wal`]: '600', [`${path}-shm`]: '600', [join(directory, 'made')]: '700', [join(directory, 'made', 'by-baton')]: '700' });
+    });
+
+    it('creates the store files 0600 in a directory that already exists, and leaves that directory\'s mode alone', async () => {
+      const existing = join(directory, 'shared');
+      await mkdir(existing, { mode: 0o755 });
+      await chmod(existing, 0o755);
+      path = join(existing, 'baton.db');
+      for (const umask of ['000', '022']) {
+        await rm(path, { force: true });
+        expect(await storeModesInChild(umask, path, existing)).toEqual({ [path]: '600', [`${path}-wal`]: '600', [`${path}-shm`]: '600', [existing]: '755' });
+      }
+    });
+
+    it('makes its directories usable (0700) even under a umask that would leave them unwritable', async () => {
+      path = join(directory, 'strict', 'baton.db');
+      expect(await storeModesInChild('277', path, join(directory, 'strict'))).toEqual({ [path]: '600', [`${path}-wal`]: '600', [`${path}-shm`]: '600', [join(directory, 'strict')]: '700' });
     });
 
     it('fails with STORE_ERROR when the path cannot hold a database', async () => {

@@ -72,16 +72,24 @@ async function expectBatonError(promise: Promise<unknown>, code: string): Promis
 }
 
 /** A hand-made tar archive, for entries baton itself would never write. */
-function craftedArchive(entries: { path: string; type: 'File' | 'SymbolicLink' | 'Directory'; content?: string; linkpath?: string; mode?: number }[]): WorkspaceSnapshot {
+type CraftedEntry = { path: string; type: 'File' | 'SymbolicLink' | 'Directory' | 'Link' | 'FIFO' | 'CharacterDevice' | 'BlockDevice'; content?: string; linkpath?: string; mode?: number; devmaj?: number; devmin?: number };
+
+function craftedArchive(entries: CraftedEntry[]): WorkspaceSnapshot {
   const blocks: Buffer[] = [];
   for (const entry of entries) {
     const body = Buffer.from(entry.content ?? '');
-    const header = new Header({ path: entry.path, type: entry.type, mode: entry.mode ?? (entry.type === 'Directory' ? 0o755 : 0o644), size: body.length, mtime: new Date(), ...(entry.linkpath ? { linkpath: entry.linkpath } : {}) });
+    const device = entry.devmaj === undefined ? {} : { devmaj: entry.devmaj, devmin: entry.devmin ?? 0 };
+    const header = new Header({ path: entry.path, type: entry.type, mode: entry.mode ?? (entry.type === 'Directory' ? 0o755 : 0o644), size: body.length, mtime: new Date(), ...device, ...(entry.linkpath ? { linkpath: entry.linkpath } : {}) });
     header.encode();
     blocks.push(header.block!, body, Buffer.alloc((512 - (body.length % 512)) % 512));
   }
   blocks.push(Buffer.alloc(1024));
-  return { manifest: { kind: 'directory', fingerprint: 'crafted', fileCount: entries.length, changedFiles: [], excludedSecrets: [] }, blobs: { archive: Buffer.concat(blocks) } };
+  return archiveSnapshot(Buffer.concat(blocks));
+}
+
+/** A directory snapshot holding exactly these archive bytes. */
+function archiveSnapshot(archive: Buffer): WorkspaceSnapshot {
+  return { manifest: { kind: 'directory', fingerprint: 'crafted', fileCount: 0, changedFiles: [], excludedSecrets: [] }, blobs: { archive } };
 }
 
 describe('readDirectoryState', () => {
@@ -468,5 +476,101 @@ describe('snapshotDirectory and restoreDirectory', () => {
         expect(await listTree(sandbox)).toEqual({ 'outside/': 'dir 755' });
       });
     }
+  });
+  describe('never creates a hard link, device or FIFO: the archive is refused whole', () => {
+    const cases: { name: string; entries: (outside: string) => CraftedEntry[]; refused: RegExp }[] = [
+      { name: 'a hard link to a file outside', entries: (outside) => [{ path: 'ok.txt', type: 'File', content: 'ok' }, { path: 'passwd', type: 'Link', linkpath: join(outside, 'secret.txt') }], refused: /entry "passwd" is a Link, which a workspace never holds/ },
+      { name: 'a hard link to a file inside', entries: () => [{ path: 'a.txt', type: 'File', content: 'a' }, { path: 'b.txt', type: 'Link', linkpath: 'a.txt' }], refused: /entry "b\.txt" is a Link/ },
+      { name: 'a FIFO', entries: () => [{ path: 'pipe', type: 'FIFO' }], refused: /entry "pipe" is a FIFO/ },
+      { name: 'a character device', entries: () => [{ path: 'null', type: 'CharacterDevice', devmaj: 1, devmin: 3 }], refused: /entry "null" is a CharacterDevice/ },
+      { name: 'a block device', entries: () => [{ path: 'disk', type: 'BlockDevice', devmaj: 8, devmin: 0 }], refused: /entry "disk" is a BlockDevice/ },
+    ];
+    for (const { name, entries, refused } of cases) {
+      it(name, async () => {
+        const sandbox = await temporaryDirectory('special');
+        await writeTree(sandbox, { 'outside/secret.txt': 'secret' });
+        const target = join(sandbox, 'target');
+        for (const mode of ['restore', 'overwrite'] as const) {
+          const { message, hint } = await expectBatonError(restoreDirectory(craftedArchive(entries(join(sandbox, 'outside'))), target, mode), 'WORKSPACE_ERROR');
+          expect(message).toMatch(refused);
+          expect(hint).toContain('nothing was written');
+        }
+        expect(await listTree(sandbox)).toEqual({ 'outside/': 'dir 755', 'outside/secret.txt': expect.stringMatching(/^file /) });
+        expect((await stat(join(sandbox, 'outside', 'secret.txt'))).nlink).toBe(1);
+      });
+    }
+  });
+
+  describe('empty workspaces and empty folders', () => {
+    it('an empty directory snapshots and restores (into a missing, an empty and, with overwrite, a busy directory)', async () => {
+      const source = await temporaryDirectory('empty-source');
+      const { snapshot } = await snapshotDirectory(source, options, undefined);
+      expect(snapshot.manifest).toMatchObject({ kind: 'directory', fileCount: 0 });
+      const parent = await temporaryDirectory('empty-restores');
+
+      await restoreDirectory(snapshot, join(parent, 'missing', 'target'), 'restore');
+      expect(await listTree(join(parent, 'missing', 'target'))).toEqual({});
+      await mkdir(join(parent, 'empty'));
+      await restoreDirectory(snapshot, join(parent, 'empty'), 'restore');
+      expect(await listTree(join(parent, 'empty'))).toEqual({});
+      await writeTree(parent, { 'busy/mine.txt': 'mine' });
+      await restoreDirectory(snapshot, join(parent, 'busy'), 'overwrite');
+      expect(await readFile(join(parent, 'busy', 'mine.txt'), 'utf8')).toBe('mine');
+      // What a resume compares against: the restored tree has the snapshot's fingerprint.
+      expect(directoryFingerprint((await readDirectoryState(join(parent, 'empty'), options)).state)).toBe(snapshot.manifest.fingerprint);
+    });
+
+    it('a workspace of nothing but empty folders round-trips, folders and their modes', async () => {
+      const source = await temporaryDirectory('only-folders');
+      await mkdir(join(source, 'a', 'b', 'c'), { recursive: true });
+      await mkdir(join(source, 'private'), { mode: 0o700 });
+      await chmod(join(source, 'private'), 0o700);
+      const { snapshot } = await snapshotDirectory(source, options, undefined);
+      const target = join(await temporaryDirectory('only-folders-target'), 'restored');
+
+      await restoreDirectory(snapshot, target, 'restore');
+
+      expect(await listTree(target)).toEqual(await listTree(source));
+      expect(Object.keys(await listTree(target))).toEqual(['a/', 'a/b/', 'a/b/c/', 'private/']);
+    });
+  });
+
+  describe('a damaged archive is an error, never a silent empty restore', () => {
+    async function goodArchive(): Promise<Buffer> {
+      const source = await temporaryDirectory('damaged-source');
+      await writeTree(source, { 'a.txt': 'a'.repeat(3000), 'b.txt': 'b' });
+      return (await snapshotDirectory(source, options, undefined)).snapshot.blobs.archive!;
+    }
+    const cases: { name: string; bytes: (good: Buffer) => Buffer; detail: RegExp }[] = [
+      { name: 'garbage bytes', bytes: () => Buffer.from('this was never a tar archive\n'.repeat(100)), detail: /damaged: .*(whole number of 512-byte|end-of-archive)/ },
+      { name: 'garbage in whole blocks, ending in zero blocks', bytes: () => Buffer.concat([Buffer.alloc(512, 'x'), Buffer.alloc(1024)]), detail: /damaged: .*checksum/ },
+      { name: 'no bytes at all', bytes: () => Buffer.alloc(0), detail: /damaged: 0 bytes/ },
+      { name: 'cut inside a file', bytes: (good) => good.subarray(0, 900), detail: /damaged: 900 bytes/ },
+      { name: 'cut at a block boundary inside a file, padded with zeros', bytes: (good) => Buffer.concat([good.subarray(0, 1024), Buffer.alloc(1024)]), detail: /damaged: TAR_BAD_ARCHIVE: Truncated input/ },
+      { name: 'cut after a whole entry, without the end blocks', bytes: (good) => good.subarray(0, 512 + 3072), detail: /damaged: it does not end with the end-of-archive blocks/ },
+    ];
+    for (const { name, bytes, detail } of cases) {
+      it(name, async () => {
+        const archive = bytes(await goodArchive());
+        const parent = await temporaryDirectory('damaged');
+        for (const mode of ['restore', 'overwrite'] as const) {
+          const { message, hint } = await expectBatonError(restoreDirectory(archiveSnapshot(archive), join(parent, 'target'), mode), 'WORKSPACE_ERROR');
+          expect(message).toMatch(detail);
+          expect(message).not.toContain('\n');
+          expect(hint).toContain('--workspace skip');
+        }
+        expect(await readdir(parent)).toEqual([]);
+      });
+    }
+
+    it('a plain restore into a non-empty directory is a WORKSPACE_CONFLICT, whatever the archive holds', async () => {
+      const target = await temporaryDirectory('busy');
+      await writeTree(target, { 'mine.txt': 'mine' });
+      const empty = (await snapshotDirectory(await temporaryDirectory('empty'), options, undefined)).snapshot;
+      for (const snapshot of [empty, archiveSnapshot(Buffer.from('garbage')), craftedArchive([{ path: 'pipe', type: 'FIFO' }])]) {
+        const { message } = await expectBatonError(restoreDirectory(snapshot, target, 'restore'), 'WORKSPACE_CONFLICT');
+        expect(message).toBe(`${target} is not empty (1 entry: mine.txt)`);
+      }
+    });
   });
 });

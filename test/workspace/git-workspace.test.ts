@@ -195,3 +195,38 @@ describe('git workspace snapshots', () => {
     expect(later.snapshot.manifest.changedFiles).toEqual(['binary.bin', 'committed.txt', 'link-to-src', 'src.txt', 'staged.txt', 'untracked.txt']);
   });
 });
+
+describe('git values from a stored manifest (an import file is hostile)', () => {
+  it('refuses option-like or malformed values with WORKSPACE_ERROR before git sees any of them', async () => {
+    const remote = join(root, 'remote.git');
+    git(root, 'init', '-q', '--bare', remote);
+    const dir = await repoWithTwoCommits();
+    git(dir, 'remote', 'add', 'origin', remote);
+    git(dir, 'push', '-q', 'origin', 'main');
+    const { snapshot } = await snapshotGit(dir, options, undefined);
+    const manifest = snapshot.manifest as Extract<typeof snapshot.manifest, { kind: 'git' }>;
+    const pwned = join(root, 'pwned');
+    const hostile: Array<[Partial<typeof manifest>, RegExp]> = [
+      [{ remoteUrl: `--upload-pack=touch ${pwned}` }, /remote URL "--upload-pack=touch .+" is not one git may fetch from/],
+      [{ remoteUrl: `ssh://-oProxyCommand=touch%20${pwned}/repo` }, /remote URL .+ is not one git may fetch from/],
+      [{ remoteUrl: `ext::sh -c touch% ${pwned}` }, /remote URL .+ is not one git may fetch from/],
+      [{ baseCommit: `--output=${pwned}` }, /base commit "--output=.+" is not a full commit id/],
+      [{ baseCommit: 'main' }, /base commit "main" is not a full commit id/],
+      [{ tree: 'HEAD' }, /tree "HEAD" is not a full object id/],
+      [{ branch: '--orphan=x' }, /branch "--orphan=x" is not a valid branch name/],
+      [{ branch: 'a..b' }, /branch "a\.\.b" is not a valid branch name/],
+      [{ remoteName: `--upload-pack=touch ${pwned}` }, /remote name .+ is not a valid remote name/],
+    ];
+    for (const [change, message] of hostile) {
+      const target = join(root, 'machine-b');
+      const forged = { ...snapshot, manifest: { ...manifest, ...change } };
+      for (const mode of ['restore', 'overwrite'] as const) {
+        await expect(restoreGit(forged, target, mode, options), JSON.stringify(change)).rejects.toMatchObject({ code: 'WORKSPACE_ERROR', message, hint: expect.stringContaining('--no-workspace') });
+      }
+      await expect(stat(target), 'nothing was created').rejects.toThrow();
+    }
+    await expect(stat(pwned)).rejects.toThrow();
+    // The values it was forged from restore as before.
+    expect(await restoreGit(snapshot, join(root, 'machine-c'), 'restore', options)).toBe('restored');
+  });
+});
