@@ -91,13 +91,22 @@ function leaseMs(): number | undefined {
   return seconds * 1000;
 }
 
+/** What to do about a failed run, by what went wrong. */
+function failureHint(result: RunResult): string {
+  if (result.errorCode === 'SESSION_MISMATCH') {
+    return `nothing from that session was saved and the conversation is unchanged; check the resume command (harnesses.${result.harness}.args.resume in the baton config): it must continue session {sessionId}`;
+  }
+  return `the transcript is saved up to the failure; continue with \`baton resume ${result.conversationId} PROMPT\``;
+}
+
 function report(result: RunResult, options: RunCommandOptions): void {
   if (options.json) {
-    const { conversationId, harness, sessionId, runId, status, exitCode } = result;
-    process.stdout.write(`${terminalJson({ conversationId, harness, sessionId: sessionId ?? null, runId, status, exitCode: exitCode ?? null })}\n`);
+    const { conversationId, harness, sessionId, runId, status, exitCode, errorCode } = result;
+    process.stdout.write(`${terminalJson({ conversationId, harness, sessionId: sessionId ?? null, runId, status, exitCode: exitCode ?? null, errorCode: errorCode ?? null })}\n`);
   } else {
-    if (result.forkedInto) process.stderr.write(`error: run ${terminalLine(result.status)}: ${terminalText(result.error ?? 'lost its lease')}\nhint: continue that work with \`baton resume ${result.forkedInto} PROMPT\`; the original conversation goes on in the run that took it over\n`);
-    else if (result.status !== 'succeeded') process.stderr.write(`error: run ${terminalLine(result.status)}: ${terminalText(result.error ?? 'unknown error')}\nhint: the transcript is saved up to the failure; continue with \`baton resume ${result.conversationId} PROMPT\`\n`);
+    const failure = `run ${terminalLine(result.status)}${result.errorCode ? ` (${result.errorCode})` : ''}`;
+    if (result.forkedInto) process.stderr.write(`error: ${failure}: ${terminalText(result.error ?? 'lost its lease')}\nhint: continue that work with \`baton resume ${result.forkedInto} PROMPT\`; the original conversation goes on in the run that took it over\n`);
+    else if (result.status !== 'succeeded') process.stderr.write(`error: ${failure}: ${terminalText(result.error ?? 'unknown error')}\nhint: ${failureHint(result)}\n`);
     process.stdout.write(`${result.conversationId}\n`);
   }
   process.exitCode = result.status === 'succeeded' ? 0 : result.status === 'interrupted' ? 130 : 1;
@@ -112,7 +121,7 @@ function addRunOptions(command: Command): Command {
     .option('--cwd <dir>', 'working directory of the agent (default: the current directory)')
     .option('--model <model>', 'model for the CLI to use')
     .option('--system-prompt-file <file>', 'extra instructions for the agent, from a file')
-    .option('--json', 'print one JSON object {conversationId, harness, sessionId, runId, status, exitCode} and nothing else on stdout')
+    .option('--json', 'print one JSON object {conversationId, harness, sessionId, runId, status, exitCode, errorCode} and nothing else on stdout')
     .option('--server <url>', 'queue the run on a baton server (default $BATON_SERVER; token from $BATON_TOKEN) and follow it live')
     .option('-q, --quiet', 'do not show the agent\'s progress');
 }
@@ -225,6 +234,7 @@ async function followRemote(client: RemoteClient, options: RunCommandOptions, qu
         status: run.status as RunResult['status'],
         exitCode: run.exitCode ?? undefined,
         error: run.error ?? undefined,
+        errorCode: undefined,
         forkedInto: undefined,
       },
       options,

@@ -7,7 +7,7 @@ import { mkdir, realpath, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { commandTemplates, harnessEnvironment, type BatonConfig } from '../config.js';
-import { BatonError, errorMessage, isBatonError } from '../errors.js';
+import { BatonError, errorMessage, isBatonError, type ErrorCode } from '../errors.js';
 import type { Harness, HarnessContext } from '../harness/harness.js';
 import type { HarnessId } from '../harness/ids.js';
 import { getHarness } from '../harness/registry.js';
@@ -80,6 +80,8 @@ export interface RunResult {
   status: FinishedRunStatus;
   exitCode: number | undefined;
   error: string | undefined;
+  /** The stable code of a failure baton names (SESSION_MISMATCH); undefined for a CLI that just failed. */
+  errorCode: ErrorCode | undefined;
   /** The conversation that keeps this run's unsaved work, when the run lost its lease (see fork-lost-work.ts). */
   forkedInto: string | undefined;
 }
@@ -146,7 +148,7 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     leaseMs,
   });
   const recorder = new RunEventRecorder(store, run.id, options.onEvent, options.eventFlushMs);
-  const state: RunState = { sessionId: conversation.sessionId, failure: undefined, interrupted: false, sessionMismatch: false, leaseLost: undefined, forkedInto: undefined };
+  const state: RunState = { sessionId: conversation.sessionId, failure: undefined, failureCode: undefined, interrupted: false, sessionMismatch: false, leaseLost: undefined, forkedInto: undefined };
   // From here on the lease is renewed on its own timer; losing it stops the CLI (see supervise).
   const lease = new LeaseKeeper(store, run.id, leaseMs, (reason) => {
     state.leaseLost = reason;
@@ -217,6 +219,7 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     status: finished.status as RunResult['status'],
     exitCode: exit?.exitCode ?? undefined,
     error: finished.error,
+    errorCode: finished.status === 'succeeded' ? undefined : state.failureCode,
     forkedInto: state.forkedInto,
   };
 }
@@ -246,6 +249,7 @@ export async function saveWorkspace(input: { store: Store; conversationId: strin
 interface RunState {
   sessionId: string | undefined;
   failure: string | undefined;
+  failureCode: ErrorCode | undefined;
   interrupted: boolean;
   sessionMismatch: boolean;
   /** Why the run lost the conversation's lease, once it did: it stops, and saves nothing more to it. */
@@ -372,6 +376,7 @@ async function onSessionStarted(sessionId: string, input: SuperviseInput, signal
     if (sessionId !== state.sessionId) {
       // Proof of resume failed: the CLI started a different session. Stop it before it does any work.
       state.sessionMismatch = true;
+      state.failureCode = 'SESSION_MISMATCH';
       state.failure = `${input.harness.displayName} reported session ${sessionId} instead of ${state.sessionId}: it did not resume the conversation`;
       signal('SIGKILL');
     }

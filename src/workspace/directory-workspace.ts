@@ -10,7 +10,7 @@ import path from 'node:path';
 import ignore from 'ignore';
 import { Header, Parser, Pax, Unpack, type ReadEntry } from 'tar';
 import { BatonError, errorMessage } from '../errors.js';
-import { NPMRC_TOKEN, SECRET_PATTERNS } from './secrets.js';
+import { isSecretPath, npmrcHoldsToken } from './secrets.js';
 import type { RestoreMode, SnapshotOptions, WorkspaceSnapshot } from './workspace.js';
 
 export type DirectoryEntryType = 'file' | 'symlink' | 'dir';
@@ -60,7 +60,6 @@ export async function readDirectoryState(dir: string, options: SnapshotOptions):
   await requireDirectory(root);
   const capturedAtMs = Date.now();
   const rules = ignore({ ignorecase: false }).add(DEFAULT_SKIPPED_DIRECTORIES.map((name) => `${name}/`));
-  const secrets = ignore({ ignorecase: true }).add(SECRET_PATTERNS.map((pattern) => (pattern.includes('/') ? `**/${pattern}` : pattern)));
   const entries: DirectoryEntry[] = [];
   const excludedSecrets: string[] = [];
   const inodes = new Map<DirectoryEntry, number>();
@@ -85,7 +84,7 @@ export async function readDirectoryState(dir: string, options: SnapshotOptions):
       if (!type) continue; // sockets, FIFOs, devices: nothing a restore could make sense of
       const asPattern = type === 'dir' ? `${relativePath}/` : relativePath;
       if (rules.ignores(asPattern)) continue;
-      if (!options.includeSecrets && (secrets.ignores(asPattern) || (name === '.npmrc' && type === 'file' && (await npmrcHoldsToken(path.join(root, relativePath)))))) {
+      if (!options.includeSecrets && (isSecretPath(asPattern) || (name === '.npmrc' && type === 'file' && (await npmrcFileHoldsToken(path.join(root, relativePath)))))) {
         excludedSecrets.push(asPattern);
         continue;
       }
@@ -160,9 +159,8 @@ function rebaseIgnoreRules(text: string, relativeDir: string): string[] {
   });
 }
 
-async function npmrcHoldsToken(file: string): Promise<boolean> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return NPMRC_TOKEN.test(text);
+async function npmrcFileHoldsToken(file: string): Promise<boolean> {
+  return npmrcHoldsToken(await readFile(file, 'utf8').catch(() => ''));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

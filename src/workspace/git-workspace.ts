@@ -12,9 +12,8 @@ import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { BatonError } from '../errors.js';
-import ignore from 'ignore';
 import { assertRestorableGitManifest } from './git-values.js';
-import { NPMRC_TOKEN, SECRET_PATTERNS } from './secrets.js';
+import { isSecretPath, npmrcHoldsToken } from './secrets.js';
 import type { RestoreMode, SnapshotOptions, WorkspaceSnapshot } from './workspace.js';
 
 interface GitResult {
@@ -71,14 +70,12 @@ export interface GitState {
   excludedSecrets: string[];
 }
 
-const secretMatcher = ignore().add([...SECRET_PATTERNS]);
-
 /** `.npmrc` files that hold a token, among the untracked or modified ones. */
 async function npmrcWithTokens(dir: string, candidates: string[]): Promise<string[]> {
   const found: string[] = [];
   for (const path of candidates.filter((candidate) => candidate === '.npmrc' || candidate.endsWith('/.npmrc'))) {
     const content = await readFile(join(dir, path), 'utf8').catch(() => '');
-    if (NPMRC_TOKEN.test(content)) found.push(path);
+    if (npmrcHoldsToken(content)) found.push(path);
   }
   return found;
 }
@@ -95,7 +92,7 @@ async function stageIntoTemporaryIndex(dir: string, indexPath: string, options: 
   let excludedSecrets: string[] = [];
   if (!options.includeSecrets) {
     const changed = (await gitOk(dir, ['ls-files', '-z', '--others', '--modified', '--exclude-standard'])).toString('utf8').split('\0').filter(Boolean);
-    const byName = changed.filter((path) => secretMatcher.ignores(path));
+    const byName = changed.filter((path) => isSecretPath(path));
     const tokens = await npmrcWithTokens(dir, changed);
     excludedSecrets = [...new Set([...byName, ...tokens])].sort();
   }

@@ -1,5 +1,5 @@
 /**
- * The `baton` command line itself, with the real Codex CLI and the scripted model server: proof of resume,
+ * The `baton` command line itself, with the real CLIs and the scripted model server: proof of resume,
  * user errors, listing. The behaviour every harness shares is in test/harness/contract.test.ts.
  */
 import { chmod, writeFile } from 'node:fs/promises';
@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite.js';
+import { conversationOf, lastUserText } from './model-requests.js';
 import { createWorld, runJson, waitFor, type World } from './world.js';
 
 let world: World;
@@ -17,23 +18,62 @@ afterEach(async () => {
   await world.cleanup();
 });
 
-describe('proof of resume', () => {
-  it('fails the run, loudly, when the CLI starts a different session instead of resuming (proof of resume)', async () => {
+/**
+ * A user's argv template that (wrongly) does not continue the stored session. verified with codex 0.171:
+ * `codex exec` without `resume` starts a new thread and reports its new id in `thread.started`. verified with
+ * Claude Code 2.1.332: `--resume <id> --fork-session` copies the conversation into a new session id, which the
+ * `system`/`init` event reports.
+ */
+const WRONG_RESUME_ARGS = {
+  codex: ['exec', '--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox', '--', '{prompt}'],
+  claude: ['-p', '--resume', '{sessionId}', '--fork-session', '--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions', '--', '{prompt}'],
+} as const;
+
+describe.each(['codex', 'claude'] as const)('proof of resume with %s', (harness) => {
+  it('fails the run with SESSION_MISMATCH when the CLI continues another session, and the conversation resumes normally afterwards', async () => {
     const machineA = await world.machine('machine-a');
-    const { conversationId, sessionId } = runJson(await world.baton(machineA, ['run', '--harness', 'codex', '--json', 'hello']));
-    // A user's argv template that (wrongly) starts a new Codex session instead of resuming.
+    const first = runJson(await world.baton(machineA, ['run', '--harness', harness, '--json', 'RUN echo before-the-mismatch']));
+    expect(first.status).toBe('succeeded');
+    const { conversationId, sessionId } = first;
     const configPath = join(world.root, 'wrong-resume.json');
-    await writeFile(configPath, JSON.stringify({ harnesses: { codex: { args: { resume: ['exec', '--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox', '--', '{prompt}'] } } } }));
+    await writeFile(configPath, JSON.stringify({ harnesses: { [harness]: { args: { resume: WRONG_RESUME_ARGS[harness] } } } }));
+    const storedBefore = await storedConversation(conversationId);
+
     const machineB = await world.machine('machine-b');
-    const resumed = await world.baton(machineB, ['resume', conversationId, '--json', 'not really resumed'], { env: { BATON_CONFIG: configPath } });
-    expect(resumed.code).toBe(1);
-    const result = runJson(resumed);
-    expect(result.status).toBe('failed');
-    expect(result.sessionId).toBe(sessionId);
+    const mismatched = await world.baton(machineB, ['resume', conversationId, '--json', 'not really resumed'], { env: { BATON_CONFIG: configPath } });
+    expect(mismatched.code, mismatched.stderr).toBe(1);
+    expect(runJson(mismatched)).toMatchObject({ status: 'failed', sessionId, errorCode: 'SESSION_MISMATCH' });
+    const inText = await world.baton(machineB, ['resume', conversationId, 'not really resumed either'], { env: { BATON_CONFIG: configPath } });
+    expect(inText.code).toBe(1);
+    expect(inText.stderr).toMatch(/^error: run failed \(SESSION_MISMATCH\): .+ reported session [0-9a-f-]{36} instead of [0-9a-f-]{36}: it did not resume the conversation\nhint: .*args\.resume/m);
+    // Nothing the other session wrote was stored under this conversation, which keeps its session id.
+    expect(await storedConversation(conversationId)).toEqual(storedBefore);
     const shown = await world.baton(machineB, ['show', conversationId]);
     expect(shown.stdout).toMatch(/run 2 · resume · failed[\s\S]*reported session [0-9a-f-]{36} instead of [0-9a-f-]{36}: it did not resume the conversation/);
+
+    // Without the wrong template the same machine resumes the stored session, and the model sees the first turn.
+    const resumed = await world.baton(machineB, ['resume', conversationId, '--json', 'resumed for real']);
+    expect(runJson(resumed), resumed.stderr).toMatchObject({ status: 'succeeded', sessionId, errorCode: null });
+    const request = world.turns().find((turn) => lastUserText(turn) === 'resumed for real');
+    const turns = conversationOf(request!);
+    expect(turns).toContainEqual({ kind: 'user', text: 'RUN echo before-the-mismatch' });
+    expect(turns).toContainEqual({ kind: 'tool_output', text: expect.stringContaining('before-the-mismatch') });
+    expect(turns).toContainEqual({ kind: 'assistant', text: 'The command printed: before-the-mismatch' });
+    expect(turns.filter((turn) => turn.kind === 'user' && turn.text.startsWith('not really resumed'))).toEqual([]);
   });
 });
+
+/** What the store holds for a conversation: its session id and its main transcript file. */
+async function storedConversation(conversationId: string): Promise<unknown> {
+  const store = await openSqliteStore(world.storePath);
+  try {
+    const conversation = await store.getConversation(conversationId);
+    const transcript = await store.loadTranscript(conversationId);
+    return { sessionId: conversation?.sessionId, main: transcript?.files.find((file) => file.key === 'main')?.content.toString('base64') };
+  } finally {
+    await store.close();
+  }
+}
 
 describe('baton command-line errors', () => {
   it('answers bad input with one line and a hint, never a stack trace', async () => {

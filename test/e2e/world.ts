@@ -88,7 +88,7 @@ export async function createWorld(script: Script = testScript): Promise<World> {
 }
 
 /** The JSON object `baton run|resume --json` prints: it must be the only thing on stdout. */
-export function runJson(result: BatonResult): { conversationId: string; harness: string; sessionId: string | null; runId: string; status: string; exitCode: number | null } {
+export function runJson(result: BatonResult): { conversationId: string; harness: string; sessionId: string | null; runId: string; status: string; exitCode: number | null; errorCode: string | null } {
   const lines = result.stdout.trim().split('\n');
   if (lines.length !== 1) throw new Error(`expected one line of JSON on stdout, got:\n${result.stdout}\nstderr:\n${result.stderr}`);
   return JSON.parse(lines[0]!);

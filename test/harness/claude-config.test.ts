@@ -4,6 +4,7 @@
  * settings.json skips the bypass-mode warning; every other field of a real `.claude.json` survives. Also the argv
  * and environment claudeHarness.command() starts the CLI with.
  */
+import { spawnSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,8 @@ const FIXTURES = fileURLToPath(new URL('../fixtures/claude/config/', import.meta
 const AFTER_INTERACTIVE_RUN = join(FIXTURES, 'claude.json.after-interactive-run.json');
 const PREPARED_SETTINGS = join(FIXTURES, 'settings.json.prepared.json');
 const CLAUDE_BIN = fileURLToPath(new URL('../../node_modules/.bin/claude', import.meta.url));
+/** The harness as `npm run build` (the tests' global setup) compiles it. */
+const BUILT_CLAUDE_HARNESS = fileURLToPath(new URL('../../dist/harness/claude/harness.js', import.meta.url));
 
 const API_KEY = 'sk-ant-test-0000000000000000000000000000probe';
 const OTHER_API_KEY = 'sk-ant-test-1111111111111111111111111111other';
@@ -233,12 +236,15 @@ describe('claudeHarness.command', () => {
   const HOSTILE_PROMPT = `-x "quoted" 'single'; $(rm -rf ~) \`whoami\` $HOME {model} --help
 second line\t-- --resume`;
   const templates: CommandTemplates = { command: CLAUDE_BIN, newArgs: undefined, resumeArgs: undefined };
-  const runsAsRoot = process.getuid?.() === 0;
 
-  async function context(env: NodeJS.ProcessEnv = {}): Promise<HarnessContext> {
+  /**
+   * A context that says whether the CLI runs as root, as the runner's always does, so these tests mean the same
+   * whichever user runs them; the default (baton's own uid) has tests of its own below.
+   */
+  async function context(env: NodeJS.ProcessEnv = {}, runsAsRoot = true): Promise<HarnessContext> {
     const paths = await machine();
     const fullEnv = { PATH: '', HOME: paths.home, CLAUDE_CONFIG_DIR: paths.configDir, ...env };
-    return { home: claudeHarness.resolveHome(fullEnv), cwd: paths.cwd, env: fullEnv };
+    return { home: claudeHarness.resolveHome(fullEnv), cwd: paths.cwd, env: fullEnv, runsAsRoot };
   }
 
   const newRun = (prompt: string, extra: { model?: string; systemPrompt?: string } = {}): LaunchRequest<'claude'> => ({
@@ -256,11 +262,7 @@ second line\t-- --resume`;
     resume: { harness: 'claude', sessionId: SESSION_ID },
   });
 
-  it('this test process runs as root, the case Claude Code needs IS_SANDBOX=1 for', () => {
-    expect(runsAsRoot).toBe(true);
-  });
-
-  it('starts a new conversation with -p --session-id, stream-json, the prompt after `--`, in the run cwd, with CLAUDE_CONFIG_DIR and IS_SANDBOX=1', async () => {
+  it('starts a new conversation with -p --session-id, stream-json, the prompt after `--`, in the run cwd, with CLAUDE_CONFIG_DIR and IS_SANDBOX=1 as root', async () => {
     const harnessContext = await context();
     const spec = await claudeHarness.command(harnessContext, newRun('Run echo hi please'), templates);
     expect(spec).toEqual({
@@ -273,10 +275,35 @@ second line\t-- --resume`;
   });
 
   it('needs no IS_SANDBOX where the CLI does not run as root (in baton\'s sandbox its uid is unprivileged)', async () => {
-    const harnessContext = { ...(await context()), runsAsRoot: false };
+    const harnessContext = await context({}, false);
     const spec = await claudeHarness.command(harnessContext, newRun('p'), templates);
     expect(spec.args).toContain('--dangerously-skip-permissions');
     expect(spec.env).toEqual({ CLAUDE_CONFIG_DIR: harnessContext.home });
+  });
+
+  it('without runsAsRoot in the context, decides by the uid baton runs as: IS_SANDBOX=1 only for root', async () => {
+    const { runsAsRoot: _, ...harnessContext } = await context();
+    const spec = await claudeHarness.command(harnessContext, newRun('p'), templates);
+    const isRoot = process.getuid!() === 0;
+    expect(spec.env).toEqual({ CLAUDE_CONFIG_DIR: harnessContext.home, ...(isRoot ? { IS_SANDBOX: '1' } : {}) });
+  });
+
+  // CI runs as root: this covers the other side of the default there, with the built harness in a process of uid 1000.
+  it.runIf(process.getuid!() === 0)('without runsAsRoot in the context, baton running as uid 1000 adds no IS_SANDBOX', async () => {
+    const harnessContext = await context();
+    const script = [
+      "const { claudeHarness } = await import(process.argv[1]);",
+      "const [home, cwd, command] = process.argv.slice(2);",
+      "const env = { PATH: '', HOME: home, CLAUDE_CONFIG_DIR: home };",
+      "const spec = await claudeHarness.command({ home, cwd, env }, { kind: 'new', prompt: 'p', sessionId: '11111111-1111-4111-8111-111111111111' }, { command });",
+      "process.stdout.write(JSON.stringify({ uid: process.getuid(), args: spec.args, env: spec.env }));",
+    ].join('\n');
+    const child = spawnSync('setpriv', ['--reuid', '1000', '--regid', '1000', '--clear-groups', process.execPath, '--input-type=module', '-e', script, BUILT_CLAUDE_HARNESS, harnessContext.home, harnessContext.cwd, CLAUDE_BIN], { encoding: 'utf8' });
+    expect(child.status, child.stderr).toBe(0);
+    const seen = JSON.parse(child.stdout) as { uid: number; args: string[]; env: Record<string, string> };
+    expect(seen.uid).toBe(1000);
+    expect(seen.args).toContain('--dangerously-skip-permissions');
+    expect(seen.env).toEqual({ CLAUDE_CONFIG_DIR: harnessContext.home });
   });
 
   it('adds --model and --append-system-prompt, each only when given', async () => {
@@ -327,7 +354,7 @@ second line\t-- --resume`;
   it("leaves CLAUDE_CONFIG_DIR unset when the environment does not set it, so the CLI keeps ~/.claude.json where prepare merged it", async () => {
     const paths = await machine();
     const env = { PATH: '', HOME: paths.home };
-    const spec = await claudeHarness.command({ home: claudeHarness.resolveHome(env), cwd: paths.cwd, env }, newRun('p'), templates);
+    const spec = await claudeHarness.command({ home: claudeHarness.resolveHome(env), cwd: paths.cwd, env, runsAsRoot: true }, newRun('p'), templates);
     expect(spec.env).toEqual({ IS_SANDBOX: '1' });
   });
 

@@ -14,7 +14,7 @@ import { HARNESS_IDS, type HarnessId } from '../../src/harness/ids.js';
 import { getHarness } from '../../src/harness/registry.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Machine } from '../../src/testing/machine.js';
-import { conversationOf, lastUserText } from '../e2e/model-requests.js';
+import { conversationOf, lastUserText, type Turn } from '../e2e/model-requests.js';
 import { createWorld, killAgentOf, processesOf, runJson, waitFor, type World } from '../e2e/world.js';
 
 interface HarnessUnderTest {
@@ -29,11 +29,57 @@ interface HarnessUnderTest {
    * dangling tool_use with the CLI's own interrupted-tool text.
    */
   unansweredToolOutput: RegExp;
+  /** What the CLI's own SIGINT handler leaves behind: see {@link InterruptRecord}. */
+  interrupt: InterruptRecord;
 }
 
+/**
+ * The CLI's own reaction to SIGINT. It is proof that the CLI received the signal and ended the turn itself,
+ * rather than baton killing it: neither CLI writes it on SIGTERM or SIGKILL, and a CLI killed by a signal
+ * has no exit code. Probed by signalling the CLI process alone inside baton's sandbox, mid-turn (the model's
+ * answer held back):
+ * - verified with codex 0.171: on SIGINT `codex exec` appends a `user` message `<turn_aborted>\nThe user
+ *   interrupted the previous turn on purpose. …` and `{"type":"event_msg","payload":{"type":"turn_aborted",
+ *   "reason":"interrupted",…}}` to the rollout, then exits 1; on SIGTERM it dies of the signal and writes neither.
+ * - verified with Claude Code 2.1.332: on SIGINT `claude -p` appends a `user` line whose content is the text
+ *   `[Request interrupted by user]` (`"rowSource":"harness"`), prints a failed result, and exits 0; on SIGTERM
+ *   it dies of the signal and writes nothing.
+ * The resumed model request carries that record, so the model knows its turn was cut off.
+ */
+interface InterruptRecord {
+  /** Whether one line of the native transcript is the CLI's interrupt record. */
+  isRecord(line: Record<string, any>): boolean;
+  /** The CLI's own exit code after it handled SIGINT. */
+  exitCode: number;
+  /** How the record reaches the model on the next resume. */
+  modelSees: Turn;
+}
+
+const CLAUDE_INTERRUPT_TEXT = '[Request interrupted by user]';
+
 const HARNESSES: Record<HarnessId, HarnessUnderTest> = {
-  codex: { id: 'codex', home: (machine) => machine.codexHome, homeVariable: 'CODEX_HOME', unansweredToolOutput: /aborted/ },
-  claude: { id: 'claude', home: (machine) => machine.claudeConfigDir, homeVariable: 'CLAUDE_CONFIG_DIR', unansweredToolOutput: new RegExp(escapeRegExp(INTERRUPTED_TOOL_RESULT)) },
+  codex: {
+    id: 'codex',
+    home: (machine) => machine.codexHome,
+    homeVariable: 'CODEX_HOME',
+    unansweredToolOutput: /aborted/,
+    interrupt: {
+      isRecord: (line) => line.type === 'event_msg' && line.payload?.type === 'turn_aborted' && line.payload?.reason === 'interrupted',
+      exitCode: 1,
+      modelSees: { kind: 'user', text: expect.stringMatching(/^<turn_aborted>\nThe user interrupted the previous turn on purpose\./) },
+    },
+  },
+  claude: {
+    id: 'claude',
+    home: (machine) => machine.claudeConfigDir,
+    homeVariable: 'CLAUDE_CONFIG_DIR',
+    unansweredToolOutput: new RegExp(escapeRegExp(INTERRUPTED_TOOL_RESULT)),
+    interrupt: {
+      isRecord: (line) => line.type === 'user' && Array.isArray(line.message?.content) && line.message.content.some((block: any) => block?.type === 'text' && block.text === CLAUDE_INTERRUPT_TEXT),
+      exitCode: 0,
+      modelSees: { kind: 'user', text: CLAUDE_INTERRUPT_TEXT },
+    },
+  },
 };
 
 function escapeRegExp(text: string): string {
@@ -186,7 +232,7 @@ describe.each(HARNESS_IDS.map((id) => HARNESSES[id]))('the $id harness', (harnes
     expect(turns.find((turn) => turn.kind === 'tool_output')?.text).toMatch(harness.unansweredToolOutput);
   });
 
-  it('forwards Ctrl-C to the CLI and still makes the final save', async () => {
+  it('forwards Ctrl-C to the CLI, which ends its turn itself, and still makes the final save', async () => {
     const machineA = await world.machine('machine-a');
     const running = world.start(machineA, ['run', '--harness', harness.id, '--json', 'RUN echo SLOW-interrupted']);
     await waitFor(() => world.turns().some((turn) => conversationOf(turn).some((t) => t.kind === 'tool_output' && t.text.includes('SLOW-interrupted'))), 'the tool output to reach the model');
@@ -195,17 +241,26 @@ describe.each(HARNESS_IDS.map((id) => HARNESSES[id]))('the $id harness', (harnes
     expect(interrupted.code).toBe(130);
     const result = runJson(interrupted);
     expect(result.status).toBe('interrupted');
+    // The CLI exited with its own code: it was not killed by baton's SIGTERM/SIGKILL escalation (exitCode null).
+    expect(result.exitCode, interrupted.stderr).toBe(harness.interrupt.exitCode);
 
     const store = await openSqliteStore(world.storePath);
     try {
       const transcript = await store.loadTranscript(result.conversationId);
-      expect(transcript?.files.find((file) => file.key === 'main')?.content.toString()).toContain('SLOW-interrupted');
+      const saved = transcript?.files.find((file) => file.key === 'main')?.content.toString() ?? '';
+      expect(saved).toContain('SLOW-interrupted');
+      // The final save came after the CLI's own interrupt handling wrote its record.
+      const records = saved.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as Record<string, any>);
+      expect(records.filter(harness.interrupt.isRecord), 'the CLI\'s own interrupt record in the saved transcript').toHaveLength(1);
       expect((await store.getConversation(result.conversationId))?.activeRunId).toBeUndefined();
     } finally {
       await store.close();
     }
     const resumed = await resume(await world.machine('machine-b'), result.conversationId, 'after the interrupt');
     expect(runJson(resumed).status).toBe('succeeded');
+    const turns = conversationOf(requestFor('after the interrupt'));
+    expect(turns).toContainEqual({ kind: 'tool_output', text: expect.stringContaining('SLOW-interrupted') });
+    expect(turns).toContainEqual(harness.interrupt.modelSees);
   });
 
   it('exports a conversation, imports it into an empty store elsewhere, and resumes it there', async () => {
