@@ -83,7 +83,8 @@ const exportSchema = z
       id: z.string().regex(CONVERSATION_ID_PATTERN, 'is not a baton conversation id (c_ and 26 letters or digits)'),
       harness: z.string(),
       sessionId: optional(z.string()),
-      title: oneLine(1000),
+      // baton makes titles from a prompt's first line: a control character (ESC, newline …) in one is forged.
+      title: z.string().max(1000).regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'holds a control character'),
       cwd: oneLine(4096),
       createdAt: timestamp,
       updatedAt: timestamp,

@@ -655,6 +655,60 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
           expect(parse(document)).toThrowError(expect.objectContaining({ code: 'HARNESS_UNKNOWN' }) as Error);
         });
 
+        it('refuses every hostile field with IMPORT_INVALID and one line naming the field', async () => {
+          const document = await exportedDocument();
+          const [firstRun] = document.runs as Array<Record<string, any>>;
+          const cases: Array<[string, (copy: Record<string, any>) => void, RegExp]> = [
+            ['a path for an id', (copy) => (copy.conversation.id = '../../../x'), /conversation\.id: is not a baton conversation id/],
+            ['a control character in the title', (copy) => (copy.conversation.title = '\u001b]0;owned\u0007\u001b[2J\nc_fake'), /conversation\.title: holds a control character/],
+            ['a time past any date', (copy) => (copy.conversation.updatedAt = 1e20), /conversation\.updatedAt: /],
+            ['a time before the epoch', (copy) => (copy.runs[0].startedAt = -1e17), /runs\.0\.startedAt: /],
+            ['a fractional time', (copy) => (copy.runs[0].startedAt = 1.5), /runs\.0\.startedAt: /],
+            ['an unsafe integer', (copy) => (copy.runs[0].sequence = 2 ** 60), /runs\.0\.sequence: /],
+            ['a run id in another shape', (copy) => (copy.runs[0].id = 'r_../../x'), /runs\.0\.id: is not a baton run id/],
+            ['a duplicate run id', (copy) => copy.runs.push({ ...copy.runs[0], sequence: 99 }), /runs\.2\.id: run r_\w+ appears twice/],
+            ['a duplicate run number', (copy) => (copy.runs[1].sequence = copy.runs[0].sequence), /runs\.1\.sequence: two runs are number 1/],
+            ['an event of another conversation\'s run', (copy) => (copy.events[0].runId = 'r_0000000000aaaaaaaaaaaaaaaa'), /events\.0\.runId: names run r_0000000000aaaaaaaaaaaaaaaa, which is not a run of this conversation/],
+            ['a duplicate event number', (copy) => copy.events.push({ ...copy.events[0] }), /events\.3\.sequence: run r_\w+ has two events number/],
+            ['a 5,000-character file key', (copy) => (copy.transcript.files[0].key = `subagents/${'a'.repeat(5000)}.jsonl`), /transcript\.files\.0\.key: is not a transcript file key/],
+            ['a file key that climbs out', (copy) => (copy.transcript.files[0].key = 'subagents/../../x'), /transcript\.files\.0\.key: /],
+            ['a manifest without its file list', (copy) => (copy.workspace = { runId: firstRun!.id, manifest: { kind: 'directory', fingerprint: 'f', fileCount: 0, excludedSecrets: [] }, blobs: {} }), /workspace\.manifest\.changedFiles: /],
+            ['a base commit that is an option', (copy) => (copy.workspace = { runId: firstRun!.id, manifest: { kind: 'git', fingerprint: 'f', baseCommit: '--upload-pack=touch /tmp/x', tree: 'a'.repeat(40), bundleIsComplete: true, changedFiles: [], excludedSecrets: [] }, blobs: {} }), /workspace\.manifest\.baseCommit: is not a git object id/],
+            ['a branch that is an option', (copy) => (copy.workspace = { runId: firstRun!.id, manifest: { kind: 'git', fingerprint: 'f', baseCommit: 'a'.repeat(40), tree: 'a'.repeat(40), branch: '--orphan', bundleIsComplete: true, changedFiles: [], excludedSecrets: [] }, blobs: {} }), /workspace\.manifest\.branch: /],
+            ['a snapshot of a run it does not have', (copy) => (copy.workspace = { runId: 'r_0000000000aaaaaaaaaaaaaaaa', manifest: { kind: 'directory', fingerprint: 'f', fileCount: 0, changedFiles: [], excludedSecrets: [] }, blobs: {} }), /workspace\.runId: names run r_0000000000aaaaaaaaaaaaaaaa/],
+            ['a blob that is not base64', (copy) => (copy.workspace = { runId: firstRun!.id, manifest: { kind: 'directory', fingerprint: 'f', fileCount: 0, changedFiles: [], excludedSecrets: [] }, blobs: { archive: '%%%' } }), /workspace\.blobs\.archive: /],
+          ];
+          for (const [what, mutate, message] of cases) {
+            const copy = structuredClone(document);
+            mutate(copy);
+            let thrown: unknown;
+            try {
+              parseExport(JSON.stringify(copy), 'export.json');
+            } catch (error) {
+              thrown = error;
+            }
+            expect(thrown, what).toMatchObject({ code: 'IMPORT_INVALID' });
+            const { message: text, hint } = thrown as { message: string; hint?: string };
+            expect(text, what).toMatch(message);
+            expect(text, what).not.toContain('\n');
+            expect(hint, what).toMatch(/baton export/);
+          }
+        });
+
+        it('refuses a run id that another conversation of the store already has, importing nothing', async () => {
+          const document = await exportedDocument();
+          const copy = structuredClone(document);
+          copy.conversation.id = newConversationId();
+          let thrown: unknown;
+          try {
+            await store.importConversation(parseExport(JSON.stringify(copy), 'export.json'));
+          } catch (error) {
+            thrown = error;
+          }
+          expect(thrown).toMatchObject({ code: 'IMPORT_INVALID', message: expect.stringMatching(/^run r_\w+ of the imported conversation already exists in .+, in another conversation$/), hint: 'import it under fresh ids with --as-new' });
+          expect(await store.getConversation(copy.conversation.id)).toBeUndefined();
+        });
+
         it('accepts the untouched export', async () => {
           const document = await exportedDocument();
           const parsed = parseExport(JSON.stringify(document), 'export.json');
