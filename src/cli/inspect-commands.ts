@@ -5,8 +5,8 @@ import type { Command } from 'commander';
 import { BatonError, errorMessage } from '../errors.js';
 import { writePrivateFileAtomic } from '../fs/private-files.js';
 import { getHarness } from '../harness/registry.js';
-import { conversationStatus } from '../store/conversation-status.js';
-import type { Conversation, ForkOrigin, Run, Store } from '../store/store.js';
+import { conversationStatus, type ConversationStatus } from '../store/conversation-status.js';
+import type { Conversation, ForkOrigin, Run, RunTally, Store } from '../store/store.js';
 import { renderItem, splitTurns, turnsOfRuns, type TranscriptView } from '../transcript/view.js';
 import type { WorkspaceManifest } from '../workspace/workspace.js';
 import { withStore, type GlobalOptions } from './context.js';
@@ -62,9 +62,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
           process.stderr.write(`no conversations in ${store.location}; start one with \`baton run --harness codex "…"\`\n`);
           return;
         }
-        for (const { conversation, runs, status } of rows) {
-          process.stdout.write(`${conversation.id}  ${conversation.harness.padEnd(6)}  ${status.padEnd(11)}  ${String(runs.count).padStart(3)} run${runs.count === 1 ? ' ' : 's'}  ${time(conversation.updatedAt)}  ${conversation.title}\n`);
-        }
+        for (const row of rows) process.stdout.write(formatListRow(row));
       });
     });
 
@@ -180,6 +178,11 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
         process.stdout.write(`${id}\n`);
       });
     });
+}
+
+/** One line of `baton ls`. */
+export function formatListRow({ conversation, runs, status }: { conversation: Conversation; runs: RunTally; status: ConversationStatus }): string {
+  return `${conversation.id}  ${conversation.harness.padEnd(6)}  ${status.padEnd(11)}  ${String(runs.count).padStart(3)} run${runs.count === 1 ? ' ' : 's'}  ${time(conversation.updatedAt)}  ${conversation.title}\n`;
 }
 
 /** The conversation as readable text: each run with its prompt, the agent's replies and the commands it ran. */

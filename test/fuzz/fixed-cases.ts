@@ -1,0 +1,49 @@
+/**
+ * Fixed hostile files: the plain seed (the baseline every mutation starts from must resume), and each bug the
+ * fuzzer found, kept as a regression case with the outcome it must have now.
+ */
+import { expect } from 'vitest';
+import type { Targets } from './hostile-exports.js';
+import type { CaseOutcome } from './import-case.js';
+import type { Seed, WorkspaceKind } from './seeds.js';
+
+// biome-ignore lint: a JSON document being mangled has no useful static type.
+type Json = any;
+
+export interface FixedCase {
+  name: string;
+  /** The seeds it applies to (default: all four). */
+  seeds?: WorkspaceKind[];
+  build: (doc: Json, context: { seed: Seed; targets: Targets }) => string;
+  expect: (outcome: CaseOutcome, seed: Seed) => void;
+}
+
+const refusedWith = (stage: string, code: string, message?: RegExp) => (outcome: CaseOutcome): void => {
+  expect(outcome.kind).toBe('refused');
+  if (outcome.kind !== 'refused') return;
+  expect(`${outcome.stage} ${outcome.code}`).toBe(`${stage} ${code}`);
+  if (message) expect(outcome.message).toMatch(message);
+};
+
+const freshIds = (doc: Json): Json => {
+  const runId = `r_${'1'.repeat(10)}${Math.random().toString(36).slice(2, 18).padEnd(16, '0')}`.slice(0, 28);
+  const old = doc.runs[0].id;
+  doc.conversation.id = `c_${Math.random().toString(36).slice(2, 18).padEnd(16, '0')}${'1'.repeat(10)}`.slice(0, 28);
+  doc.runs[0].id = runId;
+  for (const event of doc.events) if (event.runId === old) event.runId = runId;
+  if (doc.workspace) doc.workspace.runId = runId;
+  return doc;
+};
+
+export const FIXED_CASES: FixedCase[] = [
+  {
+    name: 'the seed itself, under fresh ids, resumes',
+    build: (doc) => JSON.stringify(freshIds(doc)),
+    expect: (outcome) => expect(outcome.kind).toBe('resumed'),
+  },
+  {
+    name: 'the seed itself, under its own ids (already in the store), is refused as a duplicate',
+    build: (doc) => JSON.stringify(doc),
+    expect: refusedWith('import', 'IMPORT_INVALID', /already exists/),
+  },
+];
