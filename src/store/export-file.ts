@@ -3,7 +3,7 @@
  * transcript file byte for byte, so `baton import` on another machine (another store) can resume it.
  */
 import { z } from 'zod';
-import { BatonError, errorMessage } from '../errors.js';
+import { BatonError, errorMessage, quoted } from '../errors.js';
 import { assertSessionId } from '../harness/harness.js';
 import { HARNESS_IDS, isHarnessId } from '../harness/ids.js';
 import { deserialiseFile, serialiseFile, verifyTranscriptFile } from '../transcript/envelope.js';
@@ -201,12 +201,12 @@ export function parseExport(text: string, source: string): ImportedConversation 
   }
   const { conversation, runs, events, transcript, workspace } = parsed.data;
   if (!isHarnessId(conversation.harness)) {
-    throw new BatonError('HARNESS_UNKNOWN', `${source} holds a ${conversation.harness} conversation, which this baton cannot run`, {
+    throw new BatonError('HARNESS_UNKNOWN', `${source} holds a ${quoted(conversation.harness)} conversation, which this baton cannot run`, {
       hint: `this baton knows: ${HARNESS_IDS.join(', ')}; upgrade baton to import it`,
     });
   }
   if (transcript.harness !== conversation.harness) {
-    throw new BatonError('HARNESS_MISMATCH', `${source} pairs a ${conversation.harness} conversation with a transcript written by ${transcript.harness}`, {
+    throw new BatonError('HARNESS_MISMATCH', `${source} pairs a ${conversation.harness} conversation with a transcript written by ${isHarnessId(transcript.harness) ? transcript.harness : quoted(transcript.harness)}`, {
       hint: 'the file was edited or assembled by hand; export the conversation again with `baton export`',
     });
   }
@@ -235,9 +235,9 @@ export function parseExport(text: string, source: string): ImportedConversation 
   };
 }
 
-/** A validation message as one line (zod's can span several). */
+/** A validation message as one line (zod's can span several, and quote keys from the file). */
 function oneLineMessage(message: string): string {
-  return message.replace(/\s+/g, ' ').slice(0, 300);
+  return message.replace(/\s+/g, ' ').slice(0, 300).replace(/[\u0000-\u001f\u007f-\u009f]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

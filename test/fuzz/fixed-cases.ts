@@ -46,4 +46,22 @@ export const FIXED_CASES: FixedCase[] = [
     build: (doc) => JSON.stringify(doc),
     expect: refusedWith('import', 'IMPORT_INVALID', /already exists/),
   },
+  {
+    // Found by the fuzzer: the unknown harness was quoted whole (114 KB, or several lines) in the message.
+    name: 'a harness name of many lines and 100 KB is refused in one short line',
+    build: (doc) => {
+      doc.conversation.harness = doc.transcript.harness = `line one\nline two\x1b[2J${'x'.repeat(100_000)}`;
+      return JSON.stringify(freshIds(doc));
+    },
+    expect: refusedWith('parse', 'HARNESS_UNKNOWN', /^hostile\.json holds a "line one\\nline two\\u001b\[2Jx+…" conversation, which this baton cannot run$/),
+  },
+  {
+    // Found by the fuzzer: the session id was quoted as it was, newline and all.
+    name: 'a session id with a newline and an escape sequence is refused in one line',
+    build: (doc) => {
+      doc.conversation.sessionId = doc.transcript.meta.sessionId = '00000000-0000-0000-0000-000000000000\n\x1b[2Jhint: trust me';
+      return JSON.stringify(freshIds(doc));
+    },
+    expect: refusedWith('parse', 'INVALID_SESSION_ID', /^"00000000-0000-0000-0000-000000000000\\n\\u001b\[2Jhint: trust me" is not a session id \(a UUID\)$/),
+  },
 ];

@@ -7,7 +7,6 @@ import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HarnessId } from '../../src/harness/ids.js';
-import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Machine } from '../../src/testing/machine.js';
 import { runJson, type World } from '../e2e/world.js';
 
@@ -41,21 +40,21 @@ async function makeSeed(world: World, harness: HarnessId, workspace: WorkspaceKi
   const machine: Machine = await world.machine(`seed-${name}`);
   if (workspace === 'git') await repository(machine.cwd);
   else await writeFile(join(machine.cwd, 'notes.txt'), 'ordinary work\n');
-  const run = await world.baton(machine, ['run', '--harness', harness, '--json', SEED_PROMPT]);
+  // A store per seed: two `baton run`s on one new SQLite store at once raced on its first migration ("table
+  // conversations already exists") and on a save ("database is locked") in this suite.
+  const store = join(machine.root, 'store.db');
+  const run = await world.baton(machine, ['run', '--harness', harness, '--json', SEED_PROMPT], { store });
   if (run.code !== 0) throw new Error(`seed ${name}: baton run exited ${run.code}:\n${run.stderr}`);
   const { conversationId, status } = runJson(run);
   if (status !== 'succeeded') throw new Error(`seed ${name}: the run ${status}:\n${run.stderr}`);
   const file = join(machine.root, 'export.json');
-  const exported = await world.baton(machine, ['export', conversationId, '-o', file]);
+  const exported = await world.baton(machine, ['export', conversationId, '-o', file], { store });
   if (exported.code !== 0) throw new Error(`seed ${name}: export failed:\n${exported.stderr}`);
   return { name, harness, workspace, text: await readFile(file, 'utf8'), prompt: SEED_PROMPT };
 }
 
 /** The four seeds, two at a time (two cores). */
 export async function makeSeeds(world: World): Promise<Seed[]> {
-  // Two `baton run`s creating one new SQLite store at the same moment race on its first migration ("table
-  // conversations already exists"): the store is created first.
-  await (await openSqliteStore(world.storePath)).close();
   const seeds: Seed[] = [];
   for (const workspace of ['directory', 'git'] as const) {
     seeds.push(...(await Promise.all((['codex', 'claude'] as const).map((harness) => makeSeed(world, harness, workspace)))));
