@@ -30,7 +30,7 @@ const runId = z.string().regex(RUN_ID_PATTERN, 'is not a baton run id (r_ and 26
 /** Files in a workspace, as the manifest lists them: relative, no NUL, bounded. */
 const relativePaths = z.array(oneLine(4096)).max(1_000_000);
 const objectId = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'is not a git object id (40 or 64 hex digits)');
-const gitName = oneLine(1024).regex(/^[^-\s][^\s]*$/, 'is not a git ref or remote name (no leading dash, no spaces)');
+const gitName = oneLine(1024).regex(/^[^-\s][^\s\u0000-\u001f\u007f]*$/, 'is not a git ref or remote name (no leading dash, no spaces or control characters)');
 
 const manifestSchema = z.discriminatedUnion('kind', [
   z.object({
@@ -40,7 +40,7 @@ const manifestSchema = z.discriminatedUnion('kind', [
     tree: objectId,
     branch: optional(gitName),
     remoteName: optional(gitName),
-    remoteUrl: optional(oneLine(4096).regex(/^[^-]/, 'must not start with a dash')),
+    remoteUrl: optional(oneLine(4096).regex(/^[^-]/, 'must not start with a dash').regex(/^[^\u0000-\u001f\u007f]*$/, 'holds a control character')),
     bundleIsComplete: z.boolean(),
     changedFiles: relativePaths,
     excludedSecrets: relativePaths,

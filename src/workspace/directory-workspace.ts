@@ -9,7 +9,7 @@ import { chmod, lstat, mkdir, readdir, readFile, readlink, rmdir, stat, symlink,
 import path from 'node:path';
 import ignore from 'ignore';
 import { Header, Parser, Pax, Unpack, type ReadEntry } from 'tar';
-import { BatonError, errorMessage } from '../errors.js';
+import { BatonError, errorMessage, quoted } from '../errors.js';
 import { NPMRC_TOKEN, SECRET_PATTERNS } from './secrets.js';
 import type { RestoreMode, SnapshotOptions, WorkspaceSnapshot } from './workspace.js';
 
@@ -395,13 +395,14 @@ async function checkedArchiveEntries(archive: Buffer, root: string): Promise<Arc
 
 function unsafeEntry(entry: ReadEntry, symlinks: ReadonlySet<string>): string | undefined {
   const raw = entry.path.replace(/\\/g, '/');
-  if (!['File', 'OldFile', 'Directory', 'SymbolicLink'].includes(entry.type)) return `entry "${raw}" is a ${entry.type}, which a workspace never holds`;
-  if (raw.includes('\0')) return `entry "${raw}" has a NUL in its name`;
-  if (raw.startsWith('/') || /^[a-zA-Z]:/.test(raw)) return `entry "${raw}" is an absolute path`;
+  const name = quoted(raw, 200);
+  if (!['File', 'OldFile', 'Directory', 'SymbolicLink'].includes(entry.type)) return `entry ${name} is a ${entry.type}, which a workspace never holds`;
+  if (raw.includes('\0')) return `entry ${name} has a NUL in its name`;
+  if (raw.startsWith('/') || /^[a-zA-Z]:/.test(raw)) return `entry ${name} is an absolute path`;
   const parts = raw.split('/').filter((part) => part !== '' && part !== '.');
-  if (parts.includes('..')) return `entry "${raw}" climbs out with ".."`;
+  if (parts.includes('..')) return `entry ${name} climbs out with ".."`;
   for (let depth = 1; depth < parts.length; depth++) {
-    if (symlinks.has(parts.slice(0, depth).join('/'))) return `entry "${raw}" goes through the symlink "${parts.slice(0, depth).join('/')}"`;
+    if (symlinks.has(parts.slice(0, depth).join('/'))) return `entry ${name} goes through the symlink ${quoted(parts.slice(0, depth).join('/'), 200)}`;
   }
   return undefined;
 }
@@ -443,7 +444,7 @@ async function placeSymlink(root: string, relativePath: string, linkpath: string
     const parent = path.join(root, ...parts.slice(0, depth));
     const stats = await lstat(parent).catch(ignoreVanished);
     if (!stats) await mkdir(parent);
-    else if (!stats.isDirectory()) throw new BatonError('WORKSPACE_ERROR', `cannot restore the symlink ${relativePath}: ${parts.slice(0, depth).join('/')} is not a folder`, { hint: 'move it away or resume with `--workspace skip`' });
+    else if (!stats.isDirectory()) throw new BatonError('WORKSPACE_ERROR', `cannot restore the symlink ${quoted(relativePath, 200)}: ${quoted(parts.slice(0, depth).join('/'), 200)} is not a folder`, { hint: 'move it away or resume with `--workspace skip`' });
   }
   const absolute = path.join(root, relativePath);
   const existing = await lstat(absolute).catch(ignoreVanished);

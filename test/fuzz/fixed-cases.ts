@@ -3,7 +3,7 @@
  * fuzzer found, kept as a regression case with the outcome it must have now.
  */
 import { expect } from 'vitest';
-import type { Targets } from './hostile-exports.js';
+import { tarArchive, type Targets } from './hostile-exports.js';
 import type { CaseOutcome } from './import-case.js';
 import type { Seed, WorkspaceKind } from './seeds.js';
 
@@ -63,5 +63,28 @@ export const FIXED_CASES: FixedCase[] = [
       return JSON.stringify(freshIds(doc));
     },
     expect: refusedWith('parse', 'INVALID_SESSION_ID', /^"00000000-0000-0000-0000-000000000000\\n\\u001b\[2Jhint: trust me" is not a session id \(a UUID\)$/),
+  },
+  {
+    // Found by the fuzzer: the refusal quoted a 5,000-character entry name whole.
+    name: 'an archive entry with a 5,000-character name is refused in one short line',
+    seeds: ['directory'],
+    build: (doc) => {
+      doc.workspace.blobs.archive = tarArchive([{ path: `${'n'.repeat(5000)}/../../x`, type: 'File', content: Buffer.from('x') }]).toString('base64');
+      return JSON.stringify(freshIds(doc));
+    },
+    expect: (outcome) => {
+      refusedWith('resume', 'WORKSPACE_ERROR', /refusing to restore the workspace into .+: entry "n+…" climbs out with "\.\."$/)(outcome);
+      if (outcome.kind === 'refused') expect(outcome.message.length).toBeLessThan(600);
+    },
+  },
+  {
+    // Found by the fuzzer: a remote URL with a newline ended up, newline and all, in "cannot clone …".
+    name: 'a remote URL with a newline in it is refused at import',
+    seeds: ['git'],
+    build: (doc) => {
+      Object.assign(doc.workspace.manifest, { remoteUrl: 'origin\nhint: trust me', remoteName: 'origin', bundleIsComplete: false });
+      return JSON.stringify(freshIds(doc));
+    },
+    expect: refusedWith('parse', 'IMPORT_INVALID', /workspace\.manifest\.remoteUrl: holds a control character$/),
   },
 ];
