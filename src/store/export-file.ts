@@ -32,6 +32,23 @@ const relativePaths = z.array(oneLine(4096)).max(1_000_000);
 const objectId = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'is not a git object id (40 or 64 hex digits)');
 const gitName = oneLine(1024).regex(/^[^-\s][^\s\u0000-\u001f\u007f]*$/, 'is not a git ref or remote name (no leading dash, no spaces or control characters)');
 
+/** An event's data is a small object baton wrote; deeper than this, storing it (JSON.stringify) would overflow the stack. */
+const MAX_EVENT_DATA_DEPTH = 64;
+
+/** Whether arrays and objects in `value` nest at most `limit` levels (walked without recursion). */
+function nestedAtMost(limit: number): (value: unknown) => boolean {
+  return (value) => {
+    const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+    while (pending.length > 0) {
+      const { value: next, depth } = pending.pop()!;
+      if (next === null || typeof next !== 'object') continue;
+      if (depth >= limit) return false;
+      for (const child of Object.values(next)) pending.push({ value: child, depth: depth + 1 });
+    }
+    return true;
+  };
+}
+
 const manifestSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('git'),
@@ -92,7 +109,7 @@ const exportSchema = z
     }),
     runs: z.array(runSchema).max(100_000),
     events: z
-      .array(z.object({ runId, sequence: count, at: timestamp, type: oneLine(100).min(1), data: z.unknown() }))
+      .array(z.object({ runId, sequence: count, at: timestamp, type: oneLine(100).min(1), data: z.unknown().refine(nestedAtMost(MAX_EVENT_DATA_DEPTH), `is nested more than ${MAX_EVENT_DATA_DEPTH} levels deep`) }))
       .max(10_000_000),
     workspace: z
       .object({
@@ -187,7 +204,7 @@ export function parseExport(text: string, source: string): ImportedConversation 
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new BatonError('IMPORT_INVALID', `${source} is not a baton export (not JSON: ${errorMessage(error)})`, {
+    throw new BatonError('IMPORT_INVALID', `${source} is not a baton export (not JSON: ${oneLineMessage(errorMessage(error))})`, {
       hint: 'create export files with `baton export CONVERSATION_ID -o FILE`',
     });
   }

@@ -87,4 +87,13 @@ export const FIXED_CASES: FixedCase[] = [
     },
     expect: refusedWith('parse', 'IMPORT_INVALID', /workspace\.manifest\.remoteUrl: holds a control character$/),
   },
+  {
+    // Found by the fuzzer: the import stored it with JSON.stringify, which overflowed the stack (a RangeError, "this is a bug").
+    name: 'an event whose data is nested 50,000 levels deep is refused at import',
+    build: (doc) => {
+      doc.events[0].data = 'NESTED';
+      return JSON.stringify(freshIds(doc)).replace('"NESTED"', `${'['.repeat(50_000)}${']'.repeat(50_000)}`);
+    },
+    expect: refusedWith('parse', 'IMPORT_INVALID', /events\.0\.data: is nested more than 64 levels deep$/),
+  },
 ];
