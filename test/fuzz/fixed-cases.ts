@@ -96,4 +96,14 @@ export const FIXED_CASES: FixedCase[] = [
     },
     expect: refusedWith('parse', 'IMPORT_INVALID', /events\.0\.data: is nested more than 64 levels deep$/),
   },
+  {
+    // Found by the fuzzer: a session start in the year 10000 named the rollout `rollout-+010000-…`, where neither
+    // Codex nor baton finds it; the resume then saved nothing.
+    name: 'a Codex session that starts in the year 10000 or before year 0 rehydrates where Codex finds it',
+    build: (doc, { seed }) => {
+      if (seed.harness === 'codex') doc.transcript.meta.sessionStartedAt = seed.workspace === 'git' ? '+010000-01-01T00:00:00.000Z' : '-000001-06-01T00:00:00.000Z';
+      return JSON.stringify(freshIds(doc));
+    },
+    expect: (outcome) => expect(outcome.kind).toBe('resumed'),
+  },
 ];
