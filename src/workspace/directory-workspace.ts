@@ -9,7 +9,7 @@ import { chmod, lstat, mkdir, readdir, readFile, readlink, rmdir, stat, symlink,
 import path from 'node:path';
 import ignore from 'ignore';
 import { Header, Parser, Pax, Unpack, type ReadEntry } from 'tar';
-import { BatonError, errorMessage, quoted } from '../errors.js';
+import { BatonError, errorMessage, errorSummary, quoted } from '../errors.js';
 import { NPMRC_TOKEN, SECRET_PATTERNS } from './secrets.js';
 import type { RestoreMode, SnapshotOptions, WorkspaceSnapshot } from './workspace.js';
 
@@ -355,7 +355,7 @@ export async function restoreDirectory(snapshot: WorkspaceSnapshot, target: stri
     for (const entry of lastEntryAt.values()) if (entry.type === 'symlink') await placeSymlink(root, entry.path, entry.linkpath ?? '');
   } catch (error) {
     if (error instanceof BatonError) throw error;
-    throw new BatonError('WORKSPACE_ERROR', `could not restore the workspace into ${root}: ${errorMessage(error)}`, { cause: error, hint: 'check the directory permissions and free space, or resume with `--workspace skip`' });
+    throw new BatonError('WORKSPACE_ERROR', `could not restore the workspace into ${root}: ${errorSummary(error)}`, { cause: error, hint: 'check the directory permissions and free space, or resume with `--workspace skip`' });
   }
 }
 
@@ -383,7 +383,7 @@ async function checkedArchiveEntries(archive: Buffer, root: string): Promise<Arc
     parser.on('close', () => resolve());
     parser.end(archive);
   }).catch((error: unknown) => {
-    throw new BatonError('WORKSPACE_ERROR', `the workspace archive is damaged: ${errorMessage(error)}`, { cause: error, hint: 'resume with `--workspace skip`' });
+    throw new BatonError('WORKSPACE_ERROR', `the workspace archive is damaged: ${errorSummary(error)}`, { cause: error, hint: 'resume with `--workspace skip`' });
   });
   if (problems.length > 0) {
     throw new BatonError('WORKSPACE_ERROR', `refusing to restore the workspace into ${root}: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}`, {

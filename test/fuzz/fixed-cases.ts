@@ -106,4 +106,17 @@ export const FIXED_CASES: FixedCase[] = [
     },
     expect: (outcome) => expect(outcome.kind).toBe('resumed'),
   },
+  {
+    // Found by the fuzzer: the file system's ENAMETOOLONG came back with the whole 5,000-character path in it.
+    name: 'an archive entry whose name is too long for the file system is refused in one short line',
+    seeds: ['directory'],
+    build: (doc) => {
+      doc.workspace.blobs.archive = tarArchive([{ path: 'n'.repeat(5000), type: 'File', content: Buffer.from('x') }]).toString('base64');
+      return JSON.stringify(freshIds(doc));
+    },
+    expect: (outcome) => {
+      refusedWith('resume', 'WORKSPACE_ERROR', /^could not restore the workspace into .+: .*ENAMETOOLONG.*…$/)(outcome);
+      if (outcome.kind === 'refused') expect(outcome.message.length).toBeLessThan(600);
+    },
+  },
 ];
