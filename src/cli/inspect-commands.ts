@@ -11,6 +11,7 @@ import { renderItem, splitTurns, turnsOfRuns, type TranscriptView } from '../tra
 import type { WorkspaceManifest } from '../workspace/workspace.js';
 import { withStore, type GlobalOptions } from './context.js';
 import { RemoteClient, remoteTarget, type RemoteRun } from './remote.js';
+import { terminalLine, terminalText } from './terminal-text.js';
 
 interface RemoteConversation {
   id: string;
@@ -49,7 +50,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
         const { conversations } = await new RemoteClient(remote).request<{ conversations: Array<{ id: string; harness: string; status: string; runs: number; updatedAt: string; title: string }> }>('GET', '/v1/conversations');
         if (options.json) process.stdout.write(`${JSON.stringify(conversations)}\n`);
         else if (conversations.length === 0) process.stderr.write(`no conversations on ${remote.url}; start one with \`baton run --server ${remote.url} --harness codex "…"\`\n`);
-        else for (const row of conversations) process.stdout.write(`${row.id}  ${row.harness.padEnd(6)}  ${row.status.padEnd(11)}  ${String(row.runs).padStart(3)} run${row.runs === 1 ? ' ' : 's'}  ${time(Date.parse(row.updatedAt))}  ${row.title}\n`);
+        else for (const row of conversations) process.stdout.write(`${terminalLine(row.id)}  ${terminalLine(row.harness).padEnd(6)}  ${terminalLine(row.status).padEnd(11)}  ${String(row.runs).padStart(3)} run${row.runs === 1 ? ' ' : 's'}  ${time(Date.parse(row.updatedAt))}  ${terminalLine(row.title)}\n`);
         return;
       }
       await withStore(globals(), async ({ store }) => {
@@ -182,7 +183,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
 
 /** One line of `baton ls`. */
 export function formatListRow({ conversation, runs, status }: { conversation: Conversation; runs: RunTally; status: ConversationStatus }): string {
-  return `${conversation.id}  ${conversation.harness.padEnd(6)}  ${status.padEnd(11)}  ${String(runs.count).padStart(3)} run${runs.count === 1 ? ' ' : 's'}  ${time(conversation.updatedAt)}  ${conversation.title}\n`;
+  return `${terminalLine(conversation.id)}  ${terminalLine(conversation.harness).padEnd(6)}  ${status.padEnd(11)}  ${String(runs.count).padStart(3)} run${runs.count === 1 ? ' ' : 's'}  ${time(conversation.updatedAt)}  ${terminalLine(conversation.title)}\n`;
 }
 
 /** The conversation as readable text: each run with its prompt, the agent's replies and the commands it ran. */
@@ -209,23 +210,23 @@ export interface ConversationText {
 
 /** Renders a conversation (from the local store or from a server) as `baton show` prints it. */
 export function formatConversation({ conversation, runs, view, workspaceOf }: ConversationText): string {
-  const out: string[] = [`conversation ${conversation.id} · ${conversation.harness} · session ${conversation.sessionId ?? '(none)'}`];
-  if (conversation.forkedFrom) out.push(`forked from ${conversation.forkedFrom.conversationId} (run ${conversation.forkedFrom.runId}): ${conversation.forkedFrom.reason}`);
+  const out: string[] = [`conversation ${terminalLine(conversation.id)} · ${terminalLine(conversation.harness)} · session ${terminalLine(conversation.sessionId ?? '(none)')}`];
+  if (conversation.forkedFrom) out.push(terminalLine(`forked from ${conversation.forkedFrom.conversationId} (run ${conversation.forkedFrom.runId}): ${conversation.forkedFrom.reason}`));
   const byTurn = splitTurns(view.items);
   const { turnsOfRun, unclaimed } = turnsOfRuns(runs, byTurn);
   for (const index of unclaimed) out.push('', ...byTurn[index]!.map(renderItem));
   runs.forEach((run, index) => {
-    const where = [run.host, run.status === 'queued' ? '' : time(run.startedAt), run.cwd].filter((part) => part !== '').join(' · ');
+    const where = [terminalLine(run.host), run.status === 'queued' ? '' : time(run.startedAt), terminalLine(run.cwd)].filter((part) => part !== '').join(' · ');
     out.push('', `── run ${run.sequence} · ${run.kind} · ${run.status}${run.exitCode !== undefined ? ` (exit ${run.exitCode})` : ''}${where ? ` · ${where}` : ''}`);
     const own = turnsOfRun[index]!;
     for (const turn of own) out.push(...byTurn[turn]!.map(renderItem));
     if (own.length === 0) out.push(`> ${run.prompt}`, run.status === 'queued' ? '(queued: waiting for a worker)' : '(nothing saved for this run)');
-    if (run.error && run.status !== 'succeeded') out.push(`! ${run.error}`);
+    if (run.error && run.status !== 'succeeded') out.push(`! ${terminalLine(run.error)}`);
     const workspace = workspaceOf?.(run.id);
     if (workspace?.kind === 'too-large') out.push(`! workspace too large to save (${workspace.bytes} bytes > ${workspace.limitBytes})`);
     const changedFiles = Array.isArray(workspace?.changedFiles) ? workspace.changedFiles : [];
-    if (changedFiles.length > 0) out.push(`✎ files changed: ${changedFiles.join(', ')}`);
+    if (changedFiles.length > 0) out.push(`✎ files changed: ${changedFiles.map(terminalLine).join(', ')}`);
   });
   if (view.unparsedLines > 0) out.push('', `(${view.unparsedLines} transcript line(s) were not JSON; they are kept as they are)`);
-  return `${out.join('\n')}\n`;
+  return terminalText(`${out.join('\n')}\n`);
 }

@@ -2,6 +2,7 @@
  * Fixed hostile files: the plain seed (the baseline every mutation starts from must resume), and each bug the
  * fuzzer found, kept as a regression case with the outcome it must have now.
  */
+import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
 import { tarArchive, type Targets } from './hostile-exports.js';
 import type { CaseOutcome } from './import-case.js';
@@ -23,6 +24,12 @@ const refusedWith = (stage: string, code: string, message?: RegExp) => (outcome:
   if (outcome.kind !== 'refused') return;
   expect(`${outcome.stage} ${outcome.code}`).toBe(`${stage} ${code}`);
   if (message) expect(outcome.message).toMatch(message);
+};
+
+const rehashFile = (file: Json): void => {
+  const bytes = Buffer.from(file.content, 'utf8');
+  file.sha256 = createHash('sha256').update(bytes).digest('hex');
+  file.lineCount = bytes.toString('utf8').split('\n').length - (file.content.endsWith('\n') ? 1 : 0);
 };
 
 const freshIds = (doc: Json): Json => {
@@ -118,5 +125,21 @@ export const FIXED_CASES: FixedCase[] = [
       refusedWith('resume', 'WORKSPACE_ERROR', /^could not restore the workspace into .+: .*ENAMETOOLONG.*…$/)(outcome);
       if (outcome.kind === 'refused') expect(outcome.message.length).toBeLessThan(600);
     },
+  },
+  {
+    // Found while fuzzing: `baton ls` and `baton show` sent stored text to the terminal as it was, escape
+    // sequences and all (clear the screen, retitle the window, fake a line), and a newline split a row in two.
+    name: 'escape sequences and newlines in a title, a run and the transcript reach the terminal as visible escapes',
+    build: (doc) => {
+      doc.conversation.title = 'title\x1b[2J\x1b]0;owned\x07';
+      Object.assign(doc.runs[0], { host: 'host\nfake line', cwd: '/x\r\u202e', status: 'failed', error: 'boom\x1b[31m\nsecond line' });
+      const main = doc.transcript.files[0];
+      main.content += `${JSON.stringify(doc.conversation.harness === 'codex'
+        ? { type: 'response_item', payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'reply\x1b[2J\x9b' }] } }
+        : { type: 'assistant', sessionId: doc.conversation.sessionId, cwd: '/x', message: { role: 'assistant', content: [{ type: 'text', text: 'reply\x1b[2J\x9b' }] } })}\n`;
+      rehashFile(main);
+      return JSON.stringify(freshIds(doc));
+    },
+    expect: (outcome) => expect(outcome.kind).toBe('resumed'),
   },
 ];

@@ -12,6 +12,7 @@ import { lstat, mkdir, readdir, readFile, realpath, rm } from 'node:fs/promises'
 import { join } from 'node:path';
 import { isBatonError } from '../../src/errors.js';
 import { formatListRow, renderConversation } from '../../src/cli/inspect-commands.js';
+import { terminalLine } from '../../src/cli/terminal-text.js';
 import { getHarness, projectFilesThatRunCode } from '../../src/harness/registry.js';
 import { resumeConversation } from '../../src/run/runner.js';
 import { conversationStatus } from '../../src/store/conversation-status.js';
@@ -19,6 +20,9 @@ import { parseExport, withFreshIds } from '../../src/store/export-file.js';
 import type { ImportedConversation, Store } from '../../src/store/store.js';
 import { MAIN_FILE_KEY } from '../../src/transcript/envelope.js';
 import { MARKER } from './hostile-exports.js';
+
+/** What a terminal would obey rather than show: C0 controls but tab and newline, DEL, C1 controls, bidi overrides. */
+const TERMINAL_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 export type Stage = 'parse' | 'import' | 'list' | 'show' | 'resume' | 'after resume';
 
@@ -97,11 +101,23 @@ export async function importAndResume(store: Store, text: string, directories: C
   await mustNotThrow('list', async () => {
     const rows = (await store.listConversationSummaries()).map(({ conversation, runs }) => ({ conversation, runs, status: conversationStatus(conversation, runs) }));
     if (!rows.some((row) => row.conversation.id === id)) throw new Error(`${id} is not listed`);
-    for (const row of rows) formatListRow(row);
+    for (const row of rows) {
+      const line = formatListRow(row);
+      if (line.indexOf('\n') !== line.length - 1) throw new Error(`the row of ${row.conversation.id} spans lines: ${JSON.stringify(line.slice(0, 300))}`);
+      if (TERMINAL_CONTROL.test(line)) throw new Error(`the row of ${row.conversation.id} sends the terminal a control character: ${JSON.stringify(line.slice(0, 300))}`);
+    }
     JSON.stringify(rows.map(({ conversation, runs, status }) => ({ ...conversation, status, runs: runs.count })));
   });
   await mustNotThrow('show', async () => {
-    await renderConversation(store, id);
+    const shown = await renderConversation(store, id);
+    const control = TERMINAL_CONTROL.exec(shown);
+    if (control) throw new Error(`baton show sends the terminal a control character: ${JSON.stringify(shown.slice(Math.max(0, control.index - 40), control.index + 40))}`);
+    const lines = shown.split('\n');
+    for (const run of await store.listRuns(id)) {
+      const header = lines.find((line) => line.startsWith(`── run ${run.sequence} · ${run.kind} · ${run.status}`));
+      if (header === undefined) throw new Error(`baton show has no header line for run ${run.sequence}`);
+      if (!header.endsWith(terminalLine(run.cwd))) throw new Error(`run ${run.sequence}'s header line is cut short: ${JSON.stringify(header.slice(0, 300))}`);
+    }
     const conversation = (await store.getConversation(id))!;
     const transcript = await store.loadTranscript(id);
     JSON.stringify({ conversation, runs: await store.listRuns(id), transcript: getHarness(conversation.harness).viewTranscript(transcript?.files ?? []) });
