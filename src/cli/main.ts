@@ -7,6 +7,7 @@ import { registerFleetCommands } from './fleet-commands.js';
 import { registerForkCommand } from './fork-command.js';
 import { registerInspectCommands } from './inspect-commands.js';
 import { registerRunCommands } from './run-command.js';
+import { terminalLine } from './terminal-text.js';
 
 const program = new Command();
 program
@@ -32,7 +33,8 @@ program
   .action(async (options: { keep?: boolean; harness?: string }) => (await import('./demo-command.js')).runDemo(options));
 
 function fail(message: string, hint: string | undefined, exitCode: number): never {
-  process.stderr.write(`error: ${message}\n${hint ? `hint: ${hint}\n` : ''}`);
+  // One line each, whatever a message quotes from a hostile file or a server.
+  process.stderr.write(`error: ${terminalLine(message)}\n${hint ? `hint: ${terminalLine(hint)}\n` : ''}`);
   process.exit(exitCode);
 }
 
