@@ -155,7 +155,9 @@ describe('hostile export files', () => {
       const outcome = await runCase(hostile.text, { asNew: false });
       const main = outcome.imported?.files.find((file) => file.key === MAIN_FILE_KEY);
       const seedMain = parseExport(hostile.seed.text, hostile.seed.name).files.find((file) => file.key === MAIN_FILE_KEY);
-      if (!main || !seedMain || !main.content.equals(seedMain.content)) continue; // the earlier turn must still be there to look for
+      // The earlier turn must still be there to look for, in a transcript of the CLI that resumes it (a file that
+      // swaps the harness imports, and its resume fails as the other CLI cannot read it: see the report below).
+      if (!main || !seedMain || !main.content.equals(seedMain.content) || outcome.imported?.conversation.harness !== hostile.seed.harness) continue;
       if (outcome.kind === 'resumed' && (perSeed.get(hostile.seed.name) ?? 0) < 2) {
         perSeed.set(hostile.seed.name, (perSeed.get(hostile.seed.name) ?? 0) + 1);
         picked.push({ hostile, resumedInProcess: true });
@@ -187,6 +189,10 @@ describe('hostile export files', () => {
         const turn = world.turns().find((candidate) => lastUserText(candidate) === prompt);
         expect(turn, context).toBeDefined();
         expect(conversationOf(turn!), context).toContainEqual({ kind: 'user', text: hostile.seed.prompt });
+      } else if (resumed.stdout.trim() !== '') {
+        // The run started and failed: reported as such, its error one line.
+        expect(runJson(resumed).status, context).toBe('failed');
+        expect(resumed.stderr.trimEnd().split('\n').at(-1), context).toMatch(/^! \S/);
       } else {
         const lines = resumed.stderr.trimEnd().split('\n');
         expect(lines.at(-2), context).toMatch(/^error: \S/);
