@@ -46,3 +46,20 @@ export function isBatonError(error: unknown, code?: ErrorCode): error is BatonEr
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * A value from outside (an import, a request, a stored row) as it may appear inside a message: quoted, every
+ * control character and bidirectional override escaped, and cut to `max` characters, so a message stays one
+ * readable line whatever the value holds.
+ */
+export function quoted(value: string, max = 120): string {
+  const cut = value.length > max ? `${value.slice(0, max)}…` : value;
+  // JSON.stringify escapes C0 controls, quotes, backslashes and lone surrogates; DEL, C1 and bidi controls too:
+  return JSON.stringify(cut).replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** An error's message as part of another one-line message: control characters blanked, cut to `max` characters (a path in it may be hostile and long). */
+export function errorSummary(error: unknown, max = 300): string {
+  const message = errorMessage(error).replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  return message.length > max ? `${message.slice(0, max)}…` : message;
+}

@@ -29,7 +29,7 @@ const time = (ms: number | undefined): string => {
 };
 
 /** One `baton ls` row. Every field is stored (or a server's) text, so none may break out of its row. */
-function listRow(row: { id: string; harness: string; status: string; runs: number; updatedAt: number | undefined; title: string }): string {
+export function listRow(row: { id: string; harness: string; status: string; runs: number; updatedAt: number | undefined; title: string }): string {
   const runs = `${String(row.runs).padStart(3)} run${row.runs === 1 ? ' ' : 's'}`;
   return `${terminalLine(row.id)}  ${terminalLine(row.harness).padEnd(6)}  ${terminalLine(row.status).padEnd(11)}  ${terminalLine(runs)}  ${time(row.updatedAt)}  ${terminalLine(row.title)}\n`;
 }

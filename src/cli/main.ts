@@ -8,7 +8,7 @@ import { registerForkCommand } from './fork-command.js';
 import { registerInspectCommands } from './inspect-commands.js';
 import { registerRmCommand } from './rm-command.js';
 import { registerRunCommands } from './run-command.js';
-import { terminalText } from './terminal-text.js';
+import { terminalLine } from './terminal-text.js';
 
 const program = new Command();
 program
@@ -36,7 +36,8 @@ program
 
 /** Error messages quote stored text (file names, a CLI's stderr, a server's answer), so they are escaped too. */
 function fail(message: string, hint: string | undefined, exitCode: number): never {
-  process.stderr.write(`error: ${terminalText(message)}\n${hint ? `hint: ${terminalText(hint)}\n` : ''}`);
+  // One line each, whatever a message quotes from a hostile file or a server.
+  process.stderr.write(`error: ${terminalLine(message)}\n${hint ? `hint: ${terminalLine(hint)}\n` : ''}`);
   process.exit(exitCode);
 }
 

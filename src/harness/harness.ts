@@ -2,7 +2,7 @@
  * The harness contract: everything baton needs to know about one agent CLI. A harness is a small set of
  * pure decisions (argv, paths, event parsing) plus file operations confined to the CLI's home.
  */
-import { BatonError } from '../errors.js';
+import { BatonError, quoted } from '../errors.js';
 import { isOlderCopy, MAIN_FILE_KEY, type Envelope, type SessionMeta, type TranscriptFile } from '../transcript/envelope.js';
 import type { TranscriptView } from '../transcript/view.js';
 import type { HarnessId } from './ids.js';
@@ -171,7 +171,7 @@ export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 
 export function assertSessionId(sessionId: string): void {
   if (!UUID_PATTERN.test(sessionId)) {
-    throw new BatonError('INVALID_SESSION_ID', `"${sessionId}" is not a session id (a UUID)`, {
+    throw new BatonError('INVALID_SESSION_ID', `${quoted(sessionId)} is not a session id (a UUID)`, {
       hint: 'session ids are UUIDs reported by the CLI; the stored transcript may be damaged — re-import it',
     });
   }

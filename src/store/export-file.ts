@@ -3,7 +3,7 @@
  * transcript file byte for byte, so `baton import` on another machine (another store) can resume it.
  */
 import { z } from 'zod';
-import { BatonError, errorMessage } from '../errors.js';
+import { BatonError, errorMessage, quoted } from '../errors.js';
 import { assertSessionId } from '../harness/harness.js';
 import { HARNESS_IDS, isHarnessId } from '../harness/ids.js';
 import { deserialiseFile, serialiseFile, verifyTranscriptFile } from '../transcript/envelope.js';
@@ -30,7 +30,24 @@ const runId = z.string().regex(RUN_ID_PATTERN, 'is not a baton run id (r_ and 26
 /** Files in a workspace, as the manifest lists them: relative, no NUL, bounded. */
 const relativePaths = z.array(oneLine(4096)).max(1_000_000);
 const objectId = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'is not a git object id (40 or 64 hex digits)');
-const gitName = oneLine(1024).regex(/^[^-\s][^\s]*$/, 'is not a git ref or remote name (no leading dash, no spaces)');
+const gitName = oneLine(1024).regex(/^[^-\s][^\s\u0000-\u001f\u007f]*$/, 'is not a git ref or remote name (no leading dash, no spaces or control characters)');
+
+/** An event's data is a small object baton wrote; deeper than this, storing it (JSON.stringify) would overflow the stack. */
+const MAX_EVENT_DATA_DEPTH = 64;
+
+/** Whether arrays and objects in `value` nest at most `limit` levels (walked without recursion). */
+function nestedAtMost(limit: number): (value: unknown) => boolean {
+  return (value) => {
+    const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+    while (pending.length > 0) {
+      const { value: next, depth } = pending.pop()!;
+      if (next === null || typeof next !== 'object') continue;
+      if (depth >= limit) return false;
+      for (const child of Object.values(next)) pending.push({ value: child, depth: depth + 1 });
+    }
+    return true;
+  };
+}
 
 const manifestSchema = z.discriminatedUnion('kind', [
   z.object({
@@ -40,7 +57,7 @@ const manifestSchema = z.discriminatedUnion('kind', [
     tree: objectId,
     branch: optional(gitName),
     remoteName: optional(gitName),
-    remoteUrl: optional(oneLine(4096).regex(/^[^-]/, 'must not start with a dash')),
+    remoteUrl: optional(oneLine(4096).regex(/^[^-]/, 'must not start with a dash').regex(/^[^\u0000-\u001f\u007f]*$/, 'holds a control character')),
     bundleIsComplete: z.boolean(),
     changedFiles: relativePaths,
     excludedSecrets: relativePaths,
@@ -93,7 +110,7 @@ const exportSchema = z
     }),
     runs: z.array(runSchema).max(100_000),
     events: z
-      .array(z.object({ runId, sequence: count, at: timestamp, type: oneLine(100).min(1), data: z.unknown() }))
+      .array(z.object({ runId, sequence: count, at: timestamp, type: oneLine(100).min(1), data: z.unknown().refine(nestedAtMost(MAX_EVENT_DATA_DEPTH), `is nested more than ${MAX_EVENT_DATA_DEPTH} levels deep`) }))
       .max(10_000_000),
     workspace: z
       .object({
@@ -188,7 +205,7 @@ export function parseExport(text: string, source: string): ImportedConversation 
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new BatonError('IMPORT_INVALID', `${source} is not a baton export (not JSON: ${errorMessage(error)})`, {
+    throw new BatonError('IMPORT_INVALID', `${source} is not a baton export (not JSON: ${oneLineMessage(errorMessage(error))})`, {
       hint: 'create export files with `baton export CONVERSATION_ID -o FILE`',
     });
   }
@@ -202,12 +219,12 @@ export function parseExport(text: string, source: string): ImportedConversation 
   }
   const { conversation, runs, events, transcript, workspace } = parsed.data;
   if (!isHarnessId(conversation.harness)) {
-    throw new BatonError('HARNESS_UNKNOWN', `${source} holds a ${conversation.harness} conversation, which this baton cannot run`, {
+    throw new BatonError('HARNESS_UNKNOWN', `${source} holds a ${quoted(conversation.harness)} conversation, which this baton cannot run`, {
       hint: `this baton knows: ${HARNESS_IDS.join(', ')}; upgrade baton to import it`,
     });
   }
   if (transcript.harness !== conversation.harness) {
-    throw new BatonError('HARNESS_MISMATCH', `${source} pairs a ${conversation.harness} conversation with a transcript written by ${transcript.harness}`, {
+    throw new BatonError('HARNESS_MISMATCH', `${source} pairs a ${conversation.harness} conversation with a transcript written by ${isHarnessId(transcript.harness) ? transcript.harness : quoted(transcript.harness)}`, {
       hint: 'the file was edited or assembled by hand; export the conversation again with `baton export`',
     });
   }
@@ -236,9 +253,9 @@ export function parseExport(text: string, source: string): ImportedConversation 
   };
 }
 
-/** A validation message as one line (zod's can span several). */
+/** A validation message as one line (zod's can span several, and quote keys from the file). */
 function oneLineMessage(message: string): string {
-  return message.replace(/\s+/g, ' ').slice(0, 300);
+  return message.replace(/\s+/g, ' ').slice(0, 300).replace(/[\u0000-\u001f\u007f-\u009f]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

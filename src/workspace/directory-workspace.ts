@@ -9,7 +9,7 @@ import { chmod, lstat, mkdir, readdir, readFile, readlink, rmdir, stat, symlink,
 import path from 'node:path';
 import ignore from 'ignore';
 import { Header, Parser, Pax, Unpack, type ReadEntry } from 'tar';
-import { BatonError, errorMessage } from '../errors.js';
+import { BatonError, errorMessage, errorSummary, quoted } from '../errors.js';
 import { isSecretPath, npmrcHoldsToken } from './secrets.js';
 import type { RestoreMode, SnapshotOptions, WorkspaceSnapshot } from './workspace.js';
 
@@ -342,7 +342,7 @@ export async function restoreDirectory(snapshot: WorkspaceSnapshot, target: stri
     for (const entry of lastEntryAt.values()) if (entry.type === 'symlink') await placeSymlink(root, entry.path, entry.linkpath ?? '');
   } catch (error) {
     if (error instanceof BatonError) throw error;
-    throw new BatonError('WORKSPACE_ERROR', `could not restore the workspace into ${root}: ${errorMessage(error)}`, { cause: error, hint: 'check the directory permissions and free space, or resume with `--workspace skip`' });
+    throw new BatonError('WORKSPACE_ERROR', `could not restore the workspace into ${root}: ${errorSummary(error)}`, { cause: error, hint: 'check the directory permissions and free space, or resume with `--workspace skip`' });
   }
 }
 
@@ -412,7 +412,7 @@ async function checkedArchiveEntries(archive: Buffer, root: string): Promise<Arc
     parser.on('close', () => resolve());
     parser.end(archive);
   }).catch((error: unknown) => {
-    throw damagedArchive(errorMessage(error).replace(/\s+/g, ' '), error);
+    throw damagedArchive(errorSummary(error), error);
   });
   if (problems.length > 0) {
     throw new BatonError('WORKSPACE_ERROR', `refusing to restore the workspace into ${root}: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}`, {
@@ -429,13 +429,14 @@ const EXTRACTED_TYPES: ReadonlySet<string> = new Set(['File', 'OldFile', 'Direct
 
 function unsafeEntry(entry: ReadEntry, symlinks: ReadonlySet<string>): string | undefined {
   const raw = entry.path.replace(/\\/g, '/');
-  if (!ARCHIVE_TYPES.has(entry.type)) return `entry "${raw}" is a ${entry.type}, which a workspace never holds`;
-  if (raw.includes('\0')) return `entry "${raw}" has a NUL in its name`;
-  if (raw.startsWith('/') || /^[a-zA-Z]:/.test(raw)) return `entry "${raw}" is an absolute path`;
+  const name = quoted(raw, 200);
+  if (!ARCHIVE_TYPES.has(entry.type)) return `entry ${name} is a ${entry.type}, which a workspace never holds`;
+  if (raw.includes('\0')) return `entry ${name} has a NUL in its name`;
+  if (raw.startsWith('/') || /^[a-zA-Z]:/.test(raw)) return `entry ${name} is an absolute path`;
   const parts = raw.split('/').filter((part) => part !== '' && part !== '.');
-  if (parts.includes('..')) return `entry "${raw}" climbs out with ".."`;
+  if (parts.includes('..')) return `entry ${name} climbs out with ".."`;
   for (let depth = 1; depth < parts.length; depth++) {
-    if (symlinks.has(parts.slice(0, depth).join('/'))) return `entry "${raw}" goes through the symlink "${parts.slice(0, depth).join('/')}"`;
+    if (symlinks.has(parts.slice(0, depth).join('/'))) return `entry ${name} goes through the symlink ${quoted(parts.slice(0, depth).join('/'), 200)}`;
   }
   return undefined;
 }
@@ -479,7 +480,7 @@ async function placeSymlink(root: string, relativePath: string, linkpath: string
     const parent = path.join(root, ...parts.slice(0, depth));
     const stats = await lstat(parent).catch(ignoreVanished);
     if (!stats) await mkdir(parent);
-    else if (!stats.isDirectory()) throw new BatonError('WORKSPACE_ERROR', `cannot restore the symlink ${relativePath}: ${parts.slice(0, depth).join('/')} is not a folder`, { hint: 'move it away or resume with `--workspace skip`' });
+    else if (!stats.isDirectory()) throw new BatonError('WORKSPACE_ERROR', `cannot restore the symlink ${quoted(relativePath, 200)}: ${quoted(parts.slice(0, depth).join('/'), 200)} is not a folder`, { hint: 'move it away or resume with `--workspace skip`' });
   }
   const absolute = path.join(root, relativePath);
   const existing = await lstat(absolute).catch(ignoreVanished);

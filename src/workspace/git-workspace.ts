@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { BatonError } from '../errors.js';
+import { BatonError, quoted } from '../errors.js';
 import { assertRestorableGitManifest } from './git-values.js';
 import { isSecretPath, npmrcHoldsToken } from './secrets.js';
 import type { RestoreMode, SnapshotOptions, WorkspaceSnapshot } from './workspace.js';
@@ -41,10 +41,16 @@ export async function git(cwd: string, args: string[], env: Record<string, strin
   });
 }
 
+/** git's last line of complaint, as one line of a message (it may echo a name from a hostile snapshot). */
+function lastLine(stderr: string, code: number): string {
+  const line = stderr.trim().split('\n').at(-1);
+  return line ? line.slice(0, 300).replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ') : `exit ${code}`;
+}
+
 async function gitOk(cwd: string, args: string[], env: Record<string, string> = {}): Promise<Buffer> {
   const result = await git(cwd, args, env);
   if (result.code !== 0) {
-    throw new BatonError('WORKSPACE_ERROR', `git ${args[0]} failed in ${cwd}: ${result.stderr.trim().split('\n').at(-1) ?? `exit ${result.code}`}`, {
+    throw new BatonError('WORKSPACE_ERROR', `git ${args[0]} failed in ${cwd}: ${lastLine(result.stderr, result.code)}`, {
       hint: 'check the repository with `git status`; resume with --no-workspace to continue without the files',
     });
   }
@@ -269,7 +275,7 @@ async function restoreIntoEmpty(snapshot: WorkspaceSnapshot, target: string): Pr
   } else {
     const clone = await git(resolve(target, '..'), ['clone', '-q', '--no-checkout', '--origin', manifest.remoteName ?? 'origin', '--', manifest.remoteUrl, target]);
     if (clone.code !== 0) {
-      throw new BatonError('WORKSPACE_ERROR', `cannot clone ${manifest.remoteUrl}: ${clone.stderr.trim().split('\n').at(-1) ?? ''}`, {
+      throw new BatonError('WORKSPACE_ERROR', `cannot clone ${quoted(manifest.remoteUrl)}: ${lastLine(clone.stderr, clone.code)}`, {
         hint: 'check access to the remote from this machine, or resume with --no-workspace',
       });
     }

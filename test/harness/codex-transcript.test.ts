@@ -145,6 +145,13 @@ describe('canonicalRolloutPath', () => {
     expect(basename(path)).toBe(resumedTwice.name);
   });
 
+  it('falls back to 1970 for a session start with no four-digit year, so the name still matches rollout-YYYY-…', () => {
+    for (const start of ['+010000-01-01T00:00:00.000Z', '-000001-06-01T00:00:00.000Z', '+275760-09-13T00:00:00.000Z', 'not a date']) {
+      expect(canonicalRolloutPath(SESSION_ID, start)).toBe(join('sessions', '1970', '01', '01', `rollout-1970-01-01T00-00-00-${SESSION_ID}.jsonl`));
+    }
+    expect(canonicalRolloutPath(SESSION_ID, '9999-12-31T23:59:59.000Z')).toBe(join('sessions', '9999', '12', '31', `rollout-9999-12-31T23-59-59-${SESSION_ID}.jsonl`));
+  });
+
   it('refuses a session id that is not a UUID (INVALID_SESSION_ID), so no path can escape sessions/', () => {
     for (const sessionId of ['../../../etc/passwd', 'not-a-uuid', `${SESSION_ID}/../../x`, '']) {
       expect(thrownBy(() => canonicalRolloutPath(sessionId, '2026-11-26T22:36:35.999Z')).code).toBe('INVALID_SESSION_ID');

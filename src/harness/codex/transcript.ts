@@ -79,7 +79,10 @@ export function readRolloutMeta(content: Buffer, sessionId: string): SessionMeta
 export function canonicalRolloutPath(sessionId: string, sessionStartedAt: string | undefined): string {
   assertSessionId(sessionId);
   const parsed = sessionStartedAt ? new Date(sessionStartedAt) : undefined;
-  const start = parsed && !Number.isNaN(parsed.getTime()) ? parsed : new Date(0);
+  // A year outside 0000–9999 (an imported transcript's meta says so) has no four-digit form: the name would not
+  // match `rollout-YYYY-…-<uuid>.jsonl`, and neither Codex nor baton would find the file again.
+  const fullYear = parsed?.getUTCFullYear() ?? Number.NaN;
+  const start = parsed && fullYear >= 0 && fullYear <= 9999 ? parsed : new Date(0);
   const iso = start.toISOString(); // 2026-11-26T22:40:01.123Z
   const [year, month, day] = [iso.slice(0, 4), iso.slice(5, 7), iso.slice(8, 10)];
   const stamp = `${iso.slice(0, 10)}T${iso.slice(11, 13)}-${iso.slice(14, 16)}-${iso.slice(17, 19)}`;
