@@ -57,7 +57,12 @@ const manifestSchema = z.discriminatedUnion('kind', [
     tree: objectId,
     branch: optional(gitName),
     remoteName: optional(gitName),
-    remoteUrl: optional(oneLine(4096).regex(/^[^-]/, 'must not start with a dash').regex(/^[^\u0000-\u001f\u007f]*$/, 'holds a control character')),
+    remoteUrl: optional(
+      oneLine(4096)
+        .regex(/^[^-]/, 'must not start with a dash')
+        .regex(/^[^\u0000-\u001f\u007f]*$/, 'holds a control character')
+        .regex(/^(?![A-Za-z0-9+.-]+::)/, 'names a git remote helper (<helper>::…), which would run a program'),
+    ),
     bundleIsComplete: z.boolean(),
     changedFiles: relativePaths,
     excludedSecrets: relativePaths,

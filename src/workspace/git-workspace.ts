@@ -22,12 +22,19 @@ interface GitResult {
   stderr: string;
 }
 
+/**
+ * The transports git may use for baton: a snapshot's remote comes from a file that may be hostile, and
+ * `<helper>::<address>` URLs run remote helpers (`ext::` runs a command; `fd::17` hung a restore for good, found
+ * by the import fuzzer). Remotes on https, ssh, git or a local path (and bundle files) still work.
+ */
+const ALLOWED_PROTOCOLS = 'https:http:ssh:git:file';
+
 /** Runs git with an argv (never a shell); `env` adds to the inherited environment. */
 export async function git(cwd: string, args: string[], env: Record<string, string> = {}): Promise<GitResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn('git', args, {
       cwd,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', ...env },
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', GIT_ALLOW_PROTOCOL: ALLOWED_PROTOCOLS, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];

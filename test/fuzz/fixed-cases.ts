@@ -142,4 +142,14 @@ export const FIXED_CASES: FixedCase[] = [
     },
     expect: (outcome) => expect(outcome.kind).toBe('resumed'),
   },
+  {
+    // Found by the fuzzer: `git clone fd::17` (the remote-fd helper) never returned, and the resume hung for good.
+    name: 'a remote URL that names a git remote helper (fd::, ext::) is refused at import',
+    seeds: ['git'],
+    build: (doc, { seed }) => {
+      Object.assign(doc.workspace.manifest, { remoteUrl: seed.harness === 'codex' ? 'fd::17' : 'ext::sh -c touch% /tmp/BATON-FUZZ-PWNED-ext', remoteName: 'origin', bundleIsComplete: false });
+      return JSON.stringify(freshIds(doc));
+    },
+    expect: refusedWith('parse', 'IMPORT_INVALID', /workspace\.manifest\.remoteUrl: names a git remote helper/),
+  },
 ];

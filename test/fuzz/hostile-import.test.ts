@@ -96,6 +96,21 @@ async function runCase(text: string, options: { asNew: boolean }): Promise<CaseO
   }
 }
 
+/** A case that takes this long hangs (a hostile file once made git wait for ever): reported, not waited for. */
+const CASE_TIMEOUT_MS = 60_000;
+
+async function withinTime<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CaseProblem('resume', `did not finish within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function describeCase(hostile: HostileCase): string {
   return `seed ${hostile.seed.name}: ${hostile.mutations.join('; ')}`;
 }
@@ -111,7 +126,7 @@ describe('hostile export files', () => {
       fc.asyncProperty(hostileExport(seeds, targets), async (hostile) => {
         let key: string;
         try {
-          const outcome = await runCase(hostile.text, { asNew: index++ % 5 === 4 });
+          const outcome = await withinTime(runCase(hostile.text, { asNew: index++ % 5 === 4 }), CASE_TIMEOUT_MS);
           key = outcome.kind === 'refused' ? `refused at ${outcome.stage} (${outcome.code})` : outcome.kind;
         } catch (error) {
           if (!(error instanceof CaseProblem)) throw error;
