@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
-import { BatonError } from '../errors.js';
+import { BatonError, quoted } from '../errors.js';
 import type { LaunchPlan } from '../sandbox/sandbox.js';
 
 const STDERR_TAIL_BYTES = 8192;
@@ -29,6 +29,7 @@ export interface CliProcess {
 }
 
 export function spawnCli(plan: Pick<LaunchPlan, 'file' | 'args' | 'env' | 'cwd' | 'supervised' | 'inputs'>): CliProcess {
+  refuseNulCharacters(plan);
   const child = spawn(plan.file, plan.args, {
     cwd: plan.cwd,
     env: plan.env,
@@ -124,4 +125,18 @@ function supervisedExit(exitCode: number | null, signal: NodeJS.Signals | null):
     if (name) return { exitCode: null, signal: name as NodeJS.Signals };
   }
   return { exitCode, signal };
+}
+
+/**
+ * A NUL cannot be passed to a program (argv and the environment are C strings), and Node throws a TypeError for
+ * one: a prompt or system prompt that holds one (from a file, the HTTP API or an import) is refused by name.
+ */
+function refuseNulCharacters(plan: Pick<LaunchPlan, 'args' | 'env'>): void {
+  const argument = plan.args.find((arg) => arg.includes('\0'));
+  const variable = Object.entries(plan.env).find(([name, value]) => name.includes('\0') || (value ?? '').includes('\0'))?.[0];
+  if (argument === undefined && variable === undefined) return;
+  const what = argument !== undefined ? `an argument (${quoted(argument, 60)})` : `the environment variable ${quoted(variable!, 60)}`;
+  throw new BatonError('USAGE', `cannot start the CLI: ${what} holds a NUL character, which no program can be given`, {
+    hint: 'remove NUL characters from the prompt, the system prompt or the configured arguments',
+  });
 }

@@ -24,7 +24,8 @@ const MAX_TIME = Date.UTC(2200, 0, 1);
 const timestamp = z.int().min(0, 'is before 1970').max(MAX_TIME, 'is after the year 2200');
 const count = z.int().nonnegative();
 const text = (max: number) => z.string().max(max);
-const oneLine = (max: number) => z.string().max(max).regex(/^[^\0]*$/, 'holds a NUL character');
+const withoutNul = (max: number) => z.string().max(max).regex(/^[^\0]*$/, 'holds a NUL character');
+const oneLine = withoutNul;
 const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
 const runId = z.string().regex(RUN_ID_PATTERN, 'is not a baton run id (r_ and 26 letters or digits)');
 /** Files in a workspace, as the manifest lists them: relative, no NUL, bounded. */
@@ -111,7 +112,8 @@ const exportSchema = z
       createdAt: timestamp,
       updatedAt: timestamp,
       /** Launch options every run inherits (model, system prompt); the tenant is not exported. */
-      options: z.object({ model: oneLine(200).optional(), systemPrompt: text(1_000_000).optional() }).optional(),
+      // Both are passed to the CLI (argv, config), where a NUL cannot go: refused here rather than at the launch.
+      options: z.object({ model: oneLine(200).optional(), systemPrompt: withoutNul(1_000_000).optional() }).optional(),
     }),
     runs: z.array(runSchema).max(100_000),
     events: z

@@ -152,4 +152,14 @@ export const FIXED_CASES: FixedCase[] = [
     },
     expect: refusedWith('parse', 'IMPORT_INVALID', /workspace\.manifest\.remoteUrl: names a git remote helper/),
   },
+  {
+    // Found by the fuzzer: a worker launches with the conversation's system prompt, and one holding a NUL made
+    // Node's spawn throw a TypeError ("this is a bug").
+    name: 'a system prompt with a NUL in it is refused at import',
+    build: (doc) => {
+      doc.conversation.options = { systemPrompt: 'be helpful\0and hostile' };
+      return JSON.stringify(freshIds(doc));
+    },
+    expect: refusedWith('parse', 'IMPORT_INVALID', /conversation\.options\.systemPrompt: holds a NUL character$/),
+  },
 ];
