@@ -123,16 +123,17 @@ async function restoreForResume(
   const snapshot = await store.loadWorkspaceSnapshot(conversation.id);
   if (!snapshot) return;
   const candidates = projectFilesThatRunCode({ gitRepositoryMadeByBaton: snapshot.manifest.kind === 'git' });
+  const trusting = conversation.trust === 'untrusted' && trust;
   const withholding = conversation.trust === 'untrusted' && !trust && mode !== 'skip';
   if (withholding) await refuseOwnFilesThatRunCode(conversation.id, dir, candidates);
-  if (conversation.trust === 'untrusted' && trust) {
+  if (trusting) {
     await store.trustConversation(conversation.id);
     await recorder.record({ type: 'warning', message: 'the conversation is trusted from now on (--trust): its workspace restores whole, files that run code included' });
   }
   const outcome = await restoreWorkspace(snapshot, dir, mode, options).finally(async () => {
     // Also after a failed restore: whatever it wrote of those files must not stay for the next command here.
     if (!withholding) return;
-    const withheld = await withholdRestored(dir, candidates, new Set());
+    const withheld = await withholdRestored(dir, candidates);
     if (withheld.length > 0) {
       await recorder.record({
         type: 'warning',
@@ -149,7 +150,7 @@ async function restoreForResume(
   } else if (outcome === 'restored') {
     await recorder.record({ type: 'warning', message: `restored the conversation's workspace into ${dir}` });
   }
-  if (conversation.trust === 'untrusted' && trust && mode !== 'skip') await restoreWithheld(store, conversation.id, snapshot.id, dir, options, recorder);
+  if (trusting && mode !== 'skip') await restoreWithheld(store, conversation.id, snapshot.id, dir, options, recorder);
 }
 
 /**

@@ -3,11 +3,12 @@
  * transcript file byte for byte, so `baton import` on another machine (another store) can resume it.
  */
 import { z } from 'zod';
-import { BatonError, errorMessage, quoted } from '../errors.js';
+import { BatonError, errorSummary, quoted } from '../errors.js';
 import { assertSessionId } from '../harness/harness.js';
 import { HARNESS_IDS, isHarnessId } from '../harness/ids.js';
 import { deserialiseFile, serialiseFile, verifyTranscriptFile } from '../transcript/envelope.js';
 import type { WorkspaceManifest } from '../workspace/workspace.js';
+import { isObjectId } from '../workspace/git-values.js';
 import { CONVERSATION_ID_PATTERN, newConversationId, newRunId, RUN_ID_PATTERN } from '../ids.js';
 import type { ImportedConversation, Store } from './store.js';
 
@@ -25,13 +26,12 @@ const timestamp = z.int().min(0, 'is before 1970').max(MAX_TIME, 'is after the y
 const count = z.int().nonnegative();
 const text = (max: number) => z.string().max(max);
 const withoutNul = (max: number) => z.string().max(max).regex(/^[^\0]*$/, 'holds a NUL character');
-const oneLine = withoutNul;
 const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
 const runId = z.string().regex(RUN_ID_PATTERN, 'is not a baton run id (r_ and 26 letters or digits)');
 /** Files in a workspace, as the manifest lists them: relative, no NUL, bounded. */
-const relativePaths = z.array(oneLine(4096)).max(1_000_000);
-const objectId = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'is not a git object id (40 or 64 hex digits)');
-const gitName = oneLine(1024).regex(/^[^-\s][^\s\u0000-\u001f\u007f]*$/, 'is not a git ref or remote name (no leading dash, no spaces or control characters)');
+const relativePaths = z.array(withoutNul(4096)).max(1_000_000);
+const objectId = z.string().refine(isObjectId, 'is not a git object id (40 or 64 hex digits)');
+const gitName = withoutNul(1024).regex(/^[^-\s][^\s\u0000-\u001f\u007f]*$/, 'is not a git ref or remote name (no leading dash, no spaces or control characters)');
 
 /** An event's data is a small object baton wrote; deeper than this, storing it (JSON.stringify) would overflow the stack. */
 const MAX_EVENT_DATA_DEPTH = 64;
@@ -53,13 +53,13 @@ function nestedAtMost(limit: number): (value: unknown) => boolean {
 const manifestSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('git'),
-    fingerprint: oneLine(200).min(1),
+    fingerprint: withoutNul(200).min(1),
     baseCommit: objectId,
     tree: objectId,
     branch: optional(gitName),
     remoteName: optional(gitName),
     remoteUrl: optional(
-      oneLine(4096)
+      withoutNul(4096)
         .regex(/^[^-]/, 'must not start with a dash')
         .regex(/^[^\u0000-\u001f\u007f]*$/, 'holds a control character')
         .regex(/^(?![A-Za-z0-9+.-]+::)/, 'names a git remote helper (<helper>::…), which would run a program'),
@@ -68,8 +68,8 @@ const manifestSchema = z.discriminatedUnion('kind', [
     changedFiles: relativePaths,
     excludedSecrets: relativePaths,
   }),
-  z.object({ kind: z.literal('directory'), fingerprint: oneLine(200).min(1), fileCount: count, changedFiles: relativePaths, excludedSecrets: relativePaths }),
-  z.object({ kind: z.literal('too-large'), fingerprint: oneLine(200).min(1), bytes: count, limitBytes: count, changedFiles: relativePaths }),
+  z.object({ kind: z.literal('directory'), fingerprint: withoutNul(200).min(1), fileCount: count, changedFiles: relativePaths, excludedSecrets: relativePaths }),
+  z.object({ kind: z.literal('too-large'), fingerprint: withoutNul(200).min(1), bytes: count, limitBytes: count, changedFiles: relativePaths }),
 ]);
 
 const serialisedFileSchema = z.object({
@@ -89,8 +89,8 @@ const runSchema = z.object({
   status: z.enum(['queued', 'running', 'succeeded', 'failed', 'interrupted']),
   queuedAt: optional(timestamp),
   handoffs: count.default(0),
-  host: oneLine(1024),
-  cwd: oneLine(4096),
+  host: withoutNul(1024),
+  cwd: withoutNul(4096),
   startedAt: timestamp,
   endedAt: optional(timestamp),
   exitCode: optional(z.int().min(-1).max(255)),
@@ -107,17 +107,17 @@ const exportSchema = z
       harness: z.string(),
       sessionId: optional(z.string()),
       // Control characters are kept (a prompt's first line may hold an ESC): every terminal view escapes them.
-      title: oneLine(1000),
-      cwd: oneLine(4096),
+      title: withoutNul(1000),
+      cwd: withoutNul(4096),
       createdAt: timestamp,
       updatedAt: timestamp,
       /** Launch options every run inherits (model, system prompt); the tenant is not exported. */
       // Both are passed to the CLI (argv, config), where a NUL cannot go: refused here rather than at the launch.
-      options: z.object({ model: oneLine(200).optional(), systemPrompt: withoutNul(1_000_000).optional() }).optional(),
+      options: z.object({ model: withoutNul(200).optional(), systemPrompt: withoutNul(1_000_000).optional() }).optional(),
     }),
     runs: z.array(runSchema).max(100_000),
     events: z
-      .array(z.object({ runId, sequence: count, at: timestamp, type: oneLine(100).min(1), data: z.unknown().refine(nestedAtMost(MAX_EVENT_DATA_DEPTH), `is nested more than ${MAX_EVENT_DATA_DEPTH} levels deep`) }))
+      .array(z.object({ runId, sequence: count, at: timestamp, type: withoutNul(100).min(1), data: z.unknown().refine(nestedAtMost(MAX_EVENT_DATA_DEPTH), `is nested more than ${MAX_EVENT_DATA_DEPTH} levels deep`) }))
       .max(10_000_000),
     workspace: z
       .object({
@@ -131,7 +131,7 @@ const exportSchema = z
       /** The harness that wrote the files; must be the conversation's. */
       harness: z.string(),
       meta: z
-        .object({ sessionId: z.string(), sessionStartedAt: optional(oneLine(100)), cwd: optional(oneLine(4096)), cliVersion: optional(oneLine(100)) })
+        .object({ sessionId: z.string(), sessionStartedAt: optional(withoutNul(100)), cwd: optional(withoutNul(4096)), cliVersion: optional(withoutNul(100)) })
         .nullable(),
       files: z.array(serialisedFileSchema).max(10_000),
     }),
@@ -212,7 +212,7 @@ export function parseExport(text: string, source: string): ImportedConversation 
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new BatonError('IMPORT_INVALID', `${source} is not a baton export (not JSON: ${oneLineMessage(errorMessage(error))})`, {
+    throw new BatonError('IMPORT_INVALID', `${source} is not a baton export (not JSON: ${errorSummary(error)})`, {
       hint: 'create export files with `baton export CONVERSATION_ID -o FILE`',
     });
   }
@@ -220,7 +220,7 @@ export function parseExport(text: string, source: string): ImportedConversation 
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const where = issue.path.map(String).join('.') || '(top level)';
-    throw new BatonError('IMPORT_INVALID', `${source} is not a valid baton export: ${where}: ${oneLineMessage(issue.message)}`, {
+    throw new BatonError('IMPORT_INVALID', `${source} is not a valid baton export: ${where}: ${errorSummary(issue.message)}`, {
       hint: 'the file may be truncated, edited, or from a newer baton; export it again with `baton export`',
     });
   }
@@ -258,11 +258,6 @@ export function parseExport(text: string, source: string): ImportedConversation 
         }
       : undefined,
   };
-}
-
-/** A validation message as one line (zod's can span several, and quote keys from the file). */
-function oneLineMessage(message: string): string {
-  return message.replace(/\s+/g, ' ').slice(0, 300).replace(/[\u0000-\u001f\u007f-\u009f]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

@@ -5,9 +5,9 @@
  * command runs there, and listed. They stay in the store's snapshot, so trusting the conversation later brings
  * them back (copyWithheld).
  *
- * Only what the restore itself wrote is withheld: a path that was already in the directory is the user's and
- * is never touched. Nothing is followed through a symlink: a restored link on the way to a withheld path is
- * withheld itself.
+ * Only what the restore itself wrote is withheld: a directory that already holds such a path (the user's) is
+ * refused before the restore (see run/launch.ts), never touched. Nothing is followed through a symlink: a
+ * restored link on the way to a withheld path is withheld itself.
  */
 import { cp, lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -28,7 +28,7 @@ async function presentEntry(root: string, relative: string): Promise<string | un
   return undefined;
 }
 
-/** Which of `candidates` exist in `root` now (call before a restore: those are the user's own). */
+/** Which of `candidates` exist in `root` now, each as its first component that is not a real directory. */
 export async function presentEntries(root: string, candidates: readonly string[]): Promise<Set<string>> {
   const present = new Set<string>();
   for (const candidate of candidates) {
@@ -39,13 +39,12 @@ export async function presentEntries(root: string, candidates: readonly string[]
 }
 
 /**
- * Removes each candidate the restore put into `root` (present now, absent in `before`); returns what it removed,
- * as paths relative to root, sorted.
+ * Removes each candidate present in `root` (what the restore just put there: an untrusted resume refuses a
+ * directory that held any beforehand); returns what it removed, as paths relative to root, sorted.
  */
-export async function withholdRestored(root: string, candidates: readonly string[], before: ReadonlySet<string>): Promise<string[]> {
+export async function withholdRestored(root: string, candidates: readonly string[]): Promise<string[]> {
   const withheld: string[] = [];
   for (const entry of await presentEntries(root, candidates)) {
-    if (before.has(entry)) continue;
     // rm never follows a symlink: a link is unlinked, a folder's links inside it too.
     await rm(path.join(root, entry), { recursive: true, force: true });
     withheld.push(entry);
