@@ -9,9 +9,10 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BatonError } from '../errors.js';
 import { getHarness } from '../harness/registry.js';
-import { compareLocalCopy, type Harness } from '../harness/harness.js';
+import type { Harness } from '../harness/harness.js';
 import { forkFromFiles } from '../run/fork-lost-work.js';
-import { DEFAULT_LEASE_MS } from '../run/runner.js';
+import { compareRedactedLocalCopy } from '../run/redacted-local-copy.js';
+import { DEFAULT_LEASE_MS, runRedactor } from '../run/runner.js';
 import { DEFAULT_MAX_SNAPSHOT_BYTES } from '../workspace/workspace.js';
 import { withStore, type GlobalOptions } from './context.js';
 
@@ -23,7 +24,8 @@ export function registerForkCommand(program: Command, globals: () => GlobalOptio
     .requiredOption('--local', "fork from this machine's copy of the session (the CLI's home here)")
     .option('--cwd <dir>', 'the working directory the session ran in here (default: the current directory); its files go with the fork')
     .option('--no-workspace', 'keep only the transcript')
-    .action(async (id: string, options: { cwd?: string; workspace: boolean }) => {
+    .option('--no-redact', 'store the local copy byte for byte, secrets included (see Security model in the README)')
+    .action(async (id: string, options: { cwd?: string; workspace: boolean; redact: boolean }) => {
       await withStore(globals(), async ({ store }) => {
         const conversation = await store.getConversation(id);
         if (!conversation?.sessionId) {
@@ -39,10 +41,12 @@ export function registerForkCommand(program: Command, globals: () => GlobalOptio
           });
         }
         const stored = (await store.loadTranscript(id))?.files ?? [];
+        const redactor = await runRedactor(harness, context, { redaction: { enabled: options.redact } });
         let diverged = false;
         for (const file of location.files) {
           const storedFile = stored.find((candidate) => candidate.key === file.key);
-          const relation = storedFile ? compareLocalCopy(await readFile(file.path), storedFile.content) : 'longer';
+          // A local copy that differs only where the store's copy was redacted holds nothing new.
+          const relation = storedFile ? (await compareRedactedLocalCopy(await readFile(file.path), storedFile.content, redactor)).relation : 'longer';
           if (relation === 'different' || relation === 'longer') diverged = true;
         }
         if (!diverged) throw new BatonError('USAGE', `this machine's copy of ${id} holds nothing the store lacks`, { hint: `resume it with \`baton resume ${id} PROMPT\`` });
@@ -59,6 +63,7 @@ export function registerForkCommand(program: Command, globals: () => GlobalOptio
           cwd,
           leaseMs: DEFAULT_LEASE_MS,
           workspace: options.workspace ? { dir: cwd, maxBytes: DEFAULT_MAX_SNAPSHOT_BYTES, includeSecrets: false } : undefined,
+          redactor,
         });
         process.stderr.write(`forked ${id} into ${forkId} from this machine's copy; continue it with \`baton resume ${forkId} PROMPT\` (move the local copy away to continue ${id} here)\n`);
         process.stdout.write(`${forkId}\n`);

@@ -27,6 +27,8 @@ interface RunCommandOptions {
   sandbox?: boolean;
   /** resume --trust: the user trusts an imported conversation's workspace files. */
   trust?: boolean;
+  /** false with --no-redact: store byte for byte. */
+  redact?: boolean;
 }
 
 const RESTORE_MODES: readonly RestoreMode[] = ['restore', 'overwrite', 'skip'];
@@ -118,6 +120,7 @@ function addRunOptions(command: Command): Command {
     .option('--include-secrets', 'also save files that look like secrets (.env*, *.pem, id_rsa* …)')
     .option('--max-workspace-mb <n>', 'largest workspace snapshot to store (default 200)')
     .option('--sandbox', 'run the agent in a bubblewrap sandbox that sees only its cwd and the CLI\'s home')
+    .option('--no-redact', 'store the transcript, events and prompt byte for byte, secrets included (default: redacted; see Security model)')
     .option('--cwd <dir>', 'working directory of the agent (default: the current directory)')
     .option('--model <model>', 'model for the CLI to use')
     .option('--system-prompt-file <file>', 'extra instructions for the agent, from a file')
@@ -182,6 +185,7 @@ async function executeRun(globals: GlobalOptions, options: RunCommandOptions, pr
         systemPrompt,
         signal: interrupt.signal,
         sandbox: sandboxOptions(options),
+        redaction: { enabled: options.redact !== false },
         ...(leaseMs() ? { leaseMs: leaseMs() } : {}),
         ...(options.quiet ? {} : { onEvent: progressPrinter() }),
       });
@@ -201,6 +205,7 @@ function assertNoLocalOptions(options: RunCommandOptions): void {
     options.maxWorkspaceMb !== undefined && '--max-workspace-mb',
     options.sandbox && '--sandbox',
     options.trust && '--trust',
+    options.redact === false && '--no-redact',
   ].filter((flag): flag is string => typeof flag === 'string');
   if (local.length > 0) {
     throw new BatonError('USAGE', `${local.join(', ')} cannot be used with --server: the run happens on a worker, not here`, {

@@ -3,6 +3,7 @@
  * pure decisions (argv, paths, event parsing) plus file operations confined to the CLI's home.
  */
 import { BatonError, quoted } from '../errors.js';
+import type { KnownSecret } from '../redact/known-secrets.js';
 import { isOlderCopy, MAIN_FILE_KEY, type Envelope, type SessionMeta, type TranscriptFile } from '../transcript/envelope.js';
 import type { TranscriptView } from '../transcript/view.js';
 import type { HarnessId } from './ids.js';
@@ -121,6 +122,11 @@ export interface Harness<Id extends HarnessId = HarnessId> {
   resolveHome(env: NodeJS.ProcessEnv): string;
   /** Merges what a headless run needs into the CLI's config; never clobbers a user's settings. */
   prepare(context: HarnessContext, options: PrepareOptions): Promise<void>;
+  /**
+   * The credentials the CLI keeps in its home (a login's tokens, the key prepare() wrote), by value: redacted from
+   * everything a run saves, like the run's credential variables (see src/redact/). Missing files give none.
+   */
+  credentialSecrets(context: HarnessContext): Promise<KnownSecret[]>;
   /** What the CLI needs to run in the sandbox, after prepare(). */
   sandboxNeeds(context: HarnessContext): Promise<SandboxNeeds>;
   /** A session id baton chooses for a new conversation, or undefined when the CLI picks its own. */

@@ -1,6 +1,10 @@
-/** Run events: delivered live to a subscriber as they happen, and stored in batches with each save. */
+/**
+ * Run events: delivered live to a subscriber as they happen, and stored in batches with each save; redacted
+ * before either (a command's output is the agent's, and may be `cat .env`).
+ */
 import type { HarnessEvent } from '../harness/harness.js';
 import type { NewRunEvent, Store } from '../store/store.js';
+import { noRedaction, type Redactor } from '../redact/redactor.js';
 
 export type TimedEvent = HarnessEvent & { at: number };
 
@@ -16,11 +20,13 @@ export class RunEventRecorder {
     private readonly runId: string,
     private readonly subscriber: ((event: TimedEvent) => void) | undefined,
     private readonly flushAfterMs?: number,
+    private readonly redactor: Redactor = noRedaction,
   ) {}
 
   async record(event: HarnessEvent): Promise<void> {
-    const timed: TimedEvent = { ...event, at: Date.now() };
-    const { type, at, ...data } = timed;
+    const at = Date.now();
+    const timed: TimedEvent = { ...(await this.redactor.redactData(event)), at };
+    const { type, at: _at, ...data } = timed;
     this.pending.push({ at, type, data });
     try {
       this.subscriber?.(timed);

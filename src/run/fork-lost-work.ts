@@ -14,6 +14,8 @@ import type { SnapshotOptions } from '../workspace/workspace.js';
 import { snapshotOptions } from './launch.js';
 import type { RunOptions } from './runner.js';
 import { TranscriptSaver } from './saver.js';
+import type { Redactor } from '../redact/redactor.js';
+import { redactManifest } from '../redact/workspace-manifest.js';
 
 export interface LostWork {
   harness: Harness;
@@ -29,6 +31,7 @@ export interface LostWork {
   options: RunOptions;
   leaseMs: number;
   workspaceDir: string | undefined;
+  redactor: Redactor;
 }
 
 const FORK_TITLE_SUFFIX = ' (fork)';
@@ -50,6 +53,7 @@ export async function keepLostWork(lost: LostWork): Promise<string | undefined> 
     cwd: lost.context.cwd,
     leaseMs: lost.leaseMs,
     workspace: lost.workspaceDir ? { dir: lost.workspaceDir, ...snapshotOptions(lost.options) } : undefined,
+    redactor: lost.redactor,
   });
 }
 
@@ -68,6 +72,8 @@ export interface ForkInput {
   leaseMs: number;
   /** The workspace to snapshot into the fork, as it is now. */
   workspace: ({ dir: string } & SnapshotOptions) | undefined;
+  /** What the fork's saved bytes pass through (the files on disk are the CLI's, secrets and all). */
+  redactor: Redactor;
 }
 
 /**
@@ -86,16 +92,17 @@ export async function forkFromFiles(input: ForkInput): Promise<string> {
     forkedFrom: { conversationId: input.conversation.id, runId: input.origin.runId, reason: input.origin.reason },
   });
   await store.setSessionId(fork.id, input.sessionId);
-  const run = await store.startRun({ conversationId: fork.id, runId: newRunId(), kind: 'resume', prompt: input.prompt, host: input.host, cwd: input.cwd, leaseMs: input.leaseMs });
+  const run = await store.startRun({ conversationId: fork.id, runId: newRunId(), kind: 'resume', prompt: await input.redactor.redactText(input.prompt), host: input.host, cwd: input.cwd, leaseMs: input.leaseMs, redaction: input.redactor.record });
   let error: string | undefined;
   try {
-    const saver = new TranscriptSaver({ store, conversationId: fork.id, runId: run.id });
+    const saver = new TranscriptSaver({ store, conversationId: fork.id, runId: run.id, redactor: input.redactor });
     await saver.save(input.files, { final: true, meta: (content) => input.harness.readSessionMeta(content, input.sessionId) });
     if (input.workspace) {
       const { dir, ...options } = input.workspace;
       const tracker = new WorkspaceTracker(dir, options, undefined);
       try {
-        const snapshot = await tracker.snapshot({ final: true });
+        const taken = await tracker.snapshot({ final: true });
+        const snapshot = taken && { ...taken, manifest: await redactManifest(taken.manifest, input.redactor) };
         const main = saver.cursor(MAIN_FILE_KEY);
         if (snapshot) await store.saveWorkspaceSnapshot({ conversationId: fork.id, runId: run.id, snapshot, transcript: main ? { versionId: main.versionId, byteLength: main.byteLength } : undefined, asLeaseHolder: true });
       } finally {
@@ -106,7 +113,7 @@ export async function forkFromFiles(input: ForkInput): Promise<string> {
     error = `forking ${input.conversation.id} failed part way: ${failure instanceof Error ? failure.message : String(failure)}`;
     throw failure;
   } finally {
-    await store.finishRun(run.id, { status: 'interrupted', exitCode: undefined, error: error ?? `forked from ${input.conversation.id}: ${input.origin.reason}` });
+    await store.finishRun(run.id, { status: 'interrupted', exitCode: undefined, error: await input.redactor.redactText(error ?? `forked from ${input.conversation.id}: ${input.origin.reason}`) });
   }
   return fork.id;
 }

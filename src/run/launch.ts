@@ -18,6 +18,8 @@ import { DEFAULT_MAX_SNAPSHOT_BYTES, type RestoreMode, type SnapshotOptions } fr
 import type { RunEventRecorder } from './events.js';
 import type { RunOptions } from './runner.js';
 import { TranscriptSaver, type SaverTarget } from './saver.js';
+import { redactLocalCopies } from './redacted-local-copy.js';
+import type { Redactor } from '../redact/redactor.js';
 
 /** Resume: load, verify and rehydrate the stored transcript. New: mint the session id if the harness does. */
 /** How a run snapshots its workspace: its options, else the defaults. */
@@ -34,9 +36,10 @@ export async function prepareLaunch(
   recorder: RunEventRecorder,
   /** The directory whose files travel with the conversation; undefined when the workspace is off. */
   workspaceDir: string | undefined,
+  redactor: Redactor,
 ): Promise<{ request: LaunchRequest<HarnessId>; saver: TranscriptSaver; sessionId: string | undefined; workspace: WorkspaceTracker | undefined }> {
   const { store } = options;
-  const target = { store, conversationId: conversation.id, runId };
+  const target: SaverTarget = { store, conversationId: conversation.id, runId, redactor };
   const workspaceOptions = snapshotOptions(options);
   let result: { request: LaunchRequest<HarnessId>; saver: TranscriptSaver; sessionId: string | undefined };
   if (conversation.sessionId) {
@@ -57,6 +60,9 @@ export async function prepareLaunch(
     if (workspaceDir) {
       await restoreForResume(store, conversation, workspaceDir, { mode: options.workspace?.restore ?? 'restore', trust: options.workspace?.trust ?? false }, workspaceOptions, recorder);
     }
+    // A run here left the CLI's copy with the secrets the store's copy has redacted: the same transcript.
+    const local = await harness.locateTranscript(context, sessionId);
+    if (local) await redactLocalCopies(local.files, stored.files, redactor);
     const rehydrated = await harness.rehydrate(envelope, context).catch((error: unknown) => {
       if (!(error instanceof LocalCopyConflict)) throw error;
       throw new BatonError('REHYDRATE_CONFLICT', error.message, {

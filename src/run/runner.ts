@@ -21,6 +21,10 @@ import { planLaunch, type LaunchPlan } from '../sandbox/sandbox.js';
 import { RunEventRecorder, type TimedEvent } from './events.js';
 import { prepareLaunch } from './launch.js';
 import type { TranscriptSaver } from './saver.js';
+import type { KnownSecret } from '../redact/known-secrets.js';
+import { secretsInEnvironment } from '../redact/known-secrets.js';
+import { createRedactor, noRedaction, type Redactor } from '../redact/redactor.js';
+import { redactManifest } from '../redact/workspace-manifest.js';
 import type { WorkspaceTracker } from '../workspace/tracker.js';
 import type { RestoreMode } from '../workspace/workspace.js';
 import { MAIN_FILE_KEY } from '../transcript/envelope.js';
@@ -54,6 +58,12 @@ export interface RunOptions {
   eventFlushMs?: number;
   /** How the CLI is contained (src/sandbox/); default: no sandbox, but nothing outlives the run. */
   sandbox?: SandboxOptions;
+  /**
+   * What is redacted from everything the run saves or streams (src/redact/): on by default, with the run's
+   * credential variables and the CLI's stored credentials; `secrets` adds values baton knows (a tenant's).
+   * `enabled: false` (`--no-redact`) stores byte for byte, and the run records that.
+   */
+  redaction?: { enabled?: boolean; secrets?: KnownSecret[] };
 }
 
 export interface WorkspaceOptions {
@@ -90,13 +100,27 @@ export async function startConversation(options: RunOptions & { harness: Harness
   const harness = getHarness(options.harness) as Harness;
   const cwd = await resolveWorkingDirectory(options.cwd, false);
   await assertSandboxAvailable(options.sandbox);
+  const redactor = await runRedactor(harness, runContext(harness, options, cwd).context, options);
   const conversation = await options.store.createConversation({
     id: newConversationId(),
     harness: harness.id,
-    title: titleFrom(options.prompt),
+    title: await redactor.redactText(titleFrom(options.prompt)),
     cwd,
   });
-  return execute(harness, conversation, cwd, options);
+  return execute(harness, conversation, cwd, options, undefined, redactor);
+}
+
+/** The CLI's environment (the caller's, with baton's configured variables) and the harness's view of it. */
+function runContext(harness: Harness, options: RunOptions, cwd: string): { configured: Record<string, string>; context: HarnessContext } {
+  const configured = harnessEnvironment(options.config ?? {}, harness.id);
+  const env = { ...(options.env ?? process.env), ...configured };
+  return { configured, context: { home: harness.resolveHome(env), cwd, env, runsAsRoot: runsAsRoot(options.sandbox) } };
+}
+
+/** The redactor of one run: its credential variables, the CLI's stored credentials and any secrets it was given. */
+export async function runRedactor(harness: Harness, context: HarnessContext, options: Pick<RunOptions, 'redaction'>): Promise<Redactor> {
+  if (options.redaction?.enabled === false) return noRedaction;
+  return createRedactor([...secretsInEnvironment(context.env), ...(await harness.credentialSecrets(context)), ...(options.redaction?.secrets ?? [])]);
 }
 
 export async function resumeConversation(options: RunOptions & { conversationId: string }): Promise<RunResult> {
@@ -130,24 +154,24 @@ export async function runQueuedRun(options: Omit<RunOptions, 'prompt' | 'model' 
   return execute(harness, conversation, cwd, launch, run.id);
 }
 
-async function execute(harness: Harness, conversation: Conversation, cwd: string, options: RunOptions, queuedRunId?: string): Promise<RunResult> {
+async function execute(harness: Harness, conversation: Conversation, cwd: string, options: RunOptions, queuedRunId?: string, knownRedactor?: Redactor): Promise<RunResult> {
   const { store } = options;
   await assertSandboxAvailable(options.sandbox);
-  const configured = harnessEnvironment(options.config ?? {}, harness.id);
-  const env = { ...(options.env ?? process.env), ...configured };
-  const context: HarnessContext = { home: harness.resolveHome(env), cwd, env, runsAsRoot: runsAsRoot(options.sandbox) };
+  const { configured, context } = runContext(harness, options, cwd);
+  const redactor = knownRedactor ?? (await runRedactor(harness, context, options));
   const isResume = conversation.sessionId !== undefined;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const run = await store.startRun({
     conversationId: conversation.id,
     runId: queuedRunId ?? newRunId(),
     kind: isResume ? 'resume' : 'new',
-    prompt: options.prompt,
+    prompt: await redactor.redactText(options.prompt),
     host: options.host ?? hostname(),
     cwd,
     leaseMs,
+    redaction: redactor.record,
   });
-  const recorder = new RunEventRecorder(store, run.id, options.onEvent, options.eventFlushMs);
+  const recorder = new RunEventRecorder(store, run.id, options.onEvent, options.eventFlushMs, redactor);
   const state: RunState = { sessionId: conversation.sessionId, failure: undefined, failureCode: undefined, interrupted: false, sessionMismatch: false, leaseLost: undefined, forkedInto: undefined };
   // From here on the lease is renewed on its own timer; losing it stops the CLI (see supervise).
   const lease = new LeaseKeeper(store, run.id, leaseMs, (reason) => {
@@ -161,7 +185,7 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
   let workspace: WorkspaceTracker | undefined;
   const workspaceDir = options.workspace?.enabled === false ? undefined : resolve(cwd, options.workspace?.dir ?? '.');
   try {
-    const prepared = await prepareLaunch(harness, conversation, context, options, run.id, recorder, workspaceDir);
+    const prepared = await prepareLaunch(harness, conversation, context, options, run.id, recorder, workspaceDir, redactor);
     saver = prepared.saver;
     workspace = prepared.workspace;
     if (prepared.sessionId) state.sessionId = prepared.sessionId;
@@ -171,7 +195,7 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     if (options.sandbox?.mode === 'none' && options.sandbox.warnUnconfined) {
       await recorder.record({ type: 'warning', message: 'this run is not sandboxed (--sandbox none): the agent can read and write whatever baton can on this machine' });
     }
-    exit = await supervise({ harness, context, conversation, plan, saver, workspace, recorder, state, options, runId: run.id, leaseMs, isResume, lease });
+    exit = await supervise({ harness, context, conversation, plan, saver, workspace, recorder, state, options, runId: run.id, leaseMs, isResume, lease, redactor });
   } catch (error) {
     setupError = error;
     state.failure ??= errorMessage(error);
@@ -186,13 +210,13 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     }
     if (saver && state.sessionId && !state.sessionMismatch && state.leaseLost) {
       // Another run owns the conversation now: this run's unsaved work becomes a conversation of its own.
-      state.forkedInto = await keepLostWork({ harness, context, conversation, runId: run.id, prompt: run.prompt, sessionId: state.sessionId, saver, reason: state.leaseLost, options, leaseMs, workspaceDir }).catch(async (error: unknown) => {
+      state.forkedInto = await keepLostWork({ harness, context, conversation, runId: run.id, prompt: run.prompt, sessionId: state.sessionId, saver, reason: state.leaseLost, options, leaseMs, workspaceDir, redactor }).catch(async (error: unknown) => {
         await recorder.record({ type: 'error', message: `could not keep this run's unsaved work as a fork: ${errorMessage(error)}` });
         return undefined;
       });
     }
     if (saver && workspace && !state.sessionMismatch && !state.leaseLost) {
-      await saveWorkspace({ store, conversationId: conversation.id, runId: run.id, saver, workspace, recorder, final: true }).catch(async (error: unknown) => {
+      await saveWorkspace({ store, conversationId: conversation.id, runId: run.id, saver, workspace, recorder, final: true, redactor }).catch(async (error: unknown) => {
         await recorder.record({ type: 'warning', message: `the final workspace snapshot was refused: ${errorMessage(error)}` });
       });
     }
@@ -208,7 +232,7 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
   const error = status === 'succeeded' ? undefined : (state.failure ?? describeExit(harness, exit));
   if (error) await recorder.record({ type: 'error', message: error });
   await recorder.flush().catch(() => undefined);
-  const finished = await store.finishRun(run.id, { status, exitCode: exit?.exitCode ?? undefined, error });
+  const finished = await store.finishRun(run.id, { status, exitCode: exit?.exitCode ?? undefined, error: error === undefined ? undefined : await redactor.redactText(error) });
   // An error before the CLI ran (bad transcript, CLI missing …) is the caller's to report; the run is recorded.
   if (setupError !== undefined && exit === undefined) throw setupError;
   return {
@@ -225,10 +249,11 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
 }
 
 /** Stores a snapshot of the workspace if it changed, tied to the transcript version just saved. */
-export async function saveWorkspace(input: { store: Store; conversationId: string; runId: string; saver: TranscriptSaver; workspace: WorkspaceTracker; recorder: RunEventRecorder; final: boolean }): Promise<void> {
+export async function saveWorkspace(input: { store: Store; conversationId: string; runId: string; saver: TranscriptSaver; workspace: WorkspaceTracker; recorder: RunEventRecorder; final: boolean; redactor: Redactor }): Promise<void> {
   try {
-    const snapshot = await input.workspace.snapshot({ final: input.final });
-    if (!snapshot) return;
+    const taken = await input.workspace.snapshot({ final: input.final });
+    if (!taken) return;
+    const snapshot = { ...taken, manifest: await redactManifest(taken.manifest, input.redactor) };
     const main = input.saver.cursor(MAIN_FILE_KEY);
     await input.store.saveWorkspaceSnapshot({
       conversationId: input.conversationId,
@@ -290,6 +315,7 @@ interface SuperviseInput {
   leaseMs: number;
   isResume: boolean;
   lease: LeaseKeeper;
+  redactor: Redactor;
 }
 
 /** Runs the CLI to its exit: events in, periodic saves out, interrupts forwarded, stopped if the lease is lost. */
@@ -313,7 +339,7 @@ async function supervise(input: SuperviseInput): Promise<ChildExit> {
         await input.lease.renew();
         if (state.sessionId && !state.sessionMismatch && !state.leaseLost) {
           await saveTranscript(harness, context, state.sessionId, saver, false);
-          if (input.workspace) await saveWorkspace({ store: options.store, conversationId: input.conversation.id, runId: input.runId, saver, workspace: input.workspace, recorder, final: false });
+          if (input.workspace) await saveWorkspace({ store: options.store, conversationId: input.conversation.id, runId: input.runId, saver, workspace: input.workspace, recorder, final: false, redactor: input.redactor });
         }
         await recorder.flush();
       } catch (error) {

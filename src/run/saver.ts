@@ -3,25 +3,32 @@
  * checking that what was saved is still the file's prefix; if the CLI rewrote earlier lines, the save stores a
  * complete new version instead. Periodic saves check the prefix cheaply (same length or longer, and the saved
  * head and tail bytes unchanged); the final save re-hashes the whole prefix.
+ *
+ * What is stored is the redacted form of the file (src/redact/): the saver follows two things per file — the
+ * bytes of the file on disk it has saved (`source`: their length, hash and edges, for the prefix checks) and the
+ * redacted bytes the store holds (`cursor`). Redaction is per line, so appending the redacted new lines to the
+ * stored version is the redaction of the whole file: a 10-line delta costs 10 lines of redaction.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import type { SessionMeta } from '../transcript/envelope.js';
 import { countNewlines, splitCompleteLines } from '../transcript/jsonl.js';
 import type { Store, StoredTranscriptFile, TranscriptCursor } from '../store/store.js';
+import { noRedaction, type Redactor } from '../redact/redactor.js';
 
 /** How many bytes at each end of the saved prefix a periodic save compares with the file. */
 const EDGE_BYTES = 4096;
 const NEWLINE = 0x0a;
 
 interface SavedFile {
+  /** Where the stored (redacted) copy ends. */
   cursor: TranscriptCursor;
-  /** sha256 over every saved byte, continued as bytes are appended. */
-  hash: Hash;
-  head: Buffer;
-  tail: Buffer;
-  /** The saved bytes end without a newline (only after a final save of a file cut mid-line). */
+  /** sha256 over every stored byte, continued as bytes are appended. */
+  storedHash: Hash;
+  /** The stored bytes end without a newline (only after a final save of a file cut mid-line). */
   endsMidLine: boolean;
+  /** The file's bytes on disk that are saved: a prefix of the file while the CLI only appends. */
+  source: { byteLength: number; hash: Hash; head: Buffer; tail: Buffer };
 }
 
 export interface SaveOutcome {
@@ -35,21 +42,32 @@ export interface SaverTarget {
   store: Store;
   conversationId: string;
   runId: string;
+  /** What every stored byte passes through; default none (tests of the store's own behaviour). */
+  redactor?: Redactor;
 }
 
 export class TranscriptSaver {
   private readonly saved = new Map<string, SavedFile>();
 
   constructor(private readonly target: SaverTarget, initial: StoredTranscriptFile[] = []) {
+    // A resume starts from the stored copy, rehydrated byte for byte: on disk and in the store the same bytes.
     for (const file of initial) {
       this.saved.set(file.key, {
         cursor: file.cursor,
-        hash: createHash('sha256').update(file.content),
-        head: Buffer.from(file.content.subarray(0, EDGE_BYTES)),
-        tail: Buffer.from(file.content.subarray(Math.max(0, file.content.length - EDGE_BYTES))),
+        storedHash: createHash('sha256').update(file.content),
         endsMidLine: file.content.length > 0 && file.content[file.content.length - 1] !== NEWLINE,
+        source: {
+          byteLength: file.content.length,
+          hash: createHash('sha256').update(file.content),
+          head: Buffer.from(file.content.subarray(0, EDGE_BYTES)),
+          tail: Buffer.from(file.content.subarray(Math.max(0, file.content.length - EDGE_BYTES))),
+        },
       });
     }
+  }
+
+  private get redactor(): Redactor {
+    return this.target.redactor ?? noRedaction;
   }
 
   /** True when a file on disk holds bytes this saver has not stored (it is longer, or was never saved). */
@@ -57,7 +75,7 @@ export class TranscriptSaver {
     for (const file of files) {
       const saved = this.saved.get(file.key);
       const size = (await stat(file.path).catch(() => undefined))?.size ?? 0;
-      if (size > 0 && (!saved || size !== saved.cursor.byteLength)) return true;
+      if (size > 0 && (!saved || size !== saved.source.byteLength)) return true;
     }
     return false;
   }
@@ -96,19 +114,23 @@ export class TranscriptSaver {
     const handle = await open(file.path, 'r');
     try {
       const size = (await handle.stat()).size;
-      const savedBytes = saved.cursor.byteLength;
+      const { source } = saved;
+      const savedBytes = source.byteLength;
       if (size < savedBytes) return undefined;
       if (options.final) {
         const prefix = await readRange(handle, 0, savedBytes);
-        if (createHash('sha256').update(prefix).digest('hex') !== saved.cursor.sha256) return undefined;
+        if (createHash('sha256').update(prefix).digest('hex') !== source.hash.copy().digest('hex')) return undefined;
       } else {
-        const head = await readRange(handle, 0, saved.head.length);
-        const tail = await readRange(handle, savedBytes - saved.tail.length, saved.tail.length);
-        if (!head.equals(saved.head) || !tail.equals(saved.tail)) return undefined;
+        const head = await readRange(handle, 0, source.head.length);
+        const tail = await readRange(handle, savedBytes - source.tail.length, source.tail.length);
+        if (!head.equals(source.head) || !tail.equals(source.tail)) return undefined;
       }
       const rest = await readRange(handle, savedBytes, size - savedBytes);
-      const bytes = options.final ? rest : splitCompleteLines(rest).complete;
-      if (bytes.length === 0) return 0;
+      const raw = options.final ? rest : splitCompleteLines(rest).complete;
+      if (raw.length === 0) return 0;
+      // A line left open by a final save is finished now: redacted as a whole it could differ, so start anew.
+      if (saved.endsMidLine && this.redactor !== noRedaction) return undefined;
+      const bytes = await this.redactor.redactLines(raw);
       const cursor = await this.target.store.appendTranscript({
         conversationId: this.target.conversationId,
         fileKey: file.key,
@@ -119,11 +141,13 @@ export class TranscriptSaver {
         meta: undefined,
         asLeaseHolder: true,
       });
-      saved.hash.update(bytes);
+      saved.storedHash.update(bytes);
       saved.cursor = cursor;
-      saved.tail = Buffer.concat([saved.tail, bytes]).subarray(-EDGE_BYTES);
-      if (saved.head.length < EDGE_BYTES) saved.head = Buffer.concat([saved.head, bytes]).subarray(0, EDGE_BYTES);
       saved.endsMidLine = bytes[bytes.length - 1] !== NEWLINE;
+      source.hash.update(raw);
+      source.byteLength += raw.length;
+      source.tail = Buffer.concat([source.tail, raw]).subarray(-EDGE_BYTES);
+      if (source.head.length < EDGE_BYTES) source.head = Buffer.concat([source.head, raw]).subarray(0, EDGE_BYTES);
       return bytes.length;
     } finally {
       await handle.close();
@@ -135,7 +159,7 @@ export class TranscriptSaver {
     const endsMidLine = bytes[bytes.length - 1] !== NEWLINE;
     // A line left open by the previous save and closed now was already counted once.
     const lineCount = saved.cursor.lineCount + newlines + (endsMidLine ? 1 : 0) - (saved.endsMidLine ? 1 : 0);
-    return { lineCount, byteLength: saved.cursor.byteLength + bytes.length, sha256: saved.hash.copy().update(bytes).digest('hex') };
+    return { lineCount, byteLength: saved.cursor.byteLength + bytes.length, sha256: saved.storedHash.copy().update(bytes).digest('hex') };
   }
 
   private async saveNewVersion(file: { key: string; path: string }, options: { final: boolean; meta: (mainContent: Buffer) => SessionMeta | undefined }): Promise<number> {
@@ -146,9 +170,15 @@ export class TranscriptSaver {
     } finally {
       await handle.close();
     }
-    const bytes = options.final ? content : splitCompleteLines(content).complete;
-    if (bytes.length === 0) return 0;
-    const fresh: SavedFile = { cursor: { versionId: 0, lineCount: 0, byteLength: 0, sha256: '' }, hash: createHash('sha256'), head: Buffer.alloc(0), tail: Buffer.alloc(0), endsMidLine: false };
+    const raw = options.final ? content : splitCompleteLines(content).complete;
+    if (raw.length === 0) return 0;
+    const bytes = await this.redactor.redactLines(raw);
+    const fresh: SavedFile = {
+      cursor: { versionId: 0, lineCount: 0, byteLength: 0, sha256: '' },
+      storedHash: createHash('sha256'),
+      endsMidLine: false,
+      source: { byteLength: 0, hash: createHash('sha256'), head: Buffer.alloc(0), tail: Buffer.alloc(0) },
+    };
     const after = this.totalsAfter(fresh, bytes);
     const cursor = await this.target.store.appendTranscript({
       conversationId: this.target.conversationId,
@@ -160,13 +190,11 @@ export class TranscriptSaver {
       meta: file.key === 'main' ? options.meta(bytes) : undefined,
       asLeaseHolder: true,
     });
-    fresh.hash.update(bytes);
     this.saved.set(file.key, {
       cursor,
-      hash: fresh.hash,
-      head: Buffer.from(bytes.subarray(0, EDGE_BYTES)),
-      tail: Buffer.from(bytes.subarray(-EDGE_BYTES)),
+      storedHash: fresh.storedHash.update(bytes),
       endsMidLine: bytes[bytes.length - 1] !== NEWLINE,
+      source: { byteLength: raw.length, hash: createHash('sha256').update(raw), head: Buffer.from(raw.subarray(0, EDGE_BYTES)), tail: Buffer.from(raw.subarray(-EDGE_BYTES)) },
     });
     return bytes.length;
   }

@@ -95,6 +95,13 @@ const runSchema = z.object({
   endedAt: optional(timestamp),
   exitCode: optional(z.int().min(-1).max(255)),
   error: optional(text(100_000)),
+  // What redaction ran where the run was saved, as that store recorded it (informational: an export can say anything).
+  redaction: optional(
+    z.discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('off') }),
+      z.strictObject({ kind: z.literal('on'), rules: withoutNul(200), variables: z.array(withoutNul(200)).max(1000) }),
+    ]),
+  ),
 });
 
 const exportSchema = z

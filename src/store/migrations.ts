@@ -176,6 +176,12 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
         await db.insertInto('api_token_generation').values({ id: 1, generation: 0 }).execute();
       },
     },
+    '0007_redaction': {
+      async up(db: Kysely<any>) {
+        // Which redaction ran on what each run saved (src/redact/): JSON, or null for runs saved before it existed.
+        await db.schema.alterTable('runs').addColumn('redaction', 'text').execute();
+      },
+    },
   };
 }
 

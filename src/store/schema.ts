@@ -33,6 +33,8 @@ export interface RunsTable {
   error: string | null;
   queued_at: number | null;
   handoffs: Generated<number>;
+  /** JSON of the RedactionRecord that ran on what the run saved; null for runs from before redaction. */
+  redaction: string | null;
 }
 
 export interface RunEventsTable {

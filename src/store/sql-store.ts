@@ -10,6 +10,7 @@ import { isHarnessId } from '../harness/ids.js';
 import type { SessionMeta } from '../transcript/envelope.js';
 import { countLines, countNewlines } from '../transcript/jsonl.js';
 import { inlineChunkBodies, type ChunkBodies } from './chunk-bodies.js';
+import { encodeRedaction, isRedactionRecord, type RedactionRecord } from '../redact/redactor.js';
 import { decodeChunkAsync, encodeChunk, isChunkCodec, MAX_CHUNK_BYTES, splitAtLines, type ChunkCodec } from './chunk-codec.js';
 
 /** A workspace blob stored earlier for the same conversation: `data` holds that snapshot's id. */
@@ -103,7 +104,14 @@ function toRun(row: Selectable<RunsTable>): Run {
     error: row.error ?? undefined,
     queuedAt: numOrUndefined(row.queued_at),
     handoffs: num(row.handoffs),
+    redaction: parseRedaction(row.redaction),
   };
+}
+
+/** A stored redaction record; anything else (a damaged or foreign row) reads as unknown, never as "off". */
+function parseRedaction(text: string | null): RedactionRecord | undefined {
+  const value = parseJsonColumn(text);
+  return isRedactionRecord(value) ? value : undefined;
 }
 
 function toSnapshotSummary(row: Selectable<WorkspaceSnapshotsTable>): WorkspaceSnapshotSummary {
@@ -166,6 +174,7 @@ export async function queueRunIn(trx: Transaction<Database>, input: QueueRunInpu
     error: null,
     queued_at: now,
     handoffs: 0,
+    redaction: null,
   };
   await trx.insertInto('runs').values(row).execute();
   return toRun(row);
@@ -343,7 +352,7 @@ export class SqlStore implements Store {
       }
       const claimed = await trx
         .updateTable('runs')
-        .set({ status: 'running', kind: input.kind, host: input.host, cwd: input.cwd, started_at: now, ended_at: null, exit_code: null, error: null })
+        .set({ status: 'running', kind: input.kind, host: input.host, cwd: input.cwd, started_at: now, ended_at: null, exit_code: null, error: null, redaction: encodeRedaction(input.redaction) })
         .where('id', '=', input.runId)
         .where('conversation_id', '=', input.conversationId)
         .where('status', '=', 'queued')
@@ -366,6 +375,7 @@ export class SqlStore implements Store {
         error: null,
         queued_at: null,
         handoffs: 0,
+        redaction: encodeRedaction(input.redaction),
       };
       await trx.insertInto('runs').values(row).execute();
       return toRun(row);
@@ -818,6 +828,7 @@ export class SqlStore implements Store {
             error: run.error ?? null,
             queued_at: run.queuedAt ?? null,
             handoffs: run.handoffs ?? 0,
+            redaction: encodeRedaction(run.redaction),
           })
           .execute();
       }

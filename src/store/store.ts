@@ -3,6 +3,7 @@
  * (SQLite embedded by default; PostgreSQL for fleets). Every method is a complete, transactional operation.
  */
 import type { HarnessId } from '../harness/ids.js';
+import type { RedactionRecord } from '../redact/redactor.js';
 import type { SessionMeta, TranscriptFile } from '../transcript/envelope.js';
 import type { WorkspaceSnapshot } from '../workspace/workspace.js';
 
@@ -71,6 +72,8 @@ export interface Run {
   queuedAt: number | undefined;
   /** How often a shutting-down worker handed it back to the queue. */
   handoffs: number;
+  /** Which redaction ran on what the run saved; undefined for a queued run, or one saved before redaction existed. */
+  redaction: RedactionRecord | undefined;
 }
 
 /** How many runs a conversation has, how many wait in the queue, and how the newest one stands. */
@@ -141,6 +144,7 @@ export interface StartRunInput {
   host: string;
   cwd: string;
   leaseMs: number;
+  redaction?: RedactionRecord | undefined;
 }
 
 export interface FinishRunInput {

@@ -529,14 +529,14 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         await store.importConversation({
           conversation: { id, harness: 'codex', sessionId, title: 'imported', cwd: '/imported', createdAt: 1_000, updatedAt: 2_000 },
           workspace: undefined,
-          runs: [{ id: runId, conversationId: id, sequence: 1, kind: 'new', prompt: 'p', status: 'succeeded', host: 'h', cwd: '/imported', startedAt: 1_100, endedAt: 1_900, exitCode: 0, error: undefined, queuedAt: undefined, handoffs: 0 }],
+          runs: [{ id: runId, conversationId: id, sequence: 1, kind: 'new', prompt: 'p', status: 'succeeded', host: 'h', cwd: '/imported', startedAt: 1_100, endedAt: 1_900, exitCode: 0, error: undefined, queuedAt: undefined, handoffs: 0, redaction: undefined }],
           events: [{ runId, sequence: 1, at: 1_200, type: 'thread.started', data: { thread_id: sessionId } }],
           meta,
           files: [{ key: 'main', content, lineCount: 3, sha256: sha256(content) }],
         });
 
         expect(await store.getConversation(id)).toEqual({ id, harness: 'codex', sessionId, title: 'imported', cwd: '/imported', createdAt: 1_000, updatedAt: 2_000, activeRunId: undefined, leaseExpiresAt: undefined, tenant: undefined, options: {}, trust: 'untrusted' });
-        expect(await store.listRuns(id)).toEqual([{ id: runId, conversationId: id, sequence: 1, kind: 'new', prompt: 'p', status: 'succeeded', host: 'h', cwd: '/imported', startedAt: 1_100, endedAt: 1_900, exitCode: 0, error: undefined, queuedAt: undefined, handoffs: 0 }]);
+        expect(await store.listRuns(id)).toEqual([{ id: runId, conversationId: id, sequence: 1, kind: 'new', prompt: 'p', status: 'succeeded', host: 'h', cwd: '/imported', startedAt: 1_100, endedAt: 1_900, exitCode: 0, error: undefined, queuedAt: undefined, handoffs: 0, redaction: undefined }]);
         expect(await store.listRunEvents(runId)).toEqual([{ runId, sequence: 1, at: 1_200, type: 'thread.started', data: { thread_id: sessionId } }]);
         const loaded = await store.loadTranscript(id);
         expect(loaded?.meta).toEqual(meta);

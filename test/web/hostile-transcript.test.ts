@@ -67,7 +67,7 @@ async function storeConversation(transcript: PlantedTranscript): Promise<string>
     const now = Date.now();
     await store.importConversation({
       conversation: { id, harness: transcript.harness, sessionId: transcript.sessionId, title: hostileTitle(attacker.url), cwd: transcript.cwd, createdAt: now, updatedAt: now, tenant: 'acme' },
-      runs: [{ id: newRunId(), conversationId: id, sequence: 1, kind: 'new', prompt: turn.prompt, status: 'succeeded', host: 'worker-a', cwd: transcript.cwd, startedAt: now - 1000, endedAt: now, exitCode: 0, error: undefined, queuedAt: undefined, handoffs: 0 }],
+      runs: [{ id: newRunId(), conversationId: id, sequence: 1, kind: 'new', prompt: turn.prompt, status: 'succeeded', host: 'worker-a', cwd: transcript.cwd, startedAt: now - 1000, endedAt: now, exitCode: 0, error: undefined, queuedAt: undefined, handoffs: 0, redaction: undefined }],
       events: [],
       meta: { sessionId: transcript.sessionId, sessionStartedAt: undefined, cwd: transcript.cwd, cliVersion: transcript.cliVersion },
       files: [{ key: 'main', content: transcript.content, lineCount: transcript.lineCount, sha256: sha256Hex(transcript.content) }],

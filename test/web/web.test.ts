@@ -205,7 +205,7 @@ async function importLongConversation(turns: number): Promise<string> {
         );
       }
       lines.push(JSON.stringify({ type: 'response_item', payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: `Answer ${turn}: ran \`echo\`.\n\n\`\`\`ts\nconst step = ${turn};\n\`\`\`` }] } }));
-      runs.push({ id: newRunId(), conversationId: id, sequence: turn, kind: turn === 1 ? ('new' as const) : ('resume' as const), prompt: `Question ${turn}`, status: 'succeeded' as const, host: 'worker-a', cwd: '/work', startedAt: Date.now() - (turns - turn) * 1000, endedAt: Date.now() - (turns - turn) * 1000 + 500, exitCode: 0, error: undefined, queuedAt: undefined, handoffs: 0 });
+      runs.push({ id: newRunId(), conversationId: id, sequence: turn, kind: turn === 1 ? ('new' as const) : ('resume' as const), prompt: `Question ${turn}`, status: 'succeeded' as const, host: 'worker-a', cwd: '/work', startedAt: Date.now() - (turns - turn) * 1000, endedAt: Date.now() - (turns - turn) * 1000 + 500, exitCode: 0, error: undefined, queuedAt: undefined, handoffs: 0, redaction: undefined });
     }
     const content = Buffer.from(`${lines.join('\n')}\n`);
     await store.importConversation({

@@ -2,8 +2,10 @@
  * The Claude Code harness: `claude -p --session-id <uuid>` for a new conversation (baton chooses the id),
  * `claude -p --resume <uuid>` for a follow-up, both with `--output-format stream-json --verbose`.
  */
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { secretsInCredentialFile, secretsInCredentialFileAt } from '../../redact/known-secrets.js';
 import type { Envelope } from '../../transcript/envelope.js';
 import { isRecord } from '../../transcript/jsonl.js';
 import { expandTemplate } from '../command-template.js';
@@ -22,7 +24,7 @@ import {
   type ResumeInfoFor,
   type TemplateItem,
 } from '../harness.js';
-import { claudeStatePath, prepareClaudeState } from './config.js';
+import { apiKeyFingerprint, claudeStatePath, prepareClaudeState } from './config.js';
 import { locateClaudeSession, newClaudeSessionId, readClaudeMeta, rehydrateClaudeSession, viewClaudeSession } from './transcript.js';
 
 const HEADLESS = ['--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions'];
@@ -73,6 +75,21 @@ export const claudeHarness: Harness<'claude'> = {
   // permissions and enabled plugins; .mcp.json servers start with the session; skills, agents and commands in
   // .claude/ can carry hooks and `!` shell lines of their own. The whole .claude folder, and .mcp.json.
   projectFilesThatRunCode: ['.claude', '.mcp.json'],
+  async credentialSecrets(context) {
+    const statePath = claudeStatePath({ configDir: context.home, configDirFromEnvironment: Boolean(context.env.CLAUDE_CONFIG_DIR), home: context.env.HOME ?? homedir() });
+    const state = await readFile(statePath, 'utf8').then((text) => JSON.parse(text) as unknown).catch(() => undefined);
+    // .claude.json remembers each approved key by its last 20 characters: a fragment of a key is a secret too.
+    const approved = isRecord(state) && isRecord(state.customApiKeyResponses) && Array.isArray(state.customApiKeyResponses.approved) ? state.customApiKeyResponses.approved : [];
+    const fragments = approved.filter((value): value is string => typeof value === 'string').map((value) => ({ name: 'ANTHROPIC_API_KEY', value }));
+    const key = context.env.ANTHROPIC_API_KEY;
+    if (key) fragments.push({ name: 'ANTHROPIC_API_KEY', value: apiKeyFingerprint(key) });
+    return [
+      // A subscription login's OAuth tokens (verified with Claude Code 2.1 on Linux: $CLAUDE_CONFIG_DIR/.credentials.json).
+      ...(await secretsInCredentialFileAt(join(context.home, '.credentials.json'), '.credentials.json')),
+      ...(isRecord(state) ? secretsInCredentialFile('.claude.json', { primaryApiKey: state.primaryApiKey }) : []),
+      ...fragments,
+    ];
+  },
   async sandboxNeeds(context) {
     const statePath = claudeStatePath({ configDir: context.home, configDirFromEnvironment: Boolean(context.env.CLAUDE_CONFIG_DIR), home: context.env.HOME ?? homedir() });
     return { statePaths: [context.home, statePath], environment: ['ANTHROPIC_*', 'CLAUDE_*', 'DISABLE_*'] };

@@ -5,6 +5,7 @@
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { secretsInCredentialFileAt } from '../../redact/known-secrets.js';
 import type { Envelope } from '../../transcript/envelope.js';
 import { isRecord } from '../../transcript/jsonl.js';
 import { expandTemplate } from '../command-template.js';
@@ -73,6 +74,10 @@ export const codexHarness: Harness<'codex'> = {
   // verified with codex 0.171 (test/e2e/untrusted-import.test.ts): a project's .codex/config.toml is read and its
   // [mcp_servers] commands start before the first model turn; baton runs with approvals off. The whole folder.
   projectFilesThatRunCode: ['.codex'],
+  async credentialSecrets(context) {
+    // auth.json: the API key baton or `codex login --with-api-key` wrote, or a ChatGPT login's tokens.
+    return secretsInCredentialFileAt(join(context.home, 'auth.json'), 'auth.json');
+  },
   async sandboxNeeds(context) {
     // A model provider's key is read from the variable its env_key names (e.g. OPENROUTER_API_KEY).
     return { statePaths: [context.home], environment: ['OPENAI_*', 'CODEX_*', ...(await providerKeyVariables(context.home))] };
