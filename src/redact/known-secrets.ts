@@ -19,15 +19,19 @@ export interface KnownSecret {
  */
 const CREDENTIAL_WORD = /(?:^|_)(?:API_?KEY|KEY|TOKEN|SECRETS?|PASSWORD|PASSWD|PASS|PASSPHRASE|PWD|CREDENTIALS?|CREDS|AUTH|AUTHORIZATION|PAT|COOKIE|PRIVATE)(?:_|$)/i;
 // Not TOKEN: `input_tokens`, `tokenizer`, `token_count` fill the CLIs' own transcripts.
-const CREDENTIAL_ANYWHERE = /PASSWORD|SECRET|APIKEY/i;
-/** Names that look like credentials but hold where one is, not the credential (a socket, a file, a helper program). */
-const NOT_A_CREDENTIAL = /(?:_(?:SOCK|FILE|PATH|DIR|HOME|HOST|PORT|URL_PATH)|ASKPASS|^OLDPWD|^PWD)$/i;
+const CREDENTIAL_ANYWHERE = /PASSWORD|SECRET/i;
+/**
+ * Names that look like credentials but say something about one (where it is, where it came from, how many):
+ * `SSH_AUTH_SOCK`, `apiKeySource` in Claude Code's init event, `token_count` in Codex's rollout.
+ */
+const NOT_A_CREDENTIAL = /(?:_(?:SOCK|FILE|PATH|DIR|HOME|HOST|PORT|SOURCE|COUNT|USAGE|LIMIT|TYPE|KIND|MODE|NAME|LENGTH|SIZE|HELPER|ENABLED|REQUIRED|EXPIRES|EXPIRY)|ASKPASS|^OLDPWD|^PWD)$/i;
 
 /** Values shorter than this are not redacted by value: "1" or "true" would blank half a transcript. */
 export const MIN_SECRET_LENGTH = 8;
 
 export function isCredentialName(name: string): boolean {
-  const words = name.replace(/-/g, '_');
+  // `X-Api-Key` and `primaryApiKey` are made of the same words as `PRIMARY_API_KEY`.
+  const words = name.replace(/-/g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2');
   return (CREDENTIAL_WORD.test(words) || CREDENTIAL_ANYWHERE.test(words)) && !NOT_A_CREDENTIAL.test(words);
 }
 
@@ -58,7 +62,7 @@ export function secretsInCredentialFile(label: string, parsed: unknown): KnownSe
   const visit = (value: unknown, path: string): void => {
     if (typeof value === 'string') {
       const name = path.split('.').at(-1) ?? path;
-      if (isSecretValue(value) && isCredentialName(name.replace(/([a-z])([A-Z])/g, '$1_$2'))) secrets.push({ name: `${label}:${path}`, value });
+      if (isSecretValue(value) && isCredentialName(name)) secrets.push({ name: `${label}:${path}`, value });
     } else if (Array.isArray(value)) {
       value.forEach((item, index) => visit(item, `${path}.${index}`));
     } else if (typeof value === 'object' && value !== null) {

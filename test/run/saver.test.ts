@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newConversationId, newRunId } from '../../src/ids.js';
+import { createRedactor } from '../../src/redact/redactor.js';
 import { TranscriptSaver, type SaverTarget } from '../../src/run/saver.js';
 import { decodeChunk, isChunkCodec } from '../../src/store/chunk-codec.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
@@ -409,6 +410,52 @@ describe('TranscriptSaver', () => {
       ]));
       expect(metaCalls).toHaveLength(1);
       expect(transcript!.meta?.sessionId).toBe(SESSION_ID);
+    });
+  });
+
+  describe('with a redactor', () => {
+    const KEY = 'sk-planted-0123456789abcdefghij';
+    const secretLine = (index: number): string => `${JSON.stringify({ type: 'tool_output', index, output: `OPENAI_API_KEY=${KEY}\n` })}\n`;
+    const redacting = (): SaverTarget => ({ ...target, redactor: createRedactor([{ name: 'OPENAI_API_KEY', value: KEY }]) });
+    const redactedLine = (index: number): string => `${JSON.stringify({ type: 'tool_output', index, output: 'OPENAI_API_KEY=[REDACTED:$OPENAI_API_KEY]\n' })}\n`;
+
+    it('stores the redacted lines, appends deltas after a redacted line, and re-verifies the file (not the store) at the end', async () => {
+      await writeFile(transcriptPath, sessionMetaLine + secretLine(1));
+      const saver = new TranscriptSaver(redacting());
+      await periodic(saver);
+      await appendFile(transcriptPath, lines(2, 2) + secretLine(4));
+      const delta = await periodic(saver);
+      expect(delta).toEqual({ bytesSaved: Buffer.byteLength(lines(2, 2) + redactedLine(4)), newVersions: [] });
+      await appendFile(transcriptPath, lines(5, 1));
+      expect((await final(saver)).newVersions).toEqual([]);
+
+      const { main } = await storedMain();
+      const expected = sessionMetaLine + redactedLine(1) + lines(2, 2) + redactedLine(4) + lines(5, 1);
+      expect(main.content.toString()).toBe(expected);
+      expect(main.sha256).toBe(sha256(Buffer.from(expected)));
+      expect(main.lineCount).toBe(6);
+      for (const chunk of storedChunks()) expect(chunk.bytes.includes(KEY)).toBe(false);
+      expect(await saver.hasUnsaved(files())).toBe(false);
+    });
+
+    it('notices a rewrite of lines it saved redacted, and stores the new file as a new version, redacted', async () => {
+      await writeFile(transcriptPath, sessionMetaLine + secretLine(1) + lines(2, 1));
+      const saver = new TranscriptSaver(redacting());
+      await periodic(saver);
+      await writeFile(transcriptPath, sessionMetaLine + secretLine(9) + lines(2, 1));
+      expect((await final(saver)).newVersions).toEqual(['main']);
+      expect((await storedMain()).main.content.toString()).toBe(sessionMetaLine + redactedLine(9) + lines(2, 1));
+    });
+
+    it('a resume continues from the stored redacted copy (rehydrated as it is) with deltas', async () => {
+      await writeFile(transcriptPath, sessionMetaLine + secretLine(1));
+      await final(new TranscriptSaver(redacting()));
+      const stored = await store.loadTranscript(target.conversationId);
+      await writeFile(transcriptPath, stored!.files[0]!.content);
+      await appendFile(transcriptPath, secretLine(2));
+      const resumed = new TranscriptSaver(redacting(), stored!.files);
+      expect(await final(resumed)).toEqual({ bytesSaved: Buffer.byteLength(redactedLine(2)), newVersions: [] });
+      expect((await storedMain()).main.content.toString()).toBe(sessionMetaLine + redactedLine(1) + redactedLine(2));
     });
   });
 });
