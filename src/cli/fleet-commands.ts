@@ -82,7 +82,8 @@ export function registerFleetCommands(program: Command, globals: () => GlobalOpt
     .option('--sandbox <mode>', 'bubblewrap: every run in its own sandbox; none: runs see this machine as the worker does (not for tenants who must not see each other)', 'bubblewrap')
     .option('--pass-env <names>', 'comma-separated variables (or PREFIX_*) the sandboxed CLIs get besides their own (never BATON_*)')
     .option('--allow-local-clone', 'clone workspace.git paths and file:// URLs (paths on this machine)')
-    .action(async (options: { runs: string; name?: string; dataDir?: string; homes?: string; homeTemplate?: string; leaseSeconds: string; drainSeconds: string; sandbox: string; passEnv?: string; allowLocalClone?: boolean }) => {
+    .option('--no-redact', 'store runs\' transcripts, events and prompts byte for byte, secrets included (default: redacted)')
+    .action(async (options: { runs: string; name?: string; dataDir?: string; homes?: string; homeTemplate?: string; leaseSeconds: string; drainSeconds: string; sandbox: string; passEnv?: string; allowLocalClone?: boolean; redact: boolean }) => {
       const concurrency = positiveInteger('--runs', options.runs);
       if (!isSandboxMode(options.sandbox)) throw new BatonError('USAGE', `--sandbox must be one of ${SANDBOX_MODES.join(', ')}, not "${options.sandbox}"`, { hint: '--sandbox none runs every tenant\'s agent unconfined' });
       const sandbox = options.sandbox;
@@ -107,6 +108,7 @@ export function registerFleetCommands(program: Command, globals: () => GlobalOpt
         sandbox,
         passEnvironment,
         allowLocalClone: options.allowLocalClone === true,
+        redact: options.redact,
         // A log line quotes runs' errors (a CLI's stderr tail), which the agent controls.
         log: (line) => process.stderr.write(`${terminalText(line)}\n`),
       });

@@ -164,7 +164,8 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
     .argument('<file>', 'a file written by `baton export`')
     .option('--trust', 'trust it now: its workspace restores whole, with the files that make a CLI run commands')
     .option('--as-new', 'import it under a fresh conversation id (and fresh run ids), e.g. a second copy in the same store')
-    .action(async (file: string, options: { trust?: boolean; asNew?: boolean }) => {
+    .option('--no-redact', 'store what the file holds byte for byte (default: credentials in it are redacted first)')
+    .action(async (file: string, options: { trust?: boolean; asNew?: boolean; redact: boolean }) => {
       let text: string;
       try {
         text = await readFile(file, 'utf8');
@@ -173,7 +174,10 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
       }
       const { parseExport, withFreshIds } = await import('../store/export-file.js');
       const parsed = parseExport(text, file);
-      const imported = options.asNew ? withFreshIds(parsed) : parsed;
+      const { createRedactor } = await import('../redact/redactor.js');
+      const { redactImported } = await import('../redact/imported-conversation.js');
+      const fresh = options.asNew ? withFreshIds(parsed) : parsed;
+      const imported = options.redact === false ? fresh : await redactImported(fresh, createRedactor([]));
       imported.conversation.trust = options.trust ? 'trusted' : 'untrusted';
       await withStore(globals(), async ({ store }) => {
         await store.importConversation(imported);
@@ -206,7 +210,7 @@ export async function renderConversation(store: Store, id: string): Promise<stri
 
 export interface ConversationText {
   conversation: { id: string; harness: string; sessionId: string | undefined; forkedFrom?: ForkOrigin | undefined; trust?: Trust | undefined };
-  runs: Array<Pick<Run, 'id' | 'sequence' | 'kind' | 'status' | 'exitCode' | 'host' | 'startedAt' | 'cwd' | 'prompt' | 'error'>>;
+  runs: Array<Pick<Run, 'id' | 'sequence' | 'kind' | 'status' | 'exitCode' | 'host' | 'startedAt' | 'cwd' | 'prompt' | 'error'> & Partial<Pick<Run, 'redaction'>>>;
   view: TranscriptView;
   workspaceOf?: (runId: string) => WorkspaceManifest | undefined;
 }
@@ -249,6 +253,7 @@ export function formatConversation({ conversation, runs, view, workspaceOf }: Co
     for (const turn of own) out.push(...byTurn[turn]!.map(render));
     if (own.length === 0) out.push(renderItem({ kind: 'user', text: terminalText(run.prompt) }), run.status === 'queued' ? '(queued: waiting for a worker)' : '(nothing saved for this run)');
     if (run.error && run.status !== 'succeeded') out.push(`! ${terminalText(run.error)}`);
+    if (run.redaction?.kind === 'off') out.push('! saved without redaction (--no-redact): credentials it printed are stored as they are');
     const workspace = workspaceOf?.(run.id);
     if (workspace?.kind === 'too-large') out.push(`! workspace too large to save (${workspace.bytes} bytes > ${workspace.limitBytes})`);
     const changedFiles = Array.isArray(workspace?.changedFiles) ? workspace.changedFiles : [];

@@ -43,6 +43,8 @@ export interface WorkerOptions {
   passEnvironment?: string[];
   /** Clone `workspace.git` paths and file:// URLs (paths on this machine). */
   allowLocalClone?: boolean;
+  /** false (`--no-redact`): runs store their transcripts byte for byte, secrets included. */
+  redact?: boolean;
   log?: (line: string) => void;
 }
 
@@ -208,6 +210,7 @@ export class FleetWorker {
         eventFlushMs: 200,
         host: this.name,
         workspace: { enabled: !(source && 'enabled' in source && !source.enabled) },
+        redaction: { enabled: this.options.redact !== false },
         sandbox: { mode: sandbox, homeIsRunOwn: true, passEnvironment: this.options.passEnvironment ?? [], warnUnconfined: sandbox === 'none' },
         ...(run.handoffs > 0 && conversation.sessionId ? { prompt: continuationPrompt(run.prompt) } : {}),
       });

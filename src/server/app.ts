@@ -17,6 +17,7 @@ import { tokenChecker } from '../fleet/tokens.js';
 import { getHarness } from '../harness/registry.js';
 import { newConversationId } from '../ids.js';
 import { titleFrom } from '../run/runner.js';
+import { createRedactor } from '../redact/redactor.js';
 import { conversationStatus, tallyRuns } from '../store/conversation-status.js';
 import type { PostgresStore } from '../store/postgres.js';
 import type { Conversation, ConversationOptions, Run, RunEvent, RunTally } from '../store/store.js';
@@ -125,6 +126,8 @@ const security = [{ bearer: [] as string[] }];
 export function createApi(options: ApiOptions): OpenAPIHono<Env> {
   const { store, changes } = options;
   const rawTranscripts = new RawTranscripts(store);
+  // Credential shapes only: the server knows no run's environment.
+  const redactor = createRedactor([]);
   const tenantOfToken = tokenChecker(store);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const app = new OpenAPIHono<Env>({
@@ -237,20 +240,22 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
       const body = c.req.valid('json');
       const harness = getHarness(body.harness as Conversation['harness']);
       if (body.workspace && 'git' in body.workspace) assertCloneSource(body.workspace.git, { allowLocal: options.allowLocalClone === true }, body.workspace.ref);
+      // Nothing a tenant sends is stored with a credential in it (a worker's run redacts the rest): pass secrets to
+      // runs with `baton secret set`, not in prompts.
       const conversationOptions: ConversationOptions = {
         model: body.model,
-        systemPrompt: body.systemPrompt,
+        systemPrompt: body.systemPrompt === undefined ? undefined : await redactor.redactText(body.systemPrompt),
         workspace: body.workspace === false ? { enabled: false } : body.workspace,
       };
       const conversation = await store.createConversation({
         id: newConversationId(),
         harness: harness.id,
-        title: titleFrom(body.prompt),
+        title: await redactor.redactText(titleFrom(body.prompt)),
         cwd: '',
         tenant: c.get('tenant'),
         options: conversationOptions,
       });
-      const run = await enqueueRun(store, { conversationId: conversation.id, prompt: body.prompt });
+      const run = await enqueueRun(store, { conversationId: conversation.id, prompt: await redactor.redactText(body.prompt) });
       return c.json({ conversationId: conversation.id, runId: run.id }, 202);
     },
   );
@@ -266,7 +271,7 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
     }),
     async (c) => {
       const conversation = await ownConversation(c, c.req.valid('param').id);
-      const run = await enqueueRun(store, { conversationId: conversation.id, prompt: c.req.valid('json').prompt });
+      const run = await enqueueRun(store, { conversationId: conversation.id, prompt: await redactor.redactText(c.req.valid('json').prompt) });
       return c.json({ conversationId: conversation.id, runId: run.id }, 202);
     },
   );
