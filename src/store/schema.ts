@@ -33,6 +33,13 @@ export interface RunsTable {
   error: string | null;
   queued_at: number | null;
   handoffs: Generated<number>;
+  /** Model usage (see RunUsage); all null when nothing counted it. */
+  usage_input_tokens: number | null;
+  usage_cached_input_tokens: number | null;
+  usage_output_tokens: number | null;
+  usage_requests: number | null;
+  /** The stable code (ErrorCode) of a failure baton named; null otherwise. */
+  error_code: string | null;
 }
 
 export interface RunEventsTable {
