@@ -19,6 +19,7 @@ import { keepLostWork } from './fork-lost-work.js';
 import { LeaseKeeper } from './lease.js';
 import { planLaunch, type LaunchPlan } from '../sandbox/sandbox.js';
 import { RunEventRecorder, type TimedEvent } from './events.js';
+import type { ModelAccess } from './model-access.js';
 import { prepareLaunch } from './launch.js';
 import type { TranscriptSaver } from './saver.js';
 import type { WorkspaceTracker } from '../workspace/tracker.js';
@@ -54,6 +55,12 @@ export interface RunOptions {
   eventFlushMs?: number;
   /** How the CLI is contained (src/sandbox/); default: no sandbox, but nothing outlives the run. */
   sandbox?: SandboxOptions;
+  /**
+   * The model API through a worker's model proxy: the CLI is configured with its URL and the run's token, the
+   * token is revoked once the CLI has exited, the usage is stored with the run, and a refusal (a token limit)
+   * fails the run.
+   */
+  modelAccess?: ModelAccess | undefined;
 }
 
 export interface WorkspaceOptions {
@@ -135,7 +142,7 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
   await assertSandboxAvailable(options.sandbox);
   const configured = harnessEnvironment(options.config ?? {}, harness.id);
   const env = { ...(options.env ?? process.env), ...configured };
-  const context: HarnessContext = { home: harness.resolveHome(env), cwd, env, runsAsRoot: runsAsRoot(options.sandbox) };
+  const context: HarnessContext = { home: harness.resolveHome(env), cwd, env, runsAsRoot: runsAsRoot(options.sandbox), modelEndpoint: options.modelAccess?.endpoint(harness.modelApi) };
   const isResume = conversation.sessionId !== undefined;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const run = await store.startRun({
@@ -177,6 +184,8 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     state.failure ??= errorMessage(error);
   } finally {
     lease.stop();
+    // The CLI has exited (or never started): its token dies now, before the run is recorded as finished.
+    options.modelAccess?.revoke();
     // The final save runs on every path that got as far as a session id, whatever happened above.
     if (saver && state.sessionId && !state.sessionMismatch && !state.leaseLost) {
       await saveTranscript(harness, context, state.sessionId, saver, true).catch((error: unknown) => {
@@ -208,7 +217,13 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
   const error = status === 'succeeded' ? undefined : (state.failure ?? describeExit(harness, exit));
   if (error) await recorder.record({ type: 'error', message: error });
   await recorder.flush().catch(() => undefined);
-  const finished = await store.finishRun(run.id, { status, exitCode: exit?.exitCode ?? undefined, error });
+  const finished = await store.finishRun(run.id, {
+    status,
+    exitCode: exit?.exitCode ?? undefined,
+    error,
+    errorCode: status === 'succeeded' ? undefined : state.failureCode,
+    usage: options.modelAccess?.usage(),
+  });
   // An error before the CLI ran (bad transcript, CLI missing …) is the caller's to report; the run is recorded.
   if (setupError !== undefined && exit === undefined) throw setupError;
   return {
@@ -343,6 +358,19 @@ async function supervise(input: SuperviseInput): Promise<ChildExit> {
   };
   if (options.signal?.aborted) onAbort();
   else options.signal?.addEventListener('abort', onAbort, { once: true });
+  // The model proxy refused the run (its token limit): the CLI stops, the run fails with the proxy's reason.
+  const modelFailed = options.modelAccess?.failed;
+  const onModelRefused = (): void => {
+    const reason: unknown = modelFailed?.reason;
+    state.failure ??= errorMessage(reason);
+    state.failureCode ??= isBatonError(reason) ? reason.code : undefined;
+    void recorder.record({ type: 'error', message: `stopping ${harness.displayName}: ${errorMessage(reason)}` });
+    child.signal('SIGINT');
+    escalation.push(setTimeout(() => child.signal('SIGTERM'), LEASE_LOST_GRACE_MS));
+    escalation.push(setTimeout(() => child.signal('SIGKILL'), LEASE_LOST_GRACE_MS * 2));
+  };
+  if (modelFailed?.aborted) onModelRefused();
+  else modelFailed?.addEventListener('abort', onModelRefused, { once: true });
 
   try {
     try {
@@ -366,6 +394,7 @@ async function supervise(input: SuperviseInput): Promise<ChildExit> {
     state.onLeaseLost = undefined;
     for (const handle of escalation) clearTimeout(handle);
     options.signal?.removeEventListener('abort', onAbort);
+    modelFailed?.removeEventListener('abort', onModelRefused);
     await saving;
   }
 }
