@@ -276,6 +276,9 @@ export async function startModelProxy(options: ModelProxyOptions): Promise<Model
     }
     const responseHeaders = new Headers();
     for (const [name, value] of response.headers) if (!DROPPED_RESPONSE_HEADERS.has(name)) responseHeaders.append(name, value);
+    // This hop's own framing. It also tells @hono/node-server not to hold the first chunks back (it waits up to a
+    // timer tick for them, to give a short body a content-length): each chunk is written as it arrives.
+    if (response.body) responseHeaders.set('transfer-encoding', 'chunked');
     if (!response.body || !rule.metered) return new Response(response.body, { status: response.status, headers: responseHeaders });
     const meter = new UsageMeter(api, response.headers.get('content-type') ?? undefined, (delta) => grant.add(delta));
     const metered = response.body.pipeThrough(

@@ -21,6 +21,12 @@ interface ResponseUsage {
   outputTokens: number;
 }
 
+/** The SSE event names that carry usage, per API (both APIs name every event after its `type`). */
+const USAGE_EVENTS: Record<ModelApiId, ReadonlySet<string>> = {
+  'openai-responses': new Set(['response.completed', 'response.incomplete', 'response.failed']),
+  'anthropic-messages': new Set(['message_start', 'message_delta']),
+};
+
 /** A plain (non-SSE) body is parsed for its usage only up to this size; a larger one is passed on uncounted. */
 const MAX_JSON_BODY_BYTES = 8 * 1024 * 1024;
 
@@ -49,6 +55,7 @@ export class UsageMeter {
   /** Anthropic's input parts, kept apart: the input is their sum. */
   private readonly anthropic = { uncached: 0, cacheWrite: 0, cacheRead: 0 };
   private reported = false;
+  private readonly pending: Uint8Array[] = [];
   private readonly decoder = new TextDecoder();
   private readonly parser;
   private json: Uint8Array[] | undefined;
@@ -64,8 +71,20 @@ export class UsageMeter {
     if (!this.parser && type.includes('json')) this.json = [];
   }
 
-  /** A chunk as it passed to the client. Never throws: counting must not break the stream. */
+  /**
+   * A chunk as it passed to the client. Parsed on the next turn of the event loop, after the chunk was written
+   * on: counting never delays the bytes. Never throws: counting must not break the stream.
+   */
   feed(chunk: Uint8Array): void {
+    this.pending.push(chunk);
+    if (this.pending.length === 1) setImmediate(() => this.drain());
+  }
+
+  private drain(): void {
+    for (const chunk of this.pending.splice(0)) this.parse(chunk);
+  }
+
+  private parse(chunk: Uint8Array): void {
     try {
       if (this.parser) this.parser.feed(this.decoder.decode(chunk, { stream: true }));
       else if (this.json) {
@@ -78,8 +97,9 @@ export class UsageMeter {
     }
   }
 
-  /** The body ended. */
+  /** The body ended: whatever is pending is counted now. */
   end(): void {
+    this.drain();
     const chunks = this.json;
     this.json = undefined;
     if (!chunks) return;
@@ -92,6 +112,9 @@ export class UsageMeter {
   }
 
   private onEvent(event: EventSourceMessage): void {
+    // Only the events that carry usage are parsed: a large reply's other events (its text, its output items) are
+    // as large as the reply, and parsing them would cost as much as the reply is long.
+    if (event.event !== undefined && !USAGE_EVENTS[this.api].has(event.event)) return;
     let data: unknown;
     try {
       data = JSON.parse(event.data);
