@@ -6,7 +6,10 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { providerError, RUN_TOKEN_PREFIX, startModelProxy, type ModelProxy } from '../../src/fleet/model-proxy/proxy.js';
-import { resolveUpstreams, tenantKeysFromSecrets, withoutModelKeys, type Upstreams } from '../../src/fleet/model-proxy/upstreams.js';
+import { assertTemplateHoldsNoKey, resolveUpstreams, tenantKeysFromSecrets, withoutModelKeys, type Upstreams } from '../../src/fleet/model-proxy/upstreams.js';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startScriptedModelServer, type ReportedUsage, type ScriptedModelServer } from '../../src/testing/scripted-model-server.js';
 
 const OPERATOR_OPENAI_KEY = 'sk-operator-openai-0123456789abcdefghijklmnop';
@@ -261,5 +264,20 @@ describe('a run\'s environment', () => {
   it('loses the model key variables and every variable holding a key', () => {
     const env = { PATH: '/bin', OPENAI_API_KEY: 'k1', ANTHROPIC_API_KEY: 'k2', ANTHROPIC_AUTH_TOKEN: 'k3', ANTHROPIC_BASE_URL: 'http://x', MY_COPY: `prefix-${OPERATOR_OPENAI_KEY}`, GITHUB_TOKEN: 'g' };
     expect(withoutModelKeys(env, [OPERATOR_OPENAI_KEY])).toEqual({ PATH: '/bin', GITHUB_TOKEN: 'g' });
+  });
+});
+
+describe('a home template', () => {
+  it('is refused when it holds a model key, or the last 20 characters by which Claude Code remembers one', async () => {
+    const template = await mkdtemp(join(tmpdir(), 'baton-template-'));
+    try {
+      await mkdir(join(template, '.codex'), { recursive: true });
+      await writeFile(join(template, '.codex', 'config.toml'), 'model = "gpt-5"\n');
+      await assertTemplateHoldsNoKey(template, [OPERATOR_OPENAI_KEY, OPERATOR_ANTHROPIC_KEY]);
+      await writeFile(join(template, '.claude.json'), JSON.stringify({ customApiKeyResponses: { approved: [OPERATOR_ANTHROPIC_KEY.slice(-20)] } }));
+      await expect(assertTemplateHoldsNoKey(template, [OPERATOR_OPENAI_KEY, OPERATOR_ANTHROPIC_KEY])).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('.claude.json') });
+    } finally {
+      await rm(template, { recursive: true, force: true });
+    }
   });
 });
