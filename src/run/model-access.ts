@@ -20,3 +20,9 @@ export interface ModelAccess {
   /** The token is refused from now on. Idempotent. */
   revoke(): void;
 }
+
+/**
+ * The variables through which an environment gives the CLIs a model key or endpoint. Behind the proxy none of
+ * them reaches a run: the harness sets the ones its CLI needs to the proxy's URL and the run's token.
+ */
+export const MODEL_KEY_VARIABLES = ['OPENAI_API_KEY', 'CODEX_API_KEY', 'OPENAI_BASE_URL', 'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL'] as const;

@@ -19,7 +19,7 @@ import { keepLostWork } from './fork-lost-work.js';
 import { LeaseKeeper } from './lease.js';
 import { planLaunch, type LaunchPlan } from '../sandbox/sandbox.js';
 import { RunEventRecorder, type TimedEvent } from './events.js';
-import type { ModelAccess } from './model-access.js';
+import { MODEL_KEY_VARIABLES, type ModelAccess } from './model-access.js';
 import { prepareLaunch } from './launch.js';
 import type { TranscriptSaver } from './saver.js';
 import type { WorkspaceTracker } from '../workspace/tracker.js';
@@ -140,7 +140,9 @@ export async function runQueuedRun(options: Omit<RunOptions, 'prompt' | 'model' 
 async function execute(harness: Harness, conversation: Conversation, cwd: string, options: RunOptions, queuedRunId?: string): Promise<RunResult> {
   const { store } = options;
   await assertSandboxAvailable(options.sandbox);
-  const configured = harnessEnvironment(options.config ?? {}, harness.id);
+  const configured = { ...harnessEnvironment(options.config ?? {}, harness.id) };
+  // Behind a model proxy the run's token is the only key: not even baton.config.json's harness env gives another.
+  if (options.modelAccess) for (const name of MODEL_KEY_VARIABLES) delete configured[name];
   const env = { ...(options.env ?? process.env), ...configured };
   const context: HarnessContext = { home: harness.resolveHome(env), cwd, env, runsAsRoot: runsAsRoot(options.sandbox), modelEndpoint: options.modelAccess?.endpoint(harness.modelApi) };
   const isResume = conversation.sessionId !== undefined;

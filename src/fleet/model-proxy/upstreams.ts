@@ -6,6 +6,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BatonError } from '../../errors.js';
 import type { ModelApiId } from '../../harness/ids.js';
+import { MODEL_KEY_VARIABLES } from '../../run/model-access.js';
 
 /** A key and how the upstream takes it. */
 export interface UpstreamKey {
@@ -28,11 +29,7 @@ export const DEFAULT_UPSTREAM_URLS: Record<ModelApiId, string> = {
   'anthropic-messages': 'https://api.anthropic.com',
 };
 
-/**
- * The variables through which a worker's environment gives the CLIs a model key or endpoint. Behind the proxy
- * none of them reaches a run: the harness sets the ones its CLI needs to the proxy's URL and the run's token.
- */
-export const MODEL_KEY_VARIABLES = ['OPENAI_API_KEY', 'CODEX_API_KEY', 'OPENAI_BASE_URL', 'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL'] as const;
+export { MODEL_KEY_VARIABLES } from '../../run/model-access.js';
 
 /**
  * The operator's upstreams: `--upstream-openai URL` / `--upstream-anthropic URL`, else the worker's own
