@@ -25,6 +25,8 @@ export type ErrorCode =
   | 'SANDBOX_UNAVAILABLE'
   | 'LEASE_LOST'
   | 'TOKEN_NOT_FOUND'
+  | 'TOKEN_LIMIT_EXCEEDED'
+  | 'MODEL_PROXY_ERROR'
   | 'USAGE';
 
 export class BatonError extends Error {

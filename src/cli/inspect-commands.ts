@@ -6,7 +6,7 @@ import { BatonError, errorMessage } from '../errors.js';
 import { writePrivateFileAtomic } from '../fs/private-files.js';
 import { getHarness } from '../harness/registry.js';
 import { conversationStatus } from '../store/conversation-status.js';
-import type { Conversation, ForkOrigin, Run, Store, Trust } from '../store/store.js';
+import { sumUsage, type Conversation, type ForkOrigin, type Run, type RunUsage, type Store, type Trust } from '../store/store.js';
 import { renderItem, splitTurns, turnsOfRuns, type TranscriptView, type ViewItem } from '../transcript/view.js';
 import type { WorkspaceManifest } from '../workspace/workspace.js';
 import { withStore, type GlobalOptions } from './context.js';
@@ -91,7 +91,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
           process.stdout.write(`${terminalJson({ conversation, runs: conversation.runs, transcript })}\n`);
           return;
         }
-        const runs = conversation.runs.map((run) => ({ ...run, host: run.host ?? '', cwd: '', startedAt: run.startedAt ? Date.parse(run.startedAt) : 0, exitCode: run.exitCode ?? undefined, error: run.error ?? undefined }));
+        const runs = conversation.runs.map((run) => ({ ...run, host: run.host ?? '', cwd: '', startedAt: run.startedAt ? Date.parse(run.startedAt) : 0, exitCode: run.exitCode ?? undefined, error: run.error ?? undefined, usage: run.usage ?? undefined }));
         process.stdout.write(formatConversation({ conversation: { ...conversation, sessionId: conversation.sessionId ?? undefined, forkedFrom: conversation.forkedFrom ?? undefined }, runs, view: transcript }));
         return;
       }
@@ -101,7 +101,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
           const runs = await store.listRuns(id);
           const transcript = await store.loadTranscript(id);
           const view = getHarness(conversation.harness).viewTranscript(transcript?.files ?? []);
-          process.stdout.write(`${terminalJson({ conversation, runs, transcript: view })}\n`);
+          process.stdout.write(`${terminalJson({ conversation, runs, usage: sumUsage(runs.map((run) => run.usage)) ?? null, transcript: view })}\n`);
           return;
         }
         process.stdout.write(await renderConversation(store, id));
@@ -210,9 +210,15 @@ export async function renderConversation(store: Store, id: string): Promise<stri
 
 export interface ConversationText {
   conversation: { id: string; harness: string; sessionId: string | undefined; forkedFrom?: ForkOrigin | undefined; trust?: Trust | undefined };
-  runs: Array<Pick<Run, 'id' | 'sequence' | 'kind' | 'status' | 'exitCode' | 'host' | 'startedAt' | 'cwd' | 'prompt' | 'error'> & Partial<Pick<Run, 'redaction'>>>;
+  runs: Array<Pick<Run, 'id' | 'sequence' | 'kind' | 'status' | 'exitCode' | 'host' | 'startedAt' | 'cwd' | 'prompt' | 'error' | 'usage'> & Partial<Pick<Run, 'redaction'>>>;
   view: TranscriptView;
   workspaceOf?: (runId: string) => WorkspaceManifest | undefined;
+}
+
+/** One line of token usage: `tokens: 1200 in (400 cached) · 300 out · 3 model requests`. */
+export function usageText(usage: RunUsage): string {
+  const n = (value: number): string => String(Math.max(0, Math.floor(Number(value) || 0)));
+  return `tokens: ${n(usage.inputTokens)} in (${n(usage.cachedInputTokens)} cached) · ${n(usage.outputTokens)} out · ${n(usage.requests)} model request${usage.requests === 1 ? '' : 's'}`;
 }
 
 /** A transcript item with every field escaped for the terminal: names and paths as one line, bodies keep newlines. */
@@ -254,11 +260,14 @@ export function formatConversation({ conversation, runs, view, workspaceOf }: Co
     if (own.length === 0) out.push(renderItem({ kind: 'user', text: terminalText(run.prompt) }), run.status === 'queued' ? '(queued: waiting for a worker)' : '(nothing saved for this run)');
     if (run.error && run.status !== 'succeeded') out.push(`! ${terminalText(run.error)}`);
     if (run.redaction?.kind === 'off') out.push('! saved without redaction (--no-redact): credentials it printed are stored as they are');
+    if (run.usage) out.push(`◦ ${usageText(run.usage)}`);
     const workspace = workspaceOf?.(run.id);
     if (workspace?.kind === 'too-large') out.push(`! workspace too large to save (${workspace.bytes} bytes > ${workspace.limitBytes})`);
     const changedFiles = Array.isArray(workspace?.changedFiles) ? workspace.changedFiles : [];
     if (changedFiles.length > 0) out.push(`✎ files changed: ${changedFiles.map(terminalLine).join(', ')}`);
   });
+  const total = sumUsage(runs.map((run) => run.usage));
+  if (total && runs.length > 1) out.push('', `◦ conversation: ${usageText(total)}`);
   if (view.unparsedLines > 0) out.push('', `(${line(view.unparsedLines)} transcript line(s) were not JSON; they are kept as they are)`);
   return terminalText(`${out.join('\n')}\n`);
 }

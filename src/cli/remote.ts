@@ -6,6 +6,7 @@
 import { BatonError, type ErrorCode } from '../errors.js';
 import type { TimedEvent } from '../run/events.js';
 import { followRunEvents, RunStreamRefused } from '../server/run-events-client.js';
+import type { RunUsage } from '../store/store.js';
 
 export interface RemoteTarget {
   url: string;
@@ -43,6 +44,8 @@ export interface RemoteRun {
   startedAt: string | null;
   exitCode: number | null;
   error: string | null;
+  errorCode?: string | null;
+  usage?: RunUsage | null;
 }
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>(['CONVERSATION_NOT_FOUND', 'CONVERSATION_BUSY', 'TRANSCRIPT_NOT_FOUND', 'STORE_ERROR']);

@@ -17,6 +17,8 @@ import { handBackRun, migrateQueue, queueLogger, queueUtils, RUN_TASK, type RunJ
 import type { SandboxMode } from '../sandbox/sandbox.js';
 import { assertCloneSource } from './clone-source.js';
 import { cloneWorkspace, createRunPlace } from './run-home.js';
+import { startModelProxy, type ModelProxy, type ModelProxyOptions, type RunGrant } from './model-proxy/proxy.js';
+import { assertTemplateHoldsNoKey, withoutModelKeys } from './model-proxy/upstreams.js';
 
 export interface WorkerOptions {
   store: PostgresStore;
@@ -45,6 +47,11 @@ export interface WorkerOptions {
   allowLocalClone?: boolean;
   /** false (`--no-redact`): runs store their transcripts byte for byte, secrets included. */
   redact?: boolean;
+  /**
+   * The model-API proxy (src/fleet/model-proxy/): each run's CLI gets the proxy's URL and a per-run token, never
+   * a model key. `false`: the runs inherit the worker's model keys as they are (every agent can read them).
+   */
+  modelProxy?: ModelProxyOptions | false;
   log?: (line: string) => void;
 }
 
@@ -63,6 +70,7 @@ export class FleetWorker {
   private readonly active = new Map<string, AbortController>();
   private stopping: Promise<void> | undefined;
   private readonly log: (line: string) => void;
+  private modelProxy: ModelProxy | undefined;
 
   constructor(private readonly options: WorkerOptions) {
     this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
@@ -72,6 +80,14 @@ export class FleetWorker {
 
   async start(): Promise<void> {
     const { store } = this.options;
+    if (this.options.modelProxy) {
+      const operatorKeys = this.operatorKeys();
+      if (this.options.homeTemplate) await assertTemplateHoldsNoKey(this.options.homeTemplate, operatorKeys);
+      this.modelProxy = await startModelProxy(this.options.modelProxy);
+      this.log(`worker: model proxy on ${this.modelProxy.url} (OpenAI → ${this.options.modelProxy.upstreams['openai-responses'].baseUrl.origin}, Anthropic → ${this.options.modelProxy.upstreams['anthropic-messages'].baseUrl.origin}); agents get per-run tokens${this.options.modelProxy.maxTokensPerRun === undefined ? '' : `, at most ${this.options.modelProxy.maxTokensPerRun} tokens a run`}`);
+    } else {
+      this.log('worker: no model proxy (--no-model-proxy): every agent can read the model keys of this worker\'s environment');
+    }
     await migrateQueue(store);
     const now = Date.now();
     await store.db.insertInto('fleet_workers').values({ id: this.id, host: this.name, pid: process.pid, started_at: now, heartbeat_at: now, queue_worker_ids: '[]' }).execute();
@@ -119,6 +135,7 @@ export class FleetWorker {
         clearInterval(this.heartbeat);
         await this.options.store.db.deleteFrom('fleet_workers').where('id', '=', this.id).execute().catch(() => undefined);
         await this.utils?.release();
+        await this.modelProxy?.close();
         this.log(`worker ${this.id}: stopped`);
       }
     })();
@@ -193,7 +210,13 @@ export class FleetWorker {
     const sandbox = this.options.sandbox ?? 'bubblewrap';
     this.log(`worker ${this.id}: run ${run.id} of ${conversation.id} (${conversation.harness}) started${sandbox === 'none' ? ' WITHOUT a sandbox (--sandbox none): its agent can read and write whatever this worker can' : ''}`);
     let result: RunResult | undefined;
+    let grant: RunGrant | undefined;
     try {
+      let env = place.env;
+      if (this.modelProxy) {
+        grant = await this.modelProxy.grant({ runId: run.id, tenant: conversation.tenant });
+        env = withoutModelKeys(place.env, [...this.operatorKeys(), ...Object.values(grant.keys).map((key) => key.value)]);
+      }
       if (source && 'git' in source && !conversation.sessionId) {
         assertCloneSource(source.git, { allowLocal: this.options.allowLocalClone === true });
         await cloneWorkspace(source, place.cwd);
@@ -202,7 +225,8 @@ export class FleetWorker {
         store,
         runId: run.id,
         cwd: place.cwd,
-        env: place.env,
+        env,
+        modelAccess: grant,
         config: this.options.config,
         signal: controller.signal,
         leaseMs: this.options.leaseMs,
@@ -218,6 +242,8 @@ export class FleetWorker {
       if (isBatonError(error) && error.code === 'CONVERSATION_BUSY') throw error; // a local run holds it: retry later
       await this.failUnstarted(run, error);
     } finally {
+      // The runner revokes it once the CLI exits; here too, for a run that failed before its CLI started.
+      grant?.revoke();
       this.active.delete(run.id);
       await place.remove().catch((error: unknown) => this.log(`worker ${this.id}: cannot remove ${place.home}: ${errorMessage(error)}`));
     }
@@ -227,6 +253,13 @@ export class FleetWorker {
       return;
     }
     this.log(`worker ${this.id}: run ${run.id} ${result.status}${result.error ? `: ${result.error}` : ''}`);
+  }
+
+  /** The operator's model keys the proxy holds: none of them may reach a run. */
+  private operatorKeys(): string[] {
+    const proxy = this.options.modelProxy;
+    if (!proxy) return [];
+    return Object.values(proxy.upstreams).flatMap((upstream) => (upstream.key ? [upstream.key.value] : []));
   }
 
   /** The runner records a run it started; a run that failed before that is recorded failed here. */

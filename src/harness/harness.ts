@@ -6,9 +6,9 @@ import { BatonError, quoted } from '../errors.js';
 import type { KnownSecret } from '../redact/known-secrets.js';
 import { isOlderCopy, MAIN_FILE_KEY, type Envelope, type SessionMeta, type TranscriptFile } from '../transcript/envelope.js';
 import type { TranscriptView } from '../transcript/view.js';
-import type { HarnessId } from './ids.js';
+import type { HarnessId, ModelApiId } from './ids.js';
 
-export type { HarnessId } from './ids.js';
+export type { HarnessId, ModelApiId } from './ids.js';
 
 /** What a resume needs, typed per harness: a Codex resume cannot be handed to another harness. */
 export type ResumeInfo = { harness: 'codex'; sessionId: string } | { harness: 'claude'; sessionId: string };
@@ -37,6 +37,21 @@ export interface HarnessContext {
    * uid is unprivileged. Default: whether baton runs as root.
    */
   runsAsRoot?: boolean;
+  /**
+   * Where the CLI must send its model requests, and the key to send: a worker's model proxy and the run's own
+   * token. When set, prepare() and command() configure the CLI with these and nothing else: no key of the
+   * machine's environment reaches the CLI's config or its environment through the harness.
+   */
+  modelEndpoint?: ModelEndpoint | undefined;
+}
+
+/** A model API endpoint for one run (see HarnessContext.modelEndpoint). */
+export interface ModelEndpoint {
+  api: ModelApiId;
+  /** The base URL the CLI is given, e.g. `http://127.0.0.1:PORT/openai/v1` for Codex's provider `base_url`. */
+  baseUrl: string;
+  /** The per-run token the CLI presents as its API key. */
+  token: string;
 }
 
 /** What a CLI needs of the machine when it runs in the sandbox (src/sandbox/). */
@@ -111,6 +126,8 @@ export function compareLocalCopy(onDisk: Buffer | undefined, stored: Buffer): Lo
 export interface Harness<Id extends HarnessId = HarnessId> {
   readonly id: Id;
   readonly displayName: string;
+  /** The model API the CLI speaks (what a model proxy must serve it). */
+  readonly modelApi: ModelApiId;
   /**
    * Paths in a working directory (relative; a folder covers everything in it) through which the CLI would run
    * commands or widen its own permissions on its own: project config, hooks, MCP servers. A workspace that

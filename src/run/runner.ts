@@ -19,6 +19,7 @@ import { keepLostWork } from './fork-lost-work.js';
 import { LeaseKeeper } from './lease.js';
 import { planLaunch, type LaunchPlan } from '../sandbox/sandbox.js';
 import { RunEventRecorder, type TimedEvent } from './events.js';
+import { MODEL_KEY_VARIABLES, type ModelAccess } from './model-access.js';
 import { prepareLaunch } from './launch.js';
 import type { TranscriptSaver } from './saver.js';
 import type { KnownSecret } from '../redact/known-secrets.js';
@@ -64,6 +65,12 @@ export interface RunOptions {
    * `enabled: false` (`--no-redact`) stores byte for byte, and the run records that.
    */
   redaction?: { enabled?: boolean; secrets?: KnownSecret[] };
+  /**
+   * The model API through a worker's model proxy: the CLI is configured with its URL and the run's token, the
+   * token is revoked once the CLI has exited, the usage is stored with the run, and a refusal (a token limit)
+   * fails the run.
+   */
+  modelAccess?: ModelAccess | undefined;
 }
 
 export interface WorkspaceOptions {
@@ -112,15 +119,19 @@ export async function startConversation(options: RunOptions & { harness: Harness
 
 /** The CLI's environment (the caller's, with baton's configured variables) and the harness's view of it. */
 function runContext(harness: Harness, options: RunOptions, cwd: string): { configured: Record<string, string>; context: HarnessContext } {
-  const configured = harnessEnvironment(options.config ?? {}, harness.id);
+  const configured = { ...harnessEnvironment(options.config ?? {}, harness.id) };
+  // Behind a model proxy the run's token is the only key: not even baton.config.json's harness env gives another.
+  if (options.modelAccess) for (const name of MODEL_KEY_VARIABLES) delete configured[name];
   const env = { ...(options.env ?? process.env), ...configured };
-  return { configured, context: { home: harness.resolveHome(env), cwd, env, runsAsRoot: runsAsRoot(options.sandbox) } };
+  return { configured, context: { home: harness.resolveHome(env), cwd, env, runsAsRoot: runsAsRoot(options.sandbox), modelEndpoint: options.modelAccess?.endpoint(harness.modelApi) } };
 }
 
 /** The redactor of one run: its credential variables, the CLI's stored credentials and any secrets it was given. */
 export async function runRedactor(harness: Harness, context: HarnessContext, options: Pick<RunOptions, 'redaction'>): Promise<Redactor> {
   if (options.redaction?.enabled === false) return noRedaction;
-  return createRedactor([...secretsInEnvironment(context.env), ...(await harness.credentialSecrets(context)), ...(options.redaction?.secrets ?? [])]);
+  // The model proxy's per-run token is dead once the run ends, but it is a credential while it lives.
+  const runToken = context.modelEndpoint ? [{ name: 'BATON_RUN_TOKEN', value: context.modelEndpoint.token }] : [];
+  return createRedactor([...secretsInEnvironment(context.env), ...(await harness.credentialSecrets(context)), ...runToken, ...(options.redaction?.secrets ?? [])]);
 }
 
 export async function resumeConversation(options: RunOptions & { conversationId: string }): Promise<RunResult> {
@@ -201,6 +212,8 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     state.failure ??= errorMessage(error);
   } finally {
     lease.stop();
+    // The CLI has exited (or never started): its token dies now, before the run is recorded as finished.
+    options.modelAccess?.revoke();
     // The final save runs on every path that got as far as a session id, whatever happened above.
     if (saver && state.sessionId && !state.sessionMismatch && !state.leaseLost) {
       await saveTranscript(harness, context, state.sessionId, saver, true).catch((error: unknown) => {
@@ -232,7 +245,13 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
   const error = status === 'succeeded' ? undefined : (state.failure ?? describeExit(harness, exit));
   if (error) await recorder.record({ type: 'error', message: error });
   await recorder.flush().catch(() => undefined);
-  const finished = await store.finishRun(run.id, { status, exitCode: exit?.exitCode ?? undefined, error: error === undefined ? undefined : await redactor.redactText(error) });
+  const finished = await store.finishRun(run.id, {
+    status,
+    exitCode: exit?.exitCode ?? undefined,
+    error: error === undefined ? undefined : await redactor.redactText(error),
+    errorCode: status === 'succeeded' ? undefined : state.failureCode,
+    usage: options.modelAccess?.usage(),
+  });
   // An error before the CLI ran (bad transcript, CLI missing …) is the caller's to report; the run is recorded.
   if (setupError !== undefined && exit === undefined) throw setupError;
   return {
@@ -369,6 +388,19 @@ async function supervise(input: SuperviseInput): Promise<ChildExit> {
   };
   if (options.signal?.aborted) onAbort();
   else options.signal?.addEventListener('abort', onAbort, { once: true });
+  // The model proxy refused the run (its token limit): the CLI stops, the run fails with the proxy's reason.
+  const modelFailed = options.modelAccess?.failed;
+  const onModelRefused = (): void => {
+    const reason: unknown = modelFailed?.reason;
+    state.failure ??= errorMessage(reason);
+    state.failureCode ??= isBatonError(reason) ? reason.code : undefined;
+    void recorder.record({ type: 'error', message: `stopping ${harness.displayName}: ${errorMessage(reason)}` });
+    child.signal('SIGINT');
+    escalation.push(setTimeout(() => child.signal('SIGTERM'), LEASE_LOST_GRACE_MS));
+    escalation.push(setTimeout(() => child.signal('SIGKILL'), LEASE_LOST_GRACE_MS * 2));
+  };
+  if (modelFailed?.aborted) onModelRefused();
+  else modelFailed?.addEventListener('abort', onModelRefused, { once: true });
 
   try {
     try {
@@ -392,6 +424,7 @@ async function supervise(input: SuperviseInput): Promise<ChildExit> {
     state.onLeaseLost = undefined;
     for (const handle of escalation) clearTimeout(handle);
     options.signal?.removeEventListener('abort', onAbort);
+    modelFailed?.removeEventListener('abort', onModelRefused);
     await saving;
   }
 }

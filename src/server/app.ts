@@ -21,6 +21,7 @@ import { createRedactor } from '../redact/redactor.js';
 import { conversationStatus, tallyRuns } from '../store/conversation-status.js';
 import type { PostgresStore } from '../store/postgres.js';
 import type { Conversation, ConversationOptions, Run, RunEvent, RunTally } from '../store/store.js';
+import { sumUsage } from '../store/store.js';
 import { exportConversation } from '../store/export-file.js';
 import { RawTranscripts } from './raw-transcripts.js';
 import type { RunChanges } from './run-changes.js';
@@ -98,6 +99,8 @@ function runJson(run: Run): z.infer<typeof RunBody> {
     exitCode: run.exitCode ?? null,
     error: run.error ?? null,
     handoffs: run.handoffs,
+    errorCode: run.errorCode ?? null,
+    usage: run.usage ?? null,
   };
 }
 
@@ -306,7 +309,7 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
     async (c) => {
       const conversation = await ownConversation(c, c.req.valid('param').id);
       const runs = await store.listRuns(conversation.id);
-      return c.json({ ...conversationJson(conversation, tallyRuns(runs)), runs: runs.map(runJson) }, 200);
+      return c.json({ ...conversationJson(conversation, tallyRuns(runs)), runs: runs.map(runJson), usage: sumUsage(runs.map((run) => run.usage)) ?? null }, 200);
     },
   );
 

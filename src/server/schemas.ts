@@ -42,6 +42,15 @@ export const Accepted = z.object({ conversationId: z.string(), runId: z.string()
 
 const time = z.string().nullable().openapi({ description: 'ISO 8601', example: '2026-11-27T01:02:03.000Z' });
 
+export const UsageBody = z
+  .object({
+    inputTokens: z.number().int().openapi({ description: 'every input token, the cached ones included' }),
+    cachedInputTokens: z.number().int().openapi({ description: 'the part of the input read from the provider\'s cache' }),
+    outputTokens: z.number().int(),
+    requests: z.number().int().openapi({ description: 'model requests that reported usage' }),
+  })
+  .openapi('Usage', { description: 'model tokens, as a worker\'s model proxy counted them' });
+
 export const RunBody = z
   .object({
     id: z.string(),
@@ -57,6 +66,8 @@ export const RunBody = z
     exitCode: z.number().int().nullable(),
     error: z.string().nullable(),
     handoffs: z.number().int().openapi({ description: 'times a shutting-down worker handed it back to the queue' }),
+    errorCode: z.string().nullable().openapi({ description: 'the stable code of a failure baton named, e.g. TOKEN_LIMIT_EXCEEDED' }),
+    usage: UsageBody.nullable().openapi({ description: 'model tokens it used; null when no model proxy counted them' }),
   })
   .openapi('Run');
 
@@ -80,7 +91,7 @@ export const ConversationSummary = z
   .openapi('ConversationSummary');
 
 export const ConversationDetail = ConversationSummary.omit({ runs: true })
-  .extend({ runs: z.array(RunBody) })
+  .extend({ runs: z.array(RunBody), usage: UsageBody.nullable().openapi({ description: 'the sum of its runs\' usage; null when none was counted' }) })
   .openapi('Conversation');
 
 export const ConversationList = z.object({ conversations: z.array(ConversationSummary) }).openapi('ConversationList');

@@ -102,6 +102,8 @@ const runSchema = z.object({
       z.strictObject({ kind: z.literal('on'), rules: withoutNul(200), variables: z.array(withoutNul(200)).max(1000) }),
     ]),
   ),
+  errorCode: optional(z.string().regex(/^[A-Z][A-Z_]{0,63}$/)),
+  usage: optional(z.object({ inputTokens: count, cachedInputTokens: count, outputTokens: count, requests: count })),
 });
 
 const exportSchema = z
@@ -198,7 +200,7 @@ export async function exportConversation(store: Store, conversationId: string): 
       updatedAt: conversation.updatedAt,
       options: { model: conversation.options.model, systemPrompt: conversation.options.systemPrompt },
     },
-    runs: runs.map((run) => ({ ...run, endedAt: nullable(run.endedAt), exitCode: nullable(run.exitCode), error: nullable(run.error), queuedAt: nullable(run.queuedAt) })),
+    runs: runs.map((run) => ({ ...run, endedAt: nullable(run.endedAt), exitCode: nullable(run.exitCode), error: nullable(run.error), queuedAt: nullable(run.queuedAt), usage: nullable(run.usage), errorCode: nullable(run.errorCode) })),
     events,
     workspace: workspace
       ? { runId: workspace.runId, manifest: workspace.manifest, blobs: Object.fromEntries(Object.entries(workspace.blobs).map(([name, bytes]) => [name, (bytes as Buffer).toString('base64')])) }

@@ -182,6 +182,16 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
         await db.schema.alterTable('runs').addColumn('redaction', 'text').execute();
       },
     },
+    '0008_run_usage': {
+      async up(db: Kysely<any>) {
+        // Model tokens a run used, as a worker's model proxy counted them (see RunUsage); null when nothing did.
+        for (const column of ['usage_input_tokens', 'usage_cached_input_tokens', 'usage_output_tokens', 'usage_requests']) {
+          await db.schema.alterTable('runs').addColumn(column, dialect.bigInteger).execute();
+        }
+        // The stable code of a failure baton names (TOKEN_LIMIT_EXCEEDED when a run used up its tokens …).
+        await db.schema.alterTable('runs').addColumn('error_code', 'text').execute();
+      },
+    },
   };
 }
 

@@ -35,6 +35,13 @@ export interface RunsTable {
   handoffs: Generated<number>;
   /** JSON of the RedactionRecord that ran on what the run saved; null for runs from before redaction. */
   redaction: string | null;
+  /** Model usage (see RunUsage); all null when nothing counted it. */
+  usage_input_tokens: number | null;
+  usage_cached_input_tokens: number | null;
+  usage_output_tokens: number | null;
+  usage_requests: number | null;
+  /** The stable code (ErrorCode) of a failure baton named; null otherwise. */
+  error_code: string | null;
 }
 
 export interface RunEventsTable {

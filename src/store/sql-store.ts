@@ -34,6 +34,7 @@ import type {
   RunKind,
   RunStatus,
   RunTally,
+  RunUsage,
   StartRunInput,
   Store,
   StoredTranscript,
@@ -43,6 +44,7 @@ import type {
   TranscriptAppend,
   TranscriptCursor,
 } from './store.js';
+import { sumUsage } from './store.js';
 
 const num = (value: number | string | bigint): number => Number(value);
 const numOrUndefined = (value: number | string | bigint | null): number | undefined =>
@@ -88,7 +90,9 @@ function encodeOptions(options: ConversationOptions | undefined): string | null 
   return json === '{}' ? null : json;
 }
 
-function toRun(row: Selectable<RunsTable>): Run {
+type UsageColumn = 'usage_input_tokens' | 'usage_cached_input_tokens' | 'usage_output_tokens' | 'usage_requests' | 'error_code';
+
+function toRun(row: Omit<Selectable<RunsTable>, UsageColumn> & Partial<Pick<Selectable<RunsTable>, UsageColumn>>): Run {
   return {
     id: row.id,
     conversationId: row.conversation_id,
@@ -105,6 +109,21 @@ function toRun(row: Selectable<RunsTable>): Run {
     queuedAt: numOrUndefined(row.queued_at),
     handoffs: num(row.handoffs),
     redaction: parseRedaction(row.redaction),
+    usage:
+      row.usage_requests === null || row.usage_requests === undefined
+        ? undefined
+        : { inputTokens: num(row.usage_input_tokens ?? 0), cachedInputTokens: num(row.usage_cached_input_tokens ?? 0), outputTokens: num(row.usage_output_tokens ?? 0), requests: num(row.usage_requests) },
+    errorCode: row.error_code ?? undefined,
+  };
+}
+
+/** The columns of a run's usage; null for none. */
+function usageColumns(usage: RunUsage | undefined): Pick<RunsTable, Exclude<UsageColumn, 'error_code'>> {
+  return {
+    usage_input_tokens: usage?.inputTokens ?? null,
+    usage_cached_input_tokens: usage?.cachedInputTokens ?? null,
+    usage_output_tokens: usage?.outputTokens ?? null,
+    usage_requests: usage?.requests ?? null,
   };
 }
 
@@ -406,9 +425,15 @@ export class SqlStore implements Store {
         .set({ active_run_id: null, lease_expires_at: null, updated_at: now })
         .where('active_run_id', '=', runId)
         .execute();
+      let usage: RunUsage | undefined;
+      if (result.usage) {
+        // Added to what earlier executions of a handed-back run used.
+        const before = await trx.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+        usage = sumUsage([before ? toRun(before).usage : undefined, result.usage]);
+      }
       await trx
         .updateTable('runs')
-        .set({ status: result.status, ended_at: now, exit_code: result.exitCode ?? null, error: result.error ?? null })
+        .set({ status: result.status, ended_at: now, exit_code: result.exitCode ?? null, error: result.error ?? null, error_code: result.errorCode ?? null, ...(usage ? usageColumns(usage) : {}) })
         .where('id', '=', runId)
         .execute();
       const row = await trx.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
@@ -829,6 +854,8 @@ export class SqlStore implements Store {
             queued_at: run.queuedAt ?? null,
             handoffs: run.handoffs ?? 0,
             redaction: encodeRedaction(run.redaction),
+            ...usageColumns(run.usage),
+            error_code: run.errorCode ?? null,
           })
           .execute();
       }

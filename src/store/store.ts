@@ -74,6 +74,39 @@ export interface Run {
   handoffs: number;
   /** Which redaction ran on what the run saved; undefined for a queued run, or one saved before redaction existed. */
   redaction: RedactionRecord | undefined;
+  /** Model tokens it used, as a worker's model proxy counted them; undefined when nothing counted them. */
+  usage?: RunUsage | undefined;
+  /** The stable code of a failure baton named (e.g. TOKEN_LIMIT_EXCEEDED); undefined otherwise. */
+  errorCode?: string | undefined;
+}
+
+/**
+ * Model tokens, in one shape for every provider. `inputTokens` counts every input token, the cached ones too
+ * (OpenAI `input_tokens`; Anthropic `input_tokens + cache_creation_input_tokens + cache_read_input_tokens`);
+ * `cachedInputTokens` is the part read from the provider's cache (OpenAI `input_tokens_details.cached_tokens`;
+ * Anthropic `cache_read_input_tokens`); `requests` counts the model requests that reported usage.
+ */
+export interface RunUsage {
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  requests: number;
+}
+
+export function emptyUsage(): RunUsage {
+  return { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, requests: 0 };
+}
+
+/** The sum of some runs' usage; undefined when none of them has any. */
+export function sumUsage(usages: Array<RunUsage | undefined>): RunUsage | undefined {
+  const counted = usages.filter((usage): usage is RunUsage => usage !== undefined);
+  if (counted.length === 0) return undefined;
+  return counted.reduce((total, usage) => ({
+    inputTokens: total.inputTokens + usage.inputTokens,
+    cachedInputTokens: total.cachedInputTokens + usage.cachedInputTokens,
+    outputTokens: total.outputTokens + usage.outputTokens,
+    requests: total.requests + usage.requests,
+  }), emptyUsage());
 }
 
 /** How many runs a conversation has, how many wait in the queue, and how the newest one stands. */
@@ -151,6 +184,10 @@ export interface FinishRunInput {
   status: FinishedRunStatus;
   exitCode: number | undefined;
   error: string | undefined;
+  /** Model usage of this execution, added to what the run has (a handed-back run is executed again). */
+  usage?: RunUsage | undefined;
+  /** The stable code of the failure, when baton named it (ErrorCode). */
+  errorCode?: string | undefined;
 }
 
 export interface ImportedConversation {

@@ -3,7 +3,7 @@
  * read into a {@link ModelRequestView} and how a {@link ScriptedReply} is written back, either as
  * a server-sent event stream or as one JSON message for non-streaming calls.
  */
-import type { ModelRequestView, ScriptedReply } from './scripted-reply.js';
+import { DEFAULT_SCRIPTED_USAGE, type ModelRequestView, type ScriptedReply, type ScriptedUsage } from './scripted-reply.js';
 import { contentText, estimateTokens, isRecord, sseFrame, type JsonObject } from './wire.js';
 
 /** Name of Claude Code's shell tool; its input is `{"command": "…"}`. */
@@ -74,8 +74,19 @@ function contentBlock(reply: ScriptedReply, ids: AnthropicIds): JsonObject {
     : { type: 'tool_use', id: ids.toolUseId, name: CLAUDE_SHELL_TOOL, input: { command: reply.command } };
 }
 
-function usage(outputTokens: number): JsonObject {
-  return { input_tokens: 100, output_tokens: outputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+/** The usage a reply reports: its script's, else the default input and an output estimated from the block. */
+export function anthropicReplyUsage(reply: ScriptedReply, ids: AnthropicIds): ScriptedUsage {
+  return { ...DEFAULT_SCRIPTED_USAGE, outputTokens: estimateTokens(contentBlock(reply, ids)), ...reply.usage };
+}
+
+/** The Messages API's shape: input_tokens is the uncached part; cache reads are counted apart. */
+function wireUsage(usage: ScriptedUsage, outputTokens: number): JsonObject {
+  return {
+    input_tokens: usage.inputTokens - usage.cachedInputTokens,
+    output_tokens: outputTokens,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: usage.cachedInputTokens,
+  };
 }
 
 /** A complete non-streaming Messages API response for one reply. */
@@ -89,7 +100,7 @@ export function anthropicReplyMessage(reply: ScriptedReply, model: string, ids: 
     content: [block],
     stop_reason: reply.kind === 'text' ? 'end_turn' : 'tool_use',
     stop_sequence: null,
-    usage: usage(estimateTokens(block)),
+    usage: wireUsage(anthropicReplyUsage(reply, ids), anthropicReplyUsage(reply, ids).outputTokens),
   };
 }
 
@@ -98,7 +109,7 @@ export function anthropicReplyMessage(reply: ScriptedReply, model: string, ids: 
  * is sent at once, `tail` (the content block, message_delta, message_stop) after the delay.
  */
 export function anthropicReplyFrames(reply: ScriptedReply, model: string, ids: AnthropicIds): { head: string; tail: string } {
-  const block = contentBlock(reply, ids);
+  const usage = anthropicReplyUsage(reply, ids);
   const head =
     sseFrame({
       type: 'message_start',
@@ -110,7 +121,8 @@ export function anthropicReplyFrames(reply: ScriptedReply, model: string, ids: A
         content: [],
         stop_reason: null,
         stop_sequence: null,
-        usage: usage(1),
+        // As the real API streams it: message_start has the input and a first output count, message_delta the final output.
+        usage: wireUsage(usage, 1),
       },
     }) + sseFrame({ type: 'ping' });
   const start =
@@ -128,7 +140,7 @@ export function anthropicReplyFrames(reply: ScriptedReply, model: string, ids: A
     sseFrame({
       type: 'message_delta',
       delta: { stop_reason: reply.kind === 'text' ? 'end_turn' : 'tool_use', stop_sequence: null },
-      usage: { output_tokens: estimateTokens(block) },
+      usage: { output_tokens: usage.outputTokens },
     }) +
     sseFrame({ type: 'message_stop' });
   return { head, tail };

@@ -3,7 +3,7 @@
  * into a {@link ModelRequestView} and how a {@link ScriptedReply} is written back as the
  * server-sent events Codex expects (verified with Codex CLI 0.171).
  */
-import type { ModelRequestView, ScriptedReply } from './scripted-reply.js';
+import { DEFAULT_SCRIPTED_USAGE, type ModelRequestView, type ScriptedReply, type ScriptedUsage } from './scripted-reply.js';
 import { contentText, estimateTokens, isRecord, sseFrame, type JsonObject } from './wire.js';
 
 /** Name of the shell tool Codex 0.171 offers the model; its arguments are `{"cmd": "…"}`. */
@@ -87,21 +87,27 @@ function outputItem(reply: ScriptedReply, ids: OpenAIReplyIds): JsonObject {
       };
 }
 
+/** The usage a reply reports: its script's, else the default input and an output estimated from the item. */
+export function openAIReplyUsage(reply: ScriptedReply, ids: OpenAIReplyIds): ScriptedUsage {
+  return { ...DEFAULT_SCRIPTED_USAGE, outputTokens: estimateTokens(outputItem(reply, ids)), ...reply.usage };
+}
+
 /** The completed response object, as `response.completed` carries it and non-streaming calls return it. */
 export function openAIResponseObject(reply: ScriptedReply, ids: OpenAIReplyIds): JsonObject {
   const item = outputItem(reply, ids);
-  const outputTokens = estimateTokens(item);
+  const usage = openAIReplyUsage(reply, ids);
   return {
     id: ids.responseId,
     object: 'response',
     status: 'completed',
     output: [item],
+    // The Responses API's shape: input_tokens counts the cached ones too.
     usage: {
-      input_tokens: 100,
-      input_tokens_details: { cached_tokens: 0 },
-      output_tokens: outputTokens,
+      input_tokens: usage.inputTokens,
+      input_tokens_details: { cached_tokens: usage.cachedInputTokens },
+      output_tokens: usage.outputTokens,
       output_tokens_details: { reasoning_tokens: 0 },
-      total_tokens: 100 + outputTokens,
+      total_tokens: usage.inputTokens + usage.outputTokens,
     },
   };
 }

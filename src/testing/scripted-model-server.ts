@@ -12,18 +12,20 @@ import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import { serve } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
-import { openAIModelList, openAIReplyFrames, openAIResponseObject, viewOpenAIRequest } from './openai-responses.js';
+import { openAIModelList, openAIReplyFrames, openAIReplyUsage, openAIResponseObject, viewOpenAIRequest } from './openai-responses.js';
 import {
   anthropicReplyFrames,
   anthropicReplyMessage,
+  anthropicReplyUsage,
   anthropicTokenCount,
   isAnthropicTurn,
   viewAnthropicRequest,
 } from './anthropic-messages.js';
 import { isRecord } from './wire.js';
-import type { ModelApi, ModelRequestView, RecordedRequest, Script, ScriptedReply } from './scripted-reply.js';
+import type { ModelApi, ModelRequestView, RecordedRequest, ReportedUsage, Script, ScriptedReply, ScriptedUsage } from './scripted-reply.js';
 
-export type { ModelApi, ModelRequestView, RecordedRequest, Script, ScriptedReply } from './scripted-reply.js';
+export type { ModelApi, ModelRequestView, RecordedRequest, ReportedUsage, Script, ScriptedReply, ScriptedUsage } from './scripted-reply.js';
+export { DEFAULT_SCRIPTED_USAGE } from './scripted-reply.js';
 export { demoScript } from './demo-script.js';
 
 /** The reply once a list script has run out. */
@@ -49,6 +51,8 @@ export interface ScriptedModelServer {
   openaiBaseUrl: string;
   /** Every request received, in arrival order (live array). */
   requests: RecordedRequest[];
+  /** Every usage the server sent, in the order the replies completed (a reply cut off before its end sent none). */
+  reportedUsage: ReportedUsage[];
   /** Stops listening, drops open connections and cancels pending delayed replies. */
   close(): Promise<void>;
 }
@@ -84,6 +88,7 @@ function guessApi(c: Context): ModelApi {
 /** Starts a scripted model server on an ephemeral port of 127.0.0.1. */
 export async function startScriptedModelServer(options: ScriptedModelServerOptions): Promise<ScriptedModelServer> {
   const requests: RecordedRequest[] = [];
+  const reportedUsage: ReportedUsage[] = [];
   const pendingTimers = new Set<NodeJS.Timeout>();
   const encoder = new TextEncoder();
   let turnsAnswered = 0;
@@ -103,11 +108,18 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
 
   const record = (c: Context, api: ModelApi, body: unknown, turn: boolean): void => {
     const url = new URL(c.req.url);
-    requests.push({ api, method: c.req.method, path: url.pathname + url.search, body, turn, receivedAt: Date.now() });
+    requests.push({ api, method: c.req.method, path: url.pathname + url.search, body, turn, receivedAt: Date.now(), headers: c.req.header() });
+  };
+  const reported = (c: Context, api: ModelApi, usage: ScriptedUsage) => (): void => {
+    const url = new URL(c.req.url);
+    reportedUsage.push({ api, path: url.pathname + url.search, ...usage });
   };
 
-  /** An event stream that sends `head` now and `tail` after `delayMs` (or never, if the server closes first). */
-  const delayedEventStream = (head: string, tail: string, delayMs: number): Response => {
+  /**
+   * An event stream that sends `head` now and `tail` after `delayMs` (or never, if the server closes first);
+   * `onTail` runs once the tail is sent.
+   */
+  const delayedEventStream = (head: string, tail: string, delayMs: number, onTail: () => void): Response => {
     let timer: NodeJS.Timeout | undefined;
     const forget = (): void => {
       if (timer !== undefined) {
@@ -123,6 +135,7 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
           try {
             controller.enqueue(encoder.encode(tail));
             controller.close();
+            onTail();
           } catch {
             // The client went away while the reply was held back: nothing to send it to.
           }
@@ -151,12 +164,14 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     record(c, 'openai-responses', body, true);
     const reply = nextReply(viewOpenAIRequest(body));
     const ids = { responseId: nextId('resp'), itemId: nextId(reply.kind === 'text' ? 'msg' : 'fc'), callId: nextId('call') };
+    const onSent = reported(c, 'openai-responses', openAIReplyUsage(reply, ids));
     if (isRecord(body) && body['stream'] === false) {
       await sleep(delayFor(reply), pendingTimers);
+      onSent();
       return c.json(openAIResponseObject(reply, ids));
     }
     const { head, tail } = openAIReplyFrames(reply, ids);
-    return delayedEventStream(head, tail, delayFor(reply));
+    return delayedEventStream(head, tail, delayFor(reply), onSent);
   };
   app.post('/v1/responses', answerResponses);
   app.post('/responses', answerResponses);
@@ -180,11 +195,13 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     const reply: ScriptedReply = turn ? nextReply(viewAnthropicRequest(body)) : { kind: 'text', text: 'Scripted session' };
     const model = isRecord(body) && typeof body['model'] === 'string' ? body['model'] : SCRIPTED_MODEL;
     const ids = { messageId: nextId('msg'), toolUseId: nextId('toolu') };
+    const onSent = reported(c, 'anthropic-messages', anthropicReplyUsage(reply, ids));
     if (isRecord(body) && body['stream'] === true) {
       const { head, tail } = anthropicReplyFrames(reply, model, ids);
-      return delayedEventStream(head, tail, turn ? delayFor(reply) : 0);
+      return delayedEventStream(head, tail, turn ? delayFor(reply) : 0, onSent);
     }
     if (turn) await sleep(delayFor(reply), pendingTimers);
+    onSent();
     return c.json(anthropicReplyMessage(reply, model, ids));
   });
 
@@ -215,6 +232,7 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     url,
     openaiBaseUrl: `${url}/v1`,
     requests,
+    reportedUsage,
     close: async () => {
       if (closed) return;
       closed = true;

@@ -8,6 +8,8 @@ export type ScriptedReply =
       text: string;
       /** Overrides the server's `delayMs` for this reply. */
       delayMs?: number;
+      /** The usage the reply reports; default {@link DEFAULT_SCRIPTED_USAGE} with an estimated output. */
+      usage?: Partial<ScriptedUsage>;
     }
   | {
       kind: 'shell';
@@ -18,7 +20,31 @@ export type ScriptedReply =
       command: string;
       /** Overrides the server's `delayMs` for this reply. */
       delayMs?: number;
+      /** The usage the reply reports; default {@link DEFAULT_SCRIPTED_USAGE} with an estimated output. */
+      usage?: Partial<ScriptedUsage>;
     };
+
+/**
+ * Token usage as the scripted server reports it, in one shape for both APIs: `inputTokens` counts every input
+ * token, the cached ones included. On the wire, OpenAI Responses carries `input_tokens` (all of them) and
+ * `input_tokens_details.cached_tokens`; Anthropic Messages carries `input_tokens` (the uncached part only) and
+ * `cache_read_input_tokens`, as the real APIs do.
+ */
+export interface ScriptedUsage {
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+}
+
+/** What a reply reports unless its script says otherwise (the output is estimated from the reply's size). */
+export const DEFAULT_SCRIPTED_USAGE = { inputTokens: 100, cachedInputTokens: 40 } as const;
+
+/** One usage report the server sent: what a test compares a proxy's count with. */
+export interface ReportedUsage extends ScriptedUsage {
+  api: ModelApi;
+  /** Path with query string of the request it answered. */
+  path: string;
+}
 
 /** Which wire protocol a request arrived on. */
 export type ModelApi = 'openai-responses' | 'anthropic-messages';
@@ -56,4 +82,6 @@ export interface RecordedRequest {
   turn: boolean;
   /** `Date.now()` when the request arrived. */
   receivedAt: number;
+  /** The request's headers, names in lower case. */
+  headers: Record<string, string>;
 }

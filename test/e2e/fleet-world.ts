@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMachine, scriptedCodexConfig } from '../../src/testing/machine.js';
+import { createMachine, SCRIPTED_API_KEY_VARIABLE } from '../../src/testing/machine.js';
 import { startScriptedModelServer, type RecordedRequest, type Script, type ScriptedModelServer } from '../../src/testing/scripted-model-server.js';
 import { startPostgresCluster, type PostgresCluster } from '../helpers/postgres-cluster.js';
 import { BATON, testScript, waitFor } from './world.js';
@@ -35,6 +35,13 @@ export interface FleetProcess {
 export interface Worker extends FleetProcess {
   dataDir: string;
 }
+
+/**
+ * The operator's model keys, as a worker's environment holds them: the workers' model proxy sends them to the
+ * scripted model (the upstream); no agent may ever see them.
+ */
+export const OPERATOR_OPENAI_KEY = 'sk-operator-openai-fleet-0123456789abcdefghij';
+export const OPERATOR_ANTHROPIC_KEY = 'sk-ant-operator-fleet-0123456789abcdefghij';
 
 export interface Fleet {
   root: string;
@@ -68,14 +75,17 @@ export async function createFleet(options: { script?: Script; leaseSeconds?: num
   const root = await mkdtemp(join(tmpdir(), 'baton-fleet-'));
   const cluster = await startPostgresCluster();
   const model = await startScriptedModelServer({ script: options.script ?? testScript });
-  // The scripted model's keys and URLs, as a machine has them; the CLI homes come from the home template.
+  // The operator's keys and the model's URLs, as a worker's machine has them: the workers' model proxy sends
+  // OpenAI requests to --upstream-openai and Anthropic ones to ANTHROPIC_BASE_URL, with these keys.
   const machine = await createMachine(root, 'operator', model);
-  const env: NodeJS.ProcessEnv = { ...machine.env, BATON_STORE: cluster.url };
+  const env: NodeJS.ProcessEnv = { ...machine.env, BATON_STORE: cluster.url, OPENAI_API_KEY: OPERATOR_OPENAI_KEY, ANTHROPIC_API_KEY: OPERATOR_ANTHROPIC_KEY };
   delete env.CODEX_HOME;
   delete env.CLAUDE_CONFIG_DIR;
+  delete env[SCRIPTED_API_KEY_VARIABLE];
+  // The CLI homes come from the home template: settings, no provider and no key (the proxy's are written per run).
   const template = join(root, 'home-template');
   await mkdir(join(template, '.codex'), { recursive: true, mode: 0o700 });
-  await writeFile(join(template, '.codex', 'config.toml'), scriptedCodexConfig(model.openaiBaseUrl), { mode: 0o600 });
+  await writeFile(join(template, '.codex', 'config.toml'), 'model = "scripted-model"\n', { mode: 0o600 });
 
   const processes: FleetProcess[] = [];
   const migrated = startProcess('migrate', ['migrate'], env, root);
@@ -100,7 +110,7 @@ export async function createFleet(options: { script?: Script; leaseSeconds?: num
     async startWorker(name, args = []) {
       const dataDir = join(root, 'workers', name);
       await mkdir(dataDir, { recursive: true });
-      const worker = startProcess(name, ['worker', '--name', name, '--data-dir', dataDir, '--home-template', template, '--lease-seconds', String(options.leaseSeconds ?? 6), ...args], env, dataDir);
+      const worker = startProcess(name, ['worker', '--name', name, '--data-dir', dataDir, '--home-template', template, '--lease-seconds', String(options.leaseSeconds ?? 6), '--upstream-openai', model.openaiBaseUrl, ...args], env, dataDir);
       processes.push(worker);
       await waitFor(() => worker.log().includes('waiting for runs') || undefined, `worker ${name} to start:\n${worker.log()}`, 30_000);
       return { ...worker, dataDir };

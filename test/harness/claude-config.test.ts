@@ -281,6 +281,13 @@ second line\t-- --resume`;
     expect(spec.env).toEqual({ CLAUDE_CONFIG_DIR: harnessContext.home });
   });
 
+  it("behind a model proxy, sends the CLI to the proxy with the run's token, whatever key the environment holds", async () => {
+    const harnessContext = { ...(await context({}, false)), modelEndpoint: { api: 'anthropic-messages' as const, baseUrl: 'http://127.0.0.1:4321/anthropic', token: 'baton_run_token-of-this-run-0123456789' } };
+    harnessContext.env = { ...harnessContext.env, ANTHROPIC_API_KEY: 'sk-ant-operator' };
+    const spec = await claudeHarness.command(harnessContext, newRun('p'), templates);
+    expect(spec.env).toEqual({ CLAUDE_CONFIG_DIR: harnessContext.home, ANTHROPIC_BASE_URL: 'http://127.0.0.1:4321/anthropic', ANTHROPIC_API_KEY: 'baton_run_token-of-this-run-0123456789' });
+  });
+
   it('without runsAsRoot in the context, decides by the uid baton runs as: IS_SANDBOX=1 only for root', async () => {
     const { runsAsRoot: _, ...harnessContext } = await context();
     const spec = await claudeHarness.command(harnessContext, newRun('p'), templates);

@@ -340,3 +340,23 @@ describe('writeSystemPrompt', () => {
     expect(await exists(join(codexHome, 'AGENTS.override.md'))).toBe(false);
   });
 });
+
+describe('prepareCodexHome behind a model proxy', () => {
+  const endpoint = { baseUrl: 'http://127.0.0.1:4321/openai/v1', token: 'baton_run_token-for-this-run-only' };
+
+  it("points Codex at the proxy with the run's token, keeps the user's other providers, and leaves no other key in auth.json", async () => {
+    const { codexHome, cwd } = await homeAndProject();
+    await writeFile(join(codexHome, 'config.toml'), USER_CONFIG);
+    await writeFile(join(codexHome, 'auth.json'), JSON.stringify({ OPENAI_API_KEY: 'sk-operator-key', auth_mode: 'chatgpt', tokens: { access_token: 'operator-login' } }));
+    await prepareCodexHome(input(codexHome, cwd, { openaiApiKey: 'sk-operator-key', modelEndpoint: endpoint }));
+
+    const config = parseToml(await readFile(join(codexHome, 'config.toml'), 'utf8')) as any;
+    expect(config.model_provider).toBe('baton-model-proxy');
+    expect(config.model_providers['baton-model-proxy']).toEqual({ name: 'baton model proxy (this worker)', base_url: endpoint.baseUrl, wire_api: 'responses', env_key: 'OPENAI_API_KEY' });
+    expect(config.model_providers.local.base_url).toBe('http://127.0.0.1:9/v1');
+    const auth = await readFile(join(codexHome, 'auth.json'), 'utf8');
+    expect(JSON.parse(auth)).toEqual({ auth_mode: 'apikey', OPENAI_API_KEY: endpoint.token });
+    expect(auth).not.toContain('operator');
+    expect(await modeOf(join(codexHome, 'auth.json'))).toBe(0o600);
+  });
+});

@@ -182,6 +182,21 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         expect(await store.getRun(run.id)).toEqual(finished);
       });
 
+      it('stores a run\'s model usage, added up over its executions, with the failure\'s code; and exports them', async () => {
+        const created = await conversation();
+        const run = await store.startRun(runInput(created.id));
+        expect(run.usage).toBeUndefined();
+        const usage = { inputTokens: 1200, cachedInputTokens: 400, outputTokens: 80, requests: 3 };
+        const interrupted = await store.finishRun(run.id, { status: 'interrupted', exitCode: undefined, error: 'handed back', usage });
+        expect(interrupted.usage).toEqual(usage);
+        // A handed-back run executes again under the same id, and is finished again: its usage adds up.
+        const failed = await store.finishRun(run.id, { status: 'failed', exitCode: 1, error: 'over the limit', errorCode: 'TOKEN_LIMIT_EXCEEDED', usage: { inputTokens: 10, cachedInputTokens: 0, outputTokens: 5, requests: 1 } });
+        expect(failed).toMatchObject({ errorCode: 'TOKEN_LIMIT_EXCEEDED', usage: { inputTokens: 1210, cachedInputTokens: 400, outputTokens: 85, requests: 4 } });
+        expect(await store.getRun(run.id)).toEqual(failed);
+        const parsed = parseExport(await exportConversation(store, created.id), 'export.json');
+        expect(parsed.runs[0]).toMatchObject({ errorCode: 'TOKEN_LIMIT_EXCEEDED', usage: failed.usage });
+      });
+
       it('takes over a run whose lease expired and marks the old run failed', async () => {
         const created = await conversation();
         const stale = await store.startRun(runInput(created.id, { leaseMs: 1 }));

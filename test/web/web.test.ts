@@ -117,6 +117,10 @@ describe('baton web', () => {
     expect(headers[0]).toMatch(/Run 1.*succeeded.*new · on worker-a/);
     expect(headers[1]).toMatch(/Run 2.*succeeded.*resume · on worker-a/);
     expect(headers[2]).toMatch(/Run 3.*succeeded.*resume · on worker-a/);
+    // The worker's model proxy counted each run's tokens; the page shows them per run and for the conversation.
+    await expect.poll(() => page.getByTestId('run-usage').count()).toBe(3);
+    for (const usage of await page.getByTestId('run-usage').allTextContents()) expect(usage).toMatch(/^[\d,]+ tokens in \([\d,]+ cached\) · [\d,]+ out$/);
+    expect(await page.getByTestId('conversation-usage').textContent()).toMatch(/tokens in \([\d,]+ cached\)/);
     expect(await page.getByTestId('user-message').allTextContents()).toEqual(['RUN echo hello-from-the-browser-PAUSE', 'PAUSE: what did the command print?', 'and after that?']);
     expect((await page.getByTestId('assistant-message').allTextContents()).map((text) => text.trim())).toContain('ACK PAUSE: what did the command print?');
     expect(await page.getByTestId('command').first().textContent()).toContain('echo hello-from-the-browser-PAUSE');

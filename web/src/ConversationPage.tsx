@@ -6,7 +6,7 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { splitTurns, turnsOfRuns, type ViewItem } from '../../src/transcript/view';
-import { api, ApiError, clockTime, downloadExport, followRun, type Conversation, type LiveEvent, type Run, type Transcript } from './api';
+import { api, ApiError, clockTime, downloadExport, followRun, type Conversation, type LiveEvent, type Run, type Transcript, type Usage } from './api';
 import { Item } from './Items';
 import { Markdown } from './Markdown';
 import { StatusBadge } from './StatusBadge';
@@ -53,8 +53,19 @@ function RunHeader({ run }: { run: Run }) {
         {run.startedAt ? ` · ${clockTime(run.startedAt)}` : run.queuedAt ? ` · queued ${clockTime(run.queuedAt)}` : ''}
         {run.handoffs > 0 ? ` · handed over ${run.handoffs}×` : ''}
       </span>
+      {run.usage && (
+        <span className="muted small" data-testid="run-usage">
+          {usageText(run.usage)}
+        </span>
+      )}
     </div>
   );
+}
+
+/** `1200 tokens in (400 cached) · 300 out`: what the model proxy counted. */
+export function usageText(usage: Usage): string {
+  const n = (value: number): string => Math.max(0, Math.floor(Number(value) || 0)).toLocaleString('en-US');
+  return `${n(usage.inputTokens)} tokens in (${n(usage.cachedInputTokens)} cached) · ${n(usage.outputTokens)} out`;
 }
 
 /** The active run's events as they arrive. */
@@ -227,6 +238,7 @@ export function ConversationPage({ id, onUnauthorized }: { id: string; onUnautho
           <h1 data-testid="conversation-title">{conversation.title || conversation.id}</h1>
           <div className="muted small">
             {conversation.harness} · {conversation.model ?? 'default model'} · {conversation.runs.length} run{conversation.runs.length === 1 ? '' : 's'} · <StatusBadge status={conversation.status} />
+            {conversation.usage && <span data-testid="conversation-usage"> · {usageText(conversation.usage)}</span>}
           </div>
           {conversation.forkedFrom && (
             <div className="muted small" data-testid="forked-from">

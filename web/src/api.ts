@@ -45,10 +45,24 @@ export interface Run {
   exitCode: number | null;
   error: string | null;
   handoffs: number;
+  /** The stable code of a failure baton named (TOKEN_LIMIT_EXCEEDED …). */
+  errorCode: string | null;
+  /** Model tokens, as a worker's model proxy counted them; null when nothing counted them. */
+  usage: Usage | null;
+}
+
+/** Model tokens: `inputTokens` includes the cached ones. */
+export interface Usage {
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  requests: number;
 }
 
 export interface Conversation extends Omit<ConversationSummary, 'runs'> {
   runs: Run[];
+  /** The sum of its runs' usage. */
+  usage: Usage | null;
 }
 
 export interface Transcript extends TranscriptView {

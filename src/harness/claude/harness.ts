@@ -37,6 +37,7 @@ export const CLAUDE_RESUME_ARGS: TemplateItem[] = ['-p', '--resume', '{sessionId
 export const claudeHarness: Harness<'claude'> = {
   id: 'claude',
   displayName: 'Claude Code',
+  modelApi: 'anthropic-messages',
 
   resolveHome(env) {
     return resolve(env.CLAUDE_CONFIG_DIR && env.CLAUDE_CONFIG_DIR !== '' ? env.CLAUDE_CONFIG_DIR : join(env.HOME ?? homedir(), '.claude'));
@@ -48,7 +49,7 @@ export const claudeHarness: Harness<'claude'> = {
       configDirFromEnvironment: Boolean(context.env.CLAUDE_CONFIG_DIR),
       home: context.env.HOME ?? homedir(),
       cwd: context.cwd,
-      apiKey: context.env.ANTHROPIC_API_KEY || undefined,
+      apiKey: context.modelEndpoint?.token ?? (context.env.ANTHROPIC_API_KEY || undefined),
     });
   },
 
@@ -67,6 +68,14 @@ export const claudeHarness: Harness<'claude'> = {
     // from ~/.claude.json (where prepare() merged the user's state) to ~/.claude/.claude.json.
     const env: Record<string, string> = context.env.CLAUDE_CONFIG_DIR ? { CLAUDE_CONFIG_DIR: context.home } : {};
     if ((context.runsAsRoot ?? process.getuid?.() === 0) && args.includes('--dangerously-skip-permissions')) env.IS_SANDBOX = '1';
+    if (context.modelEndpoint) {
+      // verified with claude 2.1.332: ANTHROPIC_BASE_URL may carry a path (`http://127.0.0.1:P/anthropic` →
+      // `POST /anthropic/v1/messages?beta=true`); ANTHROPIC_API_KEY is sent as `x-api-key`. A 429 with
+      // `x-should-retry: false` ends the run at once ("API Error: Request rejected (429) · <message>", exit 1);
+      // without that header it retries for about three minutes.
+      env.ANTHROPIC_BASE_URL = context.modelEndpoint.baseUrl;
+      env.ANTHROPIC_API_KEY = context.modelEndpoint.token;
+    }
     return { file, args, env, cwd: context.cwd, packagePaths: packagePathsOf(file) };
   },
 

@@ -17,11 +17,19 @@ export interface CodexPrepareInput {
   model: string | undefined;
   systemPrompt: string | undefined;
   openaiApiKey: string | undefined;
+  /** A worker's model proxy: Codex is pointed at it with the run's token, and auth.json holds that token only. */
+  modelEndpoint?: { baseUrl: string; token: string } | undefined;
 }
+
+/** The provider baton writes for a worker's model proxy (`[model_providers.baton-model-proxy]`). */
+export const MODEL_PROXY_PROVIDER = 'baton-model-proxy';
+/** The variable the proxy provider's `env_key` names: the run's token, under the name Codex users know. */
+export const MODEL_PROXY_KEY_VARIABLE = 'OPENAI_API_KEY';
 
 export async function prepareCodexHome(input: CodexPrepareInput): Promise<void> {
   await mergeConfigToml(input);
-  if (input.openaiApiKey) await mergeAuthJson(join(input.codexHome, 'auth.json'), input.openaiApiKey);
+  if (input.modelEndpoint) await replaceAuthJson(join(input.codexHome, 'auth.json'), input.modelEndpoint.token);
+  else if (input.openaiApiKey) await mergeAuthJson(join(input.codexHome, 'auth.json'), input.openaiApiKey);
   if (input.systemPrompt !== undefined) await writeSystemPrompt(input.codexHome, input.systemPrompt);
 }
 
@@ -73,6 +81,21 @@ async function mergeConfigToml(input: CodexPrepareInput): Promise<void> {
     projects[project] = { ...entry, trust_level: 'trusted' };
   }
   document.projects = projects;
+  if (input.modelEndpoint) {
+    // verified with codex 0.171.0: a [model_providers.X] table with wire_api = "responses" talks plain HTTP/SSE
+    // (POST {base_url}/responses, no WebSocket attempt, no GET /models), sending `Authorization: Bearer <the value
+    // of env_key's variable>`; `model_provider = "X"` at the top level selects it. A 429 with code
+    // "insufficient_quota" ends the turn at once ("Quota exceeded…", exit 1), without retrying.
+    const providers = isRecord(document.model_providers) ? document.model_providers : {};
+    providers[MODEL_PROXY_PROVIDER] = {
+      name: 'baton model proxy (this worker)',
+      base_url: input.modelEndpoint.baseUrl,
+      wire_api: 'responses',
+      env_key: MODEL_PROXY_KEY_VARIABLE,
+    };
+    document.model_providers = providers;
+    document.model_provider = MODEL_PROXY_PROVIDER;
+  }
   // New tables such as [projects."/path"] become sections, as Codex itself writes them, not inline tables.
   const updated = patchToml(existing.trim() === '' ? '' : existing, document, { inlineTableStart: 2 });
   if (updated !== existing) await writePrivateFileAtomic(path, updated.endsWith('\n') ? updated : `${updated}\n`);
@@ -99,6 +122,14 @@ export async function mergeAuthJson(path: string, apiKey: string): Promise<void>
   const updated = { ...auth, OPENAI_API_KEY: apiKey, auth_mode: auth.auth_mode ?? 'apikey' };
   const text = `${JSON.stringify(updated, null, 2)}\n`;
   if (existing?.toString('utf8') !== text) await writePrivateFileAtomic(path, text);
+}
+
+/**
+ * auth.json for a run behind a worker's model proxy: the run's token and nothing else. A home template's file
+ * may hold an operator's key or ChatGPT login tokens; none of it may reach the agent.
+ */
+export async function replaceAuthJson(path: string, token: string): Promise<void> {
+  await writePrivateFileAtomic(path, `${JSON.stringify({ auth_mode: 'apikey', OPENAI_API_KEY: token }, null, 2)}\n`);
 }
 
 const SECTION_BEGIN = '<!-- baton:system-prompt:begin (managed by baton; edits inside are replaced) -->';

@@ -23,7 +23,7 @@ import {
   type ResumeInfoFor,
   type TemplateItem,
 } from '../harness.js';
-import { prepareCodexHome, providerKeyVariables } from './config.js';
+import { MODEL_PROXY_KEY_VARIABLE, prepareCodexHome, providerKeyVariables } from './config.js';
 import { nativeCodexBehind } from './native-binary.js';
 import { locateRollout, readRolloutMeta, rehydrateRollout, viewRollout } from './transcript.js';
 
@@ -36,6 +36,7 @@ export const CODEX_RESUME_ARGS: TemplateItem[] = ['exec', 'resume', ...BYPASS, [
 export const codexHarness: Harness<'codex'> = {
   id: 'codex',
   displayName: 'Codex CLI',
+  modelApi: 'openai-responses',
 
   resolveHome(env) {
     return resolve(env.CODEX_HOME && env.CODEX_HOME !== '' ? env.CODEX_HOME : join(env.HOME ?? homedir(), '.codex'));
@@ -48,6 +49,7 @@ export const codexHarness: Harness<'codex'> = {
       model: options.model,
       systemPrompt: options.systemPrompt,
       openaiApiKey: context.env.OPENAI_API_KEY || undefined,
+      modelEndpoint: context.modelEndpoint,
     });
   },
 
@@ -68,7 +70,8 @@ export const codexHarness: Harness<'codex'> = {
         ? expandTemplate(templates.newArgs ?? CODEX_NEW_ARGS, values)
         : expandTemplate(templates.resumeArgs ?? CODEX_RESUME_ARGS, { ...values, sessionId: request.resume.sessionId });
     const file = native?.file ?? launcher;
-    return { file, args, env: { ...native?.env, CODEX_HOME: context.home }, cwd: context.cwd, packagePaths: packagePathsOf(file) };
+    const endpointEnv: Record<string, string> = context.modelEndpoint ? { [MODEL_PROXY_KEY_VARIABLE]: context.modelEndpoint.token } : {};
+    return { file, args, env: { ...native?.env, ...endpointEnv, CODEX_HOME: context.home }, cwd: context.cwd, packagePaths: packagePathsOf(file) };
   },
 
   // verified with codex 0.171 (test/e2e/untrusted-import.test.ts): a project's .codex/config.toml is read and its
@@ -79,6 +82,8 @@ export const codexHarness: Harness<'codex'> = {
     return secretsInCredentialFileAt(join(context.home, 'auth.json'), 'auth.json');
   },
   async sandboxNeeds(context) {
+    // Behind a model proxy the token is the only key: the keys other providers' env_key name stay outside.
+    if (context.modelEndpoint) return { statePaths: [context.home], environment: ['OPENAI_*', 'CODEX_*'] };
     // A model provider's key is read from the variable its env_key names (e.g. OPENROUTER_API_KEY).
     return { statePaths: [context.home], environment: ['OPENAI_*', 'CODEX_*', ...(await providerKeyVariables(context.home))] };
   },
