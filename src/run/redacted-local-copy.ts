@@ -9,12 +9,61 @@ import { writePrivateFileAtomic } from '../fs/private-files.js';
 import { compareLocalCopy, type LocalCopy } from '../harness/harness.js';
 import type { Redactor } from '../redact/redactor.js';
 
-/** How a local copy relates to the stored bytes once both are redacted, and the local copy's redacted form. */
+/**
+ * How a local copy relates to the stored bytes once both are redacted, and the local copy's redacted form.
+ * The local copy is redacted with this run's redactor first; where that is not enough (the run that saved it had
+ * a variable this one lacks), each stored line with placeholders is matched as a template against the local
+ * line — the local line holds the same text, with something in place of each placeholder — and the stored line
+ * is taken. Lines the store lacks are redacted with this run's redactor.
+ */
 export async function compareRedactedLocalCopy(onDisk: Buffer, stored: Buffer, redactor: Redactor): Promise<{ relation: LocalCopy; redacted: Buffer }> {
   const relation = compareLocalCopy(onDisk, stored);
   if (relation !== 'different') return { relation, redacted: onDisk };
   const redacted = await redactor.redactLines(onDisk);
-  return { relation: redacted === onDisk ? relation : compareLocalCopy(redacted, stored), redacted };
+  const again = compareLocalCopy(redacted, stored);
+  if (again !== 'different') return { relation: again, redacted };
+  const aligned = await alignWithPlaceholders(onDisk, stored, redactor);
+  return aligned ? { relation: compareLocalCopy(aligned, stored), redacted: aligned } : { relation: 'different', redacted };
+}
+
+const PLACEHOLDER = /\[REDACTED:[^\]\n]*\]/g;
+
+/** The local copy with every line that matches its stored line's template replaced by it; undefined on a mismatch. */
+async function alignWithPlaceholders(onDisk: Buffer, stored: Buffer, redactor: Redactor): Promise<Buffer | undefined> {
+  // latin1: one character per byte, so nothing is re-encoded on the way back.
+  const local = linesOf(onDisk.toString('latin1'));
+  const saved = linesOf(stored.toString('latin1'));
+  const common = Math.min(local.length, saved.length);
+  const out: string[] = [];
+  for (let index = 0; index < common; index++) {
+    const mine = local[index]!;
+    const theirs = saved[index]!;
+    if (mine !== theirs && !matchesTemplate(mine, theirs)) return undefined;
+    out.push(theirs);
+  }
+  const rest = Buffer.from(local.slice(common).join(''), 'latin1');
+  return Buffer.concat([Buffer.from(out.join(''), 'latin1'), await redactor.redactLines(rest)]);
+}
+
+/** Whether `line` is `template` with one or more characters in place of each placeholder (earliest match, linear). */
+function matchesTemplate(line: string, template: string): boolean {
+  const pieces = template.split(PLACEHOLDER);
+  if (pieces.length === 1) return false;
+  const first = pieces[0]!;
+  const last = pieces.at(-1)!;
+  if (!line.startsWith(first) || !line.endsWith(last)) return false;
+  let position = first.length;
+  for (const piece of pieces.slice(1, -1)) {
+    const found = line.indexOf(piece, position + 1);
+    if (found === -1) return false;
+    position = found + piece.length;
+  }
+  return line.length - last.length >= position + 1;
+}
+
+/** Lines with their newlines (the last one may have none). */
+function linesOf(text: string): string[] {
+  return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
 }
 
 /**
