@@ -10,6 +10,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isBatonError } from '../../src/errors.js';
 import { newConversationId, newRunId } from '../../src/ids.js';
+import { generateKeyText, parseKey } from '../../src/store/master-key.js';
 import { openPostgresStore, redactPostgresUrl } from '../../src/store/postgres.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
 import type { TranscriptCursor } from '../../src/store/store.js';
@@ -17,6 +18,9 @@ import { startPostgresCluster, type PostgresCluster } from '../helpers/postgres-
 import { appendAfter, expectBatonError, jsonLines, sha256, sleep, storeContract } from './store-contract.js';
 
 const TEMPLATE = 'baton_template';
+/** Migrated once and first opened with ENCRYPTED_KEY, so it is an encrypted store (the contract's encrypted run). */
+const ENCRYPTED_TEMPLATE = 'baton_template_encrypted';
+const ENCRYPTED_KEY = generateKeyText();
 let started: PostgresCluster | undefined;
 let startError: unknown;
 let databases = 0;
@@ -31,6 +35,7 @@ beforeAll(async () => {
     // Migrated once; every test's database is a copy of it (opening it then finds nothing to migrate).
     const store = await openPostgresStore(await started.createDatabase(TEMPLATE));
     await store.close();
+    await (await openPostgresStore(await started.createDatabase(ENCRYPTED_TEMPLATE), { masterKey: parseKey(ENCRYPTED_KEY, 'test key') })).close();
     console.info(`PostgreSQL test cluster started in ${Math.round(clusterMs)} ms (${started.url}); template migrated in ${Math.round(performance.now() - begun - clusterMs)} ms`);
   } catch (error) {
     startError = error;
@@ -56,6 +61,20 @@ async function freshDatabase(template: string = TEMPLATE): Promise<{ name: strin
 storeContract('PostgreSQL', async () => {
   const database = await freshDatabase();
   const store = await openPostgresStore(database.url);
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await cluster().dropDatabase(database.name);
+    },
+  };
+});
+
+// The same contract on an encrypted store: a fresh database first opened with a master key.
+storeContract('PostgreSQL, encrypted', async () => {
+  const database = await freshDatabase(ENCRYPTED_TEMPLATE);
+  const store = await openPostgresStore(database.url, { masterKey: parseKey(ENCRYPTED_KEY, 'test key') });
+  expect(store.encryptionStatus.encrypted).toBe(true);
   return {
     store,
     cleanup: async () => {
