@@ -171,6 +171,8 @@ const CACHED_KEYS = 4096;
  */
 export class StoreEncryption {
   private readonly cache = new Map<string, RowCipher>();
+  /** A key given for a plaintext store opened for `baton keys enable`: the key it is about to be encrypted with. */
+  offered: MasterKey | undefined;
 
   private constructor(
     private master: MasterKey | undefined,
@@ -215,7 +217,9 @@ export class StoreEncryption {
           hint: `encrypt it in place with \`baton keys enable\` (same key), or use it unencrypted without ${MASTER_KEY_VARIABLE} and ${MASTER_KEY_OPTION}`,
         });
       }
-      return new StoreEncryption(undefined, location, options.lockingReads);
+      const plaintext = new StoreEncryption(undefined, location, options.lockingReads);
+      plaintext.offered = master;
+      return plaintext;
     }
     if (row.mode !== 'encrypted' || row.key_check === null) {
       throw new BatonError('STORE_ERROR', `the store ${location} records an unknown encryption mode`, { hint: 'upgrade baton: this store was written by a newer version' });
@@ -294,8 +298,16 @@ export class StoreEncryption {
    */
   newDataKey(): { raw: Buffer; cipher: RowCipher } | undefined {
     if (!this.master) return undefined;
-    const raw = randomBytes(DATA_KEY_BYTES);
-    return { raw, cipher: new DataKeyCipher(Buffer.from(raw)) };
+    return freshDataKey();
+  }
+
+  /** Saves a data key wrapped under `master` (for `baton keys enable`, before the store adopts it). */
+  async saveDataKeyUnder(trx: Transaction<Database>, master: MasterKey, owner: string, key: { raw: Buffer }): Promise<void> {
+    try {
+      await trx.insertInto('data_keys').values({ owner, wrapped: master.wrap(key.raw, owner), created_at: Date.now() }).execute();
+    } finally {
+      key.raw.fill(0);
+    }
   }
 
   async saveDataKey(trx: Transaction<Database>, owner: string, key: { raw: Buffer; cipher: RowCipher }): Promise<void> {
@@ -362,6 +374,7 @@ export class StoreEncryption {
   /** Used by `baton keys enable`: this store now encrypts with `master` (the caller rewrote the rows). */
   adopt(master: MasterKey): void {
     this.master = master;
+    this.offered = undefined;
   }
 
   close(): void {
@@ -369,6 +382,12 @@ export class StoreEncryption {
     this.cache.clear();
     this.master = undefined;
   }
+}
+
+/** A new random data key and its cipher (the cipher holds its own copy; zero `raw` once it is wrapped). */
+export function freshDataKey(): { raw: Buffer; cipher: RowCipher } {
+  const raw = randomBytes(DATA_KEY_BYTES);
+  return { raw, cipher: new DataKeyCipher(Buffer.from(raw)) };
 }
 
 function missingKeyError(location: string, keyCheck: string): BatonError {

@@ -50,7 +50,7 @@ const numOrUndefined = (value: number | string | bigint | null): number | undefi
   value === null ? undefined : Number(value);
 
 /** Seals (in an encrypted store) the conversation columns that hold what its user wrote: title, cwd, options. */
-function sealConversationColumns<T extends { id: string; title: string; cwd: string; options: string | null }>(row: T, cipher: RowCipher): T {
+export function sealConversationColumns<T extends { id: string; title: string; cwd: string; options: string | null }>(row: T, cipher: RowCipher): T {
   if (!cipher.encrypted) return row;
   return {
     ...row,
@@ -103,12 +103,12 @@ function encodeOptions(options: ConversationOptions | undefined): string | null 
 }
 
 /** Seals (in an encrypted store) a run's prompt, cwd and error. */
-function sealRunColumns<T extends { id: string; conversation_id: string; prompt: string; cwd: string; error: string | null }>(row: T, cipher: RowCipher): T {
+export function sealRunColumns<T extends { id: string; conversation_id: string; prompt: string; cwd: string; error: string | null }>(row: T, cipher: RowCipher): T {
   if (!cipher.encrypted) return row;
   return { ...row, prompt: cipher.sealText(runIdentity('prompt', row), row.prompt), cwd: cipher.sealText(runIdentity('cwd', row), row.cwd), error: sealRunError(cipher, row, row.error) };
 }
 
-const runIdentity = (column: 'prompt' | 'cwd' | 'error', run: { id: string; conversation_id: string }): string => rowIdentity(`runs.${column}`, run.conversation_id, run.id);
+export const runIdentity = (column: 'prompt' | 'cwd' | 'error', run: { id: string; conversation_id: string }): string => rowIdentity(`runs.${column}`, run.conversation_id, run.id);
 
 function sealRunError(cipher: RowCipher, run: { id: string; conversation_id: string }, error: string | null): string | null {
   return error === null ? null : cipher.sealText(runIdentity('error', run), error);
@@ -135,7 +135,7 @@ function toRun(stored: Selectable<RunsTable>, cipher: RowCipher): Run {
   };
 }
 
-const manifestIdentity = (conversationId: string, snapshotId: number): string => rowIdentity('workspace_snapshots.manifest', conversationId, snapshotId);
+export const manifestIdentity = (conversationId: string, snapshotId: number): string => rowIdentity('workspace_snapshots.manifest', conversationId, snapshotId);
 
 function toSnapshotSummary(stored: Selectable<WorkspaceSnapshotsTable>, cipher: RowCipher): WorkspaceSnapshotSummary {
   const row = { ...stored, manifest: cipher.openText(manifestIdentity(stored.conversation_id, num(stored.id)), stored.manifest, `workspace manifest ${stored.id} of conversation ${stored.conversation_id}`) };
@@ -157,10 +157,10 @@ function corrupt(conversationId: string, fileKey: string, detail: string): Baton
 }
 
 /** Where a chunk's body sits: its conversation, version, offset in the version and length (its associated data). */
-const chunkIdentity = (conversationId: string, versionId: number, offset: number, byteLength: number): string =>
+export const chunkIdentity = (conversationId: string, versionId: number, offset: number, byteLength: number): string =>
   rowIdentity('transcript_chunks.data', conversationId, versionId, offset, byteLength);
 
-const blobIdentity = (conversationId: string, snapshotId: number, name: string, byteLength: number): string =>
+export const blobIdentity = (conversationId: string, snapshotId: number, name: string, byteLength: number): string =>
   rowIdentity('workspace_blobs.data', conversationId, snapshotId, name, byteLength);
 
 /** A compressed body as stored: sealed after compression in an encrypted store (codec `br+gcm`, `none+gcm`). */
@@ -252,6 +252,13 @@ export async function assertLeaseHolder(trx: Transaction<Database>, conversation
 export function staleBaseError(input: Pick<TranscriptAppend, 'conversationId' | 'fileKey'>): BatonError {
   return new BatonError('STORE_ERROR', `transcript "${input.fileKey}" of conversation ${input.conversationId} changed in the store while this run was saving it`, {
     hint: 'another process wrote this conversation; its lease may have expired — check `baton show` and resume again',
+  });
+}
+
+/** A secret is never written to a store that a copy of the file would show it in. */
+export function secretsNeedEncryption(location: string): BatonError {
+  return new BatonError('STORE_NOT_ENCRYPTED', `the store ${location} is not encrypted, so it does not keep secrets`, {
+    hint: 'encrypt it with `baton keys enable` (see the README, "Encryption at rest"), then set the secret again',
   });
 }
 
@@ -1077,11 +1084,7 @@ export class SqlStore implements Store {
    * store: a secret is never written where a copy of the file would show it.
    */
   async setTenantSecret(tenant: string, name: string, value: string): Promise<void> {
-    if (!this.encryption.encrypted) {
-      throw new BatonError('STORE_NOT_ENCRYPTED', `the store ${this.location} is not encrypted, so it does not keep secrets`, {
-        hint: 'encrypt it with `baton keys enable` (see the README, "Encryption at rest"), then set the secret again',
-      });
-    }
+    if (!this.encryption.encrypted) throw secretsNeedEncryption(this.location);
     const owner = tenantKeyOwner(tenant);
     const existing = await this.encryption.forTenant(this.db, tenant);
     const key = existing ? undefined : this.encryption.newDataKey();
@@ -1127,6 +1130,15 @@ export class SqlStore implements Store {
     return this.encryption.rotate(this.db, next);
   }
 
+  /**
+   * Encrypts this plaintext store in place, in one transaction, under the key it was opened with
+   * (`allowPlaintextWithKey`): every conversation gets its data key and every row is rewritten sealed.
+   */
+  async enableEncryption(): Promise<{ conversations: number; keyId: string }> {
+    const { encryptStoreInPlace } = await import('./enable-encryption.js');
+    return encryptStoreInPlace(this.db, this.bodies, this.encryption, this.location);
+  }
+
   async close(): Promise<void> {
     this.encryption.close();
     this.runConversations.clear();
@@ -1140,6 +1152,6 @@ export class SqlStore implements Store {
   }
 }
 
-const eventIdentity = (conversationId: string, runId: string, sequence: number): string => rowIdentity('run_events.data', conversationId, runId, sequence);
-const metaIdentity = (conversationId: string, versionId: number): string => rowIdentity('transcript_versions.meta', conversationId, versionId);
+export const eventIdentity = (conversationId: string, runId: string, sequence: number): string => rowIdentity('run_events.data', conversationId, runId, sequence);
+export const metaIdentity = (conversationId: string, versionId: number): string => rowIdentity('transcript_versions.meta', conversationId, versionId);
 const secretIdentity = (tenant: string, name: string): string => rowIdentity('tenant_secrets.value', tenant, name);
