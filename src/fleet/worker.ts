@@ -12,7 +12,7 @@ import type { BatonConfig } from '../config.js';
 import { BatonError, errorMessage, isBatonError } from '../errors.js';
 import { runQueuedRun, type RunResult } from '../run/runner.js';
 import type { PostgresStore } from '../store/postgres.js';
-import type { Run } from '../store/store.js';
+import type { Run, Store } from '../store/store.js';
 import { handBackRun, migrateQueue, queueLogger, queueUtils, RUN_TASK, type RunJobPayload } from './queue.js';
 import type { SandboxMode } from '../sandbox/sandbox.js';
 import { assertCloneSource } from './clone-source.js';
@@ -44,6 +44,14 @@ export interface WorkerOptions {
   /** Clone `workspace.git` paths and file:// URLs (paths on this machine). */
   allowLocalClone?: boolean;
   log?: (line: string) => void;
+}
+
+/**
+ * The tenant's own secrets (`baton secret set --tenant T NAME`) as environment variables of its run, and only of
+ * its runs: a conversation without a tenant (a local one) gets none. The sandbox passes exactly these names on.
+ */
+export async function tenantSecretEnvironment(store: Pick<Store, 'tenantSecrets'>, tenant: string | undefined): Promise<Record<string, string>> {
+  return tenant === undefined ? {} : store.tenantSecrets(tenant);
 }
 
 /** Said to the agent when a run continues on another worker after its first worker shut down. */
@@ -196,11 +204,12 @@ export class FleetWorker {
         assertCloneSource(source.git, { allowLocal: this.options.allowLocalClone === true });
         await cloneWorkspace(source, place.cwd);
       }
+      const secrets = await tenantSecretEnvironment(store, conversation.tenant);
       result = await runQueuedRun({
         store,
         runId: run.id,
         cwd: place.cwd,
-        env: place.env,
+        env: { ...place.env, ...secrets },
         config: this.options.config,
         signal: controller.signal,
         leaseMs: this.options.leaseMs,
@@ -208,7 +217,7 @@ export class FleetWorker {
         eventFlushMs: 200,
         host: this.name,
         workspace: { enabled: !(source && 'enabled' in source && !source.enabled) },
-        sandbox: { mode: sandbox, homeIsRunOwn: true, passEnvironment: this.options.passEnvironment ?? [], warnUnconfined: sandbox === 'none' },
+        sandbox: { mode: sandbox, homeIsRunOwn: true, passEnvironment: [...(this.options.passEnvironment ?? []), ...Object.keys(secrets)], warnUnconfined: sandbox === 'none' },
         ...(run.handoffs > 0 && conversation.sessionId ? { prompt: continuationPrompt(run.prompt) } : {}),
       });
     } catch (error) {
