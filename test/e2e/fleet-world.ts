@@ -64,13 +64,13 @@ function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv, cwd:
   return { name, child, log: () => stderr, exited };
 }
 
-export async function createFleet(options: { script?: Script; leaseSeconds?: number } = {}): Promise<Fleet> {
+export async function createFleet(options: { script?: Script; leaseSeconds?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Fleet> {
   const root = await mkdtemp(join(tmpdir(), 'baton-fleet-'));
   const cluster = await startPostgresCluster();
   const model = await startScriptedModelServer({ script: options.script ?? testScript });
   // The scripted model's keys and URLs, as a machine has them; the CLI homes come from the home template.
   const machine = await createMachine(root, 'operator', model);
-  const env: NodeJS.ProcessEnv = { ...machine.env, BATON_STORE: cluster.url };
+  const env: NodeJS.ProcessEnv = { ...machine.env, BATON_STORE: cluster.url, ...options.env };
   delete env.CODEX_HOME;
   delete env.CLAUDE_CONFIG_DIR;
   const template = join(root, 'home-template');
