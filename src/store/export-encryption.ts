@@ -77,7 +77,7 @@ export async function decryptExport(text: string, secret: ExportSecret | undefin
   const kdf = parsed.kdf ?? {};
   const validKdf =
     typeof kdf.salt === 'string' &&
-    ((kdf.name === 'scrypt' && Object.keys(kdf).length === 5 && [2 ** 14, 2 ** 15, 2 ** 16, 2 ** 17, 2 ** 18, 2 ** 19, 2 ** 20].includes(kdf.N as number) && kdf.r === 8 && Number.isInteger(kdf.p) && (kdf.p as number) >= 1 && (kdf.p as number) <= 4) ||
+    ((kdf.name === 'scrypt' && Object.keys(kdf).length === 5 && [2 ** 14, 2 ** 15, 2 ** 16, 2 ** 17, 2 ** 18].includes(kdf.N as number) && kdf.r === 8 && Number.isInteger(kdf.p) && (kdf.p as number) >= 1 && (kdf.p as number) <= 4) ||
       (kdf.name === 'hkdf-sha256' && Object.keys(kdf).length === 2));
   if (parsed.format !== ENCRYPTED_EXPORT_FORMAT || parsed.version !== 1 || parsed.cipher !== 'aes-256-gcm' || !validKdf || typeof parsed.data !== 'string') {
     throw new BatonError('IMPORT_INVALID', `${source} is not a valid encrypted baton export (unknown version or parameters)`, { hint: 'it may be from a newer baton, or edited; export it again' });
@@ -86,7 +86,10 @@ export async function decryptExport(text: string, secret: ExportSecret | undefin
     throw new BatonError('EXPORT_KEY_MISSING', `${source} is encrypted: pass ${kdf.name === 'scrypt' ? '--passphrase-file FILE' : '--key-file FILE'}`, { hint: 'use the passphrase or key file it was exported with' });
   }
   const header = { format: parsed.format, version: parsed.version, cipher: parsed.cipher, kdf };
-  const raw = await deriveKey(secret, kdf as Kdf);
+  const raw = await deriveKey(secret, kdf as Kdf).catch((error: unknown) => {
+    if (error instanceof BatonError) throw error;
+    throw new BatonError('IMPORT_INVALID', `${source} asks for key derivation parameters baton does not accept`, { hint: 'export it again with `baton export --encrypt`' });
+  });
   const key = createSecretKey(raw);
   raw.fill(0);
   const opened = openBytes(key, Buffer.from(parsed.data, 'base64'), JSON.stringify(header));

@@ -13,6 +13,7 @@ import { inlineChunkBodies, type ChunkBodies } from './chunk-bodies.js';
 import { decodeChunkAsync, encodeChunk, isChunkCodec, MAX_CHUNK_BYTES, splitAtLines, type ChunkCodec, type EncodedChunk } from './chunk-codec.js';
 import { conversationKeyOwner, plaintextCipher, rowIdentity, SEALED_CODEC_SUFFIX, StoreEncryption, tenantKeyOwner, type RowCipher } from './encryption.js';
 import type { KeyMaterial } from './master-key.js';
+import { assertSecretName } from './secret-names.js';
 
 /** A workspace blob stored earlier for the same conversation: `data` holds that snapshot's id. */
 const BLOB_REFERENCE = 'ref';
@@ -1084,6 +1085,9 @@ export class SqlStore implements Store {
    * store: a secret is never written where a copy of the file would show it.
    */
   async setTenantSecret(tenant: string, name: string, value: string): Promise<void> {
+    assertSecretName(name);
+    // It becomes an environment variable, where a NUL cannot go.
+    if (value.includes('\0')) throw new BatonError('USAGE', `the value of secret ${name} holds a NUL character`, { hint: 'store the value without it' });
     if (!this.encryption.encrypted) throw secretsNeedEncryption(this.location);
     const owner = tenantKeyOwner(tenant);
     const existing = await this.encryption.forTenant(this.db, tenant);
