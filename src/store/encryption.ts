@@ -229,6 +229,20 @@ export class StoreEncryption {
     return new StoreEncryption(master, location, options.lockingReads);
   }
 
+  private plaintextCheckedAt = 0;
+
+  /**
+   * In a plaintext store: refuses to go on writing once another process encrypted the store (`baton keys enable`),
+   * checked at most once a second, so a process started without a key does not add plaintext to an encrypted
+   * store. Run `keys enable` with the servers and workers stopped to leave no window at all.
+   */
+  async assertStillPlaintext(db: Kysely<Database> | Transaction<Database>): Promise<void> {
+    if (this.master || Date.now() - this.plaintextCheckedAt < 1000) return;
+    const row = await db.selectFrom('store_encryption').select(['mode', 'key_check']).where('id', '=', 1).executeTakeFirst();
+    if (row?.mode === 'encrypted') throw missingKeyError(this.location, row.key_check ?? '');
+    this.plaintextCheckedAt = Date.now();
+  }
+
   /** The cipher of a conversation's rows (its data key, unwrapped once and cached); undefined when it has no key. */
   async forConversation(db: Kysely<Database> | Transaction<Database>, conversationId: string): Promise<RowCipher | undefined> {
     return (await this.forOwners(db, [conversationKeyOwner(conversationId)])).get(conversationKeyOwner(conversationId));

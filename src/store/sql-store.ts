@@ -284,7 +284,10 @@ export class SqlStore implements Store {
 
   /** The cipher of a conversation's rows; CONVERSATION_NOT_FOUND when there is no such conversation. */
   protected async cipherFor(db: Kysely<Database> | Transaction<Database>, conversationId: string): Promise<RowCipher> {
-    if (!this.encryption.encrypted) return plaintextCipher;
+    if (!this.encryption.encrypted) {
+      await this.encryption.assertStillPlaintext(this.db);
+      return plaintextCipher;
+    }
     const cipher = await this.encryption.forConversation(db, conversationId);
     if (cipher) return cipher;
     const exists = await db.selectFrom('conversations').select('id').where('id', '=', conversationId).executeTakeFirst();
@@ -318,7 +321,10 @@ export class SqlStore implements Store {
   }
 
   private async cipherForRun(runId: string): Promise<{ conversationId: string | undefined; cipher: RowCipher }> {
-    if (!this.encryption.encrypted) return { conversationId: undefined, cipher: plaintextCipher };
+    if (!this.encryption.encrypted) {
+      await this.encryption.assertStillPlaintext(this.db);
+      return { conversationId: undefined, cipher: plaintextCipher };
+    }
     const conversationId = await this.conversationOfRun(runId);
     return { conversationId, cipher: conversationId === undefined ? plaintextCipher : await this.cipherFor(this.db, conversationId) };
   }
@@ -342,6 +348,7 @@ export class SqlStore implements Store {
     };
     const key = this.encryption.newDataKey();
     if (!key) {
+      await this.encryption.assertStillPlaintext(this.db);
       await this.db.insertInto('conversations').values(plain).execute();
       return toConversation(plain, plaintextCipher);
     }
@@ -997,6 +1004,7 @@ export class SqlStore implements Store {
       });
     }
     const key = this.encryption.newDataKey();
+    if (!key) await this.encryption.assertStillPlaintext(this.db);
     const cipher = key?.cipher ?? plaintextCipher;
     const owner = conversationKeyOwner(conversation.id);
     await this.db.transaction().execute(async (trx) => {

@@ -292,10 +292,17 @@ describe('baton keys enable: a plaintext store encrypted in place', () => {
       const exportedBefore = JSON.parse(await exportConversation(plain, conversationId)) as Record<string, unknown>;
       await plain.close();
 
+      // A process that opened the store before, without a key, stops reading and writing once it is encrypted.
+      const stale = await openSqliteStore(path, { chunkBodies: bodies });
+      expect((await stale.getConversation(conversationId))?.title).toBe(`title ${marker}`);
       const text = generateKeyText();
       const store = await openSqliteStore(path, { chunkBodies: bodies, masterKey: key(text), allowPlaintextWithKey: true });
       expect((await store.enableEncryption()).conversations).toBe(1);
       expect(store.encryptionStatus.encrypted).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await expectBatonError(stale.getConversation(conversationId), 'STORE_KEY_MISSING');
+      await expectBatonError(stale.createConversation({ id: newConversationId(), harness: 'codex', title: 'late plaintext', cwd: '/w' }), 'STORE_KEY_MISSING');
+      await stale.close();
       await sql`VACUUM`.execute(store.db);
       await store.close();
 
