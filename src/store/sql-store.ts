@@ -285,7 +285,8 @@ export class SqlStore implements Store {
   /** The cipher of a conversation's rows; CONVERSATION_NOT_FOUND when there is no such conversation. */
   protected async cipherFor(db: Kysely<Database> | Transaction<Database>, conversationId: string): Promise<RowCipher> {
     if (!this.encryption.encrypted) {
-      await this.encryption.assertStillPlaintext(this.db);
+      // `db`, never this.db: inside a transaction on SQLite's one shared connection, another query would wait for ever.
+      await this.encryption.assertStillPlaintext(db);
       return plaintextCipher;
     }
     const cipher = await this.encryption.forConversation(db, conversationId);
@@ -435,7 +436,7 @@ export class SqlStore implements Store {
 
   /** queueRunIn with this store's cipher for the conversation: for a job queue that enqueues in the same transaction. */
   async queueRunInTransaction(trx: Transaction<Database>, input: QueueRunInput, notFound: () => Error): Promise<Run> {
-    const cipher = this.encryption.encrypted ? await this.encryption.forConversation(this.db, input.conversationId) : plaintextCipher;
+    const cipher = this.encryption.encrypted ? await this.encryption.forConversation(trx, input.conversationId) : plaintextCipher;
     if (!cipher) throw notFound();
     return queueRunIn(trx, input, notFound, cipher);
   }
