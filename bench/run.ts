@@ -13,7 +13,10 @@
  *   5. `baton run` (the bundle `bin` names) vs the bare CLI against the scripted model server, and where the
  *      difference goes
  *
- * Options: --quick (fewer repetitions, for trying the script out), --skip-cli, --skip-storage, --skip-build.
+ *   6. a full save and a resume of a 50 MB transcript on an encrypted store vs a plaintext one (the ratio)
+ *
+ * Options: --quick (fewer repetitions, for trying the script out), --skip-cli, --skip-storage, --skip-build,
+ * --skip-encryption, --only-encryption (figure 6 alone).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,11 +27,13 @@ import { benchCodecs, chunkRatio } from './lib/codecs.js';
 import { claudeSession, codexSession, type BenchSession } from './lib/sessions.js';
 import { MB, formatBytes, formatMs, median, round } from './lib/stats.js';
 import { benchIncrementalStorage, benchStorage, type IncrementalResult, type StorageResult } from './lib/storage.js';
+import { benchEncryption, type EncryptionResult } from './lib/encryption.js';
 import { synthesiseRollout } from './lib/synth.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
+const onlyEncryption = args.has('--only-encryption');
 const started = Date.now();
 const log = (message: string): void => {
   process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${message}\n`);
@@ -126,7 +131,7 @@ async function main(): Promise<void> {
   try {
     // The CLI comparison needs dist/; build first so a broken build shows up before the long part.
     let buildResult: BuildResult | undefined;
-    if (!args.has('--skip-cli')) {
+    if (!args.has('--skip-cli') && !onlyEncryption) {
       if (args.has('--skip-build')) buildResult = { ok: true, ms: 0, note: 'build skipped (--skip-build)' };
       else {
         log('npm run build …');
@@ -134,7 +139,7 @@ async function main(): Promise<void> {
       }
     }
 
-    if (!args.has('--skip-storage')) {
+    if (!args.has('--skip-storage') && !onlyEncryption) {
       const storage: Record<string, StorageResult[]> = {};
       const incremental: Record<string, IncrementalResult> = {};
       const foreign: Record<string, number[]> = {};
@@ -173,6 +178,19 @@ async function main(): Promise<void> {
       row('stored/raw, codex 10 MB with encrypted reasoning', `${reasoningRatio.toFixed(3)} (brotli q4, one chunk)`);
     }
 
+    if (!args.has('--skip-encryption')) {
+      section('— encryption at rest: a 50 MB transcript, encrypted store vs plaintext (SQLite) —');
+      const encryption: Record<string, EncryptionResult> = {};
+      for (const harness of HARNESSES) {
+        log(`encryption: ${harness.name} 50 MB save and resume, encrypted vs plaintext …`);
+        const result = await benchEncryption({ label: `${harness.name} 50 MB`, session: harness.session(50 * MB, 50), workDir, reps: quick ? 2 : 5, log });
+        encryption[harness.id] = result;
+        row(`${harness.name}: full save, encrypted vs plaintext`, `${times(result.saveRatio)} = ${ms(result.encrypted.save.median)}/${ms(result.plaintext.save.median)} ms`, '≤ 1.25×', result.saveRatio <= 1.25);
+        row(`${harness.name}: resume (load+verify+rehydrate), encrypted vs plaintext`, `${times(result.resumeRatio)} = ${ms(result.encrypted.resume.median)}/${ms(result.plaintext.resume.median)} ms`, '≤ 1.25×', result.resumeRatio <= 1.25);
+      }
+      results.encryption = encryption;
+    }
+
     if (buildResult) {
       section('— baton run vs the bare CLI, scripted model server —');
       const cli: Record<string, HarnessCliResult> = {};
@@ -192,7 +210,7 @@ async function main(): Promise<void> {
       const packages = Object.entries(bundle.byPackage).sort((a, b) => b[1] - a[1]).slice(0, 5);
       row('  JS the bundle loads on every run', `${formatBytes(bundle.bytes)} in ${bundle.files} files: ${packages.map(([name, bytes]) => `${name.replace('@decimalturn/', '')} ${formatBytes(bytes)}`).join(', ')}`);
       if (buildResult.note) row('  build', buildResult.note);
-    } else {
+    } else if (!onlyEncryption) {
       rows.push({ figure: 'baton run overhead over the bare CLI', cells: 'skipped (--skip-cli)', target: '≤ +150 ms', results: ['skip'] });
     }
   } finally {

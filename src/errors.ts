@@ -21,6 +21,17 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'IMPORT_INVALID'
   | 'STORE_ERROR'
+  /** The store is encrypted and no master key was given (BATON_MASTER_KEY or --master-key-file). */
+  | 'STORE_KEY_MISSING'
+  /** The master key given does not open the store (or a data key does not unwrap with it). */
+  | 'STORE_KEY_WRONG'
+  /** A master key was given for a store that is not encrypted: refused rather than writing plaintext. */
+  | 'STORE_NOT_ENCRYPTED'
+  /** A master key, key file or passphrase file that is malformed or readable by others. */
+  | 'KEY_INVALID'
+  /** An encrypted export file, and no (or the wrong) passphrase or key file to open it. */
+  | 'EXPORT_KEY_MISSING'
+  | 'EXPORT_KEY_WRONG'
   | 'SERVER_ERROR'
   | 'SANDBOX_UNAVAILABLE'
   | 'LEASE_LOST'

@@ -9,6 +9,7 @@ export type { TimedEvent } from './run/events.js';
 export type { Store, Conversation, Run, RunEvent, RunStatus, StoredTranscript } from './store/store.js';
 export { openSqliteStore } from './store/sqlite.js';
 export { openPostgresStore } from './store/postgres.js';
+export { generateKeyText, parseKey, readKeyFile, resolveMasterKey, type KeyMaterial } from './store/master-key.js';
 export { exportConversation, parseExport } from './store/export-file.js';
 export type { Envelope, SessionMeta, TranscriptFile } from './transcript/envelope.js';
 export type { TranscriptView, ViewItem } from './transcript/view.js';

@@ -60,7 +60,7 @@ export interface StorageResult {
   fullSaveStoredBytes: number;
 }
 
-async function newConversation(store: Store, session: BenchSession, cwd: string): Promise<{ conversationId: string; runId: string }> {
+export async function newConversation(store: Store, session: BenchSession, cwd: string): Promise<{ conversationId: string; runId: string }> {
   const conversation = await store.createConversation({ id: newConversationId(), harness: session.harness, title: 'bench', cwd });
   await store.setSessionId(conversation.id, session.sessionId);
   const run = await store.startRun({ conversationId: conversation.id, runId: newRunId(), kind: 'new', prompt: 'bench', host: 'bench', cwd, leaseMs: 600_000 });
@@ -87,7 +87,7 @@ function timingStore(store: Store): { store: Store; appendMs: number[] } {
   return { store: wrapped, appendMs };
 }
 
-function envelopeOf(session: BenchSession, stored: StoredTranscript): Envelope {
+export function envelopeOf(session: BenchSession, stored: StoredTranscript): Envelope {
   const sessionId = session.sessionId;
   return {
     harness: session.harness,

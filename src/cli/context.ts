@@ -1,16 +1,19 @@
 /** What every command needs: the config (--config, BATON_CONFIG, ~/.baton) and the store, chosen by --store, BATON_STORE, config, default. */
 import { ignoredConfigNote, loadConfig, resolveStoreLocation, type BatonConfig } from '../config.js';
+import { resolveMasterKey } from '../store/master-key.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 
 export interface GlobalOptions {
   store?: string;
   config?: string;
+  /** A file holding the store's master key (else $BATON_MASTER_KEY). */
+  masterKeyFile?: string;
 }
 
 let ignoredConfigNoted = false;
 
-export async function openContext(options: GlobalOptions): Promise<{ config: BatonConfig; store: Store }> {
+export async function openContext(options: GlobalOptions, open: { allowPlaintextWithKey?: boolean } = {}): Promise<{ config: BatonConfig; store: Store }> {
   const { config, path } = await loadConfig(process.env, process.cwd(), options.config);
   if (!ignoredConfigNoted) {
     ignoredConfigNoted = true;
@@ -18,12 +21,14 @@ export async function openContext(options: GlobalOptions): Promise<{ config: Bat
     if (note) process.stderr.write(`${note}\n`);
   }
   const location = resolveStoreLocation(options.store, process.env, config);
+  const masterKey = await resolveMasterKey({ file: options.masterKeyFile });
+  const storeOptions = { masterKey, allowPlaintextWithKey: open.allowPlaintextWithKey === true };
   if (/^postgres(ql)?:\/\//.test(location)) {
     // Loaded on demand: pg is only needed for a shared store.
     const { openPostgresStore } = await import('../store/postgres.js');
-    return { config, store: await openPostgresStore(location) };
+    return { config, store: await openPostgresStore(location, storeOptions) };
   }
-  return { config, store: await openSqliteStore(location) };
+  return { config, store: await openSqliteStore(location, storeOptions) };
 }
 
 export async function withStore<T>(options: GlobalOptions, action: (context: { config: BatonConfig; store: Store }) => Promise<T>): Promise<T> {

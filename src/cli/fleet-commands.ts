@@ -99,11 +99,12 @@ export function registerFleetCommands(program: Command, globals: () => GlobalOpt
       if (!options.modelProxy && (options.upstreamOpenai || options.upstreamAnthropic || maxTokensPerRun !== undefined)) {
         throw new BatonError('USAGE', '--upstream-openai, --upstream-anthropic and --max-tokens-per-run need the model proxy, which --no-model-proxy turns off', { hint: 'drop --no-model-proxy' });
       }
-      const { resolveUpstreams } = await import('../fleet/model-proxy/upstreams.js');
-      const modelProxy = options.modelProxy ? { upstreams: resolveUpstreams({ openaiUrl: options.upstreamOpenai, anthropicUrl: options.upstreamAnthropic, env: process.env }), maxTokensPerRun } : (false as const);
       const { assertHomeTemplate } = await import('../fleet/run-home.js');
       if (options.homeTemplate) await assertHomeTemplate(resolve(options.homeTemplate));
       const { store, config } = await openFleetStore(globals(), 'worker');
+      // A tenant's own OPENAI_API_KEY / ANTHROPIC_API_KEY secrets are used upstream for its runs instead of the operator's.
+      const { resolveUpstreams, tenantKeysFromSecrets } = await import('../fleet/model-proxy/upstreams.js');
+      const modelProxy = options.modelProxy ? { upstreams: resolveUpstreams({ openaiUrl: options.upstreamOpenai, anthropicUrl: options.upstreamAnthropic, env: process.env }), maxTokensPerRun, tenants: tenantKeysFromSecrets((tenant) => store.tenantSecrets(tenant)) } : (false as const);
       const { FleetWorker } = await import('../fleet/worker.js');
       const worker = new FleetWorker({
         store,

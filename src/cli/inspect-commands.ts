@@ -144,18 +144,32 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
 
   program
     .command('export')
-    .description('write a conversation (runs and transcript, byte for byte) to one file')
+    .description('write a conversation (runs and transcript, byte for byte) to one file; plaintext unless --encrypt')
     .argument('<conversation-id>')
     .option('-o, --output <file>', 'the file to write (default: stdout)')
-    .action(async (id: string, options: { output?: string }) => {
-      await withStore(globals(), async ({ store }) => {
-        const { exportConversation } = await import('../store/export-file.js');
-        const text = await exportConversation(store, id);
-        if (options.output) {
-          await writePrivateFileAtomic(options.output, text);
-          process.stderr.write(`exported ${id} to ${options.output}\n`);
-        } else process.stdout.write(terminalJsonText(text));
-      });
+    .option('--encrypt', 'encrypt the file (AES-256-GCM) with --passphrase-file or --key-file')
+    .option('--passphrase-file <file>', 'with --encrypt: a file (mode 0600) holding the passphrase (scrypt)')
+    .option('--key-file <file>', 'with --encrypt: a file (mode 0600) holding a key from `baton keys generate`')
+    .action(async (id: string, options: { output?: string; encrypt?: boolean; passphraseFile?: string; keyFile?: string }) => {
+      const { readExportSecret, encryptExport, forgetExportSecret } = await import('../store/export-encryption.js');
+      if (!options.encrypt && (options.passphraseFile || options.keyFile)) {
+        throw new BatonError('USAGE', '--passphrase-file and --key-file go with --encrypt', { hint: 'add --encrypt, or leave them out for a plaintext export' });
+      }
+      const secret = options.encrypt ? await readExportSecret(options) : undefined;
+      if (options.encrypt && !secret) throw new BatonError('USAGE', '--encrypt needs --passphrase-file FILE or --key-file FILE', { hint: 'make a key file with `baton keys generate --output FILE`' });
+      try {
+        await withStore(globals(), async ({ store }) => {
+          const { exportConversation } = await import('../store/export-file.js');
+          const plain = await exportConversation(store, id);
+          const text = secret ? await encryptExport(plain, secret) : plain;
+          if (options.output) {
+            await writePrivateFileAtomic(options.output, text);
+            process.stderr.write(`exported ${id} to ${options.output}${secret ? ' (encrypted)' : ''}\n`);
+          } else process.stdout.write(secret ? text : terminalJsonText(text));
+        });
+      } finally {
+        forgetExportSecret(secret);
+      }
     });
 
   program
@@ -165,12 +179,23 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
     .option('--trust', 'trust it now: its workspace restores whole, with the files that make a CLI run commands')
     .option('--as-new', 'import it under a fresh conversation id (and fresh run ids), e.g. a second copy in the same store')
     .option('--no-redact', 'store what the file holds byte for byte (default: credentials in it are redacted first)')
-    .action(async (file: string, options: { trust?: boolean; asNew?: boolean; redact: boolean }) => {
+    .option('--passphrase-file <file>', 'the passphrase of an encrypted export (a file, mode 0600)')
+    .option('--key-file <file>', 'the key file of an encrypted export')
+    .action(async (file: string, options: { trust?: boolean; asNew?: boolean; passphraseFile?: string; keyFile?: string; redact: boolean }) => {
       let text: string;
       try {
         text = await readFile(file, 'utf8');
       } catch (error) {
         throw new BatonError('IMPORT_INVALID', `cannot read ${file}: ${errorMessage(error)}`, { hint: 'pass the path of a file written by `baton export`' });
+      }
+      const { isEncryptedExport, decryptExport, readExportSecret, forgetExportSecret } = await import('../store/export-encryption.js');
+      if (isEncryptedExport(text)) {
+        const secret = await readExportSecret(options);
+        try {
+          text = await decryptExport(text, secret, file);
+        } finally {
+          forgetExportSecret(secret);
+        }
       }
       const { parseExport, withFreshIds } = await import('../store/export-file.js');
       const parsed = parseExport(text, file);

@@ -9,6 +9,12 @@ import { registerInspectCommands } from './inspect-commands.js';
 import { registerRmCommand } from './rm-command.js';
 import { registerRunCommands } from './run-command.js';
 import { terminalLine } from './terminal-text.js';
+import { registerKeyCommands } from './key-commands.js';
+import { registerSecretCommands } from './secret-commands.js';
+import { takeMasterKeyFromEnvironment } from '../store/master-key.js';
+
+// Before anything runs: no CLI or agent this process starts inherits the store's master key.
+takeMasterKeyFromEnvironment();
 
 const program = new Command();
 program
@@ -17,6 +23,7 @@ program
   .version('0.1.0')
   .option('--config <file>', 'the config file (default: $BATON_CONFIG, else ~/.baton/config.json; ./baton.config.json is never read implicitly)')
   .option('--store <location>', 'the store: a SQLite file path or a postgres:// URL (default: $BATON_STORE, else ~/.baton/baton.db)')
+  .option('--master-key-file <file>', 'a file (mode 0600) holding the master key of an encrypted store (default: $BATON_MASTER_KEY)')
   .showHelpAfterError('(run `baton --help` for usage)')
   .exitOverride();
 
@@ -26,6 +33,8 @@ registerInspectCommands(program, globals);
 registerRmCommand(program, globals);
 registerFleetCommands(program, globals);
 registerForkCommand(program, globals);
+registerKeyCommands(program, globals);
+registerSecretCommands(program, globals);
 program
   .command('demo')
   .description('offline demo: real Codex and Claude Code conversations on machine A, resumed on machine B (scripted model)')

@@ -9,7 +9,6 @@ import { sql, type Transaction } from 'kysely';
 import { BatonError, errorMessage } from '../errors.js';
 import { newRunId } from '../ids.js';
 import type { PostgresStore } from '../store/postgres.js';
-import { queueRunIn } from '../store/sql-store.js';
 import type { Database } from '../store/schema.js';
 import type { Run } from '../store/store.js';
 
@@ -48,7 +47,7 @@ export async function queueUtils(store: PostgresStore): Promise<WorkerUtils> {
 export async function enqueueRun(store: PostgresStore, input: { conversationId: string; prompt: string; runId?: string }): Promise<Run> {
   const runId = input.runId ?? newRunId();
   const run = await store.db.transaction().execute(async (trx) => {
-    const queued = await queueRunIn(trx, { conversationId: input.conversationId, runId, prompt: input.prompt }, () =>
+    const queued = await store.queueRunInTransaction(trx, { conversationId: input.conversationId, runId, prompt: input.prompt }, () =>
       new BatonError('CONVERSATION_NOT_FOUND', `no conversation ${input.conversationId}`, { hint: 'list conversations with GET /v1/conversations' }),
     );
     await addRunJob(trx, queued);

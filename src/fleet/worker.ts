@@ -11,8 +11,9 @@ import { run as runQueue, type JobHelpers, type Runner, type WorkerUtils } from 
 import type { BatonConfig } from '../config.js';
 import { BatonError, errorMessage, isBatonError } from '../errors.js';
 import { runQueuedRun, type RunResult } from '../run/runner.js';
+import { MODEL_KEY_VARIABLES } from '../run/model-access.js';
 import type { PostgresStore } from '../store/postgres.js';
-import type { Run } from '../store/store.js';
+import type { Run, Store } from '../store/store.js';
 import { handBackRun, migrateQueue, queueLogger, queueUtils, RUN_TASK, type RunJobPayload } from './queue.js';
 import type { SandboxMode } from '../sandbox/sandbox.js';
 import { assertCloneSource } from './clone-source.js';
@@ -53,6 +54,14 @@ export interface WorkerOptions {
    */
   modelProxy?: ModelProxyOptions | false;
   log?: (line: string) => void;
+}
+
+/**
+ * The tenant's own secrets (`baton secret set --tenant T NAME`) as environment variables of its run, and only of
+ * its runs: a conversation without a tenant (a local one) gets none. The sandbox passes exactly these names on.
+ */
+export async function tenantSecretEnvironment(store: Pick<Store, 'tenantSecrets'>, tenant: string | undefined): Promise<Record<string, string>> {
+  return tenant === undefined ? {} : store.tenantSecrets(tenant);
 }
 
 /** Said to the agent when a run continues on another worker after its first worker shut down. */
@@ -221,11 +230,14 @@ export class FleetWorker {
         assertCloneSource(source.git, { allowLocal: this.options.allowLocalClone === true });
         await cloneWorkspace(source, place.cwd);
       }
+      const allSecrets = await tenantSecretEnvironment(store, conversation.tenant);
+      // Behind the proxy a tenant's own model keys are the proxy's to use (tenantKeysFromSecrets), never the agent's.
+      const secrets = this.modelProxy ? Object.fromEntries(Object.entries(allSecrets).filter(([name]) => !(MODEL_KEY_VARIABLES as readonly string[]).includes(name))) : allSecrets;
       result = await runQueuedRun({
         store,
         runId: run.id,
         cwd: place.cwd,
-        env,
+        env: { ...env, ...secrets },
         modelAccess: grant,
         config: this.options.config,
         signal: controller.signal,
@@ -234,8 +246,9 @@ export class FleetWorker {
         eventFlushMs: 200,
         host: this.name,
         workspace: { enabled: !(source && 'enabled' in source && !source.enabled) },
-        redaction: { enabled: this.options.redact !== false },
-        sandbox: { mode: sandbox, homeIsRunOwn: true, passEnvironment: this.options.passEnvironment ?? [], warnUnconfined: sandbox === 'none' },
+        // Every secret of the tenant is redacted, also the model keys the agent never sees.
+        redaction: { enabled: this.options.redact !== false, secrets: Object.entries(allSecrets).map(([name, value]) => ({ name, value })) },
+        sandbox: { mode: sandbox, homeIsRunOwn: true, passEnvironment: [...(this.options.passEnvironment ?? []), ...Object.keys(secrets)], warnUnconfined: sandbox === 'none' },
         ...(run.handoffs > 0 && conversation.sessionId ? { prompt: continuationPrompt(run.prompt) } : {}),
       });
     } catch (error) {

@@ -192,6 +192,37 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
         await db.schema.alterTable('runs').addColumn('error_code', 'text').execute();
       },
     },
+    '0009_encryption': {
+      async up(db: Kysely<any>) {
+        // Whether the store is encrypted: one row, written when the store is first opened after this migration
+        // (encrypted if a master key was given and the store holds no conversation yet), never changed after
+        // except by `baton keys enable` and `baton keys rotate`. See src/store/encryption.ts.
+        await db.schema
+          .createTable('store_encryption')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('mode', 'text', (c) => c.notNull())
+          .addColumn('key_check', 'text')
+          .addColumn('created_at', dialect.bigInteger, (c) => c.notNull())
+          .addColumn('rotated_at', dialect.bigInteger)
+          .execute();
+        // Data keys, wrapped by the master key: one per conversation (deleted with it) and one per tenant with secrets.
+        await db.schema
+          .createTable('data_keys')
+          .addColumn('owner', 'text', (c) => c.primaryKey())
+          .addColumn('wrapped', dialect.bytes, (c) => c.notNull())
+          .addColumn('created_at', dialect.bigInteger, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('tenant_secrets')
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addColumn('created_at', dialect.bigInteger, (c) => c.notNull())
+          .addColumn('updated_at', dialect.bigInteger, (c) => c.notNull())
+          .addPrimaryKeyConstraint('tenant_secrets_pk', ['tenant', 'name'])
+          .execute();
+      },
+    },
   };
 }
 

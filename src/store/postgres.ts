@@ -23,7 +23,9 @@ import { BatonError, isBatonError } from '../errors.js';
 import { migrateToLatest, type MigrationDialect } from './migrations.js';
 import type { Database } from './schema.js';
 import { encodeChunk } from './chunk-codec.js';
-import { leaseLostError, SqlStore, staleBaseError } from './sql-store.js';
+import { rowIdentity, StoreEncryption } from './encryption.js';
+import type { KeyMaterial } from './master-key.js';
+import { leaseLostError, sealBody, SqlStore, staleBaseError } from './sql-store.js';
 import type { FinishRunInput, NewRunEvent, QueueRunInput, Run, StartRunInput, TranscriptAppend, TranscriptCursor } from './store.js';
 
 export const POSTGRES_MIGRATION_DIALECT: MigrationDialect = { bytes: 'bytea', bigInteger: 'bigint', serialKey: 'bigserial' };
@@ -55,8 +57,9 @@ export class PostgresStore extends SqlStore {
     location: string,
     /** The URL with its password: for the job queue's own connections, never for messages. */
     readonly url: string,
+    encryption: StoreEncryption = StoreEncryption.plaintext(location),
   ) {
-    super(db, location);
+    super(db, location, undefined, undefined, encryption);
   }
 
   override async startRun(input: StartRunInput): Promise<Run> {
@@ -86,15 +89,18 @@ export class PostgresStore extends SqlStore {
   override async appendTranscript(input: TranscriptAppend): Promise<TranscriptCursor> {
     const base = input.base;
     if (!base) return super.appendTranscript(input);
-    const encoded = encodeChunk(input.bytes);
+    const cipher = await this.cipherFor(this.db, input.conversationId);
+    // Sealed for where it goes: this conversation, this version, at the version's current end.
+    const encoded = sealBody(cipher, encodeChunk(input.bytes), rowIdentity('transcript_chunks.data', input.conversationId, base.versionId, base.byteLength, input.bytes.length));
     const data = await this.bodies.write(encoded.data);
-    const meta = input.meta ? JSON.stringify(input.meta) : null;
+    const meta = input.meta ? cipher.sealText(rowIdentity('transcript_versions.meta', input.conversationId, base.versionId), JSON.stringify(input.meta)) : null;
+    const afterSha256 = cipher.digest(input.after.sha256);
     const result = await sql<{ version_id: number }>`
       with moved as (
         update transcript_versions
-        set line_count = ${input.after.lineCount}, byte_length = ${input.after.byteLength}, sha256 = ${input.after.sha256}, meta = coalesce(${meta}::text, meta)
+        set line_count = ${input.after.lineCount}, byte_length = ${input.after.byteLength}, sha256 = ${afterSha256}, meta = coalesce(${meta}::text, meta)
         where id = ${base.versionId} and conversation_id = ${input.conversationId} and file_key = ${input.fileKey}
-          and sha256 = ${base.sha256} and byte_length = ${base.byteLength}
+          and sha256 = ${cipher.digest(base.sha256)} and byte_length = ${base.byteLength}
           and not exists (
             select 1 from transcript_versions newer
             where newer.conversation_id = ${input.conversationId} and newer.file_key = ${input.fileKey} and newer.id > ${base.versionId}
@@ -106,7 +112,7 @@ export class PostgresStore extends SqlStore {
       )
       insert into transcript_chunks (version_id, sequence, codec, data, byte_length, line_count_after, sha256_after)
       select moved.id, (select coalesce(max(chunk.sequence), 0) + 1 from transcript_chunks chunk where chunk.version_id = moved.id),
-        ${encoded.codec}::text, ${data}::bytea, ${input.bytes.length}::bigint, ${input.after.lineCount}::bigint, ${input.after.sha256}::text
+        ${encoded.codec}::text, ${data}::bytea, ${input.bytes.length}::bigint, ${input.after.lineCount}::bigint, ${afterSha256}::text
       from moved
       returning version_id`.execute(this.db);
     if (result.rows.length === 0) {
@@ -130,8 +136,15 @@ export class PostgresStore extends SqlStore {
   }
 }
 
+export interface OpenPostgresOptions {
+  /** The master key (BATON_MASTER_KEY): a store first opened with one is encrypted; an encrypted store needs it. */
+  masterKey?: KeyMaterial | undefined;
+  /** For `baton keys enable` only: open a plaintext store although a key was given. */
+  allowPlaintextWithKey?: boolean;
+}
+
 /** Opens (and migrates) the PostgreSQL store at `url` (`postgres://user:password@host:port/database`). */
-export async function openPostgresStore(url: string): Promise<PostgresStore> {
+export async function openPostgresStore(url: string, options: OpenPostgresOptions = {}): Promise<PostgresStore> {
   const location = redactPostgresUrl(url);
   let pool: pg.Pool;
   try {
@@ -156,6 +169,7 @@ export async function openPostgresStore(url: string): Promise<PostgresStore> {
     await db.connection().execute(async () => undefined);
     await migrateToLatest(db, POSTGRES_MIGRATION_DIALECT);
   } catch (error) {
+    options.masterKey?.bytes.fill(0);
     await db.destroy().catch(() => undefined);
     const detail = isBatonError(error) && error.code === 'STORE_ERROR' ? error.message.replace(`PostgreSQL store at ${location}: `, '') : describe(error);
     throw new BatonError('STORE_ERROR', `cannot open the PostgreSQL store at ${location}: ${detail}`, {
@@ -163,7 +177,14 @@ export async function openPostgresStore(url: string): Promise<PostgresStore> {
       cause: error,
     });
   }
-  return new PostgresStore(db, location, url);
+  let encryption: StoreEncryption;
+  try {
+    encryption = await StoreEncryption.open(db, options.masterKey, { location, lockingReads: true, allowPlaintextWithKey: options.allowPlaintextWithKey === true });
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    throw error;
+  }
+  return new PostgresStore(db, location, url, encryption);
 }
 
 /** The URL without its password (in the userinfo or as a `password` parameter), for messages and logs. */

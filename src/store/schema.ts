@@ -119,7 +119,38 @@ export interface FleetWorkersTable {
   queue_worker_ids: string;
 }
 
+/** One row (id 1): whether the store is encrypted, decided when it was first opened (see encryption.ts). */
+export interface StoreEncryptionTable {
+  id: number;
+  /** 'plaintext' or 'encrypted'. */
+  mode: string;
+  /** HKDF output of the master key: tells the right key from a wrong one; null in a plaintext store. */
+  key_check: string | null;
+  created_at: number;
+  rotated_at: number | null;
+}
+
+/** A conversation's or tenant's data key, wrapped (AES-256-GCM) under the master key. */
+export interface DataKeysTable {
+  /** `conversation:<id>` or `tenant:<name>`. */
+  owner: string;
+  wrapped: Buffer;
+  created_at: number;
+}
+
+/** A tenant's secrets (encrypted under the tenant's data key), injected into that tenant's runs. */
+export interface TenantSecretsTable {
+  tenant: string;
+  name: string;
+  value: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
+  store_encryption: StoreEncryptionTable;
+  data_keys: DataKeysTable;
+  tenant_secrets: TenantSecretsTable;
   api_tokens: ApiTokensTable;
   api_token_generation: ApiTokenGenerationTable;
   fleet_workers: FleetWorkersTable;

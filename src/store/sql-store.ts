@@ -11,7 +11,10 @@ import type { SessionMeta } from '../transcript/envelope.js';
 import { countLines, countNewlines } from '../transcript/jsonl.js';
 import { inlineChunkBodies, type ChunkBodies } from './chunk-bodies.js';
 import { encodeRedaction, isRedactionRecord, type RedactionRecord } from '../redact/redactor.js';
-import { decodeChunkAsync, encodeChunk, isChunkCodec, MAX_CHUNK_BYTES, splitAtLines, type ChunkCodec } from './chunk-codec.js';
+import { decodeChunkAsync, encodeChunk, isChunkCodec, MAX_CHUNK_BYTES, splitAtLines, type ChunkCodec, type EncodedChunk } from './chunk-codec.js';
+import { conversationKeyOwner, plaintextCipher, rowIdentity, SEALED_CODEC_SUFFIX, StoreEncryption, tenantKeyOwner, type RowCipher } from './encryption.js';
+import type { KeyMaterial } from './master-key.js';
+import { assertSecretName } from './secret-names.js';
 
 /** A workspace blob stored earlier for the same conversation: `data` holds that snapshot's id. */
 const BLOB_REFERENCE = 'ref';
@@ -50,7 +53,20 @@ const num = (value: number | string | bigint): number => Number(value);
 const numOrUndefined = (value: number | string | bigint | null): number | undefined =>
   value === null ? undefined : Number(value);
 
-function toConversation(row: Selectable<ConversationsTable>): Conversation {
+/** Seals (in an encrypted store) the conversation columns that hold what its user wrote: title, cwd, options. */
+export function sealConversationColumns<T extends { id: string; title: string; cwd: string; options: string | null }>(row: T, cipher: RowCipher): T {
+  if (!cipher.encrypted) return row;
+  return {
+    ...row,
+    title: cipher.sealText(rowIdentity('conversations.title', row.id), row.title),
+    cwd: cipher.sealText(rowIdentity('conversations.cwd', row.id), row.cwd),
+    options: row.options === null ? null : cipher.sealText(rowIdentity('conversations.options', row.id), row.options),
+  };
+}
+
+function toConversation(stored: Selectable<ConversationsTable>, cipher: RowCipher): Conversation {
+  const open = (column: 'title' | 'cwd' | 'options', value: string): string => cipher.openText(rowIdentity(`conversations.${column}`, stored.id), value, `${column} of conversation ${stored.id}`);
+  const row = { ...stored, title: open('title', stored.title), cwd: open('cwd', stored.cwd), options: stored.options === null ? null : open('options', stored.options) };
   if (!isHarnessId(row.harness)) {
     throw new BatonError('STORE_ERROR', `conversation ${row.id} names an unknown harness "${row.harness}"`, {
       hint: 'upgrade baton: this store was written by a version that knows more harnesses',
@@ -92,7 +108,21 @@ function encodeOptions(options: ConversationOptions | undefined): string | null 
 
 type UsageColumn = 'usage_input_tokens' | 'usage_cached_input_tokens' | 'usage_output_tokens' | 'usage_requests' | 'error_code';
 
-function toRun(row: Omit<Selectable<RunsTable>, UsageColumn> & Partial<Pick<Selectable<RunsTable>, UsageColumn>>): Run {
+/** Seals (in an encrypted store) a run's prompt, cwd and error. */
+export function sealRunColumns<T extends { id: string; conversation_id: string; prompt: string; cwd: string; error: string | null }>(row: T, cipher: RowCipher): T {
+  if (!cipher.encrypted) return row;
+  return { ...row, prompt: cipher.sealText(runIdentity('prompt', row), row.prompt), cwd: cipher.sealText(runIdentity('cwd', row), row.cwd), error: sealRunError(cipher, row, row.error) };
+}
+
+export const runIdentity = (column: 'prompt' | 'cwd' | 'error', run: { id: string; conversation_id: string }): string => rowIdentity(`runs.${column}`, run.conversation_id, run.id);
+
+function sealRunError(cipher: RowCipher, run: { id: string; conversation_id: string }, error: string | null): string | null {
+  return error === null ? null : cipher.sealText(runIdentity('error', run), error);
+}
+
+function toRun(stored: Omit<Selectable<RunsTable>, UsageColumn> & Partial<Pick<Selectable<RunsTable>, UsageColumn>>, cipher: RowCipher): Run {
+  const open = (column: 'prompt' | 'cwd' | 'error', value: string): string => cipher.openText(runIdentity(column, stored), value, `${column} of run ${stored.id}`);
+  const row = { ...stored, prompt: open('prompt', stored.prompt), cwd: open('cwd', stored.cwd), error: stored.error === null ? null : open('error', stored.error) };
   return {
     id: row.id,
     conversationId: row.conversation_id,
@@ -133,7 +163,10 @@ function parseRedaction(text: string | null): RedactionRecord | undefined {
   return isRedactionRecord(value) ? value : undefined;
 }
 
-function toSnapshotSummary(row: Selectable<WorkspaceSnapshotsTable>): WorkspaceSnapshotSummary {
+export const manifestIdentity = (conversationId: string, snapshotId: number): string => rowIdentity('workspace_snapshots.manifest', conversationId, snapshotId);
+
+function toSnapshotSummary(stored: Selectable<WorkspaceSnapshotsTable>, cipher: RowCipher): WorkspaceSnapshotSummary {
+  const row = { ...stored, manifest: cipher.openText(manifestIdentity(stored.conversation_id, num(stored.id)), stored.manifest, `workspace manifest ${stored.id} of conversation ${stored.conversation_id}`) };
   return {
     id: num(row.id),
     conversationId: row.conversation_id,
@@ -150,6 +183,39 @@ function corrupt(conversationId: string, fileKey: string, detail: string): Baton
     hint: 'the store is damaged; restore it from a backup or re-import an export of this conversation',
   });
 }
+
+/** Where a chunk's body sits: its conversation, version, offset in the version and length (its associated data). */
+export const chunkIdentity = (conversationId: string, versionId: number, offset: number, byteLength: number): string =>
+  rowIdentity('transcript_chunks.data', conversationId, versionId, offset, byteLength);
+
+export const blobIdentity = (conversationId: string, snapshotId: number, name: string, byteLength: number): string =>
+  rowIdentity('workspace_blobs.data', conversationId, snapshotId, name, byteLength);
+
+/** A compressed body as stored: sealed after compression in an encrypted store (codec `br+gcm`, `none+gcm`). */
+export function sealBody(cipher: RowCipher, encoded: EncodedChunk, associatedData: string): { codec: string; data: Buffer } {
+  return cipher.encrypted ? { codec: `${encoded.codec}${SEALED_CODEC_SUFFIX}`, data: cipher.sealBytes(associatedData, encoded.data) } : encoded;
+}
+
+/**
+ * The compressed body of a stored chunk or blob; undefined when its codec is unknown or it fails verification.
+ * A sealed body in a plaintext store, or a plain one in an encrypted store, is refused: a store never mixes.
+ */
+export function openBody(cipher: RowCipher, codec: string, data: Buffer, associatedData: string): EncodedChunk | undefined {
+  const sealed = codec.endsWith(SEALED_CODEC_SUFFIX);
+  const compression = sealed ? codec.slice(0, -SEALED_CODEC_SUFFIX.length) : codec;
+  if (!isChunkCodec(compression) || sealed !== cipher.encrypted) return undefined;
+  const opened = sealed ? cipher.openBytes(associatedData, data) : data;
+  return opened ? { codec: compression, data: opened } : undefined;
+}
+
+/** Why a body does not open, for messages: a sealed one in a plaintext store names the missing key. */
+function bodyProblem(cipher: RowCipher, codec: string): string {
+  if (codec.endsWith(SEALED_CODEC_SUFFIX) && !cipher.encrypted) return 'is encrypted, and this store was opened as a plaintext store';
+  if (!codec.endsWith(SEALED_CODEC_SUFFIX) && cipher.encrypted) return 'is not encrypted, in an encrypted store';
+  return isChunkCodec(codec.replace(SEALED_CODEC_SUFFIX, '')) ? 'fails verification (altered, or moved from another row)' : `has unknown codec ${quotedCodec(codec)}`;
+}
+
+const quotedCodec = (codec: string): string => JSON.stringify(codec.slice(0, 40));
 
 /**
  * Touches the conversation row, which takes SQLite's write lock (or PostgreSQL's row lock) before the
@@ -174,7 +240,7 @@ async function nextRunSequence(trx: Transaction<Database>, conversationId: strin
  * Inserts a queued run numbered after every earlier run of the conversation, inside `trx` — so that a job
  * queue on the same database can enqueue its job in the same transaction (src/fleet/queue.ts).
  */
-export async function queueRunIn(trx: Transaction<Database>, input: QueueRunInput, notFound: () => Error): Promise<Run> {
+export async function queueRunIn(trx: Transaction<Database>, input: QueueRunInput, notFound: () => Error, cipher: RowCipher): Promise<Run> {
   const now = Date.now();
   await lockConversation(trx, input.conversationId, now, notFound);
   const sequence = await nextRunSequence(trx, input.conversationId);
@@ -195,8 +261,8 @@ export async function queueRunIn(trx: Transaction<Database>, input: QueueRunInpu
     handoffs: 0,
     redaction: null,
   };
-  await trx.insertInto('runs').values(row).execute();
-  return toRun(row);
+  await trx.insertInto('runs').values(sealRunColumns(row, cipher)).execute();
+  return toRun(sealRunColumns(row, cipher), cipher);
 }
 
 export function leaseLostError(conversationId: string, runId: string | undefined): BatonError {
@@ -218,18 +284,83 @@ export function staleBaseError(input: Pick<TranscriptAppend, 'conversationId' | 
   });
 }
 
+/** A secret is never written to a store that a copy of the file would show it in. */
+export function secretsNeedEncryption(location: string): BatonError {
+  return new BatonError('STORE_NOT_ENCRYPTED', `the store ${location} is not encrypted, so it does not keep secrets`, {
+    hint: 'encrypt it with `baton keys enable` (see the README, "Encryption at rest"), then set the secret again',
+  });
+}
+
 export class SqlStore implements Store {
+  /** Which conversation each run belongs to (it never changes): the cipher of a run's rows without a query. */
+  private readonly runConversations = new Map<string, string>();
+
   constructor(
     readonly db: Kysely<Database>,
     readonly location: string,
     private readonly onClose: () => Promise<void> = async () => db.destroy(),
     /** Where chunk bodies live (see chunk-bodies.ts): in the rows unless told otherwise. */
     protected readonly bodies: ChunkBodies = inlineChunkBodies,
+    /** Plaintext, or the master key and data keys of an encrypted store (see encryption.ts). */
+    protected readonly encryption: StoreEncryption = StoreEncryption.plaintext(location),
   ) {}
+
+  /** Whether the store is encrypted, and the id of its master key. */
+  get encryptionStatus(): { encrypted: boolean; keyId: string | undefined } {
+    return { encrypted: this.encryption.encrypted, keyId: this.encryption.keyId };
+  }
+
+  /** The cipher of a conversation's rows; CONVERSATION_NOT_FOUND when there is no such conversation. */
+  protected async cipherFor(db: Kysely<Database> | Transaction<Database>, conversationId: string): Promise<RowCipher> {
+    if (!this.encryption.encrypted) {
+      // `db`, never this.db: inside a transaction on SQLite's one shared connection, another query would wait for ever.
+      await this.encryption.assertStillPlaintext(db);
+      return plaintextCipher;
+    }
+    const cipher = await this.encryption.forConversation(db, conversationId);
+    if (cipher) return cipher;
+    const exists = await db.selectFrom('conversations').select('id').where('id', '=', conversationId).executeTakeFirst();
+    throw exists ? this.encryption.missingDataKey(conversationKeyOwner(conversationId)) : this.notFound(conversationId);
+  }
+
+  /** Ciphers of the conversations of `rows`, in one query. */
+  private async ciphersOf(db: Kysely<Database> | Transaction<Database>, conversationIds: string[]): Promise<(conversationId: string) => RowCipher> {
+    if (!this.encryption.encrypted) return () => plaintextCipher;
+    const ciphers = await this.encryption.forConversations(db, [...new Set(conversationIds)]);
+    return (conversationId) => {
+      const cipher = ciphers.get(conversationId);
+      if (!cipher) throw this.encryption.missingDataKey(conversationKeyOwner(conversationId));
+      return cipher;
+    };
+  }
+
+  /** The conversation of a run (undefined when there is no such run). Read outside any transaction: it never changes. */
+  private async conversationOfRun(runId: string): Promise<string | undefined> {
+    const known = this.runConversations.get(runId);
+    if (known) return known;
+    const row = await this.db.selectFrom('runs').select('conversation_id').where('id', '=', runId).executeTakeFirst();
+    if (row) this.rememberRun(runId, row.conversation_id);
+    return row?.conversation_id;
+  }
+
+  private rememberRun(runId: string, conversationId: string): void {
+    if (!this.encryption.encrypted) return;
+    if (this.runConversations.size >= 10_000) this.runConversations.clear();
+    this.runConversations.set(runId, conversationId);
+  }
+
+  private async cipherForRun(runId: string): Promise<{ conversationId: string | undefined; cipher: RowCipher }> {
+    if (!this.encryption.encrypted) {
+      await this.encryption.assertStillPlaintext(this.db);
+      return { conversationId: undefined, cipher: plaintextCipher };
+    }
+    const conversationId = await this.conversationOfRun(runId);
+    return { conversationId, cipher: conversationId === undefined ? plaintextCipher : await this.cipherFor(this.db, conversationId) };
+  }
 
   async createConversation(input: NewConversation): Promise<Conversation> {
     const now = Date.now();
-    const row = {
+    const plain = {
       tenant: input.tenant ?? null,
       options: encodeOptions(input.options),
       forked_from: input.forkedFrom ? JSON.stringify(input.forkedFrom) : null,
@@ -244,20 +375,33 @@ export class SqlStore implements Store {
       lease_expires_at: null,
       trust: 'trusted',
     };
-    await this.db.insertInto('conversations').values(row).execute();
-    return toConversation(row);
+    const key = this.encryption.newDataKey();
+    if (!key) {
+      await this.encryption.assertStillPlaintext(this.db);
+      await this.db.insertInto('conversations').values(plain).execute();
+      return toConversation(plain, plaintextCipher);
+    }
+    const row = sealConversationColumns(plain, key.cipher);
+    const owner = conversationKeyOwner(input.id);
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('conversations').values(row).execute();
+      await this.encryption.saveDataKey(trx, owner, key);
+    });
+    this.encryption.remember(owner, key.cipher);
+    return toConversation(row, key.cipher);
   }
 
   async getConversation(id: string): Promise<Conversation | undefined> {
     const row = await this.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? toConversation(row) : undefined;
+    return row ? toConversation(row, await this.cipherFor(this.db, id)) : undefined;
   }
 
   async listConversations(filter: { tenant?: string } = {}): Promise<Conversation[]> {
     let query = this.db.selectFrom('conversations').selectAll();
     if (filter.tenant !== undefined) query = query.where('tenant', '=', filter.tenant);
     const rows = await query.orderBy('updated_at', 'desc').orderBy('id', 'desc').execute();
-    return rows.map(toConversation);
+    const cipherOf = await this.ciphersOf(this.db, rows.map((row) => row.id));
+    return rows.map((row) => toConversation(row, cipherOf(row.id)));
   }
 
   async listConversationSummaries(filter: { tenant?: string } = {}): Promise<Array<{ conversation: Conversation; runs: RunTally }>> {
@@ -276,8 +420,9 @@ export class SqlStore implements Store {
       ]);
     if (filter.tenant !== undefined) query = query.where('conversations.tenant', '=', filter.tenant);
     const rows = await query.orderBy('conversations.updated_at', 'desc').orderBy('conversations.id', 'desc').execute();
+    const cipherOf = await this.ciphersOf(this.db, rows.map((row) => row.id));
     return rows.map(({ run_count, queued_count, last_status, ...row }) => ({
-      conversation: toConversation(row),
+      conversation: toConversation(row, cipherOf(row.id)),
       runs: { count: num(run_count ?? 0), queued: num(queued_count ?? 0), lastStatus: (last_status ?? undefined) as RunStatus | undefined },
     }));
   }
@@ -304,13 +449,24 @@ export class SqlStore implements Store {
       await trx.deleteFrom('workspace_snapshots').where('conversation_id', '=', id).execute();
       await trx.deleteFrom('runs').where('conversation_id', '=', id).execute();
       await trx.deleteFrom('conversations').where('id', '=', id).execute();
+      // Its data key goes with it: a backup taken later holds nothing that could decrypt a copy taken earlier.
+      await trx.deleteFrom('data_keys').where('owner', '=', conversationKeyOwner(id)).execute();
       return bodies.map((row) => Buffer.from(row.data));
     });
+    this.encryption.forget(conversationKeyOwner(id));
     await this.bodies.remove(removed);
   }
 
   async queueRun(input: QueueRunInput): Promise<Run> {
-    return this.db.transaction().execute(async (trx) => queueRunIn(trx, input, () => this.notFound(input.conversationId)));
+    const cipher = await this.cipherFor(this.db, input.conversationId);
+    return this.db.transaction().execute(async (trx) => queueRunIn(trx, input, () => this.notFound(input.conversationId), cipher));
+  }
+
+  /** queueRunIn with this store's cipher for the conversation: for a job queue that enqueues in the same transaction. */
+  async queueRunInTransaction(trx: Transaction<Database>, input: QueueRunInput, notFound: () => Error): Promise<Run> {
+    const cipher = this.encryption.encrypted ? await this.encryption.forConversation(trx, input.conversationId) : plaintextCipher;
+    if (!cipher) throw notFound();
+    return queueRunIn(trx, input, notFound, cipher);
   }
 
   async trustConversation(id: string): Promise<void> {
@@ -337,6 +493,7 @@ export class SqlStore implements Store {
   }
 
   async startRun(input: StartRunInput): Promise<Run> {
+    const cipher = await this.cipherFor(this.db, input.conversationId);
     return this.db.transaction().execute(async (trx) => {
       const now = Date.now();
       await this.lockConversation(trx, input.conversationId, now);
@@ -345,9 +502,10 @@ export class SqlStore implements Store {
         .select(['active_run_id', 'lease_expires_at'])
         .where('id', '=', input.conversationId)
         .executeTakeFirstOrThrow();
+      const cwd = cipher.sealText(rowIdentity('conversations.cwd', input.conversationId), input.cwd);
       const taken = await trx
         .updateTable('conversations')
-        .set({ active_run_id: input.runId, lease_expires_at: now + input.leaseMs, updated_at: now, cwd: input.cwd })
+        .set({ active_run_id: input.runId, lease_expires_at: now + input.leaseMs, updated_at: now, cwd })
         .where('id', '=', input.conversationId)
         .where((eb) => eb.or([eb('active_run_id', 'is', null), eb('lease_expires_at', '<', now)]))
         .executeTakeFirst();
@@ -362,42 +520,48 @@ export class SqlStore implements Store {
       }
       if (previous.active_run_id) {
         // The previous holder's lease expired: its process died without a final save.
+        const error = 'lease expired: the process running it stopped without a final save; the transcript is kept up to its last save';
         await trx
           .updateTable('runs')
-          .set({ status: 'failed', ended_at: now, error: 'lease expired: the process running it stopped without a final save; the transcript is kept up to its last save' })
+          .set({ status: 'failed', ended_at: now, error: sealRunError(cipher, { id: previous.active_run_id, conversation_id: input.conversationId }, error) })
           .where('id', '=', previous.active_run_id)
+          .where('conversation_id', '=', input.conversationId)
           .where('status', '=', 'running')
           .execute();
       }
       const claimed = await trx
         .updateTable('runs')
-        .set({ status: 'running', kind: input.kind, host: input.host, cwd: input.cwd, started_at: now, ended_at: null, exit_code: null, error: null, redaction: encodeRedaction(input.redaction) })
+        .set({ status: 'running', kind: input.kind, host: input.host, cwd: cipher.sealText(runIdentity('cwd', { id: input.runId, conversation_id: input.conversationId }), input.cwd), started_at: now, ended_at: null, exit_code: null, error: null, redaction: encodeRedaction(input.redaction) })
         .where('id', '=', input.runId)
         .where('conversation_id', '=', input.conversationId)
         .where('status', '=', 'queued')
         .executeTakeFirst();
+      this.rememberRun(input.runId, input.conversationId);
       if (Number(claimed.numUpdatedRows) > 0) {
-        return toRun(await trx.selectFrom('runs').selectAll().where('id', '=', input.runId).executeTakeFirstOrThrow());
+        return toRun(await trx.selectFrom('runs').selectAll().where('id', '=', input.runId).executeTakeFirstOrThrow(), cipher);
       }
-      const row = {
-        id: input.runId,
-        conversation_id: input.conversationId,
-        sequence: await nextRunSequence(trx, input.conversationId),
-        kind: input.kind,
-        prompt: input.prompt,
-        status: 'running',
-        host: input.host,
-        cwd: input.cwd,
-        started_at: now,
-        ended_at: null,
-        exit_code: null,
-        error: null,
-        queued_at: null,
-        handoffs: 0,
-        redaction: encodeRedaction(input.redaction),
-      };
+      const row = sealRunColumns(
+        {
+          id: input.runId,
+          conversation_id: input.conversationId,
+          sequence: await nextRunSequence(trx, input.conversationId),
+          kind: input.kind,
+          prompt: input.prompt,
+          status: 'running',
+          host: input.host,
+          cwd: input.cwd,
+          started_at: now,
+          ended_at: null,
+          exit_code: null,
+          error: null,
+          queued_at: null,
+          handoffs: 0,
+          redaction: encodeRedaction(input.redaction),
+        },
+        cipher,
+      );
       await trx.insertInto('runs').values(row).execute();
-      return toRun(row);
+      return toRun(row, cipher);
     });
   }
 
@@ -416,6 +580,7 @@ export class SqlStore implements Store {
   }
 
   async finishRun(runId: string, result: FinishRunInput): Promise<Run> {
+    const { conversationId, cipher } = await this.cipherForRun(runId);
     return this.db.transaction().execute(async (trx) => {
       const now = Date.now();
       // The conversation before the run, the order startRun locks them in: a takeover of this run's expired
@@ -429,30 +594,36 @@ export class SqlStore implements Store {
       if (result.usage) {
         // Added to what earlier executions of a handed-back run used.
         const before = await trx.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
-        usage = sumUsage([before ? toRun(before).usage : undefined, result.usage]);
+        usage = sumUsage([before ? toRun(before, cipher).usage : undefined, result.usage]);
       }
+      const error = conversationId === undefined ? (result.error ?? null) : sealRunError(cipher, { id: runId, conversation_id: conversationId }, result.error ?? null);
       await trx
         .updateTable('runs')
-        .set({ status: result.status, ended_at: now, exit_code: result.exitCode ?? null, error: result.error ?? null, error_code: result.errorCode ?? null, ...(usage ? usageColumns(usage) : {}) })
+        .set({ status: result.status, ended_at: now, exit_code: result.exitCode ?? null, error, error_code: result.errorCode ?? null, ...(usage ? usageColumns(usage) : {}) })
         .where('id', '=', runId)
         .execute();
       const row = await trx.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
-      return toRun(row);
+      return toRun(row, cipher);
     });
   }
 
   async getRun(runId: string): Promise<Run | undefined> {
     const row = await this.db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
-    return row ? toRun(row) : undefined;
+    if (!row) return undefined;
+    this.rememberRun(row.id, row.conversation_id);
+    return toRun(row, await this.cipherFor(this.db, row.conversation_id));
   }
 
   async listRuns(conversationId: string): Promise<Run[]> {
     const rows = await this.db.selectFrom('runs').selectAll().where('conversation_id', '=', conversationId).orderBy('sequence').execute();
-    return rows.map(toRun);
+    if (rows.length === 0) return [];
+    const cipher = await this.cipherFor(this.db, conversationId);
+    return rows.map((row) => toRun(row, cipher));
   }
 
   async appendRunEvents(runId: string, events: NewRunEvent[]): Promise<void> {
     if (events.length === 0) return;
+    const { conversationId, cipher } = await this.cipherForRun(runId);
     await this.db.transaction().execute(async (trx) => {
       // A write first (see the class comment), then read the next sequence number under the write lock.
       await trx.updateTable('runs').set({ id: runId }).where('id', '=', runId).execute();
@@ -464,21 +635,34 @@ export class SqlStore implements Store {
       let sequence = num(last?.sequence ?? 0);
       await trx
         .insertInto('run_events')
-        .values(events.map((event) => ({ run_id: runId, sequence: ++sequence, at: event.at, type: event.type, data: JSON.stringify(event.data ?? null) })))
+        .values(
+          events.map((event) => {
+            const data = JSON.stringify(event.data ?? null);
+            sequence++;
+            return { run_id: runId, sequence, at: event.at, type: event.type, data: conversationId === undefined ? data : cipher.sealText(eventIdentity(conversationId, runId, sequence), data) };
+          }),
+        )
         .execute();
     });
   }
 
   async listRunEvents(runId: string, afterSequence = 0): Promise<RunEvent[]> {
     const rows = await this.db.selectFrom('run_events').selectAll().where('run_id', '=', runId).where('sequence', '>', afterSequence).orderBy('sequence').execute();
-    return rows.map((row) => ({ runId: row.run_id, sequence: num(row.sequence), at: num(row.at), type: row.type, data: JSON.parse(row.data) as unknown }));
+    if (rows.length === 0) return [];
+    const { conversationId, cipher } = await this.cipherForRun(runId);
+    return rows.map((row) => {
+      const sequence = num(row.sequence);
+      const data = conversationId === undefined ? row.data : cipher.openText(eventIdentity(conversationId, runId, sequence), row.data, `event ${sequence} of run ${runId}`);
+      return { runId: row.run_id, sequence, at: num(row.at), type: row.type, data: JSON.parse(data) as unknown };
+    });
   }
 
   async appendTranscript(input: TranscriptAppend): Promise<TranscriptCursor> {
-    return this.db.transaction().execute(async (trx) => this.appendTranscriptIn(trx, input));
+    const cipher = await this.cipherFor(this.db, input.conversationId);
+    return this.db.transaction().execute(async (trx) => this.appendTranscriptIn(trx, input, cipher));
   }
 
-  private async appendTranscriptIn(trx: Transaction<Database>, input: TranscriptAppend): Promise<TranscriptCursor> {
+  private async appendTranscriptIn(trx: Transaction<Database>, input: TranscriptAppend, cipher: RowCipher): Promise<TranscriptCursor> {
     const meta = input.meta ? JSON.stringify(input.meta) : null;
     if (input.base === undefined) {
       if (input.asLeaseHolder) await assertLeaseHolder(trx, input.conversationId, input.runId);
@@ -491,21 +675,27 @@ export class SqlStore implements Store {
           created_by_run_id: input.runId ?? null,
           line_count: input.after.lineCount,
           byte_length: input.after.byteLength,
-          sha256: input.after.sha256,
-          meta,
+          sha256: cipher.digest(input.after.sha256),
+          // Sealed below, once the row's id (part of its associated data) is known.
+          meta: cipher.encrypted ? null : meta,
         })
         .returning('id')
         .executeTakeFirstOrThrow();
       const versionId = num(inserted.id);
+      if (cipher.encrypted && meta !== null) {
+        await trx.updateTable('transcript_versions').set({ meta: cipher.sealText(metaIdentity(input.conversationId, versionId), meta) }).where('id', '=', versionId).execute();
+      }
       // A whole version is stored in pieces of a few MB (at line ends) that load in parallel.
       const hash = createHash('sha256');
       let lineCount = 0;
+      let offset = 0;
       const pieces = splitAtLines(input.bytes);
       for (const [sequence, piece] of pieces.entries()) {
         hash.update(piece);
         lineCount += countNewlines(piece);
         const last = sequence === pieces.length - 1;
-        const encoded = encodeChunk(piece);
+        const encoded = sealBody(cipher, encodeChunk(piece), chunkIdentity(input.conversationId, versionId, offset, piece.length));
+        offset += piece.length;
         await trx
           .insertInto('transcript_chunks')
           .values({
@@ -515,7 +705,7 @@ export class SqlStore implements Store {
             data: await this.bodies.write(encoded.data),
             byte_length: piece.length,
             line_count_after: last ? input.after.lineCount : lineCount,
-            sha256_after: last ? input.after.sha256 : hash.copy().digest('hex'),
+            sha256_after: cipher.digest(last ? input.after.sha256 : hash.copy().digest('hex')),
           })
           .execute();
       }
@@ -527,11 +717,16 @@ export class SqlStore implements Store {
     // thinks, and moves its end; a second appends the chunk after the version's last one.
     const updated = await trx
       .updateTable('transcript_versions')
-      .set({ line_count: input.after.lineCount, byte_length: input.after.byteLength, sha256: input.after.sha256, ...(meta ? { meta } : {}) })
+      .set({
+        line_count: input.after.lineCount,
+        byte_length: input.after.byteLength,
+        sha256: cipher.digest(input.after.sha256),
+        ...(meta ? { meta: cipher.sealText(metaIdentity(input.conversationId, base.versionId), meta) } : {}),
+      })
       .where('id', '=', base.versionId)
       .where('conversation_id', '=', input.conversationId)
       .where('file_key', '=', input.fileKey)
-      .where('sha256', '=', base.sha256)
+      .where('sha256', '=', cipher.digest(base.sha256))
       .where('byte_length', '=', base.byteLength)
       .where(({ not, exists, selectFrom }) =>
         not(
@@ -554,7 +749,7 @@ export class SqlStore implements Store {
       if (input.asLeaseHolder) await assertLeaseHolder(trx, input.conversationId, input.runId);
       throw staleBaseError(input);
     }
-    const encoded = encodeChunk(input.bytes);
+    const encoded = sealBody(cipher, encodeChunk(input.bytes), chunkIdentity(input.conversationId, base.versionId, base.byteLength, input.bytes.length));
     const data = await this.bodies.write(encoded.data);
     await trx
       .insertInto('transcript_chunks')
@@ -569,7 +764,7 @@ export class SqlStore implements Store {
             inner.val(data).as('data'),
             inner.val(input.bytes.length).as('byte_length'),
             inner.val(input.after.lineCount).as('line_count_after'),
-            inner.val(input.after.sha256).as('sha256_after'),
+            inner.val(cipher.digest(input.after.sha256)).as('sha256_after'),
           ])
           .where('version_id', '=', base.versionId),
       )
@@ -578,11 +773,21 @@ export class SqlStore implements Store {
   }
 
   async compactTranscript(versionId: number): Promise<{ chunksBefore: number; chunksAfter: number }> {
+    const version = await this.db.selectFrom('transcript_versions').select('conversation_id').where('id', '=', versionId).executeTakeFirst();
+    const conversationId = version?.conversation_id ?? '';
+    const cipher = version ? await this.cipherFor(this.db, conversationId) : plaintextCipher;
     const removed: Buffer[] = [];
     const result = await this.db.transaction().execute(async (trx) => {
       // A write first, to take the write lock before reading (see the class comment).
       await trx.updateTable('transcript_versions').set((eb) => ({ byte_length: eb.ref('byte_length') })).where('id', '=', versionId).execute();
       const chunks = await trx.selectFrom('transcript_chunks').selectAll().where('version_id', '=', versionId).orderBy('sequence').execute();
+      // Where each chunk starts in the version: part of its body's associated data.
+      const offsets = new Map<number, number>();
+      let start = 0;
+      for (const chunk of chunks) {
+        offsets.set(chunk.sequence, start);
+        start += num(chunk.byte_length);
+      }
       // Runs of consecutive small chunks (periodic deltas), each grouped into pieces of at most MAX_CHUNK_BYTES;
       // a large chunk stays as it is and ends the run before it.
       const groups: Array<typeof chunks> = [];
@@ -608,19 +813,21 @@ export class SqlStore implements Store {
         if (group.length < 2) continue;
         const parts: Buffer[] = [];
         for (const chunk of group) {
-          if (!isChunkCodec(chunk.codec)) return { chunksBefore: chunks.length, chunksAfter: chunks.length };
           const bytes = await this.bodies
             .read(Buffer.from(chunk.data))
-            .then((data) => decodeChunkAsync({ codec: chunk.codec as ChunkCodec, data }))
+            .then((data) => {
+              const body = openBody(cipher, chunk.codec, data, chunkIdentity(conversationId, versionId, offsets.get(chunk.sequence)!, num(chunk.byte_length)));
+              return body ? decodeChunkAsync(body) : undefined;
+            })
             .catch(() => undefined);
           // A damaged chunk is left for loadTranscript to report, never merged away.
           if (!bytes || bytes.length !== num(chunk.byte_length)) return { chunksBefore: chunks.length, chunksAfter: chunks.length };
           parts.push(bytes);
         }
         const merged = Buffer.concat(parts);
-        const encoded = encodeChunk(merged);
         const first = group[0]!;
         const last = group.at(-1)!;
+        const encoded = sealBody(cipher, encodeChunk(merged), chunkIdentity(conversationId, versionId, offsets.get(first.sequence)!, merged.length));
         await trx.deleteFrom('transcript_chunks').where('version_id', '=', versionId).where('sequence', 'in', group.map((chunk) => chunk.sequence)).execute();
         removed.push(...group.map((chunk) => Buffer.from(chunk.data)));
         await trx
@@ -656,6 +863,7 @@ export class SqlStore implements Store {
     const latestByKey = new Map<string, (typeof versions)[number]>();
     for (const version of versions) if (!latestByKey.has(version.file_key)) latestByKey.set(version.file_key, version);
     if (latestByKey.size === 0) return undefined;
+    const cipher = await this.cipherFor(trx, conversationId);
 
     const files: StoredTranscriptFile[] = [];
     let meta: SessionMeta | undefined;
@@ -665,16 +873,21 @@ export class SqlStore implements Store {
       // Chunks appended after the version row was read (a writer on a backend without snapshot reads) are ignored.
       const versionBytes = num(version.byte_length);
       const wanted: typeof chunks = [];
+      const offsets: number[] = [];
       for (let covered = 0, index = 0; index < chunks.length && (covered < versionBytes || wanted.length === 0); index++) {
         wanted.push(chunks[index]!);
+        offsets.push(covered);
         covered += num(chunks[index]!.byte_length);
       }
       const decoded = await Promise.all(
-        wanted.map(async (chunk) => {
-          if (!isChunkCodec(chunk.codec)) throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} has unknown codec "${chunk.codec}"`);
+        wanted.map(async (chunk, index) => {
+          const data = await this.bodies.read(Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength)).catch(() => {
+            throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} cannot be read`);
+          });
+          const body = openBody(cipher, chunk.codec, data, chunkIdentity(conversationId, versionId, offsets[index]!, num(chunk.byte_length)));
+          if (!body) throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} ${bodyProblem(cipher, chunk.codec)}`);
           try {
-            const data = await this.bodies.read(Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength));
-            return await decodeChunkAsync({ codec: chunk.codec, data }, num(chunk.byte_length));
+            return await decodeChunkAsync(body, num(chunk.byte_length));
           } catch {
             throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} does not decompress`);
           }
@@ -689,15 +902,17 @@ export class SqlStore implements Store {
         hash.update(bytes);
         parts.push(bytes);
         byteLength += bytes.length;
-        if (hash.copy().digest('hex') !== chunk.sha256_after) throw corrupt(conversationId, version.file_key, `sha256 mismatch after chunk ${chunk.sequence}`);
+        if (cipher.digest(hash.copy().digest('hex')) !== chunk.sha256_after) throw corrupt(conversationId, version.file_key, `sha256 mismatch after chunk ${chunk.sequence}`);
       }
       const content = parts.length === 1 ? parts[0]! : Buffer.concat(parts, byteLength);
       const sha256 = hash.digest('hex');
       const lineCount = countLines(content);
-      if (sha256 !== version.sha256 || byteLength !== num(version.byte_length) || lineCount !== num(version.line_count)) {
-        throw corrupt(conversationId, version.file_key, `expected ${version.line_count} lines and sha256 ${version.sha256.slice(0, 12)}…, found ${lineCount} lines and sha256 ${sha256.slice(0, 12)}…`);
+      if (cipher.digest(sha256) !== version.sha256 || byteLength !== num(version.byte_length) || lineCount !== num(version.line_count)) {
+        throw corrupt(conversationId, version.file_key, `expected ${version.line_count} lines and sha256 ${version.sha256.slice(0, 12)}…, found ${lineCount} lines and sha256 ${cipher.digest(sha256).slice(0, 12)}…`);
       }
-      if (version.file_key === 'main' && version.meta) meta = JSON.parse(version.meta) as SessionMeta;
+      if (version.file_key === 'main' && version.meta) {
+        meta = JSON.parse(cipher.openText(metaIdentity(conversationId, versionId), version.meta, `session metadata of conversation ${conversationId}`)) as SessionMeta;
+      }
       files.push({ key: version.file_key, content, lineCount, sha256, cursor: { versionId, lineCount, byteLength, sha256 } });
     }
     return { conversationId, meta, files };
@@ -710,62 +925,67 @@ export class SqlStore implements Store {
     transcript: { versionId: number; byteLength: number } | undefined;
     asLeaseHolder?: boolean;
   }): Promise<number> {
-    return this.db.transaction().execute(async (trx) => this.saveWorkspaceSnapshotIn(trx, input));
+    const cipher = await this.cipherFor(this.db, input.conversationId);
+    return this.db.transaction().execute(async (trx) => this.saveWorkspaceSnapshotIn(trx, input, cipher));
   }
 
   private async saveWorkspaceSnapshotIn(
     trx: Transaction<Database>,
     input: { conversationId: string; runId: string; snapshot: WorkspaceSnapshot; transcript: { versionId: number; byteLength: number } | undefined; asLeaseHolder?: boolean },
+    cipher: RowCipher,
   ): Promise<number> {
     if (input.asLeaseHolder) await assertLeaseHolder(trx, input.conversationId, input.runId);
-    {
-      const inserted = await trx
-        .insertInto('workspace_snapshots')
-        .values({
-          conversation_id: input.conversationId,
-          run_id: input.runId,
-          created_at: Date.now(),
-          kind: input.snapshot.manifest.kind,
-          fingerprint: input.snapshot.manifest.fingerprint,
-          manifest: JSON.stringify(input.snapshot.manifest),
-          transcript_version_id: input.transcript?.versionId ?? null,
-          transcript_byte_length: input.transcript?.byteLength ?? null,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      const snapshotId = num(inserted.id);
-      for (const [name, bytes] of Object.entries(input.snapshot.blobs) as Array<[string, Buffer | undefined]>) {
-        if (!bytes) continue;
-        const sha256 = createHash('sha256').update(bytes).digest('hex');
-        // The same bundle (same HEAD) at every save of a run: stored once per conversation, then referenced.
-        const same = await trx
-          .selectFrom('workspace_blobs')
-          .innerJoin('workspace_snapshots', 'workspace_snapshots.id', 'workspace_blobs.snapshot_id')
-          .select('workspace_blobs.snapshot_id')
-          .where('workspace_snapshots.conversation_id', '=', input.conversationId)
-          .where('workspace_blobs.name', '=', name)
-          .where('workspace_blobs.sha256', '=', sha256)
-          .where('workspace_blobs.codec', '!=', BLOB_REFERENCE)
-          .limit(1)
-          .executeTakeFirst();
-        // A git bundle is already compressed: brotli would spend time for nothing.
-        const encoded = same
-          ? { codec: BLOB_REFERENCE, data: Buffer.from(String(num(same.snapshot_id))) }
-          : name === 'bundle'
-            ? { codec: 'none' as const, data: bytes }
-            : encodeChunk(bytes);
-        await trx
-          .insertInto('workspace_blobs')
-          .values({ snapshot_id: snapshotId, name, codec: encoded.codec, data: encoded.data, byte_length: bytes.length, sha256 })
-          .execute();
-      }
-      return snapshotId;
+    const manifest = JSON.stringify(input.snapshot.manifest);
+    const inserted = await trx
+      .insertInto('workspace_snapshots')
+      .values({
+        conversation_id: input.conversationId,
+        run_id: input.runId,
+        created_at: Date.now(),
+        kind: input.snapshot.manifest.kind,
+        fingerprint: cipher.digest(input.snapshot.manifest.fingerprint),
+        // Sealed below, once the row's id (part of its associated data) is known.
+        manifest: cipher.encrypted ? '' : manifest,
+        transcript_version_id: input.transcript?.versionId ?? null,
+        transcript_byte_length: input.transcript?.byteLength ?? null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const snapshotId = num(inserted.id);
+    if (cipher.encrypted) {
+      await trx.updateTable('workspace_snapshots').set({ manifest: cipher.sealText(manifestIdentity(input.conversationId, snapshotId), manifest) }).where('id', '=', snapshotId).execute();
     }
+    for (const [name, bytes] of Object.entries(input.snapshot.blobs) as Array<[string, Buffer | undefined]>) {
+      if (!bytes) continue;
+      const sha256 = cipher.digest(createHash('sha256').update(bytes).digest('hex'));
+      // The same bundle (same HEAD) at every save of a run: stored once per conversation, then referenced.
+      const same = await trx
+        .selectFrom('workspace_blobs')
+        .innerJoin('workspace_snapshots', 'workspace_snapshots.id', 'workspace_blobs.snapshot_id')
+        .select('workspace_blobs.snapshot_id')
+        .where('workspace_snapshots.conversation_id', '=', input.conversationId)
+        .where('workspace_blobs.name', '=', name)
+        .where('workspace_blobs.sha256', '=', sha256)
+        .where('workspace_blobs.codec', '!=', BLOB_REFERENCE)
+        .limit(1)
+        .executeTakeFirst();
+      // A git bundle is already compressed: brotli would spend time for nothing.
+      const encoded = same
+        ? { codec: BLOB_REFERENCE, data: Buffer.from(String(num(same.snapshot_id))) }
+        : sealBody(cipher, name === 'bundle' ? { codec: 'none' as const, data: bytes } : encodeChunk(bytes), blobIdentity(input.conversationId, snapshotId, name, bytes.length));
+      await trx
+        .insertInto('workspace_blobs')
+        .values({ snapshot_id: snapshotId, name, codec: encoded.codec, data: encoded.data, byte_length: bytes.length, sha256 })
+        .execute();
+    }
+    return snapshotId;
   }
 
   async listWorkspaceSnapshots(conversationId: string): Promise<WorkspaceSnapshotSummary[]> {
     const rows = await this.db.selectFrom('workspace_snapshots').selectAll().where('conversation_id', '=', conversationId).orderBy('id').execute();
-    return rows.map(toSnapshotSummary);
+    if (rows.length === 0) return [];
+    const cipher = await this.cipherFor(this.db, conversationId);
+    return rows.map((row) => toSnapshotSummary(row, cipher));
   }
 
   async loadWorkspaceSnapshot(conversationId: string, atRunId?: string): Promise<StoredWorkspaceSnapshot | undefined> {
@@ -773,7 +993,8 @@ export class SqlStore implements Store {
     if (atRunId !== undefined) query = query.where('run_id', '=', atRunId);
     const row = await query.orderBy('id', 'desc').limit(1).executeTakeFirst();
     if (!row) return undefined;
-    const summary = toSnapshotSummary(row);
+    const cipher = await this.cipherFor(this.db, conversationId);
+    const summary = toSnapshotSummary(row, cipher);
     const blobRows = await this.db.selectFrom('workspace_blobs').selectAll().where('snapshot_id', '=', summary.id).execute();
     const blobs: WorkspaceBlobs = {};
     for (const row of blobRows) {
@@ -791,11 +1012,14 @@ export class SqlStore implements Store {
         new BatonError('WORKSPACE_ERROR', `the stored workspace ${blob.name} of conversation ${conversationId} is damaged`, {
           hint: 'resume with --no-workspace to continue without the files',
         });
-      if (!isChunkCodec(blob.codec) || (blob.name !== 'bundle' && blob.name !== 'patch' && blob.name !== 'archive')) throw damaged();
-      const bytes = await decodeChunkAsync({ codec: blob.codec, data: Buffer.from(blob.data) }).catch(() => {
+      if (blob.name !== 'bundle' && blob.name !== 'patch' && blob.name !== 'archive') throw damaged();
+      // Sealed for this conversation and the snapshot that stored it: a reference to another conversation's blob fails here.
+      const body = openBody(cipher, blob.codec, Buffer.from(blob.data), blobIdentity(conversationId, num(blob.snapshot_id), blob.name, num(blob.byte_length)));
+      if (!body) throw damaged();
+      const bytes = await decodeChunkAsync(body).catch(() => {
         throw damaged();
       });
-      if (bytes.length !== num(blob.byte_length) || createHash('sha256').update(bytes).digest('hex') !== blob.sha256) throw damaged();
+      if (bytes.length !== num(blob.byte_length) || cipher.digest(createHash('sha256').update(bytes).digest('hex')) !== blob.sha256) throw damaged();
       blobs[blob.name] = bytes;
     }
     return { ...summary, blobs };
@@ -803,7 +1027,7 @@ export class SqlStore implements Store {
 
   async importConversation(imported: ImportedConversation): Promise<void> {
     const { conversation } = imported;
-    if (await this.getConversation(conversation.id)) {
+    if (await this.db.selectFrom('conversations').select('id').where('id', '=', conversation.id).executeTakeFirst()) {
       throw new BatonError('IMPORT_INVALID', `conversation ${conversation.id} already exists in ${this.location}`, {
         hint: `it was imported before (see \`baton show ${conversation.id}\`); import a second copy under a fresh id with --as-new`,
       });
@@ -815,69 +1039,160 @@ export class SqlStore implements Store {
         hint: 'import it under fresh ids with --as-new',
       });
     }
+    const key = this.encryption.newDataKey();
+    if (!key) await this.encryption.assertStillPlaintext(this.db);
+    const cipher = key?.cipher ?? plaintextCipher;
+    const owner = conversationKeyOwner(conversation.id);
     await this.db.transaction().execute(async (trx) => {
       await trx
         .insertInto('conversations')
-        .values({
-          id: conversation.id,
-          harness: conversation.harness,
-          session_id: conversation.sessionId ?? null,
-          title: conversation.title,
-          cwd: conversation.cwd,
-          created_at: conversation.createdAt,
-          updated_at: conversation.updatedAt,
-          active_run_id: null,
-          lease_expires_at: null,
-          tenant: conversation.tenant ?? null,
-          options: encodeOptions(conversation.options),
-          forked_from: conversation.forkedFrom ? JSON.stringify(conversation.forkedFrom) : null,
-          trust: conversation.trust ?? 'untrusted',
-        })
+        .values(
+          sealConversationColumns(
+            {
+              id: conversation.id,
+              harness: conversation.harness,
+              session_id: conversation.sessionId ?? null,
+              title: conversation.title,
+              cwd: conversation.cwd,
+              created_at: conversation.createdAt,
+              updated_at: conversation.updatedAt,
+              active_run_id: null,
+              lease_expires_at: null,
+              tenant: conversation.tenant ?? null,
+              options: encodeOptions(conversation.options),
+              forked_from: conversation.forkedFrom ? JSON.stringify(conversation.forkedFrom) : null,
+              trust: conversation.trust ?? 'untrusted',
+            },
+            cipher,
+          ),
+        )
         .execute();
+      if (key) await this.encryption.saveDataKey(trx, owner, key);
       for (const run of imported.runs) {
         await trx
           .insertInto('runs')
-          .values({
-            id: run.id,
-            conversation_id: conversation.id,
-            sequence: run.sequence,
-            kind: run.kind,
-            prompt: run.prompt,
-            // A run that was still running (or waiting) when exported cannot be running here.
-            status: run.status === 'running' || run.status === 'queued' ? 'interrupted' : run.status,
-            host: run.host,
-            cwd: run.cwd,
-            started_at: run.startedAt,
-            ended_at: run.endedAt ?? null,
-            exit_code: run.exitCode ?? null,
-            error: run.error ?? null,
-            queued_at: run.queuedAt ?? null,
-            handoffs: run.handoffs ?? 0,
-            redaction: encodeRedaction(run.redaction),
-            ...usageColumns(run.usage),
-            error_code: run.errorCode ?? null,
-          })
+          .values(
+            sealRunColumns(
+              {
+                id: run.id,
+                conversation_id: conversation.id,
+                sequence: run.sequence,
+                kind: run.kind,
+                prompt: run.prompt,
+                // A run that was still running (or waiting) when exported cannot be running here.
+                status: run.status === 'running' || run.status === 'queued' ? 'interrupted' : run.status,
+                host: run.host,
+                cwd: run.cwd,
+                started_at: run.startedAt,
+                ended_at: run.endedAt ?? null,
+                exit_code: run.exitCode ?? null,
+                error: run.error ?? null,
+                queued_at: run.queuedAt ?? null,
+                handoffs: run.handoffs ?? 0,
+                redaction: encodeRedaction(run.redaction),
+                ...usageColumns(run.usage),
+                error_code: run.errorCode ?? null,
+              },
+              cipher,
+            ),
+          )
           .execute();
       }
       for (const event of imported.events) {
-        await trx.insertInto('run_events').values({ run_id: event.runId, sequence: event.sequence, at: event.at, type: event.type, data: JSON.stringify(event.data ?? null) }).execute();
+        const data = JSON.stringify(event.data ?? null);
+        await trx
+          .insertInto('run_events')
+          .values({ run_id: event.runId, sequence: event.sequence, at: event.at, type: event.type, data: cipher.sealText(eventIdentity(conversation.id, event.runId, event.sequence), data) })
+          .execute();
       }
-      if (imported.workspace) await this.saveWorkspaceSnapshotIn(trx, { conversationId: conversation.id, ...imported.workspace, transcript: undefined });
+      if (imported.workspace) await this.saveWorkspaceSnapshotIn(trx, { conversationId: conversation.id, ...imported.workspace, transcript: undefined }, cipher);
       for (const file of imported.files) {
-        await this.appendTranscriptIn(trx, {
-          conversationId: conversation.id,
-          fileKey: file.key,
-          runId: undefined,
-          base: undefined,
-          bytes: file.content,
-          after: { lineCount: file.lineCount, byteLength: file.content.length, sha256: file.sha256 },
-          meta: file.key === 'main' ? imported.meta : undefined,
-        });
+        await this.appendTranscriptIn(
+          trx,
+          {
+            conversationId: conversation.id,
+            fileKey: file.key,
+            runId: undefined,
+            base: undefined,
+            bytes: file.content,
+            after: { lineCount: file.lineCount, byteLength: file.content.length, sha256: file.sha256 },
+            meta: file.key === 'main' ? imported.meta : undefined,
+          },
+          cipher,
+        );
       }
     });
+    if (key) this.encryption.remember(owner, cipher);
+  }
+
+  // --- tenant secrets -------------------------------------------------------------------------------------
+
+  /**
+   * Stores (or replaces) a tenant's secret, encrypted under the tenant's data key. Refused in a plaintext
+   * store: a secret is never written where a copy of the file would show it.
+   */
+  async setTenantSecret(tenant: string, name: string, value: string): Promise<void> {
+    assertSecretName(name);
+    // It becomes an environment variable, where a NUL cannot go.
+    if (value.includes('\0')) throw new BatonError('USAGE', `the value of secret ${name} holds a NUL character`, { hint: 'store the value without it' });
+    if (!this.encryption.encrypted) throw secretsNeedEncryption(this.location);
+    const owner = tenantKeyOwner(tenant);
+    const existing = await this.encryption.forTenant(this.db, tenant);
+    const key = existing ? undefined : this.encryption.newDataKey();
+    const cipher = existing ?? key!.cipher;
+    const now = Date.now();
+    const sealed = cipher.sealText(secretIdentity(tenant, name), value);
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('tenant_secrets')
+        .values({ tenant, name, value: sealed, created_at: now, updated_at: now })
+        .onConflict((conflict) => conflict.columns(['tenant', 'name']).doUpdateSet({ value: sealed, updated_at: now }))
+        .execute();
+      if (key) await this.encryption.saveDataKey(trx, owner, key);
+    });
+    if (key) this.encryption.remember(owner, cipher);
+  }
+
+  /** The names of a tenant's secrets, sorted; never their values. */
+  async listTenantSecretNames(tenant: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('tenant_secrets').select('name').where('tenant', '=', tenant).orderBy('name').execute();
+    return rows.map((row) => row.name);
+  }
+
+  /** Removes a tenant's secret; false when there was none by that name. */
+  async deleteTenantSecret(tenant: string, name: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('tenant_secrets').where('tenant', '=', tenant).where('name', '=', name).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** A tenant's secrets, name → value, for the environment of that tenant's runs. */
+  async tenantSecrets(tenant: string): Promise<Record<string, string>> {
+    const rows = await this.db.selectFrom('tenant_secrets').select(['name', 'value']).where('tenant', '=', tenant).orderBy('name').execute();
+    if (rows.length === 0) return {};
+    const cipher = await this.encryption.forTenant(this.db, tenant);
+    if (!cipher) throw this.encryption.missingDataKey(tenantKeyOwner(tenant));
+    return Object.fromEntries(rows.map((row) => [row.name, cipher.openText(secretIdentity(tenant, row.name), row.value, `secret ${row.name} of tenant ${tenant}`)]));
+  }
+
+  // --- keys -----------------------------------------------------------------------------------------------
+
+  /** Re-wraps every data key under `next` (one transaction; transcripts untouched); `next` is this store's key from then on. */
+  async rotateMasterKey(next: KeyMaterial): Promise<{ dataKeys: number; from: string; to: string }> {
+    return this.encryption.rotate(this.db, next);
+  }
+
+  /**
+   * Encrypts this plaintext store in place, in one transaction, under the key it was opened with
+   * (`allowPlaintextWithKey`): every conversation gets its data key and every row is rewritten sealed.
+   */
+  async enableEncryption(): Promise<{ conversations: number; keyId: string }> {
+    const { encryptStoreInPlace } = await import('./enable-encryption.js');
+    return encryptStoreInPlace(this.db, this.bodies, this.encryption, this.location);
   }
 
   async close(): Promise<void> {
+    this.encryption.close();
+    this.runConversations.clear();
     await this.onClose();
   }
 
@@ -887,3 +1202,7 @@ export class SqlStore implements Store {
     });
   }
 }
+
+export const eventIdentity = (conversationId: string, runId: string, sequence: number): string => rowIdentity('run_events.data', conversationId, runId, sequence);
+export const metaIdentity = (conversationId: string, versionId: number): string => rowIdentity('transcript_versions.meta', conversationId, versionId);
+const secretIdentity = (tenant: string, name: string): string => rowIdentity('tenant_secrets.value', tenant, name);

@@ -8,6 +8,8 @@ import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../fs/private-files.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
 import type { ChunkBodies } from './chunk-bodies.js';
+import { StoreEncryption } from './encryption.js';
+import type { KeyMaterial } from './master-key.js';
 import { SqlStore } from './sql-store.js';
 
 const BUSY_TIMEOUT_MS = 10_000;
@@ -20,9 +22,26 @@ const BUSY_TIMEOUT_MS = 10_000;
  */
 const sharedDatabases = new Map<string, Promise<{ db: Kysely<Database>; users: number }>>();
 
-export async function openSqliteStore(path: string, options: { chunkBodies?: ChunkBodies } = {}): Promise<SqlStore> {
+export interface OpenSqliteOptions {
+  chunkBodies?: ChunkBodies;
+  /** The master key (BATON_MASTER_KEY): a store first opened with one is encrypted; an encrypted store needs it. */
+  masterKey?: KeyMaterial | undefined;
+  /** For `baton keys enable` only: open a plaintext store although a key was given. */
+  allowPlaintextWithKey?: boolean;
+}
+
+export async function openSqliteStore(path: string, options: OpenSqliteOptions = {}): Promise<SqlStore> {
   const absolute = path === ':memory:' ? path : resolve(path);
-  if (absolute === ':memory:') return new SqlStore(await openDatabase(absolute), absolute, undefined, options.chunkBodies);
+  const openEncryption = async (db: Kysely<Database>): Promise<StoreEncryption> =>
+    StoreEncryption.open(db, options.masterKey, { location: absolute, lockingReads: false, allowPlaintextWithKey: options.allowPlaintextWithKey === true });
+  if (absolute === ':memory:') {
+    const db = await openDatabase(absolute);
+    const encryption = await openEncryption(db).catch(async (error: unknown) => {
+      await db.destroy();
+      throw error;
+    });
+    return new SqlStore(db, absolute, undefined, options.chunkBodies, encryption);
+  }
   let shared = sharedDatabases.get(absolute);
   if (!shared) {
     shared = openDatabase(absolute).then((db) => ({ db, users: 0 }));
@@ -32,13 +51,21 @@ export async function openSqliteStore(path: string, options: { chunkBodies?: Chu
   const entry = await shared;
   entry.users++;
   let closed = false;
-  return new SqlStore(entry.db, absolute, async () => {
+  const release = async (): Promise<void> => {
     if (closed) return;
     closed = true;
     if (--entry.users > 0) return;
     if (sharedDatabases.get(absolute) === shared) sharedDatabases.delete(absolute);
     await entry.db.destroy();
-  }, options.chunkBodies);
+  };
+  let encryption: StoreEncryption;
+  try {
+    encryption = await openEncryption(entry.db);
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  return new SqlStore(entry.db, absolute, release, options.chunkBodies, encryption);
 }
 
 /** Creates the store's directory, and any missing parents, 0700 whatever the umask; an existing one is left as it is. */

@@ -279,5 +279,16 @@ export interface Store {
   listWorkspaceSnapshots(conversationId: string): Promise<WorkspaceSnapshotSummary[]>;
 
   importConversation(imported: ImportedConversation): Promise<void>;
+
+  /**
+   * Tenant secrets (`baton secret set --tenant T NAME`): kept encrypted under the tenant's data key; setting one in
+   * a store that is not encrypted is refused (STORE_NOT_ENCRYPTED). Names are listed, values only read whole.
+   */
+  setTenantSecret(tenant: string, name: string, value: string): Promise<void>;
+  listTenantSecretNames(tenant: string): Promise<string[]>;
+  deleteTenantSecret(tenant: string, name: string): Promise<boolean>;
+  /** Name → value, for the environment of that tenant's runs (src/fleet/worker.ts). */
+  tenantSecrets(tenant: string): Promise<Record<string, string>>;
+
   close(): Promise<void>;
 }

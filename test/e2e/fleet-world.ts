@@ -71,14 +71,14 @@ function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv, cwd:
   return { name, child, log: () => stderr, exited };
 }
 
-export async function createFleet(options: { script?: Script; leaseSeconds?: number } = {}): Promise<Fleet> {
+export async function createFleet(options: { script?: Script; leaseSeconds?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Fleet> {
   const root = await mkdtemp(join(tmpdir(), 'baton-fleet-'));
   const cluster = await startPostgresCluster();
   const model = await startScriptedModelServer({ script: options.script ?? testScript });
   // The operator's keys and the model's URLs, as a worker's machine has them: the workers' model proxy sends
   // OpenAI requests to --upstream-openai and Anthropic ones to ANTHROPIC_BASE_URL, with these keys.
   const machine = await createMachine(root, 'operator', model);
-  const env: NodeJS.ProcessEnv = { ...machine.env, BATON_STORE: cluster.url, OPENAI_API_KEY: OPERATOR_OPENAI_KEY, ANTHROPIC_API_KEY: OPERATOR_ANTHROPIC_KEY };
+  const env: NodeJS.ProcessEnv = { ...machine.env, BATON_STORE: cluster.url, OPENAI_API_KEY: OPERATOR_OPENAI_KEY, ANTHROPIC_API_KEY: OPERATOR_ANTHROPIC_KEY, ...options.env };
   delete env.CODEX_HOME;
   delete env.CLAUDE_CONFIG_DIR;
   delete env[SCRIPTED_API_KEY_VARIABLE];

@@ -46,8 +46,8 @@ export interface World {
   storePath: string;
   machine(name: string, project?: string): Promise<Machine>;
   /** Starts `baton --store <shared store> …args` on a machine. */
-  start(machine: Machine, args: string[], options?: { store?: string; cwd?: string; env?: NodeJS.ProcessEnv }): RunningBaton;
-  baton(machine: Machine, args: string[], options?: { store?: string; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<BatonResult>;
+  start(machine: Machine, args: string[], options?: { store?: string; cwd?: string; env?: NodeJS.ProcessEnv; stdin?: string }): RunningBaton;
+  baton(machine: Machine, args: string[], options?: { store?: string; cwd?: string; env?: NodeJS.ProcessEnv; stdin?: string }): Promise<BatonResult>;
   /** The model turns received so far (requests that carried a conversation). */
   turns(): RecordedRequest[];
   cleanup(): Promise<void>;
@@ -61,12 +61,13 @@ export async function createWorld(script: Script = testScript): Promise<World> {
     const child = spawn(process.execPath, [BATON, '--store', options.store ?? storePath, ...args], {
       cwd: options.cwd ?? machine.cwd,
       env: { ...machine.env, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (options.stdin !== undefined) child.stdin!.end(options.stdin);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const result = new Promise<BatonResult>((resolvePromise) => {
       child.on('close', (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
     });

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isBatonError } from '../../src/errors.js';
 import { newConversationId, newRunId } from '../../src/ids.js';
+import { generateKeyText, parseKey } from '../../src/store/master-key.js';
 import { openPostgresStore, redactPostgresUrl } from '../../src/store/postgres.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
 import type { TranscriptCursor } from '../../src/store/store.js';
@@ -17,6 +18,9 @@ import { startPostgresCluster, type PostgresCluster } from '../helpers/postgres-
 import { appendAfter, expectBatonError, jsonLines, sha256, sleep, storeContract } from './store-contract.js';
 
 const TEMPLATE = 'baton_template';
+/** Migrated once and first opened with ENCRYPTED_KEY, so it is an encrypted store (the contract's encrypted run). */
+const ENCRYPTED_TEMPLATE = 'baton_template_encrypted';
+const ENCRYPTED_KEY = generateKeyText();
 let started: PostgresCluster | undefined;
 let startError: unknown;
 let databases = 0;
@@ -31,6 +35,7 @@ beforeAll(async () => {
     // Migrated once; every test's database is a copy of it (opening it then finds nothing to migrate).
     const store = await openPostgresStore(await started.createDatabase(TEMPLATE));
     await store.close();
+    await (await openPostgresStore(await started.createDatabase(ENCRYPTED_TEMPLATE), { masterKey: parseKey(ENCRYPTED_KEY, 'test key') })).close();
     console.info(`PostgreSQL test cluster started in ${Math.round(clusterMs)} ms (${started.url}); template migrated in ${Math.round(performance.now() - begun - clusterMs)} ms`);
   } catch (error) {
     startError = error;
@@ -56,6 +61,20 @@ async function freshDatabase(template: string = TEMPLATE): Promise<{ name: strin
 storeContract('PostgreSQL', async () => {
   const database = await freshDatabase();
   const store = await openPostgresStore(database.url);
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await cluster().dropDatabase(database.name);
+    },
+  };
+});
+
+// The same contract on an encrypted store: a fresh database first opened with a master key.
+storeContract('PostgreSQL, encrypted', async () => {
+  const database = await freshDatabase(ENCRYPTED_TEMPLATE);
+  const store = await openPostgresStore(database.url, { masterKey: parseKey(ENCRYPTED_KEY, 'test key') });
+  expect(store.encryptionStatus.encrypted).toBe(true);
   return {
     store,
     cleanup: async () => {
@@ -144,7 +163,7 @@ describe('postgres store', () => {
 
         const client = await raw(empty.url);
         const names = (await client.query<{ name: string }>('SELECT name FROM baton_migrations ORDER BY name')).rows.map((row) => row.name);
-        expect(names).toEqual(['0001_initial', '0002_workspace_snapshots', '0003_fleet', '0004_forks', '0005_trust', '0006_token_revocation', '0007_redaction', '0008_run_usage']);
+        expect(names).toEqual(['0001_initial', '0002_workspace_snapshots', '0003_fleet', '0004_forks', '0005_trust', '0006_token_revocation', '0007_redaction', '0008_run_usage', '0009_encryption']);
         // The PostgreSQL column types of the migration dialect.
         const columns = await client.query<{ table_name: string; column_name: string; data_type: string; column_default: string | null }>(
           `SELECT table_name, column_name, data_type, column_default FROM information_schema.columns
@@ -163,7 +182,7 @@ describe('postgres store', () => {
         const again = await openStore(empty.url);
         expect((await again.getConversation(conversationId))?.title).toBe('kept');
         expect((await again.loadTranscript(conversationId))?.files[0]?.cursor).toEqual(cursor);
-        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(7);
+        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(9);
       } finally {
         for (const handle of toClose.splice(0).reverse()) await ('end' in handle ? handle.end() : handle.close());
         await cluster().dropDatabase(empty.name);
@@ -177,7 +196,7 @@ describe('postgres store', () => {
         for (const store of stores) toClose.push(store);
         expect(await stores[0]!.listConversations()).toEqual([]);
         const client = await raw(empty.url);
-        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(7);
+        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(9);
       } finally {
         for (const handle of toClose.splice(0).reverse()) await ('end' in handle ? handle.end() : handle.close());
         await cluster().dropDatabase(empty.name);

@@ -8,6 +8,7 @@ import { brotliCompressSync } from 'node:zlib';
 import Sqlite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newConversationId, newRunId } from '../../src/ids.js';
+import { generateKeyText, parseKey } from '../../src/store/master-key.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
 import type { TranscriptCursor } from '../../src/store/store.js';
@@ -75,6 +76,32 @@ storeContract('sqlite', async () => {
 storeContract('sqlite, chunk bodies in an object store', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'baton-sqlite-bodies-'));
   const store = await openSqliteStore(join(directory, 'baton.db'), { chunkBodies: fileChunkBodies(join(directory, 'objects')) });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+});
+
+// The same contract on an encrypted store (a master key given when the store was made), bodies inline and outside.
+storeContract('sqlite, encrypted', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'baton-sqlite-encrypted-'));
+  const store = await openSqliteStore(join(directory, 'baton.db'), { masterKey: parseKey(generateKeyText(), 'test key') });
+  expect((store as SqlStore).encryptionStatus.encrypted).toBe(true);
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+});
+
+storeContract('sqlite, encrypted, chunk bodies in an object store', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'baton-sqlite-encrypted-bodies-'));
+  const store = await openSqliteStore(join(directory, 'baton.db'), { chunkBodies: fileChunkBodies(join(directory, 'objects')), masterKey: parseKey(generateKeyText(), 'test key') });
   return {
     store,
     cleanup: async () => {
@@ -214,12 +241,12 @@ describe('sqlite store', () => {
 
       const raw = rawConnection();
       const migrations = raw.prepare('SELECT name FROM baton_migrations ORDER BY name').all() as Array<{ name: string }>;
-      expect(migrations.map((row) => row.name)).toEqual(['0001_initial', '0002_workspace_snapshots', '0003_fleet', '0004_forks', '0005_trust', '0006_token_revocation', '0007_redaction', '0008_run_usage']);
+      expect(migrations.map((row) => row.name)).toEqual(['0001_initial', '0002_workspace_snapshots', '0003_fleet', '0004_forks', '0005_trust', '0006_token_revocation', '0007_redaction', '0008_run_usage', '0009_encryption']);
 
       const again = await openStore();
       expect((await again.getConversation(conversationId))?.title).toBe('kept');
       expect((await again.loadTranscript(conversationId))?.files[0]?.cursor).toEqual(cursor);
-      expect((raw.prepare('SELECT count(*) AS n FROM baton_migrations').get() as { n: number }).n).toBe(7); // re-opening applied nothing twice
+      expect((raw.prepare('SELECT count(*) AS n FROM baton_migrations').get() as { n: number }).n).toBe(9); // re-opening applied nothing twice
     });
 
     it('creates the store file, its -wal and -shm 0600 and its directories 0700, even with umask 000', async () => {
