@@ -28,12 +28,14 @@ import { claudeSession, codexSession, type BenchSession } from './lib/sessions.j
 import { MB, formatBytes, formatMs, median, round } from './lib/stats.js';
 import { benchIncrementalStorage, benchStorage, type IncrementalResult, type StorageResult } from './lib/storage.js';
 import { benchEncryption, type EncryptionResult } from './lib/encryption.js';
+import { benchRedaction, type RedactionResult } from './lib/redaction.js';
 import { synthesiseRollout } from './lib/synth.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
-const onlyEncryption = args.has('--only-encryption');
+const onlyRedaction = args.has('--only-redaction');
+const onlyEncryption = args.has('--only-encryption') || onlyRedaction;
 const started = Date.now();
 const log = (message: string): void => {
   process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${message}\n`);
@@ -178,7 +180,20 @@ async function main(): Promise<void> {
       row('stored/raw, codex 10 MB with encrypted reasoning', `${reasoningRatio.toFixed(3)} (brotli q4, one chunk)`);
     }
 
-    if (!args.has('--skip-encryption')) {
+    if (!args.has('--skip-redaction')) {
+      section('— redaction: a 50 MB transcript saved with the redactor vs without (SQLite) —');
+      const redaction: Record<string, RedactionResult> = {};
+      for (const harness of HARNESSES) {
+        log(`redaction: ${harness.name} 50 MB full save with and without, then a 10-line delta …`);
+        const result = await benchRedaction({ label: `${harness.name} 50 MB`, session: harness.session(50 * MB, 51), workDir, reps: quick ? 2 : 4 });
+        redaction[harness.id] = result;
+        row(`${harness.name}: full save, redacted vs byte for byte`, `${times(result.saveRatio)} = ${ms(result.redacted.save.median)}/${ms(result.plain.save.median)} ms`);
+        row(`${harness.name}: 10-line redacted delta / redacted full save`, `${percent(result.deltaShare)} = ${ms(result.redacted.delta.median)}/${ms(result.redacted.save.median)} ms`, '≤ 1%', result.deltaShare <= 0.01);
+      }
+      results.redaction = redaction;
+    }
+
+    if (!args.has('--skip-encryption') && !onlyRedaction) {
       section('— encryption at rest: a 50 MB transcript, encrypted store vs plaintext (SQLite) —');
       const encryption: Record<string, EncryptionResult> = {};
       for (const harness of HARNESSES) {
