@@ -5,14 +5,12 @@
  * another machine and on the same one, and the model is shown the placeholder. With `--no-redact` the same run
  * leaves them there (the proof that the checks can fail).
  */
-import { execFile } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { HarnessId } from '../../src/harness/ids.js';
 import type { Machine } from '../../src/testing/machine.js';
-import { startPostgresCluster, type PostgresCluster } from '../helpers/postgres-cluster.js';
+import { pgDump, startPostgresCluster, type PostgresCluster } from '../helpers/postgres-cluster.js';
 import { conversationOf, lastUserText } from './model-requests.js';
 import { createWorld, runJson, type World } from './world.js';
 
@@ -128,15 +126,8 @@ describe('secrets in a PostgreSQL store', () => {
     await plantDotenv(machine);
     const first = await world.baton(machine, ['run', '--harness', 'codex', '--json', PROMPT], { store: cluster.url, env: { PLANTED_API_KEY: PLANTED_KEY } });
     expect(runJson(first).status, first.stderr).toBe('succeeded');
-    const dump = await pgDump(cluster.url);
+    const dump = (await pgDump(cluster.url)).toString();
     expect(dump).toContain(runJson(first).conversationId);
     expect(leakedFragments(Buffer.from(dump))).toEqual([]);
   });
 });
-
-async function pgDump(url: string): Promise<string> {
-  const versions = await readdir('/usr/lib/postgresql');
-  const bin = process.env.PG_BIN ?? join('/usr/lib/postgresql', versions.sort().at(-1)!, 'bin');
-  const { stdout } = await promisify(execFile)(join(bin, 'pg_dump'), ['--data-only', url], { maxBuffer: 256 * 1024 * 1024 });
-  return stdout;
-}

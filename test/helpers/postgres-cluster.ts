@@ -225,3 +225,11 @@ function quoteIdentifier(name: string): string {
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** `pg_dump` of a database, as a thief with a backup would have it (the server's own version of the tool). */
+export async function pgDump(url: string): Promise<Buffer> {
+  const { stdout } = await new Promise<{ stdout: Buffer }>((resolvePromise, reject) => {
+    execFile(join(findBinDir(), 'pg_dump'), ['--dbname', url], { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 }, (error, out) => (error ? reject(error) : resolvePromise({ stdout: out })));
+  });
+  return stdout;
+}

@@ -20,7 +20,7 @@ import { generateKeyText, parseKey, readKeyFile, type KeyMaterial } from '../../
 import { openPostgresStore } from '../../src/store/postgres.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
-import { startPostgresCluster, type PostgresCluster } from '../helpers/postgres-cluster.js';
+import { pgDump, startPostgresCluster, type PostgresCluster } from '../helpers/postgres-cluster.js';
 import { fileChunkBodies } from '../helpers/file-chunk-bodies.js';
 import { appendAfter, expectBatonError, jsonLines } from './store-contract.js';
 
@@ -410,11 +410,7 @@ describe('encrypted PostgreSQL store: what pg_dump shows', () => {
     await cluster?.stop();
   });
 
-  const pgDump = async (url: string): Promise<Buffer> => {
-    const bin = process.env.PG_BIN ?? readdirSync('/usr/lib/postgresql').map((version) => `/usr/lib/postgresql/${version}/bin`).find((dir) => existsSync(join(dir, 'pg_dump')));
-    const { stdout } = await run(join(bin!, 'pg_dump'), ['--dbname', url], { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 });
-    return stdout;
-  };
+
 
   for (const encrypted of [true, false]) {
     it(`${encrypted ? 'holds none' : 'holds every one (the control)'} of the marker's places; the wrong key and no key are refused`, async () => {
