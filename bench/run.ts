@@ -189,6 +189,7 @@ async function main(): Promise<void> {
         redaction[harness.id] = result;
         row(`${harness.name}: full save, redacted vs byte for byte`, `${times(result.saveRatio)} = ${ms(result.redacted.save.median)}/${ms(result.plain.save.median)} ms`);
         row(`${harness.name}: 10-line redacted delta / redacted full save`, `${percent(result.deltaShare)} = ${ms(result.redacted.delta.median)}/${ms(result.redacted.save.median)} ms`, '≤ 1%', result.deltaShare <= 0.01);
+        row(`${harness.name}: 10-line delta, redacted vs byte for byte`, `${ms(result.redacted.delta.median)}/${ms(result.plain.delta.median)} ms`);
       }
       results.redaction = redaction;
     }

@@ -1,8 +1,9 @@
 /**
  * Redaction: what it costs a save. A full save of one transcript with the redactor (credential variables and
  * secretlint's rules) and without it, side by side on one SQLite store, alternating order, the median of `reps`
- * rounds; then, on the redacted store, a periodic save of 10 new lines on top of the whole transcript — which must
- * cost a small fraction of the full redacted save (redaction is per line, so only the 10 lines are read).
+ * rounds; then, after each, a periodic save of 10 new lines on top of the whole transcript — which must cost a
+ * small fraction of the full save (redaction is per line, so only the 10 lines are read), beside the same delta
+ * saved byte for byte.
  */
 import { appendFile, mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { newConversation } from './storage.js';
 export interface RedactionResult {
   label: string;
   rawBytes: number;
-  plain: { save: Samples };
+  plain: { save: Samples; delta: Samples };
   redacted: { save: Samples; delta: Samples };
   /** redacted / plain full save, of the medians. */
   saveRatio: number;
@@ -40,7 +41,7 @@ export async function benchRedaction(options: { label: string; session: BenchSes
     ]);
     const meta = (bytes: Buffer) => session.meta(bytes);
     const files = [{ key: 'main', path: source }];
-    const samples = { plain: [] as number[], redacted: [] as number[], delta: [] as number[] };
+    const samples = { plain: { save: [] as number[], delta: [] as number[] }, redacted: { save: [] as number[], delta: [] as number[] } };
     const more = session.more(10);
     for (let round = -1; round < reps; round++) {
       const order: Array<['plain' | 'redacted', Redactor]> = round % 2 === 0 ? [['plain', noRedaction], ['redacted', redactor]] : [['redacted', redactor], ['plain', noRedaction]];
@@ -51,29 +52,28 @@ export async function benchRedaction(options: { label: string; session: BenchSes
         settle();
         const save = await timed(() => saver.save(files, { final: false, meta }));
         if (save.value.bytesSaved < session.content.length * 0.99) throw new Error(`bench: the ${mode} save stored ${save.value.bytesSaved} of ${session.content.length} bytes`);
-        if (mode === 'redacted') {
-          await appendFile(source, more);
-          settle();
-          const delta = await timed(() => saver.save(files, { final: false, meta }));
-          if (delta.value.newVersions.length > 0 || delta.value.bytesSaved === 0) throw new Error('bench: the 10-line delta was not appended');
-          if (round >= 0) samples.delta.push(delta.ms);
+        await appendFile(source, more);
+        settle();
+        const delta = await timed(() => saver.save(files, { final: false, meta }));
+        if (delta.value.newVersions.length > 0 || delta.value.bytesSaved === 0) throw new Error(`bench: the ${mode} 10-line delta was not appended`);
+        if (round >= 0) {
+          samples[mode].save.push(save.ms);
+          samples[mode].delta.push(delta.ms);
         }
-        if (round >= 0) samples[mode].push(save.ms);
         await store.finishRun(conversation.runId, { status: 'succeeded', exitCode: 0, error: undefined });
         await store.deleteConversation(conversation.conversationId);
       }
     }
     await store.close();
-    const plain = summarise(samples.plain);
-    const redacted = summarise(samples.redacted);
-    const delta = summarise(samples.delta);
+    const plain = { save: summarise(samples.plain.save), delta: summarise(samples.plain.delta) };
+    const redacted = { save: summarise(samples.redacted.save), delta: summarise(samples.redacted.delta) };
     return {
       label: options.label,
       rawBytes: session.content.length,
-      plain: { save: plain },
-      redacted: { save: redacted, delta },
-      saveRatio: redacted.median / plain.median,
-      deltaShare: delta.median / redacted.median,
+      plain,
+      redacted,
+      saveRatio: redacted.save.median / plain.save.median,
+      deltaShare: redacted.delta.median / redacted.save.median,
     };
   } finally {
     await rm(root, { recursive: true, force: true });

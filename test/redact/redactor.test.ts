@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isCredentialName, secretsInCredentialFile, secretsInEnvironment } from '../../src/redact/known-secrets.js';
@@ -73,6 +74,37 @@ describe('the redactor', () => {
     expect(out).toContain('STRIPE_SECRET_KEY=[REDACTED:$STRIPE_SECRET_KEY]');
   });
 
+  it('redacts a quoted value whole, spaces included, also quoted inside a JSON string inside a JSON string', async () => {
+    const config = JSON.stringify({ password: 'correct horse battery', apiKey: 'not-a-real-key-42' });
+    const out = await redacted({ type: 'tool_result', content: `DATABASE_PASSWORD="correct horse"\n${config}` }, { text: "secret: 'it is a long secret'" });
+    for (const phrase of ['correct horse', 'battery', 'not-a-real-key-42', 'it is a long secret']) expect(out).not.toContain(phrase);
+    expect(out).toContain('DATABASE_PASSWORD=\\"[REDACTED:$DATABASE_PASSWORD]\\"');
+    for (const line of out.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it('leaves code that assigns to credential-like names as it is (expressions, identifiers, references, types)', async () => {
+    const code = [
+      'const cacheKey = keyFor(url, options);',
+      '    tokenStart = position;',
+      'self.api_key = api_key',
+      'const apiKey = process.env.OPENAI_API_KEY;',
+      'API_KEY = os.environ["API_KEY"]',
+      'privateKey: crypto.KeyObject,',
+      'token = jwt.sign(payload, signingSecret)',
+      'password: PasswordPolicy',
+      'export const SECRET_NAME = ${SECRET_NAME}',
+      'if (authorization === expectedHeader) {',
+      '    lastSignificantToken = "punctuation";',
+    ].join('\n');
+    const out = await redacted({ type: 'function_call_output', output: code }, { type: 'text', text: code });
+    expect(out).not.toContain('[REDACTED');
+  });
+
+  it('still redacts unquoted literals in code and config (digits, symbols), and anything written NAME=value', async () => {
+    const out = await redacted({ output: 'password: hunter2hunter2\nSESSION_TOKEN=correcthorsebattery\nauth_token = a9f3-77c1-k2' });
+    for (const value of ['hunter2hunter2', 'correcthorsebattery', 'a9f3-77c1-k2']) expect(out).not.toContain(value);
+  });
+
   it('redacts URLs with passwords', async () => {
     const out = await redacted({ command: 'git clone https://bob:s3cr3t-passw0rd@git.example.com/repo.git' });
     expect(out).not.toContain('s3cr3t-passw0rd');
@@ -100,6 +132,12 @@ describe('the redactor', () => {
     expect(out.includes(Buffer.from(PLANTED))).toBe(false);
     expect(out.subarray(0, 2).equals(Buffer.from([0xff, 0xfe]))).toBe(true);
     expect(out.subarray(-3).equals(Buffer.from([0xc3, 0x28, 0x0a]))).toBe(true);
+  });
+
+  it('leaves nothing behind in the process after a scan (secretlint 12 profiles every call unless switched off)', async () => {
+    await redactor.redactLines(jsonl({ text: FAKE.github }, { text: 'nothing here' }));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(performance.getEntriesByType('mark').filter((mark) => mark.name.startsWith('@core>'))).toEqual([]);
   });
 
   it('changes nothing in real Codex and Claude Code transcripts that hold no secret', async () => {
