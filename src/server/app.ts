@@ -101,6 +101,7 @@ function runJson(run: Run): z.infer<typeof RunBody> {
     handoffs: run.handoffs,
     errorCode: run.errorCode ?? null,
     usage: run.usage ?? null,
+    redaction: run.redaction ?? null,
   };
 }
 

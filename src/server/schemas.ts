@@ -68,6 +68,13 @@ export const RunBody = z
     handoffs: z.number().int().openapi({ description: 'times a shutting-down worker handed it back to the queue' }),
     errorCode: z.string().nullable().openapi({ description: 'the stable code of a failure baton named, e.g. TOKEN_LIMIT_EXCEEDED' }),
     usage: UsageBody.nullable().openapi({ description: 'model tokens it used; null when no model proxy counted them' }),
+    redaction: z
+      .discriminatedUnion('kind', [
+        z.object({ kind: z.literal('off') }),
+        z.object({ kind: z.literal('on'), rules: z.string(), variables: z.array(z.string()) }),
+      ])
+      .nullable()
+      .openapi({ description: 'which redaction ran on what it saved: off (--no-redact), or the shape rules and the names of the variables whose values were redacted; null while queued or for a run saved before redaction' }),
   })
   .openapi('Run');
 

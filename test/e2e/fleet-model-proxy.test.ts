@@ -126,6 +126,14 @@ describe('a worker\'s model proxy', () => {
     expect(after.status).toBe(401);
     expect(await after.json()).toMatchObject(harness === 'codex' ? { error: { code: 'invalid_api_key' } } : { type: 'error', error: { type: 'authentication_error' } });
 
+    // What the agent printed is stored redacted, the run's token included (the API says which redaction ran).
+    expect(run.redaction).toMatchObject({ kind: 'on', rules: expect.stringContaining('secretlint'), variables: expect.arrayContaining(['BATON_RUN_TOKEN']) });
+    const exported = await fleet.api(token, 'GET', `/v1/conversations/${conversationId}/export`);
+    expect(exported.status).toBe(200);
+    const exportText = JSON.stringify(exported.body);
+    expect(exportText).toContain('[REDACTED:$BATON_RUN_TOKEN]');
+    expectAbsent(exportText, runToken, 'the run token in the store');
+
     // The usage stored with the run is what the model reported, and the conversation sums its runs.
     const reported = fleet.model.reportedUsage.slice(usageBefore);
     const expected = {
