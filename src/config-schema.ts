@@ -1,6 +1,7 @@
 /** The schema of baton.config.json (loaded on demand by config.ts). */
 import { z } from 'zod';
 import type { BatonConfig } from './config.js';
+import { HARNESS_IDS } from './harness/ids.js';
 
 const templateSchema = z.array(z.union([z.string(), z.array(z.string()).min(1)]));
 
@@ -16,6 +17,6 @@ export const configSchema: z.ZodType<BatonConfig> = z
   .object({
     $schema: z.string().optional(),
     store: z.string().min(1).optional(),
-    harnesses: z.object({ codex: harnessConfigSchema.optional(), claude: harnessConfigSchema.optional() }).strict().optional(),
+    harnesses: z.object(Object.fromEntries(HARNESS_IDS.map((id) => [id, harnessConfigSchema.optional()]))).strict().optional(),
   })
   .strict();

@@ -1,7 +1,7 @@
 /** The library: `import { … } from 'baton'` — the store, the harness registry and the runner. */
 export { BatonError, isBatonError, type ErrorCode } from './errors.js';
 export { loadConfig, resolveStoreLocation, type BatonConfig } from './config.js';
-export type { Harness, HarnessEvent, ResumeInfo, ResumeInfoFor, CommandSpec } from './harness/harness.js';
+export type { Harness, HarnessEvent, SessionResume, CommandSpec } from './harness/harness.js';
 export { HARNESS_IDS, type HarnessId } from './harness/ids.js';
 export { getHarness, harnessFromName, listHarnesses } from './harness/registry.js';
 export { startConversation, resumeConversation, type RunOptions, type RunResult } from './run/runner.js';

@@ -33,22 +33,22 @@ function printer(machine: string): (event: Parameters<typeof formatEvent>[0]) =>
   };
 }
 
-function check(result: RunResult, what: string): void {
+function check(harness: Harness, result: RunResult, what: string): void {
   if (result.status !== 'succeeded') {
     throw new BatonError('CLI_FAILED', `the demo's ${what} ${result.status}: ${result.error ?? 'unknown error'}`, {
-      hint: 'run `npx codex --version` to check that the Codex CLI works on this machine',
+      hint: `run \`npx ${harness.executable.binName} --version\` to check that the ${harness.displayName} works on this machine`,
     });
   }
 }
 
 /** Each harness: a real conversation on machine A, machine A deleted, the conversation resumed on machine B. */
 async function demonstrate(harness: Harness, root: string, store: Store, model: ScriptedModelServer): Promise<string> {
-  const homeOf = (machine: Machine): string => (harness.id === 'codex' ? `CODEX_HOME=${machine.codexHome}` : `CLAUDE_CONFIG_DIR=${machine.claudeConfigDir}`);
+  const homeOf = (machine: Machine): string => harness.homeVariables.map((variable) => `${variable}=${machine.homes[harness.id]}`).join(' ');
   const machineA = await createMachine(root, `${harness.id}-machine-a`, model);
   say(`machine A: HOME=${machineA.home} ${homeOf(machineA)} cwd=${machineA.cwd}`);
   say(`$ baton run --harness ${harness.id} ${JSON.stringify(FIRST_PROMPT)}`);
   const first = await startConversation({ store, harness: harness.id, prompt: FIRST_PROMPT, cwd: machineA.cwd, env: machineA.env, onEvent: printer('A') });
-  check(first, `${harness.displayName} first run`);
+  check(harness, first, `${harness.displayName} first run`);
   say(`conversation ${first.conversationId} (${harness.displayName} session ${first.sessionId}) saved; deleting machine A\n`);
   await machineA.destroy();
 
@@ -56,7 +56,7 @@ async function demonstrate(harness: Harness, root: string, store: Store, model: 
   say(`machine B: HOME=${machineB.home} ${homeOf(machineB)} cwd=${machineB.cwd} (fresh: no session files)`);
   say(`$ baton resume ${first.conversationId} ${JSON.stringify(FOLLOW_UP)}`);
   const second = await resumeConversation({ store, conversationId: first.conversationId, prompt: FOLLOW_UP, cwd: machineB.cwd, env: machineB.env, onEvent: printer('B') });
-  check(second, `${harness.displayName} resume`);
+  check(harness, second, `${harness.displayName} resume`);
   if (second.sessionId !== first.sessionId) throw new BatonError('SESSION_MISMATCH', `the resume did not continue the same ${harness.displayName} session`, { hint: 'report this as a bug' });
   say(`\nresumed on machine B in the same ${harness.displayName} session ${second.sessionId}\n`);
   say(`$ baton show ${first.conversationId}`);

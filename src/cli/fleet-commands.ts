@@ -76,7 +76,7 @@ export function registerFleetCommands(program: Command, globals: () => GlobalOpt
     .option('--name <name>', 'the worker\'s name in runs and logs (default <hostname>-<pid>)')
     .option('--data-dir <dir>', 'where runs, homes and working directories live (default ~/.baton/worker)')
     .option('--homes <dir>', 'parent directory of the fresh per-run homes (default: under --data-dir)')
-    .option('--home-template <dir>', 'copied into every fresh home first, e.g. holding .codex/config.toml and .claude/settings.json')
+    .option('--home-template <dir>', "copied into every fresh home first: a home's layout, e.g. the CLIs' settings files")
     .option('--lease-seconds <n>', 'how long a run or a worker counts as alive without a heartbeat', '30')
     .option('--drain-seconds <n>', 'on SIGTERM, how long active runs may finish before they are handed back to the queue', '20')
     .option('--sandbox <mode>', 'bubblewrap: every run in its own sandbox; none: runs see this machine as the worker does (not for tenants who must not see each other)', 'bubblewrap')

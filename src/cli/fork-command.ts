@@ -31,13 +31,13 @@ export function registerForkCommand(program: Command, globals: () => GlobalOptio
         if (!conversation?.sessionId) {
           throw new BatonError('CONVERSATION_NOT_FOUND', `no conversation ${id} with a session in ${store.location}`, { hint: 'list conversations with `baton ls`' });
         }
-        const harness = getHarness(conversation.harness) as Harness;
+        const harness = getHarness(conversation.harness);
         const cwd = await realpath(resolve(options.cwd ?? process.cwd()));
         const context = { home: harness.resolveHome(process.env), cwd, env: process.env };
         const location = await harness.locateTranscript(context, conversation.sessionId);
         if (!location) {
           throw new BatonError('TRANSCRIPT_NOT_FOUND', `${harness.displayName}'s home ${context.home} holds no copy of session ${conversation.sessionId} for ${cwd}`, {
-            hint: 'run it where the session was continued, with the same CLI home (and --cwd for Claude Code)',
+            hint: 'run it where the session was continued, with the same CLI home and --cwd',
           });
         }
         const stored = (await store.loadTranscript(id))?.files ?? [];

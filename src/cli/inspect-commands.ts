@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { BatonError, errorMessage } from '../errors.js';
 import { writePrivateFileAtomic } from '../fs/private-files.js';
 import { getHarness } from '../harness/registry.js';
+import { HARNESS_IDS } from '../harness/ids.js';
 import { conversationStatus } from '../store/conversation-status.js';
 import { sumUsage, type Conversation, type ForkOrigin, type Run, type RunUsage, type Store, type Trust } from '../store/store.js';
 import { renderItem, splitTurns, turnsOfRuns, type TranscriptView, type ViewItem } from '../transcript/view.js';
@@ -55,7 +56,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
       if (remote) {
         const { conversations } = await new RemoteClient(remote).request<{ conversations: Array<{ id: string; harness: string; status: string; runs: number; updatedAt: string; title: string }> }>('GET', '/v1/conversations');
         if (options.json) process.stdout.write(`${terminalJson(conversations)}\n`);
-        else if (conversations.length === 0) process.stderr.write(`no conversations on ${remote.url}; start one with \`baton run --server ${remote.url} --harness codex "…"\`\n`);
+        else if (conversations.length === 0) process.stderr.write(`no conversations on ${remote.url}; start one with \`baton run --server ${remote.url} --harness ${HARNESS_IDS[0]} "…"\`\n`);
         else for (const row of conversations) process.stdout.write(listRow({ ...row, updatedAt: Date.parse(row.updatedAt) }));
         return;
       }
@@ -66,7 +67,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
           return;
         }
         if (rows.length === 0) {
-          process.stderr.write(`no conversations in ${store.location}; start one with \`baton run --harness codex "…"\`\n`);
+          process.stderr.write(`no conversations in ${store.location}; start one with \`baton run --harness ${HARNESS_IDS[0]} "…"\`\n`);
           return;
         }
         for (const { conversation, runs, status } of rows) {

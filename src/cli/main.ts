@@ -12,6 +12,7 @@ import { terminalLine } from './terminal-text.js';
 import { registerKeyCommands } from './key-commands.js';
 import { registerSecretCommands } from './secret-commands.js';
 import { takeMasterKeyFromEnvironment } from '../store/master-key.js';
+import { HARNESS_IDS } from '../harness/ids.js';
 
 // Before anything runs: no CLI or agent this process starts inherits the store's master key.
 takeMasterKeyFromEnvironment();
@@ -37,8 +38,8 @@ registerKeyCommands(program, globals);
 registerSecretCommands(program, globals);
 program
   .command('demo')
-  .description('offline demo: real Codex and Claude Code conversations on machine A, resumed on machine B (scripted model)')
-  .option('--harness <name>', 'show one harness only: codex or claude')
+  .description(`offline demo: real conversations of every agent CLI (${HARNESS_IDS.join(', ')}) on machine A, resumed on machine B (scripted model)`)
+  .option('--harness <name>', `show one harness only: ${HARNESS_IDS.join(', ')}`)
   .option('--keep', 'keep the temporary machines and store, and print where they are')
   // Loaded on demand: the scripted model server is only needed here.
   .action(async (options: { keep?: boolean; harness?: string }) => (await import('./demo-command.js')).runDemo(options));

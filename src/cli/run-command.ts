@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BatonError, errorMessage } from '../errors.js';
-import { harnessFromName } from '../harness/registry.js';
+import { HARNESS_IDS } from '../harness/ids.js';
+import { harnessFromName, projectFilesThatRunCode } from '../harness/registry.js';
 import { resumeConversation, startConversation, type RunOptions, type RunResult, type WorkspaceOptions } from '../run/runner.js';
 import type { SandboxOptions } from '../run/containment.js';
 import type { RestoreMode } from '../workspace/workspace.js';
@@ -134,7 +135,7 @@ export function registerRunCommands(program: Command, globals: () => GlobalOptio
     program
       .command('run')
       .description('start a conversation with an agent CLI and save it')
-      .requiredOption('--harness <name>', 'the agent CLI: codex or claude')
+      .requiredOption('--harness <name>', `the agent CLI: ${HARNESS_IDS.join(', ')}`)
       .option('--workspace <dir>', 'the directory whose files travel with the conversation (default: --cwd)')
       .argument('<prompt>', 'the first prompt (one argument; quote it)'),
   ).action(async (prompt: string, options: RunCommandOptions & { harness: string }) => {
@@ -156,7 +157,7 @@ export function registerRunCommands(program: Command, globals: () => GlobalOptio
       .description('continue a conversation, here, from its saved transcript')
       .argument('<conversation-id>', 'the id `baton run` printed')
       .option('--workspace <mode>', 'when the directory holds other work: refuse (default "restore"), "overwrite" it, or "skip" the files')
-      .option('--trust', 'trust an imported conversation: restore its workspace whole, with the files that make a CLI run commands (hooks, MCP servers, .codex/, .claude/)')
+      .option('--trust', `trust an imported conversation: restore its workspace whole, with the files that make a CLI run commands (hooks, MCP servers: ${projectFilesThatRunCode({ gitRepositoryMadeByBaton: true }).join(', ')})`)
       .argument('<prompt>', 'the follow-up prompt (one argument; quote it)'),
   ).action(async (conversationId: string, prompt: string, options: RunCommandOptions) => {
     const remote = remoteTarget(options.server);

@@ -9,6 +9,7 @@ import { chmod, cp, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BatonError, errorMessage } from '../errors.js';
+import { harnessHomeVariables } from '../harness/registry.js';
 import { assertCloneValues } from './clone-source.js';
 
 const run = promisify(execFile);
@@ -25,7 +26,7 @@ export async function assertHomeTemplate(template: string): Promise<void> {
   const info = await stat(template).catch(() => undefined);
   if (!info?.isDirectory()) {
     throw new BatonError('USAGE', `the home template ${template} is not a directory`, {
-      hint: 'pass a directory laid out like a home, e.g. holding .codex/config.toml, to --home-template',
+      hint: "pass a directory laid out like a home (the CLIs' config folders in it) to --home-template",
     });
   }
 }
@@ -40,9 +41,8 @@ export async function createRunPlace(input: { dataDir: string; homesDir: string 
   if (input.homeTemplate) await cp(input.homeTemplate, home, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
   await mkdir(cwd, { recursive: true, mode: 0o700 });
   const env: NodeJS.ProcessEnv = { ...input.baseEnv, HOME: home };
-  // The worker's own CLI homes must not leak into a run: both CLIs then default to folders under HOME.
-  delete env.CODEX_HOME;
-  delete env.CLAUDE_CONFIG_DIR;
+  // The worker's own CLI homes must not leak into a run: every CLI then defaults to folders under HOME.
+  for (const variable of harnessHomeVariables()) delete env[variable];
   // Nor its own settings (the store's URL, tokens), sandbox or not.
   for (const name of Object.keys(env)) if (name.startsWith('BATON_')) delete env[name];
   return {

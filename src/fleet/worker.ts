@@ -232,7 +232,7 @@ export class FleetWorker {
       }
       const allSecrets = await tenantSecretEnvironment(store, conversation.tenant);
       // Behind the proxy a tenant's own model keys are the proxy's to use (tenantKeysFromSecrets), never the agent's.
-      const secrets = this.modelProxy ? Object.fromEntries(Object.entries(allSecrets).filter(([name]) => !(MODEL_KEY_VARIABLES as readonly string[]).includes(name))) : allSecrets;
+      const secrets = this.modelProxy ? Object.fromEntries(Object.entries(allSecrets).filter(([name]) => !MODEL_KEY_VARIABLES.includes(name))) : allSecrets;
       result = await runQueuedRun({
         store,
         runId: run.id,

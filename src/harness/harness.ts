@@ -2,6 +2,7 @@
  * The harness contract: everything baton needs to know about one agent CLI. A harness is a small set of
  * pure decisions (argv, paths, event parsing) plus file operations confined to the CLI's home.
  */
+import { z } from 'zod';
 import { BatonError, quoted } from '../errors.js';
 import type { KnownSecret } from '../redact/known-secrets.js';
 import { isOlderCopy, MAIN_FILE_KEY, type Envelope, type SessionMeta, type TranscriptFile } from '../transcript/envelope.js';
@@ -10,9 +11,14 @@ import type { HarnessId, ModelApiId } from './ids.js';
 
 export type { HarnessId, ModelApiId } from './ids.js';
 
-/** What a resume needs, typed per harness: a Codex resume cannot be handed to another harness. */
-export type ResumeInfo = { harness: 'codex'; sessionId: string } | { harness: 'claude'; sessionId: string };
-export type ResumeInfoFor<Id extends HarnessId> = Extract<ResumeInfo, { harness: Id }>;
+/**
+ * What a resume needs is the harness's own business: opaque to the core, which only hands what a harness's
+ * resumeInfo() returned back to the same harness's command(). Each harness validates it with its own schema;
+ * most CLIs resume by session id alone ({@link SessionResume}).
+ */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const SessionResume = z.object({ sessionId: z.string().regex(UUID_PATTERN) }).strict();
+export type SessionResume = z.infer<typeof SessionResume>;
 
 /** The process to start: an executable and its argv. Never a shell string. */
 export interface CommandSpec {
@@ -72,9 +78,9 @@ interface LaunchBase {
   model: string | undefined;
   systemPrompt: string | undefined;
 }
-export type LaunchRequest<Id extends HarnessId> =
+export type LaunchRequest<Resume = unknown> =
   | (LaunchBase & { kind: 'new'; sessionId: string | undefined })
-  | (LaunchBase & { kind: 'resume'; resume: ResumeInfoFor<Id> });
+  | (LaunchBase & { kind: 'resume'; resume: Resume });
 
 /** Argv templates from baton's config; items may hold {prompt}, {sessionId}, {model}, {systemPrompt}, {cwd}. */
 export interface CommandTemplates {
@@ -123,11 +129,47 @@ export function compareLocalCopy(onDisk: Buffer | undefined, stored: Buffer): Lo
   return 'different';
 }
 
-export interface Harness<Id extends HarnessId = HarnessId> {
-  readonly id: Id;
+/** Where a harness's CLI comes from: the npm package baton pins and the bin it runs. */
+export interface HarnessExecutable {
+  packageName: string;
+  binName: string;
+}
+
+/**
+ * What a test machine or `baton demo` writes into a fresh CLI home so the CLI talks to the scripted model server
+ * (src/testing/), and the environment that points the CLI there. Every value is a stand-in, never a real key.
+ */
+export interface ScriptedHomeSetup {
+  /** The CLI's home on that machine, created empty (0700) by the caller. */
+  home: string;
+  /** The machine's HOME. */
+  userHome: string;
+  /** The scripted server's base URL, `http://127.0.0.1:PORT`. */
+  url: string;
+}
+
+/**
+ * The harness contract: everything harness-specific, so that the rest of baton iterates over the registry.
+ * `Resume` is what this harness's resume needs (see {@link SessionResume}).
+ */
+export interface Harness<Resume = unknown> {
+  readonly id: HarnessId;
   readonly displayName: string;
   /** The model API the CLI speaks (what a model proxy must serve it). */
   readonly modelApi: ModelApiId;
+  /** The npm package and bin baton runs when neither the config nor PATH names the CLI. */
+  readonly executable: HarnessExecutable;
+  /**
+   * The environment variables that name the CLI's home (or part of it). A worker's fresh run home unsets them
+   * all, so the CLI falls back to folders under that run's HOME and never sees the worker's own.
+   */
+  readonly homeVariables: readonly string[];
+  /**
+   * The variables through which an environment gives this CLI a model key or endpoint (its API's and its own).
+   * Behind a worker's model proxy none of them reaches a run: command() sets what the CLI needs to the proxy's
+   * URL and the run's token.
+   */
+  readonly modelKeyVariables: readonly string[];
   /**
    * Paths in a working directory (relative; a folder covers everything in it) through which the CLI would run
    * commands or widen its own permissions on its own: project config, hooks, MCP servers. A workspace that
@@ -148,7 +190,7 @@ export interface Harness<Id extends HarnessId = HarnessId> {
   sandboxNeeds(context: HarnessContext): Promise<SandboxNeeds>;
   /** A session id baton chooses for a new conversation, or undefined when the CLI picks its own. */
   newSessionId(): string | undefined;
-  command(context: HarnessContext, request: LaunchRequest<Id>, templates: CommandTemplates): Promise<CommandSpec>;
+  command(context: HarnessContext, request: LaunchRequest<Resume>, templates: CommandTemplates): Promise<CommandSpec>;
   /** A parser for one run's stdout, line by line (it may keep state, e.g. tool calls in flight). */
   outputParser(): OutputParser;
 
@@ -163,8 +205,10 @@ export interface Harness<Id extends HarnessId = HarnessId> {
   rehydrate(envelope: Envelope, context: HarnessContext): Promise<RehydratedTranscript>;
   /** The readable conversation in the shared view model. */
   viewTranscript(files: TranscriptFile[]): TranscriptView;
-  /** The typed resume for an envelope; HARNESS_MISMATCH when the envelope belongs to another harness. */
-  resumeInfo(envelope: Envelope): ResumeInfoFor<Id>;
+  /** What a resume of this envelope needs; HARNESS_MISMATCH when the envelope belongs to another harness. */
+  resumeInfo(envelope: Envelope): Resume;
+  /** Readies a fresh home for the scripted model server; returns the variables that point the CLI there. */
+  scriptedHome(setup: ScriptedHomeSetup): Promise<Record<string, string>>;
 }
 
 /** A local copy and the store both hold turns the other lacks: two histories, neither may be overwritten. */
@@ -190,7 +234,6 @@ export function harnessMismatch(expected: HarnessId, actual: string): BatonError
   });
 }
 
-export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function assertSessionId(sessionId: string): void {
   if (!UUID_PATTERN.test(sessionId)) {
@@ -201,13 +244,13 @@ export function assertSessionId(sessionId: string): void {
 }
 
 /**
- * The resume of a harness whose CLI resumes by session id alone (both today): HARNESS_MISMATCH for another
- * harness's envelope, INVALID_SESSION_ID for an id that is not a UUID.
+ * The resume of a harness whose CLI resumes by session id alone: HARNESS_MISMATCH for another harness's
+ * envelope, INVALID_SESSION_ID for an id that is not a UUID.
  */
-export function sessionResumeInfo<Id extends HarnessId>(id: Id, envelope: Envelope): ResumeInfoFor<Id> {
+export function sessionResumeInfo(id: HarnessId, envelope: Envelope): SessionResume {
   if (envelope.harness !== id) throw harnessMismatch(id, envelope.harness);
   assertSessionId(envelope.sessionId);
-  return { harness: id, sessionId: envelope.sessionId } as ResumeInfoFor<Id>;
+  return SessionResume.parse({ sessionId: envelope.sessionId });
 }
 
 /** The readable view of a session's main file through the harness's own reader; empty without one. */

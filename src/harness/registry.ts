@@ -5,24 +5,35 @@ import { codexHarness } from './codex/harness.js';
 import type { Harness } from './harness.js';
 import { HARNESS_IDS, isHarnessId, type HarnessId } from './ids.js';
 
-const HARNESSES: { [Id in HarnessId]: Harness<Id> } = {
+// Each harness's resume state is its own (Harness<Resume>); the core only hands it back to the same harness.
+const HARNESSES: Record<HarnessId, Harness> = {
   codex: codexHarness,
   claude: claudeHarness,
 };
 
-export function getHarness<Id extends HarnessId>(id: Id): Harness<Id> {
-  return HARNESSES[id] as unknown as Harness<Id>;
+export function getHarness(id: HarnessId): Harness {
+  return HARNESSES[id];
 }
 
 export function harnessFromName(name: string): Harness {
   if (!isHarnessId(name)) {
     throw new BatonError('HARNESS_UNKNOWN', `unknown harness "${name}"`, { hint: `choose one of: ${HARNESS_IDS.join(', ')}` });
   }
-  return getHarness(name) as Harness;
+  return getHarness(name);
 }
 
 export function listHarnesses(): Harness[] {
-  return HARNESS_IDS.map((id) => getHarness(id) as Harness);
+  return HARNESS_IDS.map((id) => getHarness(id));
+}
+
+/** Every variable through which an environment gives any harness's CLI a model key or endpoint. */
+export function harnessModelKeyVariables(): string[] {
+  return [...new Set(listHarnesses().flatMap((harness) => harness.modelKeyVariables))];
+}
+
+/** Every variable that names a harness's home: a fresh run home unsets them all. */
+export function harnessHomeVariables(): string[] {
+  return [...new Set(listHarnesses().flatMap((harness) => harness.homeVariables))].sort();
 }
 
 /**

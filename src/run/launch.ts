@@ -37,11 +37,11 @@ export async function prepareLaunch(
   /** The directory whose files travel with the conversation; undefined when the workspace is off. */
   workspaceDir: string | undefined,
   redactor: Redactor,
-): Promise<{ request: LaunchRequest<HarnessId>; saver: TranscriptSaver; sessionId: string | undefined; workspace: WorkspaceTracker | undefined }> {
+): Promise<{ request: LaunchRequest; saver: TranscriptSaver; sessionId: string | undefined; workspace: WorkspaceTracker | undefined }> {
   const { store } = options;
   const target: SaverTarget = { store, conversationId: conversation.id, runId, redactor };
   const workspaceOptions = snapshotOptions(options);
-  let result: { request: LaunchRequest<HarnessId>; saver: TranscriptSaver; sessionId: string | undefined };
+  let result: { request: LaunchRequest; saver: TranscriptSaver; sessionId: string | undefined };
   if (conversation.sessionId) {
     const sessionId = conversation.sessionId;
     const stored = (await store.loadTranscript(conversation.id)) ?? (await saveUnsavedLocalCopy(harness, context, target, sessionId, recorder));

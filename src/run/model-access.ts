@@ -5,6 +5,7 @@
  */
 import type { ModelEndpoint } from '../harness/harness.js';
 import type { ModelApiId } from '../harness/ids.js';
+import { harnessModelKeyVariables } from '../harness/registry.js';
 import type { RunUsage } from '../store/store.js';
 
 export interface ModelAccess {
@@ -25,4 +26,4 @@ export interface ModelAccess {
  * The variables through which an environment gives the CLIs a model key or endpoint. Behind the proxy none of
  * them reaches a run: the harness sets the ones its CLI needs to the proxy's URL and the run's token.
  */
-export const MODEL_KEY_VARIABLES = ['OPENAI_API_KEY', 'CODEX_API_KEY', 'OPENAI_BASE_URL', 'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL'] as const;
+export const MODEL_KEY_VARIABLES: readonly string[] = harnessModelKeyVariables();

@@ -104,7 +104,7 @@ export interface RunResult {
 }
 
 export async function startConversation(options: RunOptions & { harness: HarnessId }): Promise<RunResult> {
-  const harness = getHarness(options.harness) as Harness;
+  const harness = getHarness(options.harness);
   const cwd = await resolveWorkingDirectory(options.cwd, false);
   await assertSandboxAvailable(options.sandbox);
   const redactor = await runRedactor(harness, runContext(harness, options, cwd).context, options);
@@ -146,7 +146,7 @@ export async function resumeConversation(options: RunOptions & { conversationId:
       hint: 'see why with `baton show ' + conversation.id + '`, then start a new conversation with `baton run`',
     });
   }
-  const harness = getHarness(conversation.harness) as Harness;
+  const harness = getHarness(conversation.harness);
   const cwd = await resolveWorkingDirectory(options.cwd, true);
   return execute(harness, conversation, cwd, options);
 }
@@ -159,7 +159,7 @@ export async function runQueuedRun(options: Omit<RunOptions, 'prompt' | 'model' 
   const run = await options.store.getRun(options.runId);
   const conversation = run && (await options.store.getConversation(run.conversationId));
   if (!run || !conversation) throw new BatonError('CONVERSATION_NOT_FOUND', `no queued run ${options.runId} in ${options.store.location}`, { hint: 'it was deleted with its conversation' });
-  const harness = getHarness(conversation.harness) as Harness;
+  const harness = getHarness(conversation.harness);
   const cwd = await resolveWorkingDirectory(options.cwd, true);
   const launch: RunOptions = { ...options, prompt: options.prompt ?? run.prompt, model: conversation.options.model, systemPrompt: conversation.options.systemPrompt };
   return execute(harness, conversation, cwd, launch, run.id);

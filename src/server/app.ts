@@ -14,7 +14,7 @@ import type { Context } from 'hono';
 import { errorMessage, isBatonError, type ErrorCode } from '../errors.js';
 import { enqueueRun } from '../fleet/queue.js';
 import { tokenChecker } from '../fleet/tokens.js';
-import { getHarness } from '../harness/registry.js';
+import { getHarness, listHarnesses } from '../harness/registry.js';
 import { newConversationId } from '../ids.js';
 import { titleFrom } from '../run/runner.js';
 import { createRedactor } from '../redact/redactor.js';
@@ -31,6 +31,7 @@ import {
   ConversationList,
   ErrorBody,
   FollowupBody,
+  HarnessList,
   IdParam,
   ListQuery,
   MAX_BODY_BYTES,
@@ -383,6 +384,17 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
       c.header('Content-Disposition', `attachment; filename="${conversation.id}.baton.json"`);
       return c.body(text, 200) as never;
     },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/harnesses',
+      summary: 'the agent CLIs this server runs',
+      security,
+      responses: { 200: json(HarnessList, 'every harness, in the order to offer them'), 401: errors[401] },
+    }),
+    async (c) => c.json({ harnesses: listHarnesses().map((harness) => ({ id: harness.id, displayName: harness.displayName })) }, 200),
   );
 
   app.openapi(

@@ -21,7 +21,7 @@ const prompt = z.string().min(1, 'prompt must not be empty').max(MAX_PROMPT_CHAR
 
 export const NewConversationBody = z
   .object({
-    harness: z.enum(HARNESS_IDS as unknown as [string, ...string[]]).openapi({ description: 'the agent CLI', example: 'codex' }),
+    harness: z.enum(HARNESS_IDS as unknown as [string, ...string[]]).openapi({ description: 'the agent CLI', example: HARNESS_IDS[0] }),
     prompt,
     model: z.string().min(1).max(200).optional(),
     systemPrompt: z.string().max(MAX_PROMPT_CHARS).optional().openapi({ description: 'extra instructions for every run of the conversation' }),
@@ -132,3 +132,14 @@ export const RawTranscriptBody = z
   .openapi('RawTranscript', { description: 'the envelope: every native transcript file, byte for byte' });
 
 export const IdParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' } }) });
+
+export const HarnessList = z
+  .object({
+    harnesses: z.array(
+      z.object({
+        id: z.enum(HARNESS_IDS as unknown as [string, ...string[]]).openapi({ description: 'what `harness` takes when a conversation starts' }),
+        displayName: z.string().openapi({ description: 'its name, to show' }),
+      }),
+    ),
+  })
+  .openapi('HarnessList');

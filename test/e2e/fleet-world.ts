@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMachine, SCRIPTED_API_KEY_VARIABLE } from '../../src/testing/machine.js';
+import { harnessHomeVariables } from '../../src/harness/registry.js';
+import { createMachine, SCRIPTED_KEY_VARIABLES } from '../../src/testing/machine.js';
 import { startScriptedModelServer, type RecordedRequest, type Script, type ScriptedModelServer } from '../../src/testing/scripted-model-server.js';
 import { startPostgresCluster, type PostgresCluster } from '../helpers/postgres-cluster.js';
 import { BATON, testScript, waitFor } from './world.js';
@@ -79,9 +80,7 @@ export async function createFleet(options: { script?: Script; leaseSeconds?: num
   // OpenAI requests to --upstream-openai and Anthropic ones to ANTHROPIC_BASE_URL, with these keys.
   const machine = await createMachine(root, 'operator', model);
   const env: NodeJS.ProcessEnv = { ...machine.env, BATON_STORE: cluster.url, OPENAI_API_KEY: OPERATOR_OPENAI_KEY, ANTHROPIC_API_KEY: OPERATOR_ANTHROPIC_KEY, ...options.env };
-  delete env.CODEX_HOME;
-  delete env.CLAUDE_CONFIG_DIR;
-  delete env[SCRIPTED_API_KEY_VARIABLE];
+  for (const variable of [...harnessHomeVariables(), ...SCRIPTED_KEY_VARIABLES]) delete env[variable];
   // The CLI homes come from the home template: settings, no provider and no key (the proxy's are written per run).
   const template = join(root, 'home-template');
   await mkdir(join(template, '.codex'), { recursive: true, mode: 0o700 });

@@ -51,7 +51,7 @@ async function processesWithArgv(argv: string[]): Promise<number[]> {
   return pids;
 }
 
-const homeOf = (machine: Machine, harness: HarnessName) => (harness === 'codex' ? { variable: 'CODEX_HOME' as const, home: machine.codexHome } : { variable: 'CLAUDE_CONFIG_DIR' as const, home: machine.claudeConfigDir });
+const homeOf = (machine: Machine, harness: HarnessName) => ({ variable: harness === 'codex' ? ('CODEX_HOME' as const) : ('CLAUDE_CONFIG_DIR' as const), home: machine.homes[harness] });
 
 /** The session file under the machine's CLI home that contains `text`. */
 async function localTranscriptWith(machine: Machine, harness: HarnessName, text: string): Promise<string | undefined> {

@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BatonError } from '../../src/errors.js';
 import { apiKeyFingerprint, claudeStatePath, prepareClaudeState, type ClaudePrepareInput } from '../../src/harness/claude/config.js';
 import { claudeHarness } from '../../src/harness/claude/harness.js';
-import type { CommandTemplates, HarnessContext, LaunchRequest } from '../../src/harness/harness.js';
+import type { CommandTemplates, HarnessContext, LaunchRequest, SessionResume } from '../../src/harness/harness.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/claude/config/', import.meta.url));
 const AFTER_INTERACTIVE_RUN = join(FIXTURES, 'claude.json.after-interactive-run.json');
@@ -247,19 +247,19 @@ second line\t-- --resume`;
     return { home: claudeHarness.resolveHome(fullEnv), cwd: paths.cwd, env: fullEnv, runsAsRoot };
   }
 
-  const newRun = (prompt: string, extra: { model?: string; systemPrompt?: string } = {}): LaunchRequest<'claude'> => ({
+  const newRun = (prompt: string, extra: { model?: string; systemPrompt?: string } = {}): LaunchRequest<SessionResume> => ({
     kind: 'new',
     prompt,
     model: extra.model,
     systemPrompt: extra.systemPrompt,
     sessionId: SESSION_ID,
   });
-  const resumeRun = (prompt: string, extra: { model?: string; systemPrompt?: string } = {}): LaunchRequest<'claude'> => ({
+  const resumeRun = (prompt: string, extra: { model?: string; systemPrompt?: string } = {}): LaunchRequest<SessionResume> => ({
     kind: 'resume',
     prompt,
     model: extra.model,
     systemPrompt: extra.systemPrompt,
-    resume: { harness: 'claude', sessionId: SESSION_ID },
+    resume: { sessionId: SESSION_ID },
   });
 
   it('starts a new conversation with -p --session-id, stream-json, the prompt after `--`, in the run cwd, with CLAUDE_CONFIG_DIR and IS_SANDBOX=1 as root', async () => {

@@ -134,7 +134,7 @@ describe('codexHarness.command', () => {
     const custom: CommandTemplates = { command: CODEX_BIN, newArgs: ['exec', '--json', '-C', '{cwd}', '{prompt}'], resumeArgs: ['exec', 'resume', '--json', '{sessionId}', '{prompt}'] };
     const created = await codexHarness.command(harnessContext, { kind: 'new', prompt: 'p', model: undefined, systemPrompt: undefined, sessionId: undefined }, custom);
     expect(created.args).toEqual(['exec', '--json', '-C', harnessContext.cwd, 'p']);
-    const resumed = await codexHarness.command(harnessContext, { kind: 'resume', prompt: 'q', model: undefined, systemPrompt: undefined, resume: { harness: 'codex', sessionId: SESSION_ID } }, custom);
+    const resumed = await codexHarness.command(harnessContext, { kind: 'resume', prompt: 'q', model: undefined, systemPrompt: undefined, resume: { sessionId: SESSION_ID } }, custom);
     expect(resumed.args).toEqual(['exec', 'resume', '--json', SESSION_ID, 'q']);
   });
 

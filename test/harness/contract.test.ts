@@ -60,7 +60,7 @@ const CLAUDE_INTERRUPT_TEXT = '[Request interrupted by user]';
 const HARNESSES: Record<HarnessId, HarnessUnderTest> = {
   codex: {
     id: 'codex',
-    home: (machine) => machine.codexHome,
+    home: (machine) => machine.homes.codex,
     homeVariable: 'CODEX_HOME',
     unansweredToolOutput: /aborted/,
     interrupt: {
@@ -71,7 +71,7 @@ const HARNESSES: Record<HarnessId, HarnessUnderTest> = {
   },
   claude: {
     id: 'claude',
-    home: (machine) => machine.claudeConfigDir,
+    home: (machine) => machine.homes.claude,
     homeVariable: 'CLAUDE_CONFIG_DIR',
     unansweredToolOutput: new RegExp(escapeRegExp(INTERRUPTED_TOOL_RESULT)),
     interrupt: {

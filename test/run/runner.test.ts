@@ -72,7 +72,7 @@ describe('runner', () => {
 
   it('keeps a user\'s config.toml, pins the model, trusts the cwd, and sends the system prompt to the model', async () => {
     const machine = await world.machine('machine-a');
-    const configPath = join(machine.codexHome, 'config.toml');
+    const configPath = join(machine.homes.codex, 'config.toml');
     const userConfig = `# my own settings\n${await readFile(configPath, 'utf8')}\n[profiles.fast]\nmodel = "o4-mini" # keep me\n`;
     await writeFile(configPath, userConfig);
     const systemPrompt = 'Always answer like a pirate (system prompt from baton).';
@@ -93,9 +93,9 @@ describe('runner', () => {
     expect(request.body.model).toBe('scripted-model-pinned');
     expect(JSON.stringify(request.body)).toContain(systemPrompt);
 
-    const auth = JSON.parse(await readFile(join(machine.codexHome, 'auth.json'), 'utf8'));
+    const auth = JSON.parse(await readFile(join(machine.homes.codex, 'auth.json'), 'utf8'));
     expect(auth).toMatchObject({ OPENAI_API_KEY: 'sk-test-not-a-real-key', auth_mode: 'apikey' });
-    expect((await stat(join(machine.codexHome, 'auth.json'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(machine.homes.codex, 'auth.json'))).mode & 0o777).toBe(0o600);
   });
 
   it('writes the rehydrated rollout 0600 and keeps appending to the same stored version on resume', async () => {
@@ -113,7 +113,7 @@ describe('runner', () => {
     expect(after.lineCount).toBeGreaterThan(before.lineCount);
     const items = inputItems(world.turns().at(-1)!);
     expect(items.find((item) => item.type === 'function_call_output')?.output).toContain('one');
-    const [rollout, ...others] = await findRollouts(machineB.codexHome, first.sessionId!);
+    const [rollout, ...others] = await findRollouts(machineB.homes.codex, first.sessionId!);
     expect(others).toEqual([]);
     expect((await stat(rollout!)).mode & 0o777).toBe(0o600);
     expect((await readFile(rollout!)).equals(after.content)).toBe(true);

@@ -8,6 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { HARNESS_IDS } from '../../src/harness/ids.js';
 import { newConversationId, newRunId } from '../../src/ids.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import { sha256Hex } from '../../src/transcript/envelope.js';
@@ -83,6 +84,10 @@ describe('baton web', () => {
     await shot(page, 'conversations-empty');
 
     await page.getByTestId('new-conversation').click();
+    // The agents on offer are the server's harnesses (GET /v1/harnesses), every one of them, in registry order.
+    await page.locator('[data-testid=harness] option').first().waitFor({ state: 'attached' });
+    const offered = await page.locator('[data-testid=harness] option').evaluateAll((options) => options.map((option) => (option as unknown as { value: string }).value));
+    expect(offered).toEqual([...HARNESS_IDS]);
     await page.getByTestId('harness').selectOption('codex');
     await page.getByTestId('prompt').fill('RUN echo hello-from-the-browser-PAUSE');
     await shot(page, 'new-conversation');

@@ -1,12 +1,13 @@
 /** Every conversation of the tenant, newest activity first, filterable by harness and status; refreshed live. */
 import { useCallback, useEffect, useState } from 'react';
-import { api, ApiError, relativeTime, type ConversationStatus, type ConversationSummary } from './api';
+import { api, ApiError, relativeTime, useHarnesses, type ConversationStatus, type ConversationSummary } from './api';
 import { StatusBadge } from './StatusBadge';
 
 const STATUSES: ConversationStatus[] = ['idle', 'queued', 'running', 'failed', 'interrupted', 'stale'];
 const REFRESH_MS = 3_000;
 
 export function ConversationList({ onUnauthorized }: { onUnauthorized: () => void }) {
+  const harnesses = useHarnesses(onUnauthorized);
   const [harness, setHarness] = useState('');
   const [status, setStatus] = useState('');
   const [conversations, setConversations] = useState<ConversationSummary[] | undefined>();
@@ -37,8 +38,11 @@ export function ConversationList({ onUnauthorized }: { onUnauthorized: () => voi
         <div className="filters">
           <select aria-label="harness" data-testid="filter-harness" value={harness} onChange={(event) => setHarness(event.target.value)}>
             <option value="">all harnesses</option>
-            <option value="codex">Codex</option>
-            <option value="claude">Claude Code</option>
+            {harnesses.map((option) => (
+              <option key={option.id} value={option.id}>
+                {option.displayName}
+              </option>
+            ))}
           </select>
           <select aria-label="status" data-testid="filter-status" value={status} onChange={(event) => setStatus(event.target.value)}>
             <option value="">any status</option>

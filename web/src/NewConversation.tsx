@@ -1,10 +1,12 @@
 /** Start a conversation: harness, model (optional), prompt. */
 import { useState, type FormEvent } from 'react';
-import { api, ApiError } from './api';
+import { api, ApiError, useHarnesses } from './api';
 import { navigate } from './router';
 
 export function NewConversation({ onUnauthorized }: { onUnauthorized: () => void }) {
-  const [harness, setHarness] = useState('codex');
+  const harnesses = useHarnesses(onUnauthorized);
+  const [chosen, setHarness] = useState<string | undefined>();
+  const harness = chosen ?? harnesses[0]?.id ?? '';
   const [model, setModel] = useState('');
   const [prompt, setPrompt] = useState('');
   const [error, setError] = useState<string | undefined>();
@@ -31,8 +33,11 @@ export function NewConversation({ onUnauthorized }: { onUnauthorized: () => void
         <label>
           Agent
           <select data-testid="harness" value={harness} onChange={(event) => setHarness(event.target.value)}>
-            <option value="codex">Codex</option>
-            <option value="claude">Claude Code</option>
+            {harnesses.map((option) => (
+              <option key={option.id} value={option.id}>
+                {option.displayName}
+              </option>
+            ))}
           </select>
         </label>
         <label>
@@ -47,7 +52,7 @@ export function NewConversation({ onUnauthorized }: { onUnauthorized: () => void
         <textarea data-testid="prompt" rows={6} value={prompt} onChange={(event) => setPrompt(event.target.value)} placeholder="What should the agent do?" required />
       </label>
       {error && <p className="error">{error}</p>}
-      <button className="button primary" type="submit" disabled={busy || prompt.trim() === ''} data-testid="start">
+      <button className="button primary" type="submit" disabled={busy || prompt.trim() === '' || harness === ''} data-testid="start">
         {busy ? 'Starting…' : 'Start'}
       </button>
     </form>

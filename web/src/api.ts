@@ -2,6 +2,7 @@
  * The browser's side of the HTTP API: every call carries the tenant's token, which lives in sessionStorage only
  * (gone when the tab closes). Run events stream over fetch + SSE (EventSource cannot send a bearer token).
  */
+import { useEffect, useState } from 'react';
 import { followRunEvents, RunStreamRefused, type StreamedEvent } from '../../src/server/run-events-client';
 import type { TranscriptView } from '../../src/transcript/view';
 
@@ -136,4 +137,42 @@ export function relativeTime(iso: string | null, now = Date.now()): string {
 
 export function clockTime(iso: string | null): string {
   return iso ? new Date(iso).toLocaleString() : '–';
+}
+
+/** One agent CLI the server runs (GET /v1/harnesses). */
+export interface HarnessOption {
+  id: string;
+  displayName: string;
+}
+
+let harnessOptions: Promise<HarnessOption[]> | undefined;
+
+/** The server's harnesses, asked once per page (they change only with the server). */
+export function loadHarnesses(): Promise<HarnessOption[]> {
+  harnessOptions ??= api<{ harnesses: HarnessOption[] }>('GET', '/v1/harnesses').then(
+    (result) => result.harnesses,
+    (error: unknown) => {
+      harnessOptions = undefined;
+      throw error;
+    },
+  );
+  return harnessOptions;
+}
+
+/** The server's harnesses once loaded; an empty list until then (or while the server cannot be reached). */
+export function useHarnesses(onUnauthorized: () => void): HarnessOption[] {
+  const [harnesses, setHarnesses] = useState<HarnessOption[]>([]);
+  useEffect(() => {
+    let live = true;
+    loadHarnesses().then(
+      (loaded) => live && setHarnesses(loaded),
+      (error: unknown) => {
+        if (error instanceof ApiError && error.status === 401) onUnauthorized();
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [onUnauthorized]);
+  return harnesses;
 }

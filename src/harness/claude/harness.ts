@@ -21,11 +21,12 @@ import {
   type LaunchRequest,
   type OutputParser,
   type PrepareOptions,
-  type ResumeInfoFor,
+  type SessionResume,
   type TemplateItem,
 } from '../harness.js';
 import { apiKeyFingerprint, claudeStatePath, prepareClaudeState } from './config.js';
 import { locateClaudeSession, newClaudeSessionId, readClaudeMeta, rehydrateClaudeSession, viewClaudeSession } from './transcript.js';
+import { scriptedClaudeHome } from './scripted.js';
 
 const HEADLESS = ['--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions'];
 const OPTIONAL = [['--model', '{model}'], ['--append-system-prompt', '{systemPrompt}']];
@@ -34,10 +35,15 @@ const OPTIONAL = [['--model', '{model}'], ['--append-system-prompt', '{systemPro
 export const CLAUDE_NEW_ARGS: TemplateItem[] = ['-p', '--session-id', '{sessionId}', ...HEADLESS, ...OPTIONAL, '--', '{prompt}'];
 export const CLAUDE_RESUME_ARGS: TemplateItem[] = ['-p', '--resume', '{sessionId}', ...HEADLESS, ...OPTIONAL, '--', '{prompt}'];
 
-export const claudeHarness: Harness<'claude'> = {
+const EXECUTABLE = { packageName: '@anthropic-ai/claude-code', binName: 'claude' };
+
+export const claudeHarness: Harness<SessionResume> = {
   id: 'claude',
   displayName: 'Claude Code',
   modelApi: 'anthropic-messages',
+  executable: EXECUTABLE,
+  homeVariables: ['CLAUDE_CONFIG_DIR'],
+  modelKeyVariables: ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL'],
 
   resolveHome(env) {
     return resolve(env.CLAUDE_CONFIG_DIR && env.CLAUDE_CONFIG_DIR !== '' ? env.CLAUDE_CONFIG_DIR : join(env.HOME ?? homedir(), '.claude'));
@@ -57,8 +63,8 @@ export const claudeHarness: Harness<'claude'> = {
     return newClaudeSessionId();
   },
 
-  async command(context: HarnessContext, request: LaunchRequest<'claude'>, templates: CommandTemplates): Promise<CommandSpec> {
-    const file = await resolveExecutable({ binName: 'claude', packageName: '@anthropic-ai/claude-code', configKey: 'harnesses.claude.command' }, templates.command, context.env);
+  async command(context: HarnessContext, request: LaunchRequest<SessionResume>, templates: CommandTemplates): Promise<CommandSpec> {
+    const file = await resolveExecutable({ ...EXECUTABLE, configKey: 'harnesses.claude.command' }, templates.command, context.env);
     const sessionId = request.kind === 'new' ? request.sessionId : request.resume.sessionId;
     const values = { prompt: request.prompt, model: request.model, cwd: context.cwd, sessionId, systemPrompt: request.systemPrompt };
     const args = expandTemplate(request.kind === 'new' ? (templates.newArgs ?? CLAUDE_NEW_ARGS) : (templates.resumeArgs ?? CLAUDE_RESUME_ARGS), values);
@@ -123,7 +129,9 @@ export const claudeHarness: Harness<'claude'> = {
 
   viewTranscript: (files) => viewMainFile(files, viewClaudeSession),
 
-  resumeInfo: (envelope: Envelope): ResumeInfoFor<'claude'> => sessionResumeInfo('claude', envelope),
+  resumeInfo: (envelope: Envelope): SessionResume => sessionResumeInfo('claude', envelope),
+
+  scriptedHome: scriptedClaudeHome,
 };
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);

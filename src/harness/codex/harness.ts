@@ -20,12 +20,13 @@ import {
   type HarnessEvent,
   type LaunchRequest,
   type PrepareOptions,
-  type ResumeInfoFor,
+  type SessionResume,
   type TemplateItem,
 } from '../harness.js';
 import { MODEL_PROXY_KEY_VARIABLE, prepareCodexHome, providerKeyVariables } from './config.js';
 import { nativeCodexBehind } from './native-binary.js';
 import { locateRollout, readRolloutMeta, rehydrateRollout, viewRollout } from './transcript.js';
+import { scriptedCodexHome } from './scripted.js';
 
 const BYPASS = ['--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox'];
 
@@ -33,10 +34,15 @@ const BYPASS = ['--json', '--skip-git-repo-check', '--dangerously-bypass-approva
 export const CODEX_NEW_ARGS: TemplateItem[] = ['exec', ...BYPASS, ['-m', '{model}'], '--', '{prompt}'];
 export const CODEX_RESUME_ARGS: TemplateItem[] = ['exec', 'resume', ...BYPASS, ['-m', '{model}'], '--', '{sessionId}', '{prompt}'];
 
-export const codexHarness: Harness<'codex'> = {
+const EXECUTABLE = { packageName: '@openai/codex', binName: 'codex' };
+
+export const codexHarness: Harness<SessionResume> = {
   id: 'codex',
   displayName: 'Codex CLI',
   modelApi: 'openai-responses',
+  executable: EXECUTABLE,
+  homeVariables: ['CODEX_HOME'],
+  modelKeyVariables: ['OPENAI_API_KEY', 'CODEX_API_KEY', 'OPENAI_BASE_URL'],
 
   resolveHome(env) {
     return resolve(env.CODEX_HOME && env.CODEX_HOME !== '' ? env.CODEX_HOME : join(env.HOME ?? homedir(), '.codex'));
@@ -57,9 +63,9 @@ export const codexHarness: Harness<'codex'> = {
     return undefined;
   },
 
-  async command(context: HarnessContext, request: LaunchRequest<'codex'>, templates: CommandTemplates): Promise<CommandSpec> {
+  async command(context: HarnessContext, request: LaunchRequest<SessionResume>, templates: CommandTemplates): Promise<CommandSpec> {
     const launcher = await resolveExecutable(
-      { binName: 'codex', packageName: '@openai/codex', configKey: 'harnesses.codex.command' },
+      { ...EXECUTABLE, configKey: 'harnesses.codex.command' },
       templates.command,
       context.env,
     );
@@ -107,7 +113,9 @@ export const codexHarness: Harness<'codex'> = {
 
   viewTranscript: (files) => viewMainFile(files, viewRollout),
 
-  resumeInfo: (envelope: Envelope): ResumeInfoFor<'codex'> => sessionResumeInfo('codex', envelope),
+  resumeInfo: (envelope: Envelope): SessionResume => sessionResumeInfo('codex', envelope),
+
+  scriptedHome: scriptedCodexHome,
 };
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);

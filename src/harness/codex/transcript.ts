@@ -16,7 +16,8 @@ import { BatonError } from '../../errors.js';
 import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
 import { MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
 import { isRecord, parseJsonLines } from '../../transcript/jsonl.js';
-import { attachOutput, patchEdit, type TranscriptView, type ViewItem } from '../../transcript/view.js';
+import { attachOutput, type TranscriptView, type ViewItem } from '../../transcript/view.js';
+import { applyPatchEdit } from './apply-patch.js';
 import { assertSessionId, compareLocalCopy, localCopyConflict, type RehydratedTranscript, type TranscriptLocation } from '../harness.js';
 
 const ROLLOUT_NAME = /^rollout-(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2})-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i;
@@ -176,7 +177,7 @@ export function viewRollout(content: Buffer): TranscriptView {
       case 'custom_tool_call': {
         const name = typeof item.name === 'string' ? item.name : 'tool';
         const input = typeof item.input === 'string' ? item.input : '';
-        items.push((name === 'apply_patch' ? patchEdit(callId, input) : undefined) ?? { kind: 'tool', callId, name, input, output: undefined });
+        items.push((name === 'apply_patch' ? applyPatchEdit(callId, input) : undefined) ?? { kind: 'tool', callId, name, input, output: undefined });
         break;
       }
       case 'function_call_output':
