@@ -85,9 +85,10 @@ export function registerFleetCommands(program: Command, globals: () => GlobalOpt
     .option('--no-redact', 'store runs\' transcripts, events and prompts byte for byte, secrets included (default: redacted)')
     .option('--upstream-openai <url>', 'where the model proxy sends OpenAI requests (default $OPENAI_BASE_URL, else https://api.openai.com/v1); key: $OPENAI_API_KEY')
     .option('--upstream-anthropic <url>', 'where the model proxy sends Anthropic requests (default $ANTHROPIC_BASE_URL, else https://api.anthropic.com); key: $ANTHROPIC_API_KEY or $ANTHROPIC_AUTH_TOKEN')
+    .option('--upstream-gemini <url>', 'where the model proxy sends Gemini requests (default $GOOGLE_GEMINI_BASE_URL, else https://generativelanguage.googleapis.com); key: $GEMINI_API_KEY or $GOOGLE_API_KEY')
     .option('--max-tokens-per-run <n>', 'the model proxy refuses a run\'s further model requests once it used this many input + output tokens, and the run fails')
     .option('--no-model-proxy', 'give the agents this worker\'s model keys as they are, instead of per-run tokens for the model proxy (any agent can then read them)')
-    .action(async (options: { runs: string; name?: string; dataDir?: string; homes?: string; homeTemplate?: string; leaseSeconds: string; drainSeconds: string; sandbox: string; passEnv?: string; allowLocalClone?: boolean; upstreamOpenai?: string; upstreamAnthropic?: string; maxTokensPerRun?: string; modelProxy: boolean; redact: boolean }) => {
+    .action(async (options: { runs: string; name?: string; dataDir?: string; homes?: string; homeTemplate?: string; leaseSeconds: string; drainSeconds: string; sandbox: string; passEnv?: string; allowLocalClone?: boolean; upstreamOpenai?: string; upstreamAnthropic?: string; upstreamGemini?: string; maxTokensPerRun?: string; modelProxy: boolean; redact: boolean }) => {
       const concurrency = positiveInteger('--runs', options.runs);
       if (!isSandboxMode(options.sandbox)) throw new BatonError('USAGE', `--sandbox must be one of ${SANDBOX_MODES.join(', ')}, not "${options.sandbox}"`, { hint: '--sandbox none runs every tenant\'s agent unconfined' });
       const sandbox = options.sandbox;
@@ -96,15 +97,15 @@ export function registerFleetCommands(program: Command, globals: () => GlobalOpt
       const leaseMs = positiveInteger('--lease-seconds', options.leaseSeconds) * 1000;
       const drainMs = positiveInteger('--drain-seconds', options.drainSeconds, { allowZero: true }) * 1000;
       const maxTokensPerRun = options.maxTokensPerRun === undefined ? undefined : positiveInteger('--max-tokens-per-run', options.maxTokensPerRun);
-      if (!options.modelProxy && (options.upstreamOpenai || options.upstreamAnthropic || maxTokensPerRun !== undefined)) {
-        throw new BatonError('USAGE', '--upstream-openai, --upstream-anthropic and --max-tokens-per-run need the model proxy, which --no-model-proxy turns off', { hint: 'drop --no-model-proxy' });
+      if (!options.modelProxy && (options.upstreamOpenai || options.upstreamAnthropic || options.upstreamGemini || maxTokensPerRun !== undefined)) {
+        throw new BatonError('USAGE', '--upstream-openai, --upstream-anthropic, --upstream-gemini and --max-tokens-per-run need the model proxy, which --no-model-proxy turns off', { hint: 'drop --no-model-proxy' });
       }
       const { assertHomeTemplate } = await import('../fleet/run-home.js');
       if (options.homeTemplate) await assertHomeTemplate(resolve(options.homeTemplate));
       const { store, config } = await openFleetStore(globals(), 'worker');
       // A tenant's own OPENAI_API_KEY / ANTHROPIC_API_KEY secrets are used upstream for its runs instead of the operator's.
       const { resolveUpstreams, tenantKeysFromSecrets } = await import('../fleet/model-proxy/upstreams.js');
-      const modelProxy = options.modelProxy ? { upstreams: resolveUpstreams({ openaiUrl: options.upstreamOpenai, anthropicUrl: options.upstreamAnthropic, env: process.env }), maxTokensPerRun, tenants: tenantKeysFromSecrets((tenant) => store.tenantSecrets(tenant)) } : (false as const);
+      const modelProxy = options.modelProxy ? { upstreams: resolveUpstreams({ openaiUrl: options.upstreamOpenai, anthropicUrl: options.upstreamAnthropic, geminiUrl: options.upstreamGemini, env: process.env }), maxTokensPerRun, tenants: tenantKeysFromSecrets((tenant) => store.tenantSecrets(tenant)) } : (false as const);
       const { FleetWorker } = await import('../fleet/worker.js');
       const worker = new FleetWorker({
         store,

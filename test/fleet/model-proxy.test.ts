@@ -281,3 +281,67 @@ describe('a home template', () => {
     }
   });
 });
+
+describe('the Gemini API', () => {
+  const OPERATOR_GEMINI_KEY = 'AIzaSy-operator-gemini-0123456789abcdefghij';
+  // What the Gemini API streams (`alt=sse`): unnamed events, each chunk with its cumulative usageMetadata.
+  const CHUNKS = [
+    'data: {"candidates":[{"content":{"role":"model","parts":[{"text":"hel"}]}}],"usageMetadata":{"promptTokenCount":200,"cachedContentTokenCount":80,"candidatesTokenCount":1}}\r\n\r\n',
+    'data: {"candidates":[{"content":{"role":"model","parts":[{"text":"lo"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":200,"cachedContentTokenCount":80,"candidatesTokenCount":12,"thoughtsTokenCount":8,"totalTokenCount":220}}\r\n\r\n',
+  ];
+  let upstream: Server;
+  let upstreamUrl: string;
+  const seen: Array<{ url: string; headers: IncomingHttpHeaders }> = [];
+
+  beforeAll(async () => {
+    upstream = createServer((request, response) => {
+      seen.push({ url: request.url ?? '', headers: request.headers });
+      request.resume();
+      request.on('end', () => {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        for (const chunk of CHUNKS) response.write(chunk);
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => new Promise<void>((resolve) => upstream.close(() => resolve())));
+
+  const geminiUpstreams = (env: NodeJS.ProcessEnv) => resolveUpstreams({ openaiUrl: model.openaiBaseUrl, anthropicUrl: model.url, geminiUrl: upstreamUrl, env });
+  const turn = (proxy: ModelProxy, token: string, path = '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse') =>
+    fetch(`${proxy.baseUrl('gemini-generate-content')}${path}`, { method: 'POST', headers: { 'x-goog-api-key': token, 'content-type': 'application/json' }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }) });
+
+  it('swaps the run token in x-goog-api-key for the operator key, streams the bytes unchanged, and counts candidates and thoughts as output', async () => {
+    seen.length = 0;
+    const proxy = await proxyFor({ upstreams: geminiUpstreams({ GEMINI_API_KEY: OPERATOR_GEMINI_KEY }) });
+    const grant = await proxy.grant({ runId: 'run_g', tenant: undefined });
+    const response = await turn(proxy, grant.token);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe(CHUNKS.join(''));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.url).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
+    expect(seen[0]!.headers['x-goog-api-key']).toBe(OPERATOR_GEMINI_KEY);
+    expect(JSON.stringify(seen[0]!.headers)).not.toContain(grant.token);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(grant.usage()).toEqual({ inputTokens: 200, cachedInputTokens: 80, outputTokens: 20, requests: 1 });
+  });
+
+  it('forwards only model calls, answers its own errors as the Gemini API does, and uses a tenant\'s own key', async () => {
+    seen.length = 0;
+    const proxy = await proxyFor({
+      upstreams: geminiUpstreams({}),
+      tenants: tenantKeysFromSecrets(async (tenant) => (tenant === 'acme' ? { GEMINI_API_KEY: 'AIzaSy-acme-own-key-0123456789' } : {})),
+    });
+    const operatorless = await proxy.grant({ runId: 'run_n', tenant: 'other' });
+    const refused = await turn(proxy, operatorless.token);
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({ error: { code: 401, message: expect.stringContaining('no key for Gemini'), status: 'UNAUTHENTICATED' } });
+    const acme = await proxy.grant({ runId: 'run_a', tenant: 'acme' });
+    expect((await turn(proxy, acme.token, '/v1beta/files')).status).toBe(404);
+    expect((await turn(proxy, 'baton_run_not-a-token')).status).toBe(401);
+    expect(seen).toHaveLength(0);
+    expect((await turn(proxy, acme.token)).status).toBe(200);
+    expect(seen.map((request) => request.headers['x-goog-api-key'])).toEqual(['AIzaSy-acme-own-key-0123456789']);
+  });
+});

@@ -47,7 +47,7 @@ import type { ModelEndpoint } from '../../harness/harness.js';
 import type { ModelApiId } from '../../harness/ids.js';
 import type { ModelAccess } from '../../run/model-access.js';
 import { emptyUsage, type RunUsage } from '../../store/store.js';
-import { OPERATOR_KEYS_ONLY, type TenantModelAccess, type UpstreamKey, type Upstreams } from './upstreams.js';
+import { OPERATOR_KEYS_ONLY, providerName, type TenantModelAccess, type UpstreamKey, type Upstreams } from './upstreams.js';
 import { UsageMeter } from './usage.js';
 
 export const RUN_TOKEN_PREFIX = 'baton_run_';
@@ -83,10 +83,20 @@ const ROUTES: Record<ModelApiId, { prefix: string; rules: RouteRule[] }> = {
       { methods: ['GET'], path: new RegExp(`^/v1/models(/${NAME})?$`), metered: false },
     ],
   },
+  // verified with gemini 0.61.0: with a model given, one `POST {GOOGLE_GEMINI_BASE_URL}/v1beta/models/M:streamGenerateContent?alt=sse`
+  // per turn; without one, a routing `:generateContent` first. The key travels as `x-goog-api-key`.
+  'gemini-generate-content': {
+    prefix: '/gemini',
+    rules: [
+      { methods: ['POST'], path: /^\/v1(?:beta|alpha)?\/models\/[A-Za-z0-9][A-Za-z0-9._-]{0,199}:(?:streamGenerateContent|generateContent)$/, metered: true },
+      { methods: ['POST'], path: /^\/v1(?:beta|alpha)?\/models\/[A-Za-z0-9][A-Za-z0-9._-]{0,199}:countTokens$/, metered: false },
+      { methods: ['GET'], path: /^\/v1(?:beta|alpha)?\/models(?:\/[A-Za-z0-9][A-Za-z0-9._-]{0,199})?$/, metered: false },
+    ],
+  },
 };
 
 /** Never forwarded: hop-by-hop headers (RFC 9110 §7.6.1), credentials, and what fetch sets itself. */
-const DROPPED_REQUEST_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'accept-encoding', 'authorization', 'x-api-key', 'expect']);
+const DROPPED_REQUEST_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'accept-encoding', 'authorization', 'x-api-key', 'x-goog-api-key', 'expect']);
 const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'content-encoding']);
 /** A request body larger than this is refused (413) rather than read. */
 const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
@@ -177,10 +187,13 @@ export function tokenDigest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
-/** The token a client presents: `Authorization: Bearer …` (OpenAI, Anthropic auth tokens) or `x-api-key` (Anthropic). */
+/**
+ * The token a client presents: `Authorization: Bearer …` (OpenAI, Anthropic auth tokens), `x-api-key` (Anthropic)
+ * or `x-goog-api-key` (Gemini).
+ */
 function presentedToken(headers: Headers): string | undefined {
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.get('authorization') ?? '')?.[1];
-  return bearer ?? (headers.get('x-api-key')?.trim() || undefined);
+  return bearer ?? (headers.get('x-api-key')?.trim() || headers.get('x-goog-api-key')?.trim() || undefined);
 }
 
 type ProxyRefusal = 'authentication' | 'limit' | 'not_found' | 'no_key' | 'too_large' | 'upstream';
@@ -202,13 +215,24 @@ const ANTHROPIC_ERROR: Record<ProxyRefusal, string> = {
   too_large: 'request_too_large',
   upstream: 'api_error',
 };
+/** google.rpc.Code names, as the Gemini API answers errors. */
+const GOOGLE_STATUS: Record<ProxyRefusal, string> = {
+  authentication: 'UNAUTHENTICATED',
+  no_key: 'UNAUTHENTICATED',
+  limit: 'RESOURCE_EXHAUSTED',
+  not_found: 'NOT_FOUND',
+  too_large: 'INVALID_ARGUMENT',
+  upstream: 'UNAVAILABLE',
+};
 
 /** An error the proxy answers itself, in the shape the API's own clients parse. */
 export function providerError(api: ModelApiId, refusal: ProxyRefusal, message: string): Response {
   const body =
     api === 'openai-responses'
       ? { error: { message, type: OPENAI_ERROR[refusal].type, code: OPENAI_ERROR[refusal].code, param: null } }
-      : { type: 'error', error: { type: ANTHROPIC_ERROR[refusal], message } };
+      : api === 'anthropic-messages'
+        ? { type: 'error', error: { type: ANTHROPIC_ERROR[refusal], message } }
+        : { error: { code: STATUS[refusal], message, status: GOOGLE_STATUS[refusal] } };
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   // Retrying cannot help (the Anthropic SDK and Claude Code honour this header); an unreachable upstream may recover.
   if (refusal !== 'upstream') headers['x-should-retry'] = 'false';
@@ -256,7 +280,7 @@ export async function startModelProxy(options: ModelProxyOptions): Promise<Model
       return providerError(api, 'limit', `baton: ${error.message}`);
     }
     const key = grant.keys[api] ?? options.upstreams[api].key;
-    if (!key) return providerError(api, 'no_key', `baton model proxy: this worker has no key for ${api === 'openai-responses' ? 'OpenAI' : 'Anthropic'} (give OPENAI_API_KEY / ANTHROPIC_API_KEY to the worker, or a tenant secret)`);
+    if (!key) return providerError(api, 'no_key', `baton model proxy: this worker has no key for ${providerName(api)} (give OPENAI_API_KEY / ANTHROPIC_API_KEY / GEMINI_API_KEY to the worker, or a tenant secret)`);
 
     const declaredLength = Number(request.headers.get('content-length') ?? 0);
     if (declaredLength > MAX_REQUEST_BYTES) return providerError(api, 'too_large', 'baton model proxy: the request body is too large');
@@ -309,6 +333,7 @@ export async function startModelProxy(options: ModelProxyOptions): Promise<Model
       const keys: Partial<Record<ModelApiId, UpstreamKey>> = {};
       if (settings.keys.openai) keys['openai-responses'] = { value: settings.keys.openai, scheme: 'bearer' };
       if (settings.keys.anthropic) keys['anthropic-messages'] = { value: settings.keys.anthropic, scheme: 'x-api-key' };
+      if (settings.keys.gemini) keys['gemini-generate-content'] = { value: settings.keys.gemini, scheme: 'x-goog-api-key' };
       const grant = new RunGrant(input.runId, registry, keys, settings.maxTokensPerRun ?? options.maxTokensPerRun);
       grants.set(grant.digest.toString('hex'), grant);
       return grant;
@@ -332,6 +357,6 @@ function forwardedRequestHeaders(incoming: Headers, key: UpstreamKey): Headers {
   for (const [name, value] of incoming) if (!DROPPED_REQUEST_HEADERS.has(name) && !named.has(name)) headers.append(name, value);
   headers.set('accept-encoding', 'identity');
   if (key.scheme === 'bearer') headers.set('authorization', `Bearer ${key.value}`);
-  else headers.set('x-api-key', key.value);
+  else headers.set(key.scheme, key.value);
   return headers;
 }

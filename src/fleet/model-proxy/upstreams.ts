@@ -11,8 +11,8 @@ import { MODEL_KEY_VARIABLES } from '../../run/model-access.js';
 /** A key and how the upstream takes it. */
 export interface UpstreamKey {
   value: string;
-  /** OpenAI: `Authorization: Bearer`; Anthropic: `x-api-key`, or `Authorization: Bearer` for an auth token. */
-  scheme: 'bearer' | 'x-api-key';
+  /** OpenAI: `Authorization: Bearer`; Anthropic: `x-api-key`, or `Authorization: Bearer` for an auth token; Gemini: `x-goog-api-key`. */
+  scheme: 'bearer' | 'x-api-key' | 'x-goog-api-key';
 }
 
 export interface Upstream {
@@ -27,16 +27,30 @@ export type Upstreams = Record<ModelApiId, Upstream>;
 export const DEFAULT_UPSTREAM_URLS: Record<ModelApiId, string> = {
   'openai-responses': 'https://api.openai.com/v1',
   'anthropic-messages': 'https://api.anthropic.com',
+  'gemini-generate-content': 'https://generativelanguage.googleapis.com',
 };
+
+/** Each API's worker option for its upstream, and the provider's name in messages. */
+const UPSTREAM_OPTIONS: Record<ModelApiId, { option: string; provider: string }> = {
+  'openai-responses': { option: '--upstream-openai', provider: 'OpenAI' },
+  'anthropic-messages': { option: '--upstream-anthropic', provider: 'Anthropic' },
+  'gemini-generate-content': { option: '--upstream-gemini', provider: 'Gemini' },
+};
+
+/** The provider behind an API, for messages. */
+export function providerName(api: ModelApiId): string {
+  return UPSTREAM_OPTIONS[api].provider;
+}
 
 export { MODEL_KEY_VARIABLES } from '../../run/model-access.js';
 
 /**
- * The operator's upstreams: `--upstream-openai URL` / `--upstream-anthropic URL`, else the worker's own
- * OPENAI_BASE_URL / ANTHROPIC_BASE_URL, else the providers' public APIs; keys from the worker's
- * OPENAI_API_KEY and ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN, sent as a bearer token).
+ * The operator's upstreams: `--upstream-openai URL` / `--upstream-anthropic URL` / `--upstream-gemini URL`, else the
+ * worker's own OPENAI_BASE_URL / ANTHROPIC_BASE_URL / GOOGLE_GEMINI_BASE_URL, else the providers' public APIs; keys
+ * from the worker's OPENAI_API_KEY, ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN, sent as a bearer token) and
+ * GEMINI_API_KEY (or GOOGLE_API_KEY).
  */
-export function resolveUpstreams(input: { openaiUrl?: string | undefined; anthropicUrl?: string | undefined; env: NodeJS.ProcessEnv }): Upstreams {
+export function resolveUpstreams(input: { openaiUrl?: string | undefined; anthropicUrl?: string | undefined; geminiUrl?: string | undefined; env: NodeJS.ProcessEnv }): Upstreams {
   const { env } = input;
   const anthropicKey: UpstreamKey | undefined = env.ANTHROPIC_API_KEY
     ? { value: env.ANTHROPIC_API_KEY, scheme: 'x-api-key' }
@@ -45,25 +59,30 @@ export function resolveUpstreams(input: { openaiUrl?: string | undefined; anthro
       : undefined;
   return {
     'openai-responses': {
-      baseUrl: upstreamUrl('--upstream-openai', input.openaiUrl ?? (env.OPENAI_BASE_URL || undefined) ?? DEFAULT_UPSTREAM_URLS['openai-responses']),
+      baseUrl: upstreamUrl('openai-responses', input.openaiUrl ?? (env.OPENAI_BASE_URL || undefined) ?? DEFAULT_UPSTREAM_URLS['openai-responses']),
       key: env.OPENAI_API_KEY ? { value: env.OPENAI_API_KEY, scheme: 'bearer' } : undefined,
     },
     'anthropic-messages': {
-      baseUrl: upstreamUrl('--upstream-anthropic', input.anthropicUrl ?? (env.ANTHROPIC_BASE_URL || undefined) ?? DEFAULT_UPSTREAM_URLS['anthropic-messages']),
+      baseUrl: upstreamUrl('anthropic-messages', input.anthropicUrl ?? (env.ANTHROPIC_BASE_URL || undefined) ?? DEFAULT_UPSTREAM_URLS['anthropic-messages']),
       key: anthropicKey,
+    },
+    'gemini-generate-content': {
+      baseUrl: upstreamUrl('gemini-generate-content', input.geminiUrl ?? (env.GOOGLE_GEMINI_BASE_URL || undefined) ?? DEFAULT_UPSTREAM_URLS['gemini-generate-content']),
+      key: env.GEMINI_API_KEY || env.GOOGLE_API_KEY ? { value: (env.GEMINI_API_KEY || env.GOOGLE_API_KEY)!, scheme: 'x-goog-api-key' } : undefined,
     },
   };
 }
 
-function upstreamUrl(option: string, value: string): URL {
+function upstreamUrl(api: ModelApiId, value: string): URL {
+  const { option } = UPSTREAM_OPTIONS[api];
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new BatonError('USAGE', `${option} must be an http(s) URL, not ${JSON.stringify(value)}`, { hint: `for example ${option} ${option.endsWith('openai') ? DEFAULT_UPSTREAM_URLS['openai-responses'] : DEFAULT_UPSTREAM_URLS['anthropic-messages']}` });
+    throw new BatonError('USAGE', `${option} must be an http(s) URL, not ${JSON.stringify(value)}`, { hint: `for example ${option} ${DEFAULT_UPSTREAM_URLS[api]}` });
   }
   if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.search || url.hash) {
-    throw new BatonError('USAGE', `${option} must be an http(s) URL without credentials, query or fragment, not ${JSON.stringify(value)}`, { hint: 'give the key in the worker\'s environment (OPENAI_API_KEY, ANTHROPIC_API_KEY), never in the URL' });
+    throw new BatonError('USAGE', `${option} must be an http(s) URL without credentials, query or fragment, not ${JSON.stringify(value)}`, { hint: 'give the key in the worker\'s environment (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY), never in the URL' });
   }
   return url;
 }
@@ -72,6 +91,7 @@ function upstreamUrl(option: string, value: string): URL {
 export interface ModelKeys {
   openai?: string | undefined;
   anthropic?: string | undefined;
+  gemini?: string | undefined;
 }
 
 /** What the proxy asks about a run's tenant when it grants the run's token. */
@@ -92,14 +112,20 @@ export interface TenantModelAccess {
 export const OPERATOR_KEYS_ONLY: TenantModelAccess = { settingsFor: async () => ({ keys: {} }) };
 
 /** The tenant secret names that hold a tenant's own model keys. */
-export const TENANT_KEY_SECRETS = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' } as const;
+export const TENANT_KEY_SECRETS = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', gemini: 'GEMINI_API_KEY' } as const;
 
 /** A TenantModelAccess over a store of tenant secrets (name → value per tenant). */
 export function tenantKeysFromSecrets(secretsOf: (tenant: string) => Promise<Record<string, string>>): TenantModelAccess {
   return {
     async settingsFor(tenant) {
       const secrets = await secretsOf(tenant);
-      return { keys: { openai: secrets[TENANT_KEY_SECRETS.openai] || undefined, anthropic: secrets[TENANT_KEY_SECRETS.anthropic] || undefined } };
+      return {
+        keys: {
+          openai: secrets[TENANT_KEY_SECRETS.openai] || undefined,
+          anthropic: secrets[TENANT_KEY_SECRETS.anthropic] || undefined,
+          gemini: secrets[TENANT_KEY_SECRETS.gemini] || undefined,
+        },
+      };
     },
   };
 }

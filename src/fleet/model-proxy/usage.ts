@@ -9,6 +9,9 @@
  * - Anthropic Messages: `message_start.message.usage` (input, cache reads and writes, a first output count) and
  *   `message_delta.usage` (the final output count; newer API versions repeat the input fields there). Every
  *   field is cumulative: the latest value of each wins. A non-streaming message has `usage` at the top level.
+ * - Gemini generateContent: every streamed chunk (unnamed SSE events) may carry `usageMetadata {promptTokenCount
+ *   (cached included), cachedContentTokenCount, candidatesTokenCount, thoughtsTokenCount}`, cumulative; the output
+ *   is candidates + thoughts. A non-streaming response has the same `usageMetadata` at the top level.
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { ModelApiId } from '../../harness/ids.js';
@@ -25,6 +28,8 @@ interface ResponseUsage {
 const USAGE_EVENTS: Record<ModelApiId, ReadonlySet<string>> = {
   'openai-responses': new Set(['response.completed', 'response.incomplete', 'response.failed']),
   'anthropic-messages': new Set(['message_start', 'message_delta']),
+  // Gemini names no event: every chunk is looked at (only its `usageMetadata`).
+  'gemini-generate-content': new Set(),
 };
 
 /** A plain (non-SSE) body is parsed for its usage only up to this size; a larger one is passed on uncounted. */
@@ -39,6 +44,15 @@ export function readUsage(api: ModelApiId, usage: unknown): Partial<ResponseUsag
   if (api === 'openai-responses') {
     const details = isRecord(usage.input_tokens_details) ? usage.input_tokens_details : {};
     return { inputTokens: count(usage.input_tokens), cachedInputTokens: count(details.cached_tokens), outputTokens: count(usage.output_tokens) };
+  }
+  if (api === 'gemini-generate-content') {
+    const candidates = count(usage.candidatesTokenCount);
+    const thoughts = count(usage.thoughtsTokenCount);
+    return {
+      inputTokens: count(usage.promptTokenCount),
+      cachedInputTokens: count(usage.cachedContentTokenCount),
+      outputTokens: candidates === undefined && thoughts === undefined ? undefined : (candidates ?? 0) + (thoughts ?? 0),
+    };
   }
   return {
     outputTokens: count(usage.output_tokens),
@@ -105,7 +119,7 @@ export class UsageMeter {
     if (!chunks) return;
     try {
       const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      if (isRecord(body)) this.apply(body.usage);
+      if (isRecord(body)) this.apply(this.api === 'gemini-generate-content' ? body.usageMetadata : body.usage);
     } catch {
       // not JSON
     }
@@ -124,7 +138,8 @@ export class UsageMeter {
     if (!isRecord(data)) return;
     if (this.api === 'openai-responses') {
       if ((data.type === 'response.completed' || data.type === 'response.incomplete' || data.type === 'response.failed') && isRecord(data.response)) this.apply(data.response.usage);
-    } else if (data.type === 'message_start' && isRecord(data.message)) this.apply(data.message.usage);
+    } else if (this.api === 'gemini-generate-content') this.apply(data.usageMetadata);
+    else if (data.type === 'message_start' && isRecord(data.message)) this.apply(data.message.usage);
     else if (data.type === 'message_delta') this.apply(data.usage);
   }
 
