@@ -495,7 +495,7 @@ describe('claudeHarness rehydrate and resumeInfo', () => {
 
   it('give a typed Claude resume, refuse a non-UUID session id, and rehydrate into the context cwd', async () => {
     const envelope = claudeEnvelope(SESSION_ID, [[MAIN_FILE_KEY, toolCall.content]]);
-    expect(claudeHarness.resumeInfo(envelope)).toEqual({ harness: 'claude', sessionId: SESSION_ID });
+    expect(claudeHarness.resumeInfo(envelope)).toEqual({ sessionId: SESSION_ID });
     expect(thrownBy(() => claudeHarness.resumeInfo({ ...envelope, sessionId: '../x' })).code).toBe('INVALID_SESSION_ID');
 
     const configDir = await temporaryDirectory();

@@ -347,7 +347,7 @@ describe('codexHarness rehydrate and resumeInfo', () => {
   it('give a typed Codex resume for a Codex envelope, and rehydrate it into the home', async () => {
     const home = await temporaryDirectory();
     const envelope = codexEnvelope(resumedTwice.content);
-    expect(codexHarness.resumeInfo(envelope)).toEqual({ harness: 'codex', sessionId: SESSION_ID });
+    expect(codexHarness.resumeInfo(envelope)).toEqual({ sessionId: SESSION_ID });
 
     const { keptLocal, ...location } = await codexHarness.rehydrate(envelope, { home, cwd: home, env: {} });
     expect(keptLocal).toEqual([]);
