@@ -11,7 +11,7 @@ import type { HarnessId, ModelApiId } from './ids.js';
 export type { HarnessId, ModelApiId } from './ids.js';
 
 /** What a resume needs, typed per harness: a Codex resume cannot be handed to another harness. */
-export type ResumeInfo = { harness: 'codex'; sessionId: string } | { harness: 'claude'; sessionId: string };
+export type ResumeInfo = { harness: 'codex'; sessionId: string } | { harness: 'claude'; sessionId: string } | { harness: 'gemini'; sessionId: string };
 export type ResumeInfoFor<Id extends HarnessId> = Extract<ResumeInfo, { harness: Id }>;
 
 /** The process to start: an executable and its argv. Never a shell string. */

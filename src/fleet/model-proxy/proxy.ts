@@ -82,7 +82,9 @@ const ROUTES: Record<ModelApiId, { prefix: string; rules: RouteRule[] }> = {
       { methods: ['POST'], path: /^\/v1\/messages\/count_tokens$/, metered: false },
       { methods: ['GET'], path: new RegExp(`^/v1/models(/${NAME})?$`), metered: false },
     ],
-  },
+  },  // Not served yet: a Gemini CLI run behind a worker's model proxy is refused (no route matches), never let
+  // through unmetered. Serving it needs `x-goog-api-key` as a key scheme and usageMetadata metering.
+  'gemini-generate-content': { prefix: '/gemini', rules: [] },
 };
 
 /** Never forwarded: hop-by-hop headers (RFC 9110 §7.6.1), credentials, and what fetch sets itself. */

@@ -27,6 +27,7 @@ export type Upstreams = Record<ModelApiId, Upstream>;
 export const DEFAULT_UPSTREAM_URLS: Record<ModelApiId, string> = {
   'openai-responses': 'https://api.openai.com/v1',
   'anthropic-messages': 'https://api.anthropic.com',
+  'gemini-generate-content': 'https://generativelanguage.googleapis.com',
 };
 
 export { MODEL_KEY_VARIABLES } from '../../run/model-access.js';
@@ -52,6 +53,8 @@ export function resolveUpstreams(input: { openaiUrl?: string | undefined; anthro
       baseUrl: upstreamUrl('--upstream-anthropic', input.anthropicUrl ?? (env.ANTHROPIC_BASE_URL || undefined) ?? DEFAULT_UPSTREAM_URLS['anthropic-messages']),
       key: anthropicKey,
     },
+    // The proxy has no route for it yet (see ROUTES in proxy.ts): no key is handed to it.
+    'gemini-generate-content': { baseUrl: new URL(DEFAULT_UPSTREAM_URLS['gemini-generate-content']), key: undefined },
   };
 }
 

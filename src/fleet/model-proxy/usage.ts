@@ -25,6 +25,7 @@ interface ResponseUsage {
 const USAGE_EVENTS: Record<ModelApiId, ReadonlySet<string>> = {
   'openai-responses': new Set(['response.completed', 'response.incomplete', 'response.failed']),
   'anthropic-messages': new Set(['message_start', 'message_delta']),
+  'gemini-generate-content': new Set(),
 };
 
 /** A plain (non-SSE) body is parsed for its usage only up to this size; a larger one is passed on uncounted. */
