@@ -5,6 +5,7 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { scriptedMachineSetup as geminiMachineSetup } from '../harness/gemini/scripted-machine.js';
 
 export const SCRIPTED_PROVIDER = 'baton-scripted';
 export const SCRIPTED_API_KEY_VARIABLE = 'SCRIPTED_MODEL_API_KEY';
@@ -15,6 +16,8 @@ export interface Machine {
   home: string;
   codexHome: string;
   claudeConfigDir: string;
+  /** GEMINI_CLI_HOME (its state is in `.gemini/` below it). */
+  geminiHome: string;
   cwd: string;
   /** The environment a CLI on this machine runs with: the parent's, with this machine's homes. */
   env: NodeJS.ProcessEnv;
@@ -50,6 +53,7 @@ export async function createMachine(parent: string, name: string, model: { url: 
   await mkdir(claudeConfigDir, { recursive: true, mode: 0o700 });
   await mkdir(cwd, { recursive: true });
   await writeFile(join(codexHome, 'config.toml'), scriptedCodexConfig(model.openaiBaseUrl), { mode: 0o600 });
+  const gemini = await geminiMachineSetup(root, model);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     HOME: home,
@@ -61,9 +65,11 @@ export async function createMachine(parent: string, name: string, model: { url: 
     // Keep Claude Code off the network: no telemetry, update checks or other side traffic.
     DISABLE_TELEMETRY: '1',
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    ...gemini.env,
   };
   // Never hand a real key to a scripted run (nor write it into this machine's auth.json).
   delete env.OPENAI_API_KEY;
   delete env.ANTHROPIC_AUTH_TOKEN;
-  return { name, root, home, codexHome, claudeConfigDir, cwd, env, destroy: () => rm(root, { recursive: true, force: true }) };
+  delete env.GOOGLE_API_KEY;
+  return { name, root, home, codexHome, claudeConfigDir, geminiHome: gemini.home, cwd, env, destroy: () => rm(root, { recursive: true, force: true }) };
 }
