@@ -238,7 +238,7 @@ function functionResponseOutput(result: unknown): string | undefined {
   return undefined;
 }
 
-function toolItem(call: Record<string, unknown>): ViewItem[] {
+function toolItem(call: Record<string, unknown>): ViewItem {
   const callId = typeof call.id === 'string' ? call.id : undefined;
   const name = typeof call.name === 'string' ? call.name : 'tool';
   const args = isRecord(call.args) ? call.args : {};
@@ -246,14 +246,31 @@ function toolItem(call: Record<string, unknown>): ViewItem[] {
   const display = typeof call.resultDisplay === 'string' ? call.resultDisplay : undefined;
   if (name === 'run_shell_command' && typeof args.command === 'string') {
     const parsed = raw === undefined ? undefined : shellOutput(raw);
-    const output = display ?? parsed?.output;
-    return [{ kind: 'command', callId, command: args.command, output, exitCode: call.status === 'success' ? parsed?.exitCode : raw === undefined ? undefined : 1 }];
+    return { kind: 'command', callId, command: args.command, output: display ?? parsed?.output, exitCode: parsed?.exitCode };
   }
-  if (name === 'write_file' && typeof args.file_path === 'string' && typeof args.content === 'string') return [{ ...textEdit(callId, args.file_path, '', args.content), output: raw }];
+  if (name === 'write_file' && typeof args.file_path === 'string' && typeof args.content === 'string') return { ...textEdit(callId, args.file_path, '', args.content), output: raw };
   if (name === 'replace' && typeof args.file_path === 'string' && typeof args.old_string === 'string' && typeof args.new_string === 'string') {
-    return [{ ...textEdit(callId, args.file_path, args.old_string, args.new_string), output: raw }];
+    return { ...textEdit(callId, args.file_path, args.old_string, args.new_string), output: raw };
   }
-  return [{ kind: 'tool', callId, name, input: JSON.stringify(args), output: raw ?? display }];
+  return { kind: 'tool', callId, name, input: JSON.stringify(args), output: raw ?? display };
+}
+
+/**
+ * A tool result in a user message: onto its call when that has no output yet; a second copy of one already shown
+ * is dropped (verified with gemini 0.61.0: a resumed history carries each functionResponse twice).
+ */
+function attachResponse(items: ViewItem[], response: Record<string, unknown>): void {
+  const callId = typeof response.id === 'string' ? response.id : undefined;
+  const raw = functionResponseOutput([{ functionResponse: response }]) ?? '';
+  const call = items.find((item): item is Exclude<ViewItem, { kind: 'user' | 'assistant' }> => item.kind !== 'user' && item.kind !== 'assistant' && item.callId === callId && callId !== undefined);
+  if (call && call.output !== undefined) return;
+  if (call?.kind === 'command') {
+    const parsed = shellOutput(raw);
+    call.output = parsed.output;
+    call.exitCode = parsed.exitCode;
+    return;
+  }
+  attachOutput(items, callId, raw);
 }
 
 export function viewGeminiSession(content: Buffer): TranscriptView {
@@ -261,20 +278,17 @@ export function viewGeminiSession(content: Buffer): TranscriptView {
   const items: ViewItem[] = [];
   for (const message of session.messages) {
     if (message.type === 'user') {
-      const parts = partsOf(message.content);
-      for (const part of parts) {
-        // Tool results are shown with their call (gemini messages carry them in toolCalls[].result).
-        const response = isRecord(part.functionResponse) ? part.functionResponse : undefined;
-        if (response && typeof response.id === 'string' && !items.some((item) => item.kind !== 'user' && item.kind !== 'assistant' && item.callId === response.id)) {
-          attachOutput(items, response.id, functionResponseOutput([part]) ?? '');
-        }
-      }
+      for (const part of partsOf(message.content)) if (isRecord(part.functionResponse)) attachResponse(items, part.functionResponse);
       const text = typedText(message);
       if (text !== undefined) items.push({ kind: 'user', text });
     } else if (message.type === 'gemini') {
-      const text = typeof message.content === 'string' ? message.content : partsOf(message.content).flatMap((part) => (typeof part.text === 'string' && part.thought !== true ? [part.text] : [])).join('');
+      // As recorded: `content` is the reply's text and `toolCalls` its calls with their results. In the history a
+      // resume writes with `$set`, `content` is the model's parts: text and functionCall.
+      const parts = partsOf(message.content);
+      const text = typeof message.content === 'string' ? message.content : parts.flatMap((part) => (typeof part.text === 'string' && part.thought !== true ? [part.text] : [])).join('');
       if (text.trim() !== '') items.push({ kind: 'assistant', text });
-      for (const call of Array.isArray(message.toolCalls) ? message.toolCalls.filter(isRecord) : []) items.push(...toolItem(call));
+      for (const part of parts) if (isRecord(part.functionCall)) items.push(toolItem(part.functionCall));
+      for (const call of Array.isArray(message.toolCalls) ? message.toolCalls.filter(isRecord) : []) items.push(toolItem(call));
     }
   }
   return { items, unparsedLines: session.unparsedLines };
