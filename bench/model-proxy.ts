@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const model = await startScriptedModelServer({
     script: (view) => ({ kind: 'text', text: view.prompt === 'big' ? BIG_TEXT : 'a short scripted reply', delayMs: view.prompt === 'big' ? 0 : HOLD_MS }),
   });
-  const upstreams = resolveUpstreams({ openaiUrl: model.openaiBaseUrl, anthropicUrl: model.url, env: { OPENAI_API_KEY: 'sk-bench-operator', ANTHROPIC_API_KEY: 'sk-ant-bench-operator' } });
+  const upstreams = resolveUpstreams({ urls: { 'openai-responses': model.openaiBaseUrl, 'anthropic-messages': model.url }, env: { OPENAI_API_KEY: 'sk-bench-operator', ANTHROPIC_API_KEY: 'sk-ant-bench-operator' } });
   const proxy = await startModelProxy({ upstreams });
   const grant = await proxy.grant({ runId: 'run_bench', tenant: undefined });
   const padding = 'p'.repeat(60 * 1024);

@@ -7,6 +7,7 @@ import { probeBubblewrap } from '../sandbox/bubblewrap.js';
 import { isSandboxMode, SANDBOX_MODES } from '../sandbox/sandbox.js';
 import { openContext, type GlobalOptions } from './context.js';
 import { openFleetStore } from './fleet-store.js';
+import { UPSTREAM_OPTIONS } from '../fleet/model-proxy/upstream-options.js';
 import { registerTokenCommands } from './token-commands.js';
 import { terminalText } from './terminal-text.js';
 
@@ -69,7 +70,7 @@ export function registerFleetCommands(program: Command, globals: () => GlobalOpt
       );
     });
 
-  program
+  const worker = program
     .command('worker')
     .description('take queued runs from the PostgreSQL store and run them, each in a fresh CLI home')
     .option('--runs <n>', 'runs at once', '1')
@@ -83,12 +84,11 @@ export function registerFleetCommands(program: Command, globals: () => GlobalOpt
     .option('--pass-env <names>', 'comma-separated variables (or PREFIX_*) the sandboxed CLIs get besides their own (never BATON_*)')
     .option('--allow-local-clone', 'clone workspace.git paths and file:// URLs (paths on this machine)')
     .option('--no-redact', 'store runs\' transcripts, events and prompts byte for byte, secrets included (default: redacted)')
-    .option('--upstream-openai <url>', 'where the model proxy sends OpenAI requests (default $OPENAI_BASE_URL, else https://api.openai.com/v1); key: $OPENAI_API_KEY')
-    .option('--upstream-anthropic <url>', 'where the model proxy sends Anthropic requests (default $ANTHROPIC_BASE_URL, else https://api.anthropic.com); key: $ANTHROPIC_API_KEY or $ANTHROPIC_AUTH_TOKEN')
-    .option('--upstream-gemini <url>', 'where the model proxy sends Gemini requests (default $GOOGLE_GEMINI_BASE_URL, else https://generativelanguage.googleapis.com); key: $GEMINI_API_KEY or $GOOGLE_API_KEY')
     .option('--max-tokens-per-run <n>', 'the model proxy refuses a run\'s further model requests once it used this many input + output tokens, and the run fails')
     .option('--no-model-proxy', 'give the agents this worker\'s model keys as they are, instead of per-run tokens for the model proxy (any agent can then read them)')
-    .action(async (options: { runs: string; name?: string; dataDir?: string; homes?: string; homeTemplate?: string; leaseSeconds: string; drainSeconds: string; sandbox: string; passEnv?: string; allowLocalClone?: boolean; upstreamOpenai?: string; upstreamAnthropic?: string; upstreamGemini?: string; maxTokensPerRun?: string; modelProxy: boolean; redact: boolean }) => {
+  for (const upstream of UPSTREAM_OPTIONS) worker.option(`${upstream.flag} <url>`, upstream.description);
+  worker
+    .action(async (options: { runs: string; name?: string; dataDir?: string; homes?: string; homeTemplate?: string; leaseSeconds: string; drainSeconds: string; sandbox: string; passEnv?: string; allowLocalClone?: boolean; maxTokensPerRun?: string; modelProxy: boolean; redact: boolean } & Record<string, unknown>) => {
       const concurrency = positiveInteger('--runs', options.runs);
       if (!isSandboxMode(options.sandbox)) throw new BatonError('USAGE', `--sandbox must be one of ${SANDBOX_MODES.join(', ')}, not "${options.sandbox}"`, { hint: '--sandbox none runs every tenant\'s agent unconfined' });
       const sandbox = options.sandbox;
@@ -97,15 +97,16 @@ export function registerFleetCommands(program: Command, globals: () => GlobalOpt
       const leaseMs = positiveInteger('--lease-seconds', options.leaseSeconds) * 1000;
       const drainMs = positiveInteger('--drain-seconds', options.drainSeconds, { allowZero: true }) * 1000;
       const maxTokensPerRun = options.maxTokensPerRun === undefined ? undefined : positiveInteger('--max-tokens-per-run', options.maxTokensPerRun);
-      if (!options.modelProxy && (options.upstreamOpenai || options.upstreamAnthropic || options.upstreamGemini || maxTokensPerRun !== undefined)) {
-        throw new BatonError('USAGE', '--upstream-openai, --upstream-anthropic, --upstream-gemini and --max-tokens-per-run need the model proxy, which --no-model-proxy turns off', { hint: 'drop --no-model-proxy' });
+      const upstreamUrls = Object.fromEntries(UPSTREAM_OPTIONS.flatMap((upstream) => (typeof options[upstream.key] === 'string' ? [[upstream.api, options[upstream.key] as string]] : [])));
+      if (!options.modelProxy && (Object.keys(upstreamUrls).length > 0 || maxTokensPerRun !== undefined)) {
+        throw new BatonError('USAGE', `${UPSTREAM_OPTIONS.map((upstream) => upstream.flag).join(', ')} and --max-tokens-per-run need the model proxy, which --no-model-proxy turns off`, { hint: 'drop --no-model-proxy' });
       }
       const { assertHomeTemplate } = await import('../fleet/run-home.js');
       if (options.homeTemplate) await assertHomeTemplate(resolve(options.homeTemplate));
       const { store, config } = await openFleetStore(globals(), 'worker');
       // A tenant's own OPENAI_API_KEY / ANTHROPIC_API_KEY secrets are used upstream for its runs instead of the operator's.
       const { resolveUpstreams, tenantKeysFromSecrets } = await import('../fleet/model-proxy/upstreams.js');
-      const modelProxy = options.modelProxy ? { upstreams: resolveUpstreams({ openaiUrl: options.upstreamOpenai, anthropicUrl: options.upstreamAnthropic, geminiUrl: options.upstreamGemini, env: process.env }), maxTokensPerRun, tenants: tenantKeysFromSecrets((tenant) => store.tenantSecrets(tenant)) } : (false as const);
+      const modelProxy = options.modelProxy ? { upstreams: resolveUpstreams({ urls: upstreamUrls, env: process.env }), maxTokensPerRun, tenants: tenantKeysFromSecrets((tenant) => store.tenantSecrets(tenant)) } : (false as const);
       const { FleetWorker } = await import('../fleet/worker.js');
       const worker = new FleetWorker({
         store,

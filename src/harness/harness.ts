@@ -113,6 +113,11 @@ export interface TranscriptLocation {
   files: Array<{ key: string; path: string }>;
 }
 
+/** A tool call the CLI reported starting and never finishing: its run ended first. */
+export interface UnfinishedToolCall {
+  command: string;
+}
+
 export interface RehydratedTranscript extends TranscriptLocation {
   /** Keys of the files whose longer local copy was kept instead of the stored one. */
   keptLocal: string[];
@@ -205,6 +210,12 @@ export interface Harness<Resume = unknown> {
   rehydrate(envelope: Envelope, context: HarnessContext): Promise<RehydratedTranscript>;
   /** The readable conversation in the shared view model. */
   viewTranscript(files: TranscriptFile[]): TranscriptView;
+  /**
+   * For a CLI that writes a tool call into its session only once the call completes: records in the session's own
+   * files that these calls were cut off, so a resume tells the model. Called after the CLI has exited (nothing else
+   * writes the files then), before the final save. CLIs that record a call when it starts need none.
+   */
+  recordUnfinishedTools?(location: TranscriptLocation, calls: UnfinishedToolCall[]): Promise<void>;
   /** What a resume of this envelope needs; HARNESS_MISMATCH when the envelope belongs to another harness. */
   resumeInfo(envelope: Envelope): Resume;
   /** Readies a fresh home for the scripted model server; returns the variables that point the CLI there. */

@@ -2,6 +2,7 @@
 import { BatonError } from '../errors.js';
 import { claudeHarness } from './claude/harness.js';
 import { codexHarness } from './codex/harness.js';
+import { geminiHarness } from './gemini/harness.js';
 import type { Harness } from './harness.js';
 import { HARNESS_IDS, isHarnessId, type HarnessId } from './ids.js';
 
@@ -9,6 +10,7 @@ import { HARNESS_IDS, isHarnessId, type HarnessId } from './ids.js';
 const HARNESSES: Record<HarnessId, Harness> = {
   codex: codexHarness,
   claude: claudeHarness,
+  gemini: geminiHarness,
 };
 
 export function getHarness(id: HarnessId): Harness {

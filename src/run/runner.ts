@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { commandTemplates, harnessEnvironment, type BatonConfig } from '../config.js';
 import { BatonError, errorMessage, isBatonError, type ErrorCode } from '../errors.js';
-import type { Harness, HarnessContext } from '../harness/harness.js';
+import type { Harness, HarnessContext, HarnessEvent, UnfinishedToolCall } from '../harness/harness.js';
 import type { HarnessId } from '../harness/ids.js';
 import { getHarness } from '../harness/registry.js';
 import { newConversationId, newRunId } from '../ids.js';
@@ -183,7 +183,7 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     redaction: redactor.record,
   });
   const recorder = new RunEventRecorder(store, run.id, options.onEvent, options.eventFlushMs, redactor);
-  const state: RunState = { sessionId: conversation.sessionId, failure: undefined, failureCode: undefined, interrupted: false, sessionMismatch: false, leaseLost: undefined, forkedInto: undefined };
+  const state: RunState = { sessionId: conversation.sessionId, failure: undefined, failureCode: undefined, interrupted: false, sessionMismatch: false, leaseLost: undefined, forkedInto: undefined, toolsInFlight: [] };
   // From here on the lease is renewed on its own timer; losing it stops the CLI (see supervise).
   const lease = new LeaseKeeper(store, run.id, leaseMs, (reason) => {
     state.leaseLost = reason;
@@ -216,6 +216,7 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     options.modelAccess?.revoke();
     // The final save runs on every path that got as far as a session id, whatever happened above.
     if (saver && state.sessionId && !state.sessionMismatch && !state.leaseLost) {
+      if (state.toolsInFlight.length > 0 && harness.recordUnfinishedTools) await recordUnfinishedTools(harness, context, state.sessionId, state.toolsInFlight, recorder);
       await saveTranscript(harness, context, state.sessionId, saver, true).catch((error: unknown) => {
         if (isBatonError(error, 'LEASE_LOST')) state.leaseLost = 'the store refused the final save: another run holds the conversation';
         else state.failure ??= `final save failed: ${errorMessage(error)}`;
@@ -299,6 +300,8 @@ interface RunState {
   /** Why the run lost the conversation's lease, once it did: it stops, and saves nothing more to it. */
   leaseLost: string | undefined;
   forkedInto: string | undefined;
+  /** Tool calls the CLI reported starting and not finishing (see Harness.recordUnfinishedTools). */
+  toolsInFlight: UnfinishedToolCall[];
   /** Set while the CLI runs: stops it when the lease is lost. */
   onLeaseLost?: () => void;
 }
@@ -407,6 +410,7 @@ async function supervise(input: SuperviseInput): Promise<ChildExit> {
       for await (const line of child.lines) {
         for (const event of parseLine(line)) {
           if (event.type === 'session.started') await onSessionStarted(event.sessionId, input, child.signal.bind(child));
+          trackTools(state.toolsInFlight, event);
           await recorder.record(event);
         }
       }
@@ -443,6 +447,24 @@ async function onSessionStarted(sessionId: string, input: SuperviseInput, signal
   }
   state.sessionId = sessionId;
   await options.store.setSessionId(conversation.id, sessionId);
+}
+
+/** The commands the CLI started and has not reported finished, in order. */
+function trackTools(inFlight: UnfinishedToolCall[], event: HarnessEvent): void {
+  if (event.type === 'command.started') inFlight.push({ command: event.command });
+  else if (event.type === 'command.completed') {
+    const index = inFlight.findIndex((call) => call.command === event.command);
+    inFlight.splice(index === -1 ? 0 : index, 1);
+  }
+}
+
+async function recordUnfinishedTools(harness: Harness, context: HarnessContext, sessionId: string, calls: UnfinishedToolCall[], recorder: RunEventRecorder): Promise<void> {
+  try {
+    const location = await harness.locateTranscript(context, sessionId);
+    if (location) await harness.recordUnfinishedTools?.(location, calls);
+  } catch (error) {
+    await recorder.record({ type: 'warning', message: `could not record the tool calls the CLI left unfinished: ${errorMessage(error)}` });
+  }
 }
 
 export async function saveTranscript(harness: Harness, context: HarnessContext, sessionId: string, saver: TranscriptSaver, final: boolean): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * An offline stand-in for a model endpoint. It speaks the OpenAI Responses API (what the Codex
- * CLI calls) and the Anthropic Messages API (what Claude Code calls) on 127.0.0.1, answers each
+ * CLI calls), the Anthropic Messages API (what Claude Code calls) and the Gemini API (what Gemini CLI calls) on 127.0.0.1, answers each
  * model turn from a script — a text reply or a shell tool call — and records every request, so
  * end-to-end tests can drive the real CLIs and assert on what the model was sent, and
  * `baton demo` can run without a network or an API key.
@@ -21,6 +21,7 @@ import {
   isAnthropicTurn,
   viewAnthropicRequest,
 } from './anthropic-messages.js';
+import { geminiModelOf, geminiReplyFrames, geminiReplyObject, geminiReplyUsage, geminiSideCallReply, isGeminiTurn, viewGeminiRequest } from './gemini-generate-content.js';
 import { isRecord } from './wire.js';
 import type { ModelApi, ModelRequestView, RecordedRequest, ReportedUsage, Script, ScriptedReply, ScriptedUsage } from './scripted-reply.js';
 
@@ -45,7 +46,7 @@ export interface ScriptedModelServerOptions {
 }
 
 export interface ScriptedModelServer {
-  /** `http://127.0.0.1:PORT`: the Anthropic base URL (`ANTHROPIC_BASE_URL`). */
+  /** `http://127.0.0.1:PORT`: the Anthropic base URL (`ANTHROPIC_BASE_URL`) and the Gemini one (`GOOGLE_GEMINI_BASE_URL`). */
   url: string;
   /** `http://127.0.0.1:PORT/v1`: the OpenAI base URL (Codex `base_url`). */
   openaiBaseUrl: string;
@@ -203,6 +204,24 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     if (turn) await sleep(delayFor(reply), pendingTimers);
     onSent();
     return c.json(anthropicReplyMessage(reply, model, ids));
+  });
+
+  // Gemini CLI: `POST /v1beta/models/<model>:streamGenerateContent?alt=sse` for turns, `:generateContent` for side calls.
+  app.post('/v1beta/models/:modelAction', async (c) => {
+    const body = await readBody(c);
+    const modelAction = c.req.param('modelAction');
+    const turn = isGeminiTurn(modelAction, body);
+    record(c, 'gemini-generate-content', body, turn);
+    const reply: ScriptedReply = turn ? nextReply(viewGeminiRequest(body)) : geminiSideCallReply(body);
+    const model = geminiModelOf(modelAction);
+    const onSent = reported(c, 'gemini-generate-content', geminiReplyUsage(reply));
+    if (modelAction.endsWith(':streamGenerateContent')) {
+      const { head, tail } = geminiReplyFrames(reply, model);
+      return delayedEventStream(head, tail, turn ? delayFor(reply) : 0, onSent);
+    }
+    if (turn) await sleep(delayFor(reply), pendingTimers);
+    onSent();
+    return c.json(geminiReplyObject(reply, model));
   });
 
   // Claude Code checks that the base URL answers with `HEAD /` before its first call.

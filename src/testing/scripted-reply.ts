@@ -15,7 +15,7 @@ export type ScriptedReply =
       kind: 'shell';
       /**
        * A command for the CLI's shell tool: Codex `exec_command` `{"cmd": …}`,
-       * Claude Code `Bash` `{"command": …}`.
+       * Claude Code `Bash` `{"command": …}`, Gemini CLI `run_shell_command` `{"command": …}`.
        */
       command: string;
       /** Overrides the server's `delayMs` for this reply. */
@@ -47,7 +47,7 @@ export interface ReportedUsage extends ScriptedUsage {
 }
 
 /** Which wire protocol a request arrived on. */
-export type ModelApi = 'openai-responses' | 'anthropic-messages';
+export type ModelApi = 'openai-responses' | 'anthropic-messages' | 'gemini-generate-content';
 
 /** A normalised view of one model request, the same for both APIs. */
 export interface ModelRequestView {

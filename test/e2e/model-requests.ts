@@ -28,6 +28,24 @@ export function conversationOf(request: RecordedRequest): Turn[] {
       return [];
     });
   }
+  if (request.api === 'gemini-generate-content') {
+    // Each typed part is a turn of its own (the CLI merges consecutive user prompts into one content); a model
+    // content's text parts are one reply, streamed in chunks.
+    const contents: any[] = Array.isArray(body.contents) ? body.contents : [];
+    return contents.flatMap((content): Turn[] => {
+      const parts: any[] = Array.isArray(content.parts) ? content.parts : [];
+      const turns: Turn[] = [];
+      let reply = '';
+      for (const part of parts) {
+        if (typeof part.text === 'string' && part.thought !== true) {
+          if (content.role === 'model') reply += part.text;
+          else if (!/^\s*<(session_context|hook_context)>/.test(part.text)) turns.push({ kind: 'user', text: part.text });
+        } else if (part.functionCall) turns.push({ kind: 'tool_call', text: JSON.stringify(part.functionCall.args) });
+        else if (part.functionResponse) turns.push({ kind: 'tool_output', text: typeof part.functionResponse.response?.output === 'string' ? part.functionResponse.response.output : JSON.stringify(part.functionResponse.response) });
+      }
+      return reply !== '' ? [{ kind: 'assistant', text: reply }, ...turns] : turns;
+    });
+  }
   const messages: any[] = Array.isArray(body.messages) ? body.messages : [];
   return messages.flatMap((message): Turn[] => {
     if (message.role !== 'user' && message.role !== 'assistant') return [];

@@ -27,7 +27,7 @@ afterEach(async () => {
 });
 
 function upstreamsFor(openaiBaseUrl: string, anthropicUrl: string): Upstreams {
-  return resolveUpstreams({ openaiUrl: openaiBaseUrl, anthropicUrl, env: { OPENAI_API_KEY: OPERATOR_OPENAI_KEY, ANTHROPIC_API_KEY: OPERATOR_ANTHROPIC_KEY } });
+  return resolveUpstreams({ urls: { 'openai-responses': openaiBaseUrl, 'anthropic-messages': anthropicUrl }, env: { OPENAI_API_KEY: OPERATOR_OPENAI_KEY, ANTHROPIC_API_KEY: OPERATOR_ANTHROPIC_KEY } });
 }
 
 async function proxyFor(options: Partial<Parameters<typeof startModelProxy>[0]> = {}): Promise<ModelProxy> {
@@ -308,7 +308,7 @@ describe('the Gemini API', () => {
   });
   afterAll(async () => new Promise<void>((resolve) => upstream.close(() => resolve())));
 
-  const geminiUpstreams = (env: NodeJS.ProcessEnv) => resolveUpstreams({ openaiUrl: model.openaiBaseUrl, anthropicUrl: model.url, geminiUrl: upstreamUrl, env });
+  const geminiUpstreams = (env: NodeJS.ProcessEnv) => resolveUpstreams({ urls: { 'openai-responses': model.openaiBaseUrl, 'anthropic-messages': model.url, 'gemini-generate-content': upstreamUrl }, env });
   const turn = (proxy: ModelProxy, token: string, path = '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse') =>
     fetch(`${proxy.baseUrl('gemini-generate-content')}${path}`, { method: 'POST', headers: { 'x-goog-api-key': token, 'content-type': 'application/json' }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }) });
 
@@ -331,7 +331,7 @@ describe('the Gemini API', () => {
     seen.length = 0;
     const proxy = await proxyFor({
       upstreams: geminiUpstreams({}),
-      tenants: tenantKeysFromSecrets(async (tenant) => (tenant === 'acme' ? { GEMINI_API_KEY: 'AIzaSy-acme-own-key-0123456789' } : {})),
+      tenants: tenantKeysFromSecrets(async (tenant): Promise<Record<string, string>> => (tenant === 'acme' ? { GEMINI_API_KEY: 'AIzaSy-acme-own-key-0123456789' } : {})),
     });
     const operatorless = await proxy.grant({ runId: 'run_n', tenant: 'other' });
     const refused = await turn(proxy, operatorless.token);

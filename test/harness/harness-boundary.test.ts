@@ -2,7 +2,8 @@
  * Adding a harness is its folder and a registry line: nothing else in baton's code may name a specific harness
  * (its id, its home variables, its package, its modules). Comments may (they are docs); code may not. Allowed
  * outside the folders: the registry (src/harness/ids.ts, registry.ts) and the scripted model server's protocol
- * files (src/testing/), which speak the wire formats of the CLIs' model APIs. Tests and docs may name anything.
+ * files (src/testing/) and the worker's model proxy (src/fleet/model-proxy/), which speak the wire formats of the model
+ * APIs (one of which, Google's Gemini API, shares its name with a harness). Tests and docs may name anything.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
@@ -11,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { listHarnesses } from '../../src/harness/registry.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const ALLOWED = [/^src\/harness\/[^/]+\//, /^src\/harness\/(ids|registry)\.ts$/, /^src\/testing\/[^/]+\.ts$/];
+const ALLOWED = [/^src\/harness\/[^/]+\//, /^src\/harness\/(ids|registry)\.ts$/, /^src\/testing\/[^/]+\.ts$/, /^src\/fleet\/model-proxy\//];
 
 async function sourceFiles(dir: string): Promise<string[]> {
   const files: string[] = [];

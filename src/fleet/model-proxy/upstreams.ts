@@ -6,6 +6,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BatonError } from '../../errors.js';
 import type { ModelApiId } from '../../harness/ids.js';
+import { UPSTREAMS } from './upstream-options.js';
 import { MODEL_KEY_VARIABLES } from '../../run/model-access.js';
 
 /** A key and how the upstream takes it. */
@@ -30,17 +31,7 @@ export const DEFAULT_UPSTREAM_URLS: Record<ModelApiId, string> = {
   'gemini-generate-content': 'https://generativelanguage.googleapis.com',
 };
 
-/** Each API's worker option for its upstream, and the provider's name in messages. */
-const UPSTREAM_OPTIONS: Record<ModelApiId, { option: string; provider: string }> = {
-  'openai-responses': { option: '--upstream-openai', provider: 'OpenAI' },
-  'anthropic-messages': { option: '--upstream-anthropic', provider: 'Anthropic' },
-  'gemini-generate-content': { option: '--upstream-gemini', provider: 'Gemini' },
-};
-
-/** The provider behind an API, for messages. */
-export function providerName(api: ModelApiId): string {
-  return UPSTREAM_OPTIONS[api].provider;
-}
+export { providerName } from './upstream-options.js';
 
 export { MODEL_KEY_VARIABLES } from '../../run/model-access.js';
 
@@ -50,7 +41,8 @@ export { MODEL_KEY_VARIABLES } from '../../run/model-access.js';
  * from the worker's OPENAI_API_KEY, ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN, sent as a bearer token) and
  * GEMINI_API_KEY (or GOOGLE_API_KEY).
  */
-export function resolveUpstreams(input: { openaiUrl?: string | undefined; anthropicUrl?: string | undefined; geminiUrl?: string | undefined; env: NodeJS.ProcessEnv }): Upstreams {
+export function resolveUpstreams(input: { urls?: Partial<Record<ModelApiId, string>> | undefined; env: NodeJS.ProcessEnv }): Upstreams {
+  const urls = input.urls ?? {};
   const { env } = input;
   const anthropicKey: UpstreamKey | undefined = env.ANTHROPIC_API_KEY
     ? { value: env.ANTHROPIC_API_KEY, scheme: 'x-api-key' }
@@ -59,22 +51,22 @@ export function resolveUpstreams(input: { openaiUrl?: string | undefined; anthro
       : undefined;
   return {
     'openai-responses': {
-      baseUrl: upstreamUrl('openai-responses', input.openaiUrl ?? (env.OPENAI_BASE_URL || undefined) ?? DEFAULT_UPSTREAM_URLS['openai-responses']),
+      baseUrl: upstreamUrl('openai-responses', urls['openai-responses'] ?? (env.OPENAI_BASE_URL || undefined) ?? DEFAULT_UPSTREAM_URLS['openai-responses']),
       key: env.OPENAI_API_KEY ? { value: env.OPENAI_API_KEY, scheme: 'bearer' } : undefined,
     },
     'anthropic-messages': {
-      baseUrl: upstreamUrl('anthropic-messages', input.anthropicUrl ?? (env.ANTHROPIC_BASE_URL || undefined) ?? DEFAULT_UPSTREAM_URLS['anthropic-messages']),
+      baseUrl: upstreamUrl('anthropic-messages', urls['anthropic-messages'] ?? (env.ANTHROPIC_BASE_URL || undefined) ?? DEFAULT_UPSTREAM_URLS['anthropic-messages']),
       key: anthropicKey,
     },
     'gemini-generate-content': {
-      baseUrl: upstreamUrl('gemini-generate-content', input.geminiUrl ?? (env.GOOGLE_GEMINI_BASE_URL || undefined) ?? DEFAULT_UPSTREAM_URLS['gemini-generate-content']),
+      baseUrl: upstreamUrl('gemini-generate-content', urls['gemini-generate-content'] ?? (env.GOOGLE_GEMINI_BASE_URL || undefined) ?? DEFAULT_UPSTREAM_URLS['gemini-generate-content']),
       key: env.GEMINI_API_KEY || env.GOOGLE_API_KEY ? { value: (env.GEMINI_API_KEY || env.GOOGLE_API_KEY)!, scheme: 'x-goog-api-key' } : undefined,
     },
   };
 }
 
 function upstreamUrl(api: ModelApiId, value: string): URL {
-  const { option } = UPSTREAM_OPTIONS[api];
+  const option = UPSTREAMS[api].flag;
   let url: URL;
   try {
     url = new URL(value);
