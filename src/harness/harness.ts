@@ -216,6 +216,11 @@ export interface Harness<Resume = unknown> {
    * writes the files then), before the final save. CLIs that record a call when it starts need none.
    */
   recordUnfinishedTools?(location: TranscriptLocation, calls: UnfinishedToolCall[]): Promise<void>;
+  /**
+   * True for a CLI that ends every turn it finishes with a `turn.completed` or `turn.failed` event, and exits 0
+   * when it is stopped from outside: an exit 0 without that event is then a stopped run, not a success.
+   */
+  readonly reportsEveryTurnEnd?: boolean;
   /** What a resume of this envelope needs; HARNESS_MISMATCH when the envelope belongs to another harness. */
   resumeInfo(envelope: Envelope): Resume;
   /** Readies a fresh home for the scripted model server; returns the variables that point the CLI there. */

@@ -183,7 +183,7 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     redaction: redactor.record,
   });
   const recorder = new RunEventRecorder(store, run.id, options.onEvent, options.eventFlushMs, redactor);
-  const state: RunState = { sessionId: conversation.sessionId, failure: undefined, failureCode: undefined, interrupted: false, sessionMismatch: false, leaseLost: undefined, forkedInto: undefined, toolsInFlight: [] };
+  const state: RunState = { sessionId: conversation.sessionId, failure: undefined, failureCode: undefined, interrupted: false, sessionMismatch: false, leaseLost: undefined, forkedInto: undefined, toolsInFlight: [], turnEnded: false };
   // From here on the lease is renewed on its own timer; losing it stops the CLI (see supervise).
   const lease = new LeaseKeeper(store, run.id, leaseMs, (reason) => {
     state.leaseLost = reason;
@@ -242,7 +242,7 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
       ? `lost the conversation's lease (${state.leaseLost}); the work it did after its last save is kept in the forked conversation ${state.forkedInto}`
       : `lost the conversation's lease (${state.leaseLost}); everything it did was saved before that`;
   }
-  const status = runStatus(exit, state);
+  const status = runStatus(harness, exit, state);
   const error = status === 'succeeded' ? undefined : (state.failure ?? describeExit(harness, exit));
   if (error) await recorder.record({ type: 'error', message: error });
   await recorder.flush().catch(() => undefined);
@@ -302,14 +302,20 @@ interface RunState {
   forkedInto: string | undefined;
   /** Tool calls the CLI reported starting and not finishing (see Harness.recordUnfinishedTools). */
   toolsInFlight: UnfinishedToolCall[];
+  /** The CLI reported the end of its turn (turn.completed or turn.failed). */
+  turnEnded: boolean;
   /** Set while the CLI runs: stops it when the lease is lost. */
   onLeaseLost?: () => void;
 }
 
-function runStatus(exit: ChildExit | undefined, state: RunState): RunResult['status'] {
+function runStatus(harness: Harness, exit: ChildExit | undefined, state: RunState): RunResult['status'] {
   if (state.interrupted) return 'interrupted';
   if (state.failure || !exit) return 'failed';
   if (exit.exitCode !== 0) return 'failed';
+  if (harness.reportsEveryTurnEnd && !state.turnEnded) {
+    state.failure = `${harness.displayName} exited without finishing its turn: it was stopped (the transcript is saved up to there)`;
+    return 'interrupted';
+  }
   if (!state.sessionId) {
     state.failure = 'the CLI exited without reporting a session id, so nothing could be saved';
     return 'failed';
@@ -411,6 +417,7 @@ async function supervise(input: SuperviseInput): Promise<ChildExit> {
         for (const event of parseLine(line)) {
           if (event.type === 'session.started') await onSessionStarted(event.sessionId, input, child.signal.bind(child));
           trackTools(state.toolsInFlight, event);
+          if (event.type === 'turn.completed' || event.type === 'turn.failed') state.turnEnded = true;
           await recorder.record(event);
         }
       }

@@ -7,6 +7,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite.js';
+import { HARNESS_IDS } from '../../src/harness/ids.js';
+import { listHarnesses } from '../../src/harness/registry.js';
 import { conversationOf, lastUserText } from './model-requests.js';
 import { createWorld, runJson, waitFor, type World } from './world.js';
 
@@ -79,7 +81,7 @@ describe('baton command-line errors', () => {
   it('answers bad input with one line and a hint, never a stack trace', async () => {
     const machine = await world.machine('machine-a');
     const cases: Array<{ args: string[]; code: number; message: RegExp }> = [
-      { args: ['run', '--harness', 'nope', 'x'], code: 1, message: /^error: unknown harness "nope"\nhint: choose one of: codex, claude\n$/ },
+      { args: ['run', '--harness', 'nope', 'x'], code: 1, message: new RegExp(`^error: unknown harness "nope"\\nhint: choose one of: ${HARNESS_IDS.join(', ')}\\n$`) },
       { args: ['resume', 'c_doesnotexist', 'x'], code: 1, message: /^error: no conversation c_doesnotexist in .+\nhint: list conversations with `baton ls`/ },
       { args: ['run', '--harness', 'codex', '--cwd', join(world.root, 'missing'), 'x'], code: 2, message: /^error: the working directory .+missing does not exist or is not a directory\nhint: pass an existing directory with --cwd\n$/ },
       { args: ['import', join(world.root, 'missing.json')], code: 1, message: /^error: cannot read .+missing\.json: .+\nhint: / },
@@ -187,13 +189,13 @@ describe('baton rm', () => {
 });
 
 describe('baton demo', () => {
-  it('runs both harnesses on machine A, resumes them on machine B, and prints both conversations', async () => {
+  it('runs every harness on machine A, resumes each on machine B, and prints every conversation', async () => {
     const machine = await world.machine('machine-a');
     const demo = await world.baton(machine, ['demo']);
     expect(demo.code, demo.stderr).toBe(0);
-    for (const harness of ['Codex CLI', 'Claude Code']) expect(demo.stderr).toMatch(new RegExp(`resumed on machine B in the same ${harness} session [0-9a-f-]{36}`));
+    for (const harness of listHarnesses()) expect(demo.stderr).toMatch(new RegExp(`resumed on machine B in the same ${harness.displayName} session \\S+`));
     const shown = demo.stdout.split(/^conversation /m).slice(1);
-    expect(shown).toHaveLength(2);
+    expect(shown).toHaveLength(HARNESS_IDS.length);
     for (const conversation of shown) {
       expect(conversation).toMatch(/run 1 · new · succeeded[\s\S]*\$ echo "hello from the baton demo[\s\S]*The command printed: "hello from the baton demo, running in \/.+machine-a\/project"/);
       expect(conversation).toMatch(/run 2 · resume · succeeded[\s\S]*I remember this conversation: it began with "Run a shell command that says hello/);

@@ -138,6 +138,9 @@ export const geminiHarness: Harness<SessionResume> = {
 
   scriptedHome: scriptedGeminiHome,
   recordUnfinishedTools: recordUnfinishedGeminiTools,
+  // verified with gemini 0.61.0 (GEMINI_CLI_NO_RELAUNCH=true): SIGTERM and SIGINT run its graceful shutdown, which
+  // exits 0 without a `result` event; a finished turn always ends with one.
+  reportsEveryTurnEnd: true,
 };
 
 async function secretsInDotEnv(path: string): Promise<KnownSecret[]> {
