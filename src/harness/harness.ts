@@ -11,7 +11,7 @@ import type { HarnessId, ModelApiId } from './ids.js';
 export type { HarnessId, ModelApiId } from './ids.js';
 
 /** What a resume needs, typed per harness: a Codex resume cannot be handed to another harness. */
-export type ResumeInfo = { harness: 'codex'; sessionId: string } | { harness: 'claude'; sessionId: string };
+export type ResumeInfo = { harness: 'codex'; sessionId: string } | { harness: 'claude'; sessionId: string } | { harness: 'opencode'; sessionId: string };
 export type ResumeInfoFor<Id extends HarnessId> = Extract<ResumeInfo, { harness: Id }>;
 
 /** The process to start: an executable and its argv. Never a shell string. */
@@ -23,6 +23,8 @@ export interface CommandSpec {
   cwd: string;
   /** Folders outside the system the executable needs to read (its package); bound read-only in a sandbox. */
   packagePaths: string[];
+  /** Text written to the CLI's stdin, which is then closed (default: stdin is /dev/null). */
+  stdin?: string | undefined;
 }
 
 export interface HarnessContext {

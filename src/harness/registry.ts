@@ -2,12 +2,14 @@
 import { BatonError } from '../errors.js';
 import { claudeHarness } from './claude/harness.js';
 import { codexHarness } from './codex/harness.js';
+import { opencodeHarness } from './opencode/harness.js';
 import type { Harness } from './harness.js';
 import { HARNESS_IDS, isHarnessId, type HarnessId } from './ids.js';
 
 const HARNESSES: { [Id in HarnessId]: Harness<Id> } = {
   codex: codexHarness,
   claude: claudeHarness,
+  opencode: opencodeHarness,
 };
 
 export function getHarness<Id extends HarnessId>(id: Id): Harness<Id> {

@@ -5,6 +5,7 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { scriptedHome as scriptedOpencodeHome } from '../harness/opencode/harness.js';
 
 export const SCRIPTED_PROVIDER = 'baton-scripted';
 export const SCRIPTED_API_KEY_VARIABLE = 'SCRIPTED_MODEL_API_KEY';
@@ -15,6 +16,8 @@ export interface Machine {
   home: string;
   codexHome: string;
   claudeConfigDir: string;
+  /** OpenCode's data directory (its sessions): `$XDG_DATA_HOME/opencode`, with the other XDG homes beside it. */
+  opencodeHome: string;
   cwd: string;
   /** The environment a CLI on this machine runs with: the parent's, with this machine's homes. */
   env: NodeJS.ProcessEnv;
@@ -45,11 +48,13 @@ export async function createMachine(parent: string, name: string, model: { url: 
   const codexHome = join(root, 'codex-home');
   const claudeConfigDir = join(root, 'claude-config');
   const cwd = join(root, project);
+  const opencodeRoot = join(root, 'opencode');
   await mkdir(home, { recursive: true });
   await mkdir(codexHome, { recursive: true, mode: 0o700 });
   await mkdir(claudeConfigDir, { recursive: true, mode: 0o700 });
   await mkdir(cwd, { recursive: true });
   await writeFile(join(codexHome, 'config.toml'), scriptedCodexConfig(model.openaiBaseUrl), { mode: 0o600 });
+  const opencodeEnv = await scriptedOpencodeHome({ home: opencodeRoot, userHome: home, url: model.url });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     HOME: home,
@@ -61,9 +66,11 @@ export async function createMachine(parent: string, name: string, model: { url: 
     // Keep Claude Code off the network: no telemetry, update checks or other side traffic.
     DISABLE_TELEMETRY: '1',
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    // OpenCode: its XDG homes, models.dev fetch off.
+    ...opencodeEnv,
   };
   // Never hand a real key to a scripted run (nor write it into this machine's auth.json).
   delete env.OPENAI_API_KEY;
   delete env.ANTHROPIC_AUTH_TOKEN;
-  return { name, root, home, codexHome, claudeConfigDir, cwd, env, destroy: () => rm(root, { recursive: true, force: true }) };
+  return { name, root, home, codexHome, claudeConfigDir, opencodeHome: join(opencodeEnv.XDG_DATA_HOME!, 'opencode'), cwd, env, destroy: () => rm(root, { recursive: true, force: true }) };
 }
