@@ -7,10 +7,10 @@
  * itself, so the pinned CLI works without running any install script.
  */
 import { spawn } from 'node:child_process';
-import { constants, existsSync, readFileSync } from 'node:fs';
+import { constants, existsSync, readFileSync, realpathSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { BatonError } from '../../errors.js';
 import { findOnPath, resolveExecutable } from '../executable.js';
 
@@ -41,6 +41,25 @@ export function bundledOpencode(): string | undefined {
   } catch {
     return undefined;
   }
+  return platformBinaryOf(packageRoot);
+}
+
+/**
+ * The platform binary behind an `opencode-ai` npm launcher (`…/opencode-ai/bin/opencode.exe`, also linked as
+ * `node_modules/.bin/opencode`), or undefined when `path` is something else. The launcher may be the install stub.
+ */
+export function platformBinaryBehind(path: string): string | undefined {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return undefined;
+  }
+  if (!real.endsWith(`${sep}${PACKAGE}${sep}bin${sep}opencode.exe`) && !real.endsWith(`${sep}${PACKAGE}${sep}bin${sep}opencode`)) return undefined;
+  return platformBinaryOf(dirname(dirname(real)));
+}
+
+function platformBinaryOf(packageRoot: string): string | undefined {
   const require = createRequire(join(packageRoot, 'package.json'));
   for (const name of platformPackages()) {
     try {
@@ -64,7 +83,8 @@ async function isExecutable(path: string): Promise<boolean> {
 export async function resolveOpencode(configured: string | undefined, env: NodeJS.ProcessEnv): Promise<string> {
   if (configured !== undefined) return resolveExecutable({ binName: 'opencode', packageName: PACKAGE, configKey: CONFIG_KEY }, configured, env);
   const onPath = await findOnPath('opencode', env);
-  if (onPath) return onPath;
+  // npm's launcher is the platform binary itself once its postinstall ran, else a stub that only exits 1.
+  if (onPath) return platformBinaryBehind(onPath) ?? onPath;
   const bundled = bundledOpencode();
   if (bundled && (await isExecutable(bundled))) return bundled;
   throw new BatonError('CLI_NOT_FOUND', 'opencode not found on PATH or next to baton', {
