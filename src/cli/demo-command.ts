@@ -43,7 +43,7 @@ function check(harness: Harness, result: RunResult, what: string): void {
 
 /** Each harness: a real conversation on machine A, machine A deleted, the conversation resumed on machine B. */
 async function demonstrate(harness: Harness, root: string, store: Store, model: ScriptedModelServer): Promise<string> {
-  const homeOf = (machine: Machine): string => harness.homeVariables.map((variable) => `${variable}=${machine.homes[harness.id]}`).join(' ');
+  const homeOf = (machine: Machine): string => harness.homeVariables.map((variable) => `${variable}=${machine.env[variable] ?? machine.homes[harness.id]}`).join(' ');
   const machineA = await createMachine(root, `${harness.id}-machine-a`, model);
   say(`machine A: HOME=${machineA.home} ${homeOf(machineA)} cwd=${machineA.cwd}`);
   say(`$ baton run --harness ${harness.id} ${JSON.stringify(FIRST_PROMPT)}`);

@@ -29,6 +29,8 @@ export interface CommandSpec {
   cwd: string;
   /** Folders outside the system the executable needs to read (its package); bound read-only in a sandbox. */
   packagePaths: string[];
+  /** Text written to the CLI's stdin, which is then closed (default: stdin is /dev/null). */
+  stdin?: string | undefined;
 }
 
 export interface HarnessContext {

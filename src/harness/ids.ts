@@ -1,5 +1,5 @@
 /** Every harness baton knows. Adding a harness: a folder under src/harness, an id here, a registry line. */
-export const HARNESS_IDS = ['codex', 'claude', 'gemini'] as const;
+export const HARNESS_IDS = ['codex', 'claude', 'gemini', 'opencode'] as const;
 export type HarnessId = (typeof HARNESS_IDS)[number];
 
 export function isHarnessId(value: string): value is HarnessId {

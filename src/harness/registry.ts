@@ -3,6 +3,7 @@ import { BatonError } from '../errors.js';
 import { claudeHarness } from './claude/harness.js';
 import { codexHarness } from './codex/harness.js';
 import { geminiHarness } from './gemini/harness.js';
+import { opencodeHarness } from './opencode/harness.js';
 import type { Harness } from './harness.js';
 import { HARNESS_IDS, isHarnessId, type HarnessId } from './ids.js';
 
@@ -11,6 +12,7 @@ const HARNESSES: Record<HarnessId, Harness> = {
   codex: codexHarness,
   claude: claudeHarness,
   gemini: geminiHarness,
+  opencode: opencodeHarness,
 };
 
 export function getHarness(id: HarnessId): Harness {

@@ -1,8 +1,9 @@
 /**
  * A disciplined child process: argv only (no shell), stdin closed (a piped stdin would become part of Codex's
- * prompt), stdout read as lines, the last few KB of stderr kept for the error message, and signals sent to the
- * whole process group so the CLI's own children stop with it. When the CLI exits, whatever is left of its
- * process group is killed; a supervised launch (src/sandbox/) also takes everything in its PID namespace.
+ * prompt) unless the harness hands the prompt over on it (OpenCode), stdout read as lines, the last few KB of
+ * stderr kept for the error message, and signals sent to the whole process group so the CLI's own children stop
+ * with it. When the CLI exits, whatever is left of its process group is killed; a supervised launch
+ * (src/sandbox/) also takes everything in its PID namespace.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -28,14 +29,18 @@ export interface CliProcess {
   signal(signal: NodeJS.Signals): boolean;
 }
 
-export function spawnCli(plan: Pick<LaunchPlan, 'file' | 'args' | 'env' | 'cwd' | 'supervised' | 'inputs'>): CliProcess {
+export function spawnCli(plan: Pick<LaunchPlan, 'file' | 'args' | 'env' | 'cwd' | 'supervised' | 'inputs' | 'stdin'>): CliProcess {
   refuseNulCharacters(plan);
   const child = spawn(plan.file, plan.args, {
     cwd: plan.cwd,
     env: plan.env,
-    stdio: ['ignore', 'pipe', 'pipe', ...plan.inputs.map(() => 'pipe' as const)],
+    stdio: [plan.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...plan.inputs.map(() => 'pipe' as const)],
     detached: true, // its own process group (and session: no controlling terminal), so a signal reaches everything it started
   });
+  if (plan.stdin !== undefined) {
+    child.stdin?.on('error', () => undefined); // the CLI exited before reading it all: its exit says why
+    child.stdin?.end(plan.stdin);
+  }
   plan.inputs.forEach((bytes, index) => {
     const stream = child.stdio[3 + index] as NodeJS.WritableStream | null;
     stream?.on('error', () => undefined); // the supervisor failed to start: the exit says why

@@ -50,11 +50,18 @@ export interface LaunchPlan {
   supervised: boolean;
   /** Bytes to write to file descriptors 3, 4 … of the started process (bubblewrap's --ro-bind-data). */
   inputs: Buffer[];
+  /** Text for the CLI's stdin (see CommandSpec.stdin); a supervisor passes its stdin on. */
+  stdin?: string | undefined;
   /** How the run is contained, for the run's events. */
   description: string;
 }
 
 export async function planLaunch(spec: CommandSpec, inheritedEnv: NodeJS.ProcessEnv, containment: Containment): Promise<LaunchPlan> {
+  const plan = await planProcess(spec, inheritedEnv, containment);
+  return spec.stdin === undefined ? plan : { ...plan, stdin: spec.stdin };
+}
+
+async function planProcess(spec: CommandSpec, inheritedEnv: NodeJS.ProcessEnv, containment: Containment): Promise<LaunchPlan> {
   if (containment.mode === 'bubblewrap') {
     const bubblewrap = await probeBubblewrap({ sandbox: true });
     const { confinement } = containment;

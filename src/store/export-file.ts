@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { BatonError, errorSummary, quoted } from '../errors.js';
-import { assertSessionId } from '../harness/harness.js';
+import { getHarness } from '../harness/registry.js';
 import { HARNESS_IDS, isHarnessId } from '../harness/ids.js';
 import { deserialiseFile, serialiseFile, verifyTranscriptFile } from '../transcript/envelope.js';
 import type { WorkspaceManifest } from '../workspace/workspace.js';
@@ -244,6 +244,11 @@ export function parseExport(text: string, source: string): ImportedConversation 
       hint: 'the file was edited or assembled by hand; export the conversation again with `baton export`',
     });
   }
+  // Each harness checks its own session ids (UUIDs for Codex and Claude Code, ses_… for OpenCode): INVALID_SESSION_ID.
+  const harnessId = conversation.harness;
+  const assertSessionId = (sessionId: string): void => {
+    getHarness(harnessId).resumeInfo({ harness: harnessId, sessionId, meta: { sessionId, sessionStartedAt: undefined, cwd: undefined, cliVersion: undefined }, files: [] });
+  };
   if (conversation.sessionId !== undefined) assertSessionId(conversation.sessionId);
   if (transcript.meta) assertSessionId(transcript.meta.sessionId);
   if (transcript.files.length > 0 && conversation.sessionId === undefined) {

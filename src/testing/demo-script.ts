@@ -7,7 +7,8 @@
 import type { Script } from './scripted-reply.js';
 
 /** The shell command the demo model asks the agent to run on a first prompt. */
-export const DEMO_COMMAND = 'echo "hello from the baton demo, running in $(pwd)"';
+// verified with gemini 0.61.0: its shell tool refuses command substitution (`$(…)`, backticks); a variable is fine.
+export const DEMO_COMMAND = 'echo "hello from the baton demo, running in $PWD"';
 
 /**
  * The command's own output inside a tool result. Codex wraps it in a header

@@ -8,6 +8,18 @@ import { contentText, estimateTokens, isRecord, sseFrame, type JsonObject } from
 
 /** Name of the shell tool Codex 0.171 offers the model; its arguments are `{"cmd": "…"}`. */
 export const CODEX_SHELL_TOOL = 'exec_command';
+/** Name of the shell tool OpenCode 1.18 offers the model; its arguments are `{"command": "…", "description": "…"}`. */
+export const OPENCODE_SHELL_TOOL = 'bash';
+
+/**
+ * The shell tool a request offers: OpenCode's `bash` when it offers that and not Codex's `exec_command`
+ * (verified with opencode 1.18.33: its tools are apply_patch, bash, glob, grep, read, skill, task, todowrite, webfetch).
+ */
+export function shellToolOf(body: unknown): typeof CODEX_SHELL_TOOL | typeof OPENCODE_SHELL_TOOL {
+  const tools = isRecord(body) && Array.isArray(body['tools']) ? body['tools'] : [];
+  const names = new Set(tools.map((tool) => (isRecord(tool) && typeof tool['name'] === 'string' ? tool['name'] : undefined)));
+  return names.has(OPENCODE_SHELL_TOOL) && !names.has(CODEX_SHELL_TOOL) ? OPENCODE_SHELL_TOOL : CODEX_SHELL_TOOL;
+}
 
 /**
  * Text blocks Codex adds to the conversation as `user` messages that the person did not type:
@@ -65,6 +77,8 @@ export interface OpenAIReplyIds {
   responseId: string;
   itemId: string;
   callId: string;
+  /** The shell tool a call goes to (see {@link shellToolOf}); default Codex's. */
+  shellTool?: typeof CODEX_SHELL_TOOL | typeof OPENCODE_SHELL_TOOL;
 }
 
 /** The single output item of a reply: an assistant message or an `exec_command` function call. */
@@ -81,8 +95,8 @@ function outputItem(reply: ScriptedReply, ids: OpenAIReplyIds): JsonObject {
         type: 'function_call',
         id: ids.itemId,
         call_id: ids.callId,
-        name: CODEX_SHELL_TOOL,
-        arguments: JSON.stringify({ cmd: reply.command }),
+        name: ids.shellTool ?? CODEX_SHELL_TOOL,
+        arguments: JSON.stringify(ids.shellTool === OPENCODE_SHELL_TOOL ? { command: reply.command, description: 'Run the scripted command' } : { cmd: reply.command }),
         status: 'completed',
       };
 }
@@ -115,15 +129,25 @@ export function openAIResponseObject(reply: ScriptedReply, ids: OpenAIReplyIds):
 /**
  * The event stream for one reply, split where a delay may be inserted: `head`
  * (`response.created`) is sent at once, `tail` (`response.output_item.done` per item, then
- * `response.completed`) after the reply's delay, so a test can kill the CLI mid-turn.
+ * `response.completed`) after the reply's delay, so a test can kill the CLI mid-turn. A message item is also
+ * announced with `response.output_item.added` and its text sent as one `response.output_text.delta`, as the
+ * real API does: verified with opencode 1.18.33 (the AI SDK's Responses client), which fails a message whose
+ * text was never started ("text part … not found"); Codex reads the finished item either way.
  */
 export function openAIReplyFrames(reply: ScriptedReply, ids: OpenAIReplyIds): { head: string; tail: string } {
   const response = openAIResponseObject(reply, ids);
   const items = response['output'] as JsonObject[];
   const head = sseFrame({ type: 'response.created', response: { id: ids.responseId, object: 'response', status: 'in_progress', output: [] } });
-  const tail =
-    items.map((item, index) => sseFrame({ type: 'response.output_item.done', output_index: index, item })).join('') +
-    sseFrame({ type: 'response.completed', response });
+  const itemFrames = (item: JsonObject, index: number): string => {
+    if (item['type'] !== 'message') return sseFrame({ type: 'response.output_item.done', output_index: index, item });
+    const text = reply.kind === 'text' ? reply.text : '';
+    return (
+      sseFrame({ type: 'response.output_item.added', output_index: index, item: { ...item, status: 'in_progress', content: [] } }) +
+      sseFrame({ type: 'response.output_text.delta', item_id: item['id'], output_index: index, content_index: 0, delta: text }) +
+      sseFrame({ type: 'response.output_item.done', output_index: index, item })
+    );
+  };
+  const tail = items.map(itemFrames).join('') + sseFrame({ type: 'response.completed', response });
   return { head, tail };
 }
 

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import { serve } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
-import { openAIModelList, openAIReplyFrames, openAIReplyUsage, openAIResponseObject, viewOpenAIRequest } from './openai-responses.js';
+import { openAIModelList, openAIReplyFrames, openAIReplyUsage, openAIResponseObject, shellToolOf, viewOpenAIRequest } from './openai-responses.js';
 import {
   anthropicReplyFrames,
   anthropicReplyMessage,
@@ -164,7 +164,7 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     const body = await readBody(c);
     record(c, 'openai-responses', body, true);
     const reply = nextReply(viewOpenAIRequest(body));
-    const ids = { responseId: nextId('resp'), itemId: nextId(reply.kind === 'text' ? 'msg' : 'fc'), callId: nextId('call') };
+    const ids = { responseId: nextId('resp'), itemId: nextId(reply.kind === 'text' ? 'msg' : 'fc'), callId: nextId('call'), shellTool: shellToolOf(body) };
     const onSent = reported(c, 'openai-responses', openAIReplyUsage(reply, ids));
     if (isRecord(body) && body['stream'] === false) {
       await sleep(delayFor(reply), pendingTimers);

@@ -21,8 +21,10 @@ export function conversationOf(request: RecordedRequest): Turn[] {
   if (request.api === 'openai-responses') {
     const input: any[] = Array.isArray(body.input) ? body.input : [];
     return input.flatMap((item): Turn[] => {
-      if (item.type === 'message' && item.role === 'user') return [{ kind: 'user', text: textOf(item.content) }];
-      if (item.type === 'message' && item.role === 'assistant') return [{ kind: 'assistant', text: textOf(item.content) }];
+      // OpenCode's Responses client (the AI SDK) sends messages as {role, content} without a type.
+      const isMessage = item.type === 'message' || (item.type === undefined && typeof item.role === 'string');
+      if (isMessage && item.role === 'user') return [{ kind: 'user', text: textOf(item.content) }];
+      if (isMessage && item.role === 'assistant') return [{ kind: 'assistant', text: textOf(item.content) }];
       if (item.type === 'function_call') return [{ kind: 'tool_call', text: String(item.arguments ?? '') }];
       if (item.type === 'function_call_output') return [{ kind: 'tool_output', text: typeof item.output === 'string' ? item.output : JSON.stringify(item.output) }];
       return [];

@@ -118,7 +118,7 @@ export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefi
 }
 
 /** Processes whose environment names `home` in `variable` and whose command line `matches`. */
-export async function processesOf(variable: 'CODEX_HOME' | 'CLAUDE_CONFIG_DIR' | 'GEMINI_CLI_HOME', home: string, matches: (commandLine: string[]) => boolean): Promise<number[]> {
+export async function processesOf(variable: 'CODEX_HOME' | 'CLAUDE_CONFIG_DIR' | 'GEMINI_CLI_HOME' | 'XDG_DATA_HOME', home: string, matches: (commandLine: string[]) => boolean): Promise<number[]> {
   const pids: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
@@ -134,11 +134,13 @@ export async function processesOf(variable: 'CODEX_HOME' | 'CLAUDE_CONFIG_DIR' |
 }
 
 /**
- * Kills the agent CLI of one machine: every `codex` / `claude` process (the Codex launcher and its native
- * binary, Claude Code's binary) whose environment names that machine's home in `variable`.
+ * Kills the agent CLI of one machine: every `codex` / `claude` / `opencode` process (the Codex launcher and its
+ * native binary, Claude Code's binary, OpenCode's `run`) whose environment names that machine's home in `variable`.
+ * baton's own OpenCode chores (`opencode export` …) are not the agent.
  */
-export async function killAgentOf(variable: 'CODEX_HOME' | 'CLAUDE_CONFIG_DIR' | 'GEMINI_CLI_HOME', home: string, signal: NodeJS.Signals): Promise<number> {
-  const isAgent = (commandLine: string[]) => commandLine.some((part) => /(^|\/)(codex|claude|gemini)(\.js|\.exe)?$/.test(part)) && !commandLine.includes(BATON);
+export async function killAgentOf(variable: 'CODEX_HOME' | 'CLAUDE_CONFIG_DIR' | 'GEMINI_CLI_HOME' | 'XDG_DATA_HOME', home: string, signal: NodeJS.Signals): Promise<number> {
+  const isAgent = (commandLine: string[]) =>
+    commandLine.some((part) => /(^|\/)(codex|claude|gemini|opencode)(\.js|\.exe)?$/.test(part)) && !commandLine.includes(BATON) && !(/(^|\/)opencode$/.test(commandLine[0] ?? '') && commandLine[1] !== 'run');
   const pids = await processesOf(variable, home, isAgent);
   for (const pid of pids) process.kill(pid, signal);
   return pids.length;

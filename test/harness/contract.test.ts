@@ -20,7 +20,11 @@ import { createWorld, killAgentOf, processesOf, runJson, waitFor, type World } f
 interface HarnessUnderTest {
   id: HarnessId;
   home(machine: Machine): string;
-  homeVariable: 'CODEX_HOME' | 'CLAUDE_CONFIG_DIR' | 'GEMINI_CLI_HOME';
+  /** The variable that places the CLI's home in the environment of its processes, and its value on a machine. */
+  homeVariable: 'CODEX_HOME' | 'CLAUDE_CONFIG_DIR' | 'GEMINI_CLI_HOME' | 'XDG_DATA_HOME';
+  homeVariableValue(machine: Machine): string;
+  /** The CLI's own session ids. */
+  sessionIdPattern: RegExp;
   /** Whether a file under the home belongs to the session (Gemini names its files by the id's first 8 characters). */
   isSessionFile(path: string, sessionId: string): boolean;
   /**
@@ -31,8 +35,10 @@ interface HarnessUnderTest {
    * dangling tool_use with the CLI's own interrupted-tool text.
    */
   unansweredToolOutput: RegExp;
-  /** What the CLI's own SIGINT handler leaves behind: see {@link InterruptRecord}. */
-  interrupt: InterruptRecord;
+  /** What the CLI's own SIGINT handler leaves behind: see {@link InterruptRecord}; undefined for a CLI without one. */
+  interrupt: InterruptRecord | undefined;
+  /** How long one case may take: OpenCode starts in seconds (each run, and each export or import baton makes). */
+  timeoutMs: number;
 }
 
 /**
@@ -60,11 +66,16 @@ interface InterruptRecord {
 
 const CLAUDE_INTERRUPT_TEXT = '[Request interrupted by user]';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 const HARNESSES: Record<HarnessId, HarnessUnderTest> = {
   codex: {
     id: 'codex',
     home: (machine) => machine.homes.codex,
     homeVariable: 'CODEX_HOME',
+    homeVariableValue: (machine) => machine.homes.codex,
+    sessionIdPattern: UUID,
+    timeoutMs: 60_000,
     unansweredToolOutput: /aborted/,
     isSessionFile: (path, sessionId) => path.includes(sessionId),
     interrupt: {
@@ -79,6 +90,9 @@ const HARNESSES: Record<HarnessId, HarnessUnderTest> = {
     id: 'claude',
     home: (machine) => machine.homes.claude,
     homeVariable: 'CLAUDE_CONFIG_DIR',
+    homeVariableValue: (machine) => machine.homes.claude,
+    sessionIdPattern: UUID,
+    timeoutMs: 60_000,
     unansweredToolOutput: new RegExp(escapeRegExp(INTERRUPTED_TOOL_RESULT)),
     isSessionFile: (path, sessionId) => path.includes(sessionId),
     interrupt: {
@@ -93,6 +107,9 @@ const HARNESSES: Record<HarnessId, HarnessUnderTest> = {
     id: 'gemini',
     home: (machine) => machine.homes.gemini,
     homeVariable: 'GEMINI_CLI_HOME',
+    homeVariableValue: (machine) => machine.homes.gemini,
+    sessionIdPattern: UUID,
+    timeoutMs: 60_000,
     // verified with gemini 0.61.0: `tmp/<slug>/chats/session-<time>-<id8>.jsonl`, plus `logs/session-<id>.jsonl`
     // and `tool-outputs/session-<id>/` when there are some.
     isSessionFile: (path, sessionId) => path.includes(sessionId) || path.endsWith(`-${sessionId.slice(0, 8)}.jsonl`),
@@ -106,6 +123,24 @@ const HARNESSES: Record<HarnessId, HarnessUnderTest> = {
       record: undefined,
       exitCode: 0,
     },
+  },
+  opencode: {
+    id: 'opencode',
+    // OpenCode's data directory (its sessions): `$XDG_DATA_HOME/opencode`, with the other XDG homes beside it.
+    home: (machine) => join(String(machine.env.XDG_DATA_HOME), 'opencode'),
+    homeVariable: 'XDG_DATA_HOME',
+    isSessionFile: (path, sessionId) => path.includes(sessionId),
+    homeVariableValue: (machine) => String(machine.env.XDG_DATA_HOME),
+    // verified with opencode 1.18.33: ids are `ses_` + 26 characters; baton chooses them in the same shape.
+    sessionIdPattern: /^ses_[0-9a-f]{12}[0-9A-Za-z]{14}$/,
+    // verified with opencode 1.18.33: on resume, a tool part the killed CLI left `running` reaches the model as
+    // the output "[Tool execution was interrupted]".
+    unansweredToolOutput: /Tool execution was interrupted/,
+    // verified with opencode 1.18.33: `opencode run` has no SIGINT handler of its own — SIGINT (to the process or
+    // its group) is ignored and the turn runs to its end; SIGTERM ends it at once with exit 143, writing nothing.
+    // There is no interrupt record to find: baton's escalation (SIGTERM after the grace period) ends the run.
+    interrupt: undefined,
+    timeoutMs: 240_000,
   },
 };
 
@@ -143,7 +178,7 @@ describe.each(HARNESS_IDS.map((id) => HARNESSES[id]))('the $id harness', (harnes
     expect(first.code, first.stderr).toBe(0);
     const started = runJson(first);
     expect(started).toMatchObject({ harness: harness.id, status: 'succeeded', exitCode: 0 });
-    expect(started.sessionId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(started.sessionId).toMatch(harness.sessionIdPattern);
     await machineA.destroy();
 
     const machineB = await world.machine('machine-b', 'somewhere else');
@@ -167,7 +202,7 @@ describe.each(HARNESS_IDS.map((id) => HARNESSES[id]))('the $id harness', (harnes
     for (const file of sessionFiles) {
       expect((await stat(file)).mode & 0o777, file).toBe(0o600);
     }
-  });
+  }, harness.timeoutMs);
 
   it('carries one conversation across three machines in a row', async () => {
     const prompts = ['RUN echo step-one', 'second prompt on machine B', 'third prompt on machine C'];
@@ -188,7 +223,7 @@ describe.each(HARNESS_IDS.map((id) => HARNESSES[id]))('the $id harness', (harnes
     const shown = await world.baton(machineC, ['show', conversationId]);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(/run 1 · new · succeeded[\s\S]*> RUN echo step-one[\s\S]*\$ echo step-one\n\s+step-one[\s\S]*run 2 · resume · succeeded[\s\S]*ACK second prompt on machine B[\s\S]*run 3 · resume · succeeded[\s\S]*ACK third prompt on machine C/);
-  });
+  }, harness.timeoutMs);
 
   it('refuses a second follow-up while a run is active with CONVERSATION_BUSY', async () => {
     const machineA = await world.machine('machine-a');
@@ -208,14 +243,14 @@ describe.each(HARNESS_IDS.map((id) => HARNESSES[id]))('the $id harness', (harnes
     const interrupted = await slow.result;
     expect(interrupted.code).toBe(130);
     expect(runJson(interrupted).status).toBe('interrupted');
-  });
+  }, harness.timeoutMs);
 
   it('saves what a killed run did, and the conversation resumes from it', async () => {
     const machineA = await world.machine('machine-a');
     const running = world.start(machineA, ['run', '--harness', harness.id, '--json', 'RUN echo SLOW-before-the-kill']);
     // The tool ran and its output reached the model, whose answer is held back: kill the CLI now.
     await waitFor(() => world.turns().some((turn) => conversationOf(turn).some((t) => t.kind === 'tool_output' && t.text.includes('SLOW-before-the-kill'))), 'the tool output to reach the model');
-    expect(await killAgentOf(harness.homeVariable, harness.home(machineA), 'SIGKILL')).toBeGreaterThan(0);
+    expect(await killAgentOf(harness.homeVariable, harness.homeVariableValue(machineA), 'SIGKILL')).toBeGreaterThan(0);
     const killed = await running.result;
     const result = runJson(killed);
     expect(result.status).toBe('failed');
@@ -233,7 +268,7 @@ describe.each(HARNESS_IDS.map((id) => HARNESSES[id]))('the $id harness', (harnes
 
     const shown = await world.baton(machineB, ['show', result.conversationId]);
     expect(shown.stdout).toMatch(/run 1 · new · failed[\s\S]*killed by SIGKILL[\s\S]*run 2 · resume · succeeded/);
-  });
+  }, harness.timeoutMs);
 
   it('never counts a CLI stopped from outside (SIGTERM to the CLI alone) as a success, and the conversation resumes', async () => {
     const machineA = await world.machine('machine-a');
@@ -254,14 +289,14 @@ describe.each(HARNESS_IDS.map((id) => HARNESSES[id]))('the $id harness', (harnes
     // Kill the CLI while the command it started is still running.
     const isTheTool = (commandLine: string[]) => /(^|\/)sleep$/.test(commandLine[0] ?? '') && commandLine[1] === '30';
     const tools = await waitFor(async () => {
-      const pids = await processesOf(harness.homeVariable, harness.home(machineA), isTheTool);
+      const pids = await processesOf(harness.homeVariable, harness.homeVariableValue(machineA), isTheTool);
       return pids.length > 0 ? pids : undefined;
     }, 'the tool to start');
-    expect(await killAgentOf(harness.homeVariable, harness.home(machineA), 'SIGKILL')).toBeGreaterThan(0);
+    expect(await killAgentOf(harness.homeVariable, harness.homeVariableValue(machineA), 'SIGKILL')).toBeGreaterThan(0);
     const result = runJson(await running.result);
     expect(result.status).toBe('failed');
     // The CLI's own commands do not outlive it: its PID namespace went with it.
-    await waitFor(async () => ((await processesOf(harness.homeVariable, harness.home(machineA), isTheTool)).length === 0 ? true : undefined), 'the killed CLI\'s commands to be gone', 2_000);
+    await waitFor(async () => ((await processesOf(harness.homeVariable, harness.homeVariableValue(machineA), isTheTool)).length === 0 ? true : undefined), 'the killed CLI\'s commands to be gone', 2_000);
     for (const pid of tools) expect(() => process.kill(pid, 0)).toThrow();
 
     const machineB = await world.machine('machine-b');
@@ -272,7 +307,7 @@ describe.each(HARNESS_IDS.map((id) => HARNESSES[id]))('the $id harness', (harnes
     expect(turns).toContainEqual({ kind: 'tool_call', text: expect.stringContaining('sleep 30') });
     // The call the CLI never finished is answered, so the model's history stays valid.
     expect(turns.find((turn) => turn.kind === 'tool_output')?.text).toMatch(harness.unansweredToolOutput);
-  });
+  }, harness.timeoutMs);
 
   it('forwards Ctrl-C to the CLI, which ends its turn itself, and still makes the final save', async () => {
     const machineA = await world.machine('machine-a');
@@ -284,7 +319,7 @@ describe.each(HARNESS_IDS.map((id) => HARNESSES[id]))('the $id harness', (harnes
     const result = runJson(interrupted);
     expect(result.status).toBe('interrupted');
     // The CLI exited with its own code: it was not killed by baton's SIGTERM/SIGKILL escalation (exitCode null).
-    expect(result.exitCode, interrupted.stderr).toBe(harness.interrupt.exitCode);
+    if (harness.interrupt) expect(result.exitCode, interrupted.stderr).toBe(harness.interrupt.exitCode);
 
     const store = await openSqliteStore(world.storePath);
     try {
@@ -293,7 +328,7 @@ describe.each(HARNESS_IDS.map((id) => HARNESSES[id]))('the $id harness', (harnes
       expect(saved).toContain('SLOW-interrupted');
       // The final save came after the CLI's own interrupt handling wrote its record.
       const records = saved.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as Record<string, any>);
-      const record = harness.interrupt.record;
+      const record = harness.interrupt?.record;
       if (record) expect(records.filter(record.isRecord), 'the CLI\'s own interrupt record in the saved transcript').toHaveLength(1);
       expect((await store.getConversation(result.conversationId))?.activeRunId).toBeUndefined();
     } finally {
@@ -303,8 +338,8 @@ describe.each(HARNESS_IDS.map((id) => HARNESSES[id]))('the $id harness', (harnes
     expect(runJson(resumed).status).toBe('succeeded');
     const turns = conversationOf(requestFor('after the interrupt'));
     expect(turns).toContainEqual({ kind: 'tool_output', text: expect.stringContaining('SLOW-interrupted') });
-    if (harness.interrupt.record) expect(turns).toContainEqual(harness.interrupt.record.modelSees);
-  });
+    if (harness.interrupt?.record) expect(turns).toContainEqual(harness.interrupt.record.modelSees);
+  }, harness.timeoutMs);
 
   it('exports a conversation, imports it into an empty store elsewhere, and resumes it there', async () => {
     const machineA = await world.machine('machine-a');
@@ -327,7 +362,7 @@ describe.each(HARNESS_IDS.map((id) => HARNESSES[id]))('the $id harness', (harnes
     const resumed = await world.baton(machineB, ['resume', conversationId, '--json', 'after import'], { store: otherStore });
     expect(runJson(resumed)).toMatchObject({ status: 'succeeded', sessionId });
     expect(conversationOf(requestFor('after import'))).toContainEqual({ kind: 'tool_output', text: expect.stringContaining('exported-turn') });
-  });
+  }, harness.timeoutMs);
 
   it('refuses to resume a corrupted transcript with TRANSCRIPT_CORRUPT and writes nothing', async () => {
     const machineA = await world.machine('machine-a');
@@ -348,7 +383,7 @@ describe.each(HARNESS_IDS.map((id) => HARNESSES[id]))('the $id harness', (harnes
     expect(resumed.stderr).toMatch(/^error: stored transcript ".+" of conversation c_\w+ is corrupt: .+\nhint: /m);
     expect((await filesUnder(harness.home(machineB))).filter((path) => harness.isSessionFile(path, sessionId!))).toEqual([]);
     expect(world.turns().length).toBe(requestsBefore);
-  });
+  }, harness.timeoutMs);
 
   it('refuses its transcript to another harness with HARNESS_MISMATCH, in the library and on import', async () => {
     const machineA = await world.machine('machine-a');
@@ -374,5 +409,5 @@ describe.each(HARNESS_IDS.map((id) => HARNESSES[id]))('the $id harness', (harnes
       expect(imported.stderr).toMatch(new RegExp(`^error: .+ pairs a ${other} conversation with a transcript written by ${harness.id}\\nhint: `));
     }
     expect(await readFile(world.storePath).then((bytes) => bytes.length)).toBeGreaterThan(0);
-  });
+  }, harness.timeoutMs);
 });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { viewClaudeSession } from '../../src/harness/claude/transcript.js';
 import { viewRollout } from '../../src/harness/codex/transcript.js';
-import { applyPatchEdit as patchEdit } from '../../src/harness/codex/apply-patch.js';
+import { applyPatchEdit as patchEdit } from '../../src/transcript/apply-patch.js';
 import { renderItem, textEdit } from '../../src/transcript/view.js';
 
 const lines = (...records: unknown[]): Buffer => Buffer.from(records.map((record) => `${JSON.stringify(record)}\n`).join(''));

@@ -17,7 +17,7 @@ import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files
 import { MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
 import { isRecord, parseJsonLines } from '../../transcript/jsonl.js';
 import { attachOutput, type TranscriptView, type ViewItem } from '../../transcript/view.js';
-import { applyPatchEdit } from './apply-patch.js';
+import { applyPatchEdit } from '../../transcript/apply-patch.js';
 import { assertSessionId, compareLocalCopy, localCopyConflict, type RehydratedTranscript, type TranscriptLocation } from '../harness.js';
 
 const ROLLOUT_NAME = /^rollout-(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2})-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i;

@@ -1,5 +1,5 @@
-/** Codex's own edit format in the readable view. */
-import type { ViewItem } from '../../transcript/view.js';
+/** The apply_patch edit format (Codex's, also OpenCode's apply_patch tool) in the readable view. */
+import type { ViewItem } from './view.js';
 
 /**
  * Codex's apply_patch input (`*** Begin Patch`, `*** Update File: path`, `+`/`-`/` ` lines …) as an edit item;

@@ -1,0 +1,248 @@
+/**
+ * The OpenCode harness: `opencode run --format json --auto -s <ses_…>` with the prompt on stdin, for a new
+ * conversation (baton creates the empty session first, with an id it chooses) and for a follow-up alike.
+ */
+import { join } from 'node:path';
+import { z } from 'zod';
+import { BatonError } from '../../errors.js';
+import { secretsInCredentialFileAt } from '../../redact/known-secrets.js';
+import type { Envelope } from '../../transcript/envelope.js';
+import { isRecord } from '../../transcript/jsonl.js';
+import { expandTemplate } from '../command-template.js';
+import { packagePathsOf } from '../executable.js';
+import {
+  harnessMismatch,
+  viewMainFile,
+  type CommandSpec,
+  type CommandTemplates,
+  type Harness,
+  type HarnessContext,
+  type HarnessEvent,
+  type LaunchRequest,
+  type OutputParser,
+  type PrepareOptions,
+  type TemplateItem,
+} from '../harness.js';
+import { resolveOpencode } from './cli.js';
+import { configuredApiKeys, OPENCODE_HOME_VARIABLES, opencodeDirectories, opencodeModel, prepareOpencodeConfig, scriptedHome, xdgEnvironment } from './config.js';
+import {
+  assertOpencodeSessionId,
+  createOpencodeSession,
+  locateOpencodeSession,
+  newOpencodeSessionId,
+  OPENCODE_SESSION_ID,
+  readOpencodeMeta,
+  rehydrateOpencodeSession,
+  viewOpencodeSession,
+  type OpencodeSessionContext,
+} from './transcript.js';
+
+export { OPENCODE_HOME_VARIABLES, scriptedHome } from './config.js';
+export { bundledOpencode as opencodeExecutable } from './cli.js';
+
+/**
+ * verified with opencode 1.18.33: `--auto` approves every permission the config does not deny (without it an "ask"
+ * is rejected in `run`, and the tool fails); `-s` continues a session. The prompt goes on stdin, not in argv: the CLI
+ * joins its message words with spaces and wraps every argv item that holds a space in double quotes (the model then
+ * sees the quotes), and turns an item such as "42" into a number it then fails on. With stdin not a TTY and no
+ * message, it reads stdin to its end and sends exactly that.
+ */
+export const OPENCODE_ARGS: TemplateItem[] = ['run', '--format', 'json', '--auto', '-s', '{sessionId}', ['-m', '{model}']];
+
+/** The resume state of an OpenCode conversation, checked at the boundary: its own id shape, not a UUID. */
+export const OpencodeResume = z.object({ sessionId: z.string().regex(OPENCODE_SESSION_ID) }).strict();
+export type OpencodeResume = z.infer<typeof OpencodeResume>;
+
+function sessionContext(context: HarnessContext, templates?: CommandTemplates): OpencodeSessionContext {
+  return { home: context.home, cwd: context.cwd, env: context.env, executable: () => resolveOpencode(templates?.command, context.env) };
+}
+
+/** A session's title: the prompt's first line (OpenCode's own default title would make it ask the model for one). */
+function titleOf(prompt: string): string {
+  const line = prompt.trim().split('\n')[0]?.trim() ?? '';
+  return line === '' ? 'baton conversation' : line.length > 80 ? `${line.slice(0, 79)}…` : line;
+}
+
+export const opencodeHarness: Harness<OpencodeResume> = {
+  id: 'opencode',
+  displayName: 'OpenCode',
+  // verified with opencode 1.18.33: the bundled `openai` provider with options.baseURL sends `POST {baseURL}/responses`.
+  modelApi: 'openai-responses',
+  executable: { packageName: 'opencode-ai', binName: 'opencode' },
+  homeVariables: OPENCODE_HOME_VARIABLES,
+  // The AI SDK providers OpenCode bundles take their keys from these when opencode.json names none.
+  modelKeyVariables: ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'],
+  scriptedHome,
+
+  resolveHome(env) {
+    return opencodeDirectories(env).data;
+  },
+
+  async prepare(context: HarnessContext, options: PrepareOptions) {
+    await prepareOpencodeConfig({
+      configDir: opencodeDirectories(context.env).config,
+      model: options.model,
+      systemPrompt: options.systemPrompt,
+      modelEndpoint: context.modelEndpoint,
+    });
+  },
+
+  newSessionId() {
+    return newOpencodeSessionId();
+  },
+
+  async command(context: HarnessContext, request: LaunchRequest<OpencodeResume>, templates: CommandTemplates): Promise<CommandSpec> {
+    const file = await resolveOpencode(templates.command, context.env);
+    const sessionId = request.kind === 'new' ? request.sessionId : request.resume.sessionId;
+    if (!sessionId) {
+      throw new BatonError('SESSION_ID_MISSING', 'an OpenCode run needs the session id baton chose for it', { hint: 'start the conversation with `baton run --harness opencode`' });
+    }
+    if (request.kind === 'new') await createOpencodeSession(sessionContext(context, templates), sessionId, titleOf(request.prompt));
+    const template = (request.kind === 'new' ? templates.newArgs : templates.resumeArgs) ?? OPENCODE_ARGS;
+    const values = { prompt: request.prompt, sessionId, model: request.model === undefined ? undefined : opencodeModel(request.model), cwd: context.cwd, systemPrompt: request.systemPrompt };
+    const args = expandTemplate(template, values);
+    const promptInArgv = template.flat().some((item) => item.includes('{prompt}'));
+    const env: Record<string, string> = { ...xdgEnvironment(context.env), OPENCODE_DISABLE_AUTOUPDATE: '1' };
+    // Behind a model proxy nothing may leave the machine: not even the models.dev catalogue.
+    if (context.modelEndpoint) env.OPENCODE_DISABLE_MODELS_FETCH = '1';
+    return { file, args, env, cwd: context.cwd, packagePaths: packagePathsOf(file), stdin: promptInArgv ? undefined : request.prompt };
+  },
+
+  // verified with opencode 1.18.33: opencode.json / opencode.jsonc in the cwd (or any folder up to the worktree root)
+  // can start MCP servers (commands), install and run npm plugins, and widen permissions; .opencode/ auto-loads
+  // plugins (code), tools, agents and commands, and OpenCode runs an npm install there.
+  projectFilesThatRunCode: ['.opencode', 'opencode.json', 'opencode.jsonc'],
+
+  async credentialSecrets(context) {
+    const directories = opencodeDirectories(context.env);
+    const keys = (await configuredApiKeys(directories.config)).map((value) => ({ name: 'opencode.json:provider.options.apiKey', value }));
+    // auth.json: what `opencode auth login` stored (API keys, OAuth tokens), keyed by provider.
+    return [...(await secretsInCredentialFileAt(join(context.home, 'auth.json'), 'auth.json')), ...keys.filter((key) => key.value.length >= 8)];
+  },
+
+  async sandboxNeeds(context) {
+    const directories = opencodeDirectories(context.env);
+    // verified with opencode 1.18.33: it writes /tmp/opencode (scratch space it offers the bash tool); the sandbox's /tmp is private anyway.
+    const statePaths = [directories.data, directories.config, directories.cache, directories.state];
+    if (context.modelEndpoint) return { statePaths, environment: ['OPENCODE_*', 'XDG_*'] };
+    // A provider's key comes from its own variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, …) unless auth.json has it.
+    return { statePaths, environment: ['OPENCODE_*', 'XDG_*', 'OPENAI_*', 'ANTHROPIC_*', 'GEMINI_*', 'GOOGLE_*', 'OPENROUTER_*', 'AZURE_*', 'AWS_*', 'GROQ_*', 'MISTRAL_*', 'XAI_*', 'DEEPSEEK_*'] };
+  },
+
+  outputParser() {
+    return opencodeOutputParser();
+  },
+
+  async locateTranscript(context, sessionId) {
+    return locateOpencodeSession(sessionContext(context), sessionId);
+  },
+
+  readSessionMeta(content, sessionId) {
+    return readOpencodeMeta(content, sessionId);
+  },
+
+  async rehydrate(envelope: Envelope, context: HarnessContext) {
+    opencodeHarness.resumeInfo(envelope);
+    return rehydrateOpencodeSession(envelope, sessionContext(context));
+  },
+
+  viewTranscript: (files) => viewMainFile(files, viewOpencodeSession),
+
+  resumeInfo(envelope: Envelope): OpencodeResume {
+    if (envelope.harness !== 'opencode') throw harnessMismatch('opencode', envelope.harness);
+    const parsed = OpencodeResume.safeParse({ sessionId: envelope.sessionId });
+    if (!parsed.success) assertOpencodeSessionId(envelope.sessionId); // throws INVALID_SESSION_ID
+    return OpencodeResume.parse({ sessionId: envelope.sessionId });
+  },
+};
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const count = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
+
+/** Tools whose input names the files they change. */
+const EDIT_TOOLS = new Set(['edit', 'write', 'apply_patch', 'patch', 'multiedit']);
+
+/** A parser for one run's `--format json` lines: it reports the session once and sums a turn's steps. */
+export function opencodeOutputParser(): OutputParser {
+  const state = { sessionId: undefined as string | undefined, inputTokens: 0, outputTokens: 0, sawTokens: false };
+  return (line) => parseOpencodeEvent(line, state);
+}
+
+/**
+ * One `opencode run --format json` line → baton's events. verified with opencode 1.18.33
+ * (test/fixtures/opencode/run-events.jsonl): one line per finished part, no streaming deltas; every line has `type`,
+ * `timestamp` and `sessionID`: `step_start`, `text` (a finished text part), `reasoning` (with --thinking),
+ * `tool_use` (a completed or failed tool part), `step_finish` (`reason` "tool-calls" between steps, "stop" at the
+ * end, with the step's tokens), `error` (`error:{name, data:{message}}`, then exit 1).
+ */
+export function parseOpencodeEvent(line: string, state: { sessionId: string | undefined; inputTokens: number; outputTokens: number; sawTokens: boolean } = { sessionId: undefined, inputTokens: 0, outputTokens: 0, sawTokens: false }): HarnessEvent[] {
+  let event: unknown;
+  try {
+    event = JSON.parse(line);
+  } catch {
+    return [];
+  }
+  if (!isRecord(event)) return [];
+  const events: HarnessEvent[] = [];
+  const sessionId = text(event.sessionID);
+  if (sessionId && state.sessionId === undefined) {
+    state.sessionId = sessionId;
+    events.push({ type: 'session.started', sessionId }, { type: 'turn.started' });
+  }
+  const part = isRecord(event.part) ? event.part : {};
+  switch (event.type) {
+    case 'text':
+      if (text(part.text)?.trim() && part.synthetic !== true) events.push({ type: 'message', text: text(part.text)! });
+      break;
+    case 'reasoning':
+      if (text(part.text)?.trim()) events.push({ type: 'reasoning', text: text(part.text)! });
+      break;
+    case 'tool_use':
+      events.push(...toolEvents(part));
+      break;
+    case 'step_finish': {
+      const tokens = isRecord(part.tokens) ? part.tokens : {};
+      const cache = isRecord(tokens.cache) ? tokens.cache : {};
+      if (count(tokens.input) !== undefined || count(tokens.output) !== undefined) state.sawTokens = true;
+      // OpenCode counts cached input apart; baton's input tokens are all of them, as the Responses API counts.
+      state.inputTokens += (count(tokens.input) ?? 0) + (count(cache.read) ?? 0) + (count(cache.write) ?? 0);
+      state.outputTokens += (count(tokens.output) ?? 0) + (count(tokens.reasoning) ?? 0);
+      if (part.reason !== 'tool-calls') {
+        events.push({ type: 'turn.completed', inputTokens: state.sawTokens ? state.inputTokens : undefined, outputTokens: state.sawTokens ? state.outputTokens : undefined });
+        Object.assign(state, { inputTokens: 0, outputTokens: 0, sawTokens: false });
+      }
+      break;
+    }
+    case 'error': {
+      const error = isRecord(event.error) ? event.error : {};
+      const data = isRecord(error.data) ? error.data : {};
+      events.push({ type: 'turn.failed', message: text(data.message) ?? text(error.name) ?? 'OpenCode reported an error' });
+      break;
+    }
+    default:
+      break;
+  }
+  return events;
+}
+
+function toolEvents(part: Record<string, unknown>): HarnessEvent[] {
+  const stateOf = isRecord(part.state) ? part.state : {};
+  const input = isRecord(stateOf.input) ? stateOf.input : {};
+  const metadata = isRecord(stateOf.metadata) ? stateOf.metadata : {};
+  const tool = text(part.tool) ?? 'tool';
+  const command = tool === 'bash' && typeof input.command === 'string' ? input.command : `${tool} ${JSON.stringify(input)}`;
+  const failed = stateOf.status === 'error';
+  const output = failed ? (text(stateOf.error) ?? '') : (text(stateOf.output) ?? text(metadata.output) ?? '');
+  const exitCode = count(metadata.exit) ?? (failed ? 1 : tool === 'bash' ? undefined : 0);
+  const events: HarnessEvent[] = [
+    { type: 'command.started', command },
+    { type: 'command.completed', command, exitCode, output },
+  ];
+  if (EDIT_TOOLS.has(tool) && !failed) {
+    const paths = [input.filePath, input.path].filter((path): path is string => typeof path === 'string');
+    const patch = text(input.patchText);
+    if (patch) for (const match of patch.matchAll(/^\*\*\* (?:Add|Update|Delete) File: (.+)$/gm)) paths.push(match[1]!.trim());
+    if (paths.length > 0) events.push({ type: 'file.changed', paths });
+  }
+  return events;
+}

@@ -1,0 +1,282 @@
+/**
+ * OpenCode sessions: where baton keeps the log of one (log.ts), how it follows the session in OpenCode's database,
+ * and how it puts a stored session back.
+ *
+ * verified with opencode 1.18.33: a session lives only in `$XDG_DATA_HOME/opencode/opencode.db` (SQLite, WAL);
+ * `opencode export ID` prints it and `opencode import FILE` loads it, keeping every id and binding the session to
+ * the importing process's cwd (project, directory, path). Import never updates a row that exists (session title
+ * and tokens, messages and parts are `ON CONFLICT DO NOTHING`, only the binding is updated) and never deletes one,
+ * so a session is put back into a database that lacks it: deleted first (`opencode session delete ID`) when the
+ * copy there is older than the store's. `opencode run -s ID` then resumes it from any directory.
+ *
+ * The saver's file is the log at `<data dir>/baton/<session id>.jsonl`, brought up to date with an export before
+ * every save. An export costs 1.3–2.4 s, so it is skipped while the database shows the session unchanged: a
+ * read-only look at `session.time_updated` and the count and newest `time_updated` of its `message` and `part`
+ * rows (0.7 ms). That couples baton to OpenCode's schema (38 migrations so far); when the query fails the export
+ * simply always runs.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { appendFile, rm } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { BatonError, quoted } from '../../errors.js';
+import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
+import { MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
+import { isRecord } from '../../transcript/jsonl.js';
+import { textEdit, type TranscriptView, type ViewItem } from '../../transcript/view.js';
+import { applyPatchEdit as patchEdit } from '../../transcript/apply-patch.js';
+import { compareLocalCopy, localCopyConflict, type RehydratedTranscript, type TranscriptLocation } from '../harness.js';
+import { runChoreOrFail } from './cli.js';
+import { foldLog, isEarlierStateOf, logMessages, sessionInfoOf, updateLog } from './log.js';
+
+/** verified with opencode 1.18.33: `ses_` and 26 characters (12 hex of the inverted time, 14 base62); any `ses_` id is accepted. */
+export const OPENCODE_SESSION_ID = /^ses_[0-9A-Za-z]{8,64}$/;
+
+export function assertOpencodeSessionId(sessionId: string): void {
+  if (!OPENCODE_SESSION_ID.test(sessionId)) {
+    throw new BatonError('INVALID_SESSION_ID', `${quoted(sessionId)} is not an OpenCode session id (ses_…)`, {
+      hint: 'session ids are chosen by baton or reported by OpenCode; the stored transcript may be damaged — re-import it',
+    });
+  }
+}
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+let lastMillis = 0;
+let counter = 0;
+
+/**
+ * A new session id in OpenCode's own shape: `ses_`, 12 hex digits of `~(ms·4096 + counter)` (newer sessions sort
+ * first, as OpenCode's own do), 14 random base62 characters.
+ */
+export function newOpencodeSessionId(now = Date.now()): string {
+  if (now !== lastMillis) {
+    lastMillis = now;
+    counter = 0;
+  }
+  counter++;
+  const value = (BigInt(now) * 4096n + BigInt(counter)) & 0xffffffffffffn;
+  const time = (~value & 0xffffffffffffn).toString(16).padStart(12, '0');
+  const random = [...randomBytes(14)].map((byte) => BASE62[byte % 62]).join('');
+  return `ses_${time}${random}`;
+}
+
+export function logPath(dataDir: string, sessionId: string): string {
+  assertOpencodeSessionId(sessionId);
+  return join(dataDir, 'baton', `${sessionId}.jsonl`);
+}
+
+/** verified with opencode 1.18.33 (code): OPENCODE_DB moves the database (absolute, or relative to the data dir). */
+export function databasePath(dataDir: string, env: NodeJS.ProcessEnv): string | undefined {
+  const configured = env.OPENCODE_DB;
+  if (configured === ':memory:') return undefined;
+  if (configured) return isAbsolute(configured) ? configured : join(dataDir, configured);
+  return join(dataDir, 'opencode.db');
+}
+
+interface Fingerprint {
+  exists: boolean;
+  value: string;
+  newest: number;
+}
+
+/** The session's change marker in the database; undefined when it cannot be read (no database, another schema). */
+export function sessionFingerprint(database: string | undefined, sessionId: string): Fingerprint | undefined {
+  if (!database) return undefined;
+  if (!existsSync(database)) return { exists: false, value: 'absent', newest: 0 };
+  let db: Sqlite.Database | undefined;
+  try {
+    db = new Sqlite(database, { readonly: true, fileMustExist: true, timeout: 2_000 });
+    const session = db.prepare('SELECT time_updated AS updated FROM session WHERE id = ?').get(sessionId) as { updated: number } | undefined;
+    if (!session) return { exists: false, value: 'absent', newest: 0 };
+    const messages = db.prepare('SELECT count(*) AS rows, max(time_updated) AS newest FROM message WHERE session_id = ?').get(sessionId) as { rows: number; newest: number | null };
+    const parts = db.prepare('SELECT count(*) AS rows, max(time_updated) AS newest FROM part WHERE session_id = ?').get(sessionId) as { rows: number; newest: number | null };
+    const newest = Math.max(session.updated, messages.newest ?? 0, parts.newest ?? 0);
+    return { exists: true, value: `${session.updated}/${messages.rows}/${messages.newest}/${parts.rows}/${parts.newest}`, newest };
+  } catch {
+    return undefined;
+  } finally {
+    db?.close();
+  }
+}
+
+/**
+ * What this process last reconciled a log with: the database's marker then, when the export began, and the
+ * export. A marker read before an export that started well after the newest write describes that export exactly.
+ */
+const reconciled = new Map<string, { fingerprint: string; exportText: string }>();
+/** Milliseconds between the newest write and the export's start for the marker to be trusted. */
+const SAME_MOMENT_MS = 5;
+
+export interface OpencodeSessionContext {
+  /** The data directory (baton's home for OpenCode). */
+  home: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** The OpenCode binary for chores. */
+  executable: () => Promise<string>;
+}
+
+async function exportSession(context: OpencodeSessionContext, sessionId: string): Promise<string> {
+  // verified with opencode 1.18.33: export works from any cwd and while a run writes the session (WAL); stdout is the document only.
+  const stdout = await runChoreOrFail('export', await context.executable(), ['export', sessionId], { cwd: context.home, env: context.env });
+  return stdout.toString('utf8');
+}
+
+/**
+ * Brings the log up to date with the database and returns its location; undefined when neither the database nor
+ * a log knows the session. The log grows by appended lines while the CLI only adds or finishes records.
+ */
+export async function locateOpencodeSession(context: OpencodeSessionContext, sessionId: string): Promise<TranscriptLocation | undefined> {
+  const path = logPath(context.home, sessionId);
+  const location = { files: [{ key: MAIN_FILE_KEY, path }] };
+  const log = await readFileIfExists(path);
+  const before = sessionFingerprint(databasePath(context.home, context.env), sessionId);
+  if (before && !before.exists) return log ? location : undefined;
+  const known = reconciled.get(path);
+  if (log && before && known?.fingerprint === before.value) return location;
+  const startedAt = Date.now();
+  let exportText: string;
+  try {
+    exportText = await exportSession(context, sessionId);
+  } catch (error) {
+    if (before === undefined && !log && /Session not found/i.test(String((error as Error).message))) return undefined;
+    if (log) return location; // the last log stays what is saved; the next save tries again
+    throw error;
+  }
+  const update = updateLog(log, exportText);
+  if (update.change === 'appended') await appendFile(path, update.appended);
+  else if (update.change === 'rewritten') await writePrivateFileAtomic(path, update.log, { durable: false });
+  if (before && before.newest < startedAt - SAME_MOMENT_MS) reconciled.set(path, { fingerprint: before.value, exportText });
+  else reconciled.delete(path);
+  return location;
+}
+
+/** Session metadata from the log's first session line. */
+export function readOpencodeMeta(content: Buffer, sessionId: string): SessionMeta {
+  const { first } = sessionInfoOf(content);
+  const time = isRecord(first?.time) ? first.time : {};
+  return {
+    sessionId: typeof first?.id === 'string' ? first.id : sessionId,
+    sessionStartedAt: typeof time.created === 'number' ? new Date(time.created).toISOString() : undefined,
+    cwd: typeof first?.directory === 'string' ? first.directory : undefined,
+    cliVersion: typeof first?.version === 'string' ? first.version : undefined,
+  };
+}
+
+async function importDocument(context: OpencodeSessionContext, sessionId: string, document: string): Promise<void> {
+  const file = join(context.home, 'baton', `.${sessionId}.${randomBytes(4).toString('hex')}.import.json`);
+  await writePrivateFileAtomic(file, document, { durable: false });
+  try {
+    // The cwd matters: import binds the session to the project and directory of the importing process.
+    await runChoreOrFail('import', await context.executable(), ['import', file], { cwd: context.cwd, env: context.env });
+  } finally {
+    await rm(file, { force: true });
+    reconciled.delete(logPath(context.home, sessionId));
+  }
+}
+
+async function deleteSession(context: OpencodeSessionContext, sessionId: string): Promise<void> {
+  await runChoreOrFail('session delete', await context.executable(), ['session', 'delete', sessionId], { cwd: context.home, env: context.env });
+  reconciled.delete(logPath(context.home, sessionId));
+}
+
+/**
+ * Creates an empty session with baton's id, so that the first run can be `opencode run -s ID` (verified with
+ * opencode 1.18.33: `run` cannot be told an id for a new session; an imported `{"info":{id,…},"messages":[]}`
+ * works, and since its title is not OpenCode's default, no title request goes to the model).
+ */
+export async function createOpencodeSession(context: OpencodeSessionContext, sessionId: string, title: string): Promise<void> {
+  const fingerprint = sessionFingerprint(databasePath(context.home, context.env), sessionId);
+  if (fingerprint?.exists) return;
+  const now = Date.now();
+  const info = { id: sessionId, slug: 'baton', projectID: 'global', directory: context.cwd, title, version: '1.18.33', time: { created: now, updated: now } };
+  await importDocument(context, sessionId, `${JSON.stringify({ info, messages: [] }, null, 2)}\n`);
+}
+
+/**
+ * Puts the stored session where OpenCode finds it, for a run in `context.cwd`. Local copies follow the rules of
+ * the other harnesses: the same session or an older state of it is replaced by the store's; a copy that went on
+ * past the store's (a run here stopped before its final save) is kept and reported; any other copy is
+ * REHYDRATE_CONFLICT and nothing is written.
+ */
+export async function rehydrateOpencodeSession(envelope: Envelope, context: OpencodeSessionContext): Promise<RehydratedTranscript> {
+  const sessionId = envelope.sessionId;
+  const path = logPath(context.home, sessionId);
+  const stored = mainFile(envelope).content;
+  const document = foldLog(stored); // TRANSCRIPT_CORRUPT before anything is written
+  const info = sessionInfoOf(stored).last;
+  if (info?.id !== sessionId) {
+    throw new BatonError('TRANSCRIPT_CORRUPT', `the stored OpenCode session log belongs to ${quoted(String(info?.id))}, not ${sessionId}`, { hint: 're-import the conversation from an export made by baton' });
+  }
+  const local = await locateOpencodeSession(context, sessionId);
+  const onDisk = local ? await readFileIfExists(path) : undefined;
+  const inDatabase = sessionFingerprint(databasePath(context.home, context.env), sessionId)?.exists ?? (local !== undefined);
+  let relation = compareLocalCopy(onDisk, stored);
+  if (relation === 'different' && onDisk) {
+    const localDocument = safeFold(onDisk);
+    if (localDocument === document) relation = 'same';
+    else if (isEarlierStateOf(onDisk, stored)) relation = 'older';
+  }
+  if (relation === 'different') throw localCopyConflict(path, sessionId, 'XDG_DATA_HOME');
+  const keep = relation === 'longer' ? onDisk! : stored;
+  const wanted = relation === 'longer' ? foldLog(onDisk!) : document;
+  const current = reconciled.get(path)?.exportText;
+  if (!inDatabase) await importDocument(context, sessionId, wanted);
+  else if (current !== wanted) {
+    // An older state, or the same one holding what the store has redacted: the database must be what the store holds.
+    await deleteSession(context, sessionId);
+    await importDocument(context, sessionId, wanted);
+  }
+  if (!onDisk?.equals(keep)) await writePrivateFileAtomic(path, keep, { durable: false });
+  return { files: [{ key: MAIN_FILE_KEY, path }], keptLocal: relation === 'longer' ? [MAIN_FILE_KEY] : [] };
+}
+
+function safeFold(log: Buffer): string | undefined {
+  try {
+    return foldLog(log);
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Display.
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** One tool part as view items (verified with opencode 1.18.33: `{type:"tool", tool, callID, state:{status,input,output,metadata,error}}`). */
+function toolItem(part: Record<string, unknown>): ViewItem {
+  const state = isRecord(part.state) ? part.state : {};
+  const input = isRecord(state.input) ? state.input : {};
+  const metadata = isRecord(state.metadata) ? state.metadata : {};
+  const callId = text(part.callID);
+  const output = state.status === 'completed' ? (text(state.output) ?? '') : state.status === 'error' ? (text(state.error) ?? 'error') : text(metadata.output);
+  const tool = text(part.tool) ?? 'tool';
+  if (tool === 'bash' && typeof input.command === 'string') {
+    return { kind: 'command', callId, command: input.command, output, exitCode: typeof metadata.exit === 'number' ? metadata.exit : undefined };
+  }
+  if (tool === 'edit' && typeof input.filePath === 'string' && typeof input.oldString === 'string' && typeof input.newString === 'string') {
+    return { ...textEdit(callId, input.filePath, input.oldString, input.newString), output };
+  }
+  if (tool === 'write' && typeof input.filePath === 'string' && typeof input.content === 'string') return { ...textEdit(callId, input.filePath, '', input.content), output };
+  if (tool === 'apply_patch' && typeof input.patchText === 'string') {
+    const edit = patchEdit(callId, input.patchText);
+    if (edit) return { ...edit, output };
+  }
+  return { kind: 'tool', callId, name: tool, input: JSON.stringify(input), output };
+}
+
+export function viewOpencodeSession(content: Buffer): TranscriptView {
+  const { messages, unparsed } = logMessages(content);
+  const items: ViewItem[] = [];
+  for (const message of messages) {
+    const role = message.info.role;
+    for (const part of message.parts) {
+      if (part.type === 'text' && typeof part.text === 'string' && part.synthetic !== true && part.ignored !== true && part.text.trim() !== '') {
+        items.push({ kind: role === 'user' ? 'user' : 'assistant', text: part.text });
+      } else if (part.type === 'tool' && role === 'assistant') items.push(toolItem(part));
+    }
+  }
+  return { items, unparsedLines: unparsed };
+}
