@@ -274,14 +274,14 @@ describe.each(HARNESS_IDS.map((id) => HARNESSES[id]))('the $id harness', (harnes
     const machineA = await world.machine('machine-a');
     const running = world.start(machineA, ['run', '--harness', harness.id, '--json', 'RUN echo SLOW-before-the-stop']);
     await waitFor(() => world.turns().some((turn) => conversationOf(turn).some((t) => t.kind === 'tool_output' && t.text.includes('SLOW-before-the-stop'))), 'the tool output to reach the model');
-    expect(await killAgentOf(harness.homeVariable, harness.home(machineA), 'SIGTERM')).toBeGreaterThan(0);
+    expect(await killAgentOf(harness.homeVariable, harness.homeVariableValue(machineA), 'SIGTERM')).toBeGreaterThan(0);
     const result = runJson(await running.result);
     expect(['failed', 'interrupted']).toContain(result.status);
     const machineB = await world.machine('machine-b');
     const resumed = await resume(machineB, result.conversationId, 'after the stop');
     expect(runJson(resumed).status, resumed.stderr).toBe('succeeded');
     expect(conversationOf(requestFor('after the stop'))).toContainEqual({ kind: 'user', text: 'RUN echo SLOW-before-the-stop' });
-  });
+  }, harness.timeoutMs);
 
   it('resumes a run killed while its tool was still running', async () => {
     const machineA = await world.machine('machine-a');
