@@ -63,23 +63,24 @@ const codexRequest = (input: unknown[]) => ({ model: 'scripted-model', stream: t
 const claudeTools = [{ name: 'Bash', input_schema: { type: 'object' } }];
 
 describe('OpenAI Responses API', () => {
-  it('streams a text reply as response.created, output_item.done and response.completed', async () => {
+  it('streams a text reply as response.created, the message item added, its text delta, the item done and response.completed', async () => {
     const server = await startServer({ script: [{ kind: 'text', text: 'hello there' }] });
     const response = await post(`${server.openaiBaseUrl}/responses`, codexRequest([codexUserMessage('hi')]));
 
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     const events = parseSse(await response.text());
-    expect(events.map((event) => event.event)).toEqual(['response.created', 'response.output_item.done', 'response.completed']);
+    expect(events.map((event) => event.event)).toEqual(['response.created', 'response.output_item.added', 'response.output_text.delta', 'response.output_item.done', 'response.completed']);
     for (const event of events) expect(event.data.type).toBe(event.event);
-    expect(events[1]!.data.item).toMatchObject({
+    expect(events[2]!.data).toMatchObject({ delta: 'hello there', item_id: events[1]!.data.item.id });
+    expect(events[3]!.data.item).toMatchObject({
       type: 'message',
       role: 'assistant',
       content: [{ type: 'output_text', text: 'hello there' }],
     });
-    const { usage } = events[2]!.data.response;
+    const { usage } = events[4]!.data.response;
     expect(usage.total_tokens).toBe(usage.input_tokens + usage.output_tokens);
-    expect(events[2]!.data.response.id).toBe(events[0]!.data.response.id);
+    expect(events[4]!.data.response.id).toBe(events[0]!.data.response.id);
   });
 
   it('streams a shell reply as an exec_command function call', async () => {
