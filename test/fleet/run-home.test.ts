@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { assertHomeTemplate, cloneWorkspace, createRunPlace } from '../../src/fleet/run-home.js';
+import { harnessHomeVariables } from '../../src/harness/registry.js';
 import { expectBatonError } from '../store/store-contract.js';
 
 let root: string;
@@ -17,6 +18,7 @@ afterEach(async () => {
 
 describe('createRunPlace', () => {
   it('copies the template into a fresh 0700 home, points HOME at it, and drops the worker\'s own CLI homes', async () => {
+    expect(harnessHomeVariables()).toEqual(expect.arrayContaining(['CODEX_HOME', 'CLAUDE_CONFIG_DIR', 'GEMINI_CLI_HOME', 'XDG_DATA_HOME', 'XDG_CONFIG_HOME']));
     const template = join(root, 'template');
     await mkdir(join(template, '.codex'), { recursive: true });
     await writeFile(join(template, '.codex', 'config.toml'), 'model = "m"\n', { mode: 0o600 });
@@ -25,7 +27,8 @@ describe('createRunPlace', () => {
       homesDir: undefined,
       homeTemplate: template,
       runId: 'r_1',
-      baseEnv: { PATH: '/usr/bin', HOME: '/root', CODEX_HOME: '/root/.codex', CLAUDE_CONFIG_DIR: '/root/.claude', OPENAI_API_KEY: 'k' },
+      // Every harness's home variables (Gemini's GEMINI_CLI_HOME, OpenCode's XDG directories …) are the worker's own.
+      baseEnv: { PATH: '/usr/bin', HOME: '/root', OPENAI_API_KEY: 'k', ...Object.fromEntries(harnessHomeVariables().map((name) => [name, `/root/${name.toLowerCase()}`])) },
     });
     expect(place.home).toBe(join(root, 'data', 'runs', 'r_1', 'home'));
     expect(place.cwd).toBe(join(root, 'data', 'runs', 'r_1', 'work'));
