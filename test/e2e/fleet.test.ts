@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFleet, fleetScript, killProcessesUnder, type Fleet, type Worker } from './fleet-world.js';
 import { conversationOf, lastUserText } from './model-requests.js';
 import { waitFor } from './world.js';
+import { HARNESS_IDS } from '../../src/harness/ids.js';
 
 const script = fleetScript;
 
@@ -81,7 +82,7 @@ afterAll(async () => {
 describe('a fleet of two workers', () => {
   const conversations: Record<string, string> = {};
 
-  it.each(['codex', 'claude'] as const)('%s: a follow-up forced onto the other worker resumes with every earlier turn', async (harness) => {
+  it.each(HARNESS_IDS)('%s: a follow-up forced onto the other worker resumes with every earlier turn', async (harness) => {
     const first = await post('/v1/conversations', { harness, prompt: `RUN echo first-${harness}` });
     conversations[harness] = first.conversationId;
     const firstRun = await finished(first.runId);

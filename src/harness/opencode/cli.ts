@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { constants, existsSync, readFileSync, realpathSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { dirname, join, sep } from 'node:path';
 import { BatonError } from '../../errors.js';
 import { findOnPath, resolveExecutable } from '../executable.js';
@@ -39,7 +40,9 @@ export function bundledOpencode(): string | undefined {
   try {
     packageRoot = dirname(createRequire(import.meta.url).resolve(`${PACKAGE}/package.json`));
   } catch {
-    return undefined;
+    // Or a platform package installed on its own (baton's tests pin `opencode-linux-x64`: the registry they install
+    // from lacks the other platforms' packages, so a lockfile naming `opencode-ai` cannot be complete there).
+    return platformBinaryOf(dirname(fileURLToPath(import.meta.url)));
   }
   return platformBinaryOf(packageRoot);
 }
