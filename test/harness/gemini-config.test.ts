@@ -1,8 +1,9 @@
-import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ensureProjectSlug, findProjectSlug, geminiHomeOf, geminiSettingsPath, prepareGeminiSettings, projectsPath, slugify } from '../../src/harness/gemini/config.js';
+import { geminiHarness } from '../../src/harness/gemini/harness.js';
 
 let home: string;
 beforeEach(async () => {
@@ -97,5 +98,20 @@ describe('gemini project slugs', () => {
     await mkdir(join(home, '.gemini', 'tmp', 'mine'), { recursive: true });
     await writeFile(join(home, '.gemini', 'tmp', 'mine', '.project_root'), '/work/p');
     expect(await findProjectSlug(home, '/work/p')).toBe('mine');
+  });
+});
+
+describe('gemini run options', () => {
+  it('refuses a system prompt with a one-line USAGE error and a hint, writing nothing into the home', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'baton-gemini-sp-'));
+    try {
+      const context = { home, cwd: home, env: { HOME: home, GEMINI_CLI_HOME: home } };
+      await expect(geminiHarness.prepare(context, { model: undefined, systemPrompt: 'be terse' })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('system prompt'), hint: expect.stringContaining('GEMINI.md') });
+      expect(await readdir(home)).toEqual([]);
+      await geminiHarness.prepare(context, { model: undefined, systemPrompt: undefined });
+      expect(await readdir(home)).toEqual(['.gemini']);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 });

@@ -17,6 +17,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BatonError } from '../../errors.js';
 import { secretsInCredentialFile, secretsInCredentialFileAt, type KnownSecret } from '../../redact/known-secrets.js';
 import type { Envelope } from '../../transcript/envelope.js';
 import { isRecord } from '../../transcript/jsonl.js';
@@ -71,7 +72,15 @@ export const geminiHarness: Harness<SessionResume> = {
     return geminiHomeOf(env);
   },
 
-  async prepare(context: HarnessContext, _options: PrepareOptions) {
+  async prepare(context: HarnessContext, options: PrepareOptions) {
+    // verified with gemini 0.61.0: its only system-prompt hook, GEMINI_SYSTEM_MD, replaces the whole built-in prompt
+    // (tool use instructions included) instead of adding to it as the other harnesses' system prompts do: refused
+    // rather than silently dropped or turned into something else.
+    if (options.systemPrompt !== undefined) {
+      throw new BatonError('USAGE', 'the Gemini CLI harness does not take a system prompt yet', {
+        hint: 'put the instructions in a GEMINI.md in the working directory (Gemini reads it), or drop --system-prompt-file',
+      });
+    }
     await prepareGeminiSettings({ home: context.home, usesApiKey: context.modelEndpoint !== undefined || Boolean(context.env.GEMINI_API_KEY) });
   },
 
