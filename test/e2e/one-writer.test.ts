@@ -54,16 +54,25 @@ async function processesWithArgv(argv: string[]): Promise<number[]> {
 const homeOf = (machine: Machine, harness: HarnessName) => ({ variable: harness === 'codex' ? ('CODEX_HOME' as const) : ('CLAUDE_CONFIG_DIR' as const), home: machine.homes[harness] });
 
 /** The session file under the machine's CLI home that contains `text`. */
-async function localTranscriptWith(machine: Machine, harness: HarnessName, text: string): Promise<string | undefined> {
+/** The session file under the machine's CLI home with a complete line that contains `text` (and `alsoOnLine`). */
+async function localTranscriptWith(machine: Machine, harness: HarnessName, text: string, alsoOnLine?: string): Promise<string | undefined> {
   const root = join(homeOf(machine, harness).home, harness === 'codex' ? 'sessions' : 'projects');
   const entries = await readdir(root, { recursive: true }).catch(() => [] as string[]);
   for (const entry of entries) {
     if (!entry.endsWith('.jsonl') || entry.includes('subagents')) continue;
     const content = await readFile(join(root, entry), 'utf8').catch(() => '');
-    if (content.includes(text)) return join(root, entry);
+    const lines = content.split('\n').slice(0, -1);
+    if (lines.some((line) => line.includes(text) && (alsoOnLine === undefined || line.includes(alsoOnLine)))) return join(root, entry);
   }
   return undefined;
 }
+
+/**
+ * The line that carries a tool's output to the model. Codex writes the output twice, in an `exec_command_end` event
+ * and in the `function_call_output` item: a kill that lands between the two (seen once under load) leaves the output
+ * on disk in a line the model is never sent, and the test must wait for the one it is.
+ */
+const TOOL_OUTPUT_LINE: Record<HarnessName, string> = { codex: '"function_call_output"', claude: '"tool_result"' };
 
 async function storedMain(conversationId: string): Promise<string> {
   const stored = await store.loadTranscript(conversationId);
@@ -101,7 +110,7 @@ describe.each(HARNESSES)('%s: a baton run killed with SIGKILL', (harness) => {
     // The command's output arrives after the first periodic save (5 s); the reply to it is held back (SLOW).
     const running = world.start(machine, ['run', '--harness', harness, '--json', `RUN sleep 6 && echo SLOW-$((6*7))-${harness}`], { env: LEASE });
     const conversationId = await newestConversationId(before);
-    await waitFor(() => localTranscriptWith(machine, harness, marker), 'the command output on disk', 30_000);
+    await waitFor(() => localTranscriptWith(machine, harness, marker, TOOL_OUTPUT_LINE[harness]), 'the command output on disk, as the tool result the model is sent', 30_000);
     running.kill('SIGKILL');
     await running.result;
     const stored = await storedMain(conversationId);
