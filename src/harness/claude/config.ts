@@ -5,8 +5,7 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { BatonError, errorMessage } from '../../errors.js';
-import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
+import { readJsonObject, writeJsonIfChanged } from '../../fs/json-config.js';
 import { isRecord } from '../../transcript/jsonl.js';
 
 export interface ClaudePrepareInput {
@@ -28,25 +27,7 @@ export function apiKeyFingerprint(apiKey: string): string {
   return apiKey.slice(-20);
 }
 
-async function readJsonObject(path: string): Promise<{ value: Record<string, unknown>; text: string | undefined }> {
-  const existing = await readFileIfExists(path);
-  if (!existing) return { value: {}, text: undefined };
-  const text = existing.toString('utf8');
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (!isRecord(parsed)) throw new Error('not a JSON object');
-    return { value: parsed, text };
-  } catch (error) {
-    throw new BatonError('CONFIG_INVALID', `${path} is not a JSON object: ${errorMessage(error)}`, {
-      hint: 'fix or remove the file; baton only adds the settings a headless run needs and keeps the rest',
-    });
-  }
-}
 
-async function writeJsonIfChanged(path: string, value: Record<string, unknown>, before: string | undefined): Promise<void> {
-  const text = `${JSON.stringify(value, null, 2)}\n`;
-  if (text !== before) await writePrivateFileAtomic(path, text);
-}
 
 export async function prepareClaudeState(input: ClaudePrepareInput): Promise<void> {
   const statePath = claudeStatePath(input);

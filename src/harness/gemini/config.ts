@@ -9,8 +9,8 @@
 import { readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { BatonError, errorMessage } from '../../errors.js';
 import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
+import { readJsonObject, writeJsonIfChanged } from '../../fs/json-config.js';
 import { isRecord } from '../../transcript/jsonl.js';
 
 /** The variable that names the CLI's home (its state is in `<home>/.gemini/`). */
@@ -28,25 +28,7 @@ export function geminiSettingsPath(home: string): string {
   return join(geminiStateDirectory(home), 'settings.json');
 }
 
-async function readJsonObject(path: string): Promise<{ value: Record<string, unknown>; text: string | undefined }> {
-  const existing = await readFileIfExists(path);
-  if (!existing) return { value: {}, text: undefined };
-  const text = existing.toString('utf8');
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (!isRecord(parsed)) throw new Error('not a JSON object');
-    return { value: parsed, text };
-  } catch (error) {
-    throw new BatonError('CONFIG_INVALID', `${path} is not a JSON object: ${errorMessage(error)}`, {
-      hint: 'fix or remove the file; baton only adds the settings a headless run needs and keeps the rest',
-    });
-  }
-}
 
-async function writeJsonIfChanged(path: string, value: Record<string, unknown>, before: string | undefined): Promise<void> {
-  const text = `${JSON.stringify(value, null, 2)}\n`;
-  if (text !== before) await writePrivateFileAtomic(path, text);
-}
 
 /** The object at `key` of `parent`, created (or a non-object replaced) when missing. */
 function section(parent: Record<string, unknown>, key: string): Record<string, unknown> {

@@ -9,8 +9,8 @@
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BatonError, errorMessage } from '../../errors.js';
 import { PRIVATE_DIR_MODE, readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
+import { readJsonObject, writeJsonIfChanged } from '../../fs/json-config.js';
 import { isRecord } from '../../transcript/jsonl.js';
 
 /** The variables that place OpenCode's state (HOME supplies their defaults). */
@@ -76,21 +76,6 @@ export function opencodeModel(model: string): string {
   return model.includes('/') ? model : `openai/${model}`;
 }
 
-async function readConfig(path: string): Promise<{ value: Record<string, unknown>; text: string | undefined }> {
-  const existing = await readFileIfExists(path);
-  if (!existing) return { value: {}, text: undefined };
-  const text = existing.toString('utf8');
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (!isRecord(parsed)) throw new Error('not a JSON object');
-    return { value: parsed, text };
-  } catch (error) {
-    throw new BatonError('CONFIG_INVALID', `${path} is not a JSON object: ${errorMessage(error)}`, {
-      hint: 'fix the file (baton merges its settings into it and never rewrites a file it cannot read; comments belong in opencode.jsonc)',
-      cause: error,
-    });
-  }
-}
 
 /**
  * Merges what a headless run needs into `$XDG_CONFIG_HOME/opencode/opencode.json`; every key of the user's stays.
@@ -106,7 +91,7 @@ export async function prepareOpencodeConfig(input: OpencodePrepareInput): Promis
   await mkdir(input.configDir, { recursive: true, mode: PRIVATE_DIR_MODE });
   await preventPluginInstall(input.configDir);
   const path = join(input.configDir, CONFIG_FILE);
-  const { value: config, text: before } = await readConfig(path);
+  const { value: config, text: before } = await readJsonObject(path, 'fix the file (baton merges its settings into it and never rewrites a file it cannot read; comments belong in opencode.jsonc)');
   if (config.$schema === undefined && before === undefined) config.$schema = 'https://opencode.ai/config.json';
   config.autoupdate = false;
   config.share ??= 'disabled';
@@ -129,8 +114,7 @@ export async function prepareOpencodeConfig(input: OpencodePrepareInput): Promis
     instructions.push(promptPath);
   }
   if (instructions.length > 0 || Array.isArray(config.instructions)) config.instructions = instructions;
-  const text = `${JSON.stringify(config, null, 2)}\n`;
-  if (text !== before) await writePrivateFileAtomic(path, text);
+  await writeJsonIfChanged(path, config, before);
 }
 
 /**
