@@ -19,6 +19,13 @@ export type ErrorCode =
   | 'CLI_NOT_FOUND'
   | 'CLI_FAILED'
   | 'CONFIG_INVALID'
+  /** The CLI's config already has an entry (an MCP server, a skill folder) of that name that baton did not write. */
+  | 'CONFIG_CONFLICT'
+  /** An agent setup's skill folder or MCP config file that cannot be used as it is. */
+  | 'SKILL_INVALID'
+  | 'MCP_CONFIG_INVALID'
+  /** An MCP server's `${NAME}` names a variable the run's environment does not have. */
+  | 'MCP_VARIABLE_MISSING'
   | 'IMPORT_INVALID'
   | 'STORE_ERROR'
   /** The store is encrypted and no master key was given (BATON_MASTER_KEY or --master-key-file). */

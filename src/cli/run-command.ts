@@ -1,5 +1,4 @@
 /** `baton run` and `baton resume`: start or continue a conversation, show progress, print the outcome. */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BatonError, errorMessage } from '../errors.js';
@@ -8,17 +7,17 @@ import { harnessFromName, projectFilesThatRunCode } from '../harness/registry.js
 import { resumeConversation, startConversation, type RunOptions, type RunResult, type WorkspaceOptions } from '../run/runner.js';
 import type { SandboxOptions } from '../run/containment.js';
 import type { RestoreMode } from '../workspace/workspace.js';
+import { EFFORT_LEVELS } from '../model/agent-setup.js';
+import { agentSetupFromFlags, type SetupFlags } from './agent-setup-input.js';
 import { withStore, type GlobalOptions } from './context.js';
 import { progressPrinter } from './progress.js';
 import { RemoteClient, remoteTarget } from './remote.js';
 import { terminalJson, terminalLine, terminalText } from './terminal-text.js';
 
-interface RunCommandOptions {
+interface RunCommandOptions extends SetupFlags {
   server?: string;
   cwd?: string;
-  model?: string;
   json?: boolean;
-  systemPromptFile?: string;
   quiet?: boolean;
   /** run: the directory to track; resume: restore | overwrite | skip; false with --no-workspace. */
   workspace?: string | false;
@@ -53,15 +52,6 @@ function workspaceOptions(options: RunCommandOptions, kind: 'run' | 'resume'): W
     });
   }
   return { ...common, restore: mode as RestoreMode, trust: options.trust ?? false };
-}
-
-async function readSystemPrompt(path: string | undefined): Promise<string | undefined> {
-  if (path === undefined) return undefined;
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    throw new BatonError('USAGE', `cannot read the system prompt file ${path}: ${errorMessage(error)}`, { hint: 'pass an existing file to --system-prompt-file' });
-  }
 }
 
 /** Ctrl-C, SIGTERM and SIGHUP interrupt the CLI (forwarded to it); the run still gets its final save. */
@@ -124,7 +114,10 @@ function addRunOptions(command: Command): Command {
     .option('--no-redact', 'store the transcript, events and prompt byte for byte, secrets included (default: redacted; see Security model)')
     .option('--cwd <dir>', 'working directory of the agent (default: the current directory)')
     .option('--model <model>', 'model for the CLI to use')
+    .option('--effort <level>', `reasoning effort: ${EFFORT_LEVELS.join(', ')} (mapped to each CLI's own setting)`)
     .option('--system-prompt-file <file>', 'extra instructions for the agent, from a file')
+    .option('--mcp-config <file>', 'MCP servers for the agent: {"mcpServers": {NAME: {command, args, env} | {type, url, headers}}}; write ${VAR} for secrets')
+    .option('--skill <dir>', 'a skill folder (with SKILL.md) the agent can use; repeat for more', (dir: string, dirs: string[] = []) => [...dirs, dir])
     .option('--json', 'print one JSON object {conversationId, harness, sessionId, runId, status, exitCode, errorCode} and nothing else on stdout')
     .option('--server <url>', 'queue the run on a baton server (default $BATON_SERVER; token from $BATON_TOKEN) and follow it live')
     .option('-q, --quiet', 'do not show the agent\'s progress');
@@ -143,8 +136,7 @@ export function registerRunCommands(program: Command, globals: () => GlobalOptio
     const remote = remoteTarget(options.server);
     if (remote) {
       assertNoLocalOptions(options);
-      const systemPrompt = await readSystemPrompt(options.systemPromptFile);
-      const body = { harness: harness.id, prompt, ...(options.model ? { model: options.model } : {}), ...(systemPrompt ? { systemPrompt } : {}), ...(options.workspace === false ? { workspace: false } : {}) };
+      const body = { harness: harness.id, prompt, ...(await agentSetupFromFlags(options)), ...(options.workspace === false ? { workspace: false } : {}) };
       await followRemote(new RemoteClient(remote), options, (client) => client.request<{ conversationId: string; runId: string }>('POST', '/v1/conversations', body));
       return;
     }
@@ -163,7 +155,9 @@ export function registerRunCommands(program: Command, globals: () => GlobalOptio
     const remote = remoteTarget(options.server);
     if (remote) {
       assertNoLocalOptions(options);
-      if (options.model || options.systemPromptFile) throw new BatonError('USAGE', 'a follow-up on a server keeps the conversation\'s model and system prompt', { hint: 'drop --model and --system-prompt-file' });
+      if (Object.keys(await agentSetupFromFlags(options)).length > 0) {
+        throw new BatonError('USAGE', 'a follow-up on a server keeps the conversation\'s agent setup', { hint: 'drop --model, --effort, --system-prompt-file, --mcp-config and --skill' });
+      }
       await followRemote(new RemoteClient(remote), options, (client) => client.request<{ conversationId: string; runId: string }>('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/followups`, { prompt }));
       return;
     }
@@ -173,7 +167,7 @@ export function registerRunCommands(program: Command, globals: () => GlobalOptio
 
 /** What `run` and `resume` share: the store, the interrupt handling, live progress, and the report. */
 async function executeRun(globals: GlobalOptions, options: RunCommandOptions, prompt: string, launch: (common: RunOptions) => Promise<RunResult>): Promise<void> {
-  const systemPrompt = await readSystemPrompt(options.systemPromptFile);
+  const setup = await agentSetupFromFlags(options);
   await withStore(globals, async ({ store, config }) => {
     const interrupt = interruptSignal();
     try {
@@ -182,8 +176,7 @@ async function executeRun(globals: GlobalOptions, options: RunCommandOptions, pr
         config,
         prompt,
         cwd: options.cwd ?? process.cwd(),
-        model: options.model,
-        systemPrompt,
+        setup,
         signal: interrupt.signal,
         sandbox: sandboxOptions(options),
         redaction: { enabled: options.redact !== false },

@@ -5,17 +5,17 @@
 import { BatonError } from '../errors.js';
 import type { TemplateItem } from './harness.js';
 
-export type TemplateValues = Partial<Record<'prompt' | 'sessionId' | 'model' | 'systemPrompt' | 'cwd', string>>;
+export type TemplateValues = Partial<Record<'prompt' | 'sessionId' | 'model' | 'effort' | 'systemPrompt' | 'cwd', string>>;
 
 const PLACEHOLDER = /\{(\w+)\}/g;
-const KNOWN = new Set(['prompt', 'sessionId', 'model', 'systemPrompt', 'cwd']);
+const KNOWN = new Set(['prompt', 'sessionId', 'model', 'effort', 'systemPrompt', 'cwd']);
 
 function substitute(item: string, values: TemplateValues): string | undefined {
   let missing = false;
   const result = item.replace(PLACEHOLDER, (_match, name: string) => {
     if (!KNOWN.has(name)) {
       throw new BatonError('CONFIG_INVALID', `unknown placeholder {${name}} in argv template item "${item}"`, {
-        hint: 'placeholders are {prompt}, {sessionId}, {model}, {systemPrompt} and {cwd}',
+        hint: 'placeholders are {prompt}, {sessionId}, {model}, {effort}, {systemPrompt} and {cwd}',
       });
     }
     const value = values[name as keyof TemplateValues];

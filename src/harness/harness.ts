@@ -7,6 +7,7 @@ import { BatonError, quoted } from '../errors.js';
 import type { KnownSecret } from '../redact/known-secrets.js';
 import { isOlderCopy, MAIN_FILE_KEY, type Envelope, type SessionMeta, type TranscriptFile } from '../transcript/envelope.js';
 import type { TranscriptView } from '../transcript/view.js';
+import type { AgentSetup } from '../model/agent-setup.js';
 import type { HarnessId, ModelApiId } from './ids.js';
 
 export type { HarnessId, ModelApiId } from './ids.js';
@@ -70,21 +71,21 @@ export interface SandboxNeeds {
   environment: string[];
 }
 
-export interface PrepareOptions {
-  model: string | undefined;
-  systemPrompt: string | undefined;
-}
+/**
+ * The conversation's agent setup as this run applies it: `${NAME}` references resolved, and an untrusted
+ * conversation's MCP servers and skills left out (see src/run/agent-setup.ts).
+ */
+export type PrepareOptions = AgentSetup;
 
 interface LaunchBase {
   prompt: string;
-  model: string | undefined;
-  systemPrompt: string | undefined;
+  setup: AgentSetup;
 }
 export type LaunchRequest<Resume = unknown> =
   | (LaunchBase & { kind: 'new'; sessionId: string | undefined })
   | (LaunchBase & { kind: 'resume'; resume: Resume });
 
-/** Argv templates from baton's config; items may hold {prompt}, {sessionId}, {model}, {systemPrompt}, {cwd}. */
+/** Argv templates from baton's config; items may hold {prompt}, {sessionId}, {model}, {effort}, {systemPrompt}, {cwd}. */
 export interface CommandTemplates {
   command: string | undefined;
   newArgs: TemplateItem[] | undefined;
@@ -155,6 +156,13 @@ export interface ScriptedHomeSetup {
   url: string;
 }
 
+/** Which options of an agent setup the CLI can take (model, MCP servers and skills every harness takes). */
+export interface SetupSupport {
+  /** The CLI has a reasoning effort setting that baton's levels map to. */
+  effort: boolean;
+  systemPrompt: { supported: true } | { supported: false; reason: string; hint: string };
+}
+
 /**
  * The harness contract: everything harness-specific, so that the rest of baton iterates over the registry.
  * `Resume` is what this harness's resume needs (see {@link SessionResume}).
@@ -184,9 +192,16 @@ export interface Harness<Resume = unknown> {
    */
   readonly projectFilesThatRunCode: readonly string[];
 
+  /** What of an agent setup the CLI takes; the rest is refused before a conversation is created. */
+  readonly setupSupport: SetupSupport;
+
   /** The CLI's home for this environment (honours the CLI's own variable, e.g. CODEX_HOME). */
   resolveHome(env: NodeJS.ProcessEnv): string;
-  /** Merges what a headless run needs into the CLI's config; never clobbers a user's settings. */
+  /**
+   * Merges what a headless run needs into the CLI's config, and the conversation's setup in the CLI's own form
+   * (MCP servers in its config, skills where it looks for them; see src/fs/managed-entries.ts): never clobbers a
+   * user's settings, and removes what baton wrote there for another conversation.
+   */
   prepare(context: HarnessContext, options: PrepareOptions): Promise<void>;
   /**
    * The credentials the CLI keeps in its home (a login's tokens, the key prepare() wrote), by value: redacted from

@@ -20,6 +20,7 @@ import type { RunOptions } from './runner.js';
 import { TranscriptSaver, type SaverTarget } from './saver.js';
 import { redactLocalCopies } from './redacted-local-copy.js';
 import type { Redactor } from '../redact/redactor.js';
+import type { AgentSetup } from '../model/agent-setup.js';
 
 /** Resume: load, verify and rehydrate the stored transcript. New: mint the session id if the harness does. */
 /** How a run snapshots its workspace: its options, else the defaults. */
@@ -32,6 +33,7 @@ export async function prepareLaunch(
   conversation: Conversation,
   context: HarnessContext,
   options: RunOptions,
+  setup: AgentSetup,
   runId: string,
   recorder: RunEventRecorder,
   /** The directory whose files travel with the conversation; undefined when the workspace is off. */
@@ -71,13 +73,13 @@ export async function prepareLaunch(
     });
     const saver = new TranscriptSaver(target, stored.files);
     if (rehydrated.keptLocal.length > 0) await saveLongerLocalCopy(harness, rehydrated, saver, sessionId, recorder);
-    result = { request: { kind: 'resume', prompt: options.prompt, model: options.model, systemPrompt: options.systemPrompt, resume }, saver, sessionId };
+    result = { request: { kind: 'resume', prompt: options.prompt, setup, resume }, saver, sessionId };
   } else {
     const sessionId = harness.newSessionId();
     if (sessionId) await store.setSessionId(conversation.id, sessionId);
-    result = { request: { kind: 'new', prompt: options.prompt, model: options.model, systemPrompt: options.systemPrompt, sessionId }, saver: new TranscriptSaver(target), sessionId };
+    result = { request: { kind: 'new', prompt: options.prompt, setup, sessionId }, saver: new TranscriptSaver(target), sessionId };
   }
-  await harness.prepare(context, { model: options.model, systemPrompt: options.systemPrompt });
+  await harness.prepare(context, setup);
   let workspace: WorkspaceTracker | undefined;
   if (workspaceDir) {
     const last = (await store.listWorkspaceSnapshots(conversation.id)).at(-1);

@@ -21,6 +21,9 @@ import { planLaunch, type LaunchPlan } from '../sandbox/sandbox.js';
 import { RunEventRecorder, type TimedEvent } from './events.js';
 import { MODEL_KEY_VARIABLES, type ModelAccess } from './model-access.js';
 import { prepareLaunch } from './launch.js';
+import { checkSetup, redactSetup, setupForRun, withheldWarning } from './agent-setup.js';
+import { agentSetupOf } from '../model/agent-setup.js';
+import type { AgentSetup } from '../model/agent-setup.js';
 import type { TranscriptSaver } from './saver.js';
 import type { KnownSecret } from '../redact/known-secrets.js';
 import { secretsInEnvironment } from '../redact/known-secrets.js';
@@ -42,8 +45,11 @@ export interface RunOptions {
   prompt: string;
   /** The run's working directory; created if missing on resume. */
   cwd: string;
-  model?: string | undefined;
-  systemPrompt?: string | undefined;
+  /**
+   * The agent setup given for this run (model, effort, system prompt, MCP servers, skills): a new conversation
+   * is stored with it; on a resume the options given replace the conversation's and are stored for later runs.
+   */
+  setup?: AgentSetup | undefined;
   /** The environment the CLI inherits (and where its home is resolved from); default process.env. */
   env?: NodeJS.ProcessEnv;
   config?: BatonConfig;
@@ -107,12 +113,14 @@ export async function startConversation(options: RunOptions & { harness: Harness
   const harness = getHarness(options.harness);
   const cwd = await resolveWorkingDirectory(options.cwd, false);
   await assertSandboxAvailable(options.sandbox);
+  const setup = checkSetup(harness, options.setup ?? {});
   const redactor = await runRedactor(harness, runContext(harness, options, cwd).context, options);
   const conversation = await options.store.createConversation({
     id: newConversationId(),
     harness: harness.id,
     title: await redactor.redactText(titleFrom(options.prompt)),
     cwd,
+    options: await redactSetup(setup, redactor),
   });
   return execute(harness, conversation, cwd, options, undefined, redactor);
 }
@@ -148,20 +156,28 @@ export async function resumeConversation(options: RunOptions & { conversationId:
   }
   const harness = getHarness(conversation.harness);
   const cwd = await resolveWorkingDirectory(options.cwd, true);
-  return execute(harness, conversation, cwd, options);
+  const changed = Object.fromEntries(Object.entries(options.setup ?? {}).filter(([, value]) => value !== undefined)) as AgentSetup;
+  if (Object.keys(changed).length === 0) return execute(harness, conversation, cwd, options);
+  // The setup given replaces the conversation's, option by option, for this run and every later one.
+  const redactor = await runRedactor(harness, runContext(harness, options, cwd).context, options);
+  const updated = { ...conversation.options, ...(await redactSetup(checkSetup(harness, { ...agentSetupOf(conversation.options), ...changed }), redactor)) };
+  await options.store.setConversationOptions(conversation.id, updated);
+  return execute(harness, { ...conversation, options: updated }, cwd, options);
 }
+
+
 
 /**
  * Runs a run that was queued for a worker (src/fleet/): a new run if the conversation has no CLI session yet,
  * else a resume. The prompt, model and system prompt come from the store.
  */
-export async function runQueuedRun(options: Omit<RunOptions, 'prompt' | 'model' | 'systemPrompt'> & { runId: string; prompt?: string }): Promise<RunResult> {
+export async function runQueuedRun(options: Omit<RunOptions, 'prompt' | 'setup'> & { runId: string; prompt?: string }): Promise<RunResult> {
   const run = await options.store.getRun(options.runId);
   const conversation = run && (await options.store.getConversation(run.conversationId));
   if (!run || !conversation) throw new BatonError('CONVERSATION_NOT_FOUND', `no queued run ${options.runId} in ${options.store.location}`, { hint: 'it was deleted with its conversation' });
   const harness = getHarness(conversation.harness);
   const cwd = await resolveWorkingDirectory(options.cwd, true);
-  const launch: RunOptions = { ...options, prompt: options.prompt ?? run.prompt, model: conversation.options.model, systemPrompt: conversation.options.systemPrompt };
+  const launch: RunOptions = { ...options, prompt: options.prompt ?? run.prompt };
   return execute(harness, conversation, cwd, launch, run.id);
 }
 
@@ -169,7 +185,12 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
   const { store } = options;
   await assertSandboxAvailable(options.sandbox);
   const { configured, context } = runContext(harness, options, cwd);
-  const redactor = knownRedactor ?? (await runRedactor(harness, context, options));
+  // The conversation's stored setup, as this run applies it: `${NAME}` resolved here, an import's MCP servers and skills withheld.
+  const setup = setupForRun(agentSetupOf(conversation.options), context.env, conversation.trust === 'trusted' || options.workspace?.trust === true);
+  const redactor =
+    knownRedactor && setup.secrets.length === 0
+      ? knownRedactor
+      : await runRedactor(harness, context, { redaction: { ...options.redaction, secrets: [...(options.redaction?.secrets ?? []), ...setup.secrets] } });
   const isResume = conversation.sessionId !== undefined;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const run = await store.startRun({
@@ -196,7 +217,8 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
   let workspace: WorkspaceTracker | undefined;
   const workspaceDir = options.workspace?.enabled === false ? undefined : resolve(cwd, options.workspace?.dir ?? '.');
   try {
-    const prepared = await prepareLaunch(harness, conversation, context, options, run.id, recorder, workspaceDir, redactor);
+    if (setup.withheld.length > 0) await recorder.record({ type: 'warning', message: withheldWarning(setup.withheld, conversation.id) });
+    const prepared = await prepareLaunch(harness, conversation, context, options, setup.setup, run.id, recorder, workspaceDir, redactor);
     saver = prepared.saver;
     workspace = prepared.workspace;
     if (prepared.sessionId) state.sessionId = prepared.sessionId;

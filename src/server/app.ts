@@ -3,6 +3,8 @@
  * /healthz and /openapi.json needs a tenant's bearer token; a tenant sees only its own conversations (others'
  * are 404, not 403). Errors are `{error: {code, message, hint?}}` with the right status, never a stack trace.
  */
+import { checkSetup, redactSetup } from '../run/agent-setup.js';
+import { agentSetupOf } from '../model/agent-setup.js';
 import { assertCloneSource } from '../fleet/clone-source.js';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { serveStatic } from '@hono/node-server/serve-static';
@@ -114,6 +116,9 @@ function conversationJson(conversation: Conversation, runs: RunTally) {
     status: conversationStatus(conversation, runs),
     sessionId: conversation.sessionId ?? null,
     model: conversation.options.model ?? null,
+    effort: conversation.options.effort ?? null,
+    mcpServers: Object.keys(conversation.options.mcpServers ?? {}),
+    skills: (conversation.options.skills ?? []).map((skill) => skill.name),
     createdAt: iso(conversation.createdAt),
     updatedAt: iso(conversation.updatedAt),
     activeRunId: conversation.activeRunId ?? null,
@@ -247,11 +252,9 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
       if (body.workspace && 'git' in body.workspace) assertCloneSource(body.workspace.git, { allowLocal: options.allowLocalClone === true }, body.workspace.ref);
       // Nothing a tenant sends is stored with a credential in it (a worker's run redacts the rest): pass secrets to
       // runs with `baton secret set`, not in prompts.
-      const conversationOptions: ConversationOptions = {
-        model: body.model,
-        systemPrompt: body.systemPrompt === undefined ? undefined : await redactor.redactText(body.systemPrompt),
-        workspace: body.workspace === false ? { enabled: false } : body.workspace,
-      };
+      const { model, effort, systemPrompt, mcpServers, skills } = body;
+      const setup = await redactSetup(checkSetup(harness, agentSetupOf({ model, effort, systemPrompt, mcpServers, skills })), redactor);
+      const conversationOptions: ConversationOptions = { ...setup, workspace: body.workspace === false ? { enabled: false } : body.workspace };
       const conversation = await store.createConversation({
         id: newConversationId(),
         harness: harness.id,

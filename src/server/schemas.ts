@@ -1,4 +1,5 @@
 /** The HTTP API's request and response shapes: validated on the way in, and the source of /openapi.json. */
+import { McpServers, ReasoningEffort, Skills } from '../model/agent-setup.js';
 import { z } from '@hono/zod-openapi';
 import { HARNESS_IDS } from '../harness/ids.js';
 
@@ -24,7 +25,10 @@ export const NewConversationBody = z
     harness: z.enum(HARNESS_IDS as unknown as [string, ...string[]]).openapi({ description: 'the agent CLI', example: HARNESS_IDS[0] }),
     prompt,
     model: z.string().min(1).max(200).optional(),
+    effort: ReasoningEffort.optional().openapi({ description: 'reasoning effort, mapped to each CLI\'s own setting' }),
     systemPrompt: z.string().max(MAX_PROMPT_CHARS).optional().openapi({ description: 'extra instructions for every run of the conversation' }),
+    mcpServers: McpServers.optional().openapi({ description: 'MCP servers by name: {command, args, env} or {type, url, headers}; `${NAME}` is resolved from the run\'s environment (a tenant secret)' }),
+    skills: Skills.optional().openapi({ description: 'Agent Skills: {name, description, files: [{path, content (base64), executable}]}, published where the CLI looks for skills' }),
     workspace: z
       .union([
         z.object({ git: z.string().min(1).max(2048), ref: z.string().min(1).max(256).optional() }).strict(),
@@ -86,6 +90,9 @@ export const ConversationSummary = z
     status: z.enum(['idle', 'queued', 'running', 'failed', 'interrupted', 'stale']),
     sessionId: z.string().nullable(),
     model: z.string().nullable(),
+    effort: ReasoningEffort.nullable(),
+    mcpServers: z.array(z.string()).openapi({ description: 'names of the MCP servers every run starts' }),
+    skills: z.array(z.string()).openapi({ description: 'names of the skills every run has' }),
     createdAt: time,
     updatedAt: time,
     runs: z.number().int(),

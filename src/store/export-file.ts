@@ -2,6 +2,7 @@
  * The export file: one self-contained JSON document holding a conversation, its runs and events, and every
  * transcript file byte for byte, so `baton import` on another machine (another store) can resume it.
  */
+import { AgentSetup, agentSetupOf } from '../model/agent-setup.js';
 import { z } from 'zod';
 import { BatonError, errorSummary, quoted } from '../errors.js';
 import { getHarness } from '../harness/registry.js';
@@ -120,9 +121,12 @@ const exportSchema = z
       cwd: withoutNul(4096),
       createdAt: timestamp,
       updatedAt: timestamp,
-      /** Launch options every run inherits (model, system prompt); the tenant is not exported. */
-      // Both are passed to the CLI (argv, config), where a NUL cannot go: refused here rather than at the launch.
-      options: z.object({ model: withoutNul(200).optional(), systemPrompt: withoutNul(1_000_000).optional() }).optional(),
+      /**
+       * The agent setup every run inherits (model, effort, system prompt, MCP servers, skills); the tenant is not
+       * exported. Checked by the setup's own schema: no NUL for argv or config, no skill file outside its folder.
+       * An import is untrusted: its MCP servers and skills are applied only once the user trusts it.
+       */
+      options: AgentSetup.optional(),
     }),
     runs: z.array(runSchema).max(100_000),
     events: z
@@ -198,7 +202,7 @@ export async function exportConversation(store: Store, conversationId: string): 
       cwd: conversation.cwd,
       createdAt: conversation.createdAt,
       updatedAt: conversation.updatedAt,
-      options: { model: conversation.options.model, systemPrompt: conversation.options.systemPrompt },
+      options: agentSetupOf(conversation.options),
     },
     runs: runs.map((run) => ({ ...run, endedAt: nullable(run.endedAt), exitCode: nullable(run.exitCode), error: nullable(run.error), queuedAt: nullable(run.queuedAt), usage: nullable(run.usage), errorCode: nullable(run.errorCode) })),
     events,

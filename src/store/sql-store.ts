@@ -469,6 +469,14 @@ export class SqlStore implements Store {
     return queueRunIn(trx, input, notFound, cipher);
   }
 
+  async setConversationOptions(id: string, options: ConversationOptions): Promise<void> {
+    const cipher = await this.cipherFor(this.db, id);
+    const encoded = encodeOptions(options);
+    const sealed = encoded === null || !cipher.encrypted ? encoded : cipher.sealText(rowIdentity('conversations.options', id), encoded);
+    const updated = await this.db.updateTable('conversations').set({ options: sealed, updated_at: Date.now() }).where('id', '=', id).executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) throw this.notFound(id);
+  }
+
   async trustConversation(id: string): Promise<void> {
     const updated = await this.db.updateTable('conversations').set({ trust: 'trusted' }).where('id', '=', id).executeTakeFirst();
     if (Number(updated.numUpdatedRows) === 0) throw this.notFound(id);

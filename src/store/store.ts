@@ -2,6 +2,7 @@
  * The store: conversations, runs, run events and transcripts. One interface, several backends
  * (SQLite embedded by default; PostgreSQL for fleets). Every method is a complete, transactional operation.
  */
+import type { AgentSetup } from '../model/agent-setup.js';
 import type { HarnessId } from '../harness/ids.js';
 import type { RedactionRecord } from '../redact/redactor.js';
 import type { SessionMeta, TranscriptFile } from '../transcript/envelope.js';
@@ -41,10 +42,8 @@ export interface ForkOrigin {
   reason: string;
 }
 
-/** What every run of a conversation launches with; a follow-up inherits them. */
-export interface ConversationOptions {
-  model?: string | undefined;
-  systemPrompt?: string | undefined;
+/** What every run of a conversation launches with (its agent setup and first workspace); a follow-up inherits them. */
+export interface ConversationOptions extends AgentSetup {
   /** Where a worker gets the files for the first run: a git repository to clone (then tracked as usual). */
   workspace?: { git: string; ref?: string | undefined } | { enabled: false } | undefined;
 }
@@ -233,6 +232,8 @@ export interface Store {
   listConversationSummaries(filter?: { tenant?: string }): Promise<Array<{ conversation: Conversation; runs: RunTally }>>;
   /** Removes the conversation with its runs, events, transcript and snapshots; CONVERSATION_BUSY while a run holds its lease. */
   deleteConversation(id: string): Promise<void>;
+  /** Replaces what every later run of the conversation launches with (a resume that changed its agent setup). */
+  setConversationOptions(id: string, options: ConversationOptions): Promise<void>;
   /** Marks the conversation trusted (the user said so): its next restore brings back what an import withheld. */
   trustConversation(id: string): Promise<void>;
   /** Records the CLI's session id once; a different id for the same conversation is refused. */

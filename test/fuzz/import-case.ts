@@ -134,9 +134,7 @@ export async function importAndResume(store: Store, text: string, directories: C
       cwd: directories.cwd,
       env,
       config: NO_CLI,
-      // What a worker launches with (runQueuedRun): the conversation's own model and system prompt.
-      model: conversation.options.model,
-      systemPrompt: conversation.options.systemPrompt,
+      // A resume launches with the conversation's own agent setup (stored options), as a worker's run does.
       host: 'fuzz',
     }),
   );

@@ -250,15 +250,13 @@ second line\t-- --resume`;
   const newRun = (prompt: string, extra: { model?: string; systemPrompt?: string } = {}): LaunchRequest<SessionResume> => ({
     kind: 'new',
     prompt,
-    model: extra.model,
-    systemPrompt: extra.systemPrompt,
+    setup: extra,
     sessionId: SESSION_ID,
   });
   const resumeRun = (prompt: string, extra: { model?: string; systemPrompt?: string } = {}): LaunchRequest<SessionResume> => ({
     kind: 'resume',
     prompt,
-    model: extra.model,
-    systemPrompt: extra.systemPrompt,
+    setup: extra,
     resume: { sessionId: SESSION_ID },
   });
 

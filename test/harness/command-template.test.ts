@@ -96,7 +96,7 @@ describe('codexHarness.command', () => {
 
   it('starts a new conversation with `codex exec`, the prompt after `--`, CODEX_HOME set and the run cwd', async () => {
     const harnessContext = await context();
-    const spec = await codexHarness.command(harnessContext, { kind: 'new', prompt: HOSTILE_PROMPT, model: undefined, systemPrompt: undefined, sessionId: undefined }, templates);
+    const spec = await codexHarness.command(harnessContext, { kind: 'new', prompt: HOSTILE_PROMPT, setup: {}, sessionId: undefined }, templates);
     expect(spec).toEqual({
       file: NATIVE_CODEX.file,
       args: ['exec', ...HEADLESS, '--', HOSTILE_PROMPT],
@@ -109,14 +109,14 @@ describe('codexHarness.command', () => {
 
   it('passes `-m <model>` for a new conversation only when a model is given', async () => {
     const harnessContext = await context();
-    const spec = await codexHarness.command(harnessContext, { kind: 'new', prompt: '-starts with a dash', model: 'gpt-5-codex', systemPrompt: undefined, sessionId: undefined }, templates);
+    const spec = await codexHarness.command(harnessContext, { kind: 'new', prompt: '-starts with a dash', setup: { model: 'gpt-5-codex' }, sessionId: undefined }, templates);
     expect(spec.args).toEqual(['exec', ...HEADLESS, '-m', 'gpt-5-codex', '--', '-starts with a dash']);
   });
 
   it('resumes with `codex exec resume`, the session id and the prompt after `--`, with and without a model', async () => {
     const harnessContext = await context();
     const resume = { harness: 'codex' as const, sessionId: SESSION_ID };
-    const withoutModel = await codexHarness.command(harnessContext, { kind: 'resume', prompt: '-- a third prompt', model: undefined, systemPrompt: undefined, resume }, templates);
+    const withoutModel = await codexHarness.command(harnessContext, { kind: 'resume', prompt: '-- a third prompt', setup: {}, resume }, templates);
     expect(withoutModel).toEqual({
       file: NATIVE_CODEX.file,
       args: ['exec', 'resume', ...HEADLESS, '--', SESSION_ID, '-- a third prompt'],
@@ -125,23 +125,23 @@ describe('codexHarness.command', () => {
       // What a sandbox binds read-only for it: the node_modules holding the launcher and its platform binary.
       packagePaths: [expect.stringMatching(/\/node_modules$/)],
     });
-    const withModel = await codexHarness.command(harnessContext, { kind: 'resume', prompt: 'again', model: 'o4-mini', systemPrompt: undefined, resume }, templates);
+    const withModel = await codexHarness.command(harnessContext, { kind: 'resume', prompt: 'again', setup: { model: 'o4-mini' }, resume }, templates);
     expect(withModel.args).toEqual(['exec', 'resume', ...HEADLESS, '-m', 'o4-mini', '--', SESSION_ID, 'again']);
   });
 
   it("uses the argv templates from baton's config instead of the defaults", async () => {
     const harnessContext = await context();
     const custom: CommandTemplates = { command: CODEX_BIN, newArgs: ['exec', '--json', '-C', '{cwd}', '{prompt}'], resumeArgs: ['exec', 'resume', '--json', '{sessionId}', '{prompt}'] };
-    const created = await codexHarness.command(harnessContext, { kind: 'new', prompt: 'p', model: undefined, systemPrompt: undefined, sessionId: undefined }, custom);
+    const created = await codexHarness.command(harnessContext, { kind: 'new', prompt: 'p', setup: {}, sessionId: undefined }, custom);
     expect(created.args).toEqual(['exec', '--json', '-C', harnessContext.cwd, 'p']);
-    const resumed = await codexHarness.command(harnessContext, { kind: 'resume', prompt: 'q', model: undefined, systemPrompt: undefined, resume: { sessionId: SESSION_ID } }, custom);
+    const resumed = await codexHarness.command(harnessContext, { kind: 'resume', prompt: 'q', setup: {}, resume: { sessionId: SESSION_ID } }, custom);
     expect(resumed.args).toEqual(['exec', 'resume', '--json', SESSION_ID, 'q']);
   });
 
   it('fails with CLI_NOT_FOUND, naming the config key, when the configured command is not an executable', async () => {
     const harnessContext = await context();
     const missing = { ...templates, command: join(harnessContext.cwd, 'no-such-codex') };
-    const error = await rejectionOf(codexHarness.command(harnessContext, { kind: 'new', prompt: 'p', model: undefined, systemPrompt: undefined, sessionId: undefined }, missing));
+    const error = await rejectionOf(codexHarness.command(harnessContext, { kind: 'new', prompt: 'p', setup: {}, sessionId: undefined }, missing));
     expect(error.code).toBe('CLI_NOT_FOUND');
     expect(error.message).toContain('harnesses.codex.command');
   });

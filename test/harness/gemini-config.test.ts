@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ensureProjectSlug, findProjectSlug, geminiHomeOf, geminiSettingsPath, prepareGeminiSettings, projectsPath, slugify } from '../../src/harness/gemini/config.js';
 import { geminiHarness } from '../../src/harness/gemini/harness.js';
+import { checkSetup } from '../../src/run/agent-setup.js';
 
 let home: string;
 beforeEach(async () => {
@@ -102,16 +103,8 @@ describe('gemini project slugs', () => {
 });
 
 describe('gemini run options', () => {
-  it('refuses a system prompt with a one-line USAGE error and a hint, writing nothing into the home', async () => {
-    const home = await mkdtemp(join(tmpdir(), 'baton-gemini-sp-'));
-    try {
-      const context = { home, cwd: home, env: { HOME: home, GEMINI_CLI_HOME: home } };
-      await expect(geminiHarness.prepare(context, { model: undefined, systemPrompt: 'be terse' })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('system prompt'), hint: expect.stringContaining('GEMINI.md') });
-      expect(await readdir(home)).toEqual([]);
-      await geminiHarness.prepare(context, { model: undefined, systemPrompt: undefined });
-      expect(await readdir(home)).toEqual(['.gemini']);
-    } finally {
-      await rm(home, { recursive: true, force: true });
-    }
+  it('refuses a system prompt before a conversation exists, with a one-line USAGE error and a hint', () => {
+    expect(() => checkSetup(geminiHarness, { systemPrompt: 'be terse' })).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringContaining('system prompt'), hint: expect.stringContaining('GEMINI.md') }));
+    expect(checkSetup(geminiHarness, { model: 'gemini-2.5-pro' })).toEqual({ model: 'gemini-2.5-pro' });
   });
 });

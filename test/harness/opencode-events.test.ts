@@ -87,7 +87,7 @@ describe('the OpenCode harness', () => {
   it('puts the prompt on stdin, never in argv (OpenCode quotes argv items with spaces)', async () => {
     const context = { home: '/tmp/nowhere/data/opencode', cwd: '/tmp', env: { ...process.env, XDG_DATA_HOME: '/tmp/nowhere/data' } };
     const prompt = 'two words "quoted" -m 42\nsecond line';
-    const spec = await opencodeHarness.command(context, { kind: 'resume', prompt, model: 'gpt-5.1', systemPrompt: undefined, resume: { sessionId: SESSION_ID } }, { command: undefined, newArgs: undefined, resumeArgs: undefined });
+    const spec = await opencodeHarness.command(context, { kind: 'resume', prompt, setup: { model: 'gpt-5.1' }, resume: { sessionId: SESSION_ID } }, { command: undefined, newArgs: undefined, resumeArgs: undefined });
     expect(spec.args).toEqual(['run', '--format', 'json', '--auto', '-s', SESSION_ID, '-m', 'openai/gpt-5.1']);
     expect(spec.stdin).toBe(prompt);
     expect(spec.file).toMatch(/opencode$/);

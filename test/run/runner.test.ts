@@ -76,7 +76,7 @@ describe('runner', () => {
     const userConfig = `# my own settings\n${await readFile(configPath, 'utf8')}\n[profiles.fast]\nmodel = "o4-mini" # keep me\n`;
     await writeFile(configPath, userConfig);
     const systemPrompt = 'Always answer like a pirate (system prompt from baton).';
-    const result = await startConversation({ store, harness: 'codex', prompt: 'hello', cwd: machine.cwd, env: { ...machine.env, OPENAI_API_KEY: 'sk-test-not-a-real-key' }, model: 'scripted-model-pinned', systemPrompt });
+    const result = await startConversation({ store, harness: 'codex', prompt: 'hello', cwd: machine.cwd, env: { ...machine.env, OPENAI_API_KEY: 'sk-test-not-a-real-key' }, setup: { model: 'scripted-model-pinned', systemPrompt } });
     expect(result.status).toBe('succeeded');
 
     const text = await readFile(configPath, 'utf8');

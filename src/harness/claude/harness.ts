@@ -45,6 +45,8 @@ export const claudeHarness: Harness<SessionResume> = {
   homeVariables: ['CLAUDE_CONFIG_DIR'],
   modelKeyVariables: ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL'],
 
+  setupSupport: { effort: true, systemPrompt: { supported: true } },
+
   resolveHome(env) {
     return resolve(env.CLAUDE_CONFIG_DIR && env.CLAUDE_CONFIG_DIR !== '' ? env.CLAUDE_CONFIG_DIR : join(env.HOME ?? homedir(), '.claude'));
   },
@@ -66,7 +68,7 @@ export const claudeHarness: Harness<SessionResume> = {
   async command(context: HarnessContext, request: LaunchRequest<SessionResume>, templates: CommandTemplates): Promise<CommandSpec> {
     const file = await resolveExecutable({ ...EXECUTABLE, configKey: 'harnesses.claude.command' }, templates.command, context.env);
     const sessionId = request.kind === 'new' ? request.sessionId : request.resume.sessionId;
-    const values = { prompt: request.prompt, model: request.model, cwd: context.cwd, sessionId, systemPrompt: request.systemPrompt };
+    const values = { prompt: request.prompt, model: request.setup.model, cwd: context.cwd, sessionId, systemPrompt: request.setup.systemPrompt };
     const args = expandTemplate(request.kind === 'new' ? (templates.newArgs ?? CLAUDE_NEW_ARGS) : (templates.resumeArgs ?? CLAUDE_RESUME_ARGS), values);
     // Claude Code refuses --dangerously-skip-permissions as root unless it is told it runs in a sandbox; in
     // baton's sandbox its uid is not root, and it needs no such word.

@@ -44,6 +44,8 @@ export const codexHarness: Harness<SessionResume> = {
   homeVariables: ['CODEX_HOME'],
   modelKeyVariables: ['OPENAI_API_KEY', 'CODEX_API_KEY', 'OPENAI_BASE_URL'],
 
+  setupSupport: { effort: true, systemPrompt: { supported: true } },
+
   resolveHome(env) {
     return resolve(env.CODEX_HOME && env.CODEX_HOME !== '' ? env.CODEX_HOME : join(env.HOME ?? homedir(), '.codex'));
   },
@@ -70,7 +72,7 @@ export const codexHarness: Harness<SessionResume> = {
       context.env,
     );
     const native = nativeCodexBehind(launcher);
-    const values = { prompt: request.prompt, model: request.model, cwd: context.cwd };
+    const values = { prompt: request.prompt, model: request.setup.model, cwd: context.cwd };
     const args =
       request.kind === 'new'
         ? expandTemplate(templates.newArgs ?? CODEX_NEW_ARGS, values)

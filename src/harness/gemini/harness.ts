@@ -68,19 +68,23 @@ export const geminiHarness: Harness<SessionResume> = {
   // verified with gemini 0.61.0 (bundle): GEMINI_API_KEY, else GOOGLE_API_KEY; GOOGLE_GEMINI_BASE_URL moves the endpoint.
   modelKeyVariables: ['GEMINI_API_KEY', 'GOOGLE_API_KEY', 'GOOGLE_GEMINI_BASE_URL'],
 
+  setupSupport: {
+    effort: true,
+    // verified with gemini 0.61.0: its only system-prompt hook, GEMINI_SYSTEM_MD, replaces the whole built-in prompt
+    // (tool use instructions included) instead of adding to it as the other harnesses' system prompts do: refused
+    // rather than silently dropped or turned into something else.
+    systemPrompt: {
+      supported: false,
+      reason: 'its only hook (GEMINI_SYSTEM_MD) replaces the CLI\'s whole prompt, tool instructions included',
+      hint: 'put the instructions in a GEMINI.md in the working directory (Gemini reads it), or drop --system-prompt-file',
+    },
+  },
+
   resolveHome(env) {
     return geminiHomeOf(env);
   },
 
   async prepare(context: HarnessContext, options: PrepareOptions) {
-    // verified with gemini 0.61.0: its only system-prompt hook, GEMINI_SYSTEM_MD, replaces the whole built-in prompt
-    // (tool use instructions included) instead of adding to it as the other harnesses' system prompts do: refused
-    // rather than silently dropped or turned into something else.
-    if (options.systemPrompt !== undefined) {
-      throw new BatonError('USAGE', 'the Gemini CLI harness does not take a system prompt yet', {
-        hint: 'put the instructions in a GEMINI.md in the working directory (Gemini reads it), or drop --system-prompt-file',
-      });
-    }
     await prepareGeminiSettings({ home: context.home, usesApiKey: context.modelEndpoint !== undefined || Boolean(context.env.GEMINI_API_KEY) });
   },
 
@@ -91,7 +95,7 @@ export const geminiHarness: Harness<SessionResume> = {
   async command(context: HarnessContext, request: LaunchRequest<SessionResume>, templates: CommandTemplates): Promise<CommandSpec> {
     const file = await resolveExecutable({ ...EXECUTABLE, configKey: 'harnesses.gemini.command' }, templates.command, context.env);
     const sessionId = request.kind === 'new' ? request.sessionId : request.resume.sessionId;
-    const values = { prompt: request.prompt, model: request.model, cwd: context.cwd, sessionId, systemPrompt: request.systemPrompt };
+    const values = { prompt: request.prompt, model: request.setup.model, cwd: context.cwd, sessionId, systemPrompt: request.setup.systemPrompt };
     const args = expandTemplate(request.kind === 'new' ? (templates.newArgs ?? GEMINI_NEW_ARGS) : (templates.resumeArgs ?? GEMINI_RESUME_ARGS), values);
     const env: Record<string, string> = { [GEMINI_HOME_VARIABLE]: context.home, GEMINI_CLI_NO_RELAUNCH: 'true' };
     if (context.modelEndpoint) Object.assign(env, geminiEndpointEnvironment(context.modelEndpoint));

@@ -74,6 +74,8 @@ export const opencodeHarness: Harness<OpencodeResume> = {
   modelKeyVariables: ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'],
   scriptedHome,
 
+  setupSupport: { effort: true, systemPrompt: { supported: true } },
+
   resolveHome(env) {
     return opencodeDirectories(env).data;
   },
@@ -99,7 +101,7 @@ export const opencodeHarness: Harness<OpencodeResume> = {
     }
     if (request.kind === 'new') await createOpencodeSession(sessionContext(context, templates), sessionId, titleOf(request.prompt));
     const template = (request.kind === 'new' ? templates.newArgs : templates.resumeArgs) ?? OPENCODE_ARGS;
-    const values = { prompt: request.prompt, sessionId, model: request.model === undefined ? undefined : opencodeModel(request.model), cwd: context.cwd, systemPrompt: request.systemPrompt };
+    const values = { prompt: request.prompt, sessionId, model: request.setup.model === undefined ? undefined : opencodeModel(request.setup.model), cwd: context.cwd, systemPrompt: request.setup.systemPrompt };
     const args = expandTemplate(template, values);
     const promptInArgv = template.flat().some((item) => item.includes('{prompt}'));
     const env: Record<string, string> = { ...xdgEnvironment(context.env), OPENCODE_DISABLE_AUTOUPDATE: '1' };
