@@ -6,7 +6,7 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
+import { describeIssue } from '../model/describe-issue.js';
 import { BatonError, errorMessage, quoted } from '../errors.js';
 import { EFFORT_LEVELS, McpServers, MAX_SKILL_BYTES, ReasoningEffort, Skill, type AgentSetup, type SkillFile } from '../model/agent-setup.js';
 
@@ -49,12 +49,6 @@ async function readText(path: string, flag: string, what: string): Promise<strin
   }
 }
 
-/** The first issue of a zod error as `where: what`, for one-line errors. */
-function firstIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  return issue ? `${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}` : 'invalid';
-}
-
 export async function readMcpConfig(path: string): Promise<McpServers> {
   const text = await readText(path, '--mcp-config', 'the MCP config file');
   let parsed: unknown;
@@ -67,7 +61,7 @@ export async function readMcpConfig(path: string): Promise<McpServers> {
   if (servers === undefined) throw new BatonError('MCP_CONFIG_INVALID', `${path} has no "mcpServers" object`, { hint: 'write {"mcpServers": {"NAME": {"command": "…", "args": […]}}} (the format of Claude Code\'s .mcp.json)' });
   const result = McpServers.safeParse(servers);
   if (!result.success) {
-    throw new BatonError('MCP_CONFIG_INVALID', `${path}: mcpServers.${firstIssue(result.error)}`, {
+    throw new BatonError('MCP_CONFIG_INVALID', `${path}: mcpServers.${describeIssue(result.error)}`, {
       hint: 'each server is {"command", "args", "env"} (stdio) or {"type": "http"|"sse", "url", "headers"}; write ${NAME} for a secret',
     });
   }
@@ -119,7 +113,7 @@ export async function readSkill(dir: string): Promise<Skill> {
   const name = typeof meta.name === 'string' ? meta.name : basename(root);
   const result = Skill.safeParse({ name, description: meta.description, files });
   if (!result.success) {
-    throw new BatonError('SKILL_INVALID', `the skill in ${dir}: ${firstIssue(result.error)}`, { hint: 'SKILL.md needs `name:` (lowercase letters, digits, hyphens) and `description:` in its front matter' });
+    throw new BatonError('SKILL_INVALID', `the skill in ${dir}: ${describeIssue(result.error)}`, { hint: 'SKILL.md needs `name:` (lowercase letters, digits, hyphens) and `description:` in its front matter' });
   }
   return result.data;
 }

@@ -10,6 +10,7 @@ import { BatonError, quoted } from '../errors.js';
 import type { Harness } from '../harness/harness.js';
 import { AgentSetup, isStdioServer, type McpServer, type McpServers } from '../model/agent-setup.js';
 import type { Redactor } from '../redact/redactor.js';
+import { describeIssue } from '../model/describe-issue.js';
 import { isCredentialName, isSecretValue, type KnownSecret } from '../redact/known-secrets.js';
 
 const REFERENCES = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -17,7 +18,7 @@ const REFERENCES = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 /** The setup checked as it arrives: the harness can honour it, and it holds no credential (see run/agent-setup.ts). */
 export function checkSetup(harness: Harness, setup: AgentSetup): AgentSetup {
   const parsed = AgentSetup.safeParse(setup);
-  if (!parsed.success) throw new BatonError('USAGE', `the agent setup is not valid: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`, { hint: 'see `baton run --help` for the options' });
+  if (!parsed.success) throw new BatonError('USAGE', `the agent setup is not valid: ${describeIssue(parsed.error)}`, { hint: 'see `baton run --help` for the options' });
   assertSetupSupported(harness, parsed.data);
   assertNoStoredCredentials(parsed.data.mcpServers);
   return parsed.data;
