@@ -4,7 +4,7 @@
  * are 404, not 403). Errors are `{error: {code, message, hint?}}` with the right status, never a stack trace.
  */
 import { checkSetup, redactSetup } from '../run/agent-setup.js';
-import { agentSetupOf } from '../model/agent-setup.js';
+import { agentSetupOf, EFFORT_LEVELS } from '../model/agent-setup.js';
 import { assertCloneSource } from '../fleet/clone-source.js';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { serveStatic } from '@hono/node-server/serve-static';
@@ -397,7 +397,18 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
       security,
       responses: { 200: json(HarnessList, 'every harness, in the order to offer them'), 401: errors[401] },
     }),
-    async (c) => c.json({ harnesses: listHarnesses().map((harness) => ({ id: harness.id, displayName: harness.displayName })) }, 200),
+    async (c) =>
+      c.json(
+        {
+          harnesses: listHarnesses().map((harness) => ({
+            id: harness.id,
+            displayName: harness.displayName,
+            effortLevels: harness.setupSupport.effort ? [...EFFORT_LEVELS] : [],
+            systemPrompt: harness.setupSupport.systemPrompt.supported,
+          })),
+        },
+        200,
+      ),
   );
 
   app.openapi(

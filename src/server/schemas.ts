@@ -146,6 +146,8 @@ export const HarnessList = z
       z.object({
         id: z.enum(HARNESS_IDS as unknown as [string, ...string[]]).openapi({ description: 'what `harness` takes when a conversation starts' }),
         displayName: z.string().openapi({ description: 'its name, to show' }),
+        effortLevels: z.array(ReasoningEffort).openapi({ description: 'the reasoning efforts `effort` takes for it; empty when its CLI has none' }),
+        systemPrompt: z.boolean().openapi({ description: 'whether it takes `systemPrompt`' }),
       }),
     ),
   })

@@ -237,7 +237,10 @@ export function ConversationPage({ id, onUnauthorized }: { id: string; onUnautho
         <div>
           <h1 data-testid="conversation-title">{conversation.title || conversation.id}</h1>
           <div className="muted small">
-            {conversation.harness} · {conversation.model ?? 'default model'} · {conversation.runs.length} run{conversation.runs.length === 1 ? '' : 's'} · <StatusBadge status={conversation.status} />
+            {conversation.harness} · {conversation.model ?? 'default model'}
+            {conversation.effort && <span data-testid="conversation-effort"> · {conversation.effort} effort</span>}
+            {conversation.mcpServers.length > 0 && <span data-testid="conversation-mcp"> · MCP: {conversation.mcpServers.join(', ')}</span>}
+            {conversation.skills.length > 0 && <span data-testid="conversation-skills"> · skills: {conversation.skills.join(', ')}</span>} · {conversation.runs.length} run{conversation.runs.length === 1 ? '' : 's'} · <StatusBadge status={conversation.status} />
             {conversation.usage && <span data-testid="conversation-usage"> · {usageText(conversation.usage)}</span>}
           </div>
           {conversation.forkedFrom && (

@@ -24,6 +24,10 @@ export interface ConversationSummary {
   status: ConversationStatus;
   sessionId: string | null;
   model: string | null;
+  effort: string | null;
+  /** Names of the MCP servers and skills every run of it has. */
+  mcpServers: string[];
+  skills: string[];
   createdAt: string;
   updatedAt: string;
   runs: number;
@@ -143,6 +147,9 @@ export function clockTime(iso: string | null): string {
 export interface HarnessOption {
   id: string;
   displayName: string;
+  /** The reasoning efforts it takes; empty when its CLI has none. */
+  effortLevels: string[];
+  systemPrompt: boolean;
 }
 
 let harnessOptions: Promise<HarnessOption[]> | undefined;
