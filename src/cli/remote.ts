@@ -4,6 +4,7 @@
  * with Last-Event-ID when the connection drops).
  */
 import { BatonError, type ErrorCode } from '../errors.js';
+import type { RunKind, RunStatus } from '../model/run-status.js';
 import type { TimedEvent } from '../run/events.js';
 import { followRunEvents, RunStreamRefused } from '../server/run-events-client.js';
 import type { RunUsage } from '../store/store.js';
@@ -37,9 +38,9 @@ export interface RemoteRun {
   id: string;
   conversationId: string;
   sequence: number;
-  kind: 'new' | 'resume';
+  kind: RunKind;
   prompt: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted';
+  status: RunStatus;
   host: string | null;
   startedAt: string | null;
   exitCode: number | null;

@@ -15,6 +15,7 @@ import { errorMessage, isBatonError, type ErrorCode } from '../errors.js';
 import { enqueueRun } from '../fleet/queue.js';
 import { tokenChecker } from '../fleet/tokens.js';
 import { getHarness, listHarnesses } from '../harness/registry.js';
+import { isFinishedRunStatus } from '../model/run-status.js';
 import { newConversationId } from '../ids.js';
 import { titleFrom } from '../run/runner.js';
 import { createRedactor } from '../redact/redactor.js';
@@ -82,7 +83,6 @@ const STATUS_OF: Partial<Record<ErrorCode, ApiError['status']>> = {
 
 /** A stored time as ISO 8601; null when absent or not a valid date (a damaged or hostile row never fails a response). */
 const iso = (ms: number | undefined): string | null => (ms === undefined || !Number.isFinite(new Date(ms).getTime()) ? null : new Date(ms).toISOString());
-const FINAL_STATUSES: ReadonlySet<Run['status']> = new Set(['succeeded', 'failed', 'interrupted']);
 
 function runJson(run: Run): z.infer<typeof RunBody> {
   const queued = run.status === 'queued';
@@ -445,7 +445,7 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
         }
         if (current.status !== lastStatus) {
           lastStatus = current.status;
-          if (FINAL_STATUSES.has(current.status)) {
+          if (isFinishedRunStatus(current.status)) {
             await sendEvents(); // anything stored with the final save
             await stream.writeSSE({ event: 'end', data: JSON.stringify(runJson(current)) });
             return;

@@ -3,6 +3,7 @@
  * (SQLite embedded by default; PostgreSQL for fleets). Every method is a complete, transactional operation.
  */
 import type { HarnessId } from '../harness/ids.js';
+import type { FinishedRunStatus, RunKind, RunStatus } from '../model/run-status.js';
 import type { RedactionRecord } from '../redact/redactor.js';
 import type { SessionMeta, TranscriptFile } from '../transcript/envelope.js';
 import type { WorkspaceSnapshot } from '../workspace/workspace.js';
@@ -49,10 +50,8 @@ export interface ConversationOptions {
   workspace?: { git: string; ref?: string | undefined } | { enabled: false } | undefined;
 }
 
-export type RunKind = 'new' | 'resume';
-/** queued: waiting for a worker (fleet); running: holds the conversation's lease; the rest are final. */
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted';
-export type FinishedRunStatus = Exclude<RunStatus, 'queued' | 'running'>;
+/** Defined in src/model/run-status.ts; named here too, as the vocabulary of this interface and its backends. */
+export type { FinishedRunStatus, RunKind, RunStatus };
 
 export interface Run {
   id: string;

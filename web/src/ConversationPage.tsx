@@ -5,6 +5,7 @@
  */
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { isFinishedRunStatus } from '../../src/model/run-status';
 import { splitTurns, turnsOfRuns, type ViewItem } from '../../src/transcript/view';
 import { api, ApiError, clockTime, downloadExport, followRun, type Conversation, type LiveEvent, type Run, type Transcript, type Usage } from './api';
 import { Item } from './Items';
@@ -16,8 +17,6 @@ type Row =
   | { kind: 'item'; item: ViewItem }
   | { kind: 'note'; text: string; tone: 'muted' | 'error' }
   | { kind: 'live'; run: Run };
-
-const FINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'interrupted']);
 
 /** The rows of the chat: run headers, each run's turn, and the live block of the active run. */
 function chatRows(conversation: Conversation, transcript: Transcript, activeRunId: string | undefined): Row[] {
@@ -120,7 +119,7 @@ function LiveBlock({ run, events }: { run: Run; events: LiveEvent[] }) {
 /** Why a follow-up cannot be sent now, or undefined when it can. */
 function followupBlocked(conversation: Conversation): string | undefined {
   if (conversation.runs.some((run) => run.status === 'queued')) return 'A follow-up is already queued; it runs after the active run. Send the next one when it starts.';
-  if (!conversation.sessionId && conversation.runs.length > 0 && conversation.runs.every((run) => FINAL.has(run.status))) {
+  if (!conversation.sessionId && conversation.runs.length > 0 && conversation.runs.every((run) => isFinishedRunStatus(run.status))) {
     return 'The first run failed before the agent started a session, so there is nothing to resume. Start a new conversation.';
   }
   return undefined;

@@ -3,6 +3,8 @@
  * (gone when the tab closes). Run events stream over fetch + SSE (EventSource cannot send a bearer token).
  */
 import { useEffect, useState } from 'react';
+import type { ConversationStatus } from '../../src/model/conversation-status';
+import type { RunKind, RunStatus } from '../../src/model/run-status';
 import { followRunEvents, RunStreamRefused, type StreamedEvent } from '../../src/server/run-events-client';
 import type { TranscriptView } from '../../src/transcript/view';
 
@@ -13,9 +15,6 @@ export const session = {
   signIn: (token: string): void => sessionStorage.setItem(TOKEN_KEY, token),
   signOut: (): void => sessionStorage.removeItem(TOKEN_KEY),
 };
-
-export type ConversationStatus = 'idle' | 'queued' | 'running' | 'failed' | 'interrupted' | 'stale';
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted';
 
 export interface ConversationSummary {
   id: string;
@@ -36,7 +35,7 @@ export interface Run {
   id: string;
   conversationId: string;
   sequence: number;
-  kind: 'new' | 'resume';
+  kind: RunKind;
   prompt: string;
   status: RunStatus;
   host: string | null;
