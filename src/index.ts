@@ -7,8 +7,9 @@ export { getHarness, harnessFromName, listHarnesses } from './harness/registry.j
 export { startConversation, resumeConversation, type RunOptions, type RunResult } from './run/runner.js';
 export type { TimedEvent } from './run/events.js';
 export { ConversationStatus } from './model/conversation-status.js';
+export { RunEvent, type RunEventType, type StreamedRunEvent } from './model/run-event.js';
 export { FinishedRunStatus, isFinishedRunStatus, RunKind, RunStatus } from './model/run-status.js';
-export type { Store, Conversation, Run, RunEvent, StoredTranscript } from './store/store.js';
+export type { Store, Conversation, Run, StoredRunEvent, StoredTranscript } from './store/store.js';
 export { openSqliteStore } from './store/sqlite.js';
 export { openPostgresStore } from './store/postgres.js';
 export { generateKeyText, parseKey, readKeyFile, resolveMasterKey, type KeyMaterial } from './store/master-key.js';

@@ -21,7 +21,7 @@ import { titleFrom } from '../run/runner.js';
 import { createRedactor } from '../redact/redactor.js';
 import { conversationStatus, tallyRuns } from '../store/conversation-status.js';
 import type { PostgresStore } from '../store/postgres.js';
-import type { Conversation, ConversationOptions, Run, RunEvent, RunTally } from '../store/store.js';
+import type { Conversation, ConversationOptions, Run, RunTally, StoredRunEvent } from '../store/store.js';
 import { sumUsage } from '../store/store.js';
 import { exportConversation } from '../store/export-file.js';
 import { RawTranscripts } from './raw-transcripts.js';
@@ -465,7 +465,7 @@ export function createApi(options: ApiOptions): OpenAPIHono<Env> {
   return app;
 }
 
-function eventJson(event: RunEvent): Record<string, unknown> {
+function eventJson(event: StoredRunEvent): Record<string, unknown> {
   // The stored fields last: an event's data (an import's, say) cannot pass for another sequence, time or type.
   return { ...(event.data && typeof event.data === 'object' && !Array.isArray(event.data) ? (event.data as object) : { data: event.data }), sequence: event.sequence, at: iso(event.at) ?? '', type: event.type };
 }

@@ -115,7 +115,11 @@ export interface RunTally {
   lastStatus: RunStatus | undefined;
 }
 
-export interface RunEvent {
+/**
+ * A run event as the store keeps it: its type, and its other fields as `data`. What a run records is a RunEvent
+ * (src/model/run-event.ts); an imported conversation may hold types this version does not know, kept as they are.
+ */
+export interface StoredRunEvent {
   runId: string;
   sequence: number;
   at: number;
@@ -192,7 +196,7 @@ export interface FinishRunInput {
 export interface ImportedConversation {
   conversation: Omit<Conversation, 'activeRunId' | 'leaseExpiresAt' | 'tenant' | 'options' | 'forkedFrom' | 'trust'> & Partial<Pick<Conversation, 'tenant' | 'options' | 'forkedFrom' | 'trust'>>;
   runs: Run[];
-  events: RunEvent[];
+  events: StoredRunEvent[];
   meta: SessionMeta | undefined;
   files: TranscriptFile[];
   /** The newest workspace snapshot, so an imported conversation resumes with its files. */
@@ -252,7 +256,7 @@ export interface Store {
 
   appendRunEvents(runId: string, events: NewRunEvent[]): Promise<void>;
   /** The run's events in order; with `afterSequence`, only the later ones. */
-  listRunEvents(runId: string, afterSequence?: number): Promise<RunEvent[]>;
+  listRunEvents(runId: string, afterSequence?: number): Promise<StoredRunEvent[]>;
 
   /** Appends one chunk; refuses (STORE_ERROR) when `base` is no longer the file's latest version end. */
   appendTranscript(input: TranscriptAppend): Promise<TranscriptCursor>;

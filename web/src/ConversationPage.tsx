@@ -75,28 +75,28 @@ function LiveBlock({ run, events }: { run: Run; events: LiveEvent[] }) {
     const key = event.sequence;
     switch (event.type) {
       case 'message':
-        blocks.push({ key, node: <div className="bubble assistant"><Markdown text={String(event.text ?? '')} /></div> });
+        blocks.push({ key, node: <div className="bubble assistant"><Markdown text={event.text} /></div> });
         break;
       case 'command.started':
-        commands.set(String(event.command), blocks.length);
-        blocks.push({ key, node: <Item item={{ kind: 'command', callId: undefined, command: String(event.command), output: undefined, exitCode: undefined }} /> });
+        commands.set(event.command, blocks.length);
+        blocks.push({ key, node: <Item item={{ kind: 'command', callId: undefined, command: event.command, output: undefined, exitCode: undefined }} /> });
         break;
       case 'command.completed': {
-        const node = <Item item={{ kind: 'command', callId: undefined, command: String(event.command), output: String(event.output ?? ''), exitCode: typeof event.exitCode === 'number' ? event.exitCode : undefined }} />;
-        const started = commands.get(String(event.command));
+        const node = <Item item={{ kind: 'command', callId: undefined, command: event.command, output: event.output, exitCode: event.exitCode }} />;
+        const started = commands.get(event.command);
         if (started !== undefined) {
           blocks[started] = { key, node };
-          commands.delete(String(event.command));
+          commands.delete(event.command);
         } else blocks.push({ key, node });
         break;
       }
       case 'file.changed':
-        blocks.push({ key, node: <div className="note muted">✎ {(event.paths as string[] | undefined)?.join(', ')}</div> });
+        blocks.push({ key, node: <div className="note muted">✎ {event.paths.join(', ')}</div> });
         break;
       case 'warning':
       case 'turn.failed':
       case 'error':
-        blocks.push({ key, node: <div className={`note ${event.type === 'warning' ? 'muted' : 'error'}`}>{String(event.message ?? '')}</div> });
+        blocks.push({ key, node: <div className={`note ${event.type === 'warning' ? 'muted' : 'error'}`}>{event.message}</div> });
         break;
       default:
         break;

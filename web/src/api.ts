@@ -4,6 +4,7 @@
  */
 import { useEffect, useState } from 'react';
 import type { ConversationStatus } from '../../src/model/conversation-status';
+import type { StreamedRunEvent } from '../../src/model/run-event';
 import type { RunKind, RunStatus } from '../../src/model/run-status';
 import { followRunEvents, RunStreamRefused, type StreamedEvent } from '../../src/server/run-events-client';
 import type { TranscriptView } from '../../src/transcript/view';
@@ -71,7 +72,7 @@ export interface Transcript extends TranscriptView {
 }
 
 /** One event of a run as the server streams it: `type` plus that type's fields. */
-export type LiveEvent = StreamedEvent;
+export type LiveEvent = StreamedRunEvent;
 
 export class ApiError extends Error {
   constructor(
@@ -118,7 +119,9 @@ export async function downloadExport(conversationId: string): Promise<void> {
 /** Follows a run's events until it ends (resolves with the finished run) or `signal` aborts; see followRunEvents. */
 export async function followRun(runId: string, handlers: { onEvent: (event: LiveEvent) => void; onStatus: (run: Run) => void }, signal: AbortSignal): Promise<Run | undefined> {
   try {
-    return await followRunEvents<Run>({ url: '', token: session.token() ?? '', runId, onEvent: handlers.onEvent, onStatus: handlers.onStatus, signal });
+    // The page's own server streams what its runs recorded; a type the page does not know is skipped where it is shown.
+    const onEvent = (event: StreamedEvent): void => handlers.onEvent(event as LiveEvent);
+    return await followRunEvents<Run>({ url: '', token: session.token() ?? '', runId, onEvent, onStatus: handlers.onStatus, signal });
   } catch (error) {
     if (error instanceof RunStreamRefused) throw errorFrom(error.status, error.body);
     throw error;
