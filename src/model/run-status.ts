@@ -12,16 +12,16 @@ const RUN_KINDS = ['new', 'resume'] as const;
 export const RunKind = /* @__PURE__ */ z.enum(RUN_KINDS);
 export type RunKind = z.infer<typeof RunKind>;
 
-const UNFINISHED_RUN_STATUSES = ['queued', 'running'] as const;
-export const RUN_STATUSES = [...UNFINISHED_RUN_STATUSES, 'succeeded', 'failed', 'interrupted'] as const;
+const FINISHED_RUN_STATUSES = ['succeeded', 'failed', 'interrupted'] as const;
+const RUN_STATUSES = ['queued', 'running', ...FINISHED_RUN_STATUSES] as const;
 /** queued: waiting for a worker (fleet); running: holds the conversation's lease; the rest are final. */
 export const RunStatus = /* @__PURE__ */ z.enum(RUN_STATUSES);
 export type RunStatus = z.infer<typeof RunStatus>;
 
-export const FinishedRunStatus = /* @__PURE__ */ RunStatus.exclude(UNFINISHED_RUN_STATUSES);
+export const FinishedRunStatus = /* @__PURE__ */ z.enum(FINISHED_RUN_STATUSES);
 export type FinishedRunStatus = z.infer<typeof FinishedRunStatus>;
 
 /** True once the run has ended, however it ended: it will not change again. */
 export function isFinishedRunStatus(status: RunStatus): status is FinishedRunStatus {
-  return !(UNFINISHED_RUN_STATUSES as readonly RunStatus[]).includes(status);
+  return (FINISHED_RUN_STATUSES as readonly RunStatus[]).includes(status);
 }
