@@ -48,6 +48,7 @@ import { enqueueRun } from '../src/fleet/queue.js';
 import { createToken, tenantOfToken } from '../src/fleet/tokens.js';
 import { FleetWorker } from '../src/fleet/worker.js';
 import { newConversationId, newRunId } from '../src/ids.js';
+import { isFinishedRunStatus } from '../src/model/run-status.js';
 import { startServer, type RunningServer } from '../src/server/serve.js';
 import { encodeChunk } from '../src/store/chunk-codec.js';
 import { openPostgresStore, PostgresStore } from '../src/store/postgres.js';
@@ -538,13 +539,11 @@ async function fetchSteps(store: PostgresStore, whole: () => Promise<void>, toke
 
 // --- 3. queue pickup ---------------------------------------------------------------------------------------
 
-const FINAL = new Set(['succeeded', 'failed', 'interrupted']);
-
 async function waitForEnd(store: PostgresStore, runId: string, timeoutMs: number, workerLog: () => string): Promise<Run> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const run = await store.getRun(runId);
-    if (run && FINAL.has(run.status)) return run;
+    if (run && isFinishedRunStatus(run.status)) return run;
     if (Date.now() > deadline) throw new Error(`run ${runId} did not finish within ${timeoutMs / 1000} s (status ${run?.status}); worker log:\n${workerLog()}`);
     await sleep(20);
   }

@@ -4,6 +4,8 @@
  * with Last-Event-ID when the connection drops).
  */
 import { BatonError, type ErrorCode } from '../errors.js';
+import { RunEvent } from '../model/run-event.js';
+import type { RunKind, RunStatus } from '../model/run-status.js';
 import type { TimedEvent } from '../run/events.js';
 import { followRunEvents, RunStreamRefused } from '../server/run-events-client.js';
 import type { RunUsage } from '../store/store.js';
@@ -37,9 +39,9 @@ export interface RemoteRun {
   id: string;
   conversationId: string;
   sequence: number;
-  kind: 'new' | 'resume';
+  kind: RunKind;
   prompt: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted';
+  status: RunStatus;
   host: string | null;
   startedAt: string | null;
   exitCode: number | null;
@@ -87,7 +89,11 @@ export class RemoteClient {
         url: this.target.url,
         token: this.target.token,
         runId,
-        onEvent: ({ at, ...rest }) => onEvent({ ...rest, at: Date.parse(at) } as TimedEvent),
+        onEvent: (streamed) => {
+          // An event this version does not know (a newer server's, an imported conversation's) is not shown.
+          const event = RunEvent.safeParse(streamed);
+          if (event.success) onEvent({ ...event.data, at: Date.parse(streamed.at) });
+        },
         ...(signal ? { signal } : {}),
         giveUpMs: GIVE_UP_MS,
       });

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { BatonError, quoted } from '../errors.js';
+import type { RunEvent } from '../model/run-event.js';
 import type { KnownSecret } from '../redact/known-secrets.js';
 import { isOlderCopy, MAIN_FILE_KEY, type Envelope, type SessionMeta, type TranscriptFile } from '../transcript/envelope.js';
 import type { TranscriptView } from '../transcript/view.js';
@@ -95,18 +96,7 @@ export interface CommandTemplates {
 export type TemplateItem = string | string[];
 
 /** What a CLI reported, in one shape for every harness: live progress, run events and the run's result. */
-export type HarnessEvent =
-  | { type: 'session.started'; sessionId: string }
-  | { type: 'turn.started' }
-  | { type: 'turn.completed'; inputTokens: number | undefined; outputTokens: number | undefined }
-  | { type: 'turn.failed'; message: string }
-  | { type: 'message'; text: string }
-  | { type: 'reasoning'; text: string }
-  | { type: 'command.started'; command: string }
-  | { type: 'command.completed'; command: string; exitCode: number | undefined; output: string }
-  | { type: 'file.changed'; paths: string[] }
-  | { type: 'warning'; message: string }
-  | { type: 'error'; message: string };
+export type HarnessEvent = RunEvent;
 
 /** Turns one line of the CLI's stdout into events; unknown lines give none. */
 export type OutputParser = (line: string) => HarnessEvent[];

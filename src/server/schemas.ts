@@ -2,6 +2,8 @@
 import { McpServers, ReasoningEffort, Skills } from '../model/agent-setup.js';
 import { z } from '@hono/zod-openapi';
 import { HARNESS_IDS } from '../harness/ids.js';
+import { ConversationStatus } from '../model/conversation-status.js';
+import { RunKind, RunStatus } from '../model/run-status.js';
 
 /** Longest prompt accepted (characters); a longer one is refused with 413. */
 export const MAX_PROMPT_CHARS = 256 * 1024;
@@ -60,9 +62,9 @@ export const RunBody = z
     id: z.string(),
     conversationId: z.string(),
     sequence: z.number().int(),
-    kind: z.enum(['new', 'resume']),
+    kind: RunKind,
     prompt: z.string(),
-    status: z.enum(['queued', 'running', 'succeeded', 'failed', 'interrupted']),
+    status: RunStatus,
     host: z.string().nullable().openapi({ description: 'the machine that ran it; null while queued' }),
     queuedAt: time,
     startedAt: time,
@@ -87,7 +89,7 @@ export const ConversationSummary = z
     id: z.string(),
     harness: z.string(),
     title: z.string(),
-    status: z.enum(['idle', 'queued', 'running', 'failed', 'interrupted', 'stale']),
+    status: ConversationStatus,
     sessionId: z.string().nullable(),
     model: z.string().nullable(),
     effort: ReasoningEffort.nullable(),
@@ -112,7 +114,7 @@ export const ConversationList = z.object({ conversations: z.array(ConversationSu
 
 export const ListQuery = z.object({
   harness: z.enum(HARNESS_IDS as unknown as [string, ...string[]]).optional(),
-  status: z.enum(['idle', 'queued', 'running', 'failed', 'interrupted', 'stale']).optional(),
+  status: ConversationStatus.optional(),
 });
 
 const ViewItemBody = z

@@ -1,12 +1,6 @@
-/** A conversation's status at a glance, the same in `baton ls`, the HTTP API and the web UI. */
+/** A conversation's status at a glance (src/model/conversation-status.ts), derived from its lease and its runs. */
+import type { ConversationStatus } from '../model/conversation-status.js';
 import type { Conversation, Run, RunTally } from './store.js';
-
-/**
- * idle: ready for a follow-up; queued: a run waits for a worker; running: a run holds the lease;
- * failed / interrupted: how the last run ended (a follow-up resumes from the last save);
- * stale: a run's process died and its lease expired, not yet taken over.
- */
-export type ConversationStatus = 'idle' | 'queued' | 'running' | 'failed' | 'interrupted' | 'stale';
 
 export function conversationStatus(conversation: Conversation, runs: RunTally, now = Date.now()): ConversationStatus {
   if (conversation.activeRunId && (conversation.leaseExpiresAt ?? 0) > now) return 'running';

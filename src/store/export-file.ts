@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { BatonError, errorSummary, quoted } from '../errors.js';
 import { getHarness } from '../harness/registry.js';
 import { HARNESS_IDS, isHarnessId } from '../harness/ids.js';
+import { RunKind, RunStatus } from '../model/run-status.js';
 import { deserialiseFile, serialiseFile, verifyTranscriptFile } from '../transcript/envelope.js';
 import type { WorkspaceManifest } from '../workspace/workspace.js';
 import { isObjectId } from '../workspace/git-values.js';
@@ -85,9 +86,9 @@ const serialisedFileSchema = z.object({
 const runSchema = z.object({
   id: runId,
   sequence: z.int().positive(),
-  kind: z.enum(['new', 'resume']),
+  kind: RunKind,
   prompt: z.string(),
-  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'interrupted']),
+  status: RunStatus,
   queuedAt: optional(timestamp),
   handoffs: count.default(0),
   host: withoutNul(1024),

@@ -33,13 +33,13 @@ import type {
   ImportedConversation,
   NewRunEvent,
   Run,
-  RunEvent,
   RunKind,
   RunStatus,
   RunTally,
   RunUsage,
   StartRunInput,
   Store,
+  StoredRunEvent,
   StoredTranscript,
   StoredWorkspaceSnapshot,
   WorkspaceSnapshotSummary,
@@ -654,7 +654,7 @@ export class SqlStore implements Store {
     });
   }
 
-  async listRunEvents(runId: string, afterSequence = 0): Promise<RunEvent[]> {
+  async listRunEvents(runId: string, afterSequence = 0): Promise<StoredRunEvent[]> {
     const rows = await this.db.selectFrom('run_events').selectAll().where('run_id', '=', runId).where('sequence', '>', afterSequence).orderBy('sequence').execute();
     if (rows.length === 0) return [];
     const { conversationId, cipher } = await this.cipherForRun(runId);

@@ -4,6 +4,7 @@
  */
 import type { AgentSetup } from '../model/agent-setup.js';
 import type { HarnessId } from '../harness/ids.js';
+import type { FinishedRunStatus, RunKind, RunStatus } from '../model/run-status.js';
 import type { RedactionRecord } from '../redact/redactor.js';
 import type { SessionMeta, TranscriptFile } from '../transcript/envelope.js';
 import type { WorkspaceSnapshot } from '../workspace/workspace.js';
@@ -48,10 +49,8 @@ export interface ConversationOptions extends AgentSetup {
   workspace?: { git: string; ref?: string | undefined } | { enabled: false } | undefined;
 }
 
-export type RunKind = 'new' | 'resume';
-/** queued: waiting for a worker (fleet); running: holds the conversation's lease; the rest are final. */
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted';
-export type FinishedRunStatus = Exclude<RunStatus, 'queued' | 'running'>;
+/** Defined in src/model/run-status.ts; named here too, as the vocabulary of this interface and its backends. */
+export type { FinishedRunStatus, RunKind, RunStatus };
 
 export interface Run {
   id: string;
@@ -115,7 +114,11 @@ export interface RunTally {
   lastStatus: RunStatus | undefined;
 }
 
-export interface RunEvent {
+/**
+ * A run event as the store keeps it: its type, and its other fields as `data`. What a run records is a RunEvent
+ * (src/model/run-event.ts); an imported conversation may hold types this version does not know, kept as they are.
+ */
+export interface StoredRunEvent {
   runId: string;
   sequence: number;
   at: number;
@@ -192,7 +195,7 @@ export interface FinishRunInput {
 export interface ImportedConversation {
   conversation: Omit<Conversation, 'activeRunId' | 'leaseExpiresAt' | 'tenant' | 'options' | 'forkedFrom' | 'trust'> & Partial<Pick<Conversation, 'tenant' | 'options' | 'forkedFrom' | 'trust'>>;
   runs: Run[];
-  events: RunEvent[];
+  events: StoredRunEvent[];
   meta: SessionMeta | undefined;
   files: TranscriptFile[];
   /** The newest workspace snapshot, so an imported conversation resumes with its files. */
@@ -254,7 +257,7 @@ export interface Store {
 
   appendRunEvents(runId: string, events: NewRunEvent[]): Promise<void>;
   /** The run's events in order; with `afterSequence`, only the later ones. */
-  listRunEvents(runId: string, afterSequence?: number): Promise<RunEvent[]>;
+  listRunEvents(runId: string, afterSequence?: number): Promise<StoredRunEvent[]>;
 
   /** Appends one chunk; refuses (STORE_ERROR) when `base` is no longer the file's latest version end. */
   appendTranscript(input: TranscriptAppend): Promise<TranscriptCursor>;

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isFinishedRunStatus } from '../../src/model/run-status.js';
 import { generateKeyText, parseKey } from '../../src/store/master-key.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import { createFleet, type Fleet } from './fleet-world.js';
@@ -27,13 +28,12 @@ afterAll(async () => {
   await fleet?.cleanup();
 }, 60_000);
 
-const FINAL = ['succeeded', 'failed', 'interrupted'];
 
 async function runFor(tenant: string, prompt: string): Promise<any> {
   const token = await fleet.token(tenant);
   const queued = await fleet.api(token, 'POST', '/v1/conversations', { harness: 'codex', prompt });
   expect(queued.status, JSON.stringify(queued.body)).toBe(202);
-  return fleet.waitForRun(token, queued.body.runId, (run) => FINAL.includes(run.status), `the run of ${tenant}`);
+  return fleet.waitForRun(token, queued.body.runId, (run) => isFinishedRunStatus(run.status), `the run of ${tenant}`);
 }
 
 describe('a fleet on an encrypted store', () => {

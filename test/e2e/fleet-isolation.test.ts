@@ -6,6 +6,7 @@
  */
 import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isFinishedRunStatus } from '../../src/model/run-status.js';
 import { createFleet, type Fleet, type Worker } from './fleet-world.js';
 import { testScript, waitFor } from './world.js';
 
@@ -41,7 +42,6 @@ async function eventsText(token: string, runId: string): Promise<string> {
   return received.join('\n');
 }
 
-const FINAL = ['succeeded', 'failed', 'interrupted'];
 
 /** Fails naming the leak and where it showed, without printing a whole transcript. */
 function expectAbsent(text: string, leak: string): void {
@@ -73,7 +73,7 @@ describe('two tenants on one worker with --runs 2', () => {
     await waitFor(async () => ((await fleet.api(tokenA, 'GET', `/v1/conversations/${a.conversationId}/transcript/raw`)).body?.files?.[0]?.content?.includes('holding') ? true : undefined), "A's command to hold the secret", 60_000);
 
     const b = await queue(tokenB, { harness, prompt: SEARCH });
-    const bRun = await fleet.waitForRun(tokenB, b.runId, (run) => FINAL.includes(run.status), "B's run to finish", 90_000);
+    const bRun = await fleet.waitForRun(tokenB, b.runId, (run) => isFinishedRunStatus(run.status), "B's run to finish", 90_000);
     expect(bRun.status).toBe('succeeded');
 
     const raw = await fleet.api(tokenB, 'GET', `/v1/conversations/${b.conversationId}/transcript/raw`);
@@ -85,7 +85,7 @@ describe('two tenants on one worker with --runs 2', () => {
     expect(aRunWhileB.body.status, "A's run was still active when B's search ended").toBe('running');
 
 
-    const aRun = await fleet.waitForRun(tokenA, a.runId, (run) => FINAL.includes(run.status), "A's run to finish", 90_000);
+    const aRun = await fleet.waitForRun(tokenA, a.runId, (run) => isFinishedRunStatus(run.status), "A's run to finish", 90_000);
     expect(aRun.status).toBe('succeeded');
     const aRaw = await fleet.api(tokenA, 'GET', `/v1/conversations/${a.conversationId}/transcript/raw`);
     expect(JSON.stringify(aRaw.body).includes(SECRET), 'A did hold the secret').toBe(true);

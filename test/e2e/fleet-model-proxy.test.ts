@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Script } from '../../src/testing/scripted-model-server.js';
+import { isFinishedRunStatus } from '../../src/model/run-status.js';
 import { RUN_TOKEN_PREFIX } from '../../src/fleet/model-proxy/proxy.js';
 import { createFleet, OPERATOR_ANTHROPIC_KEY, OPERATOR_OPENAI_KEY, type Fleet, type Worker } from './fleet-world.js';
 import { conversationOf } from './model-requests.js';
@@ -32,7 +33,6 @@ const DUMP = [
   'echo ---END',
 ].join('; ');
 
-const FINAL = ['succeeded', 'failed', 'interrupted'];
 const TOKEN_PATTERN = new RegExp(`${RUN_TOKEN_PREFIX}[A-Za-z0-9_-]{43}`, 'g');
 
 let fleet: Fleet;
@@ -53,7 +53,7 @@ afterAll(async () => {
 async function runToEnd(body: unknown): Promise<{ conversationId: string; run: any }> {
   const queued = await fleet.api(token, 'POST', '/v1/conversations', body);
   expect(queued.status, JSON.stringify(queued.body)).toBe(202);
-  const run = await fleet.waitForRun(token, queued.body.runId, (candidate) => FINAL.includes(candidate.status), `run ${queued.body.runId} to finish`);
+  const run = await fleet.waitForRun(token, queued.body.runId, (candidate) => isFinishedRunStatus(candidate.status), `run ${queued.body.runId} to finish`);
   return { conversationId: queued.body.conversationId, run };
 }
 

@@ -11,10 +11,10 @@ import { createFleet, fleetScript, killProcessesUnder, type Fleet, type Worker }
 import { conversationOf, lastUserText } from './model-requests.js';
 import { waitFor } from './world.js';
 import { HARNESS_IDS } from '../../src/harness/ids.js';
+import { isFinishedRunStatus } from '../../src/model/run-status.js';
 
 const script = fleetScript;
 
-const FINAL = ['succeeded', 'failed', 'interrupted'];
 
 let fleet: Fleet;
 let token: string;
@@ -43,7 +43,7 @@ async function post(path: string, body: unknown): Promise<{ conversationId: stri
   return response.body;
 }
 
-const finished = (runId: string, timeoutMs?: number): Promise<any> => fleet.waitForRun(token, runId, (run) => FINAL.includes(run.status), `run ${runId} to finish`, timeoutMs);
+const finished = (runId: string, timeoutMs?: number): Promise<any> => fleet.waitForRun(token, runId, (run) => isFinishedRunStatus(run.status), `run ${runId} to finish`, timeoutMs);
 
 interface ReceivedEvent {
   event: string | undefined;

@@ -1,9 +1,9 @@
 /** Every conversation of the tenant, newest activity first, filterable by harness and status; refreshed live. */
 import { useCallback, useEffect, useState } from 'react';
-import { api, ApiError, relativeTime, useHarnesses, type ConversationStatus, type ConversationSummary } from './api';
+import { CONVERSATION_STATUSES } from '../../src/model/conversation-status';
+import { api, ApiError, relativeTime, useHarnesses, type ConversationSummary } from './api';
 import { StatusBadge } from './StatusBadge';
 
-const STATUSES: ConversationStatus[] = ['idle', 'queued', 'running', 'failed', 'interrupted', 'stale'];
 const REFRESH_MS = 3_000;
 
 export function ConversationList({ onUnauthorized }: { onUnauthorized: () => void }) {
@@ -46,7 +46,7 @@ export function ConversationList({ onUnauthorized }: { onUnauthorized: () => voi
           </select>
           <select aria-label="status" data-testid="filter-status" value={status} onChange={(event) => setStatus(event.target.value)}>
             <option value="">any status</option>
-            {STATUSES.map((name) => (
+            {CONVERSATION_STATUSES.map((name) => (
               <option key={name} value={name}>
                 {name}
               </option>

@@ -5,6 +5,7 @@
  */
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { isFinishedRunStatus } from '../../src/model/run-status';
 import { splitTurns, turnsOfRuns, type ViewItem } from '../../src/transcript/view';
 import { api, ApiError, clockTime, downloadExport, followRun, type Conversation, type LiveEvent, type Run, type Transcript, type Usage } from './api';
 import { Item } from './Items';
@@ -16,8 +17,6 @@ type Row =
   | { kind: 'item'; item: ViewItem }
   | { kind: 'note'; text: string; tone: 'muted' | 'error' }
   | { kind: 'live'; run: Run };
-
-const FINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'interrupted']);
 
 /** The rows of the chat: run headers, each run's turn, and the live block of the active run. */
 function chatRows(conversation: Conversation, transcript: Transcript, activeRunId: string | undefined): Row[] {
@@ -76,28 +75,28 @@ function LiveBlock({ run, events }: { run: Run; events: LiveEvent[] }) {
     const key = event.sequence;
     switch (event.type) {
       case 'message':
-        blocks.push({ key, node: <div className="bubble assistant"><Markdown text={String(event.text ?? '')} /></div> });
+        blocks.push({ key, node: <div className="bubble assistant"><Markdown text={event.text} /></div> });
         break;
       case 'command.started':
-        commands.set(String(event.command), blocks.length);
-        blocks.push({ key, node: <Item item={{ kind: 'command', callId: undefined, command: String(event.command), output: undefined, exitCode: undefined }} /> });
+        commands.set(event.command, blocks.length);
+        blocks.push({ key, node: <Item item={{ kind: 'command', callId: undefined, command: event.command, output: undefined, exitCode: undefined }} /> });
         break;
       case 'command.completed': {
-        const node = <Item item={{ kind: 'command', callId: undefined, command: String(event.command), output: String(event.output ?? ''), exitCode: typeof event.exitCode === 'number' ? event.exitCode : undefined }} />;
-        const started = commands.get(String(event.command));
+        const node = <Item item={{ kind: 'command', callId: undefined, command: event.command, output: event.output, exitCode: event.exitCode }} />;
+        const started = commands.get(event.command);
         if (started !== undefined) {
           blocks[started] = { key, node };
-          commands.delete(String(event.command));
+          commands.delete(event.command);
         } else blocks.push({ key, node });
         break;
       }
       case 'file.changed':
-        blocks.push({ key, node: <div className="note muted">✎ {(event.paths as string[] | undefined)?.join(', ')}</div> });
+        blocks.push({ key, node: <div className="note muted">✎ {event.paths.join(', ')}</div> });
         break;
       case 'warning':
       case 'turn.failed':
       case 'error':
-        blocks.push({ key, node: <div className={`note ${event.type === 'warning' ? 'muted' : 'error'}`}>{String(event.message ?? '')}</div> });
+        blocks.push({ key, node: <div className={`note ${event.type === 'warning' ? 'muted' : 'error'}`}>{event.message}</div> });
         break;
       default:
         break;
@@ -120,7 +119,7 @@ function LiveBlock({ run, events }: { run: Run; events: LiveEvent[] }) {
 /** Why a follow-up cannot be sent now, or undefined when it can. */
 function followupBlocked(conversation: Conversation): string | undefined {
   if (conversation.runs.some((run) => run.status === 'queued')) return 'A follow-up is already queued; it runs after the active run. Send the next one when it starts.';
-  if (!conversation.sessionId && conversation.runs.length > 0 && conversation.runs.every((run) => FINAL.has(run.status))) {
+  if (!conversation.sessionId && conversation.runs.length > 0 && conversation.runs.every((run) => isFinishedRunStatus(run.status))) {
     return 'The first run failed before the agent started a session, so there is nothing to resume. Start a new conversation.';
   }
   return undefined;

@@ -3,6 +3,9 @@
  * (gone when the tab closes). Run events stream over fetch + SSE (EventSource cannot send a bearer token).
  */
 import { useEffect, useState } from 'react';
+import type { ConversationStatus } from '../../src/model/conversation-status';
+import type { StreamedRunEvent } from '../../src/model/run-event';
+import type { RunKind, RunStatus } from '../../src/model/run-status';
 import { followRunEvents, RunStreamRefused, type StreamedEvent } from '../../src/server/run-events-client';
 import type { TranscriptView } from '../../src/transcript/view';
 
@@ -13,9 +16,6 @@ export const session = {
   signIn: (token: string): void => sessionStorage.setItem(TOKEN_KEY, token),
   signOut: (): void => sessionStorage.removeItem(TOKEN_KEY),
 };
-
-export type ConversationStatus = 'idle' | 'queued' | 'running' | 'failed' | 'interrupted' | 'stale';
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted';
 
 export interface ConversationSummary {
   id: string;
@@ -40,7 +40,7 @@ export interface Run {
   id: string;
   conversationId: string;
   sequence: number;
-  kind: 'new' | 'resume';
+  kind: RunKind;
   prompt: string;
   status: RunStatus;
   host: string | null;
@@ -76,7 +76,7 @@ export interface Transcript extends TranscriptView {
 }
 
 /** One event of a run as the server streams it: `type` plus that type's fields. */
-export type LiveEvent = StreamedEvent;
+export type LiveEvent = StreamedRunEvent;
 
 export class ApiError extends Error {
   constructor(
@@ -123,7 +123,9 @@ export async function downloadExport(conversationId: string): Promise<void> {
 /** Follows a run's events until it ends (resolves with the finished run) or `signal` aborts; see followRunEvents. */
 export async function followRun(runId: string, handlers: { onEvent: (event: LiveEvent) => void; onStatus: (run: Run) => void }, signal: AbortSignal): Promise<Run | undefined> {
   try {
-    return await followRunEvents<Run>({ url: '', token: session.token() ?? '', runId, onEvent: handlers.onEvent, onStatus: handlers.onStatus, signal });
+    // The page's own server streams what its runs recorded; a type the page does not know is skipped where it is shown.
+    const onEvent = (event: StreamedEvent): void => handlers.onEvent(event as LiveEvent);
+    return await followRunEvents<Run>({ url: '', token: session.token() ?? '', runId, onEvent, onStatus: handlers.onStatus, signal });
   } catch (error) {
     if (error instanceof RunStreamRefused) throw errorFrom(error.status, error.body);
     throw error;

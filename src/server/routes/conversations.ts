@@ -1,0 +1,120 @@
+/** Conversations: start one (its first run is queued), queue a follow-up, list, show and delete them. */
+import { checkSetup, redactSetup } from '../../run/agent-setup.js';
+import { agentSetupOf } from '../../model/agent-setup.js';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { assertCloneSource } from '../../fleet/clone-source.js';
+import { enqueueRun } from '../../fleet/queue.js';
+import { getHarness } from '../../harness/registry.js';
+import { newConversationId } from '../../ids.js';
+import { createRedactor } from '../../redact/redactor.js';
+import { titleFrom } from '../../run/runner.js';
+import { tallyRuns } from '../../store/conversation-status.js';
+import type { PostgresStore } from '../../store/postgres.js';
+import type { Conversation, ConversationOptions } from '../../store/store.js';
+import { sumUsage } from '../../store/store.js';
+import { ownConversation, security, type ApiEnv } from '../auth.js';
+import { conversationJson, errors, json, runJson } from '../responses.js';
+import { Accepted, ConversationDetail, ConversationList, ErrorBody, FollowupBody, IdParam, ListQuery, NewConversationBody } from '../schemas.js';
+
+export function conversationRoutes(app: OpenAPIHono<ApiEnv>, options: { store: PostgresStore; allowLocalClone?: boolean | undefined }): void {
+  const { store } = options;
+  // Credential shapes only: the server knows no run's environment.
+  const redactor = createRedactor([]);
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/conversations',
+      summary: 'start a conversation: its first run is queued for a worker',
+      security,
+      request: { body: { content: { 'application/json': { schema: NewConversationBody } }, required: true } },
+      responses: { 202: json(Accepted, 'queued'), 401: errors[401], 413: json(ErrorBody, 'prompt or body too large'), 422: json(ErrorBody, 'invalid request') },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const harness = getHarness(body.harness as Conversation['harness']);
+      if (body.workspace && 'git' in body.workspace) assertCloneSource(body.workspace.git, { allowLocal: options.allowLocalClone === true }, body.workspace.ref);
+      // Nothing a tenant sends is stored with a credential in it (a worker's run redacts the rest): pass secrets to
+      // runs with `baton secret set`, not in prompts.
+      const { model, effort, systemPrompt, mcpServers, skills } = body;
+      const setup = await redactSetup(checkSetup(harness, agentSetupOf({ model, effort, systemPrompt, mcpServers, skills })), redactor);
+      const conversationOptions: ConversationOptions = { ...setup, workspace: body.workspace === false ? { enabled: false } : body.workspace };
+      const conversation = await store.createConversation({
+        id: newConversationId(),
+        harness: harness.id,
+        title: await redactor.redactText(titleFrom(body.prompt)),
+        cwd: '',
+        tenant: c.get('tenant'),
+        options: conversationOptions,
+      });
+      const run = await enqueueRun(store, { conversationId: conversation.id, prompt: await redactor.redactText(body.prompt) });
+      return c.json({ conversationId: conversation.id, runId: run.id }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/conversations/{id}/followups',
+      summary: 'queue a follow-up: it runs after any active or queued run, resuming the conversation',
+      security,
+      request: { params: IdParam, body: { content: { 'application/json': { schema: FollowupBody } }, required: true } },
+      responses: { 202: json(Accepted, 'queued'), 401: errors[401], 404: errors[404], 413: json(ErrorBody, 'prompt too large'), 422: json(ErrorBody, 'invalid request') },
+    }),
+    async (c) => {
+      const conversation = await ownConversation(store, c, c.req.valid('param').id);
+      const run = await enqueueRun(store, { conversationId: conversation.id, prompt: await redactor.redactText(c.req.valid('json').prompt) });
+      return c.json({ conversationId: conversation.id, runId: run.id }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/conversations',
+      summary: "the tenant's conversations, newest activity first",
+      security,
+      request: { query: ListQuery },
+      responses: { 200: json(ConversationList, 'conversations'), 401: errors[401] },
+    }),
+    async (c) => {
+      const filter = c.req.valid('query');
+      const rows = (await store.listConversationSummaries({ tenant: c.get('tenant') }))
+        .filter(({ conversation }) => !filter.harness || conversation.harness === filter.harness)
+        .map(({ conversation, runs }) => ({ ...conversationJson(conversation, runs), runs: runs.count }));
+      return c.json({ conversations: rows.filter((row) => !filter.status || row.status === filter.status) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/conversations/{id}',
+      summary: 'a conversation with its runs',
+      security,
+      request: { params: IdParam },
+      responses: { 200: json(ConversationDetail, 'the conversation'), 401: errors[401], 404: errors[404] },
+    }),
+    async (c) => {
+      const conversation = await ownConversation(store, c, c.req.valid('param').id);
+      const runs = await store.listRuns(conversation.id);
+      return c.json({ ...conversationJson(conversation, tallyRuns(runs)), runs: runs.map(runJson), usage: sumUsage(runs.map((run) => run.usage)) ?? null }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/conversations/{id}',
+      summary: 'delete a conversation with its runs, transcript and workspace snapshots',
+      security,
+      request: { params: IdParam },
+      responses: { 204: { description: 'deleted' }, 401: errors[401], 404: errors[404], 409: json(ErrorBody, 'a run is active') },
+    }),
+    async (c) => {
+      const conversation = await ownConversation(store, c, c.req.valid('param').id);
+      await store.deleteConversation(conversation.id);
+      return c.body(null, 204);
+    },
+  );
+}
