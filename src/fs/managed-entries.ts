@@ -97,3 +97,25 @@ export function entryDigests(section: unknown): Map<string, string> {
   for (const [name, value] of Object.entries(section)) digests.set(name, digestOf(value));
   return digests;
 }
+
+/**
+ * A config section (name → entry, e.g. `mcpServers` in settings.json) with the conversation's entries merged in,
+ * through the ledger's `section`: what baton wrote there for another conversation removed, the user's kept.
+ * Call `ledger.save()` once the config is written.
+ */
+export function mergeManagedSection(
+  ledger: ManagedEntries,
+  section: string,
+  current: unknown,
+  desired: Record<string, unknown>,
+  what: { kind: string; where: string },
+): Record<string, unknown> {
+  const entries: Record<string, unknown> = typeof current === 'object' && current !== null && !Array.isArray(current) ? { ...(current as Record<string, unknown>) } : {};
+  const changes = ledger.reconcile(section, entryDigests(entries), new Map(Object.entries(desired)), what);
+  for (const change of changes) {
+    if (change.action === 'write') entries[change.name] = change.value;
+    else delete entries[change.name];
+  }
+  ledger.record(section, changes);
+  return entries;
+}

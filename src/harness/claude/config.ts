@@ -7,6 +7,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { readJsonObject, writeJsonIfChanged } from '../../fs/json-config.js';
 import { isRecord } from '../../transcript/jsonl.js';
+import { ManagedEntries } from '../../fs/managed-entries.js';
+import type { McpServers, Skill } from '../../model/agent-setup.js';
+import { claudeLedgerPath, mergeClaudeMcpServers, publishClaudeSkills } from './setup.js';
 
 export interface ClaudePrepareInput {
   configDir: string;
@@ -15,6 +18,8 @@ export interface ClaudePrepareInput {
   home: string;
   cwd: string;
   apiKey: string | undefined;
+  mcpServers?: McpServers | undefined;
+  skills?: Skill[] | undefined;
 }
 
 /** verified with Claude Code 2.1: `$CLAUDE_CONFIG_DIR/.claude.json` when the variable is set, else `~/.claude.json`. */
@@ -48,7 +53,12 @@ export async function prepareClaudeState(input: ClaudePrepareInput): Promise<voi
       rejected: rejected.filter((entry) => entry !== fingerprint),
     };
   }
+  const ledger = await ManagedEntries.load(claudeLedgerPath(input.configDir));
+  const mcpServers = mergeClaudeMcpServers(ledger, state.mcpServers, input.mcpServers, statePath);
+  if (Object.keys(mcpServers).length > 0 || state.mcpServers !== undefined) state.mcpServers = mcpServers;
   await writeJsonIfChanged(statePath, state, stateBefore);
+  await ledger.save();
+  await publishClaudeSkills(input.configDir, input.skills);
 
   const settingsPath = join(input.configDir, 'settings.json');
   const { value: settings, text: settingsBefore } = await readJsonObject(settingsPath);

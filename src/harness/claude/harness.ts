@@ -29,7 +29,7 @@ import { locateClaudeSession, newClaudeSessionId, readClaudeMeta, rehydrateClaud
 import { scriptedClaudeHome } from './scripted.js';
 
 const HEADLESS = ['--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions'];
-const OPTIONAL = [['--model', '{model}'], ['--append-system-prompt', '{systemPrompt}']];
+const OPTIONAL = [['--model', '{model}'], ['--effort', '{effort}'], ['--append-system-prompt', '{systemPrompt}']];
 
 /** `--` ends the options, so a prompt that starts with "-" is still the prompt. */
 export const CLAUDE_NEW_ARGS: TemplateItem[] = ['-p', '--session-id', '{sessionId}', ...HEADLESS, ...OPTIONAL, '--', '{prompt}'];
@@ -51,13 +51,15 @@ export const claudeHarness: Harness<SessionResume> = {
     return resolve(env.CLAUDE_CONFIG_DIR && env.CLAUDE_CONFIG_DIR !== '' ? env.CLAUDE_CONFIG_DIR : join(env.HOME ?? homedir(), '.claude'));
   },
 
-  async prepare(context: HarnessContext, _options: PrepareOptions) {
+  async prepare(context: HarnessContext, options: PrepareOptions) {
     await prepareClaudeState({
       configDir: context.home,
       configDirFromEnvironment: Boolean(context.env.CLAUDE_CONFIG_DIR),
       home: context.env.HOME ?? homedir(),
       cwd: context.cwd,
       apiKey: context.modelEndpoint?.token ?? (context.env.ANTHROPIC_API_KEY || undefined),
+      mcpServers: options.mcpServers,
+      skills: options.skills,
     });
   },
 
@@ -68,7 +70,7 @@ export const claudeHarness: Harness<SessionResume> = {
   async command(context: HarnessContext, request: LaunchRequest<SessionResume>, templates: CommandTemplates): Promise<CommandSpec> {
     const file = await resolveExecutable({ ...EXECUTABLE, configKey: 'harnesses.claude.command' }, templates.command, context.env);
     const sessionId = request.kind === 'new' ? request.sessionId : request.resume.sessionId;
-    const values = { prompt: request.prompt, model: request.setup.model, cwd: context.cwd, sessionId, systemPrompt: request.setup.systemPrompt };
+    const values = { prompt: request.prompt, model: request.setup.model, effort: request.setup.effort, cwd: context.cwd, sessionId, systemPrompt: request.setup.systemPrompt };
     const args = expandTemplate(request.kind === 'new' ? (templates.newArgs ?? CLAUDE_NEW_ARGS) : (templates.resumeArgs ?? CLAUDE_RESUME_ARGS), values);
     // Claude Code refuses --dangerously-skip-permissions as root unless it is told it runs in a sandbox; in
     // baton's sandbox its uid is not root, and it needs no such word.
@@ -76,6 +78,8 @@ export const claudeHarness: Harness<SessionResume> = {
     // from ~/.claude.json (where prepare() merged the user's state) to ~/.claude/.claude.json.
     const env: Record<string, string> = context.env.CLAUDE_CONFIG_DIR ? { CLAUDE_CONFIG_DIR: context.home } : {};
     if ((context.runsAsRoot ?? process.getuid?.() === 0) && args.includes('--dangerously-skip-permissions')) env.IS_SANDBOX = '1';
+    // The variable beats --effort (verified with claude 2.1.332): an inherited one must not override the conversation's.
+    if (request.setup.effort !== undefined) env.CLAUDE_CODE_EFFORT_LEVEL = request.setup.effort;
     if (context.modelEndpoint) {
       // verified with claude 2.1.332: ANTHROPIC_BASE_URL may carry a path (`http://127.0.0.1:P/anthropic` →
       // `POST /anthropic/v1/messages?beta=true`); ANTHROPIC_API_KEY is sent as `x-api-key`. A 429 with

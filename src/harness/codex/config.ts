@@ -10,12 +10,17 @@ import { parse as parseToml, patch as patchToml } from '@decimalturn/toml-patch'
 import { BatonError, errorMessage } from '../../errors.js';
 import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
 import { isRecord } from '../../transcript/jsonl.js';
+import { ManagedEntries } from '../../fs/managed-entries.js';
+import type { McpServers, Skill } from '../../model/agent-setup.js';
+import { codexLedgerPath, mergeCodexMcpServers, publishCodexSkills } from './setup.js';
 
 export interface CodexPrepareInput {
   codexHome: string;
   cwd: string;
   model: string | undefined;
   systemPrompt: string | undefined;
+  mcpServers?: McpServers | undefined;
+  skills?: Skill[] | undefined;
   openaiApiKey: string | undefined;
   /** A worker's model proxy: Codex is pointed at it with the run's token, and auth.json holds that token only. */
   modelEndpoint?: { baseUrl: string; token: string } | undefined;
@@ -31,6 +36,7 @@ export async function prepareCodexHome(input: CodexPrepareInput): Promise<void> 
   if (input.modelEndpoint) await replaceAuthJson(join(input.codexHome, 'auth.json'), input.modelEndpoint.token);
   else if (input.openaiApiKey) await mergeAuthJson(join(input.codexHome, 'auth.json'), input.openaiApiKey);
   if (input.systemPrompt !== undefined) await writeSystemPrompt(input.codexHome, input.systemPrompt);
+  await publishCodexSkills(input.codexHome, input.skills);
 }
 
 /** Directories Codex should trust for this run: the cwd, the git repository it is in, and git repos below it. */
@@ -81,6 +87,10 @@ async function mergeConfigToml(input: CodexPrepareInput): Promise<void> {
     projects[project] = { ...entry, trust_level: 'trusted' };
   }
   document.projects = projects;
+  const ledger = await ManagedEntries.load(codexLedgerPath(input.codexHome));
+  const mcpServers = mergeCodexMcpServers(ledger, document.mcp_servers, input.mcpServers, path);
+  if (Object.keys(mcpServers).length > 0) document.mcp_servers = mcpServers;
+  else delete document.mcp_servers;
   if (input.modelEndpoint) {
     // verified with codex 0.171.0: a [model_providers.X] table with wire_api = "responses" talks plain HTTP/SSE
     // (POST {base_url}/responses, no WebSocket attempt, no GET /models), sending `Authorization: Bearer <the value
@@ -99,6 +109,7 @@ async function mergeConfigToml(input: CodexPrepareInput): Promise<void> {
   // New tables such as [projects."/path"] become sections, as Codex itself writes them, not inline tables.
   const updated = patchToml(existing.trim() === '' ? '' : existing, document, { inlineTableStart: 2 });
   if (updated !== existing) await writePrivateFileAtomic(path, updated.endsWith('\n') ? updated : `${updated}\n`);
+  await ledger.save();
 }
 
 /**

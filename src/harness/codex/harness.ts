@@ -31,8 +31,9 @@ import { scriptedCodexHome } from './scripted.js';
 const BYPASS = ['--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox'];
 
 /** `--` ends the options, so a prompt that starts with "-" is still the prompt. */
-export const CODEX_NEW_ARGS: TemplateItem[] = ['exec', ...BYPASS, ['-m', '{model}'], '--', '{prompt}'];
-export const CODEX_RESUME_ARGS: TemplateItem[] = ['exec', 'resume', ...BYPASS, ['-m', '{model}'], '--', '{sessionId}', '{prompt}'];
+const EFFORT = ['-c', 'model_reasoning_effort={effort}'];
+export const CODEX_NEW_ARGS: TemplateItem[] = ['exec', ...BYPASS, ['-m', '{model}'], EFFORT, '--', '{prompt}'];
+export const CODEX_RESUME_ARGS: TemplateItem[] = ['exec', 'resume', ...BYPASS, ['-m', '{model}'], EFFORT, '--', '{sessionId}', '{prompt}'];
 
 const EXECUTABLE = { packageName: '@openai/codex', binName: 'codex' };
 
@@ -56,6 +57,8 @@ export const codexHarness: Harness<SessionResume> = {
       cwd: context.cwd,
       model: options.model,
       systemPrompt: options.systemPrompt,
+      mcpServers: options.mcpServers,
+      skills: options.skills,
       openaiApiKey: context.env.OPENAI_API_KEY || undefined,
       modelEndpoint: context.modelEndpoint,
     });
@@ -72,7 +75,7 @@ export const codexHarness: Harness<SessionResume> = {
       context.env,
     );
     const native = nativeCodexBehind(launcher);
-    const values = { prompt: request.prompt, model: request.setup.model, cwd: context.cwd };
+    const values = { prompt: request.prompt, model: request.setup.model, effort: request.setup.effort, cwd: context.cwd };
     const args =
       request.kind === 'new'
         ? expandTemplate(templates.newArgs ?? CODEX_NEW_ARGS, values)

@@ -6,6 +6,9 @@
  * verified with gemini 0.61.0: the home is `$GEMINI_CLI_HOME` (else the OS home) and the state lives in
  * `<home>/.gemini/`; the variable names a home, not the `.gemini` folder.
  */
+import { ManagedEntries } from '../../fs/managed-entries.js';
+import type { McpServers, ReasoningEffort, Skill } from '../../model/agent-setup.js';
+import { geminiLedgerPath, mergeGeminiEffort, mergeGeminiMcpServers, publishGeminiSkills } from './setup.js';
 import { readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -47,6 +50,9 @@ export interface GeminiPrepareInput {
   home: string;
   /** A worker's model proxy (or the scripted server): the CLI must then authenticate with an API key. */
   usesApiKey: boolean;
+  effort?: ReasoningEffort | undefined;
+  mcpServers?: McpServers | undefined;
+  skills?: Skill[] | undefined;
 }
 
 /**
@@ -75,7 +81,15 @@ export async function prepareGeminiSettings(input: GeminiPrepareInput): Promise<
   else setDefault(auth, 'selectedType', 'gemini-api-key');
   setDefault(section(settings, 'privacy'), 'usageStatisticsEnabled', false);
   setDefault(section(settings, 'advanced'), 'ignoreLocalEnv', true);
+  const ledger = await ManagedEntries.load(geminiLedgerPath(geminiStateDirectory(input.home)));
+  const mcpServers = mergeGeminiMcpServers(ledger, settings.mcpServers, input.mcpServers, path);
+  if (Object.keys(mcpServers).length > 0 || settings.mcpServers !== undefined) settings.mcpServers = mcpServers;
+  const modelConfigs = settings.modelConfigs;
+  const overrides = mergeGeminiEffort(ledger, isRecord(modelConfigs) ? modelConfigs.overrides : undefined, input.effort, path);
+  if (overrides.length > 0 || (isRecord(modelConfigs) && modelConfigs.overrides !== undefined)) section(settings, 'modelConfigs').overrides = overrides;
   await writeJsonIfChanged(path, settings, before);
+  await ledger.save();
+  await publishGeminiSkills(geminiStateDirectory(input.home), input.skills);
 }
 
 // ---------------------------------------------------------------------------------------------------------

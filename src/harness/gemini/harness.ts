@@ -85,7 +85,13 @@ export const geminiHarness: Harness<SessionResume> = {
   },
 
   async prepare(context: HarnessContext, options: PrepareOptions) {
-    await prepareGeminiSettings({ home: context.home, usesApiKey: context.modelEndpoint !== undefined || Boolean(context.env.GEMINI_API_KEY) });
+    await prepareGeminiSettings({
+      home: context.home,
+      usesApiKey: context.modelEndpoint !== undefined || Boolean(context.env.GEMINI_API_KEY),
+      effort: options.effort,
+      mcpServers: options.mcpServers,
+      skills: options.skills,
+    });
   },
 
   newSessionId() {

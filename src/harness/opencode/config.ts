@@ -6,6 +6,9 @@
  * `$XDG_STATE_HOME/opencode`, downloads in `$XDG_CACHE_HOME/opencode`; each defaults under HOME as the XDG spec says.
  * baton's "home" for OpenCode is the data directory: it holds the sessions.
  */
+import { ManagedEntries } from '../../fs/managed-entries.js';
+import type { McpServers, Skill } from '../../model/agent-setup.js';
+import { mergeOpencodeMcpServers, opencodeLedgerPath, publishOpencodeSkills } from './setup.js';
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -68,6 +71,8 @@ export interface OpencodePrepareInput {
   configDir: string;
   model: string | undefined;
   systemPrompt: string | undefined;
+  mcpServers?: McpServers | undefined;
+  skills?: Skill[] | undefined;
   modelEndpoint?: { baseUrl: string; token: string } | undefined;
 }
 
@@ -114,7 +119,12 @@ export async function prepareOpencodeConfig(input: OpencodePrepareInput): Promis
     instructions.push(promptPath);
   }
   if (instructions.length > 0 || Array.isArray(config.instructions)) config.instructions = instructions;
+  const ledger = await ManagedEntries.load(opencodeLedgerPath(input.configDir));
+  const mcp = mergeOpencodeMcpServers(ledger, config.mcp, input.mcpServers, path);
+  if (Object.keys(mcp).length > 0 || config.mcp !== undefined) config.mcp = mcp;
   await writeJsonIfChanged(path, config, before);
+  await ledger.save();
+  await publishOpencodeSkills(input.configDir, input.skills);
 }
 
 /**

@@ -47,7 +47,7 @@ export { bundledOpencode as opencodeExecutable } from './cli.js';
  * sees the quotes), and turns an item such as "42" into a number it then fails on. With stdin not a TTY and no
  * message, it reads stdin to its end and sends exactly that.
  */
-export const OPENCODE_ARGS: TemplateItem[] = ['run', '--format', 'json', '--auto', '-s', '{sessionId}', ['-m', '{model}']];
+export const OPENCODE_ARGS: TemplateItem[] = ['run', '--format', 'json', '--auto', '-s', '{sessionId}', ['-m', '{model}'], ['--variant', '{effort}']];
 
 /** The resume state of an OpenCode conversation, checked at the boundary: its own id shape, not a UUID. */
 export const OpencodeResume = z.object({ sessionId: z.string().regex(OPENCODE_SESSION_ID) }).strict();
@@ -85,6 +85,8 @@ export const opencodeHarness: Harness<OpencodeResume> = {
       configDir: opencodeDirectories(context.env).config,
       model: options.model,
       systemPrompt: options.systemPrompt,
+      mcpServers: options.mcpServers,
+      skills: options.skills,
       modelEndpoint: context.modelEndpoint,
     });
   },
@@ -101,7 +103,7 @@ export const opencodeHarness: Harness<OpencodeResume> = {
     }
     if (request.kind === 'new') await createOpencodeSession(sessionContext(context, templates), sessionId, titleOf(request.prompt));
     const template = (request.kind === 'new' ? templates.newArgs : templates.resumeArgs) ?? OPENCODE_ARGS;
-    const values = { prompt: request.prompt, sessionId, model: request.setup.model === undefined ? undefined : opencodeModel(request.setup.model), cwd: context.cwd, systemPrompt: request.setup.systemPrompt };
+    const values = { prompt: request.prompt, sessionId, model: request.setup.model === undefined ? undefined : opencodeModel(request.setup.model), cwd: context.cwd, systemPrompt: request.setup.systemPrompt, effort: request.setup.effort };
     const args = expandTemplate(template, values);
     const promptInArgv = template.flat().some((item) => item.includes('{prompt}'));
     const env: Record<string, string> = { ...xdgEnvironment(context.env), OPENCODE_DISABLE_AUTOUPDATE: '1' };
