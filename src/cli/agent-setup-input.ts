@@ -58,7 +58,7 @@ export async function readMcpConfig(path: string): Promise<McpServers> {
     throw new BatonError('MCP_CONFIG_INVALID', `${path} is not JSON: ${errorMessage(error)}`, { hint: 'write {"mcpServers": {"NAME": {"command": "…", "args": […]}}}' });
   }
   const servers = typeof parsed === 'object' && parsed !== null && 'mcpServers' in parsed ? (parsed as { mcpServers: unknown }).mcpServers : undefined;
-  if (servers === undefined) throw new BatonError('MCP_CONFIG_INVALID', `${path} has no "mcpServers" object`, { hint: 'write {"mcpServers": {"NAME": {"command": "…", "args": […]}}} (the format of Claude Code\'s .mcp.json)' });
+  if (servers === undefined) throw new BatonError('MCP_CONFIG_INVALID', `${path} has no "mcpServers" object`, { hint: 'write {"mcpServers": {"NAME": {"command": "…", "args": […]}}} (the .mcp.json format)' });
   const result = McpServers.safeParse(servers);
   if (!result.success) {
     throw new BatonError('MCP_CONFIG_INVALID', `${path}: mcpServers.${describeIssue(result.error)}`, {

@@ -226,8 +226,9 @@ export async function renderConversation(store: Store, id: string): Promise<stri
   const transcript = await store.loadTranscript(id);
   const view = getHarness(conversation.harness).viewTranscript(transcript?.files ?? []);
   const snapshots = await store.listWorkspaceSnapshots(id);
+  const { model, effort, mcpServers, skills } = conversation.options;
   return formatConversation({
-    conversation,
+    conversation: { ...conversation, model, effort, mcpServers: Object.keys(mcpServers ?? {}), skills: skills?.map((skill) => skill.name) },
     runs,
     view,
     workspaceOf: (runId) => snapshots.filter((snapshot) => snapshot.runId === runId).at(-1)?.manifest,
@@ -235,7 +236,18 @@ export async function renderConversation(store: Store, id: string): Promise<stri
 }
 
 export interface ConversationText {
-  conversation: { id: string; harness: string; sessionId: string | undefined; forkedFrom?: ForkOrigin | undefined; trust?: Trust | undefined };
+  conversation: {
+    id: string;
+    harness: string;
+    sessionId: string | undefined;
+    forkedFrom?: ForkOrigin | undefined;
+    trust?: Trust | undefined;
+    /** What every run launches with: names only (a server's conversation lists its MCP servers and skills by name). */
+    model?: string | null | undefined;
+    effort?: string | null | undefined;
+    mcpServers?: string[] | undefined;
+    skills?: string[] | undefined;
+  };
   runs: Array<Pick<Run, 'id' | 'sequence' | 'kind' | 'status' | 'exitCode' | 'host' | 'startedAt' | 'cwd' | 'prompt' | 'error' | 'usage'> & Partial<Pick<Run, 'redaction'>>>;
   view: TranscriptView;
   workspaceOf?: (runId: string) => WorkspaceManifest | undefined;
@@ -273,6 +285,13 @@ export function formatConversation({ conversation, runs, view, workspaceOf }: Co
   const out: string[] = [`conversation ${line(conversation.id)} · ${line(conversation.harness)} · session ${line(conversation.sessionId ?? '(none)')}`];
   const fork = conversation.forkedFrom;
   if (fork) out.push(`forked from ${line(fork.conversationId)} (run ${line(fork.runId)}): ${line(fork.reason)}`);
+  const setup = [
+    conversation.model ? `model ${line(conversation.model)}` : '',
+    conversation.effort ? `${line(conversation.effort)} effort` : '',
+    conversation.mcpServers?.length ? `MCP: ${conversation.mcpServers.map(line).join(', ')}` : '',
+    conversation.skills?.length ? `skills: ${conversation.skills.map(line).join(', ')}` : '',
+  ].filter((part) => part !== '');
+  if (setup.length > 0) out.push(`setup: ${setup.join(' · ')}`);
   if (conversation.trust === 'untrusted') out.push(`untrusted (imported): its workspace restores without the files that make a CLI run commands; \`baton resume ${line(conversation.id)} --trust PROMPT\` trusts it`);
   const byTurn = splitTurns(view.items);
   const render = (item: ViewItem): string => renderItem(terminalItem(item));

@@ -116,5 +116,7 @@ describe.each(HARNESS_IDS)('the %s harness applies the agent setup', (id) => {
     for (const file of storeFiles) expect((await readFile(file)).includes(PROBE_TOKEN), file).toBe(false);
     const show = await world.baton(machineB, ['show', '--json', conversationId]);
     expect(show.stdout).toContain('${PROBE_TOKEN}');
+    const text = await world.baton(machineB, ['show', conversationId]);
+    expect(text.stdout).toContain(`setup: model ${expected.model} · high effort · MCP: probe · skills: release-notes`);
   }, 180_000);
 });

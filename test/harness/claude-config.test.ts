@@ -300,7 +300,7 @@ second line\t-- --resume`;
       "const { claudeHarness } = await import(process.argv[1]);",
       "const [home, cwd, command] = process.argv.slice(2);",
       "const env = { PATH: '', HOME: home, CLAUDE_CONFIG_DIR: home };",
-      "const spec = await claudeHarness.command({ home, cwd, env }, { kind: 'new', prompt: 'p', sessionId: '11111111-1111-4111-8111-111111111111' }, { command });",
+      "const spec = await claudeHarness.command({ home, cwd, env }, { kind: 'new', prompt: 'p', setup: {}, sessionId: '11111111-1111-4111-8111-111111111111' }, { command });",
       "process.stdout.write(JSON.stringify({ uid: process.getuid(), args: spec.args, env: spec.env }));",
     ].join('\n');
     const child = spawnSync('setpriv', ['--reuid', '1000', '--regid', '1000', '--clear-groups', process.execPath, '--input-type=module', '-e', script, BUILT_CLAUDE_HARNESS, harnessContext.home, harnessContext.cwd, CLAUDE_BIN], { encoding: 'utf8' });

@@ -182,6 +182,39 @@ describe('prepareCodexHome: config.toml', () => {
   });
 });
 
+describe('prepareCodexHome: the conversation\'s MCP servers', () => {
+  const probe = { command: 'node', args: ['probe.mjs'], env: { PROBE_TOKEN: 'resolved-value' } };
+  const mine = '[mcp_servers.mine]\ncommand = "my-server"\n';
+
+  it('adds them as required [mcp_servers.*] tables beside the user\'s, leaves the file unchanged when nothing changed, and removes them for the next conversation', async () => {
+    const { codexHome, cwd } = await homeAndProject();
+    const configPath = join(codexHome, 'config.toml');
+    await writeFile(configPath, mine);
+    await prepareCodexHome({ ...input(codexHome, cwd), mcpServers: { probe, docs: { url: 'https://docs.example/mcp', headers: { 'X-Team': 'a' } } } });
+    const merged = await readToml(configPath);
+    expect(merged.mcp_servers).toEqual({
+      mine: { command: 'my-server' },
+      probe: { ...probe, required: true },
+      docs: { url: 'https://docs.example/mcp', http_headers: { 'X-Team': 'a' }, required: true },
+    });
+    const before = await stat(configPath);
+    await prepareCodexHome({ ...input(codexHome, cwd), mcpServers: { probe, docs: { url: 'https://docs.example/mcp', headers: { 'X-Team': 'a' } } } });
+    expect((await stat(configPath)).ino).toBe(before.ino);
+
+    await prepareCodexHome(input(codexHome, cwd));
+    expect((await readToml(configPath)).mcp_servers).toEqual({ mine: { command: 'my-server' } });
+  });
+
+  it('refuses a server of the same name the user wrote (CONFIG_CONFLICT), changing nothing', async () => {
+    const { codexHome, cwd } = await homeAndProject();
+    const configPath = join(codexHome, 'config.toml');
+    await writeFile(configPath, mine);
+    const error = await rejectionOf(prepareCodexHome({ ...input(codexHome, cwd), mcpServers: { mine: probe } }));
+    expect(error).toMatchObject({ code: 'CONFIG_CONFLICT', message: expect.stringContaining('"mine"') });
+    expect(await readFile(configPath, 'utf8')).toBe(mine);
+  });
+});
+
 describe('trusted projects', () => {
   it('trust the cwd, the git repository that contains it and git repositories below it, and nothing else', async () => {
     const root = await temporaryDirectory();
