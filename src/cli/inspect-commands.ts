@@ -214,6 +214,11 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
           const withheld = projectFilesThatRunCode({ gitRepositoryMadeByBaton: imported.workspace.snapshot.manifest.kind === 'git' }).join(', ');
           process.stderr.write(`untrusted: its workspace restores without ${withheld} (files that make a CLI run commands); review them with \`baton workspace ${id} -o DIR\`, trust them with \`baton resume ${id} --trust PROMPT\`\n`);
         }
+        const setup = imported.conversation.options;
+        const code = [...Object.keys(setup?.mcpServers ?? {}).map((name) => `MCP server ${name}`), ...(setup?.skills ?? []).map((skill) => `skill ${skill.name}`)];
+        if (!options.trust && code.length > 0) {
+          process.stderr.write(`untrusted: its runs start without ${code.map(terminalLine).join(', ')} (they run code or steer the agent); review them with \`baton show --json ${id}\`, use them with \`baton resume ${id} --trust PROMPT\`\n`);
+        }
         process.stdout.write(`${terminalLine(id)}\n`);
       });
     });

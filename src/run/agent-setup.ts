@@ -99,5 +99,5 @@ function resolveServer(name: string, server: McpServer, env: NodeJS.ProcessEnv, 
 
 /** One line for a run's warning about what an untrusted conversation's setup did not get. */
 export function withheldWarning(withheld: string[], conversationId: string): string {
-  return `this conversation was imported and is not trusted: ${withheld.map(quoted).join(', ')} ${withheld.length === 1 ? 'was' : 'were'} not applied; resume with \`baton resume --trust ${conversationId} PROMPT\` to use ${withheld.length === 1 ? 'it' : 'them'}`;
+  return `this conversation was imported and is not trusted: ${withheld.map((item) => quoted(item)).join(', ')} ${withheld.length === 1 ? 'was' : 'were'} not applied; resume with \`baton resume --trust ${conversationId} PROMPT\` to use ${withheld.length === 1 ? 'it' : 'them'}`;
 }

@@ -120,3 +120,43 @@ describe.each(HARNESS_IDS)('the %s harness applies the agent setup', (id) => {
     expect(text.stdout).toContain(`setup: model ${expected.model} · high effort · MCP: probe · skills: release-notes`);
   }, 180_000);
 });
+
+describe('an imported conversation\'s agent setup', () => {
+  let world: World;
+  beforeEach(async () => {
+    world = await createWorld();
+  });
+  afterEach(async () => {
+    await world.cleanup();
+  });
+
+  it('starts without its MCP servers and skills until the user trusts it', async () => {
+    const probeLog = join(world.root, 'probe-starts.jsonl');
+    const mcpConfig = join(world.root, 'mcp.json');
+    await writeFile(mcpConfig, JSON.stringify({ mcpServers: { probe: { command: process.execPath, args: [PROBE_SERVER], env: { PROBE_LOG: probeLog } } } }));
+    const machineA = await world.machine('machine-a');
+    const first = await world.baton(machineA, ['run', '--harness', 'codex', '--mcp-config', mcpConfig, '--json', 'hello from A']);
+    expect(first.code, first.stderr).toBe(0);
+    const { conversationId } = runJson(first);
+    const file = join(world.root, 'export.json');
+    expect((await world.baton(machineA, ['export', conversationId, '-o', file])).code).toBe(0);
+    const startsOnA = (await readFile(probeLog, 'utf8')).trim().split('\n').length;
+
+    const machineB = await world.machine('machine-b');
+    const store = join(world.root, 'store-b', 'baton.db');
+    const imported = await world.baton(machineB, ['import', file], { store });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stderr).toContain(`untrusted: its runs start without MCP server probe (they run code or steer the agent)`);
+
+    const untrusted = await world.baton(machineB, ['resume', conversationId, '--json', 'hello untrusted'], { store });
+    expect(untrusted.code, untrusted.stderr).toBe(0);
+    expect(untrusted.stderr).toContain(`"MCP server probe" was not applied; resume with \`baton resume --trust ${conversationId} PROMPT\``);
+    expect(JSON.stringify(world.turns().find((turn) => lastUserText(turn) === 'hello untrusted')?.body)).not.toContain('baton_probe_lookup');
+    expect((await readFile(probeLog, 'utf8')).trim().split('\n')).toHaveLength(startsOnA);
+
+    const trusted = await world.baton(machineB, ['resume', '--trust', conversationId, '--json', 'hello trusted'], { store });
+    expect(trusted.code, trusted.stderr).toBe(0);
+    expect(JSON.stringify(world.turns().find((turn) => lastUserText(turn) === 'hello trusted')?.body)).toContain('baton_probe_lookup');
+    expect((await readFile(probeLog, 'utf8')).trim().split('\n').length).toBeGreaterThan(startsOnA);
+  }, 120_000);
+});

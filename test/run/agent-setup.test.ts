@@ -58,6 +58,6 @@ describe('setupForRun', () => {
     const { setup, withheld } = setupForRun(imported, {}, false);
     expect(setup).toEqual({ model: 'm', effort: 'high', mcpServers: undefined, skills: undefined });
     expect(withheld).toEqual(['MCP server github', 'MCP server docs', 'skill deploy']);
-    expect(withheldWarning(withheld, 'c_1')).toContain('baton resume --trust c_1');
+    expect(withheldWarning(withheld, 'c_1')).toBe('this conversation was imported and is not trusted: "MCP server github", "MCP server docs", "skill deploy" were not applied; resume with `baton resume --trust c_1 PROMPT` to use them');
   });
 });
