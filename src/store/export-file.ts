@@ -3,6 +3,7 @@
  * transcript file byte for byte, so `baton import` on another machine (another store) can resume it.
  */
 import { AgentSetup, agentSetupOf } from '../model/agent-setup.js';
+import { describeIssue } from '../model/describe-issue.js';
 import { z } from 'zod';
 import { BatonError, errorSummary, quoted } from '../errors.js';
 import { getHarness } from '../harness/registry.js';
@@ -232,9 +233,7 @@ export function parseExport(text: string, source: string): ImportedConversation 
   }
   const parsed = exportSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = issue.path.map(String).join('.') || '(top level)';
-    throw new BatonError('IMPORT_INVALID', `${source} is not a valid baton export: ${where}: ${errorSummary(issue.message)}`, {
+    throw new BatonError('IMPORT_INVALID', `${source} is not a valid baton export: ${describeIssue(parsed.error, '(top level)')}`, {
       hint: 'the file may be truncated, edited, or from a newer baton; export it again with `baton export`',
     });
   }

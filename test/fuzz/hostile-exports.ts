@@ -582,6 +582,38 @@ const textDamage = fc.oneof(
 );
 
 /**
+ * An agent setup an export claims: MCP servers whose commands, args and env are hostile, and skills whose names,
+ * paths and contents are. It is refused by its schema, or stored and never applied (the import is untrusted).
+ */
+function setupMutations(targets: Targets): fc.Arbitrary<Mutation> {
+  const value = hostileString(targets);
+  const server = fc.oneof(
+    fc.record({ command: value, args: fc.array(value, { maxLength: 3 }), env: fc.dictionary(fc.oneof(value, fc.constant('PATH')), value, { maxKeys: 2 }) }),
+    fc.record({ type: fc.constantFrom('http', 'sse', 'ws'), url: fc.oneof(value, fc.constantFrom('http://127.0.0.1:1/mcp', 'file:///etc/passwd', 'javascript:alert(1)')), headers: fc.dictionary(value, value, { maxKeys: 2 }) }),
+  );
+  const content = fc.oneof(fc.constant(Buffer.from('---\nname: x\ndescription: y\n---\n').toString('base64')), value);
+  const path = fc.oneof(value, fc.constantFrom('SKILL.md', '../../escape.md', '/etc/cron.d/x', 'a/../../b', 'scripts/run.sh', '.', 'a//b'));
+  const skill = fc.record({
+    name: fc.oneof(value, fc.constantFrom('release-notes', '../skills', 'a--b', '-x')),
+    description: value,
+    files: fc.array(fc.record({ path, content, executable: fc.boolean() }), { minLength: 1, maxLength: 3 }),
+  });
+  return fc.oneof(
+    fc.tuple(fc.oneof(value, fc.constantFrom('probe', '__proto__', 'a b')), server).map(([name, entry]) =>
+      setAt(`options.mcpServers[${JSON.stringify(name).slice(0, 40)}] = ${JSON.stringify(entry).slice(0, 60)}`, (doc) => {
+        doc.conversation.options = { ...doc.conversation.options, mcpServers: { [name]: entry } };
+      }),
+    ),
+    fc.array(skill, { minLength: 1, maxLength: 2 }).map((skills) =>
+      setAt(`options.skills = ${JSON.stringify(skills).slice(0, 60)}`, (doc) => {
+        doc.conversation.options = { ...doc.conversation.options, skills };
+      }),
+    ),
+    fc.oneof(value, fc.constantFrom('max', 'HIGH', 'low ')).map((effort) => setAt(`options.effort = ${JSON.stringify(effort).slice(0, 40)}`, (doc) => void (doc.conversation.options = { ...doc.conversation.options, effort }))),
+  );
+}
+
+/**
  * One hostile export file. Most cases mutate the parsed document (so they reach past JSON.parse), a few damage
  * the text as well.
  */
@@ -596,11 +628,12 @@ export function mutationKinds(seeds: readonly Seed[], targets: Targets): Record<
     manifest: manifestMutations(targets, seeds),
     blobs: blobMutations(targets),
     shape: shapeMutations(),
+    setup: setupMutations(targets),
   };
 }
 
 /** How often each kind of mutation is drawn: blobs most (they pass the schema and reach the restore). */
-const WEIGHTS: Record<string, number> = { ids: 3, references: 3, dates: 2, integers: 2, strings: 3, transcript: 4, manifest: 3, blobs: 6, shape: 2 };
+const WEIGHTS: Record<string, number> = { ids: 3, references: 3, dates: 2, integers: 2, strings: 3, transcript: 4, manifest: 3, blobs: 6, shape: 2, setup: 2 };
 
 export function hostileExport(seeds: readonly Seed[], targets: Targets, only?: string): fc.Arbitrary<HostileCase> {
   const kinds = mutationKinds(seeds, targets);

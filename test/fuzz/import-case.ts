@@ -142,6 +142,13 @@ export async function importAndResume(store: Store, text: string, directories: C
   const result = resumed.value;
   if (result.status !== 'succeeded') throw new CaseProblem('resume', `the run ${result.status}: ${result.error}`);
 
+  // The import is untrusted: none of its MCP servers or skills reached the CLI's home (baton's ledger of what it
+  // wrote there stays unwritten, and no skills folder appears).
+  for (const cliHome of [directories.codexHome, directories.claudeConfigDir]) {
+    for (const applied of ['baton-managed.json', 'skills']) {
+      if (await lstat(join(cliHome, applied)).then(() => true, () => false)) throw new CaseProblem('after resume', `an untrusted conversation's setup reached ${join(cliHome, applied)}`);
+    }
+  }
   // The CLI would find its session where baton put it, byte for byte.
   const harness = getHarness(conversation.harness);
   const cwd = await realpath(directories.cwd);
