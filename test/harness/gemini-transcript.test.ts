@@ -11,6 +11,7 @@ const FIXTURES = 'test/fixtures/gemini';
 const RESUMED_ID = '22222222-2222-4333-8444-555555555555';
 const KILLED_ID = '11111111-2222-4333-8444-555555555556';
 const resumed = () => readFile(join(FIXTURES, 'resumed', 'session-2026-12-02T13-03-22222222.jsonl'));
+const resumedWithToolCalls = () => readFile(join(FIXTURES, 'resumed-history-with-tool-calls', 'session-2026-12-02T16-12-fc56557c.jsonl'));
 const killed = () => readFile(join(FIXTURES, 'killed-mid-tool', 'session-2026-12-02T12-54-11111111.jsonl'));
 
 function envelopeOf(content: Buffer, sessionId = RESUMED_ID): Envelope {
@@ -118,6 +119,15 @@ describe('gemini transcript view', () => {
     expect(view.items[3]).toEqual({ kind: 'user', text: 'second prompt' });
     // verified with gemini 0.61.0: after the API error the CLI's closing `$set` history leaves the failed prompt out.
     expect(view.items).not.toContainEqual({ kind: 'user', text: 'FAIL400' });
+  });
+
+  it('shows a call once when the history a resume writes carries both its functionCall part and its toolCalls', async () => {
+    // verified with gemini 0.61.0: now and then the `$set` history's model message keeps the recorded `toolCalls`
+    // (with the result) next to the `functionCall` part of the same id.
+    const view = viewGeminiSession(await resumedWithToolCalls());
+    expect(view.items.map((item) => item.kind)).toEqual(['user', 'command', 'assistant', 'user', 'assistant']);
+    expect(view.items[1]).toEqual({ kind: 'command', callId: 'run_shell_command__run_shell_command_1796227972346_0', command: 'echo hi-3', output: 'hi-3', exitCode: 0 });
+    expect(view.items[4]).toEqual({ kind: 'assistant', text: 'ACK what?' });
   });
 
   it('shows what a session killed mid-tool kept: the prompt, and no call (the CLI had not recorded it)', async () => {

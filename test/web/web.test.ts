@@ -8,11 +8,15 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HARNESS_IDS } from '../../src/harness/ids.js';
+import { HARNESS_IDS, type HarnessId } from '../../src/harness/ids.js';
 import { newConversationId, newRunId } from '../../src/ids.js';
+import type { ReasoningEffort } from '../../src/model/agent-setup.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
+import type { RecordedRequest } from '../../src/testing/scripted-model-server.js';
 import { sha256Hex } from '../../src/transcript/envelope.js';
 import { createFleet, fleetScript, type Fleet } from '../e2e/fleet-world.js';
+import { conversationOf, lastUserText } from '../e2e/model-requests.js';
+import { waitFor } from '../e2e/world.js';
 
 const RESULTS = resolve('test-results');
 const CHROMIUM = '/usr/bin/chromium';
@@ -53,6 +57,35 @@ async function signIn(page: Page, withToken = token): Promise<void> {
 }
 
 const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: join(RESULTS, `web-${name}.png`), fullPage: true });
+
+interface FormCase {
+  harness: HarnessId;
+  model?: string;
+  effort?: ReasoningEffort;
+  /** A system prompt to give, or false where the form must offer none. */
+  systemPrompt?: string | false;
+  /** Where the effort lands in the model request, and the value "high" must give. */
+  effortSent?(request: RecordedRequest): unknown;
+  effortExpected?: unknown;
+}
+
+/** Claude Code with the worker's defaults; Gemini and OpenCode with the setup each takes (agent-setup.test.ts). */
+const FORM_CASES: FormCase[] = [
+  { harness: 'claude' },
+  // verified with gemini 0.61.0: effort is a thinking budget on the 2.5 models (24576 for high), so the form names one.
+  { harness: 'gemini', model: 'gemini-2.5-flash', effort: 'high', systemPrompt: false, effortSent: (request) => request.body?.generationConfig?.thinkingConfig?.thinkingBudget, effortExpected: 24576 },
+  // Behind the worker's model proxy OpenCode runs openai/gpt-5.1, whose "high" variant is `reasoning.effort`.
+  { harness: 'opencode', effort: 'high', systemPrompt: 'Answer tersely (baton web test system prompt)', effortSent: (request) => request.body?.reasoning?.effort, effortExpected: 'high' },
+];
+
+/** The model request of the agent's turn for `prompt`: the one that offered tools (not a title or routing call). */
+const requestOfTurn = (prompt: string): Promise<RecordedRequest> =>
+  waitFor(() => fleet.turns().find((turn) => lastUserText(turn) === prompt && offersTools(turn)), `the model request for "${prompt}"`);
+
+function offersTools(request: RecordedRequest): boolean {
+  const tools = request.body?.tools;
+  return Array.isArray(tools) && tools.length > 0;
+}
 
 describe('baton web', () => {
   afterEach(() => {
@@ -147,21 +180,65 @@ describe('baton web', () => {
     await page.close();
   }, 180_000);
 
-  it('shows a Claude Code conversation with the same view: prompt, command and output, reply', async () => {
-    const created = await fleet.api(token, 'POST', '/v1/conversations', { harness: 'claude', prompt: 'RUN echo hello-from-claude' });
-    expect(created.status).toBe(202);
-    await fleet.waitForRun(token, created.body.runId, (run) => run.status === 'succeeded', 'the Claude run', 90_000);
+  // Every other agent through the same form and view: started from the form with the agent setup it takes, run on
+  // the worker, its reply and command shown, a follow-up from the page that the model gets with the earlier turns.
+  it.each(FORM_CASES)('$harness: a conversation started from the form runs, shows its reply and command, and takes a follow-up', async (formCase) => {
+    const { harness } = formCase;
     const page = await newPage();
     await signIn(page);
     await page.getByRole('heading', { name: 'Conversations' }).waitFor();
-    await page.getByTestId('conversation-row').filter({ hasText: 'RUN echo hello-from-claude' }).getByRole('link').click();
-    await page.getByTestId('assistant-message').filter({ hasText: 'The command printed: hello-from-claude' }).waitFor();
-    expect(await page.getByTestId('command').textContent()).toContain('echo hello-from-claude');
-    expect(await page.getByTestId('command').locator('pre.output').textContent()).toBe('hello-from-claude');
-    expect(await page.getByTestId('run-header').textContent()).toMatch(/Run 1.*succeeded.*new · on worker-a/);
-    await shot(page, 'conversation-claude');
+    await page.getByTestId('new-conversation').click();
+    await page.locator('[data-testid=harness] option').first().waitFor({ state: 'attached' });
+    await page.getByTestId('harness').selectOption(harness);
+    // The efforts on offer are the ones GET /v1/harnesses names for this harness.
+    const levels = (await fleet.api(token, 'GET', '/v1/harnesses')).body.harnesses.find((option: any) => option.id === harness).effortLevels;
+    expect(await page.locator('[data-testid=effort] option').evaluateAll((options) => options.map((option) => (option as unknown as { value: string }).value))).toEqual(levels.length > 0 ? ['', ...levels] : []);
+    if (formCase.model) await page.getByTestId('model').fill(formCase.model);
+    if (formCase.effort) await page.getByTestId('effort').selectOption(formCase.effort);
+    await page.locator('details.agent-setup > summary').click();
+    await page.getByTestId('mcp-config').waitFor();
+    if (formCase.systemPrompt === false) {
+      // Gemini CLI takes no system prompt: the form offers none.
+      expect(await page.getByTestId('system-prompt').count()).toBe(0);
+      expect(await page.locator('details.agent-setup').textContent()).toContain('takes no system prompt');
+    } else if (formCase.systemPrompt) await page.getByTestId('system-prompt').fill(formCase.systemPrompt);
+    const prompt = `RUN echo hello-from-${harness}`;
+    await page.getByTestId('prompt').fill(prompt);
+    await shot(page, `new-conversation-${harness}`);
+    await page.getByTestId('start').click();
+    await page.waitForURL(/#\/c\/c_/);
+
+    await page.getByTestId('assistant-message').filter({ hasText: `The command printed: hello-from-${harness}` }).waitFor({ timeout: 90_000 });
+    expect(await page.getByTestId('command').textContent()).toContain(`echo hello-from-${harness}`);
+    expect(await page.getByTestId('command').locator('pre.output').textContent()).toBe(`hello-from-${harness}`);
+    await expect.poll(() => page.getByTestId('run-header').textContent()).toMatch(/Run 1.*succeeded.*new · on worker-a/);
+    if (formCase.model) expect(await page.locator('.toolbar .muted.small').first().textContent()).toContain(`${harness} · ${formCase.model}`);
+    if (formCase.effort) expect(await page.getByTestId('conversation-effort').textContent()).toBe(` · ${formCase.effort} effort`);
+    else expect(await page.getByTestId('conversation-effort').count()).toBe(0);
+    // The model's request for the prompt carried the setup chosen in the form.
+    const first = await requestOfTurn(prompt);
+    if (formCase.effortSent) expect(formCase.effortSent(first)).toBe(formCase.effortExpected);
+    if (formCase.systemPrompt) expect(JSON.stringify(first.body)).toContain(formCase.systemPrompt);
+
+    const followup = `what did the command print? (${harness})`;
+    await page.getByTestId('followup').fill(followup);
+    await page.getByTestId('send').click();
+    await page.getByTestId('assistant-message').filter({ hasText: `ACK ${followup}` }).waitFor({ timeout: 90_000 });
+    await expect.poll(() => page.getByTestId('run-header').allTextContents()).toHaveLength(2);
+    expect((await page.getByTestId('run-header').allTextContents())[1]).toMatch(/Run 2.*succeeded.*resume · on worker-a/);
+    expect(await page.getByTestId('user-message').allTextContents()).toEqual([prompt, followup]);
+    // The resumed transcript shows the first run's command once (Gemini's resume history may hold it twice).
+    expect(await page.getByTestId('command').count()).toBe(1);
+    // The follow-up resumed the conversation: the model was sent every earlier turn, and the setup again.
+    const resumed = await requestOfTurn(followup);
+    const turns = conversationOf(resumed);
+    expect(turns).toContainEqual({ kind: 'user', text: prompt });
+    expect(turns).toContainEqual({ kind: 'tool_output', text: expect.stringContaining(`hello-from-${harness}`) });
+    expect(turns).toContainEqual({ kind: 'assistant', text: expect.stringContaining(`The command printed: hello-from-${harness}`) });
+    if (formCase.effortSent) expect(formCase.effortSent(resumed)).toBe(formCase.effortExpected);
+    await shot(page, `conversation-${harness}`);
     await page.close();
-  }, 120_000);
+  }, 180_000);
 
   it('renders a 5,000-turn conversation quickly, keeping only the visible rows in the page', async () => {
     const turns = 5_000;

@@ -283,12 +283,15 @@ export function viewGeminiSession(content: Buffer): TranscriptView {
       if (text !== undefined) items.push({ kind: 'user', text });
     } else if (message.type === 'gemini') {
       // As recorded: `content` is the reply's text and `toolCalls` its calls with their results. In the history a
-      // resume writes with `$set`, `content` is the model's parts: text and functionCall.
+      // resume writes with `$set`, `content` is the model's parts: text and functionCall — and sometimes the
+      // recorded `toolCalls` too (verified with gemini 0.61.0), then a call is shown once, from `toolCalls`.
       const parts = partsOf(message.content);
       const text = typeof message.content === 'string' ? message.content : parts.flatMap((part) => (typeof part.text === 'string' && part.thought !== true ? [part.text] : [])).join('');
       if (text.trim() !== '') items.push({ kind: 'assistant', text });
-      for (const part of parts) if (isRecord(part.functionCall)) items.push(toolItem(part.functionCall));
-      for (const call of Array.isArray(message.toolCalls) ? message.toolCalls.filter(isRecord) : []) items.push(toolItem(call));
+      const calls = Array.isArray(message.toolCalls) ? message.toolCalls.filter(isRecord) : [];
+      const recorded = new Set(calls.flatMap((call) => (typeof call.id === 'string' ? [call.id] : [])));
+      for (const part of parts) if (isRecord(part.functionCall) && !(typeof part.functionCall.id === 'string' && recorded.has(part.functionCall.id))) items.push(toolItem(part.functionCall));
+      for (const call of calls) items.push(toolItem(call));
     }
   }
   return { items, unparsedLines: session.unparsedLines };
