@@ -1,7 +1,7 @@
 /**
  * A disciplined child process: argv only (no shell), stdin closed (a piped stdin would become part of Codex's
- * prompt) unless the harness hands the prompt over on it (OpenCode), stdout read as lines, the last few KB of
- * stderr kept for the error message, and signals sent to the whole process group so the CLI's own children stop
+ * prompt) unless the harness hands the prompt over on it (OpenCode), stdout read as lines, the last few lines
+ * of stderr kept for the exit error (stderr-tail.ts), and signals sent to the whole process group so the CLI's own children stop
  * with it. When the CLI exits, whatever is left of its process group is killed; a supervised launch
  * (src/sandbox/) also takes everything in its PID namespace.
  */
@@ -11,8 +11,7 @@ import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
 import { BatonError, quoted } from '../errors.js';
 import type { LaunchPlan } from '../sandbox/sandbox.js';
-
-const STDERR_TAIL_BYTES = 8192;
+import { StderrTail } from './stderr-tail.js';
 
 export interface ChildExit {
   exitCode: number | null;
@@ -24,7 +23,8 @@ export interface CliProcess {
   /** Every stdout line, in order, until the process closes stdout. */
   readonly lines: AsyncIterable<string>;
   readonly exited: Promise<ChildExit>;
-  stderrTail(): string;
+  /** The last few non-empty lines of the CLI's stderr, oldest first, terminal-safe (see stderr-tail.ts). */
+  stderrTail(): string[];
   /** Sends a signal to the CLI's process group; false once it has exited. */
   signal(signal: NodeJS.Signals): boolean;
 }
@@ -50,11 +50,8 @@ export function spawnCli(plan: Pick<LaunchPlan, 'file' | 'args' | 'env' | 'cwd' 
     // Anything the CLI left in its process group goes with it (a PID namespace takes the rest).
     if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
   });
-  let stderr = Buffer.alloc(0);
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr = Buffer.concat([stderr, chunk]);
-    if (stderr.length > STDERR_TAIL_BYTES * 2) stderr = stderr.subarray(-STDERR_TAIL_BYTES);
-  });
+  const stderr = new StderrTail();
+  child.stderr!.on('data', (chunk: Buffer) => stderr.write(chunk));
   let hasExited = false;
   const exited = new Promise<ChildExit>((resolve, reject) => {
     child.once('error', (error: NodeJS.ErrnoException) => {
@@ -76,7 +73,7 @@ export function spawnCli(plan: Pick<LaunchPlan, 'file' | 'args' | 'env' | 'cwd' 
     pid: child.pid,
     lines,
     exited,
-    stderrTail: () => stderr.subarray(-STDERR_TAIL_BYTES).toString('utf8'),
+    stderrTail: () => stderr.lines(),
     signal(signal) {
       if (hasExited || child.pid === undefined) return false;
       // A supervisor killed by SIGINT would take the CLI down before it saved: only SIGKILL goes to it.

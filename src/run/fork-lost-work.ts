@@ -12,7 +12,7 @@ import { MAIN_FILE_KEY } from '../transcript/envelope.js';
 import { WorkspaceTracker } from '../workspace/tracker.js';
 import type { SnapshotOptions } from '../workspace/workspace.js';
 import { snapshotOptions } from './launch.js';
-import type { RunOptions } from './runner.js';
+import type { RunOptions } from './run-options.js';
 import { TranscriptSaver } from './saver.js';
 import type { Redactor } from '../redact/redactor.js';
 import { redactManifest } from '../redact/workspace-manifest.js';

@@ -16,18 +16,18 @@ import { restoreWorkspace, WorkspaceTracker } from '../workspace/tracker.js';
 import { copyWithheld, presentEntries, withholdRestored } from '../workspace/withhold.js';
 import { DEFAULT_MAX_SNAPSHOT_BYTES, type RestoreMode, type SnapshotOptions } from '../workspace/workspace.js';
 import type { RunEventRecorder } from './events.js';
-import type { RunOptions } from './runner.js';
+import type { RunOptions } from './run-options.js';
 import { TranscriptSaver, type SaverTarget } from './saver.js';
 import { redactLocalCopies } from './redacted-local-copy.js';
 import type { Redactor } from '../redact/redactor.js';
 import type { AgentSetup } from '../model/agent-setup.js';
 
-/** Resume: load, verify and rehydrate the stored transcript. New: mint the session id if the harness does. */
 /** How a run snapshots its workspace: its options, else the defaults. */
 export function snapshotOptions(options: RunOptions): SnapshotOptions {
   return { maxBytes: options.workspace?.maxBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES, includeSecrets: options.workspace?.includeSecrets ?? false };
 }
 
+/** Resume: load, verify and rehydrate the stored transcript. New: mint the session id if the harness does. */
 export async function prepareLaunch(
   harness: Harness,
   conversation: Conversation,

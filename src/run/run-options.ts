@@ -1,0 +1,83 @@
+/** What a run is given (RunOptions) and what it returns (RunResult): the runner's public types. */
+import type { BatonConfig } from '../config.js';
+import type { ErrorCode } from '../errors.js';
+import type { HarnessId } from '../harness/ids.js';
+import type { AgentSetup } from '../model/agent-setup.js';
+import type { KnownSecret } from '../redact/known-secrets.js';
+import type { FinishedRunStatus, Store } from '../store/store.js';
+import type { RestoreMode } from '../workspace/workspace.js';
+import type { SandboxOptions } from './containment.js';
+import type { TimedEvent } from './events.js';
+import type { ModelAccess } from './model-access.js';
+
+export const DEFAULT_SAVE_INTERVAL_MS = 5_000;
+export const DEFAULT_LEASE_MS = 30_000;
+
+export interface RunOptions {
+  store: Store;
+  prompt: string;
+  /** The run's working directory; created if missing on resume. */
+  cwd: string;
+  /**
+   * The agent setup given for this run (model, effort, system prompt, MCP servers, skills): a new conversation
+   * is stored with it; on a resume the options given replace the conversation's and are stored for later runs.
+   */
+  setup?: AgentSetup | undefined;
+  /** The environment the CLI inherits (and where its home is resolved from); default process.env. */
+  env?: NodeJS.ProcessEnv;
+  config?: BatonConfig;
+  /** Aborting interrupts the CLI (SIGINT to its process group); the run still gets its final save. */
+  signal?: AbortSignal;
+  onEvent?: (event: TimedEvent) => void;
+  /** The working directory travels with the conversation (see src/workspace/); on by default. */
+  workspace?: WorkspaceOptions;
+  saveIntervalMs?: number;
+  leaseMs?: number;
+  host?: string;
+  /** Store events this soon after they happen (for live followers elsewhere); default: with each save. */
+  eventFlushMs?: number;
+  /** How the CLI is contained (src/sandbox/); default: no sandbox, but nothing outlives the run. */
+  sandbox?: SandboxOptions;
+  /**
+   * What is redacted from everything the run saves or streams (src/redact/): on by default, with the run's
+   * credential variables and the CLI's stored credentials; `secrets` adds values baton knows (a tenant's).
+   * `enabled: false` (`--no-redact`) stores byte for byte, and the run records that.
+   */
+  redaction?: { enabled?: boolean; secrets?: KnownSecret[] };
+  /**
+   * The model API through a worker's model proxy: the CLI is configured with its URL and the run's token, the
+   * token is revoked once the CLI has exited, the usage is stored with the run, and a refusal (a token limit)
+   * fails the run.
+   */
+  modelAccess?: ModelAccess | undefined;
+}
+
+export interface WorkspaceOptions {
+  /** false: neither restore nor snapshot the workspace. */
+  enabled?: boolean;
+  /** The directory to track (default: the run's cwd); a resume restores into it. */
+  dir?: string;
+  /** How a resume treats a directory that holds other work: refuse (default), overwrite, or skip the restore. */
+  restore?: RestoreMode;
+  maxBytes?: number;
+  includeSecrets?: boolean;
+  /**
+   * The user trusts the conversation's workspace: an imported (untrusted) conversation becomes trusted, and the
+   * files its restores withheld (see workspace/withhold.ts) are restored too.
+   */
+  trust?: boolean;
+}
+
+export interface RunResult {
+  conversationId: string;
+  harness: HarnessId;
+  sessionId: string | undefined;
+  runId: string;
+  status: FinishedRunStatus;
+  exitCode: number | undefined;
+  error: string | undefined;
+  /** The stable code of a failure baton names (SESSION_MISMATCH); undefined for a CLI that just failed. */
+  errorCode: ErrorCode | undefined;
+  /** The conversation that keeps this run's unsaved work, when the run lost its lease (see fork-lost-work.ts). */
+  forkedInto: string | undefined;
+}

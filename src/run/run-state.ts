@@ -1,0 +1,28 @@
+/**
+ * What the runner learns about one run while it goes: the session, the failures baton names, the interrupt and
+ * the lost lease, the CLI's tools in flight and its turn's end. Supervision and the final saves write it; the
+ * run's outcome (outcome.ts) is decided from it.
+ */
+import type { ErrorCode } from '../errors.js';
+import type { UnfinishedToolCall } from '../harness/harness.js';
+
+export interface RunState {
+  sessionId: string | undefined;
+  failure: string | undefined;
+  failureCode: ErrorCode | undefined;
+  interrupted: boolean;
+  sessionMismatch: boolean;
+  /** Why the run lost the conversation's lease, once it did: it stops, and saves nothing more to it. */
+  leaseLost: string | undefined;
+  forkedInto: string | undefined;
+  /** Tool calls the CLI reported starting and not finishing (see Harness.recordUnfinishedTools). */
+  toolsInFlight: UnfinishedToolCall[];
+  /** The CLI reported the end of its turn (turn.completed or turn.failed). */
+  turnEnded: boolean;
+  /** Set while the CLI runs: stops it when the lease is lost. */
+  onLeaseLost?: () => void;
+}
+
+export function newRunState(sessionId: string | undefined): RunState {
+  return { sessionId, failure: undefined, failureCode: undefined, interrupted: false, sessionMismatch: false, leaseLost: undefined, forkedInto: undefined, toolsInFlight: [], turnEnded: false };
+}
