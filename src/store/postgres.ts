@@ -22,10 +22,9 @@ import {
 import { BatonError, isBatonError } from '../errors.js';
 import { migrateToLatest, type MigrationDialect } from './migrations.js';
 import type { Database } from './schema.js';
-import { encodeChunk } from './chunk-codec.js';
-import { rowIdentity, StoreEncryption } from './encryption.js';
+import { StoreEncryption } from './encryption.js';
 import type { KeyMaterial } from './master-key.js';
-import { leaseLostError, sealBody, SqlStore, staleBaseError } from './sql-store.js';
+import { SqlStore } from './sql-store.js';
 import type { FinishRunInput, NewRunEvent, QueueRunInput, Run, StartRunInput, TranscriptAppend, TranscriptCursor } from './store.js';
 
 export const POSTGRES_MIGRATION_DIALECT: MigrationDialect = { bytes: 'bytea', bigInteger: 'bigint', serialKey: 'bigserial' };
@@ -80,49 +79,11 @@ export class PostgresStore extends SqlStore {
     return run;
   }
 
-  /**
-   * A delta append in one statement — one round trip, its own transaction — since it is every periodic save of
-   * every worker. The checks are SqlStore's: the version's end moves only if `base` is still the file's newest
-   * version and still ends where the writer thinks (a concurrent writer holds the row lock until it commits, and
-   * the condition is then re-checked), and the chunk goes after the version's last one.
-   */
+  /** A delta append in one statement, one round trip, since it is every periodic save of every worker. */
   override async appendTranscript(input: TranscriptAppend): Promise<TranscriptCursor> {
     const base = input.base;
     if (!base) return super.appendTranscript(input);
-    const cipher = await this.cipherFor(this.db, input.conversationId);
-    // Sealed for where it goes: this conversation, this version, at the version's current end.
-    const encoded = sealBody(cipher, encodeChunk(input.bytes), rowIdentity('transcript_chunks.data', input.conversationId, base.versionId, base.byteLength, input.bytes.length));
-    const data = await this.bodies.write(encoded.data);
-    const meta = input.meta ? cipher.sealText(rowIdentity('transcript_versions.meta', input.conversationId, base.versionId), JSON.stringify(input.meta)) : null;
-    const afterSha256 = cipher.digest(input.after.sha256);
-    const result = await sql<{ version_id: number }>`
-      with moved as (
-        update transcript_versions
-        set line_count = ${input.after.lineCount}, byte_length = ${input.after.byteLength}, sha256 = ${afterSha256}, meta = coalesce(${meta}::text, meta)
-        where id = ${base.versionId} and conversation_id = ${input.conversationId} and file_key = ${input.fileKey}
-          and sha256 = ${cipher.digest(base.sha256)} and byte_length = ${base.byteLength}
-          and not exists (
-            select 1 from transcript_versions newer
-            where newer.conversation_id = ${input.conversationId} and newer.file_key = ${input.fileKey} and newer.id > ${base.versionId}
-          )
-          and (${!input.asLeaseHolder}::boolean or exists (
-            select 1 from conversations holder where holder.id = ${input.conversationId} and holder.active_run_id = ${input.runId ?? ''}
-          ))
-        returning id
-      )
-      insert into transcript_chunks (version_id, sequence, codec, data, byte_length, line_count_after, sha256_after)
-      select moved.id, (select coalesce(max(chunk.sequence), 0) + 1 from transcript_chunks chunk where chunk.version_id = moved.id),
-        ${encoded.codec}::text, ${data}::bytea, ${input.bytes.length}::bigint, ${input.after.lineCount}::bigint, ${afterSha256}::text
-      from moved
-      returning version_id`.execute(this.db);
-    if (result.rows.length === 0) {
-      if (input.asLeaseHolder) {
-        const holder = await this.db.selectFrom('conversations').select('active_run_id').where('id', '=', input.conversationId).executeTakeFirst();
-        if (holder?.active_run_id !== input.runId) throw leaseLostError(input.conversationId, input.runId);
-      }
-      throw staleBaseError(input);
-    }
-    return { versionId: base.versionId, ...input.after };
+    return this.transcripts.appendDeltaInOneStatement({ ...input, base });
   }
 
   override async appendRunEvents(runId: string, events: NewRunEvent[]): Promise<void> {
