@@ -23,9 +23,14 @@ import { BatonError, isBatonError } from '../errors.js';
 import { migrateToLatest, type MigrationDialect } from './migrations.js';
 import type { Database } from './schema.js';
 import { StoreEncryption } from './encryption.js';
+import type { FleetWorkerStore } from './fleet-workers.js';
 import type { KeyMaterial } from './master-key.js';
+import { SqlFleetWorkers } from './sql/fleet-workers.js';
+import { SqlRunQueue, type QueueJob } from './sql/run-queue.js';
 import { SqlStore } from './sql-store.js';
 import type { FinishRunInput, NewRunEvent, QueueRunInput, Run, StartRunInput, TranscriptAppend, TranscriptCursor } from './store.js';
+
+export type { QueueJob } from './sql/run-queue.js';
 
 export const POSTGRES_MIGRATION_DIALECT: MigrationDialect = { bytes: 'bytea', bigInteger: 'bigint', serialKey: 'bigserial' };
 
@@ -48,9 +53,14 @@ export const RUN_CHANGES_CHANNEL = 'baton_run_changes';
 /**
  * The SQL store on PostgreSQL, announcing each change to a run on RUN_CHANGES_CHANNEL (LISTEN/NOTIFY), so that
  * `baton serve` streams a run's events live whichever worker runs it. It also gives the fleet (src/fleet/) the
- * database URL, for the job queue that lives in the same database.
+ * database URL, for the job queue that lives in the same database, the queue's writes that go with a run's
+ * (sql/run-queue.ts), and the worker registry.
  */
 export class PostgresStore extends SqlStore {
+  /** The fleet's workers and their heartbeats (src/fleet/worker.ts). */
+  readonly fleetWorkers: FleetWorkerStore;
+  private readonly runQueue: SqlRunQueue;
+
   constructor(
     db: Kysely<Database>,
     location: string,
@@ -59,6 +69,8 @@ export class PostgresStore extends SqlStore {
     encryption: StoreEncryption = StoreEncryption.plaintext(location),
   ) {
     super(db, location, undefined, undefined, encryption);
+    this.fleetWorkers = new SqlFleetWorkers(db);
+    this.runQueue = new SqlRunQueue(this.context, this.runs);
   }
 
   override async startRun(input: StartRunInput): Promise<Run> {
@@ -71,6 +83,23 @@ export class PostgresStore extends SqlStore {
     const run = await super.queueRun(input);
     await this.announce(run.id);
     return run;
+  }
+
+  /** queueRun and the run's job in the queue (graphile-worker), in one transaction; `notFound()` without the conversation. */
+  async queueRunWithJob(input: QueueRunInput, job: QueueJob, notFound: () => Error): Promise<Run> {
+    const run = await this.runQueue.enqueue(input, job, notFound);
+    await this.announce(run.id);
+    return run;
+  }
+
+  /**
+   * Puts run `runId`, which a stopping worker interrupted, back in the queue with `job`, in one transaction;
+   * false (nothing changed) unless the run ended interrupted.
+   */
+  async handBackRun(runId: string, job: QueueJob): Promise<boolean> {
+    const handedBack = await this.runQueue.handBack(runId, job);
+    if (handedBack) await this.announce(runId);
+    return handedBack;
   }
 
   override async finishRun(runId: string, result: FinishRunInput): Promise<Run> {
@@ -94,6 +123,11 @@ export class PostgresStore extends SqlStore {
   /** Tells listeners that run `runId` changed; best effort (a follower also polls). */
   async announce(runId: string): Promise<void> {
     await sql`select pg_notify(${RUN_CHANGES_CHANNEL}, ${runId})`.execute(this.db).catch(() => undefined);
+  }
+
+  /** PostgreSQL keeps old row versions until VACUUM FULL, which locks every table: that is the operator's to run. */
+  override async discardFreedPages(): Promise<boolean> {
+    return false;
   }
 }
 

@@ -7,18 +7,20 @@
  * workspace snapshots, import, tenant secrets and API tokens; rows.ts turns rows into baton's types and
  * seals their columns in an encrypted store. This class composes them into the Store.
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { ApiTokenStore } from './api-tokens.js';
 import { inlineChunkBodies, type ChunkBodies } from './chunk-bodies.js';
 import { StoreEncryption } from './encryption.js';
 import type { KeyMaterial } from './master-key.js';
 import type { Database } from './schema.js';
+import { SqlApiTokens } from './sql/api-tokens.js';
 import { SqlContext } from './sql/context.js';
 import { SqlConversations } from './sql/conversations.js';
 import { importConversation } from './sql/import.js';
 import { SqlRunEvents } from './sql/run-events.js';
 import { SqlRuns } from './sql/runs.js';
 import { SqlTenantSecrets } from './sql/tenant-secrets.js';
-import { SqlTranscripts } from './sql/transcripts.js';
+import { SqlTranscripts, type StoredVersionEnd } from './sql/transcripts.js';
 import { SqlWorkspaceSnapshots, type NewWorkspaceSnapshot } from './sql/workspace-snapshots.js';
 import type {
   Conversation,
@@ -29,10 +31,10 @@ import type {
   NewRunEvent,
   QueueRunInput,
   Run,
-  StoredRunEvent,
   RunTally,
   StartRunInput,
   Store,
+  StoredRunEvent,
   StoredTranscript,
   StoredWorkspaceSnapshot,
   TranscriptAppend,
@@ -41,6 +43,7 @@ import type {
 } from './store.js';
 
 export { secretsNeedEncryption } from './sql/tenant-secrets.js';
+export type { StoredVersionEnd } from './sql/transcripts.js';
 
 export class SqlStore implements Store {
   protected readonly context: SqlContext;
@@ -50,8 +53,11 @@ export class SqlStore implements Store {
   protected readonly transcripts: SqlTranscripts;
   protected readonly workspaceSnapshots: SqlWorkspaceSnapshots;
   protected readonly secrets: SqlTenantSecrets;
+  /** The API tokens of `baton serve` (src/fleet/tokens.ts keeps the rules). */
+  readonly tokens: ApiTokenStore;
 
   constructor(
+    /** For the store's own modules (and tests): every other module asks through the methods. */
     readonly db: Kysely<Database>,
     readonly location: string,
     private readonly onClose: () => Promise<void> = async () => db.destroy(),
@@ -67,11 +73,17 @@ export class SqlStore implements Store {
     this.transcripts = new SqlTranscripts(this.context);
     this.workspaceSnapshots = new SqlWorkspaceSnapshots(this.context);
     this.secrets = new SqlTenantSecrets(this.context);
+    this.tokens = new SqlApiTokens(db);
   }
 
   /** Whether the store is encrypted, and the id of its master key. */
   get encryptionStatus(): { encrypted: boolean; keyId: string | undefined } {
     return { encrypted: this.context.encryption.encrypted, keyId: this.context.encryption.keyId };
+  }
+
+  /** Asks the database for nothing: fails (STORE_ERROR on PostgreSQL) when it does not answer. */
+  async ping(): Promise<void> {
+    await this.db.selectNoFrom((eb) => eb.lit(1).as('one')).execute();
   }
 
   // --- conversations --------------------------------------------------------------------------------------
@@ -114,11 +126,6 @@ export class SqlStore implements Store {
     return this.runs.queue(input);
   }
 
-  /** queueRun inside `trx`, with this store's cipher for the conversation: for a job queue that enqueues in the same transaction. */
-  queueRunInTransaction(trx: Transaction<Database>, input: QueueRunInput, notFound: () => Error): Promise<Run> {
-    return this.runs.queueInTransaction(trx, input, notFound);
-  }
-
   startRun(input: StartRunInput): Promise<Run> {
     return this.runs.start(input);
   }
@@ -159,6 +166,11 @@ export class SqlStore implements Store {
 
   loadTranscript(conversationId: string): Promise<StoredTranscript | undefined> {
     return this.transcripts.load(conversationId);
+  }
+
+  /** Where each of the conversation's files ends now, without loading any: tells whether a loaded copy is current. */
+  latestTranscriptVersionEnds(conversationId: string): Promise<StoredVersionEnd[]> {
+    return this.transcripts.latestVersionEnds(conversationId);
   }
 
   // --- workspace snapshots --------------------------------------------------------------------------------
@@ -211,6 +223,16 @@ export class SqlStore implements Store {
   async enableEncryption(): Promise<{ conversations: number; keyId: string }> {
     const { encryptStoreInPlace } = await import('./enable-encryption.js');
     return encryptStoreInPlace(this.db, this.context.bodies, this.context.encryption, this.location);
+  }
+
+  /**
+   * Rewrites the SQLite file without its freed pages, and empties its -wal file: both still hold rows as they
+   * were (after `enableEncryption`, the plaintext). True when it did; PostgresStore cannot (false).
+   */
+  async discardFreedPages(): Promise<boolean> {
+    await sql`VACUUM`.execute(this.db);
+    await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(this.db);
+    return true;
   }
 
   async close(): Promise<void> {

@@ -37,7 +37,7 @@ async function nextRunSequence(trx: Transaction<Database>, conversationId: strin
 
 /**
  * Inserts a queued run numbered after every earlier run of the conversation, inside `trx` — so that a job
- * queue on the same database can enqueue its job in the same transaction (src/fleet/queue.ts).
+ * queue on the same database can enqueue its job in the same transaction (run-queue.ts).
  */
 async function queueRunIn(trx: Transaction<Database>, input: QueueRunInput, notFound: () => Error, cipher: RowCipher): Promise<Run> {
   const now = Date.now();
@@ -79,6 +79,17 @@ export class SqlRuns {
     const cipher = encryption.encrypted ? await encryption.forConversation(trx, input.conversationId) : plaintextCipher;
     if (!cipher) throw notFound();
     return queueRunIn(trx, input, notFound, cipher);
+  }
+
+  /** Puts an interrupted run back in the queue, one more handoff; false (nothing changed) unless it ended interrupted. */
+  async requeueInterruptedInTransaction(trx: Transaction<Database>, runId: string): Promise<boolean> {
+    const updated = await trx
+      .updateTable('runs')
+      .set((eb) => ({ status: 'queued', handoffs: eb('handoffs', '+', 1), ended_at: null, exit_code: null, error: null }))
+      .where('id', '=', runId)
+      .where('status', '=', 'interrupted')
+      .executeTakeFirst();
+    return Number(updated.numUpdatedRows) > 0;
   }
 
   async start(input: StartRunInput): Promise<Run> {

@@ -20,6 +20,14 @@ import { bodyProblem, openBody, sealBody } from './sealed-bodies.js';
 /** Chunks below this size are a run's periodic deltas, merged by compactTranscript. */
 const SMALL_CHUNK_BYTES = 256 * 1024;
 
+/** Where a file's newest stored version ends, as stored (`sha256` is the keyed digest of it in an encrypted store). */
+export interface StoredVersionEnd {
+  key: string;
+  versionId: number;
+  byteLength: number;
+  sha256: string;
+}
+
 /** An append whose base is no longer where the file's newest version ends: another writer got there first. */
 export function staleBaseError(input: Pick<TranscriptAppend, 'conversationId' | 'fileKey'>): BatonError {
   return new BatonError('STORE_ERROR', `transcript "${input.fileKey}" of conversation ${input.conversationId} changed in the store while this run was saving it`, {
@@ -278,6 +286,19 @@ export class SqlTranscripts {
       .setIsolationLevel('repeatable read')
       .setAccessMode('read only')
       .execute(async (trx) => this.loadIn(trx, conversationId));
+  }
+
+  /** Where each file's newest version ends, without loading it: one indexed query. */
+  async latestVersionEnds(conversationId: string): Promise<StoredVersionEnd[]> {
+    const rows = await this.context.db
+      .selectFrom('transcript_versions')
+      .select(['id', 'file_key', 'byte_length', 'sha256'])
+      .where('conversation_id', '=', conversationId)
+      .orderBy('id', 'desc')
+      .execute();
+    const latest = new Map<string, StoredVersionEnd>();
+    for (const row of rows) if (!latest.has(row.file_key)) latest.set(row.file_key, { key: row.file_key, versionId: num(row.id), byteLength: num(row.byte_length), sha256: row.sha256 });
+    return [...latest.values()];
   }
 
   private async loadIn(trx: Transaction<Database>, conversationId: string): Promise<StoredTranscript | undefined> {
