@@ -77,15 +77,11 @@ export function registerKeyCommands(program: Command, globals: () => GlobalOptio
         const sql = sqlStore(store);
         const { conversations, keyId } = await sql.enableEncryption();
         process.stderr.write(`${store.location}: encrypted ${conversations} conversation(s) under master key ${keyId}; from now on it opens only with that key\n`);
-        const { PostgresStore } = await import('../store/postgres.js');
-        const { sql: raw } = await import('kysely');
-        if (store instanceof PostgresStore) {
-          process.stderr.write('note: PostgreSQL keeps the old row versions until VACUUM FULL; backups taken before still hold the plaintext\n');
-        } else {
-          // The freed pages (and the -wal file) still hold the plaintext rows: rewrite the file without them.
-          await raw`VACUUM`.execute(sql.db);
-          await raw`PRAGMA wal_checkpoint(TRUNCATE)`.execute(sql.db);
+        // The freed pages (and SQLite's -wal file) still hold the plaintext rows: the file is rewritten without them.
+        if (await sql.discardFreedPages()) {
           process.stderr.write('note: copies of the file taken before (backups) still hold the plaintext\n');
+        } else {
+          process.stderr.write('note: PostgreSQL keeps the old row versions until VACUUM FULL; backups taken before still hold the plaintext\n');
         }
       } finally {
         await store.close();

@@ -5,11 +5,9 @@
  * order: one conversation never runs on two workers at once, and a follow-up waits behind the active run.
  */
 import { makeWorkerUtils, runMigrations, Logger, type LogLevel, type WorkerUtils } from 'graphile-worker';
-import { sql, type Transaction } from 'kysely';
 import { BatonError, errorMessage } from '../errors.js';
 import { newRunId } from '../ids.js';
-import type { PostgresStore } from '../store/postgres.js';
-import type { Database } from '../store/schema.js';
+import type { PostgresStore, QueueJob } from '../store/postgres.js';
 import type { Run } from '../store/store.js';
 
 /** The graphile-worker task that runs one queued baton run; its payload is `{ runId }`. */
@@ -46,15 +44,9 @@ export async function queueUtils(store: PostgresStore): Promise<WorkerUtils> {
 /** Records a queued run of the conversation and enqueues its job, atomically. */
 export async function enqueueRun(store: PostgresStore, input: { conversationId: string; prompt: string; runId?: string }): Promise<Run> {
   const runId = input.runId ?? newRunId();
-  const run = await store.db.transaction().execute(async (trx) => {
-    const queued = await store.queueRunInTransaction(trx, { conversationId: input.conversationId, runId, prompt: input.prompt }, () =>
-      new BatonError('CONVERSATION_NOT_FOUND', `no conversation ${input.conversationId}`, { hint: 'list conversations with GET /v1/conversations' }),
-    );
-    await addRunJob(trx, queued);
-    return queued;
-  });
-  await store.announce(run.id);
-  return run;
+  return store.queueRunWithJob({ conversationId: input.conversationId, runId, prompt: input.prompt }, runJob({ id: runId, conversationId: input.conversationId }), () =>
+    new BatonError('CONVERSATION_NOT_FOUND', `no conversation ${input.conversationId}`, { hint: 'list conversations with GET /v1/conversations' }),
+  );
 }
 
 /**
@@ -62,22 +54,11 @@ export async function enqueueRun(store: PostgresStore, input: { conversationId: 
  * another worker continues it. Does nothing unless the run ended interrupted.
  */
 export async function handBackRun(store: PostgresStore, run: Run): Promise<boolean> {
-  const handedBack = await store.db.transaction().execute(async (trx) => {
-    const updated = await trx
-      .updateTable('runs')
-      .set((eb) => ({ status: 'queued', handoffs: eb('handoffs', '+', 1), ended_at: null, exit_code: null, error: null }))
-      .where('id', '=', run.id)
-      .where('status', '=', 'interrupted')
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) === 0) return false;
-    await addRunJob(trx, run, HANDED_BACK_PRIORITY);
-    return true;
-  });
-  if (handedBack) await store.announce(run.id);
-  return handedBack;
+  return store.handBackRun(run.id, runJob(run, HANDED_BACK_PRIORITY));
 }
 
-async function addRunJob(trx: Transaction<Database>, run: Pick<Run, 'id' | 'conversationId'>, priority = 0): Promise<void> {
+/** The job of a run: in its conversation's queue, so that the conversation's runs go one at a time, in order. */
+function runJob(run: Pick<Run, 'id' | 'conversationId'>, priority = 0): QueueJob {
   const payload: RunJobPayload = { runId: run.id };
-  await sql`select graphile_worker.add_job(${RUN_TASK}, ${JSON.stringify(payload)}::json, queue_name := ${run.conversationId}, max_attempts := 25, priority := ${priority})`.execute(trx);
+  return { task: RUN_TASK, payload, queueName: run.conversationId, maxAttempts: 25, priority };
 }

@@ -6,29 +6,24 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { BatonError } from '../errors.js';
-import type { SqlStore } from '../store/sql-store.js';
+import type { ApiTokenStore, TokenSummary } from '../store/api-tokens.js';
+
+export type { TokenSummary } from '../store/api-tokens.js';
 
 const TOKEN_PREFIX = 'baton_';
 const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** A token's last use is recorded to this precision: at most one write per token, server and minute. */
 const LAST_USE_PRECISION_MS = 60_000;
 
-/** What the token functions need of a store: its tables (either backend). */
-export type TokenStore = Pick<SqlStore, 'db'>;
+/** What the token functions need of a store: its tokens (either backend). */
+export interface TokenStore {
+  tokens: ApiTokenStore;
+}
 
 export interface CreatedToken {
   id: string;
   tenant: string;
   token: string;
-}
-
-/** What may be shown about a token: never the token itself, nor its hash. */
-export interface TokenSummary {
-  id: string;
-  tenant: string;
-  createdAt: number;
-  lastUsedAt: number | undefined;
-  revokedAt: number | undefined;
 }
 
 export function assertTenantName(tenant: string): void {
@@ -45,21 +40,13 @@ export async function createToken(store: TokenStore, tenant: string): Promise<Cr
   assertTenantName(tenant);
   const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
   const id = `t_${randomBytes(6).toString('hex')}`;
-  await store.db.insertInto('api_tokens').values({ id, tenant, token_sha256: digest(token), created_at: Date.now(), revoked_at: null, last_used_at: null }).execute();
+  await store.tokens.insert({ id, tenant, tokenSha256: digest(token), createdAt: Date.now() });
   return { id, tenant, token };
-}
-
-const SUMMARY_COLUMNS = ['id', 'tenant', 'created_at', 'last_used_at', 'revoked_at'] as const;
-
-function toSummary(row: { id: string; tenant: string; created_at: number; last_used_at: number | null; revoked_at: number | null }): TokenSummary {
-  return { id: row.id, tenant: row.tenant, createdAt: Number(row.created_at), lastUsedAt: row.last_used_at === null ? undefined : Number(row.last_used_at), revokedAt: row.revoked_at === null ? undefined : Number(row.revoked_at) };
 }
 
 /** Every token (of one tenant, with `tenant`), revoked ones too, oldest first. */
 export async function listTokens(store: TokenStore, filter: { tenant?: string } = {}): Promise<TokenSummary[]> {
-  let query = store.db.selectFrom('api_tokens').select(SUMMARY_COLUMNS);
-  if (filter.tenant !== undefined) query = query.where('tenant', '=', filter.tenant);
-  return (await query.orderBy('created_at').orderBy('id').execute()).map(toSummary);
+  return store.tokens.list(filter);
 }
 
 /**
@@ -69,34 +56,23 @@ export async function listTokens(store: TokenStore, filter: { tenant?: string } 
 export async function revokeToken(store: TokenStore, id: string): Promise<{ token: TokenSummary; alreadyRevoked: boolean }> {
   // Not echoed: it is a secret.
   if (id.startsWith(TOKEN_PREFIX)) throw new BatonError('USAGE', 'that is a token, not a token id', { hint: 'pass the token\'s id (t_…): `baton token list` shows them' });
-  return store.db.transaction().execute(async (trx) => {
-    // The write first: it takes the row's lock, so two revocations of one token cannot both count.
-    const revoked = await trx.updateTable('api_tokens').set({ revoked_at: Date.now() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
-    const alreadyRevoked = Number(revoked.numUpdatedRows) === 0;
-    if (!alreadyRevoked) await trx.updateTable('api_token_generation').set((eb) => ({ generation: eb('generation', '+', 1) })).where('id', '=', 1).execute();
-    const row = await trx.selectFrom('api_tokens').select(SUMMARY_COLUMNS).where('id', '=', id).executeTakeFirst();
-    if (!row) {
-      throw new BatonError('TOKEN_NOT_FOUND', `no token with the id ${JSON.stringify(id)}`, {
-        hint: 'see the token ids with `baton token list`',
-      });
-    }
-    return { token: toSummary(row), alreadyRevoked };
-  });
+  const revoked = await store.tokens.revoke(id, Date.now());
+  if (!revoked) {
+    throw new BatonError('TOKEN_NOT_FOUND', `no token with the id ${JSON.stringify(id)}`, {
+      hint: 'see the token ids with `baton token list`',
+    });
+  }
+  return revoked;
 }
 
 async function lookupToken(store: TokenStore, token: string): Promise<{ id: string; tenant: string } | undefined> {
   if (!token.startsWith(TOKEN_PREFIX)) return undefined;
-  return store.db.selectFrom('api_tokens').select(['id', 'tenant']).where('token_sha256', '=', digest(token)).where('revoked_at', 'is', null).executeTakeFirst();
+  return store.tokens.findUnrevoked(digest(token));
 }
 
 /** The tenant a token belongs to, or undefined for an unknown or revoked token. */
 export async function tenantOfToken(store: TokenStore, token: string): Promise<string | undefined> {
   return (await lookupToken(store, token))?.tenant;
-}
-
-async function revocationGeneration(store: TokenStore): Promise<number> {
-  const row = await store.db.selectFrom('api_token_generation').select('generation').where('id', '=', 1).executeTakeFirst();
-  return Number(row?.generation ?? 0);
 }
 
 export interface TokenCheckerOptions {
@@ -141,7 +117,7 @@ export function tokenChecker(store: TokenStore, options: TokenCheckerOptions = {
     (reading ??= (async () => {
       const startedAt = now();
       try {
-        const current = await revocationGeneration(store);
+        const current = await store.tokens.revocationGeneration();
         if (current !== generation) {
           known.clear();
           clearedAt = now();
@@ -155,14 +131,7 @@ export function tokenChecker(store: TokenStore, options: TokenCheckerOptions = {
 
   /** Best effort and off the request's path: the token's last use, to the minute. */
   const recordUse = (id: string): void => {
-    const at = Date.now();
-    void store.db
-      .updateTable('api_tokens')
-      .set({ last_used_at: at })
-      .where('id', '=', id)
-      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at - LAST_USE_PRECISION_MS)]))
-      .execute()
-      .catch(() => undefined);
+    void store.tokens.recordUse(id, Date.now(), LAST_USE_PRECISION_MS).catch(() => undefined);
   };
 
   return async (token) => {

@@ -98,8 +98,7 @@ export class FleetWorker {
       this.log('worker: no model proxy (--no-model-proxy): every agent can read the model keys of this worker\'s environment');
     }
     await migrateQueue(store);
-    const now = Date.now();
-    await store.db.insertInto('fleet_workers').values({ id: this.id, host: this.name, pid: process.pid, started_at: now, heartbeat_at: now, queue_worker_ids: '[]' }).execute();
+    await store.fleetWorkers.register({ id: this.id, host: this.name, pid: process.pid, startedAt: Date.now() });
     this.utils = await queueUtils(store);
     await this.beat();
     this.heartbeat = setInterval(() => void this.beat(), Math.max(250, Math.floor(this.options.leaseMs / 3)));
@@ -142,7 +141,7 @@ export class FleetWorker {
       } finally {
         clearTimeout(drain);
         clearInterval(this.heartbeat);
-        await this.options.store.db.deleteFrom('fleet_workers').where('id', '=', this.id).execute().catch(() => undefined);
+        await this.options.store.fleetWorkers.remove(this.id).catch(() => undefined);
         await this.utils?.release();
         await this.modelProxy?.close();
         this.log(`worker ${this.id}: stopped`);
@@ -159,12 +158,11 @@ export class FleetWorker {
   private async beat(): Promise<void> {
     const { store, leaseMs } = this.options;
     try {
-      await store.db.updateTable('fleet_workers').set({ heartbeat_at: Date.now(), queue_worker_ids: JSON.stringify([...this.queueWorkerIds]) }).where('id', '=', this.id).execute();
-      const dead = await store.db.selectFrom('fleet_workers').selectAll().where('heartbeat_at', '<', Date.now() - leaseMs).execute();
+      await store.fleetWorkers.heartbeat(this.id, [...this.queueWorkerIds], Date.now());
+      const dead = await store.fleetWorkers.silentSince(Date.now() - leaseMs);
       for (const worker of dead) {
-        const ids = JSON.parse(worker.queue_worker_ids) as string[];
-        if (ids.length > 0) await this.utils?.forceUnlockWorkers(ids);
-        await store.db.deleteFrom('fleet_workers').where('id', '=', worker.id).execute();
+        if (worker.queueWorkerIds.length > 0) await this.utils?.forceUnlockWorkers(worker.queueWorkerIds);
+        await store.fleetWorkers.remove(worker.id);
         this.log(`worker ${this.id}: worker ${worker.id} on ${worker.host} stopped heartbeating; its runs are released`);
       }
     } catch (error) {

@@ -16,7 +16,7 @@ import { harnessRoutes } from './routes/harnesses.js';
 import { runRoutes } from './routes/runs.js';
 import { transcriptRoutes } from './routes/transcripts.js';
 import { webUiRoutes } from './routes/web-ui.js';
-import type { RunChanges } from './run-changes.js';
+import type { RunChanges } from '../store/run-changes.js';
 import { MAX_BODY_BYTES } from './schemas.js';
 
 /** An oversized body up to this size is read to its end before the 413, so that the client sees the 413. */
@@ -45,7 +45,7 @@ export function createApi(options: ApiOptions): OpenAPIHono<ApiEnv> {
   app.notFound(noRoute);
 
   app.get('/healthz', async (c) => {
-    await store.db.selectNoFrom((eb) => eb.lit(1).as('one')).execute();
+    await store.ping();
     return c.json({ ok: true, version: options.version });
   });
   webUiRoutes(app, options.webRoot);

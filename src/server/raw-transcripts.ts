@@ -5,7 +5,7 @@
  * of decompressing, verifying and serialising megabytes per request. The signature is also the ETag.
  */
 import { createHash } from 'node:crypto';
-import type { PostgresStore } from '../store/postgres.js';
+import type { SqlStore } from '../store/sql-store.js';
 import { serialiseFile } from '../transcript/envelope.js';
 import type { Conversation } from '../store/store.js';
 
@@ -22,7 +22,7 @@ export class RawTranscripts {
   private cachedBytes = 0;
 
   constructor(
-    private readonly store: PostgresStore,
+    private readonly store: Pick<SqlStore, 'loadTranscript' | 'latestTranscriptVersionEnds'>,
     private readonly maxBytes = DEFAULT_CACHE_BYTES,
   ) {}
 
@@ -50,15 +50,7 @@ export class RawTranscripts {
   }
 
   private async signature(conversation: Conversation): Promise<string> {
-    const rows = await this.store.db
-      .selectFrom('transcript_versions')
-      .select(['id', 'file_key', 'byte_length', 'sha256'])
-      .where('conversation_id', '=', conversation.id)
-      .orderBy('id', 'desc')
-      .execute();
-    const latest = new Map<string, { key: string; versionId: number; byteLength: number; sha256: string }>();
-    for (const row of rows) if (!latest.has(row.file_key)) latest.set(row.file_key, { key: row.file_key, versionId: Number(row.id), byteLength: Number(row.byte_length), sha256: row.sha256 });
-    return etagOf(conversation, [...latest.values()]);
+    return etagOf(conversation, await this.store.latestTranscriptVersionEnds(conversation.id));
   }
 
   private remember(id: string, entry: RawTranscriptBody): void {

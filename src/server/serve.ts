@@ -7,7 +7,7 @@ import { BatonError } from '../errors.js';
 import { migrateQueue } from '../fleet/queue.js';
 import type { PostgresStore } from '../store/postgres.js';
 import { createApi } from './app.js';
-import { RunChanges } from './run-changes.js';
+import { RunChanges } from '../store/run-changes.js';
 
 /**
  * The built web UI: dist/web, found from wherever this module runs — dist/server (tsc), dist/cli/chunks (the

@@ -8,18 +8,8 @@ import { BatonError } from '../errors.js';
 import type { ChunkBodies } from './chunk-bodies.js';
 import { conversationKeyOwner, freshDataKey, type StoreEncryption } from './encryption.js';
 import type { Database } from './schema.js';
-import {
-  blobIdentity,
-  chunkIdentity,
-  eventIdentity,
-  manifestIdentity,
-  metaIdentity,
-  sealBody,
-  sealConversationColumns,
-  sealRunColumns,
-} from './sql-store.js';
-
-const BLOB_REFERENCE = 'ref';
+import { blobIdentity, chunkIdentity, eventIdentity, manifestIdentity, metaIdentity, sealConversationColumns, sealRunColumns } from './sql/rows.js';
+import { BLOB_REFERENCE, sealBody } from './sql/sealed-bodies.js';
 
 export async function encryptStoreInPlace(db: Kysely<Database>, bodies: ChunkBodies, encryption: StoreEncryption, location: string): Promise<{ conversations: number; keyId: string }> {
   const master = encryption.offered;

@@ -22,11 +22,15 @@ import {
 import { BatonError, isBatonError } from '../errors.js';
 import { migrateToLatest, type MigrationDialect } from './migrations.js';
 import type { Database } from './schema.js';
-import { encodeChunk } from './chunk-codec.js';
-import { rowIdentity, StoreEncryption } from './encryption.js';
+import { StoreEncryption } from './encryption.js';
+import type { FleetWorkerStore } from './fleet-workers.js';
 import type { KeyMaterial } from './master-key.js';
-import { leaseLostError, sealBody, SqlStore, staleBaseError } from './sql-store.js';
+import { SqlFleetWorkers } from './sql/fleet-workers.js';
+import { SqlRunQueue, type QueueJob } from './sql/run-queue.js';
+import { SqlStore } from './sql-store.js';
 import type { FinishRunInput, NewRunEvent, QueueRunInput, Run, StartRunInput, TranscriptAppend, TranscriptCursor } from './store.js';
+
+export type { QueueJob } from './sql/run-queue.js';
 
 export const POSTGRES_MIGRATION_DIALECT: MigrationDialect = { bytes: 'bytea', bigInteger: 'bigint', serialKey: 'bigserial' };
 
@@ -49,9 +53,14 @@ export const RUN_CHANGES_CHANNEL = 'baton_run_changes';
 /**
  * The SQL store on PostgreSQL, announcing each change to a run on RUN_CHANGES_CHANNEL (LISTEN/NOTIFY), so that
  * `baton serve` streams a run's events live whichever worker runs it. It also gives the fleet (src/fleet/) the
- * database URL, for the job queue that lives in the same database.
+ * database URL, for the job queue that lives in the same database, the queue's writes that go with a run's
+ * (sql/run-queue.ts), and the worker registry.
  */
 export class PostgresStore extends SqlStore {
+  /** The fleet's workers and their heartbeats (src/fleet/worker.ts). */
+  readonly fleetWorkers: FleetWorkerStore;
+  private readonly runQueue: SqlRunQueue;
+
   constructor(
     db: Kysely<Database>,
     location: string,
@@ -60,6 +69,8 @@ export class PostgresStore extends SqlStore {
     encryption: StoreEncryption = StoreEncryption.plaintext(location),
   ) {
     super(db, location, undefined, undefined, encryption);
+    this.fleetWorkers = new SqlFleetWorkers(db);
+    this.runQueue = new SqlRunQueue(this.context, this.runs);
   }
 
   override async startRun(input: StartRunInput): Promise<Run> {
@@ -74,55 +85,34 @@ export class PostgresStore extends SqlStore {
     return run;
   }
 
+  /** queueRun and the run's job in the queue (graphile-worker), in one transaction; `notFound()` without the conversation. */
+  async queueRunWithJob(input: QueueRunInput, job: QueueJob, notFound: () => Error): Promise<Run> {
+    const run = await this.runQueue.enqueue(input, job, notFound);
+    await this.announce(run.id);
+    return run;
+  }
+
+  /**
+   * Puts run `runId`, which a stopping worker interrupted, back in the queue with `job`, in one transaction;
+   * false (nothing changed) unless the run ended interrupted.
+   */
+  async handBackRun(runId: string, job: QueueJob): Promise<boolean> {
+    const handedBack = await this.runQueue.handBack(runId, job);
+    if (handedBack) await this.announce(runId);
+    return handedBack;
+  }
+
   override async finishRun(runId: string, result: FinishRunInput): Promise<Run> {
     const run = await super.finishRun(runId, result);
     await this.announce(runId);
     return run;
   }
 
-  /**
-   * A delta append in one statement — one round trip, its own transaction — since it is every periodic save of
-   * every worker. The checks are SqlStore's: the version's end moves only if `base` is still the file's newest
-   * version and still ends where the writer thinks (a concurrent writer holds the row lock until it commits, and
-   * the condition is then re-checked), and the chunk goes after the version's last one.
-   */
+  /** A delta append in one statement, one round trip, since it is every periodic save of every worker. */
   override async appendTranscript(input: TranscriptAppend): Promise<TranscriptCursor> {
     const base = input.base;
     if (!base) return super.appendTranscript(input);
-    const cipher = await this.cipherFor(this.db, input.conversationId);
-    // Sealed for where it goes: this conversation, this version, at the version's current end.
-    const encoded = sealBody(cipher, encodeChunk(input.bytes), rowIdentity('transcript_chunks.data', input.conversationId, base.versionId, base.byteLength, input.bytes.length));
-    const data = await this.bodies.write(encoded.data);
-    const meta = input.meta ? cipher.sealText(rowIdentity('transcript_versions.meta', input.conversationId, base.versionId), JSON.stringify(input.meta)) : null;
-    const afterSha256 = cipher.digest(input.after.sha256);
-    const result = await sql<{ version_id: number }>`
-      with moved as (
-        update transcript_versions
-        set line_count = ${input.after.lineCount}, byte_length = ${input.after.byteLength}, sha256 = ${afterSha256}, meta = coalesce(${meta}::text, meta)
-        where id = ${base.versionId} and conversation_id = ${input.conversationId} and file_key = ${input.fileKey}
-          and sha256 = ${cipher.digest(base.sha256)} and byte_length = ${base.byteLength}
-          and not exists (
-            select 1 from transcript_versions newer
-            where newer.conversation_id = ${input.conversationId} and newer.file_key = ${input.fileKey} and newer.id > ${base.versionId}
-          )
-          and (${!input.asLeaseHolder}::boolean or exists (
-            select 1 from conversations holder where holder.id = ${input.conversationId} and holder.active_run_id = ${input.runId ?? ''}
-          ))
-        returning id
-      )
-      insert into transcript_chunks (version_id, sequence, codec, data, byte_length, line_count_after, sha256_after)
-      select moved.id, (select coalesce(max(chunk.sequence), 0) + 1 from transcript_chunks chunk where chunk.version_id = moved.id),
-        ${encoded.codec}::text, ${data}::bytea, ${input.bytes.length}::bigint, ${input.after.lineCount}::bigint, ${afterSha256}::text
-      from moved
-      returning version_id`.execute(this.db);
-    if (result.rows.length === 0) {
-      if (input.asLeaseHolder) {
-        const holder = await this.db.selectFrom('conversations').select('active_run_id').where('id', '=', input.conversationId).executeTakeFirst();
-        if (holder?.active_run_id !== input.runId) throw leaseLostError(input.conversationId, input.runId);
-      }
-      throw staleBaseError(input);
-    }
-    return { versionId: base.versionId, ...input.after };
+    return this.transcripts.appendDeltaInOneStatement({ ...input, base });
   }
 
   override async appendRunEvents(runId: string, events: NewRunEvent[]): Promise<void> {
@@ -133,6 +123,11 @@ export class PostgresStore extends SqlStore {
   /** Tells listeners that run `runId` changed; best effort (a follower also polls). */
   async announce(runId: string): Promise<void> {
     await sql`select pg_notify(${RUN_CHANGES_CHANNEL}, ${runId})`.execute(this.db).catch(() => undefined);
+  }
+
+  /** PostgreSQL keeps old row versions until VACUUM FULL, which locks every table: that is the operator's to run. */
+  override async discardFreedPages(): Promise<boolean> {
+    return false;
   }
 }
 

@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isBatonError } from '../../src/errors.js';
 import { createToken, listTokens, revokeToken, tokenChecker, type TokenStore } from '../../src/fleet/tokens.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
+import { SqlApiTokens } from '../../src/store/sql/api-tokens.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import { startPostgresCluster, type PostgresCluster } from '../helpers/postgres-cluster.js';
@@ -76,7 +77,7 @@ function countingQueries(store: SqlStore): { store: TokenStore; counts: Map<stri
     },
     transformResult: async (args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> => args.result,
   };
-  return { store: { db: store.db.withPlugin(plugin) }, counts };
+  return { store: { tokens: new SqlApiTokens(store.db.withPlugin(plugin)) }, counts };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -5,24 +5,15 @@
  * files (src/testing/) and the worker's model proxy (src/fleet/model-proxy/), which speak the wire formats of the model
  * APIs (one of which, Google's Gemini API, shares its name with a harness). Tests and docs may name anything.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { listHarnesses } from '../../src/harness/registry.js';
+import { sourceFiles } from '../helpers/source-files.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const ALLOWED = [/^src\/harness\/[^/]+\//, /^src\/harness\/(ids|registry)\.ts$/, /^src\/testing\/[^/]+\.ts$/, /^src\/fleet\/model-proxy\//];
-
-async function sourceFiles(dir: string): Promise<string[]> {
-  const files: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await sourceFiles(path)));
-    else if (/\.(ts|tsx|mts)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) files.push(path);
-  }
-  return files;
-}
 
 /** Every identifier, string and template piece of a file's code (comments are trivia: left out). */
 function codeTokens(path: string, text: string): string[] {

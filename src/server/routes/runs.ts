@@ -7,7 +7,7 @@ import type { StoredRunEvent } from '../../store/store.js';
 import { ownRun, security, type ApiEnv } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { errors, iso, json, runJson } from '../responses.js';
-import type { RunChanges } from '../run-changes.js';
+import type { RunChanges } from '../../store/run-changes.js';
 import { IdParam, RunBody } from '../schemas.js';
 
 export function runRoutes(app: OpenAPIHono<ApiEnv>, options: { store: PostgresStore; changes: RunChanges }): void {

@@ -1,11 +1,12 @@
 /**
- * Wakes the server's event streams when a run changes: one LISTEN connection per server on the store's
- * RUN_CHANGES_CHANNEL, fed by every worker's PostgresStore. If the connection drops, streams fall back to
- * polling (every `pollMs`) while it reconnects, so a missed notification delays an event but never loses it.
+ * The listening half of RUN_CHANGES_CHANNEL (PostgresStore.announce is the other), kept with the store's other
+ * SQL: it wakes `baton serve`'s event streams when a run changes, one LISTEN connection per server, fed by every
+ * worker's PostgresStore. If the connection drops, streams fall back to polling (every `pollMs`) while it
+ * reconnects, so a missed notification delays an event but never loses it.
  */
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
-import { RUN_CHANGES_CHANNEL } from '../store/postgres.js';
+import { RUN_CHANGES_CHANNEL } from './postgres.js';
 
 const RECONNECT_MS = 2_000;
 
