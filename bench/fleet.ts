@@ -61,7 +61,7 @@ import { serialiseFile } from '../src/transcript/envelope.js';
 import { countNewlines } from '../src/transcript/jsonl.js';
 import { startPostgresCluster, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
 import { waitForQuiet } from './lib/cli.js';
-import { codexSession } from './lib/sessions.js';
+import { benchSession } from './lib/sessions.js';
 import { MB, formatBytes, formatMs, median, round, settle } from './lib/stats.js';
 import { createTable, type Row, type Verdict } from './lib/table.js';
 
@@ -360,7 +360,7 @@ interface Transcript {
   content: Buffer;
   lineCount: number;
   sha256: string;
-  meta: ReturnType<ReturnType<typeof codexSession>['meta']>;
+  meta: ReturnType<ReturnType<typeof benchSession>['meta']>;
 }
 
 /** A conversation of the bench tenant holding `transcript` as its main file (one complete version). */
@@ -635,9 +635,9 @@ async function main(): Promise<void> {
     const { token, tenant } = await createToken(store, 'bench');
 
     log('synthesising a 1 MB Codex rollout and its next 10-line deltas …');
-    const session = codexSession(1 * MB, 1);
+    const session = benchSession('codex', 1 * MB, 1);
     const transcript: Transcript = { content: session.content, lineCount: countNewlines(session.content), sha256: createHash('sha256').update(session.content).digest('hex'), meta: session.meta(session.content) };
-    const deltas = Array.from({ length: DELTAS }, () => session.more(10));
+    const deltas = Array.from({ length: DELTAS }, () => session.more(10).bytes);
     const deltaBytes = deltas.map((delta) => delta.length);
     results.transcript = { bytes: transcript.content.length, lines: transcript.lineCount, deltas: { count: DELTAS, lines: 10, medianBytes: median(deltaBytes), meanBytes: round(deltaBytes.reduce((a, b) => a + b, 0) / DELTAS, 0), maxBytes: Math.max(...deltaBytes) } };
 

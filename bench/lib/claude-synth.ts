@@ -17,16 +17,13 @@
  * results and are an assumption. The api-request `tail` list (hashes of the messages sent) is capped at 60
  * entries: the real CLI lists a resumed conversation's messages, which auto-compaction keeps bounded.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeProjectFolder } from '../../src/harness/claude/transcript.js';
-import { createSynth, type RolloutSynth } from './synth.js';
+import { editSnippet, numbered, toolActivity } from './activity.js';
+import { createSynth, fixturePath, linesUpTo, readJsonLines, type Json, type JsonObject, type RolloutSynth } from './synth.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-const FIXTURES = join(ROOT, 'test/fixtures/claude');
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
+const FIXTURES = fixturePath('claude');
 
 interface ClaudeTemplates {
   /** The fixture's session id and cwds, replaced in every line. */
@@ -70,10 +67,7 @@ function fixtureFile(): string {
 }
 
 function loadClaudeTemplates(): ClaudeTemplates {
-  const lines = readFileSync(fixtureFile(), 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as JsonObject);
+  const lines = readJsonLines(fixtureFile());
   const find = (what: string, test: (line: JsonObject) => boolean): string => {
     const line = lines.find(test);
     if (!line) throw new Error(`bench: no ${what} line in the Claude fixture`);
@@ -141,7 +135,7 @@ export class ClaudeSynth {
 
   constructor(private readonly templates: ClaudeTemplates, seed: number) {
     this.text = createSynth({ seed });
-    this.sessionId = this.uuid();
+    this.sessionId = this.text.uuid4();
     this.cwd = this.text.cwd;
     this.clock = Date.UTC(2026, 10, 20, 9, 0, 0) + Math.floor(this.text.random() * 86_400_000);
     this.cost.startTime = this.clock;
@@ -165,11 +159,6 @@ export class ClaudeSynth {
 
   // --- helpers ---------------------------------------------------------------------------------------
 
-  private uuid(): string {
-    const t = this.text;
-    return `${t.hex(8)}-${t.hex(4)}-4${t.hex(3)}-${t.pick(['8', '9', 'a', 'b'])}${t.hex(3)}-${t.hex(12)}`;
-  }
-
   private advance(minMs: number, maxMs: number): string {
     this.clock += this.text.int(minMs, maxMs);
     return new Date(this.clock).toISOString();
@@ -183,7 +172,7 @@ export class ClaudeSynth {
     if ('timestamp' in line) line.timestamp = this.advance(1, 60);
     if (chained) {
       line.parentUuid = this.leaf;
-      line.uuid = this.uuid();
+      line.uuid = this.text.uuid4();
       this.leaf = line.uuid;
     }
     edit(line);
@@ -201,78 +190,65 @@ export class ClaudeSynth {
   // --- tools -----------------------------------------------------------------------------------------
 
   private toolCall(): ToolCall {
-    const t = this.text;
-    const roll = t.random();
-    if (roll < 0.45) {
-      const { cmd, output, exitCode } = t.command();
-      const stdout = output.replace(/\n$/, '');
-      return {
-        name: 'Bash',
-        input: { command: cmd, description: t.sentence().slice(0, 60) },
-        result: exitCode === 0 ? stdout : `Exit code ${exitCode}\n${stdout}`,
-        isError: exitCode !== 0,
-        toolUseResult: exitCode === 0 ? { stdout, stderr: '', interrupted: false, isImage: false, noOutputExpected: false } : `Error: Exit code ${exitCode}\n${stdout}`,
-      };
+    const activity = toolActivity(this.text, this.cwd);
+    switch (activity.kind) {
+      case 'shell': {
+        const { command, description, output: stdout, exitCode } = activity;
+        return {
+          name: 'Bash',
+          input: { command, description },
+          result: exitCode === 0 ? stdout : `Exit code ${exitCode}\n${stdout}`,
+          isError: exitCode !== 0,
+          toolUseResult: exitCode === 0 ? { stdout, stderr: '', interrupted: false, isImage: false, noOutputExpected: false } : `Error: Exit code ${exitCode}\n${stdout}`,
+        };
+      }
+      case 'read': {
+        const { filePath, file, start, limit, lines } = activity;
+        return {
+          name: 'Read',
+          input: activity.whole ? { file_path: filePath } : { file_path: filePath, offset: start + 1, limit },
+          result: numbered(lines, start + 1),
+          isError: false,
+          toolUseResult: { type: 'text', file: { filePath, content: lines.join('\n'), numLines: lines.length, startLine: start + 1, totalLines: file.lines.length } },
+        };
+      }
+      case 'edit': {
+        const { filePath, file, at, oldLines, newLines, contextStart } = activity;
+        return {
+          name: 'Edit',
+          input: { file_path: filePath, old_string: oldLines.join('\n'), new_string: newLines.join('\n'), replace_all: false },
+          result: `The file ${filePath} has been updated. Here's the result of running \`cat -n\` on a snippet of the edited file:\n${numbered(editSnippet(activity), contextStart + 1)}`,
+          isError: false,
+          toolUseResult: {
+            filePath,
+            oldString: oldLines.join('\n'),
+            newString: newLines.join('\n'),
+            originalFile: file.lines.slice(0, 2000).join('\n'),
+            structuredPatch: [
+              {
+                oldStart: contextStart + 1,
+                oldLines: at - contextStart + oldLines.length + 4,
+                newStart: contextStart + 1,
+                newLines: at - contextStart + newLines.length + 4,
+                lines: [...file.lines.slice(contextStart, at).map((line) => ` ${line}`), ...oldLines.map((line) => `-${line}`), ...newLines.map((line) => `+${line}`), ...file.lines.slice(at + oldLines.length, at + oldLines.length + 4).map((line) => ` ${line}`)],
+              },
+            ],
+            userModified: false,
+            replaceAll: false,
+          },
+        };
+      }
+      case 'grep': {
+        const hits = activity.hits.map((hit) => `${hit.path}:${hit.line}:${hit.text}`);
+        return {
+          name: 'Grep',
+          input: { pattern: activity.pattern, path: this.cwd, output_mode: 'content', '-n': true },
+          result: hits.join('\n'),
+          isError: false,
+          toolUseResult: { mode: 'content', numFiles: new Set(activity.hits.map((hit) => hit.path)).size, filenames: [], content: hits.join('\n'), numLines: hits.length },
+        };
+      }
     }
-    const file = t.sourceFile();
-    const filePath = join(this.cwd, file.path);
-    if (roll < 0.75) {
-      const limit = t.random() < 0.5 ? Math.min(file.lines.length, 2000) : t.int(20, 400);
-      const start = limit >= file.lines.length ? 0 : t.int(0, file.lines.length - limit);
-      const lines = file.lines.slice(start, start + limit);
-      const numbered = lines.map((line, index) => `${String(start + index + 1).padStart(6)}\t${line}`).join('\n');
-      return {
-        name: 'Read',
-        input: start === 0 && limit >= file.lines.length ? { file_path: filePath } : { file_path: filePath, offset: start + 1, limit },
-        result: numbered,
-        isError: false,
-        toolUseResult: { type: 'text', file: { filePath, content: lines.join('\n'), numLines: lines.length, startLine: start + 1, totalLines: file.lines.length } },
-      };
-    }
-    if (roll < 0.9) {
-      const at = t.int(0, Math.max(0, file.lines.length - 8));
-      const oldLines = file.lines.slice(at, at + t.int(1, 8));
-      const newLines = oldLines.map((line) => (t.random() < 0.5 ? line.replace(/[A-Za-z_]\w{3,}/, t.identifier()) : line));
-      if (t.random() < 0.4) newLines.push(`  // ${t.sentence()}`);
-      const contextStart = Math.max(0, at - 4);
-      const snippet = [...file.lines.slice(contextStart, at), ...newLines, ...file.lines.slice(at + oldLines.length, at + oldLines.length + 4)];
-      return {
-        name: 'Edit',
-        input: { file_path: filePath, old_string: oldLines.join('\n'), new_string: newLines.join('\n'), replace_all: false },
-        result: `The file ${filePath} has been updated. Here's the result of running \`cat -n\` on a snippet of the edited file:\n${snippet.map((line, index) => `${String(contextStart + index + 1).padStart(6)}\t${line}`).join('\n')}`,
-        isError: false,
-        toolUseResult: {
-          filePath,
-          oldString: oldLines.join('\n'),
-          newString: newLines.join('\n'),
-          originalFile: file.lines.slice(0, 2000).join('\n'),
-          structuredPatch: [
-            {
-              oldStart: contextStart + 1,
-              oldLines: at - contextStart + oldLines.length + 4,
-              newStart: contextStart + 1,
-              newLines: at - contextStart + newLines.length + 4,
-              lines: [...file.lines.slice(contextStart, at).map((line) => ` ${line}`), ...oldLines.map((line) => `-${line}`), ...newLines.map((line) => `+${line}`), ...file.lines.slice(at + oldLines.length, at + oldLines.length + 4).map((line) => ` ${line}`)],
-            },
-          ],
-          userModified: false,
-          replaceAll: false,
-        },
-      };
-    }
-    const pattern = t.identifier();
-    const hits = Array.from({ length: t.int(1, 60) }, () => {
-      const hit = t.pick([file, t.sourceFile(), t.sourceFile()]);
-      const index = t.int(0, hit.lines.length - 1);
-      return `${join(this.cwd, hit.path)}:${index + 1}:${hit.lines[index]}`;
-    });
-    return {
-      name: 'Grep',
-      input: { pattern, path: this.cwd, output_mode: 'content', '-n': true },
-      result: hits.join('\n'),
-      isError: false,
-      toolUseResult: { mode: 'content', numFiles: new Set(hits.map((hit) => hit.split(':')[0])).size, filenames: [], content: hits.join('\n'), numLines: hits.length },
-    };
   }
 
   // --- records ---------------------------------------------------------------------------------------
@@ -289,7 +265,7 @@ export class ClaudeSynth {
   }
 
   private apiRequest(first: boolean): void {
-    const id = this.uuid();
+    const id = this.text.uuid4();
     this.push(
       this.line(this.templates.apiRequest, false, (line) => {
         line.id = id;
@@ -330,7 +306,7 @@ export class ClaudeSynth {
     this.runs++;
     this.clock += this.text.int(30_000, 3_600_000);
     const prompt = this.text.userPrompt();
-    const promptId = this.uuid();
+    const promptId = this.text.uuid4();
     this.push(this.line(t.enqueue, false, (line) => (line.content = prompt)));
     this.push(this.line(t.dequeue, false));
     this.push(
@@ -442,12 +418,5 @@ export function createClaudeSynth(seed: number): ClaudeSynth {
  */
 export function synthesiseClaudeSession(bytes: number, seed: number): { content: Buffer; lineCount: number; synth: ClaudeSynth } {
   const synth = createClaudeSynth(seed);
-  const parts: string[] = [];
-  let size = 0;
-  while (size < bytes || !synth.atRunEnd()) {
-    const line = synth.nextLine();
-    parts.push(line);
-    size += Buffer.byteLength(line);
-  }
-  return { content: Buffer.from(parts.join('')), lineCount: parts.length, synth };
+  return { ...linesUpTo(bytes, () => synth.nextLine(), () => synth.atRunEnd()), synth };
 }

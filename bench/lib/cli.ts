@@ -347,10 +347,12 @@ async function measureHarness(options: CliOptions): Promise<HarnessCliResult> {
       const marksFile = join(timesDir, `marks-${index}.json`);
       const exit = await run(process.execPath, ['--import', SPAWN_MARKS, ...batonArgs], { ...where, env: { ...env, BATON_BENCH_MARKS: marksFile } });
       checkBaton(exit);
-      const marks = JSON.parse(await readFile(marksFile, 'utf8')) as { loaded: number; exit: number; spawns: Array<{ file: string; at: number; closed: number }> };
-      // The agent CLI, by name: baton also starts other processes (git, for workspace snapshots).
-      const isCli = (file: string): boolean => new RegExp(`/${harness === 'codex' ? 'codex' : 'claude'}(\\.exe)?$`).test(file);
-      const spawned = marks.spawns.find((entry) => isCli(entry.file));
+      const marks = JSON.parse(await readFile(marksFile, 'utf8')) as { loaded: number; exit: number; spawns: Array<{ file: string; argv: string[]; at: number; closed: number }> };
+      // The agent CLI, by name: baton also starts other processes (git, for workspace snapshots); in its sandbox
+      // it starts the CLI through bwrap, which then counts as the CLI (the sandbox's start-up with it).
+      const cliName = new RegExp(`/${harness === 'codex' ? 'codex' : 'claude'}(\\.exe)?$`);
+      const isCli = (entry: { file: string; argv: string[] }): boolean => cliName.test(entry.file) || (/\/bwrap$/.test(entry.file) && entry.argv.some((arg) => cliName.test(arg)));
+      const spawned = marks.spawns.find(isCli);
       if (!spawned?.closed) throw new Error(`bench: the profiled baton run did not spawn ${harness} (${marks.spawns.map((entry) => entry.file).join(', ')})`);
       if (index === 0) for (const entry of marks.spawns) if (entry !== spawned) otherSpawns[entry.file.split('/').pop()!] = (otherSpawns[entry.file.split('/').pop()!] ?? 0) + 1;
       phases.bootstrap.push(marks.loaded);

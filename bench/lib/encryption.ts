@@ -3,7 +3,7 @@
  * on a plaintext SQLite store and on an encrypted one, side by side: the same session, alternating order, the
  * median of `reps` rounds each. The ratio is what turning encryption on costs.
  */
-import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TranscriptSaver } from '../../src/run/saver.js';
 import { generateKeyText, parseKey } from '../../src/store/master-key.js';
@@ -28,9 +28,7 @@ export async function benchEncryption(options: { label: string; session: BenchSe
   const root = await mkdtemp(join(options.workDir, 'encryption-'));
   try {
     const cwd = await realpath(await mkdtemp(join(root, 'project-')));
-    const source = join(root, 'cli-home', session.relativePath(cwd));
-    await mkdir(join(source, '..'), { recursive: true });
-    await writeFile(source, session.content);
+    const source = await session.placeSource(join(root, 'cli-home'), cwd);
     const stores: Record<'plaintext' | 'encrypted', Store> = {
       plaintext: await openSqliteStore(join(root, 'plaintext.db')),
       encrypted: await openSqliteStore(join(root, 'encrypted.db'), { masterKey: parseKey(generateKeyText(), 'bench key') }),

@@ -5,7 +5,7 @@
  * small fraction of the full save (redaction is per line, so only the 10 lines are read), beside the same delta
  * saved byte for byte.
  */
-import { appendFile, mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRedactor, noRedaction, type Redactor } from '../../src/redact/redactor.js';
 import { TranscriptSaver } from '../../src/run/saver.js';
@@ -30,8 +30,7 @@ export async function benchRedaction(options: { label: string; session: BenchSes
   const root = await mkdtemp(join(options.workDir, 'redaction-'));
   try {
     const cwd = await realpath(await mkdtemp(join(root, 'project-')));
-    const source = join(root, 'cli-home', session.relativePath(cwd));
-    await mkdir(join(source, '..'), { recursive: true });
+    const source = await session.placeSource(join(root, 'cli-home'), cwd);
     const store = await openSqliteStore(join(root, 'store.db'));
     // What a run's redactor holds: a few credential variables of a developer's shell.
     const redactor = createRedactor([
@@ -42,7 +41,7 @@ export async function benchRedaction(options: { label: string; session: BenchSes
     const meta = (bytes: Buffer) => session.meta(bytes);
     const files = [{ key: 'main', path: source }];
     const samples = { plain: { save: [] as number[], delta: [] as number[] }, redacted: { save: [] as number[], delta: [] as number[] } };
-    const more = session.more(10);
+    const more = session.more(10).bytes;
     for (let round = -1; round < reps; round++) {
       const order: Array<['plain' | 'redacted', Redactor]> = round % 2 === 0 ? [['plain', noRedaction], ['redacted', redactor]] : [['redacted', redactor], ['plain', noRedaction]];
       for (const [mode, using] of order) {

@@ -12,7 +12,8 @@ const marks = { loaded: performance.now(), spawns: [], exit: undefined };
 const original = childProcess.spawn;
 childProcess.spawn = function spawn(...args) {
   const child = original.apply(this, args);
-  const entry = { file: String(args[0]), at: performance.now(), closed: undefined };
+  // The argv too: in its sandbox baton starts the CLI through bubblewrap (`bwrap … -- <cli> …`).
+  const entry = { file: String(args[0]), argv: Array.isArray(args[1]) ? args[1].map(String) : [], at: performance.now(), closed: undefined };
   marks.spawns.push(entry);
   child.once('close', () => {
     entry.closed = performance.now();

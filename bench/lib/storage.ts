@@ -1,8 +1,9 @@
 /**
- * Storage figures for one synthetic session (Codex rollout or Claude Code transcript) of one size, with baton's
- * real code: a full save through TranscriptSaver into a fresh SQLite store, stored/raw bytes, resume-side
+ * Storage figures for one synthetic session (any harness's, bench/lib/sessions.ts) of one size, with baton's real
+ * code: a full save through TranscriptSaver into a fresh SQLite store, stored/raw bytes, resume-side
  * load + verify + rehydrate against copying the same file, and a periodic save of 10 new lines against a full
- * save; and the store a whole run leaves (10-line deltas, then the final save that compacts them).
+ * save, with what a run does around each save (harness.locateTranscript; OpenCode: updateLog, `opencode export`);
+ * and the store a whole run leaves (10-line deltas, then the final save that compacts them).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -45,14 +46,27 @@ export interface StorageResult {
    * parallel with an output chunkSize of the whole chunk instead of zlib's default 16 KB (`decodeWholeOutput`).
    */
   loadParts: { read: Samples; decode: Samples; decodeSync: Samples; decodeWholeOutput: Samples; sha256: Samples; concat: Samples; lines: Samples };
-  rehydrate: Samples;
+  /** Undefined where the transcript module's rehydrate is harness.rehydrate (OpenCode). */
+  rehydrate: Samples | undefined;
   /** The rehydrate's file write alone (writePrivateFileAtomic, no fsync), and harness-specific steps. */
   rehydrateParts: Record<string, Samples>;
+  /** How many resumes were timed (fewer where a rehydrate runs the CLI). */
+  resumeReps: number;
+  /** The CLI's own chores within each resume (OpenCode: `opencode import`), timed by a PATH shim. */
+  resumeChores: Record<string, Samples>;
+  /** What the harness measured after a resume (OpenCode: `opencode export` of the imported session, baton's save path). */
+  afterResume: Record<string, number | string | boolean> | undefined;
   cpSpawn: Samples;
   copyFile: Samples;
   periodicSave: Samples;
   /** The store's appendTranscript within each periodic save (compress + SQLite transaction). */
   periodicAppend: Samples;
+  /** harness.locateTranscript before each periodic save (undefined where it needs the CLI's database: OpenCode). */
+  locate: Samples | undefined;
+  /** baton's own work before each periodic save reads the file (OpenCode: updateLog). */
+  periodicSteps: Record<string, Samples>;
+  /** The same before the full save (OpenCode: exportToLog), timed once. */
+  fullSaveSteps: Record<string, number>;
   periodicRawBytes: number[];
   periodicStoredBytes: number[];
   fullSave: Samples;
@@ -110,6 +124,8 @@ export interface StorageOptions {
   session: BenchSession;
   workDir: string;
   reps: number;
+  /** Resumes timed where a rehydrate runs the CLI (no untimed warm-up then). */
+  cliReps: number;
   periodicReps: number;
   fullSaveReps: number;
   log: (message: string) => void;
@@ -121,9 +137,8 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
   const { content, lineCount } = session;
   const cwd = await realpath(await mkdtemp(join(root, 'project-')));
   // Where the CLI wrote it: the source of every copy and every save.
-  const source = join(root, 'cli-home', session.relativePath(cwd));
-  await mkdir(join(source, '..'), { recursive: true });
-  await writeFile(source, content);
+  const sourceHome = join(root, 'cli-home');
+  const source = await session.placeSource(sourceHome, cwd);
   const expected = session.expected(content, cwd);
   const dbPath = join(root, 'store.db');
   const baseStore = await openSqliteStore(dbPath);
@@ -153,7 +168,8 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
     // Resume (load + verify + rehydrate) vs copying the file.
     const homes = join(root, 'homes');
     await mkdir(homes, { recursive: true });
-    const samples: Record<'resume' | 'load' | 'rehydrate' | 'write' | 'cpSpawn' | 'copyFile', number[]> = {
+    type Operation = 'resume' | 'load' | 'rehydrate' | 'write' | 'cpSpawn' | 'copyFile';
+    const samples: Record<Operation, number[]> = {
       resume: [],
       load: [],
       rehydrate: [],
@@ -164,7 +180,8 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
     const loaded = await store.loadTranscript(first.conversationId);
     if (!loaded) throw new Error('bench: nothing loaded');
     const preloaded = envelopeOf(session, loaded);
-    const operations: Array<[keyof typeof samples, (home: string) => Promise<string | undefined>]> = [
+    const rehydrate = session.rehydrate;
+    const operations: Array<[Operation, (home: string) => Promise<string | undefined>]> = [
       [
         'resume',
         async (home) => {
@@ -180,7 +197,7 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
           return undefined;
         },
       ],
-      ['rehydrate', async (home) => session.rehydrate(preloaded, home, cwd)],
+      ...(rehydrate ? [['rehydrate', async (home: string) => rehydrate(preloaded, home, cwd)] as [Operation, (home: string) => Promise<string>]] : []),
       ['write', async (home) => writePrivateFileAtomic(join(home, 'deep', 'copy.jsonl'), content, { durable: false }).then(() => join(home, 'deep', 'copy.jsonl'))],
       ['cpSpawn', async (home) => spawnCp(source, join(home, 'copy.jsonl')).then(() => join(home, 'copy.jsonl'))],
       ['copyFile', async (home) => copyFile(source, join(home, 'copy.jsonl')).then(() => join(home, 'copy.jsonl'))],
@@ -188,17 +205,28 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
     // One untimed warm-up of each, then `reps` rounds, each in a fresh random order (the machine is noisy, and
     // a fixed order would hand every operation the same predecessor). After each operation its output is
     // removed and `sync` flushes the disk, so no operation pays for the previous one's writeback or discards.
+    // Where a rehydrate runs the CLI (seconds), the resume goes in `cliReps` rounds only, the first one checked
+    // instead of warmed up; the CLI's chores in it are timed, and the harness measures what follows a resume once.
+    const slow = (name: Operation): boolean => session.runsCli && name === 'resume';
+    const resumeReps = session.runsCli ? Math.min(options.cliReps, reps) : reps;
+    const chores: Record<string, number[]> = {};
+    let afterResume: StorageResult['afterResume'];
     const shuffle = seededRandom(options.label.length * 7919 + reps + session.harness.length);
     for (let round = -1; round < reps; round++) {
       const order = operations.map((operation) => ({ operation, key: shuffle() })).sort((a, b) => a.key - b.key);
       for (const { operation: [name, operation] } of order) {
+        if (slow(name) && (round < 0 || round >= resumeReps)) continue;
         const home = await mkdtemp(join(homes, 'h-'));
         settle();
         const { ms, value: written } = await timed(() => operation(home));
         if (round >= 0) samples[name].push(ms);
-        if (round === -1 && written !== undefined) {
+        if ((round === -1 || (slow(name) && round === 0)) && written !== undefined) {
           const want = name === 'resume' || name === 'rehydrate' ? expected : content;
           if (!(await readFile(written)).equals(want)) throw new Error(`bench: ${name} wrote different bytes`);
+        }
+        if (slow(name)) {
+          for (const [chore, choreMs] of Object.entries(session.choreTimes(home))) (chores[chore] ??= []).push(choreMs);
+          if (round === 0 && session.afterResume) afterResume = await session.afterResume(home, cwd);
         }
         await rm(home, { recursive: true, force: true });
         spawnSync('sync');
@@ -256,9 +284,12 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
     }
     log(`  ${session.harness} ${options.label}: resume ${median(samples.resume).toFixed(1)} ms, cp ${median(samples.cpSpawn).toFixed(1)} ms`);
 
-    // Periodic saves of 10 new lines after the full save.
+    // Periodic saves of 10 new lines after the full save, each after the harness has located the file again.
     const periodic: number[] = [];
     const periodicAppend: number[] = [];
+    const locateMs: number[] = [];
+    const periodicSteps: Record<string, number[]> = {};
+    const { locate } = session;
     const periodicRaw: number[] = [];
     const periodicStored: number[] = [];
     const lastChunk = raw.prepare('SELECT length(data) AS n, byte_length AS raw FROM transcript_chunks WHERE version_id = ? ORDER BY sequence DESC LIMIT 1');
@@ -267,7 +298,14 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
     // background sweeping, flushed code) a 2 ms save measured 3–8 ms here. A running baton is not collected
     // before each save either.
     for (let round = -1; round < options.periodicReps; round++) {
-      await appendFile(source, session.more(10));
+      const grown = session.more(10);
+      await appendFile(source, grown.bytes);
+      if (locate) {
+        const located = await timed(() => locate(sourceHome, cwd));
+        if (located.value !== source) throw new Error(`bench: the harness located ${located.value} instead of ${source}`);
+        if (round >= 0) locateMs.push(located.ms);
+      }
+      if (round >= 0) for (const [step, stepMs] of Object.entries(grown.steps)) (periodicSteps[step] ??= []).push(stepMs);
       appendMs.length = 0;
       const { ms, value } = await timed(() => saver.save(files, { final: false, meta }));
       const chunk = lastChunk.get(versionId) as { n: number; raw: number };
@@ -308,12 +346,18 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
       resume: summarise(samples.resume),
       load: summarise(samples.load),
       loadParts: Object.fromEntries(Object.entries(parts).map(([name, values]) => [name, summarise(values)])) as StorageResult['loadParts'],
-      rehydrate: summarise(samples.rehydrate),
+      rehydrate: rehydrate ? summarise(samples.rehydrate) : undefined,
+      resumeReps,
+      resumeChores: Object.fromEntries(Object.entries(chores).map(([name, values]) => [name, summarise(values)])),
+      afterResume,
       rehydrateParts: { write: summarise(samples.write), ...Object.fromEntries(Object.entries(rehydrateParts).map(([name, values]) => [name, summarise(values)])) },
       cpSpawn: summarise(samples.cpSpawn),
       copyFile: summarise(samples.copyFile),
       periodicSave: summarise(periodic),
       periodicAppend: summarise(periodicAppend),
+      locate: locate ? summarise(locateMs) : undefined,
+      periodicSteps: Object.fromEntries(Object.entries(periodicSteps).map(([name, values]) => [name, summarise(values)])),
+      fullSaveSteps: session.fullSaveSteps,
       periodicRawBytes: periodicRaw,
       periodicStoredBytes: periodicStored,
       fullSave: summarise(full),

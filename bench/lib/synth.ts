@@ -13,10 +13,23 @@ import { join, relative } from 'node:path';
 import { seededRandom } from './stats.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const FIXTURES = join(ROOT, 'test/fixtures/codex');
+const FIXTURES = fixturePath('codex');
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+/** A path under test/fixtures/, where every synthesiser finds the real records it re-uses. */
+export function fixturePath(...parts: string[]): string {
+  return join(ROOT, 'test/fixtures', ...parts);
+}
+
+/** The records of a JSONL fixture. */
+export function readJsonLines(path: string): JsonObject[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as JsonObject);
+}
 
 interface Templates {
   sessionMeta: string;
@@ -49,7 +62,7 @@ function fixtureLines(): JsonObject[] {
     if (!statSync(directory).isDirectory()) continue;
     for (const name of readdirSync(directory).sort()) {
       if (!/^rollout-.*\.jsonl$/.test(name)) continue;
-      for (const line of readFileSync(join(directory, name), 'utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as JsonObject);
+      lines.push(...readJsonLines(join(directory, name)));
     }
   }
   return lines;
@@ -250,6 +263,11 @@ export class RolloutSynth {
     let out = '';
     for (let index = 0; index < length; index++) out += '0123456789abcdef'[Math.floor(this.random() * 16)];
     return out;
+  }
+
+  /** A random (v4) UUID, as Claude Code and Gemini CLI make them. */
+  uuid4(): string {
+    return `${this.hex(8)}-${this.hex(4)}-4${this.hex(3)}-${this.pick(['8', '9', 'a', 'b'])}${this.hex(3)}-${this.hex(12)}`;
   }
 
   /** Codex ids are UUIDv7: a millisecond prefix and random bits. */
@@ -557,19 +575,28 @@ export function createSynth(options: SynthOptions): RolloutSynth {
   return new RolloutSynth(shared.templates, shared.corpus, options);
 }
 
-/** A rollout of at least `bytes` bytes (whole lines), and the generator to continue it with. */
-export function synthesiseRollout(bytes: number, options: SynthOptions): { content: Buffer; lineCount: number; synth: RolloutSynth } {
-  const synth = createSynth(options);
+/**
+ * Lines of a generator until they come to at least `bytes` bytes and `canEnd` (asked after each line) allows it:
+ * a synthetic session's content.
+ */
+export function linesUpTo(bytes: number, nextLine: () => string, canEnd: () => boolean = () => true): { content: Buffer; lineCount: number } {
   const parts: string[] = [];
   let size = 0;
-  while (size < bytes) {
-    const line = synth.nextLine();
+  while (size < bytes || !canEnd()) {
+    const line = nextLine();
     parts.push(line);
     size += Buffer.byteLength(line);
   }
-  return { content: Buffer.from(parts.join('')), lineCount: parts.length, synth };
+  return { content: Buffer.from(parts.join('')), lineCount: parts.length };
 }
 
-export function nextLines(synth: RolloutSynth, count: number): Buffer {
+/** A rollout of at least `bytes` bytes (whole lines), and the generator to continue it with. */
+export function synthesiseRollout(bytes: number, options: SynthOptions): { content: Buffer; lineCount: number; synth: RolloutSynth } {
+  const synth = createSynth(options);
+  return { ...linesUpTo(bytes, () => synth.nextLine()), synth };
+}
+
+/** The next `count` lines of any synthesiser. */
+export function nextLines(synth: { nextLine(): string }, count: number): Buffer {
   return Buffer.from(Array.from({ length: count }, () => synth.nextLine()).join(''));
 }
