@@ -8,7 +8,8 @@
  */
 import { spawn } from 'node:child_process';
 import { constants, existsSync, readFileSync, realpathSync } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rm } from 'node:fs/promises';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../fs/private-files.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, sep } from 'node:path';
@@ -122,13 +123,31 @@ export interface ChoreResult {
 const CHORE_TIMEOUT_MS = 120_000;
 
 /** Runs `opencode ARGS` to its end (stdin closed, its own process group, killed whole on timeout). */
-export function runChore(file: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<ChoreResult> {
+/**
+ * `stdoutFile`: the chore writes its stdout into this file (created 0600, read back and removed once it exits).
+ * verified with opencode 1.18.33: `opencode export` exits before a pipe on its stdout is drained, and a document over
+ * ~150 KB then arrives cut short; written to a file it is always whole.
+ */
+export async function runChore(file: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; stdoutFile?: string }): Promise<ChoreResult> {
+  if (options.stdoutFile === undefined) return runChoreProcess(file, args, options, 'pipe');
+  await mkdir(dirname(options.stdoutFile), { recursive: true, mode: PRIVATE_DIR_MODE });
+  const handle = await open(options.stdoutFile, 'wx', PRIVATE_FILE_MODE);
+  try {
+    const result = await runChoreProcess(file, args, options, handle.fd);
+    return { ...result, stdout: await readFile(options.stdoutFile) };
+  } finally {
+    await handle.close();
+    await rm(options.stdoutFile, { force: true });
+  }
+}
+
+function runChoreProcess(file: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }, stdoutTo: 'pipe' | number): Promise<ChoreResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: choreEnvironment(options.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(file, args, { cwd: options.cwd, env: choreEnvironment(options.env), stdio: ['ignore', stdoutTo, 'pipe'], detached: true });
     const stdout: Buffer[] = [];
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString('utf8')).slice(-8192);
     });
     const killGroup = (): void => {
@@ -152,7 +171,7 @@ export function runChore(file: string, args: string[], options: { cwd: string; e
 }
 
 /** Runs a chore and fails with CLI_FAILED (the tail of its stderr attached) unless it exits 0. */
-export async function runChoreOrFail(what: string, file: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<Buffer> {
+export async function runChoreOrFail(what: string, file: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; stdoutFile?: string }): Promise<Buffer> {
   const result = await runChore(file, args, options);
   if (result.code !== 0) {
     // verified with opencode 1.18.33: the spinner ("Exporting session: …") and errors go to stderr, with colour codes.

@@ -143,7 +143,7 @@ interface ExportDocument {
 }
 
 /** The export as records; undefined when it is not the shape this log can carry (it is then kept verbatim). */
-function parseExport(exportText: string): ExportDocument | undefined {
+export function parseExport(exportText: string): ExportDocument | undefined {
   let document: unknown;
   try {
     document = JSON.parse(exportText);

@@ -28,7 +28,7 @@ import { textEdit, type TranscriptView, type ViewItem } from '../../transcript/v
 import { applyPatchEdit as patchEdit } from '../../transcript/apply-patch.js';
 import { compareLocalCopy, localCopyConflict, type RehydratedTranscript, type TranscriptLocation } from '../harness.js';
 import { runChoreOrFail } from './cli.js';
-import { foldLog, isEarlierStateOf, logMessages, sessionInfoOf, updateLog } from './log.js';
+import { foldLog, isEarlierStateOf, logMessages, parseExport, sessionInfoOf, updateLog } from './log.js';
 
 /** verified with opencode 1.18.33: `ses_` and 26 characters (12 hex of the inverted time, 14 base62); any `ses_` id is accepted. */
 export const OPENCODE_SESSION_ID = /^ses_[0-9A-Za-z]{8,64}$/;
@@ -119,8 +119,13 @@ export interface OpencodeSessionContext {
 
 async function exportSession(context: OpencodeSessionContext, sessionId: string): Promise<string> {
   // verified with opencode 1.18.33: export works from any cwd and while a run writes the session (WAL); stdout is the document only.
-  const stdout = await runChoreOrFail('export', await context.executable(), ['export', sessionId], { cwd: context.home, env: context.env });
-  return stdout.toString('utf8');
+  const stdoutFile = join(context.home, 'baton-exports', `${sessionId}.${randomBytes(6).toString('hex')}.json`);
+  const text = (await runChoreOrFail('export', await context.executable(), ['export', sessionId], { cwd: context.home, env: context.env, stdoutFile })).toString('utf8');
+  // A document that is not whole must never become the saved log (the last one stays what is saved).
+  if (!parseExport(text)) {
+    throw new BatonError('CLI_FAILED', `opencode export ${sessionId} wrote ${text.length} bytes that are not a whole session document`, { hint: 'the next save tries again; check the OpenCode data directory if it persists' });
+  }
+  return text;
 }
 
 /**
