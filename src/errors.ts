@@ -45,6 +45,14 @@ export type ErrorCode =
   | 'TOKEN_NOT_FOUND'
   | 'TOKEN_LIMIT_EXCEEDED'
   | 'MODEL_PROXY_ERROR'
+  /** `baton adopt`: no session of that CLI matched (by id, file or --latest for the cwd). */
+  | 'SESSION_NOT_FOUND'
+  /** `baton adopt FILE`: the file is not a session of the harness named. */
+  | 'SESSION_FILE_INVALID'
+  /** `baton adopt`: the session is already a conversation in the store (adopted before, or started by baton). */
+  | 'SESSION_ALREADY_ADOPTED'
+  /** `baton adopt --sync`: the local copy no longer extends what the store holds (one of them was rewritten). */
+  | 'SESSION_DIVERGED'
   | 'USAGE';
 
 export class BatonError extends Error {

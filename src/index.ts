@@ -5,6 +5,7 @@ export type { Harness, HarnessEvent, SessionResume, CommandSpec } from './harnes
 export { HARNESS_IDS, type HarnessId } from './harness/ids.js';
 export { getHarness, harnessFromName, listHarnesses } from './harness/registry.js';
 export { startConversation, resumeConversation, type RunOptions, type RunResult } from './run/runner.js';
+export { forkConversation, rewindConversation, type ForkPoint, type ForkResult, type RewindResult } from './run/fork-conversation.js';
 export type { TimedEvent } from './run/events.js';
 export { ConversationStatus } from './model/conversation-status.js';
 export { RunEvent, type RunEventType, type StreamedRunEvent } from './model/run-event.js';

@@ -7,7 +7,7 @@ import { writePrivateFileAtomic } from '../fs/private-files.js';
 import { getHarness } from '../harness/registry.js';
 import { HARNESS_IDS } from '../harness/ids.js';
 import { conversationStatus } from '../store/conversation-status.js';
-import { sumUsage, type Conversation, type ForkOrigin, type Run, type RunUsage, type Store, type Trust } from '../store/store.js';
+import { sumUsage, type AdoptionOrigin, type Conversation, type ForkOrigin, type Run, type RunUsage, type Store, type Trust } from '../store/store.js';
 import { renderItem, splitTurns, turnsOfRuns, type TranscriptView, type ViewItem } from '../transcript/view.js';
 import type { WorkspaceManifest } from '../workspace/workspace.js';
 import { withStore, type GlobalOptions } from './context.js';
@@ -19,7 +19,19 @@ interface RemoteConversation {
   harness: string;
   sessionId: string | null;
   forkedFrom: ForkOrigin | null;
+  adoptedFrom?: (Omit<AdoptionOrigin, 'adoptedAt'> & { adoptedAt: string }) | null;
   runs: RemoteRun[];
+}
+
+/** "adopted from codex session … on laptop": where an adopted conversation's session was started. */
+export function adoptedFromText(origin: Pick<AdoptionOrigin, 'harness' | 'sessionId' | 'host'>): string {
+  return `adopted from ${terminalLine(origin.harness)} session ${terminalLine(origin.sessionId)} on ${terminalLine(origin.host)}`;
+}
+
+/** `fork of c_… at turn 2` (or without a turn: a fork that keeps a run's lost work). */
+export function forkedFromText(origin: Pick<ForkOrigin, 'conversationId' | 'turn'>): string {
+  const turn = typeof origin.turn === 'number' && Number.isSafeInteger(origin.turn) ? ` at turn ${origin.turn}` : '';
+  return `fork of ${terminalLine(origin.conversationId)}${turn}`;
 }
 
 /** A stored time for a terminal; a value that is not a date (a damaged or hostile row) shows as such, never fails. */
@@ -30,9 +42,20 @@ const time = (ms: number | undefined): string => {
 };
 
 /** One `baton ls` row. Every field is stored (or a server's) text, so none may break out of its row. */
-export function listRow(row: { id: string; harness: string; status: string; runs: number; updatedAt: number | undefined; title: string }): string {
+export function listRow(row: {
+  id: string;
+  harness: string;
+  status: string;
+  runs: number;
+  updatedAt: number | undefined;
+  title: string;
+  adoptedFrom?: Pick<AdoptionOrigin, 'harness' | 'sessionId' | 'host'> | null | undefined;
+  forkedFrom?: Pick<ForkOrigin, 'conversationId' | 'turn'> | null | undefined;
+}): string {
   const runs = `${String(row.runs).padStart(3)} run${row.runs === 1 ? ' ' : 's'}`;
-  return `${terminalLine(row.id)}  ${terminalLine(row.harness).padEnd(6)}  ${terminalLine(row.status).padEnd(11)}  ${terminalLine(runs)}  ${time(row.updatedAt)}  ${terminalLine(row.title)}\n`;
+  const lineage = [row.forkedFrom ? forkedFromText(row.forkedFrom) : '', row.adoptedFrom ? adoptedFromText(row.adoptedFrom) : ''].filter((part) => part !== '');
+  const origin = lineage.length > 0 ? `  (${lineage.join('; ')})` : '';
+  return `${terminalLine(row.id)}  ${terminalLine(row.harness).padEnd(6)}  ${terminalLine(row.status).padEnd(11)}  ${terminalLine(runs)}  ${time(row.updatedAt)}  ${terminalLine(row.title)}${origin}\n`;
 }
 
 async function requireConversation(store: Store, id: string): Promise<Conversation> {
@@ -54,7 +77,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
     .action(async (options: { json?: boolean; server?: string }) => {
       const remote = remoteTarget(options.server);
       if (remote) {
-        const { conversations } = await new RemoteClient(remote).request<{ conversations: Array<{ id: string; harness: string; status: string; runs: number; updatedAt: string; title: string }> }>('GET', '/v1/conversations');
+        const { conversations } = await new RemoteClient(remote).request<{ conversations: Array<{ id: string; harness: string; status: string; runs: number; updatedAt: string; title: string; adoptedFrom?: AdoptionOrigin | null; forkedFrom?: ForkOrigin | null }> }>('GET', '/v1/conversations');
         if (options.json) process.stdout.write(`${terminalJson(conversations)}\n`);
         else if (conversations.length === 0) process.stderr.write(`no conversations on ${remote.url}; start one with \`baton run --server ${remote.url} --harness ${HARNESS_IDS[0]} "…"\`\n`);
         else for (const row of conversations) process.stdout.write(listRow({ ...row, updatedAt: Date.parse(row.updatedAt) }));
@@ -93,7 +116,7 @@ export function registerInspectCommands(program: Command, globals: () => GlobalO
           return;
         }
         const runs = conversation.runs.map((run) => ({ ...run, host: run.host ?? '', cwd: '', startedAt: run.startedAt ? Date.parse(run.startedAt) : 0, exitCode: run.exitCode ?? undefined, error: run.error ?? undefined, usage: run.usage ?? undefined }));
-        process.stdout.write(formatConversation({ conversation: { ...conversation, sessionId: conversation.sessionId ?? undefined, forkedFrom: conversation.forkedFrom ?? undefined }, runs, view: transcript }));
+        process.stdout.write(formatConversation({ conversation: { ...conversation, sessionId: conversation.sessionId ?? undefined, forkedFrom: conversation.forkedFrom ?? undefined, adoptedFrom: conversation.adoptedFrom ?? undefined }, runs, view: transcript }));
         return;
       }
       await withStore(globals(), async ({ store }) => {
@@ -246,6 +269,7 @@ export interface ConversationText {
     harness: string;
     sessionId: string | undefined;
     forkedFrom?: ForkOrigin | undefined;
+    adoptedFrom?: Pick<AdoptionOrigin, 'harness' | 'sessionId' | 'host'> | undefined;
     trust?: Trust | undefined;
     /** What every run launches with: names only (a server's conversation lists its MCP servers and skills by name). */
     model?: string | null | undefined;
@@ -289,7 +313,8 @@ export function formatConversation({ conversation, runs, view, workspaceOf }: Co
   const line = (value: string | number): string => terminalLine(String(value));
   const out: string[] = [`conversation ${line(conversation.id)} · ${line(conversation.harness)} · session ${line(conversation.sessionId ?? '(none)')}`];
   const fork = conversation.forkedFrom;
-  if (fork) out.push(`forked from ${line(fork.conversationId)} (run ${line(fork.runId)}): ${line(fork.reason)}`);
+  if (fork) out.push(`forked from ${line(fork.conversationId)}${typeof fork.turn === 'number' ? ` at turn ${line(fork.turn)}` : ''}${fork.runId ? ` (run ${line(fork.runId)})` : ''}: ${line(fork.reason)}`);
+  if (conversation.adoptedFrom) out.push(adoptedFromText(conversation.adoptedFrom));
   const setup = [
     conversation.model ? `model ${line(conversation.model)}` : '',
     conversation.effort ? `${line(conversation.effort)} effort` : '',
@@ -307,7 +332,9 @@ export function formatConversation({ conversation, runs, view, workspaceOf }: Co
     out.push('', `── run ${line(run.sequence)} · ${line(run.kind)} · ${line(run.status)}${run.exitCode !== undefined ? ` (exit ${line(run.exitCode)})` : ''}${where ? ` · ${where}` : ''}`);
     const own = turnsOfRun[index]!;
     for (const turn of own) out.push(...byTurn[turn]!.map(render));
-    if (own.length === 0) out.push(renderItem({ kind: 'user', text: terminalText(run.prompt) }), run.status === 'queued' ? '(queued: waiting for a worker)' : '(nothing saved for this run)');
+    if (own.length === 0 && run.kind === 'interactive') out.push(run.status === 'running' ? '(open in the CLI\'s own UI: its turns appear as they are saved)' : '(opened in the CLI\'s own UI; nothing was typed there)');
+    else if (own.length === 0 && run.kind === 'adopt') out.push('(adopted: the local session held nothing new)');
+    else if (own.length === 0) out.push(renderItem({ kind: 'user', text: terminalText(run.prompt) }), run.status === 'queued' ? '(queued: waiting for a worker)' : '(nothing saved for this run)');
     if (run.error && run.status !== 'succeeded') out.push(`! ${terminalText(run.error)}`);
     if (run.redaction?.kind === 'off') out.push('! saved without redaction (--no-redact): credentials it printed are stored as they are');
     if (run.usage) out.push(`◦ ${usageText(run.usage)}`);

@@ -3,8 +3,10 @@
 import { Command, CommanderError } from 'commander';
 import { BatonError, errorMessage } from '../errors.js';
 import type { GlobalOptions } from './context.js';
+import { registerAdoptCommand } from './adopt-command.js';
 import { registerFleetCommands } from './fleet-commands.js';
 import { registerForkCommand } from './fork-command.js';
+import { registerOpenCommand } from './open-command.js';
 import { registerInspectCommands } from './inspect-commands.js';
 import { registerRmCommand } from './rm-command.js';
 import { registerRunCommands } from './run-command.js';
@@ -34,6 +36,8 @@ registerInspectCommands(program, globals);
 registerRmCommand(program, globals);
 registerFleetCommands(program, globals);
 registerForkCommand(program, globals);
+registerOpenCommand(program, globals);
+registerAdoptCommand(program, globals);
 registerKeyCommands(program, globals);
 registerSecretCommands(program, globals);
 program

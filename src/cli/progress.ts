@@ -16,6 +16,8 @@ export function formatEvent(event: TimedEvent): string | undefined {
   switch (event.type) {
     case 'session.started':
       return `· session ${terminalLine(event.sessionId)}`;
+    case 'prompt':
+      return `\n> ${terminalText(event.text).split('\n').join('\n> ')}`;
     case 'message':
       return `\n${terminalText(event.text)}\n`;
     case 'command.started':

@@ -14,7 +14,7 @@ import { progressPrinter } from './progress.js';
 import { RemoteClient, remoteTarget } from './remote.js';
 import { terminalJson, terminalLine, terminalText } from './terminal-text.js';
 
-interface RunCommandOptions extends SetupFlags {
+export interface RunCommandOptions extends SetupFlags {
   server?: string;
   cwd?: string;
   json?: boolean;
@@ -33,7 +33,7 @@ interface RunCommandOptions extends SetupFlags {
 
 const RESTORE_MODES: readonly RestoreMode[] = ['restore', 'overwrite', 'skip'];
 
-function workspaceOptions(options: RunCommandOptions, kind: 'run' | 'resume'): WorkspaceOptions {
+export function workspaceOptions(options: RunCommandOptions, kind: 'run' | 'resume'): WorkspaceOptions {
   let maxBytes: number | undefined;
   if (options.maxWorkspaceMb !== undefined) {
     const megabytes = Number(options.maxWorkspaceMb);
@@ -71,12 +71,12 @@ function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
   };
 }
 
-function sandboxOptions(options: RunCommandOptions): SandboxOptions | undefined {
+export function sandboxOptions(options: RunCommandOptions): SandboxOptions | undefined {
   return options.sandbox ? { mode: 'bubblewrap' } : undefined;
 }
 
 /** BATON_LEASE_SECONDS: how long a run that stopped renewing keeps its conversation (default 30). */
-function leaseMs(): number | undefined {
+export function leaseMs(): number | undefined {
   const text = process.env.BATON_LEASE_SECONDS;
   if (text === undefined || text === '') return undefined;
   const seconds = Number(text);
@@ -92,7 +92,8 @@ function failureHint(result: RunResult): string {
   return `the transcript is saved up to the failure; continue with \`baton resume ${result.conversationId} PROMPT\``;
 }
 
-function report(result: RunResult, options: RunCommandOptions): void {
+/** The run's outcome as `baton run` prints it; sets the exit status. */
+export function report(result: RunResult, options: RunCommandOptions): void {
   if (options.json) {
     const { conversationId, harness, sessionId, runId, status, exitCode, errorCode } = result;
     process.stdout.write(`${terminalJson({ conversationId, harness, sessionId: sessionId ?? null, runId, status, exitCode: exitCode ?? null, errorCode: errorCode ?? null })}\n`);
@@ -166,7 +167,13 @@ export function registerRunCommands(program: Command, globals: () => GlobalOptio
 }
 
 /** What `run` and `resume` share: the store, the interrupt handling, live progress, and the report. */
-async function executeRun(globals: GlobalOptions, options: RunCommandOptions, prompt: string, launch: (common: RunOptions) => Promise<RunResult>): Promise<void> {
+export async function executeRun(
+  globals: GlobalOptions,
+  options: RunCommandOptions,
+  prompt: string,
+  launch: (common: RunOptions) => Promise<RunResult>,
+  onResult: (result: RunResult, options: RunCommandOptions) => void = report,
+): Promise<void> {
   const setup = await agentSetupFromFlags(options);
   await withStore(globals, async ({ store, config }) => {
     const interrupt = interruptSignal();
@@ -183,7 +190,7 @@ async function executeRun(globals: GlobalOptions, options: RunCommandOptions, pr
         ...(leaseMs() ? { leaseMs: leaseMs() } : {}),
         ...(options.quiet ? {} : { onEvent: progressPrinter() }),
       });
-      report(result, options);
+      onResult(result, options);
     } finally {
       interrupt.dispose();
     }
@@ -191,7 +198,7 @@ async function executeRun(globals: GlobalOptions, options: RunCommandOptions, pr
 }
 
 /** Options that name things on this machine mean nothing to a server's workers. */
-function assertNoLocalOptions(options: RunCommandOptions): void {
+export function assertNoLocalOptions(options: RunCommandOptions): void {
   const local = [
     options.cwd !== undefined && '--cwd',
     typeof options.workspace === 'string' && '--workspace',

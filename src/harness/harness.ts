@@ -8,6 +8,7 @@ import type { RunEvent } from '../model/run-event.js';
 import type { KnownSecret } from '../redact/known-secrets.js';
 import { isOlderCopy, MAIN_FILE_KEY, type Envelope, type SessionMeta, type TranscriptFile } from '../transcript/envelope.js';
 import type { TranscriptView } from '../transcript/view.js';
+import type { ForkCut } from '../transcript/fork-cut.js';
 import type { AgentSetup } from '../model/agent-setup.js';
 import type { HarnessId, ModelApiId } from './ids.js';
 
@@ -28,11 +29,18 @@ export interface CommandSpec {
   args: string[];
   /** Variables baton adds to the inherited environment. */
   env: Record<string, string>;
+  /** Inherited variables the CLI must not see (e.g. a CI marker that would switch an interactive UI off). */
+  withoutEnv?: readonly string[] | undefined;
   cwd: string;
   /** Folders outside the system the executable needs to read (its package); bound read-only in a sandbox. */
   packagePaths: string[];
   /** Text written to the CLI's stdin, which is then closed (default: stdin is /dev/null). */
   stdin?: string | undefined;
+  /**
+   * The CLI takes this terminal (an interactive UI): it inherits baton's stdin, stdout and stderr and stays in the
+   * terminal's foreground process group, so keys, Ctrl-C and window-size changes reach it directly.
+   */
+  terminal?: true | undefined;
 }
 
 export interface HarnessContext {
@@ -78,13 +86,20 @@ export interface SandboxNeeds {
  */
 export type PrepareOptions = AgentSetup;
 
-interface LaunchBase {
-  prompt: string;
-  setup: AgentSetup;
-}
+/**
+ * What one launch of the CLI is: a headless first run or follow-up with a prompt, or the CLI's own interactive
+ * UI (`baton open`) resuming the session on the user's terminal, where the user types the prompts.
+ */
 export type LaunchRequest<Resume = unknown> =
-  | (LaunchBase & { kind: 'new'; sessionId: string | undefined })
-  | (LaunchBase & { kind: 'resume'; resume: Resume });
+  | { kind: 'new'; prompt: string; setup: AgentSetup; sessionId: string | undefined }
+  | { kind: 'resume'; prompt: string; setup: AgentSetup; resume: Resume }
+  | { kind: 'interactive'; setup: AgentSetup; resume: Resume; permissions: InteractivePermissions };
+
+/**
+ * How the interactive UI treats the agent's tool calls: `ask` is the CLI's normal mode for a person at the
+ * keyboard (its own approval prompts); `bypass` is what headless runs use (no prompts), on the user's word.
+ */
+export type InteractivePermissions = 'ask' | 'bypass';
 
 /** Argv templates from baton's config; items may hold {prompt}, {sessionId}, {model}, {effort}, {systemPrompt}, {cwd}. */
 export interface CommandTemplates {
@@ -104,6 +119,22 @@ export type OutputParser = (line: string) => HarnessEvent[];
 /** The native files of one session: a key (see Envelope) and where the file is on disk. */
 export interface TranscriptLocation {
   files: Array<{ key: string; path: string }>;
+}
+
+/**
+ * Which native session `baton adopt` takes in: by the CLI's session id; by a session file the user points at
+ * (anywhere: it is theirs, but its content is parsed defensively and must be this CLI's session); or the most
+ * recently updated session whose recorded working directory is `latestFor` (absolute, symlinks resolved).
+ */
+export type SessionQuery = { sessionId: string } | { file: string } | { latestFor: string };
+
+/** A session found on this machine, started outside baton or not. */
+export interface FoundSession {
+  sessionId: string;
+  /** The working directory the session recorded (where it ran), when it records one. */
+  cwd: string | undefined;
+  /** Its files, as locateTranscript gives them: what a save stores. */
+  location: TranscriptLocation;
 }
 
 /** A tool call the CLI reported starting and never finishing: its run ended first. */
@@ -207,6 +238,13 @@ export interface Harness<Resume = unknown> {
   outputParser(): OutputParser;
 
   locateTranscript(context: HarnessContext, sessionId: string): Promise<TranscriptLocation | undefined>;
+  /**
+   * Finds a session where the CLI keeps it in `context.home` (or the file named), for `baton adopt`; undefined when
+   * there is none. A file that is not this CLI's session is SESSION_FILE_INVALID.
+   */
+  findSession(context: HarnessContext, query: SessionQuery): Promise<FoundSession | undefined>;
+  /** Where findSession looks for a query, in words for a SESSION_NOT_FOUND hint (e.g. `~/.codex/sessions/**\/rollout-*.jsonl`). */
+  sessionPlaces(context: HarnessContext, query: SessionQuery): string;
   /** Reads the session metadata from the main file; tolerant of lines that are not JSON. */
   readSessionMeta(mainFileContent: Buffer, sessionId: string): SessionMeta;
   /**
@@ -217,6 +255,15 @@ export interface Harness<Resume = unknown> {
   rehydrate(envelope: Envelope, context: HarnessContext): Promise<RehydratedTranscript>;
   /** The readable conversation in the shared view model. */
   viewTranscript(files: TranscriptFile[]): TranscriptView;
+  /**
+   * The session cut after `cut.turns` turns (as viewTranscript() and `baton show` count them), in a form the CLI
+   * itself resumes, under the fork's own session id (inside the files and in the keys that carry it), so that a
+   * home holding both the original and the fork never mixes them up. Pure: on stored bytes. The caller checks
+   * the range (1 … the number of turns).
+   */
+  forkSession(files: TranscriptFile[], cut: ForkCut, sessionIds: ForkSessionIds): ForkedSession;
+  /** A new session id for a fork, in the CLI's own shape. */
+  forkSessionId(): string;
   /**
    * For a CLI that writes a tool call into its session only once the call completes: records in the session's own
    * files that these calls were cut off, so a resume tells the model. Called after the CLI has exited (nothing else
@@ -232,6 +279,17 @@ export interface Harness<Resume = unknown> {
   resumeInfo(envelope: Envelope): Resume;
   /** Readies a fresh home for the scripted model server; returns the variables that point the CLI there. */
   scriptedHome(setup: ScriptedHomeSetup): Promise<Record<string, string>>;
+}
+
+/** The session a fork cuts from, and the fork's own id. */
+export interface ForkSessionIds {
+  original: string;
+  fork: string;
+}
+
+export interface ForkedSession {
+  files: TranscriptFile[];
+  sessionId: string;
 }
 
 /** A local copy and the store both hold turns the other lacks: two histories, neither may be overwritten. */
@@ -280,4 +338,11 @@ export function sessionResumeInfo(id: HarnessId, envelope: Envelope): SessionRes
 export function viewMainFile(files: TranscriptFile[], view: (content: Buffer) => TranscriptView): TranscriptView {
   const main = files.find((file) => file.key === MAIN_FILE_KEY);
   return main ? view(main.content) : { items: [], unparsedLines: 0 };
+}
+
+/** A file the user named for `baton adopt` that is not a session of this harness's CLI. */
+export function invalidSessionFile(displayName: string, path: string, why: string): BatonError {
+  return new BatonError('SESSION_FILE_INVALID', `${quoted(path)} is not a ${displayName} session file: ${why}`, {
+    hint: `name the session file the CLI wrote (see \`baton adopt --help\`), or pass its session id, or --latest with --cwd`,
+  });
 }

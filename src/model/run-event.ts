@@ -15,6 +15,8 @@ export const RunEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('turn.started') }),
   z.object({ type: z.literal('turn.completed'), inputTokens: z.number().optional(), outputTokens: z.number().optional() }),
   z.object({ type: z.literal('turn.failed'), message: z.string() }),
+  /** A turn a person typed in the CLI's interactive UI (`baton open`); a headless run's prompt is the run's. */
+  z.object({ type: z.literal('prompt'), text: z.string() }),
   z.object({ type: z.literal('message'), text: z.string() }),
   z.object({ type: z.literal('reasoning'), text: z.string() }),
   z.object({ type: z.literal('command.started'), command: z.string() }),

@@ -7,8 +7,13 @@
  */
 import { z } from 'zod';
 
-const RUN_KINDS = ['new', 'resume'] as const;
-/** new: a conversation's first run; resume: a follow-up, which resumes the CLI's session. */
+const RUN_KINDS = ['new', 'resume', 'interactive', 'adopt'] as const;
+/**
+ * new: a conversation's first run; resume: a follow-up, which resumes the CLI's session; interactive: the CLI's
+ * own UI on a person's terminal (`baton open`), where they type the turns; adopt: turns of a session run outside
+ * baton, taken in by `baton adopt` (the first) or `baton adopt --sync` (what the local copy gained since); its prompt
+ * is the first prompt it brought in, so that its turns are told apart from the next run's like any other run's.
+ */
 export const RunKind = /* @__PURE__ */ z.enum(RUN_KINDS);
 export type RunKind = z.infer<typeof RunKind>;
 

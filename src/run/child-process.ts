@@ -5,7 +5,7 @@
  * with it. When the CLI exits, whatever is left of its process group is killed; a supervised launch
  * (src/sandbox/) also takes everything in its PID namespace.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -29,8 +29,9 @@ export interface CliProcess {
   signal(signal: NodeJS.Signals): boolean;
 }
 
-export function spawnCli(plan: Pick<LaunchPlan, 'file' | 'args' | 'env' | 'cwd' | 'supervised' | 'inputs' | 'stdin'>): CliProcess {
+export function spawnCli(plan: Pick<LaunchPlan, 'file' | 'args' | 'env' | 'cwd' | 'supervised' | 'inputs' | 'stdin' | 'terminal'>): CliProcess {
   refuseNulCharacters(plan);
+  if (plan.terminal) return spawnOnTerminal(plan);
   const child = spawn(plan.file, plan.args, {
     cwd: plan.cwd,
     env: plan.env,
@@ -41,17 +42,67 @@ export function spawnCli(plan: Pick<LaunchPlan, 'file' | 'args' | 'env' | 'cwd' 
     child.stdin?.on('error', () => undefined); // the CLI exited before reading it all: its exit says why
     child.stdin?.end(plan.stdin);
   }
-  plan.inputs.forEach((bytes, index) => {
-    const stream = child.stdio[3 + index] as NodeJS.WritableStream | null;
-    stream?.on('error', () => undefined); // the supervisor failed to start: the exit says why
-    stream?.end(bytes);
-  });
+  writeInputs(child, plan.inputs);
   child.once('exit', () => {
     // Anything the CLI left in its process group goes with it (a PID namespace takes the rest).
     if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
   });
   const stderr = new StderrTail();
   child.stderr!.on('data', (chunk: Buffer) => stderr.write(chunk));
+  // 'close': stdout and stderr are drained too, so every line has been read.
+  const exit = exitOf(child, plan, 'close');
+  const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
+  return {
+    pid: child.pid,
+    lines,
+    exited: exit.exited,
+    stderrTail: () => stderr.lines(),
+    signal(signal) {
+      if (exit.hasExited() || child.pid === undefined) return false;
+      // A supervisor killed by SIGINT would take the CLI down before it saved: only SIGKILL goes to it.
+      if (plan.supervised && signal !== 'SIGKILL') return signalGroupExcept(child.pid, signal);
+      return killGroup(child.pid, signal) || safeKill(() => child.kill(signal));
+    },
+  };
+}
+
+/**
+ * An interactive UI on baton's terminal: it inherits stdin, stdout and stderr and stays in baton's process group,
+ * the terminal's foreground group, so the keys (Ctrl-C included, as the UI reads them), a hang-up and the window
+ * size reach it from the terminal itself. Nothing is read from it: the saved transcript is the record. Its stderr is
+ * the terminal, so there is no tail to report. baton's own signals go to the processes below the one it started
+ * (a supervisor passes none on; see signalGroupExcept), and whatever the UI started dies with its PID namespace.
+ */
+function spawnOnTerminal(plan: Pick<LaunchPlan, 'file' | 'args' | 'env' | 'cwd' | 'supervised' | 'inputs'>): CliProcess {
+  const child = spawn(plan.file, plan.args, { cwd: plan.cwd, env: plan.env, stdio: ['inherit', 'inherit', 'inherit', ...plan.inputs.map(() => 'pipe' as const)] });
+  writeInputs(child, plan.inputs);
+  const exit = exitOf(child, plan, 'exit');
+  return {
+    pid: child.pid,
+    lines: (async function* () {})(),
+    exited: exit.exited,
+    stderrTail: () => [],
+    signal(signal) {
+      if (exit.hasExited() || child.pid === undefined) return false;
+      if (!plan.supervised || signal === 'SIGKILL') return safeKill(() => child.kill(signal));
+      let sent = false;
+      for (const pid of descendantsOf(child.pid)) sent = safeKill(() => process.kill(pid, signal)) || sent;
+      return sent;
+    },
+  };
+}
+
+/** Bytes for the started process's descriptors 3, 4 … (see LaunchPlan.inputs). */
+function writeInputs(child: ChildProcess, inputs: Buffer[]): void {
+  inputs.forEach((bytes, index) => {
+    const stream = child.stdio[3 + index] as NodeJS.WritableStream | null;
+    stream?.on('error', () => undefined); // the supervisor failed to start: the exit says why
+    stream?.end(bytes);
+  });
+}
+
+/** How the process ends (a failed start is CLI_NOT_FOUND), settled on `event`; and whether it has. */
+function exitOf(child: ChildProcess, plan: Pick<LaunchPlan, 'file' | 'supervised'>, event: 'exit' | 'close'): { exited: Promise<ChildExit>; hasExited: () => boolean } {
   let hasExited = false;
   const exited = new Promise<ChildExit>((resolve, reject) => {
     child.once('error', (error: NodeJS.ErrnoException) => {
@@ -63,24 +114,26 @@ export function spawnCli(plan: Pick<LaunchPlan, 'file' | 'args' | 'env' | 'cwd' 
         }),
       );
     });
-    child.once('close', (exitCode, signal) => {
+    child.once(event, (exitCode: number | null, signal: NodeJS.Signals | null) => {
       hasExited = true;
       resolve(plan.supervised ? supervisedExit(exitCode, signal) : { exitCode, signal });
     });
   });
-  const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
-  return {
-    pid: child.pid,
-    lines,
-    exited,
-    stderrTail: () => stderr.lines(),
-    signal(signal) {
-      if (hasExited || child.pid === undefined) return false;
-      // A supervisor killed by SIGINT would take the CLI down before it saved: only SIGKILL goes to it.
-      if (plan.supervised && signal !== 'SIGKILL') return signalGroupExcept(child.pid, signal);
-      return killGroup(child.pid, signal) || safeKill(() => child.kill(signal));
-    },
-  };
+  return { exited, hasExited: () => hasExited };
+}
+
+/** Every process below `root` (children, their children …), read from /proc. Linux only, as supervisors are. */
+function descendantsOf(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const { pid, parent } of processTable()) children.set(parent, [...(children.get(parent) ?? []), pid]);
+  const found: number[] = [];
+  const queue = [...(children.get(root) ?? [])];
+  while (queue.length > 0) {
+    const pid = queue.shift()!;
+    found.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return found;
 }
 
 function safeKill(kill: () => boolean): boolean {
@@ -105,19 +158,26 @@ function signalGroupExcept(groupId: number, signal: NodeJS.Signals): boolean {
 }
 
 function processGroupMembers(groupId: number): number[] {
-  const members: number[] = [];
+  return processTable()
+    .filter((entry) => entry.group === groupId)
+    .map((entry) => entry.pid);
+}
+
+/** Every process's id, parent and process group, from /proc (Linux only, as supervisors are). */
+function processTable(): Array<{ pid: number; parent: number; group: number }> {
+  const table: Array<{ pid: number; parent: number; group: number }> = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses, so read after the last ')'.
       const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === groupId) members.push(Number(entry));
+      table.push({ pid: Number(entry), parent: Number(fields[1]), group: Number(fields[2]) });
     } catch {
       // ended meanwhile
     }
   }
-  return members;
+  return table;
 }
 
 /** A supervisor exits 128 + n when the CLI died of signal n; report that as the CLI's signal. */

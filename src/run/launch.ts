@@ -73,8 +73,14 @@ export async function prepareLaunch(
     });
     const saver = new TranscriptSaver(target, stored.files);
     if (rehydrated.keptLocal.length > 0) await saveLongerLocalCopy(harness, rehydrated, saver, sessionId, recorder);
-    result = { request: { kind: 'resume', prompt: options.prompt, setup, resume }, saver, sessionId };
+    const request: LaunchRequest = options.interactive ? { kind: 'interactive', setup, resume, permissions: options.interactive.permissions } : { kind: 'resume', prompt: options.prompt, setup, resume };
+    result = { request, saver, sessionId };
   } else {
+    if (options.interactive) {
+      throw new BatonError('TRANSCRIPT_NOT_FOUND', `conversation ${conversation.id} has no session to open yet: its first run ended before the CLI reported one`, {
+        hint: `see why with \`baton show ${conversation.id}\`; start a new conversation with \`baton run\``,
+      });
+    }
     const sessionId = harness.newSessionId();
     if (sessionId) await store.setSessionId(conversation.id, sessionId);
     result = { request: { kind: 'new', prompt: options.prompt, setup, sessionId }, saver: new TranscriptSaver(target), sessionId };

@@ -1,6 +1,7 @@
 /** What a run is given (RunOptions) and what it returns (RunResult): the runner's public types. */
 import type { BatonConfig } from '../config.js';
 import type { ErrorCode } from '../errors.js';
+import type { InteractivePermissions } from '../harness/harness.js';
 import type { HarnessId } from '../harness/ids.js';
 import type { AgentSetup } from '../model/agent-setup.js';
 import type { KnownSecret } from '../redact/known-secrets.js';
@@ -50,6 +51,11 @@ export interface RunOptions {
    * fails the run.
    */
   modelAccess?: ModelAccess | undefined;
+  /**
+   * The CLI's own interactive UI on this terminal resumes the conversation (`baton open`) instead of a headless
+   * run: the person at the keyboard types the turns; `prompt` is unused. The run is of kind `interactive`.
+   */
+  interactive?: { permissions: InteractivePermissions } | undefined;
 }
 
 export interface WorkspaceOptions {

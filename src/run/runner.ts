@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { commandTemplates, harnessEnvironment } from '../config.js';
 import { BatonError, errorMessage } from '../errors.js';
-import type { Harness, HarnessContext } from '../harness/harness.js';
+import type { Harness, HarnessContext, InteractivePermissions, TranscriptLocation } from '../harness/harness.js';
 import type { HarnessId } from '../harness/ids.js';
 import { getHarness } from '../harness/registry.js';
 import { newConversationId, newRunId } from '../ids.js';
@@ -34,6 +34,7 @@ import { saveFinalTranscript } from './run-transcript.js';
 import { runWorkspaceDir, saveFinalWorkspace } from './run-workspace.js';
 import type { TranscriptSaver } from './saver.js';
 import { supervise, type SupervisedExit } from './supervise.js';
+import type { TranscriptProgress } from './transcript-progress.js';
 
 export { DEFAULT_LEASE_MS, DEFAULT_SAVE_INTERVAL_MS, type RunOptions, type RunResult, type WorkspaceOptions } from './run-options.js';
 
@@ -94,6 +95,15 @@ export async function resumeConversation(options: RunOptions & { conversationId:
 }
 
 /**
+ * `baton open`: the conversation continues in the CLI's own interactive UI on this terminal, with the same lease,
+ * rehydrate, workspace restore and saves (every few seconds and at exit) as a headless resume.
+ */
+export async function openConversation(options: Omit<RunOptions, 'prompt' | 'interactive'> & { conversationId: string; permissions: InteractivePermissions }): Promise<RunResult> {
+  const { permissions, ...rest } = options;
+  return resumeConversation({ ...rest, prompt: '', interactive: { permissions } });
+}
+
+/**
  * Runs a run that was queued for a worker (src/fleet/): a new run if the conversation has no CLI session yet,
  * else a resume. The prompt, model and system prompt come from the store.
  */
@@ -122,8 +132,9 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
   const run = await store.startRun({
     conversationId: conversation.id,
     runId: queuedRunId ?? newRunId(),
-    kind: isResume ? 'resume' : 'new',
-    prompt: await redactor.redactText(options.prompt),
+    kind: options.interactive ? 'interactive' : isResume ? 'resume' : 'new',
+    // An interactive run has no prompt of its own: the person types its turns, which the transcript keeps.
+    prompt: options.interactive ? '' : await redactor.redactText(options.prompt),
     host: options.host ?? hostname(),
     cwd,
     leaseMs,
@@ -164,7 +175,8 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     options.modelAccess?.revoke();
     // The final save runs on every path that got as far as a session id, whatever happened above.
     if (saver && state.sessionId && !state.sessionMismatch && !state.leaseLost) {
-      await saveFinalTranscript({ harness, context, sessionId: state.sessionId, saver, recorder, state });
+      const saved = await saveFinalTranscript({ harness, context, sessionId: state.sessionId, saver, recorder, state });
+      if (saved && supervised?.progress) await reportFinalProgress(supervised.progress, saved, recorder);
     }
     if (saver && state.sessionId && !state.sessionMismatch && state.leaseLost) {
       // Another run owns the conversation now: this run's unsaved work becomes a conversation of its own.
@@ -179,7 +191,9 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     await workspace?.close();
   }
   const exit = supervised?.exit;
-  const outcome = runOutcome({ ...state, harness, exit, stderrTail: supervised?.stderrTail ?? [] });
+  // A person quits an interactive UI between turns, when they like: its exit 0 is the end, whatever turn events say.
+  const reportsEveryTurnEnd = options.interactive ? false : harness.reportsEveryTurnEnd;
+  const outcome = runOutcome({ ...state, harness: { displayName: harness.displayName, reportsEveryTurnEnd }, exit, stderrTail: supervised?.stderrTail ?? [] });
   if (outcome.error) await recorder.record({ type: 'error', message: outcome.error });
   await recorder.flush().catch(() => undefined);
   const finished = await store.finishRun(run.id, {
@@ -202,6 +216,15 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     errorCode: finished.status === 'succeeded' ? undefined : outcome.errorCode,
     forkedInto: state.forkedInto,
   };
+}
+
+/** What an interactive run's final save added, as events (see transcript-progress.ts); a display matter only. */
+async function reportFinalProgress(progress: TranscriptProgress, saved: TranscriptLocation, recorder: RunEventRecorder): Promise<void> {
+  try {
+    for (const event of await progress.newEvents(saved)) await recorder.record(event);
+  } catch {
+    // The transcript is saved; only its events are missing.
+  }
 }
 
 async function resolveWorkingDirectory(cwd: string, createIfMissing: boolean): Promise<string> {

@@ -16,6 +16,7 @@ import type { LeaseKeeper } from './lease.js';
 import { DEFAULT_SAVE_INTERVAL_MS, type RunOptions } from './run-options.js';
 import type { RunState } from './run-state.js';
 import { saveTranscript } from './run-transcript.js';
+import { TranscriptProgress } from './transcript-progress.js';
 import { saveWorkspace } from './run-workspace.js';
 import type { TranscriptSaver } from './saver.js';
 
@@ -44,6 +45,8 @@ export interface SuperviseInput {
 export interface SupervisedExit {
   exit: ChildExit;
   stderrTail: string[];
+  /** An interactive run's progress reader, for what its final save adds. */
+  progress: TranscriptProgress | undefined;
 }
 
 /** Runs the CLI to its exit: events in, periodic saves out, interrupts forwarded, stopped if the lease is lost. */
@@ -51,6 +54,8 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
   const { harness, context, saver, recorder, state, options } = input;
   const child = spawnCli(input.plan);
   const parseLine = harness.outputParser();
+  // An interactive UI prints no events: its progress is read from the transcript after each save.
+  const progress = input.plan.terminal && state.sessionId ? await TranscriptProgress.after(harness, await harness.locateTranscript(context, state.sessionId)) : undefined;
   // The starting state of the workspace is read while the CLI boots; a failure shows at the first snapshot.
   input.workspace?.start().catch(() => undefined);
   // Settles once, never rejects unobserved: a failed spawn is rethrown after the output loop.
@@ -66,7 +71,8 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
         // After a stall (a stopped process wakes with its timers overdue) the lease is checked before a write.
         await input.lease.renew();
         if (state.sessionId && !state.sessionMismatch && !state.leaseLost) {
-          await saveTranscript(harness, context, state.sessionId, saver, false);
+          const location = await saveTranscript(harness, context, state.sessionId, saver, false);
+          if (progress && location) for (const event of await progress.newEvents(location)) await recorder.record(event);
           if (input.workspace) await saveWorkspace({ store: options.store, conversationId: input.conversation.id, runId: input.runId, saver, workspace: input.workspace, recorder, final: false, redactor: input.redactor });
         }
         await recorder.flush();
@@ -80,7 +86,13 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
 
   const escalation: NodeJS.Timeout[] = [];
   // SIGINT lets the CLI stop on its own (and write what it has); SIGTERM after the grace, SIGKILL after twice it.
+  // An interactive UI reads Ctrl-C as a key (it may only cancel the turn, and a person may be typing): SIGTERM it.
   const stop = (graceMs: number): void => {
+    if (input.plan.terminal) {
+      child.signal('SIGTERM');
+      escalation.push(setTimeout(() => child.signal('SIGKILL'), graceMs));
+      return;
+    }
     child.signal('SIGINT');
     escalation.push(setTimeout(() => child.signal('SIGTERM'), graceMs));
     escalation.push(setTimeout(() => child.signal('SIGKILL'), graceMs * 2));
@@ -129,7 +141,7 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
     }
     const settled = await exited;
     if (!settled.ok) throw settled.error;
-    return { exit: settled.value, stderrTail: child.stderrTail() };
+    return { exit: settled.value, stderrTail: child.stderrTail(), progress };
   } finally {
     clearInterval(timer);
     state.onLeaseLost = undefined;

@@ -54,18 +54,20 @@ export interface LaunchPlan {
   stdin?: string | undefined;
   /** How the run is contained, for the run's events. */
   description: string;
+  /** The CLI takes baton's terminal (see CommandSpec.terminal). */
+  terminal?: true | undefined;
 }
 
 export async function planLaunch(spec: CommandSpec, inheritedEnv: NodeJS.ProcessEnv, containment: Containment): Promise<LaunchPlan> {
   const plan = await planProcess(spec, inheritedEnv, containment);
-  return spec.stdin === undefined ? plan : { ...plan, stdin: spec.stdin };
+  return { ...plan, ...(spec.stdin === undefined ? {} : { stdin: spec.stdin }), ...(spec.terminal ? { terminal: true as const } : {}) };
 }
 
 async function planProcess(spec: CommandSpec, inheritedEnv: NodeJS.ProcessEnv, containment: Containment): Promise<LaunchPlan> {
   if (containment.mode === 'bubblewrap') {
     const bubblewrap = await probeBubblewrap({ sandbox: true });
     const { confinement } = containment;
-    const env = { ...confinement.env, ...spec.env };
+    const env = withoutVariables({ ...confinement.env, ...spec.env }, spec.withoutEnv);
     const accounts = sandboxAccounts(confinement.home);
     const system = await readSystemLayout();
     const readable = [...confinement.readable, ...spec.packagePaths, ...(system.resolvConf ? [system.resolvConf] : [])];
@@ -82,7 +84,7 @@ async function planProcess(spec: CommandSpec, inheritedEnv: NodeJS.ProcessEnv, c
       description: `bubblewrap sandbox (uid ${SANDBOX_UID}; writable: ${confinement.writable.join(', ')})`,
     };
   }
-  const env = { ...inheritedEnv, ...spec.env };
+  const env = withoutVariables({ ...inheritedEnv, ...spec.env }, spec.withoutEnv);
   const bubblewrap = await probeBubblewrap({ sandbox: false }).catch(() => undefined);
   if (bubblewrap) {
     return { file: bubblewrap.path, args: [...pidNamespaceArgs(), '--', spec.file, ...spec.args], env, cwd: spec.cwd, supervised: true, inputs: [], description: 'no sandbox (own PID namespace)' };
@@ -94,3 +96,9 @@ async function planProcess(spec: CommandSpec, inheritedEnv: NodeJS.ProcessEnv, c
   return { file: spec.file, args: spec.args, env, cwd: spec.cwd, supervised: false, inputs: [], description: 'no sandbox' };
 }
 
+function withoutVariables<T extends Record<string, string | undefined>>(env: T, names: readonly string[] | undefined): T {
+  if (!names?.length) return env;
+  const kept = { ...env };
+  for (const name of names) delete kept[name];
+  return kept;
+}

@@ -14,6 +14,7 @@ import { ApiError, apiErrorHandler, noRoute, refuseInvalidRequest } from './erro
 import { conversationRoutes } from './routes/conversations.js';
 import { harnessRoutes } from './routes/harnesses.js';
 import { runRoutes } from './routes/runs.js';
+import { storeApiRoutes } from './routes/store-api.js';
 import { transcriptRoutes } from './routes/transcripts.js';
 import { webUiRoutes } from './routes/web-ui.js';
 import type { RunChanges } from '../store/run-changes.js';
@@ -21,6 +22,8 @@ import { MAX_BODY_BYTES } from './schemas.js';
 
 /** An oversized body up to this size is read to its end before the 413, so that the client sees the 413. */
 const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+
+const isStoreApi = (path: string): boolean => path.startsWith('/v1/store/');
 
 export interface ApiOptions {
   store: PostgresStore;
@@ -53,6 +56,8 @@ export function createApi(options: ApiOptions): OpenAPIHono<ApiEnv> {
 
   app.use('/v1/*', bearerAuth(store));
   app.use('/v1/*', async (c, next) => {
+    // The store API takes transcripts and workspace snapshots: its own, larger limit (routes/store-api.ts).
+    if (isStoreApi(c.req.path)) return next();
     const length = Number(c.req.header('content-length') ?? 0);
     if (length > MAX_BODY_BYTES) {
       // Read and drop what the client sends, so that it gets this answer rather than a reset connection.
@@ -62,12 +67,14 @@ export function createApi(options: ApiOptions): OpenAPIHono<ApiEnv> {
     await next();
   });
   // Bodies sent without a length are cut off at the limit while they are read.
-  app.use('/v1/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new ApiError(413, 'BODY_TOO_LARGE', `the request body is larger than ${MAX_BODY_BYTES} bytes`, 'shorten the prompt'); } }));
+  const promptBodyLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new ApiError(413, 'BODY_TOO_LARGE', `the request body is larger than ${MAX_BODY_BYTES} bytes`, 'shorten the prompt'); } });
+  app.use('/v1/*', async (c, next) => (isStoreApi(c.req.path) ? next() : promptBodyLimit(c, next)));
 
   conversationRoutes(app, { store, allowLocalClone: options.allowLocalClone });
   transcriptRoutes(app, store);
   harnessRoutes(app);
   runRoutes(app, { store, changes });
+  storeApiRoutes(app, store);
 
   return app;
 }

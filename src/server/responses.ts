@@ -44,6 +44,7 @@ export function conversationJson(conversation: Conversation, runs: RunTally) {
     updatedAt: iso(conversation.updatedAt),
     activeRunId: conversation.activeRunId ?? null,
     forkedFrom: conversation.forkedFrom ?? null,
+    adoptedFrom: conversation.adoptedFrom ? { ...conversation.adoptedFrom, adoptedAt: iso(conversation.adoptedFrom.adoptedAt) } : null,
   };
 }
 

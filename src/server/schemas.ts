@@ -44,6 +44,15 @@ export const NewConversationBody = z
 
 export const FollowupBody = z.object({ prompt }).strict().openapi('Followup');
 
+export const ForkBody = z
+  .object({
+    turn: z.number().int().min(1).optional().openapi({ description: 'end the fork after this turn (1-based, as the transcript numbers them); default: the newest turn' }),
+    runId: z.string().min(1).max(100).optional().openapi({ description: 'end the fork where this run of the conversation ended (instead of turn)' }),
+    prompt: prompt.optional().openapi({ description: 'continue the fork at once: a follow-up is queued for it' }),
+  })
+  .strict()
+  .openapi('ForkRequest');
+
 export const Accepted = z.object({ conversationId: z.string(), runId: z.string() }).openapi('Accepted');
 
 const time = z.string().nullable().openapi({ description: 'ISO 8601', example: '2026-11-27T01:02:03.000Z' });
@@ -100,15 +109,34 @@ export const ConversationSummary = z
     runs: z.number().int(),
     activeRunId: z.string().nullable(),
     forkedFrom: z
-      .object({ conversationId: z.string(), runId: z.string(), reason: z.string() })
+      .object({
+        conversationId: z.string(),
+        runId: z.string(),
+        reason: z.string(),
+        turn: z.number().int().optional().openapi({ description: 'the turn it ends at, as the transcript numbers them (a fork at a turn, or the old branch of a rewind)' }),
+      })
       .nullable()
       .openapi({ description: 'set when this conversation keeps another one\'s work (e.g. of a run that lost its lease): where from, and why' }),
+    adoptedFrom: z
+      .object({ harness: z.string(), sessionId: z.string(), host: z.string(), path: z.string(), adoptedAt: time })
+      .nullable()
+      .openapi({ description: 'set when this conversation is a CLI session started outside baton, taken in with `baton adopt`: which session, found where, and when' }),
   })
   .openapi('ConversationSummary');
 
 export const ConversationDetail = ConversationSummary.omit({ runs: true })
   .extend({ runs: z.array(RunBody), usage: UsageBody.nullable().openapi({ description: 'the sum of its runs\' usage; null when none was counted' }) })
   .openapi('Conversation');
+
+export const ForkCreated = z
+  .object({
+    conversation: ConversationSummary,
+    turn: z.number().int().openapi({ description: 'the turn the fork ends at' }),
+    turns: z.number().int().openapi({ description: 'how many turns the original has' }),
+    workspaceRunId: z.string().nullable().openapi({ description: "the original's run whose workspace snapshot the fork starts from; null when none was saved up to that turn" }),
+    runId: z.string().nullable().openapi({ description: 'the follow-up queued for the fork (with prompt); null otherwise' }),
+  })
+  .openapi('Fork');
 
 export const ConversationList = z.object({ conversations: z.array(ConversationSummary) }).openapi('ConversationList');
 

@@ -29,7 +29,7 @@ export async function encryptStoreInPlace(db: Kysely<Database>, bodies: ChunkBod
         const key = freshDataKey();
         const cipher = key.cipher;
         const sealed = sealConversationColumns(conversation, cipher);
-        await trx.updateTable('conversations').set({ title: sealed.title, cwd: sealed.cwd, options: sealed.options }).where('id', '=', id).execute();
+        await trx.updateTable('conversations').set({ title: sealed.title, cwd: sealed.cwd, options: sealed.options, adopted_from: sealed.adopted_from }).where('id', '=', id).execute();
         await encryption.saveDataKeyUnder(trx, master, conversationKeyOwner(id), key);
 
         for (const run of await trx.selectFrom('runs').selectAll().where('conversation_id', '=', id).execute()) {

@@ -28,7 +28,7 @@ const MAX_TIME = Date.UTC(2200, 0, 1);
 const timestamp = z.int().min(0, 'is before 1970').max(MAX_TIME, 'is after the year 2200');
 const count = z.int().nonnegative();
 const text = (max: number) => z.string().max(max);
-const withoutNul = (max: number) => z.string().max(max).regex(/^[^\0]*$/, 'holds a NUL character');
+export const withoutNul = (max: number) => z.string().max(max).regex(/^[^\0]*$/, 'holds a NUL character');
 const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
 const runId = z.string().regex(RUN_ID_PATTERN, 'is not a baton run id (r_ and 26 letters or digits)');
 /** Files in a workspace, as the manifest lists them: relative, no NUL, bounded. */
@@ -37,10 +37,10 @@ const objectId = z.string().refine(isObjectId, 'is not a git object id (40 or 64
 const gitName = withoutNul(1024).regex(/^[^-\s][^\s\u0000-\u001f\u007f]*$/, 'is not a git ref or remote name (no leading dash, no spaces or control characters)');
 
 /** An event's data is a small object baton wrote; deeper than this, storing it (JSON.stringify) would overflow the stack. */
-const MAX_EVENT_DATA_DEPTH = 64;
+export const MAX_EVENT_DATA_DEPTH = 64;
 
 /** Whether arrays and objects in `value` nest at most `limit` levels (walked without recursion). */
-function nestedAtMost(limit: number): (value: unknown) => boolean {
+export function nestedAtMost(limit: number): (value: unknown) => boolean {
   return (value) => {
     const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
     while (pending.length > 0) {
@@ -53,7 +53,8 @@ function nestedAtMost(limit: number): (value: unknown) => boolean {
   };
 }
 
-const manifestSchema = z.discriminatedUnion('kind', [
+/** A workspace snapshot's manifest, as hostile input (an import, a `baton open --server` client) is checked. */
+export const manifestSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('git'),
     fingerprint: withoutNul(200).min(1),
@@ -75,9 +76,11 @@ const manifestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('too-large'), fingerprint: withoutNul(200).min(1), bytes: count, limitBytes: count, changedFiles: relativePaths }),
 ]);
 
+/** `main`, or a kind and one plain file name (`subagents/agent-1.jsonl` …); the harness refuses keys it does not keep. */
+export const transcriptFileKeySchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}(\/[A-Za-z0-9][A-Za-z0-9._-]{0,199})?$/, 'is not a transcript file key (main, or kind/name; plain names under 200 characters)');
+
 const serialisedFileSchema = z.object({
-  // `main`, or a kind and one plain file name (`subagents/agent-1.jsonl` …); the harness refuses keys it does not keep.
-  key: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}(\/[A-Za-z0-9][A-Za-z0-9._-]{0,199})?$/, 'is not a transcript file key (main, or kind/name; plain names under 200 characters)'),
+  key: transcriptFileKeySchema,
   lineCount: count,
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   encoding: z.enum(['utf8', 'base64']),

@@ -223,6 +223,14 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0010_adoption': {
+      async up(db: Kysely<any>) {
+        // A conversation taken in from a session started outside baton (`baton adopt`): the session's harness, id,
+        // host, path and when, as JSON (sealed in an encrypted store). Adoptions are found by session_id.
+        await db.schema.alterTable('conversations').addColumn('adopted_from', 'text').execute();
+        await db.schema.createIndex('conversations_by_session').on('conversations').columns(['harness', 'session_id']).execute();
+      },
+    },
   };
 }
 

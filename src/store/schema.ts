@@ -14,6 +14,8 @@ export interface ConversationsTable {
   tenant: string | null;
   options: string | null;
   forked_from: string | null;
+  /** JSON AdoptionOrigin (sealed in an encrypted store: it names a path on the user's machine). */
+  adopted_from: string | null;
   /** 'trusted' (baton saved it), or 'untrusted' (it arrived by import): see Conversation.trust. */
   trust: Generated<string>;
 }

@@ -24,6 +24,7 @@ import { SqlTranscripts, type StoredVersionEnd } from './sql/transcripts.js';
 import { SqlWorkspaceSnapshots, type NewWorkspaceSnapshot } from './sql/workspace-snapshots.js';
 import type {
   Conversation,
+  ConversationFilter,
   ConversationOptions,
   FinishRunInput,
   ImportedConversation,
@@ -37,6 +38,7 @@ import type {
   StoredRunEvent,
   StoredTranscript,
   StoredWorkspaceSnapshot,
+  ReplaceTranscriptInput,
   TranscriptAppend,
   TranscriptCursor,
   WorkspaceSnapshotSummary,
@@ -96,7 +98,7 @@ export class SqlStore implements Store {
     return this.conversations.get(id);
   }
 
-  listConversations(filter: { tenant?: string } = {}): Promise<Conversation[]> {
+  listConversations(filter: ConversationFilter = {}): Promise<Conversation[]> {
     return this.conversations.list(filter);
   }
 
@@ -162,6 +164,10 @@ export class SqlStore implements Store {
 
   compactTranscript(versionId: number): Promise<{ chunksBefore: number; chunksAfter: number }> {
     return this.transcripts.compact(versionId);
+  }
+
+  replaceTranscript(input: ReplaceTranscriptInput): Promise<Map<string, TranscriptCursor>> {
+    return this.transcripts.replace(input);
   }
 
   loadTranscript(conversationId: string): Promise<StoredTranscript | undefined> {

@@ -26,6 +26,8 @@ export interface Conversation {
   options: ConversationOptions;
   /** Set when the conversation was made from another one's work. */
   forkedFrom: ForkOrigin | undefined;
+  /** Set when the conversation is a session that was started outside baton, taken in by `baton adopt`. */
+  adoptedFrom: AdoptionOrigin | undefined;
   /**
    * `untrusted` when it arrived by import (nobody here saw its workspace being made): a resume restores its
    * workspace without the files that would make a CLI run commands, until the user trusts it.
@@ -38,9 +40,33 @@ export type Trust = 'trusted' | 'untrusted';
 /** Where a forked conversation came from, and why it exists. */
 export interface ForkOrigin {
   conversationId: string;
-  /** The run whose work it keeps. */
+  /** The run whose work it keeps (empty when the turns it keeps came with an imported history). */
   runId: string;
   reason: string;
+  /** The turn it ends at, as `baton show` numbers them (a fork at a turn, or the old branch of a rewind). */
+  turn?: number | undefined;
+}
+
+/**
+ * The native session a conversation was adopted from (`baton adopt`): which CLI's session, where it was found, and
+ * when it was taken in. A later `baton adopt --sync` of the same session finds the conversation by its session id.
+ */
+export interface AdoptionOrigin {
+  harness: HarnessId;
+  sessionId: string;
+  /** The machine it was adopted on. */
+  host: string;
+  /** The session's main file on that machine, when adopted. */
+  path: string;
+  /** Milliseconds since the epoch. */
+  adoptedAt: number;
+}
+
+/** Which conversations a listing returns; every field given must match. */
+export interface ConversationFilter {
+  tenant?: string | undefined;
+  /** The conversations holding this CLI session (an adopted one, one baton started, and their forks). */
+  session?: { harness: HarnessId; sessionId: string } | undefined;
 }
 
 /** What every run of a conversation launches with (its agent setup and first workspace); a follow-up inherits them. */
@@ -154,6 +180,14 @@ export interface TranscriptAppend {
   asLeaseHolder?: boolean;
 }
 
+export interface ReplaceTranscriptInput {
+  conversationId: string;
+  runId: string;
+  sessionId: string;
+  files: TranscriptFile[];
+  meta: SessionMeta | undefined;
+}
+
 export interface StoredTranscriptFile extends TranscriptFile {
   cursor: TranscriptCursor;
 }
@@ -193,7 +227,7 @@ export interface FinishRunInput {
 }
 
 export interface ImportedConversation {
-  conversation: Omit<Conversation, 'activeRunId' | 'leaseExpiresAt' | 'tenant' | 'options' | 'forkedFrom' | 'trust'> & Partial<Pick<Conversation, 'tenant' | 'options' | 'forkedFrom' | 'trust'>>;
+  conversation: Omit<Conversation, 'activeRunId' | 'leaseExpiresAt' | 'tenant' | 'options' | 'forkedFrom' | 'adoptedFrom' | 'trust'> & Partial<Pick<Conversation, 'tenant' | 'options' | 'forkedFrom' | 'adoptedFrom' | 'trust'>>;
   runs: Run[];
   events: StoredRunEvent[];
   meta: SessionMeta | undefined;
@@ -221,6 +255,7 @@ export interface NewConversation {
   tenant?: string | undefined;
   options?: ConversationOptions | undefined;
   forkedFrom?: ForkOrigin | undefined;
+  adoptedFrom?: AdoptionOrigin | undefined;
 }
 
 export interface Store {
@@ -229,8 +264,8 @@ export interface Store {
 
   createConversation(input: NewConversation): Promise<Conversation>;
   getConversation(id: string): Promise<Conversation | undefined>;
-  /** Newest activity first; with `tenant`, only that tenant's conversations. */
-  listConversations(filter?: { tenant?: string }): Promise<Conversation[]>;
+  /** Newest activity first; with `tenant`, only that tenant's conversations; with `session`, those holding that session. */
+  listConversations(filter?: ConversationFilter): Promise<Conversation[]>;
   /** listConversations with each conversation's run tally, in one query (for lists that show a status). */
   listConversationSummaries(filter?: { tenant?: string }): Promise<Array<{ conversation: Conversation; runs: RunTally }>>;
   /** Removes the conversation with its runs, events, transcript and snapshots; CONVERSATION_BUSY while a run holds its lease. */
@@ -266,6 +301,12 @@ export interface Store {
    * is stored about as compactly as one full save and loads with few decompressions. Contents are unchanged.
    */
   compactTranscript(versionId: number): Promise<{ chunksBefore: number; chunksAfter: number }>;
+  /**
+   * Makes `files` the conversation's whole transcript under a new session id, in one transaction (a rewind):
+   * a new complete version of each file, and the files it lacks removed. Refused (LEASE_LOST) unless `runId`
+   * holds the conversation's lease. Returns where each file's new version ends.
+   */
+  replaceTranscript(input: ReplaceTranscriptInput): Promise<Map<string, TranscriptCursor>>;
   /** The latest version of every file, each re-verified (TRANSCRIPT_CORRUPT on any mismatch). */
   loadTranscript(conversationId: string): Promise<StoredTranscript | undefined>;
 

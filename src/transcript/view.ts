@@ -93,9 +93,10 @@ const RUN_LOOKAHEAD = 64;
  * Which turns each run produced, by matching each turn's prompt with the runs' prompts in order. A run may have
  * no turn (it failed before the CLI saved anything, or it is active and not saved yet, or queued) or several (a
  * run handed over to another worker continues with a prompt that ends with the original one). Turns before any
- * matched run, e.g. of an imported history, are returned as `unclaimed`.
+ * matched run, e.g. of an imported history, are returned as `unclaimed`. An interactive run (`baton open`) has no
+ * prompt of its own, as a person typed its turns: it takes the turns that follow, up to the next run's prompt.
  */
-export function turnsOfRuns(runs: ReadonlyArray<{ prompt: string }>, turns: ReadonlyArray<readonly ViewItem[]>): { turnsOfRun: number[][]; unclaimed: number[] } {
+export function turnsOfRuns(runs: ReadonlyArray<{ prompt: string; kind?: string }>, turns: ReadonlyArray<readonly ViewItem[]>): { turnsOfRun: number[][]; unclaimed: number[] } {
   const turnsOfRun: number[][] = runs.map(() => []);
   const unclaimed: number[] = [];
   let current = -1;
@@ -105,9 +106,20 @@ export function turnsOfRuns(runs: ReadonlyArray<{ prompt: string }>, turns: Read
     let match = -1;
     if (text !== undefined) {
       // A later run first (the same prompt may be sent twice); no match: the turn continues the current run.
+      const matches = (run: { prompt: string }): boolean => {
+        const prompt = run.prompt.trim();
+        return text === prompt || (prompt !== '' && text.endsWith(prompt));
+      };
       for (let candidate = current + 1; candidate < Math.min(runs.length, current + 1 + RUN_LOOKAHEAD); candidate++) {
-        const prompt = runs[candidate]!.prompt.trim();
-        if (text === prompt || (prompt !== '' && text.endsWith(prompt))) {
+        const run = runs[candidate]!;
+        if (run.kind === 'interactive') {
+          // Unless the turn is the prompt of the next headless run (this interactive run saved no turn), it is this run's.
+          const next = runs.slice(candidate + 1).find((later) => later.kind !== 'interactive');
+          if (next && matches(next)) continue;
+          match = candidate;
+          break;
+        }
+        if (matches(run)) {
           match = candidate;
           break;
         }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatConversation, type ConversationText } from '../../src/cli/inspect-commands.js';
+import { formatConversation, listRow, type ConversationText } from '../../src/cli/inspect-commands.js';
 import { formatEvent } from '../../src/cli/progress.js';
 import { terminalJson, terminalLine, terminalText } from '../../src/cli/terminal-text.js';
 
@@ -116,5 +116,22 @@ describe('baton show text', () => {
   it('prefixes every line of an unsaved run\'s prompt, so a prompt cannot forge a run header', () => {
     const text = formatConversation({ ...hostile, runs: [{ ...hostile.runs[0]!, prompt: 'first\n── run 2 · resume · succeeded' }], view: { items: [], unparsedLines: 0 } });
     expect(text).toContain('> first\n> ── run 2 · resume · succeeded');
+  });
+});
+
+describe('baton ls lineage', () => {
+  const row = { id: 'c_fork', harness: 'codex', status: 'idle', runs: 2, updatedAt: 0, title: 'fix the parser (fork)' };
+
+  it('names the conversation a fork was cut from and the turn, and the session an adoption took in', () => {
+    expect(listRow({ ...row, forkedFrom: { conversationId: 'c_orig', turn: 2 } })).toMatch(/fix the parser \(fork\)  \(fork of c_orig at turn 2\)\n$/);
+    expect(listRow({ ...row, forkedFrom: { conversationId: 'c_orig' } })).toMatch(/\(fork of c_orig\)\n$/);
+    expect(listRow({ ...row, adoptedFrom: { harness: 'claude', sessionId: 's-1', host: 'laptop' } })).toMatch(/\(adopted from claude session s-1 on laptop\)\n$/);
+    expect(listRow(row)).toMatch(/fix the parser \(fork\)\n$/);
+  });
+
+  it('keeps a hostile origin on its row', () => {
+    const text = listRow({ ...row, forkedFrom: { conversationId: HOSTILE_TITLE, turn: 1 }, adoptedFrom: { harness: 'claude', sessionId: HOSTILE_TITLE, host: HOSTILE_TITLE } });
+    expect(text.split('\n')).toHaveLength(2);
+    expect(text).not.toMatch(INTERPRETED);
   });
 });

@@ -163,7 +163,7 @@ describe('postgres store', () => {
 
         const client = await raw(empty.url);
         const names = (await client.query<{ name: string }>('SELECT name FROM baton_migrations ORDER BY name')).rows.map((row) => row.name);
-        expect(names).toEqual(['0001_initial', '0002_workspace_snapshots', '0003_fleet', '0004_forks', '0005_trust', '0006_token_revocation', '0007_redaction', '0008_run_usage', '0009_encryption']);
+        expect(names).toEqual(['0001_initial', '0002_workspace_snapshots', '0003_fleet', '0004_forks', '0005_trust', '0006_token_revocation', '0007_redaction', '0008_run_usage', '0009_encryption', '0010_adoption']);
         // The PostgreSQL column types of the migration dialect.
         const columns = await client.query<{ table_name: string; column_name: string; data_type: string; column_default: string | null }>(
           `SELECT table_name, column_name, data_type, column_default FROM information_schema.columns
@@ -182,7 +182,7 @@ describe('postgres store', () => {
         const again = await openStore(empty.url);
         expect((await again.getConversation(conversationId))?.title).toBe('kept');
         expect((await again.loadTranscript(conversationId))?.files[0]?.cursor).toEqual(cursor);
-        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(9);
+        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(10);
       } finally {
         for (const handle of toClose.splice(0).reverse()) await ('end' in handle ? handle.end() : handle.close());
         await cluster().dropDatabase(empty.name);
@@ -196,7 +196,7 @@ describe('postgres store', () => {
         for (const store of stores) toClose.push(store);
         expect(await stores[0]!.listConversations()).toEqual([]);
         const client = await raw(empty.url);
-        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(9);
+        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(10);
       } finally {
         for (const handle of toClose.splice(0).reverse()) await ('end' in handle ? handle.end() : handle.close());
         await cluster().dropDatabase(empty.name);

@@ -14,6 +14,25 @@ import type { SessionMeta } from '../../src/transcript/envelope.js';
 export interface OpenedStore {
   store: Store;
   cleanup: () => Promise<void>;
+  /**
+   * For a client of a server's store (RemoteStore): the server's own store, which makes what a client cannot (a
+   * tenant's conversations), and the client's tenant.
+   */
+  server?: { store: Store; tenant: string };
+}
+
+export interface ContractProfile {
+  /**
+   * The store is a client of a server's (`baton open --server`): it starts interactive runs only and writes only
+   * through them; the cases that need what only the store's owner does are skipped, each with its reason.
+   */
+  client?: boolean;
+}
+
+/** Resolves once Date.now() has moved past the millisecond it was called in. */
+async function nextMillisecond(): Promise<void> {
+  const start = Date.now();
+  while (Date.now() === start) await new Promise((resolve) => setTimeout(resolve, 1));
 }
 
 /** Awaits a promise that must reject with a BatonError of `code`, and returns that error. */
@@ -57,7 +76,16 @@ export async function appendAfter(
   });
 }
 
-export function storeContract(name: string, open: () => Promise<OpenedStore>): void {
+export function storeContract(name: string, open: () => Promise<OpenedStore>, profile: ContractProfile = {}): void {
+  const client = profile.client === true;
+  /** `it` for a case a client of the store cannot run: skipped for it, its name saying why. */
+  const serverOnly = (reason: string): typeof it =>
+    (client ? (caseName: string, body?: () => Promise<void>) => it.skip(`${caseName} (skipped for a client: ${reason})`, body) : it) as typeof it;
+  const serverOnlyDescribe = (reason: string): typeof describe =>
+    (client ? (groupName: string, body: () => void) => describe.skip(`${groupName} (skipped for a client: ${reason})`, body) : describe) as typeof describe;
+  /** A client starts interactive (and adopt) runs only. */
+  const firstKind = client ? 'interactive' : 'new';
+  const laterKind = client ? 'interactive' : 'resume';
   describe(`store contract: ${name}`, () => {
     let opened: OpenedStore;
     let store: Store;
@@ -72,12 +100,23 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
     });
 
     const conversation = (title = 'fix the build'): Promise<Conversation> =>
-      store.createConversation({ id: newConversationId(), harness: 'codex', title, cwd: '/work/project' });
+      (opened.server?.store ?? store).createConversation({ id: newConversationId(), harness: 'codex', title, cwd: '/work/project', ...(opened.server ? { tenant: opened.server.tenant } : {}) });
+
+    /**
+     * What an append names as its writer: nothing on a backend (the cases test the store itself); for a client, an
+     * interactive run of the conversation holding its lease (started once per conversation), as `baton open` has.
+     */
+    const writers = new Map<string, string>();
+    const writer = async (conversationId: string): Promise<{ runId?: string }> => {
+      if (!client) return {};
+      if (!writers.has(conversationId)) writers.set(conversationId, (await store.startRun(runInput(conversationId))).id);
+      return { runId: writers.get(conversationId)! };
+    };
 
     const runInput = (conversationId: string, overrides: Partial<StartRunInput> = {}): StartRunInput => ({
       conversationId,
       runId: newRunId(),
-      kind: 'new',
+      kind: firstKind,
       prompt: 'say hello',
       host: 'machine-a',
       cwd: '/work/project',
@@ -85,10 +124,55 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       ...overrides,
     });
 
+    serverOnlyDescribe('a rewind runs where the store is, never through --server')('replaceTranscript (a rewind)', () => {
+      it('under the lease: a new session id, a new whole version of each file, and the files it lacks removed', async () => {
+        const created = await conversation();
+        await store.setSessionId(created.id, randomUUID());
+        const run = await store.startRun(runInput(created.id));
+        const first = jsonLines(6);
+        await appendAfter(store, { conversationId: created.id, runId: run.id, base: undefined, before: Buffer.alloc(0), bytes: first });
+        await appendAfter(store, { conversationId: created.id, fileKey: 'todos/old-agent-1.json', runId: run.id, base: undefined, before: Buffer.alloc(0), bytes: Buffer.from('[]\n') });
+        const cut = jsonLines(2);
+        const sessionId = randomUUID();
+        const meta = { sessionId, sessionStartedAt: undefined, cwd: undefined, cliVersion: undefined };
+        const cursors = await store.replaceTranscript({
+          conversationId: created.id,
+          runId: run.id,
+          sessionId,
+          files: [{ key: 'main', content: cut, lineCount: 2, sha256: sha256(cut) }],
+          meta,
+        });
+        expect(cursors.get('main')).toMatchObject({ lineCount: 2, byteLength: cut.length });
+        const loaded = await store.loadTranscript(created.id);
+        expect(loaded!.files.map((file) => file.key)).toEqual(['main']);
+        expect(loaded!.files[0]!.content.equals(cut)).toBe(true);
+        expect(loaded!.meta).toEqual(meta);
+        expect((await store.getConversation(created.id))!.sessionId).toBe(sessionId);
+        // The next save appends after the new version.
+        const more = jsonLines(1, 2);
+        await appendAfter(store, { conversationId: created.id, runId: run.id, base: cursors.get('main'), before: cut, bytes: more });
+        expect((await store.loadTranscript(created.id))!.files[0]!.content.equals(Buffer.concat([cut, more]))).toBe(true);
+      });
+
+      it('is refused (LEASE_LOST) without the lease, changing nothing', async () => {
+        const created = await conversation();
+        const original = randomUUID();
+        await store.setSessionId(created.id, original);
+        const run = await store.startRun(runInput(created.id));
+        const first = jsonLines(3);
+        await appendAfter(store, { conversationId: created.id, runId: run.id, base: undefined, before: Buffer.alloc(0), bytes: first });
+        await store.finishRun(run.id, { status: 'succeeded', exitCode: 0, error: undefined });
+        const cut = jsonLines(1);
+        await expectBatonError(store.replaceTranscript({ conversationId: created.id, runId: run.id, sessionId: randomUUID(), files: [{ key: 'main', content: cut, lineCount: 1, sha256: sha256(cut) }], meta: undefined }), 'LEASE_LOST');
+        expect((await store.getConversation(created.id))!.sessionId).toBe(original);
+        expect((await store.loadTranscript(created.id))!.files[0]!.content.equals(first)).toBe(true);
+      });
+    });
+
     describe('conversations', () => {
       it('creates a conversation and reads it back', async () => {
         const created = await conversation('first task');
-        expect(created).toMatchObject({ harness: 'codex', title: 'first task', cwd: '/work/project', sessionId: undefined, activeRunId: undefined, leaseExpiresAt: undefined, tenant: undefined, options: {} });
+        expect(created).toMatchObject({ harness: 'codex', title: 'first task', cwd: '/work/project', sessionId: undefined, activeRunId: undefined, leaseExpiresAt: undefined, tenant: opened.server?.tenant, options: {} });
         expect(await store.getConversation(created.id)).toEqual(created);
       });
 
@@ -96,7 +180,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         expect(await store.getConversation(newConversationId())).toBeUndefined();
       });
 
-      it('lists conversations with the most recently updated first', async () => {
+      serverOnly('listing conversations is not for a client')('lists conversations with the most recently updated first', async () => {
         const older = await conversation('older');
         await sleep(5);
         const newer = await conversation('newer');
@@ -107,7 +191,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         expect((await store.listConversations()).map((c) => c.id)).toEqual([older.id, newer.id]);
       });
 
-      it('records the session id once and accepts the same id again', async () => {
+      serverOnly("a client never records a session id: it opens conversations that have one")('records the session id once and accepts the same id again', async () => {
         const created = await conversation();
         const sessionId = randomUUID();
         await store.setSessionId(created.id, sessionId);
@@ -115,7 +199,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         expect((await store.getConversation(created.id))?.sessionId).toBe(sessionId);
       });
 
-      it('refuses a different session id for the same conversation with SESSION_MISMATCH', async () => {
+      serverOnly("a client never records a session id: it opens conversations that have one")('refuses a different session id for the same conversation with SESSION_MISMATCH', async () => {
         const created = await conversation();
         const sessionId = randomUUID();
         await store.setSessionId(created.id, sessionId);
@@ -123,7 +207,35 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         expect((await store.getConversation(created.id))?.sessionId).toBe(sessionId);
       });
 
-      it('refuses a session id for an unknown conversation with CONVERSATION_NOT_FOUND', async () => {
+      serverOnly('a client creates only adoptions, each with its session id at once, and lists only by session')('records where an adopted conversation came from, and lists the conversations of a session', async () => {
+        const sessionId = randomUUID();
+        const adoptedFrom = { harness: 'claude' as const, sessionId, host: 'laptop', path: '/home/me/.claude/projects/-work/x.jsonl', adoptedAt: 1_700_000_000_000 };
+        const adopted = await store.createConversation({ id: newConversationId(), harness: 'claude', title: 'adopted', cwd: '/work', adoptedFrom });
+        expect(adopted.adoptedFrom).toEqual(adoptedFrom);
+        await store.setSessionId(adopted.id, sessionId);
+        expect((await store.getConversation(adopted.id))?.adoptedFrom).toEqual(adoptedFrom);
+        expect((await conversation()).adoptedFrom).toBeUndefined();
+        // The same session id under another harness, and another session of the same harness, are not that session.
+        const other = await store.createConversation({ id: newConversationId(), harness: 'codex', title: 'other harness', cwd: '/work' });
+        await store.setSessionId(other.id, sessionId);
+        const another = await store.createConversation({ id: newConversationId(), harness: 'claude', title: 'another session', cwd: '/work' });
+        await store.setSessionId(another.id, randomUUID());
+        const listed = await store.listConversations({ session: { harness: 'claude', sessionId } });
+        expect(listed.map((c) => c.id)).toEqual([adopted.id]);
+        expect(listed[0]?.adoptedFrom).toEqual(adoptedFrom);
+        expect(await store.listConversations({ session: { harness: 'gemini', sessionId } })).toEqual([]);
+        const summaries = await store.listConversationSummaries();
+        expect(summaries.find((row) => row.conversation.id === adopted.id)?.conversation.adoptedFrom).toEqual(adoptedFrom);
+      });
+
+      it('keeps a run of kind adopt', async () => {
+        const created = await conversation();
+        const run = await store.startRun(runInput(created.id, { kind: 'adopt', prompt: '' }));
+        await store.finishRun(run.id, { status: 'succeeded', exitCode: undefined, error: undefined });
+        expect((await store.listRuns(created.id)).map((r) => [r.kind, r.prompt, r.status])).toEqual([['adopt', '', 'succeeded']]);
+      });
+
+      serverOnly("a client never records a session id: it opens conversations that have one")('refuses a session id for an unknown conversation with CONVERSATION_NOT_FOUND', async () => {
         await expectBatonError(store.setSessionId(newConversationId(), randomUUID()), 'CONVERSATION_NOT_FOUND');
       });
     });
@@ -133,7 +245,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const created = await conversation();
         const input = runInput(created.id);
         const run = await store.startRun(input);
-        expect(run).toMatchObject({ id: input.runId, conversationId: created.id, sequence: 1, kind: 'new', status: 'running', host: 'machine-a', endedAt: undefined });
+        expect(run).toMatchObject({ id: input.runId, conversationId: created.id, sequence: 1, kind: firstKind, status: 'running', host: 'machine-a', endedAt: undefined });
         const held = await store.getConversation(created.id);
         expect(held?.activeRunId).toBe(run.id);
         expect(held?.leaseExpiresAt).toBeGreaterThan(Date.now());
@@ -143,7 +255,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       it('refuses a second run while the lease is held with CONVERSATION_BUSY naming the active run', async () => {
         const created = await conversation();
         const first = await store.startRun(runInput(created.id));
-        const second = runInput(created.id, { kind: 'resume' });
+        const second = runInput(created.id, { kind: laterKind });
         const error = await expectBatonError(store.startRun(second), 'CONVERSATION_BUSY');
         expect(error.message).toContain(first.id);
         expect(await store.getRun(second.runId)).toBeUndefined();
@@ -165,8 +277,8 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         expect(released?.activeRunId).toBeUndefined();
         expect(released?.leaseExpiresAt).toBeUndefined();
 
-        const second = await store.startRun(runInput(created.id, { kind: 'resume', prompt: 'and now the tests', cwd: '/elsewhere' }));
-        expect(second).toMatchObject({ sequence: 2, kind: 'resume', prompt: 'and now the tests', status: 'running' });
+        const second = await store.startRun(runInput(created.id, { kind: laterKind, prompt: 'and now the tests', cwd: '/elsewhere' }));
+        expect(second).toMatchObject({ sequence: 2, kind: laterKind, prompt: 'and now the tests', status: 'running' });
         expect((await store.getConversation(created.id))?.cwd).toBe('/elsewhere');
         expect((await store.listRuns(created.id)).map((run) => [run.sequence, run.status])).toEqual([
           [1, 'succeeded'],
@@ -182,7 +294,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         expect(await store.getRun(run.id)).toEqual(finished);
       });
 
-      it('stores a run\'s model usage, added up over its executions, with the failure\'s code; and exports them', async () => {
+      serverOnly('usage is counted by a model proxy on the server, never taken from a client')('stores a run\'s model usage, added up over its executions, with the failure\'s code; and exports them', async () => {
         const created = await conversation();
         const run = await store.startRun(runInput(created.id));
         expect(run.usage).toBeUndefined();
@@ -201,7 +313,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const created = await conversation();
         const stale = await store.startRun(runInput(created.id, { leaseMs: 1 }));
         await sleep(10);
-        const next = await store.startRun(runInput(created.id, { kind: 'resume' }));
+        const next = await store.startRun(runInput(created.id, { kind: laterKind }));
         expect(next.sequence).toBe(2);
         expect((await store.getConversation(created.id))?.activeRunId).toBe(next.id);
         const old = await store.getRun(stale.id);
@@ -238,7 +350,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       });
     });
 
-    describe('tenants, queued runs and deletion (the fleet)', () => {
+    serverOnlyDescribe("tenants, queues and deletion are the server's (a client sees one tenant's conversations and starts no queued run)")('tenants, queued runs and deletion (the fleet)', () => {
       it('keeps a conversation\'s tenant and options, and lists one tenant\'s conversations only', async () => {
         const options = { model: 'gpt-test', systemPrompt: 'be brief', workspace: { git: 'https://example.com/r.git', ref: 'main' } };
         const mine = await store.createConversation({ id: newConversationId(), harness: 'claude', title: 'mine', cwd: '', tenant: 'acme', options });
@@ -266,6 +378,8 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const quiet = await store.createConversation({ id: newConversationId(), harness: 'codex', title: 'no runs', cwd: '', tenant: 'acme' });
         const busy = await store.createConversation({ id: newConversationId(), harness: 'claude', title: 'busy', cwd: '', tenant: 'acme' });
         await store.createConversation({ id: newConversationId(), harness: 'codex', title: 'other tenant', cwd: '', tenant: 'globex' });
+        // Times are kept in milliseconds: within one millisecond the order falls back to the id, which is random there.
+        await nextMillisecond();
         const first = await store.startRun(runInput(busy.id));
         await store.finishRun(first.id, { status: 'failed', exitCode: 1, error: 'boom' });
         await store.queueRun({ conversationId: busy.id, runId: newRunId(), prompt: 'again' });
@@ -380,8 +494,8 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const created = await conversation();
         const first = Buffer.concat([Buffer.from('{"a":1}\r\nnot json at all\n'), Buffer.from([0xff, 0xfe, 0x0a])]);
         const second = Buffer.from('{"unfinished":');
-        const cursor = await appendAfter(store, { conversationId: created.id, base: undefined, before: Buffer.alloc(0), bytes: first });
-        await appendAfter(store, { conversationId: created.id, base: cursor, before: first, bytes: second });
+        const cursor = await appendAfter(store, { ...(await writer(created.id)), conversationId: created.id, base: undefined, before: Buffer.alloc(0), bytes: first });
+        await appendAfter(store, { ...(await writer(created.id)), conversationId: created.id, base: cursor, before: first, bytes: second });
         const main = (await store.loadTranscript(created.id))!.files[0]!;
         expect(main.content.equals(Buffer.concat([first, second]))).toBe(true);
         expect(main.lineCount).toBe(4);
@@ -391,11 +505,11 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const created = await conversation();
         const first = jsonLines(2);
         const second = jsonLines(2, 2);
-        const base = await appendAfter(store, { conversationId: created.id, base: undefined, before: Buffer.alloc(0), bytes: first });
-        const current = await appendAfter(store, { conversationId: created.id, base, before: first, bytes: second });
+        const base = await appendAfter(store, { ...(await writer(created.id)), conversationId: created.id, base: undefined, before: Buffer.alloc(0), bytes: first });
+        const current = await appendAfter(store, { ...(await writer(created.id)), conversationId: created.id, base, before: first, bytes: second });
         const before = await store.loadTranscript(created.id);
 
-        await expectBatonError(appendAfter(store, { conversationId: created.id, base, before: first, bytes: jsonLines(5, 100, 'intruder') }), 'STORE_ERROR');
+        await expectBatonError(appendAfter(store, { ...(await writer(created.id)), conversationId: created.id, base, before: first, bytes: jsonLines(5, 100, 'intruder') }), 'STORE_ERROR');
 
         const after = await store.loadTranscript(created.id);
         expect(after).toEqual(before);
@@ -407,13 +521,13 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const one = await conversation('one');
         const two = await conversation('two');
         const main = jsonLines(2, 0, 'main');
-        const mainCursor = await appendAfter(store, { conversationId: one.id, fileKey: 'main', base: undefined, before: Buffer.alloc(0), bytes: main });
+        const mainCursor = await appendAfter(store, { ...(await writer(one.id)), conversationId: one.id, fileKey: 'main', base: undefined, before: Buffer.alloc(0), bytes: main });
         const agent = jsonLines(1, 0, 'agent');
-        await appendAfter(store, { conversationId: one.id, fileKey: 'subagents/a.jsonl', base: undefined, before: Buffer.alloc(0), bytes: agent });
+        await appendAfter(store, { ...(await writer(one.id)), conversationId: one.id, fileKey: 'subagents/a.jsonl', base: undefined, before: Buffer.alloc(0), bytes: agent });
         const before = await store.loadTranscript(one.id);
 
-        await expectBatonError(appendAfter(store, { conversationId: one.id, fileKey: 'subagents/a.jsonl', base: mainCursor, before: main, bytes: jsonLines(1, 9) }), 'STORE_ERROR');
-        await expectBatonError(appendAfter(store, { conversationId: two.id, fileKey: 'main', base: mainCursor, before: main, bytes: jsonLines(1, 9) }), 'STORE_ERROR');
+        await expectBatonError(appendAfter(store, { ...(await writer(one.id)), conversationId: one.id, fileKey: 'subagents/a.jsonl', base: mainCursor, before: main, bytes: jsonLines(1, 9) }), 'STORE_ERROR');
+        await expectBatonError(appendAfter(store, { ...(await writer(two.id)), conversationId: two.id, fileKey: 'main', base: mainCursor, before: main, bytes: jsonLines(1, 9) }), 'STORE_ERROR');
 
         expect(await store.loadTranscript(one.id)).toEqual(before);
         expect(await store.loadTranscript(two.id)).toBeUndefined();
@@ -422,23 +536,23 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       it('refuses an append on a version that a newer version superseded', async () => {
         const created = await conversation();
         const old = jsonLines(2);
-        const oldCursor = await appendAfter(store, { conversationId: created.id, base: undefined, before: Buffer.alloc(0), bytes: old });
+        const oldCursor = await appendAfter(store, { ...(await writer(created.id)), conversationId: created.id, base: undefined, before: Buffer.alloc(0), bytes: old });
         const rewritten = jsonLines(3, 0, 'rewritten');
-        await appendAfter(store, { conversationId: created.id, base: undefined, before: Buffer.alloc(0), bytes: rewritten });
+        await appendAfter(store, { ...(await writer(created.id)), conversationId: created.id, base: undefined, before: Buffer.alloc(0), bytes: rewritten });
 
-        await expectBatonError(appendAfter(store, { conversationId: created.id, base: oldCursor, before: old, bytes: jsonLines(1, 2) }), 'STORE_ERROR');
+        await expectBatonError(appendAfter(store, { ...(await writer(created.id)), conversationId: created.id, base: oldCursor, before: old, bytes: jsonLines(1, 2) }), 'STORE_ERROR');
         expect((await store.loadTranscript(created.id))!.files[0]!.content.equals(rewritten)).toBe(true);
       });
 
       it('loads the newest version once a new version (base undefined) supersedes the old', async () => {
         const created = await conversation();
         const old = jsonLines(5);
-        const oldCursor = await appendAfter(store, { conversationId: created.id, base: undefined, before: Buffer.alloc(0), bytes: old });
+        const oldCursor = await appendAfter(store, { ...(await writer(created.id)), conversationId: created.id, base: undefined, before: Buffer.alloc(0), bytes: old });
         const rewritten = Buffer.from('{"rewritten":true}\n');
-        const newCursor = await appendAfter(store, { conversationId: created.id, base: undefined, before: Buffer.alloc(0), bytes: rewritten });
+        const newCursor = await appendAfter(store, { ...(await writer(created.id)), conversationId: created.id, base: undefined, before: Buffer.alloc(0), bytes: rewritten });
         expect(newCursor.versionId).not.toBe(oldCursor.versionId);
         const extra = jsonLines(2, 50);
-        await appendAfter(store, { conversationId: created.id, base: newCursor, before: rewritten, bytes: extra });
+        await appendAfter(store, { ...(await writer(created.id)), conversationId: created.id, base: newCursor, before: rewritten, bytes: extra });
 
         const main = (await store.loadTranscript(created.id))!.files[0]!;
         expect(main.content.equals(Buffer.concat([rewritten, extra]))).toBe(true);
@@ -450,12 +564,12 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const created = await conversation();
         const main = jsonLines(3, 0, 'main');
         const agent = jsonLines(2, 0, 'agent');
-        const mainCursor = await appendAfter(store, { conversationId: created.id, fileKey: 'main', base: undefined, before: Buffer.alloc(0), bytes: main });
-        const agentCursor = await appendAfter(store, { conversationId: created.id, fileKey: 'subagents/helper.jsonl', base: undefined, before: Buffer.alloc(0), bytes: agent });
+        const mainCursor = await appendAfter(store, { ...(await writer(created.id)), conversationId: created.id, fileKey: 'main', base: undefined, before: Buffer.alloc(0), bytes: main });
+        const agentCursor = await appendAfter(store, { ...(await writer(created.id)), conversationId: created.id, fileKey: 'subagents/helper.jsonl', base: undefined, before: Buffer.alloc(0), bytes: agent });
         const mainMore = jsonLines(1, 3, 'main');
-        await appendAfter(store, { conversationId: created.id, fileKey: 'main', base: mainCursor, before: main, bytes: mainMore });
+        await appendAfter(store, { ...(await writer(created.id)), conversationId: created.id, fileKey: 'main', base: mainCursor, before: main, bytes: mainMore });
         const agentMore = jsonLines(2, 2, 'agent');
-        await appendAfter(store, { conversationId: created.id, fileKey: 'subagents/helper.jsonl', base: agentCursor, before: agent, bytes: agentMore });
+        await appendAfter(store, { ...(await writer(created.id)), conversationId: created.id, fileKey: 'subagents/helper.jsonl', base: agentCursor, before: agent, bytes: agentMore });
 
         const loaded = await store.loadTranscript(created.id);
         const byKey = new Map(loaded!.files.map((file) => [file.key, file]));
@@ -469,8 +583,8 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       it('keeps each conversation’s transcript apart', async () => {
         const one = await conversation('one');
         const two = await conversation('two');
-        await appendAfter(store, { conversationId: one.id, base: undefined, before: Buffer.alloc(0), bytes: jsonLines(1, 0, 'one') });
-        await appendAfter(store, { conversationId: two.id, base: undefined, before: Buffer.alloc(0), bytes: jsonLines(2, 0, 'two') });
+        await appendAfter(store, { ...(await writer(one.id)), conversationId: one.id, base: undefined, before: Buffer.alloc(0), bytes: jsonLines(1, 0, 'one') });
+        await appendAfter(store, { ...(await writer(two.id)), conversationId: two.id, base: undefined, before: Buffer.alloc(0), bytes: jsonLines(2, 0, 'two') });
         expect((await store.loadTranscript(one.id))!.files[0]!.content.equals(jsonLines(1, 0, 'one'))).toBe(true);
         expect((await store.loadTranscript(two.id))!.files[0]!.content.equals(jsonLines(2, 0, 'two'))).toBe(true);
       });
@@ -479,7 +593,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
     describe('workspace snapshots', () => {
       const manifest = (fingerprint: string) => ({ kind: 'git' as const, fingerprint, baseCommit: 'a'.repeat(40), tree: 'b'.repeat(40), branch: 'main', remoteName: undefined, remoteUrl: undefined, bundleIsComplete: true, changedFiles: ['x.txt'], excludedSecrets: [] });
 
-      it('keeps snapshots in order, loads the newest or one run\'s, and re-checks their blobs', async () => {
+      serverOnly("a client saves a snapshot only through its own interactive run, tied to its own transcript version; the case uses made-up run and version ids")('keeps snapshots in order, loads the newest or one run\'s, and re-checks their blobs', async () => {
         const { id } = await conversation();
         const bundle = Buffer.from('bundle bytes '.repeat(100));
         await store.saveWorkspaceSnapshot({ conversationId: id, runId: 'r1', snapshot: { manifest: manifest('one'), blobs: { bundle, patch: Buffer.from('patch one') } }, transcript: { versionId: 1, byteLength: 10 } });
@@ -496,7 +610,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       });
     });
 
-    describe('import and export', () => {
+    serverOnlyDescribe('import and export run on the store itself, not through a client')('import and export', () => {
       /** A finished two-run conversation with events and a two-file transcript. */
       async function populated(target: Store) {
         const id = newConversationId();

@@ -26,4 +26,17 @@ describe('turnsOfRuns', () => {
     const turns = splitTurns([user('older'), reply('x'), user('again'), reply('a'), user('again'), reply('b')]);
     expect(turnsOfRuns(runs('again', 'again'), turns)).toEqual({ turnsOfRun: [[1], [2]], unclaimed: [0] });
   });
+
+  it('gives an interactive run (no prompt of its own) the turns typed in it, up to the next run\'s prompt', () => {
+    const interactive = { prompt: '', kind: 'interactive' };
+    const turns = splitTurns([user('first'), reply('1'), user('typed a'), reply('a'), user('typed b'), reply('b'), user('later'), reply('2')]);
+    expect(turnsOfRuns([{ prompt: 'first' }, interactive, { prompt: 'later' }], turns)).toEqual({ turnsOfRun: [[0], [1, 2], [3]], unclaimed: [] });
+  });
+
+  it('leaves an interactive run that saved no turn empty', () => {
+    const interactive = { prompt: '', kind: 'interactive' };
+    const turns = splitTurns([user('first'), reply('1'), user('later'), reply('2')]);
+    expect(turnsOfRuns([{ prompt: 'first' }, interactive, { prompt: 'later' }], turns)).toEqual({ turnsOfRun: [[0], [], [1]], unclaimed: [] });
+    expect(turnsOfRuns([{ prompt: 'first' }, interactive, interactive], turns)).toEqual({ turnsOfRun: [[0], [1], []], unclaimed: [] });
+  });
 });

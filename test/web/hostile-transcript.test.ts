@@ -219,7 +219,10 @@ describe.each([
     expect(observed.requests.filter((url) => new URL(url).origin !== origin)).toEqual([]);
 
     // None of the planted elements exist: not in the transcript, and nowhere else in the page.
-    expect(await chat.locator(':is(form, input, button, textarea, select, option, style, iframe, frame, object, embed, script, meta, base, link, video, audio)').count()).toBe(0);
+    // (The page's own "Fork from here" after each turn is the one button a chat row may hold, outside any item.)
+    const ownButtons = '.chat-row > .turn-end > button[data-testid="fork-from-here"]';
+    expect(await chat.locator(`:is(form, input, button:not(${ownButtons}), textarea, select, option, style, iframe, frame, object, embed, script, meta, base, link, video, audio)`).count()).toBe(0);
+    expect(await chat.locator(ownButtons).count()).toBeGreaterThan(0);
     expect(await chat.locator('.chat-row [style]').count()).toBe(0); // the rows themselves are placed by the page's own code
     expect(await chat.locator('[href^="javascript:" i], [href^="data:" i], [src^="http" i], [src^="//"], [srcset], [ping], [action], [formaction]').count()).toBe(0);
     const wholePage = await page.evaluate(() => {

@@ -165,13 +165,31 @@ describe('baton web', () => {
     expect(await page.getByTestId('followup').isDisabled()).toBe(false);
     await shot(page, 'conversation');
 
+    // "Open locally" gives the command that continues this conversation in the CLI's own UI, with this server.
+    await page.getByTestId('open-locally').click();
+    const conversationId = /#\/c\/([^/?]+)/.exec(page.url())![1]!;
+    expect((await page.getByTestId('open-locally-command').locator('code').textContent())?.trim()).toBe(`baton open --server ${fleet.serverUrl} ${decodeURIComponent(conversationId)}`);
+    await page.getByTestId('open-locally').click();
+
+    // "Fork from here" at the end of a turn: the fork's page, which names its origin and ends at that turn.
+    const forkButton = page.getByTestId('fork-from-here').first();
+    const turn = Number(await forkButton.getAttribute('data-turn'));
+    expect(turn).toBeGreaterThanOrEqual(1);
+    await forkButton.click();
+    await expect.poll(() => page.url()).not.toContain(conversationId);
+    await expect.poll(() => page.getByTestId('forked-from').textContent()).toContain(`forked from ${decodeURIComponent(conversationId)} at turn ${turn}`);
+    await expect.poll(() => page.getByTestId('fork-from-here').last().getAttribute('data-turn')).toBe(String(turn));
+    await page.goto(`${fleet.serverUrl}/#/c/${conversationId}`);
+    await expect.poll(() => page.getByTestId('forked-from').count()).toBe(0);
+
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download').click()]);
     expect(download.suggestedFilename()).toMatch(/^c_.*\.baton\.json$/);
     const exported = JSON.parse(await readFile((await download.path())!, 'utf8'));
     expect(exported).toMatchObject({ format: 'baton-conversation', runs: [{ sequence: 1 }, { sequence: 2 }, { sequence: 3 }] });
 
     await page.goto(`${fleet.serverUrl}/#/`);
-    const row = page.getByTestId('conversation-row').filter({ hasText: 'RUN echo hello-from-the-browser-PAUSE' });
+    const row = page.getByTestId('conversation-row').filter({ hasText: 'RUN echo hello-from-the-browser-PAUSE' }).filter({ hasNotText: '(fork)' });
+    await expect.poll(() => page.getByTestId('conversation-row').filter({ hasText: 'RUN echo hello-from-the-browser-PAUSE (fork)' }).count()).toBe(1);
     await expect.poll(() => row.textContent()).toMatch(/codex.*idle.*3$/);
     await page.getByTestId('filter-harness').selectOption('claude');
     await expect.poll(() => page.getByTestId('conversation-row').count()).toBe(0);

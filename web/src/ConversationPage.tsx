@@ -7,32 +7,44 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { isFinishedRunStatus } from '../../src/model/run-status';
 import { splitTurns, turnsOfRuns, type ViewItem } from '../../src/transcript/view';
-import { api, ApiError, clockTime, downloadExport, followRun, type Conversation, type LiveEvent, type Run, type Transcript, type Usage } from './api';
+import { api, ApiError, clockTime, downloadExport, followRun, forkAtTurn, type Conversation, type LiveEvent, type Run, type Transcript, type Usage } from './api';
 import { Item } from './Items';
 import { Markdown } from './Markdown';
+import { navigate } from './router';
 import { StatusBadge } from './StatusBadge';
 
 type Row =
   | { kind: 'run'; run: Run }
   | { kind: 'item'; item: ViewItem }
   | { kind: 'note'; text: string; tone: 'muted' | 'error' }
-  | { kind: 'live'; run: Run };
+  | { kind: 'live'; run: Run }
+  /** The end of a saved turn (1 = the first), where a fork can be cut. */
+  | { kind: 'turn-end'; turn: number };
 
 /** The rows of the chat: run headers, each run's turn, and the live block of the active run. */
 function chatRows(conversation: Conversation, transcript: Transcript, activeRunId: string | undefined): Row[] {
   const turns = splitTurns(transcript.items);
   const { turnsOfRun, unclaimed } = turnsOfRuns(conversation.runs, turns);
   const rows: Row[] = [];
-  for (const index of unclaimed) for (const item of turns[index]!) rows.push({ kind: 'item', item });
+  const pushTurn = (index: number): void => {
+    for (const item of turns[index]!) rows.push({ kind: 'item', item });
+    rows.push({ kind: 'turn-end', turn: index + 1 });
+  };
+  for (const index of unclaimed) pushTurn(index);
   conversation.runs.forEach((run, index) => {
     rows.push({ kind: 'run', run });
+    const interactive = run.kind === 'interactive';
     if (run.id === activeRunId) {
-      rows.push({ kind: 'item', item: { kind: 'user', text: run.prompt } }, { kind: 'live', run });
+      // An interactive run's turns are typed in the CLI's UI: they arrive as its live events.
+      if (!interactive) rows.push({ kind: 'item', item: { kind: 'user', text: run.prompt } });
+      rows.push({ kind: 'live', run });
       return;
     }
     const own = turnsOfRun[index]!;
-    for (const turn of own) for (const item of turns[turn]!) rows.push({ kind: 'item', item });
-    if (own.length === 0) {
+    for (const turn of own) pushTurn(turn);
+    if (own.length === 0 && run.kind === 'adopt') rows.push({ kind: 'note', text: 'Adopted: the local session held nothing new.', tone: 'muted' });
+    else if (own.length === 0 && interactive) rows.push({ kind: 'note', text: 'Opened in the CLI\'s own UI; nothing was typed there.', tone: 'muted' });
+    else if (own.length === 0) {
       rows.push({ kind: 'item', item: { kind: 'user', text: run.prompt } });
       rows.push({ kind: 'note', text: run.status === 'queued' ? 'Queued: waits for a worker (and for the runs before it).' : 'Nothing was saved for this run.', tone: 'muted' });
     }
@@ -41,13 +53,97 @@ function chatRows(conversation: Conversation, transcript: Transcript, activeRunI
   return rows;
 }
 
+/** How a run's header names its kind (a kind the page does not know shows as it is). */
+const RUN_KIND_LABELS: Partial<Record<string, string>> = {
+  interactive: 'interactive (baton open)',
+  adopt: 'adopted (baton adopt)',
+  fork: 'forked (baton fork)',
+};
+
+/**
+ * The command that continues this conversation in the CLI's own UI on the user's machine (`baton open`), with
+ * this server as its store; shown on demand, with a copy button.
+ */
+function OpenLocally({ conversationId }: { conversationId: string }) {
+  const [shown, setShown] = useState(false);
+  const [copied, setCopied] = useState(false);
+  const command = `baton open --server ${window.location.origin} ${conversationId}`;
+  const copy = async (): Promise<void> => {
+    try {
+      await navigator.clipboard.writeText(command);
+      setCopied(true);
+    } catch {
+      setCopied(false);
+    }
+  };
+  return (
+    <div className="open-locally">
+      <button type="button" className="button" data-testid="open-locally" onClick={() => setShown((value) => !value)} aria-expanded={shown}>
+        Open locally
+      </button>
+      {shown && (
+        <div className="open-locally-panel" data-testid="open-locally-command">
+          <p className="muted small">Continue in the agent CLI's own UI on your machine (with BATON_TOKEN set):</p>
+          <code>{command}</code>
+          <button type="button" className="button small" onClick={() => void copy()}>
+            {copied ? 'Copied' : 'Copy'}
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** Starts a new conversation holding the turns up to this one, with the workspace saved then, and goes there. */
+function ForkFromHere({ conversationId, turn, onError }: { conversationId: string; turn: number; onError: (error: unknown) => void }) {
+  const [forking, setForking] = useState(false);
+  const fork = async (): Promise<void> => {
+    setForking(true);
+    try {
+      const created = await forkAtTurn(conversationId, turn);
+      navigate(`#/c/${encodeURIComponent(created.conversation.id)}`);
+    } catch (caught) {
+      onError(caught);
+    } finally {
+      setForking(false);
+    }
+  };
+  return (
+    <div className="turn-end">
+      <button type="button" className="button small subtle" data-testid="fork-from-here" data-turn={turn} disabled={forking} onClick={() => void fork()} title={`A new conversation with turns 1–${turn} of this one; this one stays as it is`}>
+        {forking ? 'Forking…' : 'Fork from here'}
+      </button>
+    </div>
+  );
+}
+
+/** Where this conversation came from: a fork (of which turn), an adopted session, or nothing. */
+function Lineage({ conversation }: { conversation: Conversation }) {
+  const { forkedFrom, adoptedFrom } = conversation;
+  return (
+    <>
+      {forkedFrom && (
+        <div className="muted small" data-testid="forked-from">
+          forked from <a href={`#/c/${encodeURIComponent(forkedFrom.conversationId)}`}>{forkedFrom.conversationId}</a>
+          {forkedFrom.turn ? ` at turn ${forkedFrom.turn}` : ''}: {forkedFrom.reason}
+        </div>
+      )}
+      {adoptedFrom && (
+        <div className="muted small" data-testid="adopted-from">
+          adopted from {adoptedFrom.harness} session {adoptedFrom.sessionId} on {adoptedFrom.host}
+        </div>
+      )}
+    </>
+  );
+}
+
 function RunHeader({ run }: { run: Run }) {
   return (
     <div className="run-header" data-testid="run-header">
       <span className="run-number">Run {run.sequence}</span>
       <StatusBadge status={run.status} />
       <span className="muted">
-        {run.kind === 'new' ? 'new' : 'resume'}
+        {RUN_KIND_LABELS[run.kind] ?? run.kind}
         {run.host ? ` · on ${run.host}` : ''}
         {run.startedAt ? ` · ${clockTime(run.startedAt)}` : run.queuedAt ? ` · queued ${clockTime(run.queuedAt)}` : ''}
         {run.handoffs > 0 ? ` · handed over ${run.handoffs}×` : ''}
@@ -74,6 +170,9 @@ function LiveBlock({ run, events }: { run: Run; events: LiveEvent[] }) {
   for (const event of events) {
     const key = event.sequence;
     switch (event.type) {
+      case 'prompt':
+        blocks.push({ key, node: <Item item={{ kind: 'user', text: event.text }} /> });
+        break;
       case 'message':
         blocks.push({ key, node: <div className="bubble assistant"><Markdown text={event.text} /></div> });
         break;
@@ -199,7 +298,7 @@ export function ConversationPage({ id, onUnauthorized }: { id: string; onUnautho
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scroller.current,
-    estimateSize: (index) => (rows[index]?.kind === 'run' ? 44 : 96),
+    estimateSize: (index) => (rows[index]?.kind === 'run' ? 44 : rows[index]?.kind === 'turn-end' ? 30 : 96),
     overscan: 8,
   });
 
@@ -242,15 +341,14 @@ export function ConversationPage({ id, onUnauthorized }: { id: string; onUnautho
             {conversation.skills.length > 0 && <span data-testid="conversation-skills"> · skills: {conversation.skills.join(', ')}</span>} · {conversation.runs.length} run{conversation.runs.length === 1 ? '' : 's'} · <StatusBadge status={conversation.status} />
             {conversation.usage && <span data-testid="conversation-usage"> · {usageText(conversation.usage)}</span>}
           </div>
-          {conversation.forkedFrom && (
-            <div className="muted small" data-testid="forked-from">
-              forked from <a href={`#/c/${encodeURIComponent(conversation.forkedFrom.conversationId)}`}>{conversation.forkedFrom.conversationId}</a>: {conversation.forkedFrom.reason}
-            </div>
-          )}
+          <Lineage conversation={conversation} />
         </div>
-        <button type="button" className="button" data-testid="download" onClick={() => void downloadExport(conversation.id).catch(fail)}>
-          Download export
-        </button>
+        <div className="toolbar-actions">
+          <OpenLocally conversationId={conversation.id} />
+          <button type="button" className="button" data-testid="download" onClick={() => void downloadExport(conversation.id).catch(fail)}>
+            Download export
+          </button>
+        </div>
       </div>
       {error && <p className="error">{error}</p>}
       <div className="chat" ref={scroller} data-testid="chat">
@@ -262,6 +360,7 @@ export function ConversationPage({ id, onUnauthorized }: { id: string; onUnautho
                 {row.kind === 'run' && <RunHeader run={row.run} />}
                 {row.kind === 'item' && <Item item={row.item} />}
                 {row.kind === 'note' && <div className={`note ${row.tone}`}>{row.text}</div>}
+                {row.kind === 'turn-end' && <ForkFromHere conversationId={conversation.id} turn={row.turn} onError={fail} />}
                 {row.kind === 'live' && <LiveBlock run={row.run} events={live.runId === row.run.id ? live.events : []} />}
               </div>
             );

@@ -32,8 +32,36 @@ export interface ConversationSummary {
   updatedAt: string;
   runs: number;
   activeRunId: string | null;
-  /** Set when this conversation keeps another one's work (a run that lost its lease). */
-  forkedFrom: { conversationId: string; runId: string; reason: string } | null;
+  /** Set when this conversation was made from another one's work: a fork at a turn, or a run that lost its lease. */
+  forkedFrom: ForkOrigin | null;
+  /** Set when it was a session started outside baton, taken in with `baton adopt`. */
+  adoptedFrom: AdoptionOrigin | null;
+}
+
+export interface ForkOrigin {
+  conversationId: string;
+  runId: string;
+  reason: string;
+  /** The turn it was cut after (1 = the first), when it was forked at one. */
+  turn?: number | null;
+}
+
+export interface AdoptionOrigin {
+  harness: string;
+  sessionId: string;
+  host: string;
+  path: string;
+  adoptedAt: string;
+}
+
+/** What POST /v1/conversations/{id}/forks answers: the new conversation (and its queued run, given a prompt). */
+export interface CreatedFork {
+  conversation: { id: string };
+}
+
+/** A new conversation holding the turns up to `turn` (1 = the first) of this one, with the workspace saved then. */
+export function forkAtTurn(conversationId: string, turn: number): Promise<CreatedFork> {
+  return api<CreatedFork>('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/forks`, { turn });
 }
 
 export interface Run {

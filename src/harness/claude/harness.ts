@@ -17,6 +17,7 @@ import {
   type CommandTemplates,
   type Harness,
   type HarnessContext,
+  type InteractivePermissions,
   type HarnessEvent,
   type LaunchRequest,
   type OutputParser,
@@ -25,7 +26,8 @@ import {
   type TemplateItem,
 } from '../harness.js';
 import { apiKeyFingerprint, claudeStatePath, prepareClaudeState } from './config.js';
-import { locateClaudeSession, newClaudeSessionId, readClaudeMeta, rehydrateClaudeSession, viewClaudeSession } from './transcript.js';
+import { forkClaudeSession } from './fork.js';
+import { findClaudeSession, locateClaudeSession, newClaudeSessionId, projectDirectory, readClaudeMeta, rehydrateClaudeSession, viewClaudeSession } from './transcript.js';
 import { scriptedClaudeHome } from './scripted.js';
 
 const HEADLESS = ['--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions'];
@@ -34,6 +36,15 @@ const OPTIONAL = [['--model', '{model}'], ['--effort', '{effort}'], ['--append-s
 /** `--` ends the options, so a prompt that starts with "-" is still the prompt. */
 export const CLAUDE_NEW_ARGS: TemplateItem[] = ['-p', '--session-id', '{sessionId}', ...HEADLESS, ...OPTIONAL, '--', '{prompt}'];
 export const CLAUDE_RESUME_ARGS: TemplateItem[] = ['-p', '--resume', '{sessionId}', ...HEADLESS, ...OPTIONAL, '--', '{prompt}'];
+/**
+ * The TUI resuming the session (`baton open`). verified with claude 2.1.332 under tmux: with the state prepare()
+ * writes (onboarding done, the cwd's trust accepted, the key approved, the bypass warning accepted) it opens straight
+ * in the conversation; without a permission flag it started in the mode the settings name, so `ask` says `default`.
+ */
+const CLAUDE_TUI_PERMISSIONS = { bypass: ['--dangerously-skip-permissions'], ask: ['--permission-mode', 'default'] } as const;
+function claudeInteractiveArgs(permissions: InteractivePermissions): TemplateItem[] {
+  return ['--resume', '{sessionId}', ...CLAUDE_TUI_PERMISSIONS[permissions], ...OPTIONAL];
+}
 
 const EXECUTABLE = { packageName: '@anthropic-ai/claude-code', binName: 'claude' };
 
@@ -70,8 +81,11 @@ export const claudeHarness: Harness<SessionResume> = {
   async command(context: HarnessContext, request: LaunchRequest<SessionResume>, templates: CommandTemplates): Promise<CommandSpec> {
     const file = await resolveExecutable({ ...EXECUTABLE, configKey: 'harnesses.claude.command' }, templates.command, context.env);
     const sessionId = request.kind === 'new' ? request.sessionId : request.resume.sessionId;
-    const values = { prompt: request.prompt, model: request.setup.model, effort: request.setup.effort, cwd: context.cwd, sessionId, systemPrompt: request.setup.systemPrompt };
-    const args = expandTemplate(request.kind === 'new' ? (templates.newArgs ?? CLAUDE_NEW_ARGS) : (templates.resumeArgs ?? CLAUDE_RESUME_ARGS), values);
+    const values = { model: request.setup.model, effort: request.setup.effort, cwd: context.cwd, sessionId, systemPrompt: request.setup.systemPrompt };
+    const args =
+      request.kind === 'interactive'
+        ? expandTemplate(claudeInteractiveArgs(request.permissions), values)
+        : expandTemplate(request.kind === 'new' ? (templates.newArgs ?? CLAUDE_NEW_ARGS) : (templates.resumeArgs ?? CLAUDE_RESUME_ARGS), { ...values, prompt: request.prompt });
     // Claude Code refuses --dangerously-skip-permissions as root unless it is told it runs in a sandbox; in
     // baton's sandbox its uid is not root, and it needs no such word.
     // Only when the environment names it: setting it to the default ~/.claude would move the CLI's .claude.json
@@ -88,7 +102,7 @@ export const claudeHarness: Harness<SessionResume> = {
       env.ANTHROPIC_BASE_URL = context.modelEndpoint.baseUrl;
       env.ANTHROPIC_API_KEY = context.modelEndpoint.token;
     }
-    return { file, args, env, cwd: context.cwd, packagePaths: packagePathsOf(file) };
+    return { file, args, env, cwd: context.cwd, packagePaths: packagePathsOf(file), ...(request.kind === 'interactive' ? { terminal: true as const } : {}) };
   },
 
   // verified with claude 2.1.332 (test/e2e/untrusted-import.test.ts): a .claude/settings.json SessionStart hook runs
@@ -128,12 +142,23 @@ export const claudeHarness: Harness<SessionResume> = {
     return readClaudeMeta(content, sessionId);
   },
 
+  findSession: (context, query) => findClaudeSession(context.home, context.cwd, query),
+
+  sessionPlaces(context, query) {
+    if ('file' in query) return query.file;
+    if ('latestFor' in query) return join(projectDirectory(context.home, query.latestFor), '<session id>.jsonl');
+    return join(context.home, 'projects', '*', `${query.sessionId}.jsonl`);
+  },
+
   async rehydrate(envelope: Envelope, context: HarnessContext) {
     claudeHarness.resumeInfo(envelope);
     return rehydrateClaudeSession(envelope, context.home, context.cwd);
   },
 
   viewTranscript: (files) => viewMainFile(files, viewClaudeSession),
+
+  forkSession: forkClaudeSession,
+  forkSessionId: () => newClaudeSessionId(),
 
   resumeInfo: (envelope: Envelope): SessionResume => sessionResumeInfo('claude', envelope),
 

@@ -13,13 +13,14 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { BatonError } from '../../errors.js';
 import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
 import { isOlderCopy, MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
 import { isRecord, parseJsonLines } from '../../transcript/jsonl.js';
 import { attachOutput, textEdit, type TranscriptView, type ViewItem } from '../../transcript/view.js';
-import { assertSessionId, compareLocalCopy, localCopyConflict, type RehydratedTranscript, type TranscriptLocation } from '../harness.js';
+import { assertSessionId, compareLocalCopy, invalidSessionFile, localCopyConflict, type FoundSession, type RehydratedTranscript, type SessionQuery, type TranscriptLocation } from '../harness.js';
+import { isSameDirectory, newestFirst, sessionFileOf } from '../find-session.js';
 
 /** Longest encoded project folder name the CLI uses before it cuts the name and adds a hash. */
 export const MAX_PROJECT_FOLDER_LENGTH = 200;
@@ -90,19 +91,61 @@ async function isFile(path: string): Promise<boolean> {
 export async function locateClaudeSession(configDir: string, sessionId: string, realCwd: string): Promise<TranscriptLocation | undefined> {
   assertSessionId(sessionId);
   const main = await findMainFile(configDir, sessionId, realCwd);
-  if (!main) return undefined;
+  return main ? sessionFilesOf(configDir, sessionId, main) : undefined;
+}
+
+/** A session's files around its main file: its subagents beside it, and (for a file in this home) its task lists. */
+async function sessionFilesOf(configDir: string | undefined, sessionId: string, main: string): Promise<TranscriptLocation> {
   const sessionFolder = main.slice(0, -'.jsonl'.length);
   const subagents = await listFiles(join(sessionFolder, 'subagents'), (name) => SAFE_FILE_NAME.test(name) && (name.endsWith('.jsonl') || name.endsWith('.meta.json')));
-  const tasks = await listFiles(join(configDir, 'tasks', sessionId), (name) => SAFE_FILE_NAME.test(name) && name.endsWith('.json'));
-  const todos = await listFiles(join(configDir, 'todos'), (name) => SAFE_FILE_NAME.test(name) && name.startsWith(`${sessionId}-agent-`) && name.endsWith('.json'));
+  const tasks = configDir ? await listFiles(join(configDir, 'tasks', sessionId), (name) => SAFE_FILE_NAME.test(name) && name.endsWith('.json')) : [];
+  const todos = configDir ? await listFiles(join(configDir, 'todos'), (name) => SAFE_FILE_NAME.test(name) && name.startsWith(`${sessionId}-agent-`) && name.endsWith('.json')) : [];
   return {
     files: [
       { key: MAIN_FILE_KEY, path: main },
       ...subagents.map((name) => ({ key: `subagents/${name}`, path: join(sessionFolder, 'subagents', name) })),
-      ...tasks.map((name) => ({ key: `tasks/${name}`, path: join(configDir, 'tasks', sessionId, name) })),
-      ...todos.map((name) => ({ key: `todos/${name}`, path: join(configDir, 'todos', name) })),
+      ...(configDir ? tasks.map((name) => ({ key: `tasks/${name}`, path: join(configDir, 'tasks', sessionId, name) })) : []),
+      ...(configDir ? todos.map((name) => ({ key: `todos/${name}`, path: join(configDir, 'todos', name) })) : []),
     ],
   };
+}
+
+const SESSION_FILE_NAME = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i;
+
+/**
+ * A Claude Code session for `baton adopt`: by id (the cwd's project folder first, then any); by a `<uuid>.jsonl` file
+ * the user names, whose records must carry that session id; or the most recently modified session in the project
+ * folder of the directory asked about whose records say they ran there (two directories can share a folder name).
+ */
+export async function findClaudeSession(configDir: string, realCwd: string, query: SessionQuery): Promise<FoundSession | undefined> {
+  if ('sessionId' in query) {
+    const location = await locateClaudeSession(configDir, query.sessionId, realCwd);
+    if (!location) return undefined;
+    const content = await readFileIfExists(location.files[0]!.path);
+    return { sessionId: query.sessionId, cwd: content ? readClaudeMeta(content, query.sessionId).cwd : undefined, location };
+  }
+  if ('file' in query) {
+    const path = await sessionFileOf('Claude Code', query.file);
+    const named = SESSION_FILE_NAME.exec(basename(path));
+    if (!named) throw invalidSessionFile('Claude Code', query.file, 'its name is not <session id>.jsonl (the CLI resumes a session only under that name)');
+    const sessionId = named[1]!;
+    const meta = readClaudeMeta((await readFileIfExists(path)) ?? Buffer.alloc(0), sessionId);
+    if (meta.cwd === undefined || meta.sessionId !== sessionId) throw invalidSessionFile('Claude Code', query.file, `it holds no message of session ${sessionId}`);
+    // Its subagents are beside it wherever it is; its task lists only when it is in this home's projects folder.
+    const inHome = dirname(dirname(path)) === join(configDir, 'projects');
+    return { sessionId, cwd: meta.cwd, location: await sessionFilesOf(inHome ? configDir : undefined, sessionId, path) };
+  }
+  const folder = projectDirectory(configDir, query.latestFor);
+  const names = await listFiles(folder, (name) => SESSION_FILE_NAME.test(name));
+  for (const path of await newestFirst(names.map((name) => join(folder, name)))) {
+    const sessionId = SESSION_FILE_NAME.exec(basename(path))![1]!;
+    const content = await readFileIfExists(path);
+    const meta = content ? readClaudeMeta(content, sessionId) : undefined;
+    if (meta && meta.sessionId === sessionId && (await isSameDirectory(meta.cwd, query.latestFor))) {
+      return { sessionId, cwd: meta.cwd, location: await sessionFilesOf(configDir, sessionId, path) };
+    }
+  }
+  return undefined;
 }
 
 /** Session metadata from the first line that carries it (user and assistant lines all carry cwd and version). */
@@ -262,6 +305,14 @@ function toolResultText(block: Record<string, unknown>): string {
   if (typeof block.content === 'string') return block.content;
   if (Array.isArray(block.content)) return block.content.flatMap((part) => (isRecord(part) && typeof part.text === 'string' ? [part.text] : [])).join('\n');
   return '';
+}
+
+/** True for the line of a prompt the user typed: what the view shows as a user item (a turn's start). */
+export function isClaudePrompt(record: Record<string, unknown>): boolean {
+  if (record.type !== 'user' || record.isSidechain === true || record.isMeta === true || !isRecord(record.message)) return false;
+  const content = record.message.content;
+  if (typeof content === 'string') return !SYSTEM_TEXT.test(content);
+  return contentBlocks(record).some((block) => block.type === 'text' && typeof block.text === 'string' && !SYSTEM_TEXT.test(block.text));
 }
 
 export function viewClaudeSession(content: Buffer): TranscriptView {

@@ -5,6 +5,7 @@
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { readFileIfExists } from '../../fs/private-files.js';
 import { secretsInCredentialFileAt } from '../../redact/known-secrets.js';
 import type { Envelope } from '../../transcript/envelope.js';
 import { isRecord } from '../../transcript/jsonl.js';
@@ -18,6 +19,7 @@ import {
   type Harness,
   type HarnessContext,
   type HarnessEvent,
+  type InteractivePermissions,
   type LaunchRequest,
   type PrepareOptions,
   type SessionResume,
@@ -25,7 +27,9 @@ import {
 } from '../harness.js';
 import { MODEL_PROXY_KEY_VARIABLE, prepareCodexHome, providerKeyVariables } from './config.js';
 import { nativeCodexBehind } from './native-binary.js';
-import { locateRollout, readRolloutMeta, rehydrateRollout, viewRollout } from './transcript.js';
+import { forkRollout, newCodexThreadId } from './fork.js';
+import { homeProvider, pinnedProvider, providerOverride, type ProviderOverride } from './provider.js';
+import { findCodexSession, findRollouts, locateRollout, readRolloutMeta, rehydrateRollout, sessionsDirectory, viewRollout } from './transcript.js';
 import { scriptedCodexHome } from './scripted.js';
 
 const BYPASS = ['--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox'];
@@ -34,6 +38,19 @@ const BYPASS = ['--json', '--skip-git-repo-check', '--dangerously-bypass-approva
 const EFFORT = ['-c', 'model_reasoning_effort={effort}'];
 export const CODEX_NEW_ARGS: TemplateItem[] = ['exec', ...BYPASS, ['-m', '{model}'], EFFORT, '--', '{prompt}'];
 export const CODEX_RESUME_ARGS: TemplateItem[] = ['exec', 'resume', ...BYPASS, ['-m', '{model}'], EFFORT, '--', '{sessionId}', '{prompt}'];
+/**
+ * The TUI resuming the session (`baton open`). verified with codex 0.171 under tmux:
+ * - without `--no-daemon` the TUI starts a detached app-server daemon that runs the turns, writes the rollout and
+ *   outlives the TUI ("Any running work continues"); with it the TUI runs the turns itself;
+ * - in a cwd other than the one the rollout recorded a modal "Working directory" picker appears first;
+ *   `tui.resume_cwd = "current"` answers it (what its "always current" choice writes to config.toml);
+ * - a resume keeps the policy recorded in the session (a baton session: approvals never, full access), so the
+ *   permissions are always passed: the bypass flag, or the TUI's normal on-request approvals in the workspace sandbox.
+ */
+const CODEX_TUI_PERMISSIONS = { bypass: ['--dangerously-bypass-approvals-and-sandbox'], ask: ['--ask-for-approval', 'on-request', '--sandbox', 'workspace-write'] } as const;
+function codexInteractiveArgs(permissions: InteractivePermissions): TemplateItem[] {
+  return ['resume', '--no-daemon', ...CODEX_TUI_PERMISSIONS[permissions], '-c', 'tui.resume_cwd="current"', ['-m', '{model}'], EFFORT, '--', '{sessionId}'];
+}
 
 const EXECUTABLE = { packageName: '@openai/codex', binName: 'codex' };
 
@@ -75,14 +92,25 @@ export const codexHarness: Harness<SessionResume> = {
       context.env,
     );
     const native = nativeCodexBehind(launcher);
-    const values = { prompt: request.prompt, model: request.setup.model, effort: request.setup.effort, cwd: context.cwd };
+    const values = { model: request.setup.model, effort: request.setup.effort, cwd: context.cwd };
     const args =
       request.kind === 'new'
-        ? expandTemplate(templates.newArgs ?? CODEX_NEW_ARGS, values)
-        : expandTemplate(templates.resumeArgs ?? CODEX_RESUME_ARGS, { ...values, sessionId: request.resume.sessionId });
+        ? expandTemplate(templates.newArgs ?? CODEX_NEW_ARGS, { ...values, prompt: request.prompt })
+        : request.kind === 'resume'
+          ? expandTemplate(templates.resumeArgs ?? CODEX_RESUME_ARGS, { ...values, prompt: request.prompt, sessionId: request.resume.sessionId })
+          : expandTemplate(codexInteractiveArgs(request.permissions), { ...values, sessionId: request.resume.sessionId });
     const file = native?.file ?? launcher;
     const endpointEnv: Record<string, string> = context.modelEndpoint ? { [MODEL_PROXY_KEY_VARIABLE]: context.modelEndpoint.token } : {};
-    return { file, args, env: { ...native?.env, ...endpointEnv, CODEX_HOME: context.home }, cwd: context.cwd, packagePaths: packagePathsOf(file) };
+    const provider = request.kind === 'new' ? { args: [], env: {} } : await resumeProviderOverride(context, request.resume.sessionId, endpointEnv);
+    const spec: CommandSpec = {
+      file,
+      // verified with codex 0.171: `-c` before the subcommand applies to `exec resume` and to the TUI's `resume`.
+      args: [...provider.args, ...args],
+      env: { ...native?.env, ...endpointEnv, ...provider.env, CODEX_HOME: context.home },
+      cwd: context.cwd,
+      packagePaths: packagePathsOf(file),
+    };
+    return request.kind === 'interactive' ? { ...spec, terminal: true } : spec;
   },
 
   // verified with codex 0.171 (test/e2e/untrusted-import.test.ts): a project's .codex/config.toml is read and its
@@ -111,6 +139,10 @@ export const codexHarness: Harness<SessionResume> = {
     return readRolloutMeta(content, sessionId);
   },
 
+  findSession: (context, query) => findCodexSession(context.home, query),
+
+  sessionPlaces: (context, query) => ('file' in query ? query.file : `${join(sessionsDirectory(context.home), '**', 'rollout-*.jsonl')}${'latestFor' in query ? ` (session_meta.cwd ${query.latestFor})` : ''}`),
+
   async rehydrate(envelope: Envelope, context: HarnessContext) {
     codexHarness.resumeInfo(envelope);
     return rehydrateRollout(envelope, context.home);
@@ -118,10 +150,24 @@ export const codexHarness: Harness<SessionResume> = {
 
   viewTranscript: (files) => viewMainFile(files, viewRollout),
 
+  forkSession: forkRollout,
+  forkSessionId: () => newCodexThreadId(),
+
   resumeInfo: (envelope: Envelope): SessionResume => sessionResumeInfo('codex', envelope),
 
   scriptedHome: scriptedCodexHome,
 };
+
+/**
+ * A resume runs under the provider this home configures (see provider.ts): the thread's provider name is read
+ * from the rollout as rehydrated here (the file Codex is about to read), the home's from its prepared config.toml.
+ */
+async function resumeProviderOverride(context: HarnessContext, sessionId: string, endpointEnv: Record<string, string>): Promise<ProviderOverride> {
+  const [rollout] = await findRollouts(context.home, sessionId);
+  const content = rollout ? await readFileIfExists(rollout) : undefined;
+  if (!content) return { args: [], env: {} };
+  return providerOverride(pinnedProvider(content), await homeProvider(context.home), { ...context.env, ...endpointEnv });
+}
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 const count = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);

@@ -10,15 +10,16 @@
  * there), so the rollout is rehydrated unchanged. A non-JSON line in the middle is ignored by Codex and kept; a
  * file named `<uuid>.jsonl` or `rollout-<uuid>.jsonl` is not found, hence the canonical name on rehydrate.
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { basename, join, relative, sep } from 'node:path';
 import { BatonError } from '../../errors.js';
 import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
 import { MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
 import { isRecord, parseJsonLines } from '../../transcript/jsonl.js';
 import { attachOutput, type TranscriptView, type ViewItem } from '../../transcript/view.js';
 import { applyPatchEdit } from '../../transcript/apply-patch.js';
-import { assertSessionId, compareLocalCopy, localCopyConflict, type RehydratedTranscript, type TranscriptLocation } from '../harness.js';
+import { assertSessionId, compareLocalCopy, invalidSessionFile, localCopyConflict, UUID_PATTERN, type FoundSession, type RehydratedTranscript, type SessionQuery, type TranscriptLocation } from '../harness.js';
+import { isSameDirectory, newestFirst, readFirstLine, sessionFileOf } from '../find-session.js';
 
 const ROLLOUT_NAME = /^rollout-(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2})-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i;
 
@@ -26,11 +27,9 @@ export function sessionsDirectory(codexHome: string): string {
   return join(codexHome, 'sessions');
 }
 
-/** Every rollout file for a session id under `sessions/`, newest (by modification time) first. */
-export async function findRollouts(codexHome: string, sessionId: string): Promise<string[]> {
-  assertSessionId(sessionId);
-  const wanted = sessionId.toLowerCase();
-  const found: Array<{ path: string; modified: number }> = [];
+/** Every rollout file under `sessions/` (by its canonical name), with the session id its name carries. */
+async function listRollouts(codexHome: string): Promise<Array<{ path: string; sessionId: string }>> {
+  const found: Array<{ path: string; sessionId: string }> = [];
   async function walk(directory: string, depth: number): Promise<void> {
     let entries;
     try {
@@ -44,17 +43,58 @@ export async function findRollouts(codexHome: string, sessionId: string): Promis
       if (entry.isDirectory() && depth < 4) await walk(path, depth + 1);
       else if (entry.isFile()) {
         const match = ROLLOUT_NAME.exec(entry.name);
-        if (match && match[2]!.toLowerCase() === wanted) found.push({ path, modified: (await stat(path)).mtimeMs });
+        if (match) found.push({ path, sessionId: match[2]!.toLowerCase() });
       }
     }
   }
   await walk(sessionsDirectory(codexHome), 0);
-  return found.sort((a, b) => b.modified - a.modified || b.path.localeCompare(a.path)).map((entry) => entry.path);
+  return found;
+}
+
+/** Every rollout file for a session id under `sessions/`, newest (by modification time) first. */
+export async function findRollouts(codexHome: string, sessionId: string): Promise<string[]> {
+  assertSessionId(sessionId);
+  const wanted = sessionId.toLowerCase();
+  return newestFirst((await listRollouts(codexHome)).filter((rollout) => rollout.sessionId === wanted).map((rollout) => rollout.path));
 }
 
 export async function locateRollout(codexHome: string, sessionId: string): Promise<TranscriptLocation | undefined> {
   const [newest] = await findRollouts(codexHome, sessionId);
   return newest ? { files: [{ key: MAIN_FILE_KEY, path: newest }] } : undefined;
+}
+
+/**
+ * A Codex session for `baton adopt`: by id, anywhere under `sessions/`; by a rollout file the user names (its first
+ * record must be `session_meta` with a UUID id, and the id in a canonical name must be that one); or the most
+ * recently modified rollout whose `session_meta.cwd` is the directory asked about.
+ */
+export async function findCodexSession(codexHome: string, query: SessionQuery): Promise<FoundSession | undefined> {
+  if ('sessionId' in query) {
+    const location = await locateRollout(codexHome, query.sessionId);
+    if (!location) return undefined;
+    const meta = readRolloutMeta(await readFirstLine(location.files[0]!.path), query.sessionId);
+    return { sessionId: query.sessionId.toLowerCase(), cwd: meta.cwd, location };
+  }
+  if ('file' in query) {
+    const path = await sessionFileOf('Codex CLI', query.file);
+    const first = parseJsonLines(await readFirstLine(path))[0];
+    const record = first?.ok && isRecord(first.value) ? first.value : undefined;
+    const payload = record?.type === 'session_meta' && isRecord(record.payload) ? record.payload : undefined;
+    const id = typeof payload?.id === 'string' ? payload.id : undefined;
+    if (!id || !UUID_PATTERN.test(id)) throw invalidSessionFile('Codex CLI', query.file, 'its first line is not a session_meta record with the session id');
+    const named = ROLLOUT_NAME.exec(basename(path));
+    if (named && named[2]!.toLowerCase() !== id.toLowerCase()) throw invalidSessionFile('Codex CLI', query.file, `its name says session ${named[2]} but it holds session ${id}`);
+    return { sessionId: id.toLowerCase(), cwd: typeof payload?.cwd === 'string' ? payload.cwd : undefined, location: { files: [{ key: MAIN_FILE_KEY, path }] } };
+  }
+  const rollouts = await listRollouts(codexHome);
+  for (const path of await newestFirst(rollouts.map((rollout) => rollout.path))) {
+    const sessionId = rollouts.find((rollout) => rollout.path === path)!.sessionId;
+    const meta = readRolloutMeta(await readFirstLine(path), sessionId);
+    if (meta.sessionId.toLowerCase() === sessionId && (await isSameDirectory(meta.cwd, query.latestFor))) {
+      return { sessionId, cwd: meta.cwd, location: { files: [{ key: MAIN_FILE_KEY, path }] } };
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -128,6 +168,13 @@ export async function rehydrateRollout(envelope: Envelope, codexHome: string): P
 /** User-role messages Codex adds itself (environment, instructions) rather than the user's prompts. */
 const CONTEXT_MESSAGE = /^\s*(<environment_context>|<user_instructions>|<skills_instructions>|<permissions|# AGENTS\.md instructions)/;
 
+/** True for the rollout line of a prompt the user typed: what the view shows as a user item (a turn's start). */
+export function isRolloutPrompt(record: Record<string, unknown>): boolean {
+  const item = record.payload;
+  if (record.type !== 'response_item' || !isRecord(item) || item.type !== 'message' || item.role !== 'user') return false;
+  return !CONTEXT_MESSAGE.test(messageText(item.content));
+}
+
 function messageText(content: unknown): string {
   if (!Array.isArray(content)) return '';
   return content
@@ -156,7 +203,7 @@ export function viewRollout(content: Buffer): TranscriptView {
     switch (item.type) {
       case 'message': {
         const text = messageText(item.content);
-        if (item.role === 'user' && !CONTEXT_MESSAGE.test(text)) items.push({ kind: 'user', text });
+        if (isRolloutPrompt(line.value)) items.push({ kind: 'user', text });
         else if (item.role === 'assistant' && text !== '') items.push({ kind: 'assistant', text });
         break;
       }

@@ -117,6 +117,16 @@ async function readMarker(home: string, folder: string, slug: string): Promise<s
   return content?.toString('utf8').trim();
 }
 
+/** The directory a project slug belongs to, as the CLI's markers (or else its projects.json) record it. */
+export async function projectRootOf(home: string, slug: string): Promise<string | undefined> {
+  for (const folder of MARKER_FOLDERS) {
+    const owner = await readMarker(home, folder, slug);
+    if (owner) return owner;
+  }
+  const { projects } = await readProjects(home);
+  return Object.entries(projects).find(([, value]) => value === slug)?.[0];
+}
+
 /** Whether no marker of `slug` names a path other than `realCwd`. */
 async function ownsSlug(home: string, slug: string, realCwd: string): Promise<boolean> {
   for (const folder of MARKER_FOLDERS) {

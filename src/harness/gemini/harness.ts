@@ -30,6 +30,7 @@ import {
   type CommandTemplates,
   type Harness,
   type HarnessContext,
+  type InteractivePermissions,
   type HarnessEvent,
   type LaunchRequest,
   type OutputParser,
@@ -38,7 +39,8 @@ import {
   type TemplateItem,
 } from '../harness.js';
 import { GEMINI_HOME_VARIABLE, geminiHomeOf, geminiStateDirectory, prepareGeminiSettings } from './config.js';
-import { locateGeminiSession, newGeminiSessionId, readGeminiMeta, rehydrateGeminiSession, viewGeminiSession } from './transcript.js';
+import { forkGeminiSession } from './fork.js';
+import { findGeminiSession, locateGeminiSession, newGeminiSessionId, readGeminiMeta, rehydrateGeminiSession, viewGeminiSession } from './transcript.js';
 import { scriptedGeminiHome } from './scripted-machine.js';
 import { recordUnfinishedGeminiTools } from './interrupted-tools.js';
 
@@ -49,6 +51,23 @@ const HEADLESS = ['--output-format', 'stream-json', '--yolo', '--skip-trust'];
  */
 export const GEMINI_NEW_ARGS: TemplateItem[] = [...HEADLESS, ['--model', '{model}'], '--session-id', '{sessionId}', '--prompt={prompt}'];
 export const GEMINI_RESUME_ARGS: TemplateItem[] = [...HEADLESS, ['--model', '{model}'], '--resume', '{sessionId}', '--prompt={prompt}'];
+/**
+ * The TUI resuming the session (`baton open`). verified with gemini 0.61.0 under tmux: without `--skip-trust` a
+ * modal "Do you trust the files in this folder?" comes first (baton's restore decides what of an imported
+ * workspace the CLI may read; see workspace/withhold.ts); GEMINI_CLI_NO_RELAUNCH (set for every run) keeps one
+ * process, which a SIGTERM or SIGHUP ends (a relaunching parent swallows both).
+ */
+const GEMINI_TUI_PERMISSIONS = { bypass: ['--approval-mode', 'yolo'], ask: ['--approval-mode', 'default'] } as const;
+function geminiInteractiveArgs(permissions: InteractivePermissions): TemplateItem[] {
+  return ['--skip-trust', ...GEMINI_TUI_PERMISSIONS[permissions], ['--model', '{model}'], '--resume', '{sessionId}'];
+}
+
+/**
+ * verified with gemini 0.61.0 (isHeadlessMode): `CI=true` or `GITHUB_ACTIONS=true` in its environment makes it
+ * headless even on a terminal: with no prompt it exits 42 ("No input provided via stdin"). `baton open` means the
+ * UI, so its environment goes without them (`CI` in any form also turns Ink's live rendering and colours off).
+ */
+const GEMINI_HEADLESS_MARKERS = ['CI', 'GITHUB_ACTIONS'] as const;
 
 /** Where a worker's model proxy serves the Gemini API, and what the CLI's environment says to reach it. */
 export function geminiEndpointEnvironment(endpoint: { baseUrl: string; token: string }): Record<string, string> {
@@ -101,11 +120,15 @@ export const geminiHarness: Harness<SessionResume> = {
   async command(context: HarnessContext, request: LaunchRequest<SessionResume>, templates: CommandTemplates): Promise<CommandSpec> {
     const file = await resolveExecutable({ ...EXECUTABLE, configKey: 'harnesses.gemini.command' }, templates.command, context.env);
     const sessionId = request.kind === 'new' ? request.sessionId : request.resume.sessionId;
-    const values = { prompt: request.prompt, model: request.setup.model, cwd: context.cwd, sessionId, systemPrompt: request.setup.systemPrompt };
-    const args = expandTemplate(request.kind === 'new' ? (templates.newArgs ?? GEMINI_NEW_ARGS) : (templates.resumeArgs ?? GEMINI_RESUME_ARGS), values);
+    const values = { model: request.setup.model, cwd: context.cwd, sessionId, systemPrompt: request.setup.systemPrompt };
+    const args =
+      request.kind === 'interactive'
+        ? expandTemplate(geminiInteractiveArgs(request.permissions), values)
+        : expandTemplate(request.kind === 'new' ? (templates.newArgs ?? GEMINI_NEW_ARGS) : (templates.resumeArgs ?? GEMINI_RESUME_ARGS), { ...values, prompt: request.prompt });
     const env: Record<string, string> = { [GEMINI_HOME_VARIABLE]: context.home, GEMINI_CLI_NO_RELAUNCH: 'true' };
     if (context.modelEndpoint) Object.assign(env, geminiEndpointEnvironment(context.modelEndpoint));
-    return { file, args, env, cwd: context.cwd, packagePaths: packagePathsOf(file) };
+    if (request.kind !== 'interactive') return { file, args, env, cwd: context.cwd, packagePaths: packagePathsOf(file) };
+    return { file, args, env, withoutEnv: GEMINI_HEADLESS_MARKERS, cwd: context.cwd, packagePaths: packagePathsOf(file), terminal: true };
   },
 
   // verified with gemini 0.61.0 (see /work/notes/gemini.md §7): `.gemini/settings.json` hooks, MCP servers and
@@ -146,12 +169,23 @@ export const geminiHarness: Harness<SessionResume> = {
     return readGeminiMeta(content, sessionId);
   },
 
+  findSession: (context, query) => findGeminiSession(context.home, context.cwd, query),
+
+  sessionPlaces(context, query) {
+    if ('file' in query) return query.file;
+    const chats = join(geminiStateDirectory(context.home), 'tmp', '<project of the directory>', 'chats', 'session-*.jsonl');
+    return 'latestFor' in query ? `${chats} (the project of ${query.latestFor} in ${join(geminiStateDirectory(context.home), 'projects.json')})` : join(geminiStateDirectory(context.home), 'tmp', '*', 'chats', 'session-*.jsonl');
+  },
+
   async rehydrate(envelope: Envelope, context: HarnessContext) {
     geminiHarness.resumeInfo(envelope);
     return rehydrateGeminiSession(envelope, context.home, context.cwd);
   },
 
   viewTranscript: (files) => viewMainFile(files, viewGeminiSession),
+
+  forkSession: forkGeminiSession,
+  forkSessionId: () => newGeminiSessionId(),
 
   resumeInfo: (envelope: Envelope): SessionResume => sessionResumeInfo('gemini', envelope),
 

@@ -15,14 +15,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { chmod, readdir } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { BatonError } from '../../errors.js';
 import { PRIVATE_FILE_MODE, readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
 import { MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
 import { isRecord, parseJsonLines } from '../../transcript/jsonl.js';
 import { attachOutput, textEdit, type TranscriptView, type ViewItem } from '../../transcript/view.js';
-import { assertSessionId, compareLocalCopy, localCopyConflict, type RehydratedTranscript, type TranscriptLocation } from '../harness.js';
-import { ensureProjectSlug, findProjectSlug, GEMINI_HOME_VARIABLE, geminiStateDirectory } from './config.js';
+import { assertSessionId, compareLocalCopy, invalidSessionFile, localCopyConflict, UUID_PATTERN, type FoundSession, type RehydratedTranscript, type SessionQuery, type TranscriptLocation } from '../harness.js';
+import { newestFirst, sessionFileOf } from '../find-session.js';
+import { ensureProjectSlug, findProjectSlug, GEMINI_HOME_VARIABLE, geminiStateDirectory, projectRootOf } from './config.js';
 
 export function chatsDirectory(home: string, slug: string): string {
   return join(geminiStateDirectory(home), 'tmp', slug, 'chats');
@@ -53,34 +54,31 @@ function isMessage(value: unknown): value is GeminiMessage {
 }
 
 export function readGeminiSession(content: Buffer): GeminiSession {
-  let meta: Record<string, unknown> | undefined;
-  let messages: GeminiMessage[] = [];
-  let unparsedLines = 0;
-  const upsert = (message: GeminiMessage): void => {
-    const index = messages.findIndex((existing) => existing.id === message.id);
-    if (index === -1) messages.push(message);
-    else messages[index] = message;
-  };
+  const session: GeminiSession = { meta: undefined, messages: [], unparsedLines: 0 };
   for (const line of parseJsonLines(content)) {
-    if (!line.ok) {
-      unparsedLines++;
-      continue;
-    }
-    const record = line.value;
-    if (!isRecord(record)) continue;
-    if (isRecord(record.$set)) {
-      if (Array.isArray(record.$set.messages)) messages = record.$set.messages.filter(isMessage);
-      continue;
-    }
-    if (typeof record.$rewindTo === 'string') {
-      const index = messages.findIndex((message) => message.id === record.$rewindTo);
-      messages = index === -1 ? [] : messages.slice(0, index);
-      continue;
-    }
-    if (isMessage(record)) upsert(record);
-    else if (meta === undefined && typeof record.sessionId === 'string') meta = record;
+    if (!line.ok) session.unparsedLines++;
+    else applyGeminiRecord(session, line.value);
   }
-  return { meta, messages, unparsedLines };
+  return session;
+}
+
+/** One record's effect on the session, as the CLI applies it when it loads the file. */
+export function applyGeminiRecord(session: GeminiSession, record: unknown): void {
+  if (!isRecord(record)) return;
+  if (isRecord(record.$set)) {
+    if (Array.isArray(record.$set.messages)) session.messages = record.$set.messages.filter(isMessage);
+    return;
+  }
+  if (typeof record.$rewindTo === 'string') {
+    const index = session.messages.findIndex((message) => message.id === record.$rewindTo);
+    session.messages = index === -1 ? [] : session.messages.slice(0, index);
+    return;
+  }
+  if (isMessage(record)) {
+    const index = session.messages.findIndex((existing) => existing.id === record.id);
+    if (index === -1) session.messages.push(record);
+    else session.messages[index] = record;
+  } else if (session.meta === undefined && typeof record.sessionId === 'string') session.meta = record;
 }
 
 /** Text the CLI adds to user turns itself: the session context and hook output. */
@@ -97,6 +95,11 @@ function typedText(message: GeminiMessage): string | undefined {
     .flatMap((part) => (typeof part.text === 'string' ? [part.text] : []))
     .filter((text) => text.trim() !== '' && !CONTEXT_TEXT.test(text));
   return texts.length > 0 ? texts.join('\n') : undefined;
+}
+
+/** True for a user message the view shows as a prompt (a turn's start). */
+export function isGeminiPrompt(message: GeminiMessage): boolean {
+  return message.type === 'user' && typedText(message) !== undefined;
 }
 
 /** The CLI's test for a session it can resume: a typed prompt, or a reply with text, tool calls or thoughts. */
@@ -156,11 +159,77 @@ export async function locateGeminiSession(home: string, realCwd: string, session
   assertSessionId(sessionId);
   const slug = await findProjectSlug(home, realCwd);
   if (slug === undefined) return undefined;
-  const files = await sessionFilesIn(chatsDirectory(home, slug), sessionId);
+  const chosen = await chooseSessionFile(await sessionFilesIn(chatsDirectory(home, slug), sessionId));
+  return chosen ? { files: [{ key: MAIN_FILE_KEY, path: chosen.path }] } : undefined;
+}
+
+/** The file of a session among its files in one chats folder (see locateGeminiSession); every one made private. */
+async function chooseSessionFile(files: SessionFile[]): Promise<SessionFile | undefined> {
   for (const file of files) await chmod(file.path, PRIVATE_FILE_MODE).catch(() => undefined);
   const resumable = files.filter((file) => file.resumable).sort((a, b) => b.content.length - a.content.length);
-  const chosen = resumable[0] ?? (files.length === 1 ? files[0] : undefined);
-  return chosen ? { files: [{ key: MAIN_FILE_KEY, path: chosen.path }] } : undefined;
+  return resumable[0] ?? (files.length === 1 ? files[0] : undefined);
+}
+
+async function projectSlugs(home: string): Promise<string[]> {
+  try {
+    return (await readdir(join(geminiStateDirectory(home), 'tmp'), { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A Gemini CLI session for `baton adopt`: by id (the cwd's project first, then every project's chats folder); by a
+ * session file the user names (its first record must name a session id, and it must hold a turn); or the most
+ * recently modified resumable session in the chats folder of the directory asked about (the CLI's project of it).
+ */
+export async function findGeminiSession(home: string, realCwd: string, query: SessionQuery): Promise<FoundSession | undefined> {
+  const found = async (file: SessionFile, sessionId: string, slug: string | undefined): Promise<FoundSession> => ({
+    sessionId,
+    cwd: readGeminiMeta(file.content, sessionId).cwd ?? (slug === undefined ? undefined : await projectRootOf(home, slug)),
+    location: { files: [{ key: MAIN_FILE_KEY, path: file.path }] },
+  });
+  if ('sessionId' in query) {
+    assertSessionId(query.sessionId);
+    const own = await findProjectSlug(home, realCwd);
+    const slugs = [...(own === undefined ? [] : [own]), ...(await projectSlugs(home)).filter((slug) => slug !== own)];
+    for (const slug of slugs) {
+      const chosen = await chooseSessionFile(await sessionFilesIn(chatsDirectory(home, slug), query.sessionId));
+      if (chosen) return found(chosen, query.sessionId, slug);
+    }
+    return undefined;
+  }
+  if ('file' in query) {
+    const path = await sessionFileOf('Gemini CLI', query.file);
+    const content = (await readFileIfExists(path)) ?? Buffer.alloc(0);
+    const session = readGeminiSession(content);
+    const sessionId = typeof session.meta?.sessionId === 'string' ? session.meta.sessionId : undefined;
+    if (!sessionId || !UUID_PATTERN.test(sessionId)) throw invalidSessionFile('Gemini CLI', query.file, 'its first record names no session id');
+    if (!isResumableSession(session)) throw invalidSessionFile('Gemini CLI', query.file, 'it holds no turn the CLI would resume');
+    // A file in this home's chats folder of a project: that project's directory, should the file not name it.
+    const chats = dirname(path);
+    const inHome = basename(chats) === 'chats' && dirname(dirname(chats)) === join(geminiStateDirectory(home), 'tmp');
+    return found({ path, content, resumable: true }, sessionId, inHome ? basename(dirname(chats)) : undefined);
+  }
+  const slug = await findProjectSlug(home, query.latestFor);
+  if (slug === undefined) return undefined;
+  const directory = chatsDirectory(home, slug);
+  let names: string[];
+  try {
+    names = (await readdir(directory)).filter((name) => name.startsWith('session-') && name.endsWith('.jsonl'));
+  } catch {
+    return undefined;
+  }
+  for (const path of await newestFirst(names.map((name) => join(directory, name)))) {
+    const content = await readFileIfExists(path);
+    const session = content ? readGeminiSession(content) : undefined;
+    const sessionId = typeof session?.meta?.sessionId === 'string' ? session.meta.sessionId : undefined;
+    // A resume's stray twin is the newest file but holds no turn: the session's real file is the resumable one.
+    if (!session || !sessionId || !UUID_PATTERN.test(sessionId) || !isResumableSession(session)) continue;
+    const chosen = await chooseSessionFile(await sessionFilesIn(directory, sessionId));
+    if (chosen) return { sessionId, cwd: query.latestFor, location: { files: [{ key: MAIN_FILE_KEY, path: chosen.path }] } };
+  }
+  return undefined;
 }
 
 /** Session metadata from the first line; the cwd from the session context the CLI wrote for the model. */

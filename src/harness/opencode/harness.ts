@@ -8,6 +8,7 @@ import { BatonError } from '../../errors.js';
 import { secretsInCredentialFileAt } from '../../redact/known-secrets.js';
 import type { Envelope } from '../../transcript/envelope.js';
 import { isRecord } from '../../transcript/jsonl.js';
+import { forkOpencodeSession } from './fork.js';
 import { expandTemplate } from '../command-template.js';
 import { packagePathsOf } from '../executable.js';
 import {
@@ -17,6 +18,7 @@ import {
   type CommandTemplates,
   type Harness,
   type HarnessContext,
+  type InteractivePermissions,
   type HarnessEvent,
   type LaunchRequest,
   type OutputParser,
@@ -28,6 +30,7 @@ import { configuredApiKeys, OPENCODE_HOME_VARIABLES, opencodeDirectories, openco
 import {
   assertOpencodeSessionId,
   createOpencodeSession,
+  findOpencodeSession,
   locateOpencodeSession,
   newOpencodeSessionId,
   OPENCODE_SESSION_ID,
@@ -47,6 +50,14 @@ export { bundledOpencode as opencodeExecutable } from './cli.js';
  * sees the quotes), and turns an item such as "42" into a number it then fails on. With stdin not a TTY and no
  * message, it reads stdin to its end and sends exactly that.
  */
+/**
+ * The TUI resuming the session (`baton open`). verified with opencode 1.18.33 under tmux: no first-run dialog;
+ * `--auto` approves every tool as headless runs do; without it the TUI asks as its permission config says.
+ */
+function opencodeInteractiveArgs(permissions: InteractivePermissions): TemplateItem[] {
+  // The TUI takes no --variant (opencode 1.18.33 `opencode --help`): the effort of headless runs does not apply there.
+  return [...(permissions === 'bypass' ? ['--auto'] : []), '-s', '{sessionId}', ['-m', '{model}']];
+}
 export const OPENCODE_ARGS: TemplateItem[] = ['run', '--format', 'json', '--auto', '-s', '{sessionId}', ['-m', '{model}'], ['--variant', '{effort}']];
 
 /** The resume state of an OpenCode conversation, checked at the boundary: its own id shape, not a UUID. */
@@ -102,13 +113,17 @@ export const opencodeHarness: Harness<OpencodeResume> = {
       throw new BatonError('SESSION_ID_MISSING', 'an OpenCode run needs the session id baton chose for it', { hint: 'start the conversation with `baton run --harness opencode`' });
     }
     if (request.kind === 'new') await createOpencodeSession(sessionContext(context, templates), sessionId, titleOf(request.prompt));
-    const template = (request.kind === 'new' ? templates.newArgs : templates.resumeArgs) ?? OPENCODE_ARGS;
-    const values = { prompt: request.prompt, sessionId, model: request.setup.model === undefined ? undefined : opencodeModel(request.setup.model), cwd: context.cwd, systemPrompt: request.setup.systemPrompt, effort: request.setup.effort };
-    const args = expandTemplate(template, values);
-    const promptInArgv = template.flat().some((item) => item.includes('{prompt}'));
+    const values = { sessionId, model: request.setup.model === undefined ? undefined : opencodeModel(request.setup.model), cwd: context.cwd, systemPrompt: request.setup.systemPrompt, effort: request.setup.effort };
     const env: Record<string, string> = { ...xdgEnvironment(context.env), OPENCODE_DISABLE_AUTOUPDATE: '1' };
     // Behind a model proxy nothing may leave the machine: not even the models.dev catalogue.
     if (context.modelEndpoint) env.OPENCODE_DISABLE_MODELS_FETCH = '1';
+    if (request.kind === 'interactive') {
+      const args = expandTemplate(opencodeInteractiveArgs(request.permissions), values);
+      return { file, args, env, cwd: context.cwd, packagePaths: packagePathsOf(file), terminal: true };
+    }
+    const template = (request.kind === 'new' ? templates.newArgs : templates.resumeArgs) ?? OPENCODE_ARGS;
+    const args = expandTemplate(template, { ...values, prompt: request.prompt });
+    const promptInArgv = template.flat().some((item) => item.includes('{prompt}'));
     return { file, args, env, cwd: context.cwd, packagePaths: packagePathsOf(file), stdin: promptInArgv ? undefined : request.prompt };
   },
 
@@ -145,12 +160,23 @@ export const opencodeHarness: Harness<OpencodeResume> = {
     return readOpencodeMeta(content, sessionId);
   },
 
+  findSession: (context, query) => findOpencodeSession(sessionContext(context), query),
+
+  sessionPlaces(context, query) {
+    if ('file' in query) return query.file;
+    const database = join(context.home, 'opencode.db');
+    return 'latestFor' in query ? `\`opencode session list\` in ${query.latestFor} (${database})` : `${database} (\`opencode export ${query.sessionId}\`)`;
+  },
+
   async rehydrate(envelope: Envelope, context: HarnessContext) {
     opencodeHarness.resumeInfo(envelope);
     return rehydrateOpencodeSession(envelope, sessionContext(context));
   },
 
   viewTranscript: (files) => viewMainFile(files, viewOpencodeSession),
+
+  forkSession: forkOpencodeSession,
+  forkSessionId: () => newOpencodeSessionId(),
 
   resumeInfo(envelope: Envelope): OpencodeResume {
     if (envelope.harness !== 'opencode') throw harnessMismatch('opencode', envelope.harness);

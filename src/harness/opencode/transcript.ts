@@ -26,7 +26,8 @@ import { MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../
 import { isRecord } from '../../transcript/jsonl.js';
 import { textEdit, type TranscriptView, type ViewItem } from '../../transcript/view.js';
 import { applyPatchEdit as patchEdit } from '../../transcript/apply-patch.js';
-import { compareLocalCopy, localCopyConflict, type RehydratedTranscript, type TranscriptLocation } from '../harness.js';
+import { compareLocalCopy, invalidSessionFile, localCopyConflict, type FoundSession, type RehydratedTranscript, type SessionQuery, type TranscriptLocation } from '../harness.js';
+import { sessionFileOf } from '../find-session.js';
 import { runChoreOrFail } from './cli.js';
 import { foldLog, isEarlierStateOf, logMessages, parseExport, sessionInfoOf, updateLog } from './log.js';
 
@@ -155,6 +156,51 @@ export async function locateOpencodeSession(context: OpencodeSessionContext, ses
   if (before && before.newest < startedAt - SAME_MOMENT_MS) reconciled.set(path, { fingerprint: before.value, exportText });
   else reconciled.delete(path);
   return location;
+}
+
+/**
+ * An OpenCode session for `baton adopt`: by id (exported from the database into baton's log, as a save does); by
+ * an `opencode export` document the user names (it becomes the log); or the most recently updated session that
+ * `opencode session list` shows for the directory asked about (run there: it lists that directory's project).
+ */
+export async function findOpencodeSession(context: OpencodeSessionContext, query: SessionQuery): Promise<FoundSession | undefined> {
+  const found = async (sessionId: string, location: TranscriptLocation): Promise<FoundSession> => {
+    const log = await readFileIfExists(location.files[0]!.path);
+    return { sessionId, cwd: log ? readOpencodeMeta(log, sessionId).cwd : undefined, location };
+  };
+  if ('sessionId' in query) {
+    assertOpencodeSessionId(query.sessionId);
+    const location = await locateOpencodeSession(context, query.sessionId);
+    return location && found(query.sessionId, location);
+  }
+  if ('file' in query) {
+    const path = await sessionFileOf('OpenCode', query.file);
+    const text = ((await readFileIfExists(path)) ?? Buffer.alloc(0)).toString('utf8');
+    const document = parseExport(text);
+    const sessionId = document && typeof document.info.id === 'string' ? document.info.id : undefined;
+    if (!document || !sessionId || !OPENCODE_SESSION_ID.test(sessionId)) throw invalidSessionFile('OpenCode', query.file, 'it is not a session document as `opencode export ID` prints it');
+    const log = logPath(context.home, sessionId);
+    const update = updateLog(await readFileIfExists(log), text);
+    if (update.change !== 'none') await writePrivateFileAtomic(log, update.log, { durable: false });
+    reconciled.delete(log);
+    return found(sessionId, { files: [{ key: MAIN_FILE_KEY, path: log }] });
+  }
+  // verified with opencode 1.18.33: `session list --format json` prints [{id, title, updated, created, projectId, directory}].
+  const listed = await runChoreOrFail('session list', await context.executable(), ['session', 'list', '--format', 'json'], { cwd: query.latestFor, env: context.env });
+  let sessions: unknown;
+  try {
+    sessions = JSON.parse(listed.toString('utf8'));
+  } catch {
+    sessions = [];
+  }
+  const candidates = (Array.isArray(sessions) ? sessions : [])
+    .filter(isRecord)
+    .filter((session) => typeof session.id === 'string' && OPENCODE_SESSION_ID.test(session.id) && session.directory === query.latestFor)
+    .sort((a, b) => (typeof b.updated === 'number' ? b.updated : 0) - (typeof a.updated === 'number' ? a.updated : 0));
+  const newest = candidates[0]?.id as string | undefined;
+  if (!newest) return undefined;
+  const location = await locateOpencodeSession(context, newest);
+  return location && found(newest, location);
 }
 
 /** Session metadata from the log's first session line. */

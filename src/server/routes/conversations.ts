@@ -14,7 +14,8 @@ import type { Conversation, ConversationOptions } from '../../store/store.js';
 import { sumUsage } from '../../store/store.js';
 import { ownConversation, security, type ApiEnv } from '../auth.js';
 import { conversationJson, errors, json, runJson } from '../responses.js';
-import { Accepted, ConversationDetail, ConversationList, ErrorBody, FollowupBody, IdParam, ListQuery, NewConversationBody } from '../schemas.js';
+import { forkConversation } from '../../run/fork-conversation.js';
+import { Accepted, ConversationDetail, ConversationList, ErrorBody, FollowupBody, ForkBody, ForkCreated, IdParam, ListQuery, NewConversationBody } from '../schemas.js';
 
 export function conversationRoutes(app: OpenAPIHono<ApiEnv>, options: { store: PostgresStore; allowLocalClone?: boolean | undefined }): void {
   const { store } = options;
@@ -65,6 +66,31 @@ export function conversationRoutes(app: OpenAPIHono<ApiEnv>, options: { store: P
       const conversation = await ownConversation(store, c, c.req.valid('param').id);
       const run = await enqueueRun(store, { conversationId: conversation.id, prompt: await redactor.redactText(c.req.valid('json').prompt) });
       return c.json({ conversationId: conversation.id, runId: run.id }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/conversations/{id}/forks',
+      summary: "fork a conversation after a turn or at a run's end: a new conversation with the saved transcript cut there and that point's workspace; the original is untouched",
+      security,
+      request: { params: IdParam, body: { content: { 'application/json': { schema: ForkBody } }, required: true } },
+      responses: {
+        201: json(ForkCreated, 'the fork (and the follow-up queued for it, with prompt)'),
+        401: errors[401],
+        404: json(ErrorBody, 'no such conversation, or nothing saved to fork from yet'),
+        413: json(ErrorBody, 'prompt too large'),
+        422: json(ErrorBody, 'invalid request: a turn out of range, a run of another conversation, both turn and runId'),
+      },
+    }),
+    async (c) => {
+      const conversation = await ownConversation(store, c, c.req.valid('param').id);
+      const body = c.req.valid('json');
+      const forked = await forkConversation(store, conversation.id, { turn: body.turn, runId: body.runId });
+      const run = body.prompt === undefined ? undefined : await enqueueRun(store, { conversationId: forked.conversation.id, prompt: await redactor.redactText(body.prompt) });
+      const runs = await store.listRuns(forked.conversation.id);
+      return c.json({ conversation: { ...conversationJson(forked.conversation, tallyRuns(runs)), runs: runs.length }, turn: forked.turn, turns: forked.turns, workspaceRunId: forked.workspaceRunId ?? null, runId: run?.id ?? null }, 201);
     },
   );
 

@@ -4,7 +4,7 @@ import { BatonError } from '../../errors.js';
 import { inlineChunkBodies } from '../chunk-bodies.js';
 import { conversationKeyOwner, plaintextCipher, rowIdentity } from '../encryption.js';
 import type { Database } from '../schema.js';
-import type { Conversation, ConversationOptions, NewConversation, RunStatus, RunTally } from '../store.js';
+import type { Conversation, ConversationFilter, ConversationOptions, NewConversation, RunStatus, RunTally } from '../store.js';
 import type { SqlContext } from './context.js';
 import { encodeOptions, num, sealConversationColumns, toConversation } from './rows.js';
 
@@ -27,6 +27,7 @@ export class SqlConversations {
       tenant: input.tenant ?? null,
       options: encodeOptions(input.options),
       forked_from: input.forkedFrom ? JSON.stringify(input.forkedFrom) : null,
+      adopted_from: input.adoptedFrom ? JSON.stringify(input.adoptedFrom) : null,
       id: input.id,
       harness: input.harness,
       session_id: null,
@@ -60,10 +61,12 @@ export class SqlConversations {
     return row ? toConversation(row, await this.context.cipherFor(db, id)) : undefined;
   }
 
-  async list(filter: { tenant?: string } = {}): Promise<Conversation[]> {
+  async list(filter: ConversationFilter = {}): Promise<Conversation[]> {
     const { db } = this.context;
     let query = db.selectFrom('conversations').selectAll();
     if (filter.tenant !== undefined) query = query.where('tenant', '=', filter.tenant);
+    // The session id is never sealed: it is what `baton adopt` looks a session up by.
+    if (filter.session !== undefined) query = query.where('harness', '=', filter.session.harness).where('session_id', '=', filter.session.sessionId);
     const rows = await query.orderBy('updated_at', 'desc').orderBy('id', 'desc').execute();
     const cipherOf = await this.context.ciphersOf(db, rows.map((row) => row.id));
     return rows.map((row) => toConversation(row, cipherOf(row.id)));

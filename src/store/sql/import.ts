@@ -52,6 +52,7 @@ export async function importConversation(
             tenant: conversation.tenant ?? null,
             options: encodeOptions(conversation.options),
             forked_from: conversation.forkedFrom ? JSON.stringify(conversation.forkedFrom) : null,
+            adopted_from: conversation.adoptedFrom ? JSON.stringify(conversation.adoptedFrom) : null,
             trust: conversation.trust ?? 'untrusted',
           },
           cipher,

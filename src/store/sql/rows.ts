@@ -10,7 +10,7 @@ import { isRedactionRecord, type RedactionRecord } from '../../redact/redactor.j
 import type { WorkspaceManifest } from '../../workspace/workspace.js';
 import { rowIdentity, type RowCipher } from '../encryption.js';
 import type { ConversationsTable, RunsTable, WorkspaceSnapshotsTable } from '../schema.js';
-import type { Conversation, ConversationOptions, ForkOrigin, Run, RunKind, RunStatus, RunUsage, WorkspaceSnapshotSummary } from '../store.js';
+import type { AdoptionOrigin, Conversation, ConversationOptions, ForkOrigin, Run, RunKind, RunStatus, RunUsage, WorkspaceSnapshotSummary } from '../store.js';
 
 export const num = (value: number | string | bigint): number => Number(value);
 export const numOrUndefined = (value: number | string | bigint | null): number | undefined =>
@@ -28,20 +28,30 @@ export function parseJsonColumn(text: string | null): unknown {
 
 // --- conversations ----------------------------------------------------------------------------------------
 
-/** Seals (in an encrypted store) the conversation columns that hold what its user wrote: title, cwd, options. */
-export function sealConversationColumns<T extends { id: string; title: string; cwd: string; options: string | null }>(row: T, cipher: RowCipher): T {
+/**
+ * Seals (in an encrypted store) the conversation columns that hold what its user wrote or where their files are:
+ * title, cwd, options, and the origin of an adopted session (its host and path).
+ */
+export function sealConversationColumns<T extends { id: string; title: string; cwd: string; options: string | null; adopted_from: string | null }>(row: T, cipher: RowCipher): T {
   if (!cipher.encrypted) return row;
   return {
     ...row,
     title: cipher.sealText(rowIdentity('conversations.title', row.id), row.title),
     cwd: cipher.sealText(rowIdentity('conversations.cwd', row.id), row.cwd),
     options: row.options === null ? null : cipher.sealText(rowIdentity('conversations.options', row.id), row.options),
+    adopted_from: row.adopted_from === null ? null : cipher.sealText(rowIdentity('conversations.adopted_from', row.id), row.adopted_from),
   };
 }
 
 export function toConversation(stored: Selectable<ConversationsTable>, cipher: RowCipher): Conversation {
-  const open = (column: 'title' | 'cwd' | 'options', value: string): string => cipher.openText(rowIdentity(`conversations.${column}`, stored.id), value, `${column} of conversation ${stored.id}`);
-  const row = { ...stored, title: open('title', stored.title), cwd: open('cwd', stored.cwd), options: stored.options === null ? null : open('options', stored.options) };
+  const open = (column: 'title' | 'cwd' | 'options' | 'adopted_from', value: string): string => cipher.openText(rowIdentity(`conversations.${column}`, stored.id), value, `${column} of conversation ${stored.id}`);
+  const row = {
+    ...stored,
+    title: open('title', stored.title),
+    cwd: open('cwd', stored.cwd),
+    options: stored.options === null ? null : open('options', stored.options),
+    adopted_from: stored.adopted_from === null ? null : open('adopted_from', stored.adopted_from),
+  };
   if (!isHarnessId(row.harness)) {
     throw new BatonError('STORE_ERROR', `conversation ${row.id} names an unknown harness "${row.harness}"`, {
       hint: 'upgrade baton: this store was written by a version that knows more harnesses',
@@ -60,9 +70,18 @@ export function toConversation(stored: Selectable<ConversationsTable>, cipher: R
     tenant: row.tenant ?? undefined,
     options: (parseJsonColumn(row.options) as ConversationOptions | undefined) ?? {},
     forkedFrom: parseJsonColumn(row.forked_from) as ForkOrigin | undefined,
+    adoptedFrom: adoptionOrigin(parseJsonColumn(row.adopted_from)),
     // Anything but the word baton writes for a conversation it saved itself is treated as untrusted.
     trust: row.trust === 'trusted' ? 'trusted' : 'untrusted',
   };
+}
+
+/** An adoption origin as stored; anything else (a damaged row) reads as absent. */
+function adoptionOrigin(value: unknown): AdoptionOrigin | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const origin = value as Record<string, unknown>;
+  if (typeof origin.harness !== 'string' || !isHarnessId(origin.harness) || typeof origin.sessionId !== 'string' || typeof origin.host !== 'string' || typeof origin.path !== 'string' || typeof origin.adoptedAt !== 'number') return undefined;
+  return { harness: origin.harness, sessionId: origin.sessionId, host: origin.host, path: origin.path, adoptedAt: origin.adoptedAt };
 }
 
 /** Options as stored: JSON without undefined fields, or null when there are none. */

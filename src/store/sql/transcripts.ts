@@ -6,12 +6,13 @@
 import { createHash, type Hash } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import { BatonError } from '../../errors.js';
-import type { SessionMeta } from '../../transcript/envelope.js';
+import { MAIN_FILE_KEY, type SessionMeta } from '../../transcript/envelope.js';
 import { countLines, countNewlines } from '../../transcript/jsonl.js';
 import { decodeChunkAsync, encodeChunk, MAX_CHUNK_BYTES, splitAtLines } from '../chunk-codec.js';
 import { plaintextCipher, type RowCipher } from '../encryption.js';
 import type { Database } from '../schema.js';
-import type { StoredTranscript, StoredTranscriptFile, TranscriptAppend, TranscriptCursor } from '../store.js';
+import type { ReplaceTranscriptInput, StoredTranscript, StoredTranscriptFile, TranscriptAppend, TranscriptCursor } from '../store.js';
+import { inlineChunkBodies } from '../chunk-bodies.js';
 import type { SqlContext } from './context.js';
 import { chunkIdentity, metaIdentity, num } from './rows.js';
 import { assertLeaseHolder, leaseLostError } from './runs.js';
@@ -274,6 +275,29 @@ export class SqlTranscripts {
     });
     await bodies.remove(removed);
     return result;
+  }
+
+  async replace(input: ReplaceTranscriptInput): Promise<Map<string, TranscriptCursor>> {
+    const { db, bodies } = this.context;
+    const cipher = await this.context.cipherFor(db, input.conversationId);
+    const { cursors, removed } = await db.transaction().execute(async (trx) => {
+      await assertLeaseHolder(trx, input.conversationId, input.runId);
+      await trx.updateTable('conversations').set({ session_id: input.sessionId, updated_at: Date.now() }).where('id', '=', input.conversationId).execute();
+      const keys = new Set(input.files.map((file) => file.key));
+      const stale = trx.selectFrom('transcript_versions').select('id').where('conversation_id', '=', input.conversationId).where('file_key', 'not in', [...keys, '']);
+      const removed = bodies === inlineChunkBodies ? [] : await trx.selectFrom('transcript_chunks').select('data').where('version_id', 'in', stale).execute();
+      await trx.deleteFrom('transcript_chunks').where('version_id', 'in', stale).execute();
+      await trx.deleteFrom('transcript_versions').where('conversation_id', '=', input.conversationId).where('file_key', 'not in', [...keys, '']).execute();
+      const cursors = new Map<string, TranscriptCursor>();
+      for (const file of input.files) {
+        const after = { lineCount: file.lineCount, byteLength: file.content.length, sha256: file.sha256 };
+        const meta = file.key === MAIN_FILE_KEY ? input.meta : undefined;
+        cursors.set(file.key, await this.appendIn(trx, { conversationId: input.conversationId, fileKey: file.key, runId: input.runId, base: undefined, bytes: file.content, after, meta }, cipher));
+      }
+      return { cursors, removed: removed.map((row) => Buffer.from(row.data)) };
+    });
+    await bodies.remove(removed);
+    return cursors;
   }
 
   async load(conversationId: string): Promise<StoredTranscript | undefined> {
