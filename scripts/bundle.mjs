@@ -17,8 +17,9 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // graphile-worker loads its presets and plugins at run time; only the fleet commands load it.
-  external: ['better-sqlite3', 'graphile-worker'],
+  // graphile-worker loads its presets and plugins at run time; only the fleet commands load it. The AWS SDK is
+  // loaded only with --blobs (object storage), from node_modules as it is published.
+  external: ['better-sqlite3', 'graphile-worker', '@aws-sdk/client-s3'],
   sourcemap: 'linked',
   logLevel: 'warning',
   // Bundled CommonJS dependencies call require(); give the ES module one.

@@ -17,6 +17,7 @@ export const configSchema: z.ZodType<BatonConfig> = z
   .object({
     $schema: z.string().optional(),
     store: z.string().min(1).optional(),
+    blobs: z.string().regex(/^s3:\/\//, 'an s3://bucket/prefix URL').optional(),
     harnesses: z.object(Object.fromEntries(HARNESS_IDS.map((id) => [id, harnessConfigSchema.optional()]))).strict().optional(),
   })
   .strict();

@@ -24,6 +24,8 @@ export interface HarnessConfig {
 export interface BatonConfig {
   $schema?: string | undefined;
   store?: string | undefined;
+  /** Object storage for transcript bodies and workspace blobs: `s3://bucket/prefix` (see src/store/s3-bodies.ts). */
+  blobs?: string | undefined;
   harnesses?: Partial<Record<HarnessId, HarnessConfig>> | undefined;
 }
 
@@ -101,6 +103,11 @@ export async function parseConfig(text: string, path: string): Promise<BatonConf
 
 export function resolveStoreLocation(option: string | undefined, env: NodeJS.ProcessEnv, config: BatonConfig): string {
   return option ?? (env.BATON_STORE || undefined) ?? config.store ?? join(batonDirectory(env), 'baton.db');
+}
+
+/** Object storage for the store's bodies (--blobs, BATON_BLOBS, config `blobs`); undefined: in the database rows. */
+export function resolveBlobsLocation(option: string | undefined, env: NodeJS.ProcessEnv, config: BatonConfig): string | undefined {
+  return option ?? (env.BATON_BLOBS || undefined) ?? config.blobs;
 }
 
 export function commandTemplates(config: BatonConfig, harness: HarnessId): CommandTemplates {

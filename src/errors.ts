@@ -34,6 +34,10 @@ export type ErrorCode =
   | 'STORE_KEY_WRONG'
   /** A master key was given for a store that is not encrypted: refused rather than writing plaintext. */
   | 'STORE_NOT_ENCRYPTED'
+  /** The object storage of chunk bodies and workspace blobs (--blobs) fails: unreachable, no such bucket, denied. */
+  | 'BLOB_STORE_ERROR'
+  /** The store's rows name bodies in object storage, and it was opened without --blobs (or with another one). */
+  | 'BLOB_STORE_MISSING'
   /** A master key, key file or passphrase file that is malformed or readable by others. */
   | 'KEY_INVALID'
   /** An encrypted export file, and no (or the wrong) passphrase or key file to open it. */

@@ -26,6 +26,7 @@ program
   .version('0.1.0')
   .option('--config <file>', 'the config file (default: $BATON_CONFIG, else ~/.baton/config.json; ./baton.config.json is never read implicitly)')
   .option('--store <location>', 'the store: a SQLite file path or a postgres:// URL (default: $BATON_STORE, else ~/.baton/baton.db)')
+  .option('--blobs <url>', 'keep transcript bodies and workspace blobs in S3-compatible object storage: s3://bucket/prefix (default: $BATON_BLOBS; endpoint and credentials from the AWS_* variables)')
   .option('--master-key-file <file>', 'a file (mode 0600) holding the master key of an encrypted store (default: $BATON_MASTER_KEY)')
   .showHelpAfterError('(run `baton --help` for usage)')
   .exitOverride();

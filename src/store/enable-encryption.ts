@@ -54,7 +54,7 @@ export async function encryptStoreInPlace(db: Kysely<Database>, bodies: ChunkBod
             const kept = Buffer.from(chunk.data);
             const body = await bodies.read(kept);
             const sealedBody = sealBody(cipher, { codec: chunk.codec as 'br' | 'none', data: body }, chunkIdentity(id, versionId, offset, byteLength));
-            const data = await bodies.write(sealedBody.data);
+            const data = await bodies.write(sealedBody.data, trx);
             if (bodies.kind !== 'inline') {
               written.push(data);
               replaced.push(kept);
@@ -77,10 +77,16 @@ export async function encryptStoreInPlace(db: Kysely<Database>, bodies: ChunkBod
             .where('id', '=', snapshotId)
             .execute();
           for (const blob of await trx.selectFrom('workspace_blobs').selectAll().where('snapshot_id', '=', snapshotId).execute()) {
-            const sealedBlob =
-              blob.codec === BLOB_REFERENCE
-                ? { codec: blob.codec, data: Buffer.from(blob.data) }
-                : sealBody(cipher, { codec: blob.codec as 'br' | 'none', data: Buffer.from(blob.data) }, blobIdentity(id, snapshotId, blob.name, Number(blob.byte_length)));
+            let sealedBlob: { codec: string; data: Buffer } = { codec: blob.codec, data: Buffer.from(blob.data) };
+            if (blob.codec !== BLOB_REFERENCE) {
+              const kept = Buffer.from(blob.data);
+              const sealed = sealBody(cipher, { codec: blob.codec as 'br' | 'none', data: await bodies.read(kept) }, blobIdentity(id, snapshotId, blob.name, Number(blob.byte_length)));
+              sealedBlob = { codec: sealed.codec, data: await bodies.write(sealed.data, trx) };
+              if (bodies.kind !== 'inline') {
+                written.push(sealedBlob.data);
+                replaced.push(kept);
+              }
+            }
             await trx
               .updateTable('workspace_blobs')
               .set({ codec: sealedBlob.codec, data: sealedBlob.data, sha256: cipher.digest(blob.sha256) })
@@ -93,10 +99,10 @@ export async function encryptStoreInPlace(db: Kysely<Database>, bodies: ChunkBod
       // Tenant secrets cannot exist in a plaintext store (setTenantSecret refuses), so there is nothing else to seal.
     });
   } catch (error) {
-    await bodies.remove(written).catch(() => undefined);
+    await bodies.remove(written, db).catch(() => undefined);
     throw error;
   }
-  await bodies.remove(replaced);
+  await bodies.remove(replaced, db);
   encryption.adopt(master);
   return { conversations, keyId: master.id };
 }

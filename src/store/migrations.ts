@@ -1,5 +1,5 @@
 /** Versioned schema migrations, applied in name order by kysely's Migrator. Never edit a released one. */
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { BatonError } from '../errors.js';
 
 export interface MigrationDialect {
@@ -229,6 +229,31 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
         // host, path and when, as JSON (sealed in an encrypted store). Adoptions are found by session_id.
         await db.schema.alterTable('conversations').addColumn('adopted_from', 'text').execute();
         await db.schema.createIndex('conversations_by_session').on('conversations').columns(['harness', 'session_id']).execute();
+      },
+    },
+    '0011_object_bodies': {
+      async up(db: Kysely<any>) {
+        // Where the store's bodies live when they are in object storage (--blobs): one row, see sql/object-bodies.ts.
+        await db.schema
+          .createTable('blob_storage')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('location', 'text', (c) => c.notNull())
+          .addColumn('created_at', dialect.bigInteger, (c) => c.notNull())
+          .execute();
+        // The objects bodies were written to, with the claims that keep collection safe against saves in flight.
+        await db.schema
+          .createTable('body_objects')
+          .addColumn('reference', dialect.bytes, (c) => c.primaryKey())
+          .addColumn('claimed_at', dialect.bigInteger, (c) => c.notNull())
+          .addColumn('released_at', dialect.bigInteger)
+          .execute();
+        await db.schema.createIndex('body_objects_released').on('body_objects').columns(['released_at', 'claimed_at']).execute();
+        // Rows that name an object keep a reference of exactly 78 bytes (OBJECT_REFERENCE_LENGTH): a partial index
+        // over those finds the rows naming an object without indexing inline bodies (megabytes, too large for a
+        // PostgreSQL btree entry). Literal, not a parameter, so that SQLite's planner matches the queries' term.
+        for (const table of ['transcript_chunks', 'workspace_blobs']) {
+          await sql`create index ${sql.id(`${table}_by_object`)} on ${sql.table(table)} (data) where length(data) = 78`.execute(db);
+        }
       },
     },
   };

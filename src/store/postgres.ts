@@ -22,7 +22,9 @@ import {
 import { BatonError, isBatonError } from '../errors.js';
 import { migrateToLatest, type MigrationDialect } from './migrations.js';
 import type { Database } from './schema.js';
+import { inlineChunkBodies, type ChunkBodies } from './chunk-bodies.js';
 import { StoreEncryption } from './encryption.js';
+import { checkBodiesLocation } from './sql/object-bodies.js';
 import type { FleetWorkerStore } from './fleet-workers.js';
 import type { KeyMaterial } from './master-key.js';
 import { SqlFleetWorkers } from './sql/fleet-workers.js';
@@ -67,8 +69,9 @@ export class PostgresStore extends SqlStore {
     /** The URL with its password: for the job queue's own connections, never for messages. */
     readonly url: string,
     encryption: StoreEncryption = StoreEncryption.plaintext(location),
+    bodies: ChunkBodies = inlineChunkBodies,
   ) {
-    super(db, location, undefined, undefined, encryption);
+    super(db, location, undefined, bodies, encryption);
     this.fleetWorkers = new SqlFleetWorkers(db);
     this.runQueue = new SqlRunQueue(this.context, this.runs);
   }
@@ -132,6 +135,8 @@ export class PostgresStore extends SqlStore {
 }
 
 export interface OpenPostgresOptions {
+  /** Where chunk bodies and workspace blobs go (object storage: s3-bodies.ts); in the rows by default. The store closes it. */
+  chunkBodies?: ChunkBodies;
   /** The master key (BATON_MASTER_KEY): a store first opened with one is encrypted; an encrypted store needs it. */
   masterKey?: KeyMaterial | undefined;
   /** For `baton keys enable` only: open a plaintext store although a key was given. */
@@ -175,11 +180,13 @@ export async function openPostgresStore(url: string, options: OpenPostgresOption
   let encryption: StoreEncryption;
   try {
     encryption = await StoreEncryption.open(db, options.masterKey, { location, lockingReads: true, allowPlaintextWithKey: options.allowPlaintextWithKey === true });
+    await checkBodiesLocation(db, options.chunkBodies ?? inlineChunkBodies, location);
   } catch (error) {
     await db.destroy().catch(() => undefined);
+    options.chunkBodies?.close?.();
     throw error;
   }
-  return new PostgresStore(db, location, url, encryption);
+  return new PostgresStore(db, location, url, encryption, options.chunkBodies);
 }
 
 /** The URL without its password (in the userinfo or as a `password` parameter), for messages and logs. */

@@ -149,7 +149,29 @@ export interface TenantSecretsTable {
   updated_at: number;
 }
 
+/** One row (id 1), present once the store was opened with object storage (--blobs): where its bodies live. */
+export interface BlobStorageTable {
+  id: number;
+  /** `s3://bucket/prefix`. */
+  location: string;
+  created_at: number;
+}
+
+/**
+ * Every object a body was written to in object storage, by the reference rows keep (see sql/object-bodies.ts):
+ * the claims that make collecting unnamed objects safe against saves in flight.
+ */
+export interface BodyObjectsTable {
+  reference: Buffer;
+  /** When a save last claimed it (before uploading it). */
+  claimed_at: number;
+  /** When a row naming it was deleted (a candidate for collection); null while rows are known to name it. */
+  released_at: number | null;
+}
+
 export interface Database {
+  blob_storage: BlobStorageTable;
+  body_objects: BodyObjectsTable;
   store_encryption: StoreEncryptionTable;
   data_keys: DataKeysTable;
   tenant_secrets: TenantSecretsTable;

@@ -15,6 +15,7 @@ import type { KeyMaterial } from './master-key.js';
 import type { Database } from './schema.js';
 import { SqlApiTokens } from './sql/api-tokens.js';
 import { SqlContext } from './sql/context.js';
+import { ObjectBodies } from './sql/object-bodies.js';
 import { SqlConversations } from './sql/conversations.js';
 import { importConversation } from './sql/import.js';
 import { SqlRunEvents } from './sql/run-events.js';
@@ -235,6 +236,12 @@ export class SqlStore implements Store {
    * Rewrites the SQLite file without its freed pages, and empties its -wal file: both still hold rows as they
    * were (after `enableEncryption`, the plaintext). True when it did; PostgresStore cannot (false).
    */
+  /** Collects the objects in object storage that no row names any more (see sql/object-bodies.ts); 0 for inline bodies. */
+  async collectUnnamedBodies(): Promise<number> {
+    const { bodies } = this.context;
+    return bodies instanceof ObjectBodies ? bodies.sweep(this.db) : 0;
+  }
+
   async discardFreedPages(): Promise<boolean> {
     await sql`VACUUM`.execute(this.db);
     await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(this.db);
@@ -244,6 +251,10 @@ export class SqlStore implements Store {
   async close(): Promise<void> {
     this.context.encryption.close();
     this.context.forgetRuns();
-    await this.onClose();
+    try {
+      await this.onClose();
+    } finally {
+      this.context.bodies.close?.();
+    }
   }
 }

@@ -7,7 +7,8 @@ import { BatonError, errorMessage } from '../errors.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../fs/private-files.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
-import type { ChunkBodies } from './chunk-bodies.js';
+import { inlineChunkBodies, type ChunkBodies } from './chunk-bodies.js';
+import { checkBodiesLocation } from './sql/object-bodies.js';
 import { StoreEncryption } from './encryption.js';
 import type { KeyMaterial } from './master-key.js';
 import { SqlStore } from './sql-store.js';
@@ -23,6 +24,7 @@ const BUSY_TIMEOUT_MS = 10_000;
 const sharedDatabases = new Map<string, Promise<{ db: Kysely<Database>; users: number }>>();
 
 export interface OpenSqliteOptions {
+  /** Where chunk bodies and workspace blobs go (object storage: s3-bodies.ts); in the rows by default. The store closes it. */
   chunkBodies?: ChunkBodies;
   /** The master key (BATON_MASTER_KEY): a store first opened with one is encrypted; an encrypted store needs it. */
   masterKey?: KeyMaterial | undefined;
@@ -40,6 +42,7 @@ export async function openSqliteStore(path: string, options: OpenSqliteOptions =
       await db.destroy();
       throw error;
     });
+    await checkBodiesLocation(db, options.chunkBodies ?? inlineChunkBodies, absolute);
     return new SqlStore(db, absolute, undefined, options.chunkBodies, encryption);
   }
   let shared = sharedDatabases.get(absolute);
@@ -61,8 +64,10 @@ export async function openSqliteStore(path: string, options: OpenSqliteOptions =
   let encryption: StoreEncryption;
   try {
     encryption = await openEncryption(entry.db);
+    await checkBodiesLocation(entry.db, options.chunkBodies ?? inlineChunkBodies, absolute);
   } catch (error) {
     await release();
+    options.chunkBodies?.close?.();
     throw error;
   }
   return new SqlStore(entry.db, absolute, release, options.chunkBodies, encryption);

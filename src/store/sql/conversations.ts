@@ -2,6 +2,7 @@
 import type { Transaction } from 'kysely';
 import { BatonError } from '../../errors.js';
 import { inlineChunkBodies } from '../chunk-bodies.js';
+import { BLOB_REFERENCE } from './sealed-bodies.js';
 import { conversationKeyOwner, plaintextCipher, rowIdentity } from '../encryption.js';
 import type { Database } from '../schema.js';
 import type { Conversation, ConversationFilter, ConversationOptions, NewConversation, RunStatus, RunTally } from '../store.js';
@@ -115,16 +116,17 @@ export class SqlConversations {
       await trx.deleteFrom('transcript_chunks').where('version_id', 'in', versions).execute();
       await trx.deleteFrom('transcript_versions').where('conversation_id', '=', id).execute();
       const snapshots = trx.selectFrom('workspace_snapshots').select('id').where('conversation_id', '=', id);
+      const blobs = bodies === inlineChunkBodies ? [] : await trx.selectFrom('workspace_blobs').select('data').where('snapshot_id', 'in', snapshots).where('codec', '!=', BLOB_REFERENCE).execute();
       await trx.deleteFrom('workspace_blobs').where('snapshot_id', 'in', snapshots).execute();
       await trx.deleteFrom('workspace_snapshots').where('conversation_id', '=', id).execute();
       await trx.deleteFrom('runs').where('conversation_id', '=', id).execute();
       await trx.deleteFrom('conversations').where('id', '=', id).execute();
       // Its data key goes with it: a backup taken later holds nothing that could decrypt a copy taken earlier.
       await trx.deleteFrom('data_keys').where('owner', '=', conversationKeyOwner(id)).execute();
-      return stored.map((row) => Buffer.from(row.data));
+      return [...stored, ...blobs].map((row) => Buffer.from(row.data));
     });
     encryption.forget(conversationKeyOwner(id));
-    await bodies.remove(removed);
+    await bodies.remove(removed, db);
   }
 
   async setOptions(id: string, options: ConversationOptions): Promise<void> {

@@ -92,7 +92,7 @@ export class SqlTranscripts {
             version_id: versionId,
             sequence,
             codec: encoded.codec,
-            data: await bodies.write(encoded.data),
+            data: await bodies.write(encoded.data, trx),
             byte_length: piece.length,
             line_count_after: last ? input.after.lineCount : lineCount,
             sha256_after: cipher.digest(last ? input.after.sha256 : hash.copy().digest('hex')),
@@ -140,7 +140,7 @@ export class SqlTranscripts {
       throw staleBaseError(input);
     }
     const encoded = sealBody(cipher, encodeChunk(input.bytes), chunkIdentity(input.conversationId, base.versionId, base.byteLength, input.bytes.length));
-    const data = await bodies.write(encoded.data);
+    const data = await bodies.write(encoded.data, trx);
     await trx
       .insertInto('transcript_chunks')
       .columns(['version_id', 'sequence', 'codec', 'data', 'byte_length', 'line_count_after', 'sha256_after'])
@@ -174,7 +174,8 @@ export class SqlTranscripts {
     const cipher = await this.context.cipherFor(db, input.conversationId);
     // Sealed for where it goes: this conversation, this version, at the version's current end.
     const encoded = sealBody(cipher, encodeChunk(input.bytes), chunkIdentity(input.conversationId, base.versionId, base.byteLength, input.bytes.length));
-    const data = await bodies.write(encoded.data);
+    // No transaction around this upload: the claim commits before it (see sql/object-bodies.ts).
+    const data = await bodies.write(encoded.data, db);
     const meta = input.meta ? cipher.sealText(metaIdentity(input.conversationId, base.versionId), JSON.stringify(input.meta)) : null;
     const afterSha256 = cipher.digest(input.after.sha256);
     const result = await sql<{ version_id: number }>`
@@ -268,12 +269,12 @@ export class SqlTranscripts {
         removed.push(...group.map((chunk) => Buffer.from(chunk.data)));
         await trx
           .insertInto('transcript_chunks')
-          .values({ version_id: versionId, sequence: first.sequence, codec: encoded.codec, data: await bodies.write(encoded.data), byte_length: merged.length, line_count_after: last.line_count_after, sha256_after: last.sha256_after })
+          .values({ version_id: versionId, sequence: first.sequence, codec: encoded.codec, data: await bodies.write(encoded.data, trx), byte_length: merged.length, line_count_after: last.line_count_after, sha256_after: last.sha256_after })
           .execute();
       }
       return { chunksBefore: chunks.length, chunksAfter };
     });
-    await bodies.remove(removed);
+    await bodies.remove(removed, db);
     return result;
   }
 
@@ -296,7 +297,7 @@ export class SqlTranscripts {
       }
       return { cursors, removed: removed.map((row) => Buffer.from(row.data)) };
     });
-    await bodies.remove(removed);
+    await bodies.remove(removed, db);
     return cursors;
   }
 

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import { BatonError } from '../../errors.js';
+import { BatonError, isBatonError } from '../../errors.js';
 import type { WorkspaceBlobs, WorkspaceSnapshot } from '../../workspace/workspace.js';
 import { decodeChunkAsync, encodeChunk } from '../chunk-codec.js';
 import type { RowCipher } from '../encryption.js';
@@ -73,9 +73,11 @@ export class SqlWorkspaceSnapshots {
       const encoded = same
         ? { codec: BLOB_REFERENCE, data: Buffer.from(String(num(same.snapshot_id))) }
         : sealBody(cipher, name === 'bundle' ? { codec: 'none' as const, data: bytes } : encodeChunk(bytes), blobIdentity(input.conversationId, snapshotId, name, bytes.length));
+      // A stored blob goes where chunk bodies go (object storage keeps it and the row a reference); a reference stays in the row.
+      const data = same ? encoded.data : await this.context.bodies.write(encoded.data, trx);
       await trx
         .insertInto('workspace_blobs')
-        .values({ snapshot_id: snapshotId, name, codec: encoded.codec, data: encoded.data, byte_length: bytes.length, sha256 })
+        .values({ snapshot_id: snapshotId, name, codec: encoded.codec, data, byte_length: bytes.length, sha256 })
         .execute();
     }
     return snapshotId;
@@ -116,7 +118,10 @@ export class SqlWorkspaceSnapshots {
         });
       if (blob.name !== 'bundle' && blob.name !== 'patch' && blob.name !== 'archive') throw damaged();
       // Sealed for this conversation and the snapshot that stored it: a reference to another conversation's blob fails here.
-      const body = openBody(cipher, blob.codec, Buffer.from(blob.data), blobIdentity(conversationId, num(blob.snapshot_id), blob.name, num(blob.byte_length)));
+      const kept = await this.context.bodies.read(Buffer.from(blob.data)).catch((error: unknown) => {
+        throw isBatonError(error) && error.code === 'BLOB_STORE_ERROR' ? error : damaged();
+      });
+      const body = openBody(cipher, blob.codec, kept, blobIdentity(conversationId, num(blob.snapshot_id), blob.name, num(blob.byte_length)));
       if (!body) throw damaged();
       const bytes = await decodeChunkAsync(body).catch(() => {
         throw damaged();
