@@ -60,10 +60,19 @@ export async function openS3Storage(url: string, env: NodeJS.ProcessEnv = proces
   const location = `s3://${bucket}${prefix ? `/${prefix}` : ''}`;
   const settings = s3ClientSettings(env);
   const s3 = await import('@aws-sdk/client-s3');
+  // The SDK warns on stderr, on every Node below 22, that its releases from 2027 will need Node 22: not the user's
+  // business in the middle of `baton run` (the version is pinned). The variable is set only around the first request.
+  const quiet = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
+  const wasQuiet = process.env[quiet];
+  process.env[quiet] = 'true';
   const client = new s3.S3Client({
     region: settings.region,
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
     forcePathStyle: settings.forcePathStyle,
+    // The variables of `env` (the process's by default); without them the SDK's chain (profiles, instance roles).
+    ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } }
+      : {}),
     // Every body is verified by its sha256 on read; the SDK's default CRC32 headers and trailers are refused by
     // some S3-compatible servers. verified with s3rver 3.7.1: WHEN_REQUIRED uploads and reads back cleanly.
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -80,6 +89,9 @@ export async function openS3Storage(url: string, env: NodeJS.ProcessEnv = proces
   } catch (error) {
     client.destroy();
     throw failure('opening the bucket', error);
+  } finally {
+    if (wasQuiet === undefined) delete process.env[quiet];
+    else process.env[quiet] = wasQuiet;
   }
 
   return {

@@ -6,13 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync } from 'node:zlib';
 import Sqlite from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { newConversationId, newRunId } from '../../src/ids.js';
 import { generateKeyText, parseKey } from '../../src/store/master-key.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
 import type { TranscriptCursor } from '../../src/store/store.js';
 import { fileChunkBodies } from '../helpers/file-chunk-bodies.js';
+import { startS3Server, type S3Server } from '../helpers/s3-server.js';
 import { appendAfter, expectBatonError, jsonLines, sha256, storeContract } from './store-contract.js';
 
 interface ChildOutcome {
@@ -72,10 +73,18 @@ storeContract('sqlite', async () => {
   };
 });
 
-// The same contract with chunk bodies kept outside the database, the way an object store would keep them.
-storeContract('sqlite, chunk bodies in an object store', async () => {
-  const directory = await mkdtemp(join(tmpdir(), 'baton-sqlite-bodies-'));
-  const store = await openSqliteStore(join(directory, 'baton.db'), { chunkBodies: fileChunkBodies(join(directory, 'objects')) });
+// The same contract with chunk bodies and workspace blobs in object storage: a real S3-protocol server (s3rver).
+let s3: S3Server | undefined;
+beforeAll(async () => {
+  s3 = await startS3Server();
+}, 30_000);
+afterAll(async () => {
+  await s3?.stop();
+});
+
+storeContract('sqlite, bodies in S3', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'baton-sqlite-s3-'));
+  const store = await openSqliteStore(join(directory, 'baton.db'), { chunkBodies: await s3!.bodies() });
   return {
     store,
     cleanup: async () => {
@@ -99,9 +108,9 @@ storeContract('sqlite, encrypted', async () => {
   };
 });
 
-storeContract('sqlite, encrypted, chunk bodies in an object store', async () => {
-  const directory = await mkdtemp(join(tmpdir(), 'baton-sqlite-encrypted-bodies-'));
-  const store = await openSqliteStore(join(directory, 'baton.db'), { chunkBodies: fileChunkBodies(join(directory, 'objects')), masterKey: parseKey(generateKeyText(), 'test key') });
+storeContract('sqlite, encrypted, bodies in S3', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'baton-sqlite-encrypted-s3-'));
+  const store = await openSqliteStore(join(directory, 'baton.db'), { chunkBodies: await s3!.bodies(), masterKey: parseKey(generateKeyText(), 'test key') });
   return {
     store,
     cleanup: async () => {
