@@ -163,7 +163,7 @@ export interface BlobStorageTable {
  */
 export interface BodyObjectsTable {
   reference: Buffer;
-  /** When a save last claimed it (before uploading it). */
+  /** When a save last claimed it outside a transaction (before uploading it); 0 when every claim was made in one. */
   claimed_at: number;
   /** When a row naming it was deleted (a candidate for collection); null while rows are known to name it. */
   released_at: number | null;

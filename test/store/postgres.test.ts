@@ -15,6 +15,7 @@ import { openPostgresStore, redactPostgresUrl } from '../../src/store/postgres.j
 import type { SqlStore } from '../../src/store/sql-store.js';
 import type { TranscriptCursor } from '../../src/store/store.js';
 import { startPostgresCluster, type PostgresCluster } from '../helpers/postgres-cluster.js';
+import { startS3Server, type S3Server } from '../helpers/s3-server.js';
 import { appendAfter, expectBatonError, jsonLines, sha256, sleep, storeContract } from './store-contract.js';
 
 const TEMPLATE = 'baton_template';
@@ -82,6 +83,92 @@ storeContract('PostgreSQL, encrypted', async () => {
       await cluster().dropDatabase(database.name);
     },
   };
+});
+
+// The same contract with chunk bodies and workspace blobs in object storage (s3rver on loopback), plaintext and encrypted.
+let s3: S3Server | undefined;
+beforeAll(async () => {
+  s3 = await startS3Server();
+}, 30_000);
+afterAll(async () => {
+  await s3?.stop();
+});
+
+storeContract('PostgreSQL, bodies in S3', async () => {
+  const database = await freshDatabase();
+  const store = await openPostgresStore(database.url, { chunkBodies: await s3!.bodies() });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await cluster().dropDatabase(database.name);
+    },
+  };
+});
+
+storeContract('PostgreSQL, encrypted, bodies in S3', async () => {
+  const database = await freshDatabase(ENCRYPTED_TEMPLATE);
+  const store = await openPostgresStore(database.url, { masterKey: parseKey(ENCRYPTED_KEY, 'test key'), chunkBodies: await s3!.bodies() });
+  expect(store.encryptionStatus.encrypted).toBe(true);
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await cluster().dropDatabase(database.name);
+    },
+  };
+});
+
+describe('bodies in S3 on PostgreSQL', () => {
+  it('a sweep waits for the save that holds an object\'s claim, then keeps the object that save names', async () => {
+    const database = await freshDatabase();
+    const clock = { now: 1_000_000 };
+    const graceMs = 60_000;
+    const location = s3!.freshLocation();
+    const bodies = await s3!.bodies(location, { graceMs, now: () => clock.now });
+    const store = await openPostgresStore(database.url, { chunkBodies: bodies });
+    const watcher = new pg.Client({ connectionString: database.url });
+    await watcher.connect();
+    try {
+      const content = jsonLines(20);
+      const one = newConversationId();
+      await store.createConversation({ id: one, harness: 'codex', title: 't', cwd: '/w' });
+      await appendAfter(store, { conversationId: one, base: undefined, before: Buffer.alloc(0), bytes: content });
+      const two = newConversationId();
+      await store.createConversation({ id: two, harness: 'codex', title: 't', cwd: '/w' });
+      const cursor = await appendAfter(store, { conversationId: two, base: undefined, before: Buffer.alloc(0), bytes: jsonLines(3, 0, 'other') });
+      const kept = Buffer.from((await store.db.selectFrom('transcript_chunks').innerJoin('transcript_versions', 'transcript_versions.id', 'transcript_chunks.version_id').select('data').where('conversation_id', '=', one).executeTakeFirstOrThrow()).data);
+      const encoded = await bodies.read(kept);
+      // A one-statement delta save of the same bytes that failed after its claim and upload: a lone claim, so the
+      // deletion below releases the object but leaves it for the grace period.
+      await bodies.write(encoded, store.db);
+      await store.deleteConversation(one);
+      expect(await s3!.objectKeys(location)).toHaveLength(2);
+
+      let sweep: Promise<number> | undefined;
+      await store.db.transaction().execute(async (trx) => {
+        // A save of the same bytes into conversation two: its claim (and lock) taken, the object uploaded.
+        await bodies.write(encoded, trx);
+        // Far past the grace period: only the claim's lock stands between the sweep and the object.
+        clock.now += 10 * graceMs;
+        sweep = store.collectUnnamedBodies();
+        for (let waited = 0; ; waited++) {
+          const blocked = await watcher.query("select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'");
+          if (blocked.rowCount! > 0) break;
+          if (waited > 500) throw new Error('the sweep never waited for the claim');
+          await sleep(10);
+        }
+        await trx.insertInto('transcript_chunks').values({ version_id: cursor.versionId, sequence: 99, codec: 'br', data: kept, byte_length: content.length, line_count_after: 0, sha256_after: 'x' }).execute();
+      });
+      expect(await sweep).toBe(0);
+      expect(await s3!.objectKeys(location)).toHaveLength(2);
+      expect((await bodies.read(kept)).equals(encoded)).toBe(true);
+    } finally {
+      await watcher.end();
+      await store.close();
+      await cluster().dropDatabase(database.name);
+    }
+  });
 });
 
 /** A few hundred KB of real Codex rollouts: every fixture, repeated. */

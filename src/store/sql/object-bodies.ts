@@ -8,17 +8,18 @@
  * a compaction made) name one object, and a save uploads its object before its row commits, so "no committed
  * row names it" is not enough to delete an object: a save in flight may be about to name it. body_objects
  * records every object with its claim:
- * - a save claims its object (upsert: claimed_at = now, released_at = null) before uploading it, in the
- *   transaction that writes the row where there is one; the claim's row lock (PostgreSQL) or the write lock
- *   (SQLite) is held until that row commits;
- * - the one-statement delta save on PostgreSQL has no transaction around the upload: it claims in a statement
- *   of its own first, marked released (a candidate), and relies on the grace period: it must commit within it;
- * - deleting rows (remove) marks their objects released; a sweep then collects each released object claimed
- *   longer than the grace period ago, one transaction each: it takes the claim's lock (waiting for a save that
- *   holds it, then seeing that save's claim), checks in a new statement that no committed row names the object,
- *   deletes the object, then the claim, and commits. A save that claims after that inserts a new claim and
- *   uploads again. Younger released objects (a compaction's merged deltas) wait for a later sweep: every remove
- *   sweeps what has come of age.
+ * - a save claims its object (upsert, released_at = null) before uploading it, in the transaction that writes
+ *   the row; the claim's row lock (PostgreSQL) or the write lock (SQLite) is held until that row commits, so
+ *   no grace period is needed: claimed_at stays as it was (0 for a new object);
+ * - the one-statement delta save on PostgreSQL has no transaction around its upload: it claims in a statement of
+ *   its own first (claimed_at = now, released: a candidate should the statement fail), and relies on the grace
+ *   period: it must commit within it;
+ * - deleting rows (remove) marks their objects released; a sweep then collects each released object whose last
+ *   lone claim is older than the grace period, one transaction each: it takes the claim's lock (waiting for a
+ *   save that holds it, then seeing that save's claim: no longer released), checks in a new statement that no
+ *   committed row names the object, deletes the object, then the claim, and commits. A save that claims after
+ *   that inserts a new claim and uploads again. Objects of lone claims still in their grace period (the deltas
+ *   a compaction merged on PostgreSQL) wait for a later sweep: every remove sweeps what has come of age.
  * An object whose save failed after its claim (a stale base, a lost lease) is a released candidate too, or, if
  * its claim rolled back with the save's transaction, a leftover no row names and no claim records (not collected).
  */
@@ -80,14 +81,22 @@ export class ObjectBodies implements ChunkBodies {
   async write(encoded: Buffer, db: Queryable): Promise<Buffer> {
     const sha256 = createHash('sha256').update(encoded).digest('hex');
     const reference = Buffer.from(`${REFERENCE_PREFIX}${sha256}`, 'latin1');
-    const now = this.now();
-    // Outside a transaction the claim commits at once, before the row exists: released until a sweep finds the row.
-    const releasedAt = db.isTransaction ? null : now;
-    await db
-      .insertInto('body_objects')
-      .values({ reference, claimed_at: now, released_at: releasedAt })
-      .onConflict((conflict) => conflict.column('reference').doUpdateSet({ claimed_at: now, released_at: releasedAt }))
-      .execute();
+    if (db.isTransaction) {
+      // Held until the row commits; never lowers the claimed_at of a lone claim whose save may still be in flight.
+      await db
+        .insertInto('body_objects')
+        .values({ reference, claimed_at: 0, released_at: null })
+        .onConflict((conflict) => conflict.column('reference').doUpdateSet({ released_at: null }))
+        .execute();
+    } else {
+      // A lone claim commits at once, before the row exists: released until a sweep finds the row, and safe for the grace period.
+      const now = this.now();
+      await db
+        .insertInto('body_objects')
+        .values({ reference, claimed_at: now, released_at: now })
+        .onConflict((conflict) => conflict.column('reference').doUpdateSet({ claimed_at: now, released_at: now }))
+        .execute();
+    }
     // Always uploaded, even when a claim existed: an object is idempotent, and the claim alone does not prove it is there.
     await this.storage.put(sha256, encoded);
     return reference;
@@ -119,7 +128,7 @@ export class ObjectBodies implements ChunkBodies {
     await this.sweep(db).catch(() => undefined);
   }
 
-  /** Collects the released objects claimed longer than the grace period ago that no row names; how many it deleted. */
+  /** Collects the released objects no row names (and no lone claim of the grace period protects); how many it deleted. */
   async sweep(db: Kysely<Database>): Promise<number> {
     const cutoff = this.now() - this.graceMs;
     const candidates = await db
