@@ -45,6 +45,9 @@ export async function createRunPlace(input: { dataDir: string; homesDir: string 
   for (const variable of harnessHomeVariables()) delete env[variable];
   // Nor its own settings (the store's URL, tokens), sandbox or not.
   for (const name of Object.keys(env)) if (name.startsWith('BATON_')) delete env[name];
+  // Nor the operator's AWS credentials, which the store's object storage (--blobs) uses: with them an agent could
+  // read or delete every conversation's bodies. A tenant that needs AWS in its runs sets them as tenant secrets.
+  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) delete env[name];
   return {
     home,
     cwd,
