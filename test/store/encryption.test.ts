@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ import { openPostgresStore } from '../../src/store/postgres.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
 import { pgDump, startPostgresCluster, type PostgresCluster } from '../helpers/postgres-cluster.js';
-import { fileChunkBodies } from '../helpers/file-chunk-bodies.js';
+import { startS3Server, type S3Server } from '../helpers/s3-server.js';
 import { appendAfter, expectBatonError, jsonLines } from './store-contract.js';
 
 const run = promisify(execFile);
@@ -280,23 +280,37 @@ describe('encrypted sqlite store: a ciphertext moved to another row fails verifi
 });
 
 describe('baton keys enable: a plaintext store encrypted in place', () => {
-  it('seals every row and body (inline and outside the database), keeps every conversation readable, and from then on needs the key', async () => {
+  let s3: S3Server | undefined;
+  beforeAll(async () => {
+    s3 = await startS3Server();
+  }, 30_000);
+  afterAll(async () => {
+    await s3?.stop();
+  });
+
+  it('seals every row and body (inline and in object storage), keeps every conversation readable, and from then on needs the key', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'baton-encryption-enable-'));
     try {
       const path = join(directory, 'baton.db');
-      const bodies = fileChunkBodies(join(directory, 'objects'));
+      // Bodies in a real S3-protocol server; each store opened gets its own client (the store closes it).
+      const location = s3!.freshLocation();
+      const bodies = () => s3!.bodies(location);
+      const [, bucket, prefix] = /^s3:\/\/([^/]+)\/(.*)$/.exec(location)!;
+      const objectFiles = async () => (await s3!.objectKeys(location)).map((key) => join(s3!.directory, bucket!, prefix!, `${key}._S3rver_object`));
       const marker = `ENABLE${randomBytes(6).toString('hex')}`;
-      const plain = await openSqliteStore(path, { chunkBodies: bodies });
+      const plain = await openSqliteStore(path, { chunkBodies: await bodies() });
       const { conversationId } = await storeMarker(plain, marker);
+      // Before: the bucket shows the marker (a small body is stored uncompressed), so "not after" means something.
+      expect((await Promise.all((await objectFiles()).map((file) => readFile(file)))).some((object) => shows(object, marker))).toBe(true);
       const before = await plain.loadTranscript(conversationId);
       const exportedBefore = JSON.parse(await exportConversation(plain, conversationId)) as Record<string, unknown>;
       await plain.close();
 
       // A process that opened the store before, without a key, stops reading and writing once it is encrypted.
-      const stale = await openSqliteStore(path, { chunkBodies: bodies });
+      const stale = await openSqliteStore(path, { chunkBodies: await bodies() });
       expect((await stale.getConversation(conversationId))?.title).toBe(`title ${marker}`);
       const text = generateKeyText();
-      const store = await openSqliteStore(path, { chunkBodies: bodies, masterKey: key(text), allowPlaintextWithKey: true });
+      const store = await openSqliteStore(path, { chunkBodies: await bodies(), masterKey: key(text), allowPlaintextWithKey: true });
       expect((await store.enableEncryption()).conversations).toBe(1);
       expect(store.encryptionStatus.encrypted).toBe(true);
       await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -306,11 +320,12 @@ describe('baton keys enable: a plaintext store encrypted in place', () => {
       await sql`VACUUM`.execute(store.db);
       await store.close();
 
-      const bytes = Buffer.concat([await sqliteFileBytes(path), ...readdirSync(bodies.directory).map((name) => Buffer.from(name))]);
-      for (const name of readdirSync(bodies.directory)) expect(shows(await readFile(join(bodies.directory, name)), marker)).toBe(false);
+      const bytes = Buffer.concat([await sqliteFileBytes(path), ...(await objectFiles()).map((name) => Buffer.from(name))]);
+      expect((await objectFiles()).length).toBeGreaterThan(0);
+      for (const file of await objectFiles()) expect(shows(await readFile(file), marker)).toBe(false);
       expect(shows(bytes, marker)).toBe(false);
-      await expectBatonError(openSqliteStore(path, { chunkBodies: bodies }), 'STORE_KEY_MISSING');
-      const reopened = await openSqliteStore(path, { chunkBodies: bodies, masterKey: key(text) });
+      await expectBatonError(openSqliteStore(path, { chunkBodies: await bodies() }), 'STORE_KEY_MISSING');
+      const reopened = await openSqliteStore(path, { chunkBodies: await bodies(), masterKey: key(text) });
       try {
         expect((await reopened.loadTranscript(conversationId))?.files[0]?.content.equals(before!.files[0]!.content)).toBe(true);
         const exportedAfter = JSON.parse(await exportConversation(reopened, conversationId)) as Record<string, unknown>;

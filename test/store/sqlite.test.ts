@@ -12,7 +12,6 @@ import { generateKeyText, parseKey } from '../../src/store/master-key.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
 import type { TranscriptCursor } from '../../src/store/store.js';
-import { fileChunkBodies } from '../helpers/file-chunk-bodies.js';
 import { startS3Server, type S3Server } from '../helpers/s3-server.js';
 import { appendAfter, expectBatonError, jsonLines, sha256, storeContract } from './store-contract.js';
 
@@ -118,41 +117,6 @@ storeContract('sqlite, encrypted, bodies in S3', async () => {
       await rm(directory, { recursive: true, force: true });
     },
   };
-});
-
-describe('chunk bodies kept outside the database', () => {
-  it('keeps only keys in the rows, verifies bodies on load, and removes the bodies compaction and deletion drop', async () => {
-    const directory = await mkdtemp(join(tmpdir(), 'baton-sqlite-bodies-'));
-    const bodies = fileChunkBodies(join(directory, 'objects'));
-    const store = await openSqliteStore(join(directory, 'baton.db'), { chunkBodies: bodies });
-    try {
-      const conversation = await store.createConversation({ id: newConversationId(), harness: 'codex', title: 't', cwd: '/w' });
-      let content = jsonLines(200);
-      let cursor = await appendAfter(store, { conversationId: conversation.id, base: undefined, before: Buffer.alloc(0), bytes: content });
-      for (let delta = 0; delta < 3; delta++) {
-        const bytes = jsonLines(10, 200 + delta * 10);
-        cursor = await appendAfter(store, { conversationId: conversation.id, base: cursor, before: content, bytes });
-        content = Buffer.concat([content, bytes]);
-      }
-      const rows = (store as SqlStore).db.selectFrom('transcript_chunks').select('data');
-      for (const row of await rows.execute()) expect(Buffer.from(row.data).toString()).toMatch(/^sha256-[0-9a-f]{64}$/);
-      expect(await readdir(bodies.directory)).toHaveLength(4);
-
-      await store.compactTranscript(cursor.versionId);
-      expect(await readdir(bodies.directory)).toHaveLength(1); // four small chunks merged into one
-      expect((await store.loadTranscript(conversation.id))?.files[0]?.content.equals(content)).toBe(true);
-
-      const [first] = await readdir(bodies.directory);
-      await writeFile(join(bodies.directory, first!), Buffer.from('tampered'));
-      await expectBatonError(store.loadTranscript(conversation.id), 'TRANSCRIPT_CORRUPT');
-
-      await store.deleteConversation(conversation.id);
-      expect(await readdir(bodies.directory)).toEqual([]);
-    } finally {
-      await store.close();
-      await rm(directory, { recursive: true, force: true });
-    }
-  });
 });
 
 /** A few hundred KB of real Codex rollouts: every fixture, repeated. */
