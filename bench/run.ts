@@ -16,9 +16,11 @@
  *      difference goes
  *
  *   6. a full save and a resume of a 50 MB transcript on an encrypted store vs a plaintext one (the ratio)
+ *   7. bodies in S3 (s3rver on loopback) vs inline: full save, 10-line periodic save, resume fetch and whole
+ *      resume of a 10 and a 50 MB Codex transcript (the ratios)
  *
  * Options: --quick (fewer repetitions, for trying the script out), --skip-cli, --skip-storage, --skip-build,
- * --skip-redaction, --skip-encryption, --only-encryption (figure 6 alone), --only-redaction, --harness ID[,ID…]
+ * --skip-redaction, --skip-encryption, --only-encryption (figure 6 alone), --only-redaction, --skip-object-storage, --only-object-storage (figure 7 alone), --harness ID[,ID…]
  * (only these harnesses; repeatable).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -32,6 +34,8 @@ import { benchSession, benchTraits, type BenchSession } from './lib/sessions.js'
 import { MB, formatBytes, formatMs, median, round } from './lib/stats.js';
 import { benchIncrementalStorage, benchStorage, type IncrementalResult, type StorageResult } from './lib/storage.js';
 import { benchEncryption, type EncryptionResult } from './lib/encryption.js';
+import { benchObjectStorage, type ObjectStorageResult } from './lib/object-storage.js';
+import { startS3Server } from '../test/helpers/s3-server.js';
 import { benchRedaction, type RedactionResult } from './lib/redaction.js';
 import { synthesiseRollout } from './lib/synth.js';
 
@@ -39,7 +43,8 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
 const args = new Set(argv);
 const quick = args.has('--quick');
-const onlyRedaction = args.has('--only-redaction');
+const onlyObjectStorage = args.has('--only-object-storage');
+const onlyRedaction = args.has('--only-redaction') || onlyObjectStorage;
 const onlyEncryption = args.has('--only-encryption') || onlyRedaction;
 const started = Date.now();
 const log = (message: string): void => {
@@ -233,7 +238,7 @@ async function main(): Promise<void> {
       row('stored/raw, codex 10 MB with encrypted reasoning', `${reasoningRatio.toFixed(3)} (brotli q4, one chunk)`);
     }
 
-    if (!args.has('--skip-redaction')) {
+    if (!args.has('--skip-redaction') && !onlyObjectStorage) {
       section('— redaction: a 50 MB transcript saved with the redactor vs without (SQLite) —');
       const redaction: Record<string, RedactionResult> = {};
       for (const harness of HARNESSES) {
@@ -245,6 +250,28 @@ async function main(): Promise<void> {
         row(`${harness.name}: 10-line delta, redacted vs byte for byte`, `${ms(result.redacted.delta.median)}/${ms(result.plain.delta.median)} ms`);
       }
       results.redaction = redaction;
+    }
+
+    if (!args.has('--skip-object-storage') && (!onlyEncryption || onlyObjectStorage) && HARNESSES.some((harness) => harness.id === 'codex')) {
+      section('— bodies in object storage: S3 (s3rver on loopback, its own process) vs inline, SQLite store, codex —');
+      const s3 = await startS3Server();
+      const objectStorage: ObjectStorageResult[] = [];
+      try {
+        for (const size of [10 * MB, 50 * MB]) {
+          const label = `codex ${size / MB} MB`;
+          log(`object storage: ${label} saves and resumes, S3 vs inline …`);
+          const result = await benchObjectStorage({ label, session: benchSession('codex', size, size / MB + 3), s3, workDir, reps: quick ? 2 : 5, log });
+          objectStorage.push(result);
+          const pair = (pick: (samples: ObjectStorageResult['s3']) => { median: number }, ratio: number): string => `${times(ratio)} = ${ms(pick(result.s3).median)}/${ms(pick(result.inline).median)} ms`;
+          row(`${label}: full save, S3 vs inline`, pair((s) => s.save, result.ratios.save));
+          row(`${label}: 10-line periodic save, S3 vs inline`, pair((s) => s.delta, result.ratios.delta));
+          row(`${label}: resume fetch (load+verify), S3 vs inline`, pair((s) => s.fetch, result.ratios.fetch));
+          row(`${label}: resume (fetch+rehydrate), S3 vs inline`, pair((s) => s.resume, result.ratios.resume));
+        }
+      } finally {
+        await s3.stop();
+      }
+      results.objectStorage = objectStorage;
     }
 
     if (!args.has('--skip-encryption') && !onlyRedaction) {
