@@ -32,6 +32,10 @@
  * a save's one round trip and compression; a fetch's steps as the route takes them.
  * Before each part the script waits (up to 15 s) for other processes to leave the machine mostly idle.
  *
+ * With bodies in object storage (--blobs): the delta saves and the resume fetches from a `baton serve` process
+ * are measured once more, side by side with the inline ones, on a second database of the same cluster whose
+ * store keeps its bodies in S3 (s3rver on loopback, its own process; test/helpers/s3-server.ts).
+ *
  * Options: --quick (shorter measurements, fewer queued runs, for trying the script out).
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -60,6 +64,7 @@ import { startScriptedModelServer, type ScriptedModelServer } from '../src/testi
 import { serialiseFile } from '../src/transcript/envelope.js';
 import { countNewlines } from '../src/transcript/jsonl.js';
 import { startPostgresCluster, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
+import { startS3Server } from '../test/helpers/s3-server.js';
 import { waitForQuiet } from './lib/cli.js';
 import { benchSession } from './lib/sessions.js';
 import { MB, formatBytes, formatMs, median, round, settle } from './lib/stats.js';
@@ -96,6 +101,7 @@ const DEFAULT_POOL = 10; // pg-pool's default `max`, which openPostgresStore kee
 /** The resume fetches' variants: startServer in this process (with the clients), and `baton serve` in its own. */
 const IN_PROCESS = 'in-process server';
 const SERVE_PROCESS = 'baton serve process';
+const S3_SUFFIX = ', bodies in S3';
 
 const TARGETS = { savesPerSecond: 1_000, saveP99Ms: 50, fetchesPerSecond: 200, fetchP99Ms: 50 };
 
@@ -461,12 +467,12 @@ interface ServeProcess {
  * its figures include nothing of this process (the clients). Built first when dist/ is missing or older than
  * src/: a stale bundle would measure code that is no longer there.
  */
-async function startServeProcess(storeUrl: string): Promise<ServeProcess> {
+async function startServeProcess(storeUrl: string, env: Record<string, string> = {}): Promise<ServeProcess> {
   if (!existsSync(BATON) || statSync(BATON).mtimeMs < newestMtimeMs(join(ROOT, 'src'))) {
     log(`${existsSync(BATON) ? 'dist/ is older than src/' : 'no dist/cli/baton.mjs'}: npm run build …`);
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   }
-  const child = spawn(process.execPath, [BATON, 'serve', '--port', '0', '--host', '127.0.0.1'], { cwd: ROOT, env: { ...process.env, BATON_STORE: storeUrl }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BATON, 'serve', '--port', '0', '--host', '127.0.0.1'], { cwd: ROOT, env: { ...process.env, BATON_STORE: storeUrl, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   // 'error' without 'exit' when it could not be spawned at all.
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()).once('error', () => resolve()));
   let stderr = '';
@@ -618,6 +624,9 @@ async function main(): Promise<void> {
   const stores: PostgresStore[] = [];
   const servers: RunningServer[] = [];
   let serve: ServeProcess | undefined;
+  let serveS3: ServeProcess | undefined;
+  log('starting s3rver for the variant with bodies in S3 …');
+  const s3 = await startS3Server();
   const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
   // Other processes' CPU share when each part started (after waiting, up to QUIET_WAIT_S, for a quieter moment).
   const quiet: Record<string, { busy: number; waitedSeconds: number }> = {};
@@ -633,6 +642,13 @@ async function main(): Promise<void> {
     serve = await startServeProcess(cluster.url);
     // Created here, checked by either server: the same database.
     const { token, tenant } = await createToken(store, 'bench');
+    // The same on a second database whose bodies are in S3 (a store records where its bodies live: its own database).
+    const s3Location = s3.freshLocation();
+    const s3Url = await cluster.createDatabase('baton_bench_s3');
+    const s3Store = await openPostgresStore(s3Url, { chunkBodies: await s3.bodies(s3Location) });
+    stores.push(s3Store);
+    serveS3 = await startServeProcess(s3Url, { ...s3.env, BATON_BLOBS: s3Location });
+    const { token: s3Token, tenant: s3Tenant } = await createToken(s3Store, 'bench');
 
     log('synthesising a 1 MB Codex rollout and its next 10-line deltas …');
     const session = benchSession('codex', 1 * MB, 1);
@@ -647,13 +663,23 @@ async function main(): Promise<void> {
     await eachLimited(Array.from({ length: CLIENTS }, (_, index) => index), 4, async (index) => {
       fetchIds[index] = (await loadedConversation(store, tenant, transcript, `bench fetch ${index}`)).id;
     });
+    const s3FetchIds: string[] = [];
+    await eachLimited(Array.from({ length: CLIENTS }, (_, index) => index), 4, async (index) => {
+      s3FetchIds[index] = (await loadedConversation(s3Store, s3Tenant, transcript, `bench fetch ${index}`)).id;
+    });
     const envelopeBytes = await checkEnvelope(server.url, token, fetchIds[0]!, transcript);
     await checkEnvelope(serve.url, token, fetchIds[1]!, transcript);
-    const fetchFrom = (base: string) => async (client: number) => void (await get(agent, `${base}/v1/conversations/${fetchIds[client]}/transcript/raw`, token));
+    await checkEnvelope(serveS3.url, s3Token, s3FetchIds[1]!, transcript);
+    const fetchFrom = (base: string, ids = fetchIds, bearer = token) => async (client: number) => void (await get(agent, `${base}/v1/conversations/${ids[client]}/transcript/raw`, bearer));
     quiet.fetches = await waitForQuiet(log, QUIET_WAIT_S);
-    const fetches = await sideBySide('resume fetches', { [IN_PROCESS]: fetchFrom(server.url), [SERVE_PROCESS]: fetchFrom(serve.url) }, { [SERVE_PROCESS]: serve.cpuMs });
-    // Not needed further: stopped so that it holds none of PostgreSQL's connections during the saves.
+    const fetches = await sideBySide(
+      'resume fetches',
+      { [IN_PROCESS]: fetchFrom(server.url), [SERVE_PROCESS]: fetchFrom(serve.url), [`${SERVE_PROCESS}${S3_SUFFIX}`]: fetchFrom(serveS3.url, s3FetchIds, s3Token) },
+      { [SERVE_PROCESS]: serve.cpuMs, [`${SERVE_PROCESS}${S3_SUFFIX}`]: serveS3.cpuMs },
+    );
+    // Not needed further: stopped so that they hold none of PostgreSQL's connections during the saves.
     await serve.stop();
+    await serveS3.stop();
     log('resume fetch, one client alone …');
     await closedLoop(1, WARMUP_MS, fetchFrom(server.url));
     const fetchSingle = await closedLoop(1, SINGLE_MS, fetchFrom(server.url));
@@ -661,11 +687,16 @@ async function main(): Promise<void> {
 
     // --- 1. delta saves (each pool variant on its own 32 conversations) ---
     log(`loading 2 × ${CLIENTS} conversations with the 1 MB transcript for the delta saves …`);
-    const writers = { small: await writersFor(store, tenant, transcript, `pool ${DEFAULT_POOL}`), big: await writersFor(bigStore, tenant, transcript, `pool ${BIG_POOL}`) };
+    const writers = {
+      small: await writersFor(store, tenant, transcript, `pool ${DEFAULT_POOL}`),
+      big: await writersFor(bigStore, tenant, transcript, `pool ${BIG_POOL}`),
+      s3: await writersFor(s3Store, s3Tenant, transcript, `pool ${DEFAULT_POOL}${S3_SUFFIX}`),
+    };
     quiet.saves = await waitForQuiet(log, QUIET_WAIT_S);
     const saves = await sideBySide('delta saves', {
       [`pool ${DEFAULT_POOL}`]: (client) => saveDelta(store, writers.small[client]!, deltas)(),
       [`pool ${BIG_POOL}`]: (client) => saveDelta(bigStore, writers.big[client]!, deltas)(),
+      [`pool ${DEFAULT_POOL}${S3_SUFFIX}`]: (client) => saveDelta(s3Store, writers.s3[client]!, deltas)(),
     });
     log('delta save, one client alone …');
     const lone = (await writersFor(store, tenant, transcript, 'alone', 1))[0]!;
@@ -690,6 +721,8 @@ async function main(): Promise<void> {
     // Every save landed: a conversation's transcript is the 1 MB plus its deltas, verified by the store on load.
     const check = await store.loadTranscript(writers.small[0]!.conversationId);
     if (check?.files[0]?.cursor.sha256 !== writers.small[0]!.cursor.sha256) throw new Error('delta saves: the stored transcript does not end where the last save said');
+    const checkS3 = await s3Store.loadTranscript(writers.s3[0]!.conversationId);
+    if (checkS3?.files[0]?.cursor.sha256 !== writers.s3[0]!.cursor.sha256) throw new Error('delta saves in S3: the stored transcript does not end where the last save said');
 
     // --- 3. queue pickup ---
     log(`queue pickup: one worker, ${PICKUP_RUNS} runs enqueued one at a time …`);
@@ -731,11 +764,17 @@ async function main(): Promise<void> {
     row(`delta saves/s (10 lines, median ${formatBytes(d.deltas.medianBytes)}, max ${formatBytes(d.deltas.maxBytes)})`, describeLoad(save, 'saves'), `≥ ${count(TARGETS.savesPerSecond)}/s`, save.perSecond >= TARGETS.savesPerSecond);
     row('delta save p99', `${formatMs(save.p99Ms)} (p50 ${formatMs(save.p50Ms)}, p90 ${formatMs(save.p90Ms)})`, `< ${TARGETS.saveP99Ms} ms`, save.p99Ms < TARGETS.saveP99Ms);
     row(`  same, pool ${BIG_POOL}`, describeLoad(big, 'saves'));
+    const saveS3 = saveSummaries[`pool ${DEFAULT_POOL}${S3_SUFFIX}`]!;
+    row(`delta saves/s, bodies in S3 (s3rver); S3/inline`, `${describeLoad(saveS3, 'saves')}; ${(saveS3.perSecond / save.perSecond).toFixed(2)}×`, `≥ ${count(TARGETS.savesPerSecond)}/s`, saveS3.perSecond >= TARGETS.savesPerSecond);
+    row('delta save p99, bodies in S3', `${formatMs(saveS3.p99Ms)} (p50 ${formatMs(saveS3.p50Ms)}, p90 ${formatMs(saveS3.p90Ms)})`, `< ${TARGETS.saveP99Ms} ms`, saveS3.p99Ms < TARGETS.saveP99Ms);
     row(`  one client alone (pool ${DEFAULT_POOL})`, `${count(saveAlone.perSecond)} saves/s, p50 ${formatMs(saveAlone.p50Ms)}, p99 ${formatMs(saveAlone.p99Ms)}, mean ${formatMs(saveAlone.meanMs)}; ${describeCpu(saveAlone)}`);
     row('  of a save: 1 statement (UPDATE … INSERT in one WITH), a round trip like `select 1` costs', `${formatMs(median(statementMs))} median, ${formatMs(statementCpuMs)} of bench cpu (WITH moved AS (UPDATE … WHERE NOT EXISTS newer RETURNING) INSERT … SELECT max+1, its own implicit transaction)`);
     row('  of a save: brotli encodeChunk (sync)', `mean ${formatMs(encodeMean)} (median ${formatMs(median(encodeMs))}, max ${formatMs(Math.max(...encodeMs))}): alone caps one process at ${count(1000 / encodeMean)} saves/s`);
     row(`resume fetches/s, \`baton serve\` process (GET …/transcript/raw, ${formatBytes(envelopeBytes)} JSON)`, describeLoad(fetchServe, 'fetches'), `≥ ${count(TARGETS.fetchesPerSecond)}/s`, fetchServe.perSecond >= TARGETS.fetchesPerSecond);
     row('resume fetch p99, `baton serve` process', `${formatMs(fetchServe.p99Ms)} (p50 ${formatMs(fetchServe.p50Ms)}, p90 ${formatMs(fetchServe.p90Ms)})`, `< ${TARGETS.fetchP99Ms} ms`, fetchServe.p99Ms < TARGETS.fetchP99Ms);
+    const fetchS3 = fetchSummaries[`${SERVE_PROCESS}${S3_SUFFIX}`]!;
+    row('resume fetches/s, `baton serve` process, bodies in S3 (s3rver); S3/inline', `${describeLoad(fetchS3, 'fetches')}; ${(fetchS3.perSecond / fetchServe.perSecond).toFixed(2)}×`, `≥ ${count(TARGETS.fetchesPerSecond)}/s`, fetchS3.perSecond >= TARGETS.fetchesPerSecond);
+    row('resume fetch p99, `baton serve` process, bodies in S3', `${formatMs(fetchS3.p99Ms)} (p50 ${formatMs(fetchS3.p50Ms)}, p90 ${formatMs(fetchS3.p90Ms)})`, `< ${TARGETS.fetchP99Ms} ms`, fetchS3.p99Ms < TARGETS.fetchP99Ms);
     row('  same, in-process server (shares the clients\' event loop)', describeLoad(fetchInProcess, 'fetches'));
     row('  one client alone (in-process server)', `${count(fetchAlone.perSecond)} fetches/s, p50 ${formatMs(fetchAlone.p50Ms)}, p99 ${formatMs(fetchAlone.p99Ms)}; ${describeCpu(fetchAlone)}`);
     row('  of an uncached fetch (ms), step by step (cache misses only: the route keeps built bodies per transcript version)', `${Object.entries(fetchStepMs).map(([name, value]) => `${name} ${value.toFixed(1)}`).join(', ')}: ${fetchStepsTotal.toFixed(1)} in all, against ${formatMs(wholeFetchMs!)} for a whole fetch the cache serves`);
@@ -748,7 +787,9 @@ async function main(): Promise<void> {
     for (const server of servers) await server.close().catch(() => undefined);
     for (const store of stores) await store.close().catch(() => undefined);
     await serve?.stop().catch(() => undefined);
+    await serveS3?.stop().catch(() => undefined);
     await cluster.stop();
+    await s3.stop();
     await rm(workDir, { recursive: true, force: true });
   }
 

@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 describe('createRunPlace', () => {
-  it('copies the template into a fresh 0700 home, points HOME at it, and drops the worker\'s own CLI homes', async () => {
+  it('copies the template into a fresh 0700 home, points HOME at it, and drops the worker\'s own CLI homes and AWS credentials', async () => {
     expect(harnessHomeVariables()).toEqual(expect.arrayContaining(['CODEX_HOME', 'CLAUDE_CONFIG_DIR', 'GEMINI_CLI_HOME', 'XDG_DATA_HOME', 'XDG_CONFIG_HOME']));
     const template = join(root, 'template');
     await mkdir(join(template, '.codex'), { recursive: true });
@@ -28,7 +28,8 @@ describe('createRunPlace', () => {
       homeTemplate: template,
       runId: 'r_1',
       // Every harness's home variables (Gemini's GEMINI_CLI_HOME, OpenCode's XDG directories …) are the worker's own.
-      baseEnv: { PATH: '/usr/bin', HOME: '/root', OPENAI_API_KEY: 'k', ...Object.fromEntries(harnessHomeVariables().map((name) => [name, `/root/${name.toLowerCase()}`])) },
+      // And the AWS credentials of the store's object storage (--blobs) are the worker's own too.
+      baseEnv: { PATH: '/usr/bin', HOME: '/root', OPENAI_API_KEY: 'k', AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 's', AWS_SESSION_TOKEN: 't', BATON_BLOBS: 's3://b/p', ...Object.fromEntries(harnessHomeVariables().map((name) => [name, `/root/${name.toLowerCase()}`])) },
     });
     expect(place.home).toBe(join(root, 'data', 'runs', 'r_1', 'home'));
     expect(place.cwd).toBe(join(root, 'data', 'runs', 'r_1', 'work'));
