@@ -65,6 +65,7 @@ import { serialiseFile } from '../src/transcript/envelope.js';
 import { countNewlines } from '../src/transcript/jsonl.js';
 import { startPostgresCluster, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
 import { startS3Server } from '../test/helpers/s3-server.js';
+import { DEFAULT_INLINE_BELOW_BYTES } from '../src/store/sql/object-bodies.js';
 import { waitForQuiet } from './lib/cli.js';
 import { benchSession } from './lib/sessions.js';
 import { MB, formatBytes, formatMs, median, round, settle } from './lib/stats.js';
@@ -102,6 +103,7 @@ const DEFAULT_POOL = 10; // pg-pool's default `max`, which openPostgresStore kee
 const IN_PROCESS = 'in-process server';
 const SERVE_PROCESS = 'baton serve process';
 const S3_SUFFIX = ', bodies in S3';
+const S3_ALL_SUFFIX = ', every body in S3';
 
 const TARGETS = { savesPerSecond: 1_000, saveP99Ms: 50, fetchesPerSecond: 200, fetchP99Ms: 50 };
 
@@ -645,7 +647,12 @@ async function main(): Promise<void> {
     // The same on a second database whose bodies are in S3 (a store records where its bodies live: its own database).
     const s3Location = s3.freshLocation();
     const s3Url = await cluster.createDatabase('baton_bench_s3');
-    const s3Store = await openPostgresStore(s3Url, { chunkBodies: await s3.bodies(s3Location) });
+    // As --blobs keeps them: bodies under 64 KB (the periodic deltas) stay in the rows.
+    const s3Store = await openPostgresStore(s3Url, { chunkBodies: await s3.bodies(s3Location, { inlineBelowBytes: DEFAULT_INLINE_BELOW_BYTES }) });
+    // Every body in the bucket (`?inline-below=0`), for what an upload per save costs; its own database too.
+    const s3AllStore = await openPostgresStore(await cluster.createDatabase('baton_bench_s3_all'), { chunkBodies: await s3.bodies(s3.freshLocation(), { inlineBelowBytes: 0 }) });
+    stores.push(s3AllStore);
+    const { tenant: s3AllTenant } = await createToken(s3AllStore, 'bench');
     stores.push(s3Store);
     serveS3 = await startServeProcess(s3Url, { ...s3.env, BATON_BLOBS: s3Location });
     const { token: s3Token, tenant: s3Tenant } = await createToken(s3Store, 'bench');
@@ -691,12 +698,14 @@ async function main(): Promise<void> {
       small: await writersFor(store, tenant, transcript, `pool ${DEFAULT_POOL}`),
       big: await writersFor(bigStore, tenant, transcript, `pool ${BIG_POOL}`),
       s3: await writersFor(s3Store, s3Tenant, transcript, `pool ${DEFAULT_POOL}${S3_SUFFIX}`),
+      s3All: await writersFor(s3AllStore, s3AllTenant, transcript, `pool ${DEFAULT_POOL}${S3_ALL_SUFFIX}`),
     };
     quiet.saves = await waitForQuiet(log, QUIET_WAIT_S);
     const saves = await sideBySide('delta saves', {
       [`pool ${DEFAULT_POOL}`]: (client) => saveDelta(store, writers.small[client]!, deltas)(),
       [`pool ${BIG_POOL}`]: (client) => saveDelta(bigStore, writers.big[client]!, deltas)(),
       [`pool ${DEFAULT_POOL}${S3_SUFFIX}`]: (client) => saveDelta(s3Store, writers.s3[client]!, deltas)(),
+      [`pool ${DEFAULT_POOL}${S3_ALL_SUFFIX}`]: (client) => saveDelta(s3AllStore, writers.s3All[client]!, deltas)(),
     });
     log('delta save, one client alone …');
     const lone = (await writersFor(store, tenant, transcript, 'alone', 1))[0]!;
@@ -767,6 +776,8 @@ async function main(): Promise<void> {
     const saveS3 = saveSummaries[`pool ${DEFAULT_POOL}${S3_SUFFIX}`]!;
     row(`delta saves/s, bodies in S3 (s3rver); S3/inline`, `${describeLoad(saveS3, 'saves')}; ${(saveS3.perSecond / save.perSecond).toFixed(2)}×`, `≥ ${count(TARGETS.savesPerSecond)}/s`, saveS3.perSecond >= TARGETS.savesPerSecond);
     row('delta save p99, bodies in S3', `${formatMs(saveS3.p99Ms)} (p50 ${formatMs(saveS3.p50Ms)}, p90 ${formatMs(saveS3.p90Ms)})`, `< ${TARGETS.saveP99Ms} ms`, saveS3.p99Ms < TARGETS.saveP99Ms);
+    const saveS3All = saveSummaries[`pool ${DEFAULT_POOL}${S3_ALL_SUFFIX}`]!;
+    row('  same, every body in S3 (?inline-below=0: an upload per save); S3/inline', `${describeLoad(saveS3All, 'saves')}; ${(saveS3All.perSecond / save.perSecond).toFixed(2)}×`);
     row(`  one client alone (pool ${DEFAULT_POOL})`, `${count(saveAlone.perSecond)} saves/s, p50 ${formatMs(saveAlone.p50Ms)}, p99 ${formatMs(saveAlone.p99Ms)}, mean ${formatMs(saveAlone.meanMs)}; ${describeCpu(saveAlone)}`);
     row('  of a save: 1 statement (UPDATE … INSERT in one WITH), a round trip like `select 1` costs', `${formatMs(median(statementMs))} median, ${formatMs(statementCpuMs)} of bench cpu (WITH moved AS (UPDATE … WHERE NOT EXISTS newer RETURNING) INSERT … SELECT max+1, its own implicit transaction)`);
     row('  of a save: brotli encodeChunk (sync)', `mean ${formatMs(encodeMean)} (median ${formatMs(median(encodeMs))}, max ${formatMs(Math.max(...encodeMs))}): alone caps one process at ${count(1000 / encodeMean)} saves/s`);

@@ -10,12 +10,14 @@ import { join } from 'node:path';
 import { TranscriptSaver } from '../../src/run/saver.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
+import { DEFAULT_INLINE_BELOW_BYTES } from '../../src/store/sql/object-bodies.js';
 import type { S3Server } from '../../test/helpers/s3-server.js';
 import type { BenchSession } from './sessions.js';
 import { settle, summarise, timed, type Samples } from './stats.js';
 import { envelopeOf, newConversation } from './storage.js';
 
-type Mode = 'inline' | 's3';
+/** Inline bodies; bodies in S3 as `--blobs` keeps them (small ones stay in the rows); every body in S3 (`?inline-below=0`). */
+type Mode = 'inline' | 's3' | 's3All';
 interface ModeSamples {
   save: Samples;
   delta: Samples;
@@ -28,8 +30,10 @@ export interface ObjectStorageResult {
   rawBytes: number;
   inline: ModeSamples;
   s3: ModeSamples;
-  /** s3 / inline, of the medians. */
+  s3All: ModeSamples;
+  /** s3 / inline and s3All / inline, of the medians. */
   ratios: { save: number; delta: number; fetch: number; resume: number };
+  ratiosAll: { save: number; delta: number; fetch: number; resume: number };
 }
 
 export async function benchObjectStorage(options: { label: string; session: BenchSession; s3: S3Server; workDir: string; reps: number; log: (line: string) => void }): Promise<ObjectStorageResult> {
@@ -39,16 +43,18 @@ export async function benchObjectStorage(options: { label: string; session: Benc
     const cwd = await realpath(await mkdtemp(join(root, 'project-')));
     const stores: Record<Mode, Store> = {
       inline: await openSqliteStore(join(root, 'inline.db')),
-      s3: await openSqliteStore(join(root, 's3.db'), { chunkBodies: await options.s3.bodies() }),
+      s3: await openSqliteStore(join(root, 's3.db'), { chunkBodies: await options.s3.bodies(undefined, { inlineBelowBytes: DEFAULT_INLINE_BELOW_BYTES }) }),
+      s3All: await openSqliteStore(join(root, 's3-all.db'), { chunkBodies: await options.s3.bodies(undefined, { inlineBelowBytes: 0 }) }),
     };
     const samples: Record<Mode, Record<keyof ModeSamples, number[]>> = {
       inline: { save: [], delta: [], fetch: [], resume: [] },
       s3: { save: [], delta: [], fetch: [], resume: [] },
+      s3All: { save: [], delta: [], fetch: [], resume: [] },
     };
     const meta = (bytes: Buffer) => session.meta(bytes);
     for (let round = -1; round < reps; round++) {
       // Alternating which goes first: neither always inherits the other's page cache and writeback.
-      const order: Mode[] = round % 2 === 0 ? ['inline', 's3'] : ['s3', 'inline'];
+      const order: Mode[] = round % 2 === 0 ? ['inline', 's3', 's3All'] : ['s3All', 's3', 'inline'];
       for (const mode of order) {
         const store = stores[mode];
         // A fresh copy of the session each time: the periodic save below grows it.
@@ -90,12 +96,16 @@ export async function benchObjectStorage(options: { label: string; session: Benc
     const summary = (mode: Mode): ModeSamples => ({ save: summarise(samples[mode].save), delta: summarise(samples[mode].delta), fetch: summarise(samples[mode].fetch), resume: summarise(samples[mode].resume) });
     const inline = summary('inline');
     const s3 = summary('s3');
+    const s3All = summary('s3All');
+    const ratio = (of: ModeSamples) => ({ save: of.save.median / inline.save.median, delta: of.delta.median / inline.delta.median, fetch: of.fetch.median / inline.fetch.median, resume: of.resume.median / inline.resume.median });
     return {
       label: options.label,
       rawBytes: session.content.length,
       inline,
       s3,
-      ratios: { save: s3.save.median / inline.save.median, delta: s3.delta.median / inline.delta.median, fetch: s3.fetch.median / inline.fetch.median, resume: s3.resume.median / inline.resume.median },
+      s3All,
+      ratios: ratio(s3),
+      ratiosAll: ratio(s3All),
     };
   } finally {
     await rm(root, { recursive: true, force: true });

@@ -17,19 +17,21 @@ export interface S3Location {
   bucket: string;
   /** Without leading or trailing slashes; '' for the bucket's root. */
   prefix: string;
+  /** `?inline-below=BYTES`: bodies smaller than this stay in the rows (default 64 KB; 0: every body to the bucket). */
+  inlineBelowBytes: number | undefined;
 }
 
-const USAGE_HINT = 'give --blobs (or BATON_BLOBS) as s3://bucket or s3://bucket/prefix';
+const USAGE_HINT = 'give --blobs (or BATON_BLOBS) as s3://bucket or s3://bucket/prefix (optionally ?inline-below=BYTES)';
 
-/** `s3://bucket/prefix` → bucket and prefix; a USAGE error for anything else. */
+/** `s3://bucket/prefix[?inline-below=BYTES]` → bucket, prefix and threshold; a USAGE error for anything else. */
 export function parseBlobsUrl(url: string): S3Location {
-  const match = /^s3:\/\/([^/?#]+)(\/[^?#]*)?$/.exec(url);
+  const match = /^s3:\/\/([^/?#]+)(\/[^?#]*)?(?:\?inline-below=(\d{1,12}))?$/.exec(url);
   const bucket = match?.[1] ?? '';
   if (!match || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
     throw new BatonError('USAGE', `object storage ${JSON.stringify(url.slice(0, 200))} is not an s3://bucket/prefix URL`, { hint: USAGE_HINT });
   }
   const prefix = (match[2] ?? '').replace(/^\/+|\/+$/g, '');
-  return { bucket, prefix };
+  return { bucket, prefix, inlineBelowBytes: match[3] === undefined ? undefined : Number(match[3]) };
 }
 
 /** Where requests go, from the AWS variables (see the top of this file). */
@@ -52,7 +54,8 @@ export function s3ClientSettings(env: NodeJS.ProcessEnv): { endpoint: string | u
  */
 export async function openS3ChunkBodies(url: string, env: NodeJS.ProcessEnv = process.env, options: ObjectBodiesOptions = {}): Promise<ObjectBodies> {
   const storage = await openS3Storage(url, env);
-  return new ObjectBodies(storage, options);
+  const { inlineBelowBytes } = parseBlobsUrl(url);
+  return new ObjectBodies(storage, { ...(inlineBelowBytes === undefined ? {} : { inlineBelowBytes }), ...options });
 }
 
 export async function openS3Storage(url: string, env: NodeJS.ProcessEnv = process.env): Promise<ObjectStorage> {

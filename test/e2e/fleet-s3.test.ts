@@ -21,7 +21,8 @@ const workers = new Map<string, Worker>();
 beforeAll(async () => {
   s3 = await startS3Server();
   location = s3.freshLocation();
-  fleet = await createFleet({ script: fleetScript, env: { ...s3.env, BATON_BLOBS: location } });
+  // Every body to the bucket: the scripted runs' transcripts are smaller than the default 64 KB threshold.
+  fleet = await createFleet({ script: fleetScript, env: { ...s3.env, BATON_BLOBS: `${location}?inline-below=0` } });
   token = await fleet.token('acme');
   for (const name of ['worker-a', 'worker-b']) workers.set(name, await fleet.startWorker(name, ['--drain-seconds', '1']));
 }, 180_000);

@@ -23,7 +23,7 @@ export interface S3Server {
   createBucket(name: string): Promise<void>;
   /** A fresh `s3://bucket/<random prefix>` in the test bucket: one per store, so stores never share objects. */
   freshLocation(): string;
-  /** Chunk bodies at `location` (default: a fresh one), opened the way `--blobs` opens them. */
+  /** Chunk bodies at `location` (default: a fresh one), opened the way `--blobs` opens them; every body to the bucket unless `inlineBelowBytes` says otherwise. */
   bodies(location?: string, options?: ObjectBodiesOptions): Promise<ObjectBodies>;
   /** The keys of the objects under `location`, from the server's directory. */
   objectKeys(location: string): Promise<string[]>;
@@ -80,7 +80,7 @@ export async function startS3Server(): Promise<S3Server> {
     directory,
     createBucket,
     freshLocation,
-    bodies: (location = freshLocation(), options = {}) => openS3ChunkBodies(location, { ...process.env, ...env }, options),
+    bodies: (location = freshLocation(), options = {}) => openS3ChunkBodies(location, { ...process.env, ...env }, { inlineBelowBytes: 0, ...options }),
     async objectKeys(location) {
       const [, bucket, prefix] = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location)!;
       const folder = join(directory, bucket!, prefix!);

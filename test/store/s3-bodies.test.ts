@@ -5,6 +5,7 @@
  * endpoint or credentials. The store contract itself runs with S3 bodies in sqlite.test.ts and postgres.test.ts.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,9 +15,9 @@ import { brotliDecompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newConversationId } from '../../src/ids.js';
 import { generateKeyText, parseKey } from '../../src/store/master-key.js';
-import { openS3ChunkBodies } from '../../src/store/s3-bodies.js';
+import { openS3ChunkBodies, parseBlobsUrl } from '../../src/store/s3-bodies.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
-import { isObjectReference } from '../../src/store/sql/object-bodies.js';
+import { DEFAULT_INLINE_BELOW_BYTES, isObjectReference, type ObjectBodiesOptions } from '../../src/store/sql/object-bodies.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { startS3Server, TEST_BUCKET, type S3Server } from '../helpers/s3-server.js';
@@ -40,10 +41,10 @@ const MARKER = 'PLAINTEXT-MARKER-7f3a';
 const GRACE_MS = 60_000;
 
 /** A SQLite store with bodies in a fresh prefix, on a clock the test moves. */
-async function openStore(options: { encrypted?: boolean; location?: string; path?: string } = {}) {
+async function openStore(options: { encrypted?: boolean; location?: string; path?: string; bodies?: ObjectBodiesOptions } = {}) {
   const clock = { now: 1_000_000 };
   const location = options.location ?? s3.freshLocation();
-  const bodies = await s3.bodies(location, { graceMs: GRACE_MS, now: () => clock.now });
+  const bodies = await s3.bodies(location, { graceMs: GRACE_MS, now: () => clock.now, ...(options.bodies ?? { inlineBelowBytes: 0 }) });
   const path = options.path ?? join(directory, `store-${++stores}.db`);
   const store = (await openSqliteStore(path, { chunkBodies: bodies, ...(options.encrypted ? { masterKey: parseKey(generateKeyText(), 'test key') } : {}) })) as SqlStore;
   return { store, bodies, clock, location, path };
@@ -111,6 +112,28 @@ describe('bodies in S3', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('small bodies stay in the rows', () => {
+  it('below 64 KB (the default) a body stays in its row; a whole version goes to the bucket; ?inline-below= sets it', async () => {
+    const { store, location } = await openStore({ bodies: { inlineBelowBytes: DEFAULT_INLINE_BELOW_BYTES } });
+    try {
+      const { id } = await store.createConversation({ id: newConversationId(), harness: 'codex', title: 't', cwd: '/w' });
+      // Incompressible enough to stay above 64 KB after brotli.
+      const big = Buffer.from(`${Array.from({ length: 3000 }, (_, index) => JSON.stringify({ index, noise: randomBytes(24).toString('base64') })).join('\n')}\n`);
+      const cursor = await appendAfter(store, { conversationId: id, base: undefined, before: Buffer.alloc(0), bytes: big });
+      await appendAfter(store, { conversationId: id, base: cursor, before: big, bytes: jsonLines(10) });
+      const rows = await store.db.selectFrom('transcript_chunks').select(['sequence', 'data']).orderBy('sequence').execute();
+      expect(rows.map((row) => isObjectReference(Buffer.from(row.data)))).toEqual([true, false]);
+      expect(await s3.objectKeys(location)).toHaveLength(1);
+      expect((await store.loadTranscript(id))!.files[0]!.content.equals(Buffer.concat([big, jsonLines(10)]))).toBe(true);
+    } finally {
+      await store.close();
+    }
+    expect(parseBlobsUrl('s3://bucket/a/b?inline-below=0')).toEqual({ bucket: 'bucket', prefix: 'a/b', inlineBelowBytes: 0 });
+    expect(parseBlobsUrl('s3://bucket')).toEqual({ bucket: 'bucket', prefix: '', inlineBelowBytes: undefined });
+    expect(() => parseBlobsUrl('s3://bucket/x?other=1')).toThrow(/not an s3:\/\/bucket\/prefix URL/);
   });
 });
 
@@ -217,7 +240,7 @@ describe('opening', () => {
     expect(listed.code).toBe(0);
     expect(JSON.parse(listed.stdout)).toHaveLength(1);
     expect(listed.stderr).toBe(''); // not even the AWS SDK's warning about Node versions
-    const flagged = await run(['--blobs', location, 'ls', '--json']);
+    const flagged = await run(['--blobs', `${location}?inline-below=0`, 'ls', '--json']);
     expect(flagged.code).toBe(0);
   });
 

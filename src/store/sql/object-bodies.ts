@@ -4,6 +4,11 @@
  * keeps a 78-byte reference (`object:sha256:<hex>`). The body arrives compressed and, in an encrypted store,
  * sealed, so the bucket never holds plaintext of an encrypted store.
  *
+ * Bodies under `inlineBelowBytes` (64 KB) stay in the row: a run's periodic 10-line deltas (a few KB compressed)
+ * are most saves, and an upload would cost each of them a request to the object store and a claim; compaction
+ * merges them into chunks of up to 4 MB, which go to the bucket. So the database keeps a run's recent deltas
+ * and the bucket everything else.
+ *
  * Collection. Content addressing lets two rows (two conversations of a plaintext store, a version and the copy
  * a compaction made) name one object, and a save uploads its object before its row commits, so "no committed
  * row names it" is not enough to delete an object: a save in flight may be about to name it. body_objects
@@ -57,8 +62,13 @@ export function isObjectReference(kept: Buffer): boolean {
 
 const shaOf = (reference: Buffer): string => reference.toString('latin1').slice(REFERENCE_PREFIX.length);
 
+/** Bodies smaller than this stay in the row (see the top of this file). */
+export const DEFAULT_INLINE_BELOW_BYTES = 64 * 1024;
+
 export interface ObjectBodiesOptions {
   graceMs?: number;
+  /** Bodies smaller than this stay in the row; 0 sends every body to the bucket. */
+  inlineBelowBytes?: number;
   /** The clock of claims and sweeps (tests move it). */
   now?: () => number;
 }
@@ -67,6 +77,7 @@ export class ObjectBodies implements ChunkBodies {
   readonly kind = 'object storage';
   readonly location: string;
   private readonly graceMs: number;
+  private readonly inlineBelowBytes: number;
   private readonly now: () => number;
 
   constructor(
@@ -75,10 +86,13 @@ export class ObjectBodies implements ChunkBodies {
   ) {
     this.location = storage.location;
     this.graceMs = options.graceMs ?? DEFAULT_COLLECTION_GRACE_MS;
+    this.inlineBelowBytes = options.inlineBelowBytes ?? DEFAULT_INLINE_BELOW_BYTES;
     this.now = options.now ?? Date.now;
   }
 
   async write(encoded: Buffer, db: Queryable): Promise<Buffer> {
+    // Kept in the row, unless it would read back as a reference (a 78-byte body spelling one: it goes to the bucket).
+    if (encoded.length < this.inlineBelowBytes && !isObjectReference(encoded)) return encoded;
     const sha256 = createHash('sha256').update(encoded).digest('hex');
     const reference = Buffer.from(`${REFERENCE_PREFIX}${sha256}`, 'latin1');
     if (db.isTransaction) {
