@@ -1,4 +1,4 @@
-/** The store of the fleet commands: PostgreSQL only, since SQLite cannot carry a job queue between machines. */
+/** The store of `baton worker`: PostgreSQL only, since SQLite cannot carry a job queue between machines. */
 import type { BatonConfig } from '../config.js';
 import { BatonError } from '../errors.js';
 import type { PostgresStore } from '../store/postgres.js';
@@ -10,7 +10,7 @@ export async function openFleetStore(globals: GlobalOptions, command: string): P
   if (!(store instanceof PostgresStore)) {
     await store.close();
     throw new BatonError('USAGE', `baton ${command} needs a PostgreSQL store, and ${store.location} is a SQLite file`, {
-      hint: 'set BATON_STORE=postgres://user:password@host:5432/db (or pass --store postgres://…)',
+      hint: 'on one machine, `baton serve` runs queued runs itself (--runs N); for a fleet set BATON_STORE=postgres://user:password@host:5432/db (or pass --store postgres://…)',
     });
   }
   return { store, config };

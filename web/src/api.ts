@@ -126,6 +126,17 @@ async function failure(response: Response): Promise<ApiError> {
   return errorFrom(response.status, await response.json().catch(() => undefined));
 }
 
+/**
+ * Redeems the one-time code of a local `baton serve`'s sign-in URL (`#sign-in=CODE`) for this tab's session
+ * token; the code is spent either way.
+ */
+export async function redeemSignInCode(code: string): Promise<void> {
+  const response = await fetch('/sign-in', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+  if (!response.ok) throw await failure(response);
+  const { token } = (await response.json()) as { token: string };
+  session.signIn(token);
+}
+
 export async function api<T>(method: string, path: string, body?: unknown, token = session.token()): Promise<T> {
   const response = await fetch(path, {
     method,
