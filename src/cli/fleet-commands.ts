@@ -7,12 +7,11 @@ import { BatonError } from '../errors.js';
 import { probeBubblewrap } from '../sandbox/bubblewrap.js';
 import { isSandboxMode, SANDBOX_MODES } from '../sandbox/sandbox.js';
 import { openContext, type GlobalOptions } from './context.js';
-import { openFleetStore } from './fleet-store.js';
+import { openFleetStore, openServedStore } from './fleet-store.js';
 import { UPSTREAM_OPTIONS } from '../fleet/model-proxy/upstream-options.js';
 import { registerTokenCommands } from './token-commands.js';
 import { terminalText } from './terminal-text.js';
 import type { SqlStore } from '../store/sql-store.js';
-import type { BatonConfig } from '../config.js';
 
 const VERSION = '0.1.0';
 
@@ -205,11 +204,3 @@ async function workerSetup(options: RunCommandOptions, store: SqlStore, defaultD
   };
 }
 
-/** The store `baton serve` serves: this machine's SQLite file or the fleet's PostgreSQL, never another server's. */
-async function openServedStore(globals: GlobalOptions): Promise<{ store: SqlStore; config: BatonConfig }> {
-  const { store, config } = await openContext(globals);
-  const { SqlStore } = await import('../store/sql-store.js');
-  if (store instanceof SqlStore) return { store, config };
-  await store.close();
-  throw new BatonError('USAGE', `baton serve serves a store of its own, and ${store.location} is not one`, { hint: 'set BATON_STORE to a SQLite file or a postgres:// URL' });
-}

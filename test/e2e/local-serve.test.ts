@@ -10,6 +10,7 @@ import type { StreamedEvent } from '../../src/server/run-events-client.js';
 import { followRunEvents } from '../../src/server/run-events-client.js';
 import type { Machine } from '../../src/testing/machine.js';
 import { conversationOf, lastUserText } from './model-requests.js';
+import { fleetScript } from './fleet-world.js';
 import { api, redeem, startLocalServe, USER_OPENAI_KEY, type LocalServe } from './local-serve.js';
 import { createWorld, waitFor, type World } from './world.js';
 
@@ -19,7 +20,7 @@ let serve: LocalServe;
 let token: string;
 
 beforeAll(async () => {
-  world = await createWorld();
+  world = await createWorld(fleetScript);
   laptop = await world.machine('laptop');
   serve = await startLocalServe(laptop, world.model);
   const signedIn = await redeem(serve, serve.signInUrl);
@@ -123,4 +124,46 @@ describe('baton serve with no setup', () => {
     const shown = await terminal(['ls']).result;
     expect(shown.stdout).toContain(started.body.conversationId);
   }, 180_000);
+
+  it('hands an active run back when stopped, and the next `baton serve` continues it', async () => {
+    const machine = await world.machine('laptop-restart');
+    const first = await startLocalServe(machine, world.model);
+    const owner = (await redeem(first, first.signInUrl)).body.token;
+    // PAUSE: the model holds its answer for 4 s, longer than the server's 2 s drain.
+    const started = await api(first, owner, 'POST', '/v1/conversations', { harness: 'codex', prompt: 'PAUSE then answer' });
+    expect(started.status).toBe(202);
+    await waitFor(async () => ((await api(first, owner, 'GET', `/v1/runs/${started.body.runId}`)).body.status === 'running' ? true : undefined), 'the run to start', 60_000);
+    await waitFor(() => (world.turns().some((turn) => lastUserText(turn) === 'PAUSE then answer') ? true : undefined), 'the model request', 60_000);
+    const stopped = await first.stop('SIGTERM');
+    expect(stopped.code, first.log()).toBe(0);
+    expect(first.log()).toContain(`run ${started.body.runId} handed back to the queue`);
+
+    const second = await startLocalServe(machine, world.model);
+    const token2 = (await redeem(second, second.signInUrl)).body.token;
+    const run = await waitFor(async () => {
+      const { body } = await api(second, token2, 'GET', `/v1/runs/${started.body.runId}`);
+      return body.status === 'succeeded' || body.status === 'failed' ? body : undefined;
+    }, 'the handed-back run to finish on the next server', 120_000);
+    expect(run.status, second.log()).toBe('succeeded');
+    const shown = await world.baton(machine, ['show', started.body.conversationId], { store: `${machine.home}/.baton/baton.db` });
+    expect(shown.stdout).toContain('CONTINUED after the handoff');
+    await second.stop();
+  }, 240_000);
+
+  it('on any other address than loopback, offers no sign-in and needs tokens, which see only their tenant', async () => {
+    const machine = await world.machine('shared-box');
+    const open = await startLocalServe(machine, world.model, ['--host', '0.0.0.0']);
+    expect(open.signInUrl).toBe('');
+    expect(open.log()).not.toContain('sign-in');
+    expect((await fetch(`${open.url}/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"code":"x"}' })).status).toBe(404);
+    expect((await api(open, undefined, 'GET', '/v1/conversations')).status).toBe(401);
+    const created = await world.baton(machine, ['token', 'create', '--tenant', 'acme'], { store: `${machine.home}/.baton/baton.db` });
+    expect(created.code, created.stderr).toBe(0);
+    const tenantToken = created.stdout.trim().split('\n').at(-1)!;
+    const local = await world.baton(machine, ['run', '--harness', 'codex', 'a local conversation'], { store: `${machine.home}/.baton/baton.db` });
+    expect(local.code, local.stderr).toBe(0);
+    const listed = await api(open, tenantToken, 'GET', '/v1/conversations');
+    expect([listed.status, listed.body.conversations]).toEqual([200, []]);
+    await open.stop();
+  }, 120_000);
 });

@@ -15,6 +15,8 @@ export const session = {
   token: (): string | undefined => sessionStorage.getItem(TOKEN_KEY) ?? undefined,
   signIn: (token: string): void => sessionStorage.setItem(TOKEN_KEY, token),
   signOut: (): void => sessionStorage.removeItem(TOKEN_KEY),
+  /** Signed in with a local `baton serve`'s sign-in URL (its session tokens say so): the store is this machine's own. */
+  isMachineOwner: (): boolean => sessionStorage.getItem(TOKEN_KEY)?.startsWith('baton_local_') === true,
 };
 
 export interface ConversationSummary {
