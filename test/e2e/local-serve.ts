@@ -4,31 +4,27 @@
  * model (for `baton run` in a terminal); the server's runs get fresh homes from a template and reach the model
  * through the model proxy, with the user's keys, as a worker's do.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { harnessHomeVariables } from '../../src/harness/registry.js';
 import { SCRIPTED_KEY_VARIABLES, type Machine } from '../../src/testing/machine.js';
 import type { ScriptedModelServer } from '../../src/testing/scripted-model-server.js';
-import { BATON, waitFor } from './world.js';
+import { OPERATOR_ANTHROPIC_KEY, OPERATOR_OPENAI_KEY, startProcess, type FleetProcess } from './fleet-world.js';
+import { waitFor } from './world.js';
 
-/** The laptop user's own model keys, in the environment `baton serve` starts with. */
-export const USER_OPENAI_KEY = 'sk-user-openai-local-0123456789abcdefghij';
-export const USER_ANTHROPIC_KEY = 'sk-ant-user-local-0123456789abcdefghij';
+/** The laptop user's own model keys, in the environment `baton serve` starts with (its model proxy uses them). */
+export const USER_OPENAI_KEY = OPERATOR_OPENAI_KEY;
 
-export interface LocalServe {
-  child: ChildProcess;
+export interface LocalServe extends FleetProcess {
   url: string;
-  /** The first one-time sign-in URL it printed. */
+  /** The first one-time sign-in URL it printed ('' when it printed none). */
   signInUrl: string;
-  log(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** The environment of the laptop's `baton serve`: its HOME, the user's keys, no CLI homes of the terminal's. */
+/** The environment of the laptop's `baton serve`: its HOME, the user's keys, none of the terminal's CLI homes. */
 export function serveEnvironment(machine: Machine): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...machine.env, OPENAI_API_KEY: USER_OPENAI_KEY, ANTHROPIC_API_KEY: USER_ANTHROPIC_KEY };
+  const env: NodeJS.ProcessEnv = { ...machine.env, OPENAI_API_KEY: OPERATOR_OPENAI_KEY, ANTHROPIC_API_KEY: OPERATOR_ANTHROPIC_KEY };
   for (const variable of [...harnessHomeVariables(), ...SCRIPTED_KEY_VARIABLES, 'BATON_STORE', 'BATON_SERVER', 'BATON_TOKEN']) delete env[variable];
   return env;
 }
@@ -38,26 +34,17 @@ export async function startLocalServe(machine: Machine, model: ScriptedModelServ
   const template = join(machine.root, 'serve-home-template');
   await mkdir(join(template, '.codex'), { recursive: true, mode: 0o700 });
   await writeFile(join(template, '.codex', 'config.toml'), 'model = "scripted-model"\n', { mode: 0o600 });
-  const child = spawn(process.execPath, [BATON, 'serve', '--port', '0', '--home-template', template, '--lease-seconds', '6', '--drain-seconds', '2', '--upstream-openai', model.openaiBaseUrl, ...args], {
-    cwd: machine.cwd,
-    env: serveEnvironment(machine),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-  const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(output)?.[1], `baton serve to listen:\n${output}`, 30_000);
-  const signInUrl = /open (http:\/\/\S+#sign-in=\S+) to sign in/.exec(output)?.[1] ?? '';
+  const serve = startProcess('serve', ['serve', '--port', '0', '--home-template', template, '--lease-seconds', '6', '--drain-seconds', '2', '--upstream-openai', model.openaiBaseUrl, ...args], serveEnvironment(machine), machine.cwd);
+  const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(serve.log())?.[1], `baton serve to listen:\n${serve.log()}`, 30_000);
+  // On loopback (the default) the sign-in URL follows the listening line.
+  const signInUrl = args.includes('--host') ? '' : await waitFor(() => /open (http:\/\/\S+#sign-in=\S+) to sign in/.exec(serve.log())?.[1], `the sign-in URL:\n${serve.log()}`, 10_000);
   return {
-    child,
+    ...serve,
     url,
     signInUrl,
-    log: () => output,
-    exited,
     stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      if (serve.child.exitCode === null && serve.child.signalCode === null) serve.child.kill(signal);
+      return serve.exited;
     },
   };
 }
