@@ -300,7 +300,7 @@ export class RemoteStore implements Store {
 
   // --- not through --server -------------------------------------------------------------------------------
 
-  listConversationSummaries(_filter?: { tenant?: string }): Promise<Array<{ conversation: Conversation; runs: RunTally }>> {
+  listConversationSummaries(_filter?: Pick<ConversationFilter, 'tenant'>): Promise<Array<{ conversation: Conversation; runs: RunTally }>> {
     return Promise.reject(unsupported('listing conversations', 'list them with `baton ls --server URL`'));
   }
   setConversationOptions(_id: string, _options: ConversationOptions): Promise<void> {

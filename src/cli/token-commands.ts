@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { TokenSummary } from '../fleet/tokens.js';
 import type { GlobalOptions } from './context.js';
-import { openFleetStore } from './fleet-store.js';
+import { openServedStore } from './fleet-store.js';
 
 const time = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19));
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
@@ -23,7 +23,7 @@ export function registerTokenCommands(program: Command, globals: () => GlobalOpt
     .action(async (options: { tenant: string }) => {
       const { createToken, assertTenantName } = await import('../fleet/tokens.js');
       assertTenantName(options.tenant);
-      const { store } = await openFleetStore(globals(), 'token create');
+      const { store } = await openServedStore(globals(), 'token create');
       try {
         const created = await createToken(store, options.tenant);
         process.stderr.write(`created token ${created.id} for tenant ${created.tenant}; it is shown only now, store it as a secret:\n`);
@@ -41,7 +41,7 @@ export function registerTokenCommands(program: Command, globals: () => GlobalOpt
     .action(async (options: { tenant?: string; json?: boolean }) => {
       const { listTokens, assertTenantName } = await import('../fleet/tokens.js');
       if (options.tenant !== undefined) assertTenantName(options.tenant);
-      const { store } = await openFleetStore(globals(), 'token list');
+      const { store } = await openServedStore(globals(), 'token list');
       try {
         const tokens = await listTokens(store, options.tenant === undefined ? {} : { tenant: options.tenant });
         if (options.json) {
@@ -61,7 +61,7 @@ export function registerTokenCommands(program: Command, globals: () => GlobalOpt
     .argument('<token-id>', 'the id of the token (t_…), as `baton token list` shows it')
     .action(async (id: string) => {
       const { revokeToken } = await import('../fleet/tokens.js');
-      const { store } = await openFleetStore(globals(), 'token revoke');
+      const { store } = await openServedStore(globals(), 'token revoke');
       try {
         const { token: revoked, alreadyRevoked } = await revokeToken(store, id);
         process.stderr.write(

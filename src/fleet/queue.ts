@@ -9,6 +9,7 @@ import { BatonError, errorMessage } from '../errors.js';
 import { newRunId } from '../ids.js';
 import type { PostgresStore, QueueJob } from '../store/postgres.js';
 import type { Run } from '../store/store.js';
+import type { RunQueue } from './run-queue.js';
 
 /** The graphile-worker task that runs one queued baton run; its payload is `{ runId }`. */
 export const RUN_TASK = 'baton_run';
@@ -47,6 +48,11 @@ export async function enqueueRun(store: PostgresStore, input: { conversationId: 
   return store.queueRunWithJob({ conversationId: input.conversationId, runId, prompt: input.prompt }, runJob({ id: runId, conversationId: input.conversationId }), () =>
     new BatonError('CONVERSATION_NOT_FOUND', `no conversation ${input.conversationId}`, { hint: 'list conversations with GET /v1/conversations' }),
   );
+}
+
+/** The fleet's queue for `baton serve`: every queued run gets its job. */
+export function jobRunQueue(store: PostgresStore): RunQueue {
+  return { enqueue: (input) => enqueueRun(store, input) };
 }
 
 /**

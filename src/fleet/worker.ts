@@ -8,65 +8,21 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { run as runQueue, type JobHelpers, type Runner, type WorkerUtils } from 'graphile-worker';
-import type { BatonConfig } from '../config.js';
-import { BatonError, errorMessage, isBatonError } from '../errors.js';
-import { runQueuedRun, type RunResult } from '../run/runner.js';
-import { MODEL_KEY_VARIABLES } from '../run/model-access.js';
+import { errorMessage } from '../errors.js';
 import type { PostgresStore } from '../store/postgres.js';
-import type { Run, Store } from '../store/store.js';
+import type { Run } from '../store/store.js';
 import { handBackRun, migrateQueue, queueLogger, queueUtils, RUN_TASK, type RunJobPayload } from './queue.js';
-import type { SandboxMode } from '../sandbox/sandbox.js';
-import { assertCloneSource } from './clone-source.js';
-import { cloneWorkspace, createRunPlace } from './run-home.js';
-import { startModelProxy, type ModelProxy, type ModelProxyOptions, type RunGrant } from './model-proxy/proxy.js';
-import { assertTemplateHoldsNoKey, withoutModelKeys } from './model-proxy/upstreams.js';
+import { RunExecutor, type RunExecutorOptions } from './run-executor.js';
 
-export interface WorkerOptions {
+export interface WorkerOptions extends Omit<RunExecutorOptions, 'store' | 'host' | 'logPrefix' | 'log'> {
   store: PostgresStore;
   /** Names the worker in runs' `host` and in logs; default `<hostname>-<pid>`. */
   name?: string | undefined;
-  config: BatonConfig;
-  /** Runs, homes and working directories live under here. */
-  dataDir: string;
-  /** Parent of the per-run homes, if not under dataDir. */
-  homesDir?: string | undefined;
-  /** Copied into every fresh home first. */
-  homeTemplate?: string | undefined;
   /** Runs at once. */
   concurrency: number;
-  /** A conversation's lease, and how long a silent worker counts as alive. */
-  leaseMs: number;
   /** On stop, how long active runs may go on before they are interrupted and handed back. */
   drainMs: number;
-  /** The environment the CLIs inherit (HOME is replaced per run; in the sandbox only what it passes on). */
-  env?: NodeJS.ProcessEnv;
-  /** How each run is contained; bubblewrap unless the operator says otherwise. */
-  sandbox?: SandboxMode;
-  /** Variables the sandboxed CLIs get besides their own: names, or prefixes ending in `*`. */
-  passEnvironment?: string[];
-  /** Clone `workspace.git` paths and file:// URLs (paths on this machine). */
-  allowLocalClone?: boolean;
-  /** false (`--no-redact`): runs store their transcripts byte for byte, secrets included. */
-  redact?: boolean;
-  /**
-   * The model-API proxy (src/fleet/model-proxy/): each run's CLI gets the proxy's URL and a per-run token, never
-   * a model key. `false`: the runs inherit the worker's model keys as they are (every agent can read them).
-   */
-  modelProxy?: ModelProxyOptions | false;
   log?: (line: string) => void;
-}
-
-/**
- * The tenant's own secrets (`baton secret set --tenant T NAME`) as environment variables of its run, and only of
- * its runs: a conversation without a tenant (a local one) gets none. The sandbox passes exactly these names on.
- */
-export async function tenantSecretEnvironment(store: Pick<Store, 'tenantSecrets'>, tenant: string | undefined): Promise<Record<string, string>> {
-  return tenant === undefined ? {} : store.tenantSecrets(tenant);
-}
-
-/** Said to the agent when a run continues on another worker after its first worker shut down. */
-export function continuationPrompt(prompt: string): string {
-  return `[baton] Your previous turn was interrupted because the machine running you shut down; the conversation so far is above. Carry on with this request and finish it:\n\n${prompt}`;
 }
 
 export class FleetWorker {
@@ -79,24 +35,18 @@ export class FleetWorker {
   private readonly active = new Map<string, AbortController>();
   private stopping: Promise<void> | undefined;
   private readonly log: (line: string) => void;
-  private modelProxy: ModelProxy | undefined;
+  private readonly executor: RunExecutor;
 
   constructor(private readonly options: WorkerOptions) {
     this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
     this.name = options.name ?? `${hostname()}-${process.pid}`;
     this.id = `w_${this.name.replace(/[^A-Za-z0-9.-]/g, '-')}_${randomBytes(3).toString('hex')}`;
+    this.executor = new RunExecutor({ ...options, host: this.name, logPrefix: `worker ${this.id}`, log: this.log });
   }
 
   async start(): Promise<void> {
     const { store } = this.options;
-    if (this.options.modelProxy) {
-      const operatorKeys = this.operatorKeys();
-      if (this.options.homeTemplate) await assertTemplateHoldsNoKey(this.options.homeTemplate, operatorKeys);
-      this.modelProxy = await startModelProxy(this.options.modelProxy);
-      this.log(`worker: model proxy on ${this.modelProxy.url} (OpenAI → ${this.options.modelProxy.upstreams['openai-responses'].baseUrl.origin}, Anthropic → ${this.options.modelProxy.upstreams['anthropic-messages'].baseUrl.origin}); agents get per-run tokens${this.options.modelProxy.maxTokensPerRun === undefined ? '' : `, at most ${this.options.modelProxy.maxTokensPerRun} tokens a run`}`);
-    } else {
-      this.log('worker: no model proxy (--no-model-proxy): every agent can read the model keys of this worker\'s environment');
-    }
+    await this.executor.start();
     await migrateQueue(store);
     await store.fleetWorkers.register({ id: this.id, host: this.name, pid: process.pid, startedAt: Date.now() });
     this.utils = await queueUtils(store);
@@ -143,7 +93,7 @@ export class FleetWorker {
         clearInterval(this.heartbeat);
         await this.options.store.fleetWorkers.remove(this.id).catch(() => undefined);
         await this.utils?.release();
-        await this.modelProxy?.close();
+        await this.executor.close();
         this.log(`worker ${this.id}: stopped`);
       }
     })();
@@ -208,55 +158,13 @@ export class FleetWorker {
 
   private async execute(run: Run): Promise<void> {
     const { store } = this.options;
-    const conversation = await store.getConversation(run.conversationId);
-    if (!conversation) return;
-    const place = await createRunPlace({ dataDir: this.options.dataDir, homesDir: this.options.homesDir, homeTemplate: this.options.homeTemplate, runId: run.id, baseEnv: this.options.env ?? process.env });
     const controller = new AbortController();
     this.active.set(run.id, controller);
-    const source = conversation.options.workspace;
-    const sandbox = this.options.sandbox ?? 'bubblewrap';
-    this.log(`worker ${this.id}: run ${run.id} of ${conversation.id} (${conversation.harness}) started${sandbox === 'none' ? ' WITHOUT a sandbox (--sandbox none): its agent can read and write whatever this worker can' : ''}`);
-    let result: RunResult | undefined;
-    let grant: RunGrant | undefined;
+    let result;
     try {
-      let env = place.env;
-      if (this.modelProxy) {
-        grant = await this.modelProxy.grant({ runId: run.id, tenant: conversation.tenant });
-        env = withoutModelKeys(place.env, [...this.operatorKeys(), ...Object.values(grant.keys).map((key) => key.value)]);
-      }
-      if (source && 'git' in source && !conversation.sessionId) {
-        assertCloneSource(source.git, { allowLocal: this.options.allowLocalClone === true });
-        await cloneWorkspace(source, place.cwd);
-      }
-      const allSecrets = await tenantSecretEnvironment(store, conversation.tenant);
-      // Behind the proxy a tenant's own model keys are the proxy's to use (tenantKeysFromSecrets), never the agent's.
-      const secrets = this.modelProxy ? Object.fromEntries(Object.entries(allSecrets).filter(([name]) => !MODEL_KEY_VARIABLES.includes(name))) : allSecrets;
-      result = await runQueuedRun({
-        store,
-        runId: run.id,
-        cwd: place.cwd,
-        env: { ...env, ...secrets },
-        modelAccess: grant,
-        config: this.options.config,
-        signal: controller.signal,
-        leaseMs: this.options.leaseMs,
-        saveIntervalMs: Math.min(5_000, Math.floor(this.options.leaseMs / 3)),
-        eventFlushMs: 200,
-        host: this.name,
-        workspace: { enabled: !(source && 'enabled' in source && !source.enabled) },
-        // Every secret of the tenant is redacted, also the model keys the agent never sees.
-        redaction: { enabled: this.options.redact !== false, secrets: Object.entries(allSecrets).map(([name, value]) => ({ name, value })) },
-        sandbox: { mode: sandbox, homeIsRunOwn: true, passEnvironment: [...(this.options.passEnvironment ?? []), ...Object.keys(secrets)], warnUnconfined: sandbox === 'none' },
-        ...(run.handoffs > 0 && conversation.sessionId ? { prompt: continuationPrompt(run.prompt) } : {}),
-      });
-    } catch (error) {
-      if (isBatonError(error) && error.code === 'CONVERSATION_BUSY') throw error; // a local run holds it: retry later
-      await this.failUnstarted(run, error);
+      result = await this.executor.execute(run, controller.signal);
     } finally {
-      // The runner revokes it once the CLI exits; here too, for a run that failed before its CLI started.
-      grant?.revoke();
       this.active.delete(run.id);
-      await place.remove().catch((error: unknown) => this.log(`worker ${this.id}: cannot remove ${place.home}: ${errorMessage(error)}`));
     }
     if (!result) return;
     if (result.status === 'interrupted' && controller.signal.aborted && (await handBackRun(store, run))) {
@@ -264,22 +172,5 @@ export class FleetWorker {
       return;
     }
     this.log(`worker ${this.id}: run ${run.id} ${result.status}${result.error ? `: ${result.error}` : ''}`);
-  }
-
-  /** The operator's model keys the proxy holds: none of them may reach a run. */
-  private operatorKeys(): string[] {
-    const proxy = this.options.modelProxy;
-    if (!proxy) return [];
-    return Object.values(proxy.upstreams).flatMap((upstream) => (upstream.key ? [upstream.key.value] : []));
-  }
-
-  /** The runner records a run it started; a run that failed before that is recorded failed here. */
-  private async failUnstarted(run: Run, error: unknown): Promise<void> {
-    const message = error instanceof BatonError && error.hint ? `${error.message} (${error.hint})` : errorMessage(error);
-    this.log(`worker ${this.id}: run ${run.id} failed: ${message}`);
-    const current = await this.options.store.getRun(run.id);
-    if (current?.status !== 'queued') return;
-    await this.options.store.appendRunEvents(run.id, [{ at: Date.now(), type: 'error', data: { message } }]);
-    await this.options.store.finishRun(run.id, { status: 'failed', exitCode: undefined, error: message });
   }
 }

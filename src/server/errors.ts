@@ -12,7 +12,7 @@ import type { ApiEnv } from './auth.js';
 /** An error the API reports as is: status, code and message for the client. */
 export class ApiError extends Error {
   constructor(
-    readonly status: 400 | 401 | 404 | 409 | 413 | 422 | 500 | 503,
+    readonly status: 400 | 401 | 404 | 409 | 413 | 421 | 422 | 500 | 503,
     readonly code: string,
     message: string,
     readonly hint?: string,

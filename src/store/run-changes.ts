@@ -7,10 +7,11 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import { RUN_CHANGES_CHANNEL } from './postgres.js';
+import type { RunChangeFeed } from './change-feed.js';
 
 const RECONNECT_MS = 2_000;
 
-export class RunChanges {
+export class RunChanges implements RunChangeFeed {
   private readonly emitter = new EventEmitter();
   private client: pg.Client | undefined;
   private closed = false;

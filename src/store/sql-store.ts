@@ -19,6 +19,7 @@ import { ObjectBodies } from './sql/object-bodies.js';
 import { SqlConversations } from './sql/conversations.js';
 import { importConversation } from './sql/import.js';
 import { SqlRunEvents } from './sql/run-events.js';
+import { SqlLocalQueue } from './sql/local-queue.js';
 import { SqlRuns } from './sql/runs.js';
 import { SqlTenantSecrets } from './sql/tenant-secrets.js';
 import { SqlTranscripts, type StoredVersionEnd } from './sql/transcripts.js';
@@ -58,6 +59,8 @@ export class SqlStore implements Store {
   protected readonly secrets: SqlTenantSecrets;
   /** The API tokens of `baton serve` (src/fleet/tokens.ts keeps the rules). */
   readonly tokens: ApiTokenStore;
+  /** The queue of `baton serve`'s in-process worker on this machine (src/fleet/local-worker.ts). */
+  readonly localQueue: SqlLocalQueue;
 
   constructor(
     /** For the store's own modules (and tests): every other module asks through the methods. */
@@ -77,6 +80,7 @@ export class SqlStore implements Store {
     this.workspaceSnapshots = new SqlWorkspaceSnapshots(this.context);
     this.secrets = new SqlTenantSecrets(this.context);
     this.tokens = new SqlApiTokens(db);
+    this.localQueue = new SqlLocalQueue(db, this.runs);
   }
 
   /** Whether the store is encrypted, and the id of its master key. */
@@ -103,7 +107,7 @@ export class SqlStore implements Store {
     return this.conversations.list(filter);
   }
 
-  listConversationSummaries(filter: { tenant?: string } = {}): Promise<Array<{ conversation: Conversation; runs: RunTally }>> {
+  listConversationSummaries(filter: Pick<ConversationFilter, 'tenant'> = {}): Promise<Array<{ conversation: Conversation; runs: RunTally }>> {
     return this.conversations.listSummaries(filter);
   }
 

@@ -64,7 +64,8 @@ export interface AdoptionOrigin {
 
 /** Which conversations a listing returns; every field given must match. */
 export interface ConversationFilter {
-  tenant?: string | undefined;
+  /** A tenant's conversations; null: only those without a tenant (this machine's own, e.g. `baton run`'s). */
+  tenant?: string | null | undefined;
   /** The conversations holding this CLI session (an adopted one, one baton started, and their forks). */
   session?: { harness: HarnessId; sessionId: string } | undefined;
 }
@@ -267,7 +268,7 @@ export interface Store {
   /** Newest activity first; with `tenant`, only that tenant's conversations; with `session`, those holding that session. */
   listConversations(filter?: ConversationFilter): Promise<Conversation[]>;
   /** listConversations with each conversation's run tally, in one query (for lists that show a status). */
-  listConversationSummaries(filter?: { tenant?: string }): Promise<Array<{ conversation: Conversation; runs: RunTally }>>;
+  listConversationSummaries(filter?: Pick<ConversationFilter, 'tenant'>): Promise<Array<{ conversation: Conversation; runs: RunTally }>>;
   /** Removes the conversation with its runs, events, transcript and snapshots; CONVERSATION_BUSY while a run holds its lease. */
   deleteConversation(id: string): Promise<void>;
   /** Replaces what every later run of the conversation launches with (a resume that changed its agent setup). */

@@ -63,7 +63,7 @@ export interface Fleet {
   cleanup(): Promise<void>;
 }
 
-function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): FleetProcess {
+export function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): FleetProcess {
   const child = spawn(process.execPath, [BATON, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -7,7 +7,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { isFinishedRunStatus } from '../../src/model/run-status';
 import { splitTurns, turnsOfRuns, type ViewItem } from '../../src/transcript/view';
-import { api, ApiError, clockTime, downloadExport, followRun, forkAtTurn, type Conversation, type LiveEvent, type Run, type Transcript, type Usage } from './api';
+import { api, ApiError, clockTime, session, downloadExport, followRun, forkAtTurn, type Conversation, type LiveEvent, type Run, type Transcript, type Usage } from './api';
 import { Item } from './Items';
 import { Markdown } from './Markdown';
 import { navigate } from './router';
@@ -67,7 +67,9 @@ const RUN_KIND_LABELS: Partial<Record<string, string>> = {
 function OpenLocally({ conversationId }: { conversationId: string }) {
   const [shown, setShown] = useState(false);
   const [copied, setCopied] = useState(false);
-  const command = `baton open --server ${window.location.origin} ${conversationId}`;
+  // On this machine's own `baton serve` the terminal shares its store: no server, no token.
+  const local = session.isMachineOwner();
+  const command = local ? `baton open ${conversationId}` : `baton open --server ${window.location.origin} ${conversationId}`;
   const copy = async (): Promise<void> => {
     try {
       await navigator.clipboard.writeText(command);
@@ -83,7 +85,7 @@ function OpenLocally({ conversationId }: { conversationId: string }) {
       </button>
       {shown && (
         <div className="open-locally-panel" data-testid="open-locally-command">
-          <p className="muted small">Continue in the agent CLI's own UI on your machine (with BATON_TOKEN set):</p>
+          <p className="muted small">{local ? "Continue in the agent CLI's own UI, in a terminal on this machine:" : "Continue in the agent CLI's own UI on your machine (with BATON_TOKEN set):"}</p>
           <code>{command}</code>
           <button type="button" className="button small" onClick={() => void copy()}>
             {copied ? 'Copied' : 'Copy'}

@@ -2,9 +2,9 @@
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, session } from './api';
 
-export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
+export function SignIn({ onSignedIn, notice }: { onSignedIn: () => void; notice?: string | undefined }) {
   const [token, setToken] = useState('');
-  const [error, setError] = useState<string | undefined>();
+  const [error, setError] = useState<string | undefined>(notice);
   const [busy, setBusy] = useState(false);
 
   const submit = async (event: FormEvent): Promise<void> => {
@@ -30,7 +30,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
     <div className="signin">
       <form className="card" onSubmit={submit}>
         <h1>baton</h1>
-        <p className="muted">Sign in with your tenant's API token. It is kept in this browser tab only.</p>
+        <p className="muted">Sign in with your tenant's API token. It is kept in this browser tab only. On your own machine, open the sign-in link `baton serve` printed instead.</p>
         <label htmlFor="token">API token</label>
         <input id="token" data-testid="token" type="password" autoComplete="off" value={token} onChange={(event) => setToken(event.target.value)} placeholder="baton_…" required />
         {error && (

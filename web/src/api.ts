@@ -15,6 +15,8 @@ export const session = {
   token: (): string | undefined => sessionStorage.getItem(TOKEN_KEY) ?? undefined,
   signIn: (token: string): void => sessionStorage.setItem(TOKEN_KEY, token),
   signOut: (): void => sessionStorage.removeItem(TOKEN_KEY),
+  /** Signed in with a local `baton serve`'s sign-in URL (its session tokens say so): the store is this machine's own. */
+  isMachineOwner: (): boolean => sessionStorage.getItem(TOKEN_KEY)?.startsWith('baton_local_') === true,
 };
 
 export interface ConversationSummary {
@@ -124,6 +126,17 @@ function errorFrom(status: number, body: unknown): ApiError {
 
 async function failure(response: Response): Promise<ApiError> {
   return errorFrom(response.status, await response.json().catch(() => undefined));
+}
+
+/**
+ * Redeems the one-time code of a local `baton serve`'s sign-in URL (`#sign-in=CODE`) for this tab's session
+ * token; the code is spent either way.
+ */
+export async function redeemSignInCode(code: string): Promise<void> {
+  const response = await fetch('/sign-in', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+  if (!response.ok) throw await failure(response);
+  const { token } = (await response.json()) as { token: string };
+  session.signIn(token);
 }
 
 export async function api<T>(method: string, path: string, body?: unknown, token = session.token()): Promise<T> {

@@ -3,13 +3,13 @@ import { checkSetup, redactSetup } from '../../run/agent-setup.js';
 import { agentSetupOf } from '../../model/agent-setup.js';
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { assertCloneSource } from '../../fleet/clone-source.js';
-import { enqueueRun } from '../../fleet/queue.js';
+import type { RunQueue } from '../../fleet/run-queue.js';
 import { getHarness } from '../../harness/registry.js';
 import { newConversationId } from '../../ids.js';
 import { createRedactor } from '../../redact/redactor.js';
 import { titleFrom } from '../../run/runner.js';
 import { tallyRuns } from '../../store/conversation-status.js';
-import type { PostgresStore } from '../../store/postgres.js';
+import type { SqlStore } from '../../store/sql-store.js';
 import type { Conversation, ConversationOptions } from '../../store/store.js';
 import { sumUsage } from '../../store/store.js';
 import { ownConversation, security, type ApiEnv } from '../auth.js';
@@ -17,8 +17,8 @@ import { conversationJson, errors, json, runJson } from '../responses.js';
 import { forkConversation } from '../../run/fork-conversation.js';
 import { Accepted, ConversationDetail, ConversationList, ErrorBody, FollowupBody, ForkBody, ForkCreated, IdParam, ListQuery, NewConversationBody } from '../schemas.js';
 
-export function conversationRoutes(app: OpenAPIHono<ApiEnv>, options: { store: PostgresStore; allowLocalClone?: boolean | undefined }): void {
-  const { store } = options;
+export function conversationRoutes(app: OpenAPIHono<ApiEnv>, options: { store: SqlStore; queue: RunQueue; allowLocalClone?: boolean | undefined }): void {
+  const { store, queue } = options;
   // Credential shapes only: the server knows no run's environment.
   const redactor = createRedactor([]);
 
@@ -45,10 +45,10 @@ export function conversationRoutes(app: OpenAPIHono<ApiEnv>, options: { store: P
         harness: harness.id,
         title: await redactor.redactText(titleFrom(body.prompt)),
         cwd: '',
-        tenant: c.get('tenant'),
+        tenant: c.get('tenant') ?? undefined,
         options: conversationOptions,
       });
-      const run = await enqueueRun(store, { conversationId: conversation.id, prompt: await redactor.redactText(body.prompt) });
+      const run = await queue.enqueue({ conversationId: conversation.id, prompt: await redactor.redactText(body.prompt) });
       return c.json({ conversationId: conversation.id, runId: run.id }, 202);
     },
   );
@@ -64,7 +64,7 @@ export function conversationRoutes(app: OpenAPIHono<ApiEnv>, options: { store: P
     }),
     async (c) => {
       const conversation = await ownConversation(store, c, c.req.valid('param').id);
-      const run = await enqueueRun(store, { conversationId: conversation.id, prompt: await redactor.redactText(c.req.valid('json').prompt) });
+      const run = await queue.enqueue({ conversationId: conversation.id, prompt: await redactor.redactText(c.req.valid('json').prompt) });
       return c.json({ conversationId: conversation.id, runId: run.id }, 202);
     },
   );
@@ -88,7 +88,7 @@ export function conversationRoutes(app: OpenAPIHono<ApiEnv>, options: { store: P
       const conversation = await ownConversation(store, c, c.req.valid('param').id);
       const body = c.req.valid('json');
       const forked = await forkConversation(store, conversation.id, { turn: body.turn, runId: body.runId });
-      const run = body.prompt === undefined ? undefined : await enqueueRun(store, { conversationId: forked.conversation.id, prompt: await redactor.redactText(body.prompt) });
+      const run = body.prompt === undefined ? undefined : await queue.enqueue({ conversationId: forked.conversation.id, prompt: await redactor.redactText(body.prompt) });
       const runs = await store.listRuns(forked.conversation.id);
       return c.json({ conversation: { ...conversationJson(forked.conversation, tallyRuns(runs)), runs: runs.length }, turn: forked.turn, turns: forked.turns, workspaceRunId: forked.workspaceRunId ?? null, runId: run?.id ?? null }, 201);
     },

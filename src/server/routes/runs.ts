@@ -2,15 +2,15 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { isFinishedRunStatus } from '../../model/run-status.js';
-import type { PostgresStore } from '../../store/postgres.js';
+import type { SqlStore } from '../../store/sql-store.js';
 import type { StoredRunEvent } from '../../store/store.js';
 import { ownRun, security, type ApiEnv } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { errors, iso, json, runJson } from '../responses.js';
-import type { RunChanges } from '../../store/run-changes.js';
+import type { RunChangeFeed } from '../../store/change-feed.js';
 import { IdParam, RunBody } from '../schemas.js';
 
-export function runRoutes(app: OpenAPIHono<ApiEnv>, options: { store: PostgresStore; changes: RunChanges }): void {
+export function runRoutes(app: OpenAPIHono<ApiEnv>, options: { store: SqlStore; changes: RunChangeFeed }): void {
   const { store, changes } = options;
 
   app.openapi(

@@ -15,7 +15,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import type { Context } from 'hono';
-import type { PostgresStore } from '../../store/postgres.js';
+import type { SqlStore } from '../../store/sql-store.js';
 import type { Conversation, Run, StoredTranscript, StoredWorkspaceSnapshot } from '../../store/store.js';
 import { ownConversation, ownRun, security, type ApiEnv } from '../auth.js';
 import { ApiError } from '../errors.js';
@@ -24,7 +24,7 @@ import { ErrorBody, IdParam } from '../schemas.js';
 import { SessionConversationsQuery, StoreCreateAdoptedConversationBody, CompactBody, count, Cursor, EventsBody, FinishBody, LeaseBody, SnapshotBody, SnapshotQuery, StoreStartRunBody, StoreValue, TranscriptAppendBody } from '../store-api-schemas.js';
 import { STORE_API_MAX_BODY_BYTES } from '../store-api-limits.js';
 
-export function storeApiRoutes(app: OpenAPIHono<ApiEnv>, store: PostgresStore): void {
+export function storeApiRoutes(app: OpenAPIHono<ApiEnv>, store: SqlStore): void {
   // Transcripts and snapshots are larger than other bodies: app.ts leaves /v1/store/* to this limit.
   app.use(
     '/v1/store/*',
@@ -77,7 +77,7 @@ export function storeApiRoutes(app: OpenAPIHono<ApiEnv>, store: PostgresStore): 
       // Trusted, as a conversation a worker or `baton open --server` made: the tenant uploads its own session and
       // workspace, the same power as sending a prompt to its own sandboxed worker. Nobody else's files are in it
       // (untrusted is for an import, whose workspace nobody here saw being made), and it is confined to the tenant.
-      const created = await store.createConversation({ id: body.id, harness: body.harness, title: body.title, cwd: body.cwd, tenant: c.get('tenant'), adoptedFrom: body.adoptedFrom }).catch(async (failure: unknown) => {
+      const created = await store.createConversation({ id: body.id, harness: body.harness, title: body.title, cwd: body.cwd, tenant: c.get('tenant') ?? undefined, adoptedFrom: body.adoptedFrom }).catch(async (failure: unknown) => {
         // Created by another request meanwhile: the same answer as above, not a server error.
         if (await store.getConversation(body.id)) throw taken();
         throw failure;
@@ -231,7 +231,7 @@ export function storeApiRoutes(app: OpenAPIHono<ApiEnv>, store: PostgresStore): 
     }),
     async (c) => {
       const run = await runningInteractiveRun(c, c.req.valid('param').id);
-      // PostgresStore announces them: every `baton serve` streaming this run wakes up (run-changes.ts).
+      // SqlStore announces them: every `baton serve` streaming this run wakes up (run-changes.ts).
       await store.appendRunEvents(run.id, c.req.valid('json').events);
       return c.body(null, 204);
     },

@@ -2,13 +2,13 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { getHarness } from '../../harness/registry.js';
 import { exportConversation } from '../../store/export-file.js';
-import type { PostgresStore } from '../../store/postgres.js';
+import type { SqlStore } from '../../store/sql-store.js';
 import { ownConversation, security, type ApiEnv } from '../auth.js';
 import { RawTranscripts } from '../raw-transcripts.js';
 import { errors, json } from '../responses.js';
 import { IdParam, RawTranscriptBody, TranscriptBody } from '../schemas.js';
 
-export function transcriptRoutes(app: OpenAPIHono<ApiEnv>, store: PostgresStore): void {
+export function transcriptRoutes(app: OpenAPIHono<ApiEnv>, store: SqlStore): void {
   const rawTranscripts = new RawTranscripts(store);
 
   app.openapi(

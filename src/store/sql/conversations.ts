@@ -65,7 +65,8 @@ export class SqlConversations {
   async list(filter: ConversationFilter = {}): Promise<Conversation[]> {
     const { db } = this.context;
     let query = db.selectFrom('conversations').selectAll();
-    if (filter.tenant !== undefined) query = query.where('tenant', '=', filter.tenant);
+    if (filter.tenant === null) query = query.where('tenant', 'is', null);
+    else if (filter.tenant !== undefined) query = query.where('tenant', '=', filter.tenant);
     // The session id is never sealed: it is what `baton adopt` looks a session up by.
     if (filter.session !== undefined) query = query.where('harness', '=', filter.session.harness).where('session_id', '=', filter.session.sessionId);
     const rows = await query.orderBy('updated_at', 'desc').orderBy('id', 'desc').execute();
@@ -73,7 +74,7 @@ export class SqlConversations {
     return rows.map((row) => toConversation(row, cipherOf(row.id)));
   }
 
-  async listSummaries(filter: { tenant?: string } = {}): Promise<Array<{ conversation: Conversation; runs: RunTally }>> {
+  async listSummaries(filter: Pick<ConversationFilter, 'tenant'> = {}): Promise<Array<{ conversation: Conversation; runs: RunTally }>> {
     const { db } = this.context;
     let query = db
       .selectFrom('conversations')
@@ -88,7 +89,8 @@ export class SqlConversations {
           .as('queued_count'),
         eb.selectFrom('runs').select('runs.status').whereRef('runs.conversation_id', '=', 'conversations.id').orderBy('runs.sequence', 'desc').limit(1).as('last_status'),
       ]);
-    if (filter.tenant !== undefined) query = query.where('conversations.tenant', '=', filter.tenant);
+    if (filter.tenant === null) query = query.where('conversations.tenant', 'is', null);
+    else if (filter.tenant !== undefined) query = query.where('conversations.tenant', '=', filter.tenant);
     const rows = await query.orderBy('conversations.updated_at', 'desc').orderBy('conversations.id', 'desc').execute();
     const cipherOf = await this.context.ciphersOf(db, rows.map((row) => row.id));
     return rows.map(({ run_count, queued_count, last_status, ...row }) => ({
