@@ -250,7 +250,7 @@ describe('postgres store', () => {
 
         const client = await raw(empty.url);
         const names = (await client.query<{ name: string }>('SELECT name FROM baton_migrations ORDER BY name')).rows.map((row) => row.name);
-        expect(names).toEqual(['0001_initial', '0002_workspace_snapshots', '0003_fleet', '0004_forks', '0005_trust', '0006_token_revocation', '0007_redaction', '0008_run_usage', '0009_encryption', '0010_adoption']);
+        expect(names).toEqual(['0001_initial', '0002_workspace_snapshots', '0003_fleet', '0004_forks', '0005_trust', '0006_token_revocation', '0007_redaction', '0008_run_usage', '0009_encryption', '0010_adoption', '0011_object_bodies']);
         // The PostgreSQL column types of the migration dialect.
         const columns = await client.query<{ table_name: string; column_name: string; data_type: string; column_default: string | null }>(
           `SELECT table_name, column_name, data_type, column_default FROM information_schema.columns

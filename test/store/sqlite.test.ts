@@ -214,7 +214,7 @@ describe('sqlite store', () => {
 
       const raw = rawConnection();
       const migrations = raw.prepare('SELECT name FROM baton_migrations ORDER BY name').all() as Array<{ name: string }>;
-      expect(migrations.map((row) => row.name)).toEqual(['0001_initial', '0002_workspace_snapshots', '0003_fleet', '0004_forks', '0005_trust', '0006_token_revocation', '0007_redaction', '0008_run_usage', '0009_encryption', '0010_adoption']);
+      expect(migrations.map((row) => row.name)).toEqual(['0001_initial', '0002_workspace_snapshots', '0003_fleet', '0004_forks', '0005_trust', '0006_token_revocation', '0007_redaction', '0008_run_usage', '0009_encryption', '0010_adoption', '0011_object_bodies']);
 
       const again = await openStore();
       expect((await again.getConversation(conversationId))?.title).toBe('kept');
