@@ -269,7 +269,7 @@ describe('postgres store', () => {
         const again = await openStore(empty.url);
         expect((await again.getConversation(conversationId))?.title).toBe('kept');
         expect((await again.loadTranscript(conversationId))?.files[0]?.cursor).toEqual(cursor);
-        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(10);
+        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(11);
       } finally {
         for (const handle of toClose.splice(0).reverse()) await ('end' in handle ? handle.end() : handle.close());
         await cluster().dropDatabase(empty.name);
@@ -283,7 +283,7 @@ describe('postgres store', () => {
         for (const store of stores) toClose.push(store);
         expect(await stores[0]!.listConversations()).toEqual([]);
         const client = await raw(empty.url);
-        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(10);
+        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(11);
       } finally {
         for (const handle of toClose.splice(0).reverse()) await ('end' in handle ? handle.end() : handle.close());
         await cluster().dropDatabase(empty.name);

@@ -219,7 +219,7 @@ describe('sqlite store', () => {
       const again = await openStore();
       expect((await again.getConversation(conversationId))?.title).toBe('kept');
       expect((await again.loadTranscript(conversationId))?.files[0]?.cursor).toEqual(cursor);
-      expect((raw.prepare('SELECT count(*) AS n FROM baton_migrations').get() as { n: number }).n).toBe(10); // re-opening applied nothing twice
+      expect((raw.prepare('SELECT count(*) AS n FROM baton_migrations').get() as { n: number }).n).toBe(11); // re-opening applied nothing twice
     });
 
     it('creates the store file, its -wal and -shm 0600 and its directories 0700, even with umask 000', async () => {
