@@ -81,6 +81,28 @@ export function applyGeminiRecord(session: GeminiSession, record: unknown): void
   } else if (session.meta === undefined && typeof record.sessionId === 'string') session.meta = record;
 }
 
+/**
+ * The session's metadata record (what readGeminiSession returns as `meta`) without reading past it: the first
+ * line, in the files the CLI writes, so a rehydrate need not parse a 50 MB session to name its file.
+ */
+export function readGeminiMetaRecord(content: Buffer): Record<string, unknown> | undefined {
+  for (let start = 0; start < content.length; ) {
+    const newline = content.indexOf(0x0a, start);
+    const end = newline === -1 ? content.length : newline;
+    const line = content.subarray(start, end).toString('utf8');
+    start = end + 1;
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (!isRecord(record) || isRecord(record.$set) || typeof record.$rewindTo === 'string' || isMessage(record)) continue;
+    if (typeof record.sessionId === 'string') return record;
+  }
+  return undefined;
+}
+
 /** Text the CLI adds to user turns itself: the session context and hook output. */
 const CONTEXT_TEXT = /^\s*<(session_context|hook_context)>/;
 
@@ -270,7 +292,7 @@ export async function rehydrateGeminiSession(envelope: Envelope, home: string, r
       hint: `remove the stale ones (${existing.map((file) => relative(home, file.path)).join(', ')}) or resume with a fresh ${GEMINI_HOME_VARIABLE}`,
     });
   }
-  const startTime = readGeminiSession(main.content).meta?.startTime;
+  const startTime = readGeminiMetaRecord(main.content)?.startTime;
   const target = existing[0]?.path ?? join(directory, sessionFileName(envelope.sessionId, typeof startTime === 'string' ? startTime : envelope.meta.sessionStartedAt));
   if (!target.startsWith(geminiStateDirectory(home) + sep)) {
     throw new BatonError('TRANSCRIPT_CORRUPT', `refusing to write outside ${geminiStateDirectory(home)}`, { hint: 're-import the conversation' });
