@@ -363,6 +363,7 @@ export class SqlTranscripts {
       }
       const { content, hash } = await this.decodeVersion(conversationId, versionId, version.file_key, wanted, offsets, cipher);
       const byteLength = content.length;
+      const verifiedHash = { of: content, state: hash.copy() };
       const sha256 = hash.digest('hex');
       const lineCount = countLines(content);
       if (cipher.digest(sha256) !== version.sha256 || byteLength !== num(version.byte_length) || lineCount !== num(version.line_count)) {
@@ -371,7 +372,10 @@ export class SqlTranscripts {
       if (version.file_key === 'main' && version.meta) {
         meta = JSON.parse(cipher.openText(metaIdentity(conversationId, versionId), version.meta, `session metadata of conversation ${conversationId}`)) as SessionMeta;
       }
-      files.push({ key: version.file_key, content, lineCount, sha256, cursor: { versionId, lineCount, byteLength, sha256 } });
+      const file: StoredTranscriptFile = { key: version.file_key, content, lineCount, sha256, cursor: { versionId, lineCount, byteLength, sha256 } };
+      // Not enumerable: a copy, JSON or a comparison of loaded files sees only the transcript.
+      Object.defineProperty(file, 'verifiedHash', { value: verifiedHash, enumerable: false });
+      files.push(file);
     }
     return { conversationId, meta, files };
   }
