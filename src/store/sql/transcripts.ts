@@ -262,7 +262,7 @@ export class SqlTranscripts {
             .read(Buffer.from(chunk.data))
             .then((data) => {
               const body = openBody(cipher, chunk.codec, data, chunkIdentity(conversationId, versionId, offsets.get(chunk.sequence)!, num(chunk.byte_length)));
-              return body ? decodeChunkAsync(body) : undefined;
+              return body ? decodeChunkAsync(body, num(chunk.byte_length)) : undefined;
             })
             .catch(() => undefined);
           // A damaged chunk is left for loadTranscript to report, never merged away.
