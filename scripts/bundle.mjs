@@ -17,9 +17,8 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // graphile-worker loads its presets and plugins at run time; only the fleet commands load it. zstd-napi is a
-  // native addon (src/store/chunk-codec.ts loads it with createRequire on first use).
-  external: ['better-sqlite3', 'graphile-worker', 'zstd-napi'],
+  // graphile-worker loads its presets and plugins at run time; only the fleet commands load it.
+  external: ['better-sqlite3', 'graphile-worker'],
   sourcemap: 'linked',
   logLevel: 'warning',
   // Bundled CommonJS dependencies call require(); give the ES module one.
