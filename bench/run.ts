@@ -113,10 +113,10 @@ function storageRows(harness: string, storage: StorageResult[], incremental: Inc
     sizeRow(`  of it ${chores.join(' + ')} (the CLI, ms); baton's part vs cp`, storage.map((s, index) => `${chores.map((name) => ms(s.resumeChores[name]!.median)).join(' + ')}; ${times(own[index]!)}`), '≤ 1.5× cp', own.map((r) => r <= 1.5));
   } else sizeRow(`${harness}: resume (load+verify+rehydrate) vs cp`, all(resumeCell), '≤ 1.5× cp', resumeRatio.map((r) => r <= 1.5));
   sizeRow('  ms: load, rehydrate; fs.copyFile', all((s) => `${ms(s.load.median)}, ${s.rehydrate ? ms(s.rehydrate.median) : '(= resume)'}; ${ms(s.copyFile.median)}`));
-  sizeRow('  load: read, decode [sync|whole], sha, concat, lines; rest', all((s) => {
+  sizeRow('  load: read, decode [as brotli q4+join], sha, lines; rest', all((s) => {
     const p = s.loadParts;
-    const rest = s.load.median - [p.read, p.decode, p.sha256, p.concat, p.lines].reduce((total, x) => total + x.median, 0);
-    return `${ms(p.read.median)}, ${ms(p.decode.median)} [${ms(p.decodeSync.median)}|${ms(p.decodeWholeOutput.median)}], ${[p.sha256, p.concat, p.lines].map((x) => ms(x.median)).join(', ')}; +${ms(Math.max(0, rest))}`;
+    const rest = s.load.median - [p.read, p.decode, p.sha256, p.lines].reduce((total, x) => total + x.median, 0);
+    return `${ms(p.read.median)}, ${ms(p.decode.median)} [${ms(p.decodeBrotli.median)}], ${[p.sha256, p.lines].map((x) => ms(x.median)).join(', ')}; +${ms(Math.max(0, rest))}`;
   }));
   const stepNames = Object.keys(storage[0]?.rehydrateParts ?? {});
   sizeRow(`  rehydrate: ${stepNames.join(', ')}`, all((s) => stepNames.map((name) => ms(s.rehydrateParts[name]!.median)).join(', ')));
@@ -232,10 +232,10 @@ async function main(): Promise<void> {
       const tenMb = synthesiseRollout(10 * MB, { seed: 10 });
       const codecs = benchCodecs(tenMb.content, quick ? 1 : 2);
       results.codecs = codecs;
-      row('codecs, codex 10 MB: ratio (10-line deltas)', codecs.map((codec) => `${codec.codec.replace('brotli ', 'br ')} ${codec.ratio.toFixed(3)} (${codec.deltaRatio.toFixed(3)}) ${codec.compressMBps.toFixed(0)} MB/s`).join(', '));
+      row('codecs, codex 10 MB: ratio (10-line deltas) MB/s in|out', codecs.map((codec) => `${codec.codec.replace('brotli ', 'br ')} ${codec.ratio.toFixed(3)} (${codec.deltaRatio.toFixed(3)}) ${codec.compressMBps.toFixed(0)}|${codec.decompressMBps.toFixed(0)}`).join(', '));
       const reasoningRatio = chunkRatio(synthesiseRollout(10 * MB, { seed: 11, reasoning: true }).content);
       results.reasoningRatio = reasoningRatio;
-      row('stored/raw, codex 10 MB with encrypted reasoning', `${reasoningRatio.toFixed(3)} (brotli q4, one chunk)`);
+      row('stored/raw, codex 10 MB with encrypted reasoning', `${reasoningRatio.toFixed(3)} (zstd 3, one chunk)`);
     }
 
     if (!args.has('--skip-redaction') && !onlyObjectStorage) {

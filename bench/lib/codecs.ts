@@ -1,9 +1,11 @@
 /**
- * Codec choice: brotli quality 4 (what src/store/chunk-codec.ts uses) against gzip -6 and brotli 5/6, on a
- * whole rollout and on the 10-line deltas that periodic saves store, each chunk compressed on its own.
+ * Codec choice: zstd level 3 (what src/store/chunk-codec.ts writes) against brotli q4 (what it wrote before, and
+ * still reads), gzip -6, brotli 5/6 and zstd 6, on a whole rollout and on the 10-line deltas that periodic saves
+ * store, each chunk compressed on its own.
  */
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
-import { encodeChunk } from '../../src/store/chunk-codec.js';
+import { decodeChunk, encodeChunk } from '../../src/store/chunk-codec.js';
+import { zstdForBench } from './zstd.js';
 import { MB, median, round } from './stats.js';
 
 export interface CodecResult {
@@ -30,11 +32,19 @@ const brotli = (quality: number): Codec => ({
   decompress: (bytes) => brotliDecompressSync(bytes),
 });
 
+const zstd = (level: number): Codec => ({
+  name: `zstd ${level}`,
+  compress: (bytes) => zstdForBench().compress(bytes, level),
+  decompress: (bytes) => decodeChunk({ codec: 'zstd', data: bytes }),
+});
+
 export const CODECS: Codec[] = [
+  zstd(3),
   brotli(4),
   { name: 'gzip -6', compress: (bytes) => gzipSync(bytes, { level: 6 }), decompress: (bytes) => gunzipSync(bytes) },
   brotli(5),
   brotli(6),
+  zstd(6),
 ];
 
 export function splitDeltas(content: Buffer, linesPerDelta: number): Buffer[] {
@@ -86,7 +96,7 @@ export function benchCodecs(content: Buffer, reps: number): CodecResult[] {
   return results;
 }
 
-/** stored/raw with baton's own chunk encoder (brotli q4, or raw when that is smaller). */
+/** stored/raw with baton's own chunk encoder (zstd 3, or raw when that is smaller). */
 export function chunkRatio(content: Buffer): number {
   return round(encodeChunk(content).data.length / content.length, 4);
 }

@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repairInterruptedToolUse, rehydrateClaudeSession } from '../../src/harness/claude/transcript.js';
 import { rehydrateRollout } from '../../src/harness/codex/transcript.js';
-import { readGeminiSession, rehydrateGeminiSession } from '../../src/harness/gemini/transcript.js';
+import { readGeminiMetaRecord, readGeminiSession, rehydrateGeminiSession } from '../../src/harness/gemini/transcript.js';
 import type { HarnessContext } from '../../src/harness/harness.js';
 import type { HarnessId } from '../../src/harness/ids.js';
 import { bundledOpencode, resolveOpencode } from '../../src/harness/opencode/cli.js';
@@ -192,8 +192,8 @@ const BENCHES: Record<HarnessId, HarnessBench> = {
       return lines(session, (count) => nextLines(session.synth, count));
     },
     rehydrate: async (envelope, context) => firstPath(await rehydrateGeminiSession(envelope, context.home, context.cwd)),
-    // rehydrateGeminiSession reads the whole session (readGeminiSession) for the start time of its file name.
-    rehydrateSteps: { 'readGeminiSession (all lines)': (bytes) => readGeminiSession(bytes) },
+    // rehydrateGeminiSession reads the metadata line for the start time of its file name; it read every line before.
+    rehydrateSteps: { 'meta line': (bytes) => readGeminiMetaRecord(bytes), 'all lines (before)': (bytes) => readGeminiSession(bytes) },
   },
   opencode: {
     synthesise: (bytes, seed) => {

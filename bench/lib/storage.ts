@@ -10,12 +10,12 @@ import { createHash } from 'node:crypto';
 import { appendFile, copyFile, mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { brotliDecompress, brotliDecompressSync } from 'node:zlib';
+import { brotliDecompress } from 'node:zlib';
 import Sqlite from 'better-sqlite3';
 import { writePrivateFileAtomic } from '../../src/fs/private-files.js';
 import { newConversationId, newRunId } from '../../src/ids.js';
 import { TranscriptSaver } from '../../src/run/saver.js';
-import { decodeChunkAsync, isChunkCodec } from '../../src/store/chunk-codec.js';
+import { decodeChunk, decodeChunkInto, encodeChunk, isChunkCodec } from '../../src/store/chunk-codec.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store, StoredTranscript } from '../../src/store/store.js';
 import type { Envelope } from '../../src/transcript/envelope.js';
@@ -41,11 +41,11 @@ export interface StorageResult {
   load: Samples;
   /**
    * Where load time goes, each step alone on the stored chunks, as loadTranscript does it: read the blobs, decode
-   * them in parallel with zlib's async brotli (`decode`), hash, concatenate, count lines. For comparison, two
-   * other ways to decode the same chunks: one after the other with brotliDecompressSync (`decodeSync`), and in
-   * parallel with an output chunkSize of the whole chunk instead of zlib's default 16 KB (`decodeWholeOutput`).
+   * them in order into one buffer (`decode`), hash, count lines. For comparison, the same pieces compressed with
+   * brotli q4 (what baton wrote before zstd) decoded the way it loaded them: in parallel on the thread pool, with an
+   * output chunkSize of the whole chunk, then joined (`decodeBrotli`).
    */
-  loadParts: { read: Samples; decode: Samples; decodeSync: Samples; decodeWholeOutput: Samples; sha256: Samples; concat: Samples; lines: Samples };
+  loadParts: { read: Samples; decode: Samples; decodeBrotli: Samples; sha256: Samples; lines: Samples };
   /** Undefined where the transcript module's rehydrate is harness.rehydrate (OpenCode). */
   rehydrate: Samples | undefined;
   /** The rehydrate's file write alone (writePrivateFileAtomic, no fsync), and harness-specific steps. */
@@ -232,46 +232,50 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
         spawnSync('sync');
       }
     }
-    // Load, step by step, the way loadTranscript does it: read the chunks, decode them in parallel on the
-    // thread pool, hash (with a check after every chunk), concatenate and count lines.
-    const parts = { read: [] as number[], decode: [] as number[], decodeSync: [] as number[], decodeWholeOutput: [] as number[], sha256: [] as number[], concat: [] as number[], lines: [] as number[] };
+    // Load, step by step, the way loadTranscript does it: read the chunks, decode them in order into one buffer,
+    // hash (with a check after every chunk) and count lines; and the old way on brotli copies of the same pieces.
+    const parts = { read: [] as number[], decode: [] as number[], decodeBrotli: [] as number[], sha256: [] as number[], lines: [] as number[] };
     const selectChunks = raw.prepare('SELECT codec, data, byte_length FROM transcript_chunks WHERE version_id = ? ORDER BY sequence');
     const firstVersion = loaded.files[0]!.cursor.versionId;
+    const asBrotli = (selectChunks.all(firstVersion) as Array<{ codec: string; data: Buffer; byte_length: number }>).map((chunk) => {
+      if (!isChunkCodec(chunk.codec)) throw new Error(`bench: codec ${chunk.codec}`);
+      return { data: encodeChunk(decodeChunk({ codec: chunk.codec, data: chunk.data }), 'br').data, bytes: Number(chunk.byte_length) };
+    });
     for (let round = 0; round < reps; round++) {
       settle();
       const read = await timed(() => selectChunks.all(firstVersion) as Array<{ codec: string; data: Buffer; byte_length: number }>);
-      const decoded = await timed(() =>
-        Promise.all(
-          read.value.map((chunk) => {
-            if (!isChunkCodec(chunk.codec)) throw new Error(`bench: codec ${chunk.codec}`);
-            return decodeChunkAsync({ codec: chunk.codec, data: chunk.data });
-          }),
-        ),
-      );
+      const decoded = await timed(() => {
+        const whole = Buffer.allocUnsafe(read.value.reduce((total, chunk) => total + Number(chunk.byte_length), 0));
+        let offset = 0;
+        for (const chunk of read.value) {
+          if (!isChunkCodec(chunk.codec)) throw new Error(`bench: codec ${chunk.codec}`);
+          decodeChunkInto({ codec: chunk.codec, data: chunk.data }, whole.subarray(offset, offset + Number(chunk.byte_length)));
+          offset += Number(chunk.byte_length);
+        }
+        return whole;
+      });
       const hashed = await timed(() => {
         const hash = createHash('sha256');
-        for (const bytes of decoded.value) {
-          hash.update(bytes);
+        let offset = 0;
+        for (const chunk of read.value) {
+          hash.update(decoded.value.subarray(offset, offset + Number(chunk.byte_length)));
           hash.copy().digest('hex');
+          offset += Number(chunk.byte_length);
         }
         return hash.digest('hex');
       });
-      const joined = await timed(() => (decoded.value.length === 1 ? decoded.value[0]! : Buffer.concat(decoded.value)));
-      const counted = await timed(() => countLines(joined.value));
+      const counted = await timed(() => countLines(decoded.value));
       if (hashed.value !== loaded.files[0]!.sha256 || counted.value !== loaded.files[0]!.lineCount) throw new Error('bench: load steps disagree with the store');
       settle();
-      const decodedSync = await timed(() => read.value.map((chunk) => (chunk.codec === 'br' ? brotliDecompressSync(chunk.data) : chunk.data)));
-      settle();
-      const decodedWhole = await timed(() =>
-        Promise.all(read.value.map((chunk) => (chunk.codec === 'br' ? brotliDecompressAsync(chunk.data, { chunkSize: Math.max(64 * 1024, Number(chunk.byte_length)) }) : chunk.data))),
-      );
-      if (Buffer.concat(decodedWhole.value).length !== joined.value.length || decodedSync.value.length !== decoded.value.length) throw new Error('bench: decodes disagree');
+      const decodedBrotli = await timed(async () => {
+        const pieces = await Promise.all(asBrotli.map((chunk) => brotliDecompressAsync(chunk.data, { chunkSize: Math.max(64 * 1024, chunk.bytes) })));
+        return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+      });
+      if (!decodedBrotli.value.equals(decoded.value)) throw new Error('bench: decodes disagree');
       parts.read.push(read.ms);
       parts.decode.push(decoded.ms);
-      parts.decodeSync.push(decodedSync.ms);
-      parts.decodeWholeOutput.push(decodedWhole.ms);
+      parts.decodeBrotli.push(decodedBrotli.ms);
       parts.sha256.push(hashed.ms);
-      parts.concat.push(joined.ms);
       parts.lines.push(counted.ms);
     }
     const rehydrateParts: Record<string, number[]> = {};

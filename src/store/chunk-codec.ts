@@ -1,16 +1,24 @@
 /**
- * Compression of stored transcript chunks. The codec is recorded per chunk, so a chunk written with one
- * codec stays readable after the default changes (zstd can come later).
+ * Compression of stored transcript chunks and workspace blobs. The codec is recorded per chunk, so a chunk
+ * written with one codec stays readable after the default changes: `br` chunks written before zstd load as
+ * they always did.
  *
- * Brotli at quality 4 was measured on real Codex rollouts (see bench/): about ×10 smaller at 70–100 MB/s,
- * several times better than gzip -6 at a similar speed.
+ * zstd at level 3 (zstd-napi, built from its bundled libzstd at install) is the default: measured on the bench's
+ * synthetic sessions of every harness (bench/lib/codecs.ts), it decodes 3–4× faster than brotli q4 and
+ * compresses 2–4× faster, at stored/raw 0.12–0.16 where brotli q4 gets 0.11–0.15. Decoding is what a resume
+ * waits for, and zstd decodes straight into the caller's buffer (no 16 KB pieces joined afterwards).
+ * Brotli q4 remains the fallback writer where the native module does not load, and the reader of `br` chunks.
+ *
+ * The native module is loaded on first use, never at import: `baton run` starts the CLI before any save.
  */
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { brotliCompressSync, brotliDecompress, brotliDecompressSync, constants } from 'node:zlib';
+import { BatonError, errorMessage } from '../errors.js';
 
 const brotliDecompressAsync = promisify(brotliDecompress);
 
-export type ChunkCodec = 'none' | 'br';
+export type ChunkCodec = 'none' | 'br' | 'zstd';
 
 export interface EncodedChunk {
   codec: ChunkCodec;
@@ -18,17 +26,85 @@ export interface EncodedChunk {
 }
 
 const BROTLI_QUALITY = 4;
+const ZSTD_LEVEL = 3;
 
-export function encodeChunk(bytes: Buffer): EncodedChunk {
-  if (bytes.length < 64) return { codec: 'none', data: bytes };
-  const compressed = brotliCompressSync(bytes, {
+/** The part of zstd-napi's low-level binding used here (zstd-napi/binding.d.ts). */
+interface ZstdBinding {
+  CCtx: new () => { compress(dst: Uint8Array, src: Uint8Array, level: number): number };
+  DCtx: new () => { decompress(dst: Uint8Array, src: Uint8Array): number };
+  compressBound(size: number): number;
+  getFrameContentSize(frame: Uint8Array): number | null;
+}
+
+let zstd: { binding: ZstdBinding; cctx: InstanceType<ZstdBinding['CCtx']>; dctx: InstanceType<ZstdBinding['DCtx']> } | Error | undefined;
+
+/** zstd-napi's binding and one reusable context each way (the calls are synchronous, so one of each is enough). */
+function loadZstd(): Exclude<typeof zstd, undefined> {
+  if (zstd === undefined) {
+    try {
+      const binding = createRequire(import.meta.url)('zstd-napi/binding') as ZstdBinding;
+      zstd = { binding, cctx: new binding.CCtx(), dctx: new binding.DCtx() };
+    } catch (error) {
+      zstd = error instanceof Error ? error : new Error(String(error));
+    }
+  }
+  return zstd;
+}
+
+/** Whether new chunks are written with zstd here (false where zstd-napi's native module does not load). */
+export function zstdAvailable(): boolean {
+  return !(loadZstd() instanceof Error);
+}
+
+function zstdOrThrow(): Exclude<typeof zstd, Error | undefined> {
+  const loaded = loadZstd();
+  if (loaded instanceof Error) {
+    throw new BatonError('STORE_ERROR', `this store holds zstd-compressed data, and zstd-napi does not load here: ${errorMessage(loaded).split('\n')[0]}`, {
+      hint: 'reinstall baton so that its zstd-napi dependency builds (`npm rebuild zstd-napi` needs a C++ compiler and Python)',
+    });
+  }
+  return loaded;
+}
+
+function brotliEncode(bytes: Buffer): Buffer {
+  return brotliCompressSync(bytes, {
     params: {
       [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
       [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
       [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
     },
   });
-  return compressed.length < bytes.length ? { codec: 'br', data: compressed } : { codec: 'none', data: bytes };
+}
+
+function zstdEncode(bytes: Buffer, loaded: Exclude<typeof zstd, Error | undefined>): Buffer {
+  const out = Buffer.allocUnsafe(loaded.binding.compressBound(bytes.length));
+  const written = loaded.cctx.compress(out, bytes, ZSTD_LEVEL);
+  // A copy of the exact size: the bound is larger than the input, and the row keeps what it is handed.
+  return Buffer.from(out.subarray(0, written));
+}
+
+export function encodeChunk(bytes: Buffer, codec: 'zstd' | 'br' = 'zstd'): EncodedChunk {
+  if (bytes.length < 64) return { codec: 'none', data: bytes };
+  const loaded = codec === 'zstd' ? loadZstd() : undefined;
+  const encoded: EncodedChunk = loaded && !(loaded instanceof Error) ? { codec: 'zstd', data: zstdEncode(bytes, loaded) } : { codec: 'br', data: brotliEncode(bytes) };
+  return encoded.data.length < bytes.length ? encoded : { codec: 'none', data: bytes };
+}
+
+/**
+ * Decodes into `target`, which must be exactly the decoded size; throws when the chunk does not decode to exactly
+ * that many bytes. zstd writes into `target` itself; the others decode and copy.
+ */
+export function decodeChunkInto(chunk: EncodedChunk, target: Buffer): void {
+  if (chunk.codec === 'zstd') {
+    const { binding, dctx } = zstdOrThrow();
+    // The frame names its size; a frame that claims another one is refused before anything is decoded.
+    if (binding.getFrameContentSize(chunk.data) !== target.length) throw new Error(`the zstd frame does not hold ${target.length} bytes`);
+    if (dctx.decompress(target, chunk.data) !== target.length) throw new Error(`the zstd frame decoded to other than ${target.length} bytes`);
+    return;
+  }
+  const decoded = decodeChunk(chunk);
+  if (decoded.length !== target.length) throw new Error(`the chunk decoded to ${decoded.length} bytes, not ${target.length}`);
+  decoded.copy(target);
 }
 
 export function decodeChunk(chunk: EncodedChunk): Buffer {
@@ -37,16 +113,25 @@ export function decodeChunk(chunk: EncodedChunk): Buffer {
       return chunk.data;
     case 'br':
       return brotliDecompressSync(chunk.data);
+    case 'zstd': {
+      const size = zstdOrThrow().binding.getFrameContentSize(chunk.data);
+      if (size === null) throw new Error('the zstd frame does not name its size');
+      const target = Buffer.allocUnsafe(size);
+      decodeChunkInto(chunk, target);
+      return target;
+    }
   }
 }
 
 export function isChunkCodec(value: string): value is ChunkCodec {
-  return value === 'none' || value === 'br';
+  return value === 'none' || value === 'br' || value === 'zstd';
 }
 
 /**
- * Decodes on libuv's thread pool, so the chunks of one transcript decompress in parallel. Knowing the decoded
- * size lets zlib write into one buffer instead of 16 KB pieces joined afterwards (about 2.5× faster).
+ * Brotli decodes on libuv's thread pool, so the chunks of one transcript decompress in parallel; knowing the
+ * decoded size lets zlib write into one buffer instead of 16 KB pieces joined afterwards (about 2.5× faster).
+ * zstd decodes on the calling thread (zstd-napi has no asynchronous call; it is fast enough not to need one), into
+ * a buffer of `decodedBytes` when that is known.
  */
 export async function decodeChunkAsync(chunk: EncodedChunk, decodedBytes?: number): Promise<Buffer> {
   switch (chunk.codec) {
@@ -54,10 +139,16 @@ export async function decodeChunkAsync(chunk: EncodedChunk, decodedBytes?: numbe
       return chunk.data;
     case 'br':
       return brotliDecompressAsync(chunk.data, decodedBytes && decodedBytes > 0 ? { chunkSize: Math.max(decodedBytes, 64) } : {});
+    case 'zstd': {
+      if (decodedBytes === undefined) return decodeChunk(chunk);
+      const target = Buffer.allocUnsafe(decodedBytes);
+      decodeChunkInto(chunk, target);
+      return target;
+    }
   }
 }
 
-/** Largest piece a new version is stored in: big transcripts become several chunks that decode in parallel. */
+/** Largest piece a new version is stored in: big transcripts become several chunks (each decoded on its own). */
 export const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** Splits bytes into pieces of at most `max` bytes, at line ends where possible. */

@@ -2,6 +2,7 @@
  * The store: conversations, runs, run events and transcripts. One interface, several backends
  * (SQLite embedded by default; PostgreSQL for fleets). Every method is a complete, transactional operation.
  */
+import type { Hash } from 'node:crypto';
 import type { AgentSetup } from '../model/agent-setup.js';
 import type { HarnessId } from '../harness/ids.js';
 import type { FinishedRunStatus, RunKind, RunStatus } from '../model/run-status.js';
@@ -191,6 +192,11 @@ export interface ReplaceTranscriptInput {
 
 export interface StoredTranscriptFile extends TranscriptFile {
   cursor: TranscriptCursor;
+  /**
+   * The sha256 state after `of` (the `content` the load verified), so that a saver continues the hash instead of
+   * hashing 50 MB again; use only while `of === content`, and copy it (`state.copy()`) before updating.
+   */
+  verifiedHash?: { of: Buffer; state: Hash };
 }
 
 export interface StoredTranscript {

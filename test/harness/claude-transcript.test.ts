@@ -584,6 +584,17 @@ describe('repairing a run killed mid-tool', () => {
     expect(repairInterruptedToolUse(content).equals(content)).toBe(true);
   });
 
+  it('finds an unanswered call among lines without tool blocks, lines that are not JSON and a later answered one', () => {
+    const call = records(killedMidTool.content).at(-1)!;
+    const answered = { ...call, uuid: 'a2', message: { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_answered', name: 'Bash', input: {} }] } };
+    const answer = { type: 'user', uuid: 'u2', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_answered', content: 'ok' }] } };
+    const plain = JSON.stringify({ type: 'user', uuid: 'u1', message: { role: 'user', content: 'no tools here' } });
+    const content = Buffer.from([plain, JSON.stringify(call), 'not json tool_use {', plain, JSON.stringify(answered), plain, JSON.stringify(answer), plain, ''].join('\n'));
+    expect(danglingToolUses(content).map(({ toolUseId }) => toolUseId)).toEqual(['toolu_probe_1']);
+    // The same without a final newline: the last line is scanned too.
+    expect(danglingToolUses(Buffer.from([plain, JSON.stringify(call)].join('\n'))).map(({ toolUseId }) => toolUseId)).toEqual(['toolu_probe_1']);
+  });
+
   it('starts the repair on a new line when the transcript does not end with a newline', () => {
     const cut = killedMidTool.content.subarray(0, killedMidTool.content.length - 1);
     const repaired = repairInterruptedToolUse(cut);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ensureProjectSlug } from '../../src/harness/gemini/config.js';
 import { geminiHarness } from '../../src/harness/gemini/harness.js';
-import { chatsDirectory, locateGeminiSession, readGeminiMeta, rehydrateGeminiSession, sessionFileName, viewGeminiSession } from '../../src/harness/gemini/transcript.js';
+import { chatsDirectory, locateGeminiSession, readGeminiMeta, readGeminiMetaRecord, readGeminiSession, rehydrateGeminiSession, sessionFileName, viewGeminiSession } from '../../src/harness/gemini/transcript.js';
 import { transcriptFile, type Envelope } from '../../src/transcript/envelope.js';
 
 const FIXTURES = 'test/fixtures/gemini';
@@ -41,6 +41,16 @@ describe('gemini session metadata and file names', () => {
 
   it('tolerates lines that are not JSON', () => {
     expect(readGeminiMeta(Buffer.from('garbage\n'), RESUMED_ID)).toEqual({ sessionId: RESUMED_ID, sessionStartedAt: undefined, cwd: undefined, cliVersion: undefined });
+  });
+
+  it('finds the metadata record without reading the whole session, as the full read does', async () => {
+    for (const content of [await resumed(), await resumedWithToolCalls(), await killed()]) expect(readGeminiMetaRecord(content)).toEqual(readGeminiSession(content).meta);
+    const start = '2026-12-02T13:03:28.514Z';
+    // A line that is not JSON, a $set and a message before it do not count as the metadata, as in the full read.
+    const odd = Buffer.from(`not json\n${JSON.stringify({ $set: { messages: [] } })}\n${JSON.stringify({ id: 'm1', type: 'user', sessionId: 'x', content: 'hi' })}\n${JSON.stringify({ sessionId: RESUMED_ID, startTime: start })}\n`);
+    expect(readGeminiMetaRecord(odd)).toEqual(readGeminiSession(odd).meta);
+    expect(readGeminiMetaRecord(odd)?.startTime).toBe(start);
+    expect(readGeminiMetaRecord(Buffer.from('{"$set":{}}\n'))).toBeUndefined();
   });
 
   it('names a file as the CLI does: UTC minute of the start and the first 8 characters of the id', () => {

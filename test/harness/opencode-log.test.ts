@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { exportToLog, foldLog, isEarlierStateOf, logMessages, updateLog } from '../../src/harness/opencode/log.js';
+import { exportToLog, foldLog, isEarlierStateOf, logMessages, sessionInfoOf, updateLog } from '../../src/harness/opencode/log.js';
 import { readOpencodeMeta, viewOpencodeSession } from '../../src/harness/opencode/transcript.js';
 
 const FIXTURES = new URL('../fixtures/opencode/', import.meta.url);
@@ -114,6 +114,15 @@ describe('the OpenCode session log', () => {
 
   it('refuses a log without a session line as TRANSCRIPT_CORRUPT', () => {
     expect(() => foldLog(Buffer.from('{"type":"message","data":{"id":"msg_1"}}\n'))).toThrow(expect.objectContaining({ code: 'TRANSCRIPT_CORRUPT' }));
+  });
+
+  it('finds the first and the newest session line, not a session record nested inside another line', () => {
+    const line = (type: string, data: object): string => JSON.stringify({ type, data });
+    const log = Buffer.from(
+      [line('session', { id: 'ses_1', title: 'first' }), line('message', { id: 'msg_1', inner: { type: 'session', data: { id: 'nested' } } }), `x${line('session', { id: 'mid-line' })}`, 'not json', line('session', { id: 'ses_1', title: 'newest' })].join('\n'),
+    );
+    expect(sessionInfoOf(log)).toEqual({ first: { id: 'ses_1', title: 'first' }, last: { id: 'ses_1', title: 'newest' } });
+    expect(sessionInfoOf(Buffer.from(line('message', { id: 'msg_1' })))).toEqual({ first: undefined, last: undefined });
   });
 
   it('reads the session metadata from the first session line', () => {

@@ -5,11 +5,11 @@
  * copied from a template that was migrated once.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { brotliCompressSync } from 'node:zlib';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isBatonError } from '../../src/errors.js';
 import { newConversationId, newRunId } from '../../src/ids.js';
+import { decodeChunk, encodeChunk } from '../../src/store/chunk-codec.js';
 import { generateKeyText, parseKey } from '../../src/store/master-key.js';
 import { openPostgresStore, redactPostgresUrl } from '../../src/store/postgres.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
@@ -352,7 +352,7 @@ describe('postgres store', () => {
       expect((await client.query<{ n: unknown }>('SELECT 5::int8 AS n')).rows[0]!.n).toBe('5');
     });
 
-    it('stores chunks brotli-compressed in bytea and reads every byte back', async () => {
+    it('stores chunks zstd-compressed in bytea and reads every byte back', async () => {
       const store = await openStore();
       const { conversationId } = await conversationWithRun(store);
       const content = await realisticTranscript();
@@ -360,7 +360,7 @@ describe('postgres store', () => {
       const client = await raw();
       const chunks = (await client.query<{ codec: string; stored: number; byte_length: string }>('SELECT codec, octet_length(data) AS stored, byte_length FROM transcript_chunks ORDER BY sequence')).rows;
       expect(chunks).toHaveLength(4);
-      for (const chunk of chunks) expect(chunk.codec).toBe('br');
+      for (const chunk of chunks) expect(chunk.codec).toBe('zstd');
       expect(chunks.reduce((sum, chunk) => sum + Number(chunk.byte_length), 0)).toBe(content.length);
       expect(chunks.reduce((sum, chunk) => sum + chunk.stored, 0)).toBeLessThan(content.length / 4);
       const main = (await store.loadTranscript(conversationId))!.files[0]!;
@@ -405,7 +405,7 @@ describe('postgres store', () => {
     });
 
     it('validly compressed but different content → TRANSCRIPT_CORRUPT', async () => {
-      await setChunkData(1, brotliCompressSync(jsonLines(50, 0, 'forged')));
+      await setChunkData(1, encodeChunk(jsonLines(50, 0, 'forged')).data);
       await expectBatonError(store.loadTranscript(conversationId), 'TRANSCRIPT_CORRUPT');
     });
 
@@ -415,8 +415,16 @@ describe('postgres store', () => {
     });
 
     it('an unknown codec → TRANSCRIPT_CORRUPT', async () => {
-      await client.query("UPDATE transcript_chunks SET codec = 'zstd' WHERE sequence = 2");
+      await client.query("UPDATE transcript_chunks SET codec = 'xz' WHERE sequence = 2");
       await expectBatonError(store.loadTranscript(conversationId), 'TRANSCRIPT_CORRUPT');
+    });
+
+    it('brotli chunks (written before zstd) beside zstd ones load byte for byte', async () => {
+      const content = (await store.loadTranscript(conversationId))!.files[0]!.content;
+      const row = (await client.query<{ codec: 'zstd'; data: Buffer }>('SELECT codec, data FROM transcript_chunks WHERE sequence = 1')).rows[0]!;
+      expect(row.codec).toBe('zstd');
+      await client.query("UPDATE transcript_chunks SET codec = 'br', data = $1 WHERE sequence = 1", [encodeChunk(decodeChunk(row), 'br').data]);
+      expect((await store.loadTranscript(conversationId))!.files[0]!.content.equals(content)).toBe(true);
     });
   });
 

@@ -4,10 +4,10 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { brotliCompressSync } from 'node:zlib';
 import Sqlite from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { newConversationId, newRunId } from '../../src/ids.js';
+import { decodeChunk, encodeChunk, isChunkCodec } from '../../src/store/chunk-codec.js';
 import { generateKeyText, parseKey } from '../../src/store/master-key.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
@@ -250,7 +250,7 @@ describe('sqlite store', () => {
   });
 
   describe('compression', () => {
-    it('stores realistic transcript chunks brotli-compressed, much smaller than the raw bytes', async () => {
+    it('stores realistic transcript chunks zstd-compressed, much smaller than the raw bytes', async () => {
       const store = await openStore();
       const { conversationId } = await conversationWithRun(store);
       const content = await realisticTranscript();
@@ -260,7 +260,7 @@ describe('sqlite store', () => {
       const raw = rawConnection();
       const chunks = raw.prepare('SELECT codec, length(data) AS stored, byte_length FROM transcript_chunks ORDER BY sequence').all() as Array<{ codec: string; stored: number; byte_length: number }>;
       expect(chunks).toHaveLength(4);
-      for (const chunk of chunks) expect(chunk.codec).toBe('br');
+      for (const chunk of chunks) expect(chunk.codec).toBe('zstd');
       expect(chunks.reduce((sum, chunk) => sum + chunk.byte_length, 0)).toBe(content.length);
       const stored = chunks.reduce((sum, chunk) => sum + chunk.stored, 0);
       expect(stored).toBeLessThan(content.length / 4);
@@ -280,7 +280,47 @@ describe('sqlite store', () => {
     });
   });
 
-  describe('corruption of stored chunks is detected on load', () => {
+  describe('chunks written before zstd (brotli) and after it', () => {
+    /** Rewrites the chunks' bodies in another codec, as a store written by an earlier baton holds them. */
+    const recodeChunks = (raw: Sqlite.Database, codecOf: (sequence: number) => 'zstd' | 'br'): void => {
+      const rows = raw.prepare('SELECT version_id, sequence, codec, data FROM transcript_chunks ORDER BY sequence').all() as Array<{ version_id: number; sequence: number; codec: string; data: Buffer }>;
+      for (const row of rows) {
+        if (!isChunkCodec(row.codec)) throw new Error(`codec ${row.codec}`);
+        const encoded = encodeChunk(decodeChunk({ codec: row.codec, data: row.data }), codecOf(row.sequence));
+        expect(encoded.codec).toBe(codecOf(row.sequence));
+        raw.prepare('UPDATE transcript_chunks SET codec = ?, data = ? WHERE version_id = ? AND sequence = ?').run(encoded.codec, encoded.data, row.version_id, row.sequence);
+      }
+    };
+
+    it('a version of several chunks, some brotli and some zstd, loads byte for byte', async () => {
+      const store = await openStore();
+      const { conversationId } = await conversationWithRun(store);
+      const content = await realisticTranscript();
+      await saveInChunks(store, conversationId, content, 5);
+      const raw = rawConnection();
+      recodeChunks(raw, (sequence) => (sequence % 2 === 0 ? 'br' : 'zstd'));
+      expect((raw.prepare('SELECT codec FROM transcript_chunks ORDER BY sequence').all() as Array<{ codec: string }>).map((row) => row.codec)).toEqual(['br', 'zstd', 'br', 'zstd', 'br']);
+      const main = (await store.loadTranscript(conversationId))!.files[0]!;
+      expect(main.content.equals(content)).toBe(true);
+      expect(main.sha256).toBe(sha256(content));
+      // A save after the load appends a zstd chunk to the brotli ones.
+      const more = jsonLines(20, 9000, 'after');
+      await appendAfter(store, { conversationId, base: main.cursor, before: content, bytes: more });
+      expect((rawConnection().prepare('SELECT codec FROM transcript_chunks ORDER BY sequence DESC LIMIT 1').get() as { codec: string }).codec).toBe('zstd');
+      expect((await store.loadTranscript(conversationId))!.files[0]!.content.equals(Buffer.concat([content, more]))).toBe(true);
+    });
+
+    it('a whole brotli version (one chunk, as an earlier baton stored a full save) loads byte for byte', async () => {
+      const store = await openStore();
+      const { conversationId } = await conversationWithRun(store);
+      const content = await realisticTranscript();
+      await appendAfter(store, { conversationId, base: undefined, before: Buffer.alloc(0), bytes: content });
+      recodeChunks(rawConnection(), () => 'br');
+      expect((await store.loadTranscript(conversationId))!.files[0]!.content.equals(content)).toBe(true);
+    });
+  });
+
+  describe.each(['zstd', 'br'] as const)('corruption of stored %s chunks is detected on load', (codec) => {
     let store: SqlStore;
     let conversationId: string;
     let raw: Sqlite.Database;
@@ -291,11 +331,16 @@ describe('sqlite store', () => {
       await saveInChunks(store, conversationId, await realisticTranscript(), 3);
       expect((await store.loadTranscript(conversationId))!.files[0]!.lineCount).toBeGreaterThan(0);
       raw = rawConnection();
+      if (codec === 'br') {
+        for (const row of raw.prepare('SELECT version_id, sequence, codec, data FROM transcript_chunks').all() as Array<{ version_id: number; sequence: number; codec: 'zstd'; data: Buffer }>) {
+          raw.prepare("UPDATE transcript_chunks SET codec = 'br', data = ? WHERE version_id = ? AND sequence = ?").run(encodeChunk(decodeChunk(row), 'br').data, row.version_id, row.sequence);
+        }
+      }
       const rows = raw.prepare('SELECT sequence, codec FROM transcript_chunks ORDER BY sequence').all() as Array<{ sequence: number; codec: string }>;
       expect(rows.map((row) => [row.sequence, row.codec])).toEqual([
-        [0, 'br'],
-        [1, 'br'],
-        [2, 'br'],
+        [0, codec],
+        [1, codec],
+        [2, codec],
       ]);
     });
 
@@ -303,6 +348,11 @@ describe('sqlite store', () => {
       (raw.prepare('SELECT data FROM transcript_chunks WHERE sequence = ?').get(sequence) as { data: Buffer }).data;
     const setChunkData = (sequence: number, data: Buffer): void => {
       expect(raw.prepare('UPDATE transcript_chunks SET data = ? WHERE sequence = ?').run(data, sequence).changes).toBe(1);
+    };
+    const compressed = (bytes: Buffer): Buffer => {
+      const encoded = encodeChunk(bytes, codec);
+      expect(encoded.codec).toBe(codec);
+      return encoded.data;
     };
 
     it.each([0, 1, 2])('a flipped byte in the compressed data of chunk %i → TRANSCRIPT_CORRUPT', async (sequence) => {
@@ -315,7 +365,7 @@ describe('sqlite store', () => {
     });
 
     it('validly compressed but different content → TRANSCRIPT_CORRUPT', async () => {
-      setChunkData(1, brotliCompressSync(jsonLines(50, 0, 'forged')));
+      setChunkData(1, compressed(jsonLines(50, 0, 'forged')));
       await expectBatonError(store.loadTranscript(conversationId), 'TRANSCRIPT_CORRUPT');
     });
 
@@ -326,7 +376,13 @@ describe('sqlite store', () => {
       const plain = Buffer.from(original.subarray(start, start + lengths[1]!.byte_length));
       const quote = plain.indexOf('"');
       plain[quote + 1] = plain[quote + 1] === 0x41 ? 0x42 : 0x41;
-      setChunkData(1, brotliCompressSync(plain));
+      setChunkData(1, compressed(plain));
+      const error = await expectBatonError(store.loadTranscript(conversationId), 'TRANSCRIPT_CORRUPT');
+      expect(error.message).toContain('sha256 mismatch after chunk 1');
+    });
+
+    it('a chunk row that claims another length than its body holds → TRANSCRIPT_CORRUPT', async () => {
+      raw.prepare('UPDATE transcript_chunks SET byte_length = byte_length + 1 WHERE sequence = 1').run();
       await expectBatonError(store.loadTranscript(conversationId), 'TRANSCRIPT_CORRUPT');
     });
 
@@ -335,9 +391,16 @@ describe('sqlite store', () => {
       await expectBatonError(store.loadTranscript(conversationId), 'TRANSCRIPT_CORRUPT');
     });
 
-    it('an unknown codec → TRANSCRIPT_CORRUPT', async () => {
-      raw.prepare("UPDATE transcript_chunks SET codec = 'zstd' WHERE sequence = 1").run();
+    it('the other codec named for the same body → TRANSCRIPT_CORRUPT', async () => {
+      raw.prepare('UPDATE transcript_chunks SET codec = ? WHERE sequence = 1').run(codec === 'br' ? 'zstd' : 'br');
       await expectBatonError(store.loadTranscript(conversationId), 'TRANSCRIPT_CORRUPT');
+    });
+
+    it('a codec this baton does not know (a newer one wrote it) → TRANSCRIPT_CORRUPT that says so', async () => {
+      raw.prepare("UPDATE transcript_chunks SET codec = 'xz' WHERE sequence = 1").run();
+      const error = await expectBatonError(store.loadTranscript(conversationId), 'TRANSCRIPT_CORRUPT');
+      expect(error.message).toContain('unknown codec "xz"');
+      expect(error.hint).toContain('newer baton');
     });
   });
 

@@ -238,12 +238,36 @@ function transcriptTail(content: Buffer): Buffer {
   return start === -1 ? content : content.subarray(start + 1);
 }
 
+/**
+ * The tail's lines that can hold a tool_use or a tool_result block, parsed: a line without the bytes `tool_use`
+ * has neither (a block's type is `"tool_use"`, a result's id `"tool_use_id"`; the CLI writes JSON.stringify's output,
+ * which never escapes a letter), so the scan skips JSON.parse for the others: most of a 1 MB tail.
+ */
+function toolLines(tail: Buffer): unknown[] {
+  const records: unknown[] = [];
+  for (let start = 0; start < tail.length; ) {
+    const newline = tail.indexOf(0x0a, start);
+    const end = newline === -1 ? tail.length : newline;
+    const found = tail.indexOf('tool_use', start);
+    if (found !== -1 && found < end) {
+      try {
+        records.push(JSON.parse(tail.subarray(start, end).toString('utf8')));
+      } catch {
+        // Not JSON: nothing to repair on this line.
+      }
+    }
+    // A line after which no line holds a match at all: the rest is skipped at once.
+    start = found === -1 ? tail.length : found < end ? end + 1 : tail.lastIndexOf(0x0a, found) + 1;
+  }
+  return records;
+}
+
 /** Tool uses that no later line answers with a tool_result, each with the assistant line that holds it. */
 export function danglingToolUses(content: Buffer): Array<{ toolUseId: string; assistant: Record<string, unknown> }> {
   const pending = new Map<string, Record<string, unknown>>();
-  for (const line of parseJsonLines(transcriptTail(content))) {
-    if (!line.ok || !isRecord(line.value) || line.value.isSidechain === true) continue;
-    const record = line.value;
+  for (const value of toolLines(transcriptTail(content))) {
+    if (!isRecord(value) || value.isSidechain === true) continue;
+    const record = value;
     if (record.type === 'assistant') {
       for (const block of contentBlocks(record)) if (block.type === 'tool_use' && typeof block.id === 'string') pending.set(block.id, record);
     } else if (record.type === 'user') {

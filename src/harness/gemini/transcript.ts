@@ -81,6 +81,28 @@ export function applyGeminiRecord(session: GeminiSession, record: unknown): void
   } else if (session.meta === undefined && typeof record.sessionId === 'string') session.meta = record;
 }
 
+/**
+ * The session's metadata record (what readGeminiSession returns as `meta`) without reading past it: the first
+ * line, in the files the CLI writes, so a rehydrate need not parse a 50 MB session to name its file.
+ */
+export function readGeminiMetaRecord(content: Buffer): Record<string, unknown> | undefined {
+  for (let start = 0; start < content.length; ) {
+    const newline = content.indexOf(0x0a, start);
+    const end = newline === -1 ? content.length : newline;
+    const line = content.subarray(start, end).toString('utf8');
+    start = end + 1;
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (!isRecord(record) || isRecord(record.$set) || typeof record.$rewindTo === 'string' || isMessage(record)) continue;
+    if (typeof record.sessionId === 'string') return record;
+  }
+  return undefined;
+}
+
 /** Text the CLI adds to user turns itself: the session context and hook output. */
 const CONTEXT_TEXT = /^\s*<(session_context|hook_context)>/;
 
@@ -124,7 +146,13 @@ export function isResumableSession(session: GeminiSession): boolean {
 interface SessionFile {
   path: string;
   content: Buffer;
-  resumable: boolean;
+  /** Whether it holds a turn the CLI would resume: a parse of every line, so asked only where two files compete. */
+  resumable(): boolean;
+}
+
+function sessionFile(path: string, content: Buffer): SessionFile {
+  let resumable: boolean | undefined;
+  return { path, content, resumable: () => (resumable ??= isResumableSession(readGeminiSession(content))) };
 }
 
 /** The files in `chats/` whose first record names the session (the CLI's file names carry only 8 characters). */
@@ -142,9 +170,9 @@ async function sessionFilesIn(directory: string, sessionId: string): Promise<Ses
     const path = join(directory, name);
     const content = await readFileIfExists(path);
     if (!content) continue;
-    const session = readGeminiSession(content);
-    if (session.meta?.sessionId !== sessionId) continue;
-    files.push({ path, content, resumable: isResumableSession(session) });
+    // The first record names the session: a locate before every periodic save need not parse 50 MB to see it.
+    if (readGeminiMetaRecord(content)?.sessionId !== sessionId) continue;
+    files.push(sessionFile(path, content));
   }
   return files;
 }
@@ -166,8 +194,10 @@ export async function locateGeminiSession(home: string, realCwd: string, session
 /** The file of a session among its files in one chats folder (see locateGeminiSession); every one made private. */
 async function chooseSessionFile(files: SessionFile[]): Promise<SessionFile | undefined> {
   for (const file of files) await chmod(file.path, PRIVATE_FILE_MODE).catch(() => undefined);
-  const resumable = files.filter((file) => file.resumable).sort((a, b) => b.content.length - a.content.length);
-  return resumable[0] ?? (files.length === 1 ? files[0] : undefined);
+  // The only file is the one, resumable or not (a new session before its first prompt).
+  if (files.length === 1) return files[0];
+  const resumable = files.filter((file) => file.resumable()).sort((a, b) => b.content.length - a.content.length);
+  return resumable[0];
 }
 
 async function projectSlugs(home: string): Promise<string[]> {
@@ -209,7 +239,7 @@ export async function findGeminiSession(home: string, realCwd: string, query: Se
     // A file in this home's chats folder of a project: that project's directory, should the file not name it.
     const chats = dirname(path);
     const inHome = basename(chats) === 'chats' && dirname(dirname(chats)) === join(geminiStateDirectory(home), 'tmp');
-    return found({ path, content, resumable: true }, sessionId, inHome ? basename(dirname(chats)) : undefined);
+    return found(sessionFile(path, content), sessionId, inHome ? basename(dirname(chats)) : undefined);
   }
   const slug = await findProjectSlug(home, query.latestFor);
   if (slug === undefined) return undefined;
@@ -264,13 +294,13 @@ export async function rehydrateGeminiSession(envelope: Envelope, home: string, r
   const main = mainFile(envelope);
   const slug = await ensureProjectSlug(home, realCwd);
   const directory = chatsDirectory(home, slug);
-  const existing = (await sessionFilesIn(directory, envelope.sessionId)).filter((file) => file.resumable);
+  const existing = (await sessionFilesIn(directory, envelope.sessionId)).filter((file) => file.resumable());
   if (existing.length > 1) {
     throw new BatonError('REHYDRATE_CONFLICT', `${directory} holds ${existing.length} copies of session ${envelope.sessionId}`, {
       hint: `remove the stale ones (${existing.map((file) => relative(home, file.path)).join(', ')}) or resume with a fresh ${GEMINI_HOME_VARIABLE}`,
     });
   }
-  const startTime = readGeminiSession(main.content).meta?.startTime;
+  const startTime = readGeminiMetaRecord(main.content)?.startTime;
   const target = existing[0]?.path ?? join(directory, sessionFileName(envelope.sessionId, typeof startTime === 'string' ? startTime : envelope.meta.sessionStartedAt));
   if (!target.startsWith(geminiStateDirectory(home) + sep)) {
     throw new BatonError('TRANSCRIPT_CORRUPT', `refusing to write outside ${geminiStateDirectory(home)}`, { hint: 're-import the conversation' });

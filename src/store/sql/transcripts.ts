@@ -4,12 +4,12 @@
  * complete version; loading re-verifies every chunk and the whole file (line count, length, sha256).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { sql, type Transaction } from 'kysely';
+import { sql, type Selectable, type Transaction } from 'kysely';
 import { BatonError } from '../../errors.js';
 import { MAIN_FILE_KEY, type SessionMeta } from '../../transcript/envelope.js';
 import { countLines, countNewlines } from '../../transcript/jsonl.js';
-import { decodeChunkAsync, encodeChunk, MAX_CHUNK_BYTES, splitAtLines } from '../chunk-codec.js';
-import { plaintextCipher, type RowCipher } from '../encryption.js';
+import { decodeChunkAsync, decodeChunkInto, encodeChunk, isChunkCodec, MAX_CHUNK_BYTES, splitAtLines } from '../chunk-codec.js';
+import { plaintextCipher, SEALED_CODEC_SUFFIX, type RowCipher } from '../encryption.js';
 import type { Database } from '../schema.js';
 import type { ReplaceTranscriptInput, StoredTranscript, StoredTranscriptFile, TranscriptAppend, TranscriptCursor } from '../store.js';
 import { inlineChunkBodies } from '../chunk-bodies.js';
@@ -36,11 +36,20 @@ export function staleBaseError(input: Pick<TranscriptAppend, 'conversationId' | 
   });
 }
 
-function corrupt(conversationId: string, fileKey: string, detail: string): BatonError {
-  return new BatonError('TRANSCRIPT_CORRUPT', `stored transcript "${fileKey}" of conversation ${conversationId} is corrupt: ${detail}`, {
-    hint: 'the store is damaged; restore it from a backup or re-import an export of this conversation',
-  });
+function corrupt(conversationId: string, fileKey: string, detail: string, hint = 'the store is damaged; restore it from a backup or re-import an export of this conversation'): BatonError {
+  return new BatonError('TRANSCRIPT_CORRUPT', `stored transcript "${fileKey}" of conversation ${conversationId} is corrupt: ${detail}`, { hint });
 }
+
+/** An unknown codec is most likely a newer baton's: say so, rather than only that the store is damaged. */
+function bodyHint(codec: string): string | undefined {
+  const compression = codec.endsWith(SEALED_CODEC_SUFFIX) ? codec.slice(0, -SEALED_CODEC_SUFFIX.length) : codec;
+  return isChunkCodec(compression) ? undefined : 'a newer baton may have written it: upgrade baton to read this conversation (or restore the store from a backup if none did)';
+}
+
+/** A bound on one version's length, so that damaged lengths fail as damage rather than as a failed allocation. */
+const MAX_VERSION_BYTES = 2 ** 32;
+
+type ChunkRow = Selectable<Database['transcript_chunks']>;
 
 export class SqlTranscripts {
   constructor(private readonly context: SqlContext) {}
@@ -254,7 +263,7 @@ export class SqlTranscripts {
             .read(Buffer.from(chunk.data))
             .then((data) => {
               const body = openBody(cipher, chunk.codec, data, chunkIdentity(conversationId, versionId, offsets.get(chunk.sequence)!, num(chunk.byte_length)));
-              return body ? decodeChunkAsync(body) : undefined;
+              return body ? decodeChunkAsync(body, num(chunk.byte_length)) : undefined;
             })
             .catch(() => undefined);
           // A damaged chunk is left for loadTranscript to report, never merged away.
@@ -353,32 +362,9 @@ export class SqlTranscripts {
         offsets.push(covered);
         covered += num(chunks[index]!.byte_length);
       }
-      const decoded = await Promise.all(
-        wanted.map(async (chunk, index) => {
-          const data = await bodies.read(Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength)).catch(() => {
-            throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} cannot be read`);
-          });
-          const body = openBody(cipher, chunk.codec, data, chunkIdentity(conversationId, versionId, offsets[index]!, num(chunk.byte_length)));
-          if (!body) throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} ${bodyProblem(cipher, chunk.codec)}`);
-          try {
-            return await decodeChunkAsync(body, num(chunk.byte_length));
-          } catch {
-            throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} does not decompress`);
-          }
-        }),
-      );
-      const hash: Hash = createHash('sha256');
-      const parts: Buffer[] = [];
-      let byteLength = 0;
-      for (const [index, chunk] of wanted.entries()) {
-        const bytes = decoded[index]!;
-        if (bytes.length !== num(chunk.byte_length)) throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} has ${bytes.length} bytes, expected ${chunk.byte_length}`);
-        hash.update(bytes);
-        parts.push(bytes);
-        byteLength += bytes.length;
-        if (cipher.digest(hash.copy().digest('hex')) !== chunk.sha256_after) throw corrupt(conversationId, version.file_key, `sha256 mismatch after chunk ${chunk.sequence}`);
-      }
-      const content = parts.length === 1 ? parts[0]! : Buffer.concat(parts, byteLength);
+      const { content, hash } = await this.decodeVersion(conversationId, versionId, version.file_key, wanted, offsets, cipher);
+      const byteLength = content.length;
+      const verifiedHash = { of: content, state: hash.copy() };
       const sha256 = hash.digest('hex');
       const lineCount = countLines(content);
       if (cipher.digest(sha256) !== version.sha256 || byteLength !== num(version.byte_length) || lineCount !== num(version.line_count)) {
@@ -387,8 +373,73 @@ export class SqlTranscripts {
       if (version.file_key === 'main' && version.meta) {
         meta = JSON.parse(cipher.openText(metaIdentity(conversationId, versionId), version.meta, `session metadata of conversation ${conversationId}`)) as SessionMeta;
       }
-      files.push({ key: version.file_key, content, lineCount, sha256, cursor: { versionId, lineCount, byteLength, sha256 } });
+      const file: StoredTranscriptFile = { key: version.file_key, content, lineCount, sha256, cursor: { versionId, lineCount, byteLength, sha256 } };
+      // Not enumerable: a copy, JSON or a comparison of loaded files sees only the transcript.
+      Object.defineProperty(file, 'verifiedHash', { value: verifiedHash, enumerable: false });
+      files.push(file);
     }
     return { conversationId, meta, files };
+  }
+  /**
+   * A version's chunks decoded into one buffer, each re-verified (length, running sha256) in order. The bodies are
+   * fetched together (an object store answers them in parallel); zstd chunks decode on this thread straight into
+   * their place in the buffer, brotli chunks (written before zstd) on the thread pool in parallel, then copied.
+   */
+  private async decodeVersion(conversationId: string, versionId: number, fileKey: string, chunks: ChunkRow[], offsets: number[], cipher: RowCipher): Promise<{ content: Buffer; hash: Hash }> {
+    const { bodies } = this.context;
+    const opened = chunks.map(async (chunk, index) => {
+      const data = await bodies.read(Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength)).catch(() => {
+        throw corrupt(conversationId, fileKey, `chunk ${chunk.sequence} cannot be read`);
+      });
+      const body = openBody(cipher, chunk.codec, data, chunkIdentity(conversationId, versionId, offsets[index]!, num(chunk.byte_length)));
+      if (!body) throw corrupt(conversationId, fileKey, `chunk ${chunk.sequence} ${bodyProblem(cipher, chunk.codec)}`, bodyHint(chunk.codec));
+      return body;
+    });
+    const brotli = opened.map(async (body, index) => {
+      const chunk = chunks[index]!;
+      const opened = await body;
+      if (opened.codec !== 'br') return undefined;
+      return decodeChunkAsync(opened, num(chunk.byte_length)).catch(() => {
+        throw corrupt(conversationId, fileKey, `chunk ${chunk.sequence} does not decompress`);
+      });
+    });
+    // Each is awaited in order below; one that fails first must not leave the others' rejections unhandled.
+    for (const promise of [...opened, ...brotli]) promise.catch(() => undefined);
+
+    const total = chunks.reduce((sum, chunk) => sum + num(chunk.byte_length), 0);
+    if (!Number.isSafeInteger(total) || total < 0 || total > MAX_VERSION_BYTES) throw corrupt(conversationId, fileKey, `its chunks claim ${total} bytes`);
+    // One chunk that is not zstd is its own buffer; otherwise every chunk is decoded or copied into one buffer.
+    const single = chunks.length === 1 ? await opened[0]! : undefined;
+    const content = single && single.codec !== 'zstd' ? undefined : Buffer.allocUnsafe(total);
+    const hash = createHash('sha256');
+    let offset = 0;
+    for (const [index, chunk] of chunks.entries()) {
+      const length = num(chunk.byte_length);
+      const body = await opened[index]!;
+      const decodedOnPool = await brotli[index]!;
+      let bytes: Buffer;
+      if (!content) {
+        bytes = decodedOnPool ?? body.data;
+        if (bytes.length !== length) throw corrupt(conversationId, fileKey, `chunk ${chunk.sequence} has ${bytes.length} bytes, expected ${chunk.byte_length}`);
+      } else {
+        bytes = content.subarray(offset, offset + length);
+        if (decodedOnPool || body.codec === 'none') {
+          const decoded = decodedOnPool ?? body.data;
+          if (decoded.length !== length) throw corrupt(conversationId, fileKey, `chunk ${chunk.sequence} has ${decoded.length} bytes, expected ${chunk.byte_length}`);
+          decoded.copy(bytes);
+        } else {
+          try {
+            decodeChunkInto(body, bytes);
+          } catch (error) {
+            if (error instanceof BatonError) throw error;
+            throw corrupt(conversationId, fileKey, `chunk ${chunk.sequence} does not decompress to its ${chunk.byte_length} bytes`);
+          }
+        }
+      }
+      hash.update(bytes);
+      offset += length;
+      if (cipher.digest(hash.copy().digest('hex')) !== chunk.sha256_after) throw corrupt(conversationId, fileKey, `sha256 mismatch after chunk ${chunk.sequence}`);
+    }
+    return { content: content ?? (await brotli[0]!) ?? single!.data, hash };
   }
 }

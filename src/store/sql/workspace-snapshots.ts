@@ -123,7 +123,8 @@ export class SqlWorkspaceSnapshots {
       });
       const body = openBody(cipher, blob.codec, kept, blobIdentity(conversationId, num(blob.snapshot_id), blob.name, num(blob.byte_length)));
       if (!body) throw damaged();
-      const bytes = await decodeChunkAsync(body).catch(() => {
+      // Decoded into a buffer of the row's length: a damaged frame cannot make zstd allocate what it claims.
+      const bytes = await decodeChunkAsync(body, num(blob.byte_length)).catch(() => {
         throw damaged();
       });
       if (bytes.length !== num(blob.byte_length) || cipher.digest(createHash('sha256').update(bytes).digest('hex')) !== blob.sha256) throw damaged();
