@@ -11,9 +11,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { brotliDecompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newConversationId } from '../../src/ids.js';
+import { decodeChunk } from '../../src/store/chunk-codec.js';
 import { generateKeyText, parseKey } from '../../src/store/master-key.js';
 import { openS3ChunkBodies, parseBlobsUrl } from '../../src/store/s3-bodies.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
@@ -78,10 +78,12 @@ describe('bodies in S3', () => {
         expect(objects).toHaveLength(3); // the chunk, the bundle, the patch
         const visible = objects.map((object) => {
           let text = object.toString('latin1');
-          try {
-            text += brotliDecompressSync(object).toString('latin1');
-          } catch {
-            // not brotli (the bundle is stored as it is, a sealed body is not brotli either)
+          for (const codec of ['zstd', 'br'] as const) {
+            try {
+              text += decodeChunk({ codec, data: object }).toString('latin1');
+            } catch {
+              // not in this codec (the bundle is stored as it is, a sealed body is in none)
+            }
           }
           return text.includes(MARKER);
         });
@@ -109,6 +111,20 @@ describe('bodies in S3', () => {
       const blobKey = Buffer.from(blob).toString('latin1').slice('object:sha256:'.length);
       await writeFile(join(s3.directory, bucket!, prefix!, `${blobKey}._S3rver_object`), Buffer.from('tampered'));
       await expectBatonError(store.loadWorkspaceSnapshot(id), 'BLOB_STORE_ERROR');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('fails a load whose object the bucket lost, or whose object storage does not answer, with BLOB_STORE_ERROR saying which', async () => {
+    const { store, location } = await openStore();
+    try {
+      const { id } = await saved(store, transcript());
+      const [, bucket, prefix] = /^s3:\/\/([^/]+)\/(.*)$/.exec(location)!;
+      const [key] = await s3.objectKeys(location);
+      await rm(join(s3.directory, bucket!, prefix!, `${key}._S3rver_object`));
+      const lost = await expectBatonError(store.loadTranscript(id), 'BLOB_STORE_ERROR');
+      expect(lost.message).toMatch(/the object is missing/);
     } finally {
       await store.close();
     }

@@ -35,6 +35,13 @@ import type { ChunkBodies } from '../chunk-bodies.js';
 import type { Database } from '../schema.js';
 import type { Queryable } from './context.js';
 
+/** An object whose bytes are not the ones its key names: damage, which a transcript's load reports as TRANSCRIPT_CORRUPT. */
+export class AlteredObjectError extends BatonError {
+  constructor(message: string, options: { hint: string }) {
+    super('BLOB_STORE_ERROR', message, options);
+  }
+}
+
 /** Where object bodies are kept: an S3 bucket and prefix (s3-bodies.ts), keyed by the sha256 of the stored body. */
 export interface ObjectStorage {
   /** `s3://bucket/prefix`, for messages and for the store's record of where its bodies live. */
@@ -122,7 +129,7 @@ export class ObjectBodies implements ChunkBodies {
     const sha256 = shaOf(kept);
     const body = await this.storage.get(sha256);
     if (createHash('sha256').update(body).digest('hex') !== sha256) {
-      throw new BatonError('BLOB_STORE_ERROR', `object ${sha256} in ${this.location} does not match its sha256`, { hint: 'the bucket was altered; restore the object from a backup' });
+      throw new AlteredObjectError(`object ${sha256} in ${this.location} does not match its sha256`, { hint: 'the bucket was altered; restore the object from a backup' });
     }
     return body;
   }

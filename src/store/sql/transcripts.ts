@@ -17,6 +17,7 @@ import type { SqlContext } from './context.js';
 import { chunkIdentity, metaIdentity, num } from './rows.js';
 import { assertLeaseHolder, leaseLostError } from './runs.js';
 import { bodyProblem, openBody, sealBody } from './sealed-bodies.js';
+import { AlteredObjectError } from './object-bodies.js';
 
 /** Chunks below this size are a run's periodic deltas, merged by compactTranscript. */
 const SMALL_CHUNK_BYTES = 256 * 1024;
@@ -388,7 +389,9 @@ export class SqlTranscripts {
   private async decodeVersion(conversationId: string, versionId: number, fileKey: string, chunks: ChunkRow[], offsets: number[], cipher: RowCipher): Promise<{ content: Buffer; hash: Hash }> {
     const { bodies } = this.context;
     const opened = chunks.map(async (chunk, index) => {
-      const data = await bodies.read(Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength)).catch(() => {
+      const data = await bodies.read(Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength)).catch((error: unknown) => {
+        // Object storage that does not answer (or lost the object) says so itself; an altered object or row is damage.
+        if (error instanceof BatonError && error.code === 'BLOB_STORE_ERROR' && !(error instanceof AlteredObjectError)) throw error;
         throw corrupt(conversationId, fileKey, `chunk ${chunk.sequence} cannot be read`);
       });
       const body = openBody(cipher, chunk.codec, data, chunkIdentity(conversationId, versionId, offsets[index]!, num(chunk.byte_length)));
