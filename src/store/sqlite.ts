@@ -5,7 +5,7 @@ import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { BatonError, errorMessage } from '../errors.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../fs/private-files.js';
-import { migrateToLatest } from './migrations.js';
+import { isFullyMigrated, migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
 import type { ChunkBodies } from './chunk-bodies.js';
 import { StoreEncryption } from './encryption.js';
@@ -103,6 +103,19 @@ function createStoreFile(path: string): void {
   }
 }
 
+/**
+ * One read of the migration table, instead of kysely's migrator (its lock table and several queries) on every
+ * open: a store that has applied exactly baton's migrations needs none. A new store (no table yet), an older one
+ * and one a newer baton migrated further all go through the migrator, which migrates or refuses as before.
+ */
+function hasEveryMigration(database: Sqlite.Database): boolean {
+  try {
+    return isFullyMigrated(database.prepare('SELECT name FROM baton_migrations').pluck().all() as string[]);
+  } catch {
+    return false;
+  }
+}
+
 async function openDatabase(absolute: string): Promise<Kysely<Database>> {
   let database: Sqlite.Database;
   try {
@@ -122,6 +135,6 @@ async function openDatabase(absolute: string): Promise<Kysely<Database>> {
     });
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  await migrateToLatest(db, { bytes: 'blob', bigInteger: 'integer', serialKey: 'integer' });
+  if (!hasEveryMigration(database)) await migrateToLatest(db, { bytes: 'blob', bigInteger: 'integer', serialKey: 'integer' });
   return db;
 }
