@@ -18,7 +18,7 @@ import { agentSetupOf } from '../model/agent-setup-values.js';
 import type { AgentSetup } from '../model/agent-setup.js';
 import { secretsInEnvironment } from '../redact/known-secrets.js';
 import { createRedactor, noRedaction, type Redactor } from '../redact/redactor.js';
-import { planLaunch, type LaunchPlan } from '../sandbox/sandbox.js';
+import { planLaunch, startLaunchProbes, type LaunchPlan } from '../sandbox/sandbox.js';
 import type { Conversation, Store } from '../store/store.js';
 import type { WorkspaceTracker } from '../workspace/tracker.js';
 import { redactSetup, setupForRun, withheldWarning, type RunSetup } from './run-setup.js';
@@ -46,6 +46,7 @@ export { DEFAULT_LEASE_MS, DEFAULT_SAVE_INTERVAL_MS, type RunOptions, type RunRe
  * store that fails to open stops the CLI, and no conversation is left behind.
  */
 export async function startConversation(options: Omit<RunOptions, 'store'> & { harness: HarnessId; store: Store | Promise<Store> }): Promise<RunResult> {
+  startLaunchProbes(options.sandbox?.mode === 'bubblewrap');
   const harness = await loadHarness(options.harness);
   const cwd = await resolveWorkingDirectory(options.cwd, false);
   await assertSandboxAvailable(options.sandbox);
