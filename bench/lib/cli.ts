@@ -7,6 +7,10 @@
  *           `baton run --harness codex --json hi`; the native binary run bare is an info row.
  *   claude: `node_modules/.bin/claude -p --output-format stream-json --verbose --dangerously-skip-permissions hi`
  *           (IS_SANDBOX=1 as root, which baton sets itself) against `baton run --harness claude --json hi`.
+ *   gemini: `node_modules/.bin/gemini --output-format stream-json --yolo --skip-trust --prompt=hi`; with baton's
+ *           GEMINI_CLI_NO_RELAUNCH=true (one process instead of the CLI relaunching itself) as an info row.
+ *   opencode: the pinned platform binary, `opencode run --format json --auto hi`; baton also runs `opencode import`
+ *           (the new session with baton's id) before and `opencode export` (the saves) after, counted below.
  *
  * baton is `dist/cli/baton.mjs`, the esbuild bundle package.json's `bin` names. The machine is small (2 CPUs)
  * and shared: every section first waits for other processes to go quiet, measures how much CPU others used
@@ -19,6 +23,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join, relative } from 'node:path';
 import { nativeCodexBehind } from '../../src/harness/codex/native-binary.js';
+import { bundledOpencode } from '../../src/harness/opencode/cli.js';
 import type { HarnessId } from '../../src/harness/ids.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import { createMachine } from '../../src/testing/machine.js';
@@ -28,6 +33,7 @@ import { median, summarise, timed, type Samples } from './stats.js';
 const ROOT = new URL('../..', import.meta.url).pathname;
 const CODEX = join(ROOT, 'node_modules/.bin/codex');
 const CLAUDE = join(ROOT, 'node_modules/.bin/claude');
+const GEMINI = join(ROOT, 'node_modules/.bin/gemini');
 const BATON_MAIN = join(ROOT, 'dist/cli/main.js');
 const BATON = join(ROOT, 'dist/cli/baton.mjs');
 const SPAWN_MARKS = join(ROOT, 'bench/lib/spawn-marks.mjs');
@@ -73,33 +79,52 @@ export interface StartupResult {
   storeOpenFresh: Samples;
   /** Milliseconds to import each runtime dependency alone in a fresh node. */
   imports: Record<string, number>;
-  /** The JavaScript the bundle's entry loads statically (every run compiles it), by package. */
-  bundle: { files: number; bytes: number; byPackage: Record<string, number> };
+  /** The JavaScript `baton run` loads before the spawn, by package, and what each harness's chunk adds. */
+  bundle: { files: number; bytes: number; byPackage: Record<string, number>; harnesses: Record<string, number> };
 }
 
 /**
- * Follows the bundle's static imports (not the `import()` of demo, export and config-schema chunks) and adds
- * up the bytes, attributed to packages by esbuild's `// node_modules/<package>/…` and `// src/…` markers.
+ * What `baton run` loads before it spawns the CLI: the entry's static imports, the `run` command's chunk (main.ts
+ * imports it for that command line alone) and its static imports, then the one harness's chunk (src/harness/
+ * load.ts) with what it adds; not the `import()` of everything a run loads once the CLI has started (the store,
+ * redaction rules, the workspace tracker). Bytes are attributed to packages by esbuild's `// node_modules/<package>/…`
+ * and `// src/…` markers.
  */
 export function bundleComposition(entry = BATON): StartupResult['bundle'] {
   const seen = new Set<string>();
   const byPackage: Record<string, number> = {};
   let bytes = 0;
-  const visit = (file: string): void => {
+  const visit = (file: string, count: (owner: string, size: number) => void): void => {
     if (seen.has(file) || !existsSync(file)) return;
     seen.add(file);
     const text = readFileSync(file, 'utf8');
-    bytes += Buffer.byteLength(text);
     let owner = '(bundle glue)';
     for (const line of text.split('\n')) {
       const marker = /^\/\/ (node_modules\/((?:@[^/]+\/)?[^/]+)|src)\//.exec(line);
       if (marker) owner = marker[2] ?? 'baton src';
-      byPackage[owner] = (byPackage[owner] ?? 0) + line.length + 1;
+      count(owner, line.length + 1);
     }
-    for (const match of text.matchAll(/^import\s(?:[^;'"]*?\sfrom\s)?["'](\.{1,2}\/[^"']+)["']/gm)) visit(join(file, '..', match[1]!));
+    for (const match of text.matchAll(/^import\s(?:[^;'"]*?\sfrom\s)?["'](\.{1,2}\/[^"']+)["']/gm)) visit(join(file, '..', match[1]!), count);
   };
-  visit(entry);
-  return { files: seen.size, bytes, byPackage };
+  const base = (owner: string, size: number): void => {
+    bytes += size;
+    byPackage[owner] = (byPackage[owner] ?? 0) + size;
+  };
+  visit(entry, base);
+  const runCommand = /import\("(\.\/chunks\/run-command-[^"]+)"\)/.exec(readFileSync(entry, 'utf8'))?.[1];
+  if (runCommand) visit(join(entry, '..', runCommand), base);
+  const harnesses: Record<string, number> = {};
+  const before = new Set(seen);
+  for (const file of before) {
+    for (const match of readFileSync(file, 'utf8').matchAll(/(\w+): async \(\) => \(await import\("(\.\/harness-[^"]+)"\)\)/g)) {
+      seen.clear();
+      for (const known of before) seen.add(known);
+      let size = 0;
+      visit(join(file, '..', match[2]!), (_owner, lineSize) => (size += lineSize));
+      harnesses[match[1]!] = size;
+    }
+  }
+  return { files: before.size, bytes, byPackage, harnesses };
 }
 
 export interface BuildResult {
@@ -289,6 +314,22 @@ async function measureHarness(options: CliOptions): Promise<HarnessCliResult> {
       if (native) {
         info.push({ name: 'codex exec (bare native binary)', start: () => run(native.file, args, { ...where, env: { ...env, ...native.env } }), check: checkCodex('native codex') });
       }
+    } else if (harness === 'gemini') {
+      const args = ['--output-format', 'stream-json', '--yolo', '--skip-trust', '--prompt=hi'];
+      const checkGemini = (name: string) => (exit: Exit) => {
+        succeeded(name, exit);
+        if (!/"type":"result"/.test(exit.stdout)) throw new Error(`bench: ${name} gave no result: ${exit.stdout.slice(-300)}`);
+      };
+      bare = { name: 'gemini (bare, node_modules/.bin/gemini)', start: () => run(GEMINI, args, where), check: checkGemini('gemini') };
+      info.push({ name: "gemini with baton's GEMINI_CLI_NO_RELAUNCH=true", start: () => run(GEMINI, args, { ...where, env: { ...env, GEMINI_CLI_NO_RELAUNCH: 'true' } }), check: checkGemini('gemini (no relaunch)') });
+    } else if (harness === 'opencode') {
+      const opencode = bundledOpencode();
+      if (!opencode) throw new Error('bench: the pinned OpenCode binary (opencode-linux-x64) is not installed');
+      const checkOpencode = (exit: Exit): void => {
+        succeeded('opencode run', exit);
+        if (!/"type":"step_finish"/.test(exit.stdout)) throw new Error(`bench: opencode run gave no step_finish: ${exit.stdout.slice(-300)}`);
+      };
+      bare = { name: 'opencode run (bare, opencode-linux-x64)', start: () => run(opencode, ['run', '--format', 'json', '--auto', 'hi'], where), check: checkOpencode };
     } else {
       const args = ['-p', '--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions', 'hi'];
       // As root Claude refuses --dangerously-skip-permissions without IS_SANDBOX=1 (baton sets it for its own runs).
@@ -350,11 +391,14 @@ async function measureHarness(options: CliOptions): Promise<HarnessCliResult> {
       const marks = JSON.parse(await readFile(marksFile, 'utf8')) as { loaded: number; exit: number; spawns: Array<{ file: string; argv: string[]; at: number; closed: number }> };
       // The agent CLI, by name: baton also starts other processes (git, for workspace snapshots); in its sandbox
       // it starts the CLI through bwrap, which then counts as the CLI (the sandbox's start-up with it).
-      const cliName = new RegExp(`/${harness === 'codex' ? 'codex' : 'claude'}(\\.exe)?$`);
-      const isCli = (entry: { file: string; argv: string[] }): boolean => cliName.test(entry.file) || (/\/bwrap$/.test(entry.file) && entry.argv.some((arg) => cliName.test(arg)));
+      const cliName = new RegExp(`/${harness}(\\.exe|\\.js)?$`);
+      // OpenCode's chores (`opencode import`, `opencode export`) are the same binary: the agent is its `run`.
+      const isAgent = (argv: string[]): boolean => harness !== 'opencode' || argv.includes('run');
+      const isCli = (entry: { file: string; argv: string[] }): boolean => (cliName.test(entry.file) && isAgent(entry.argv)) || (/\/bwrap$/.test(entry.file) && entry.argv.some((arg) => cliName.test(arg)) && isAgent(entry.argv));
       const spawned = marks.spawns.find(isCli);
       if (!spawned?.closed) throw new Error(`bench: the profiled baton run did not spawn ${harness} (${marks.spawns.map((entry) => entry.file).join(', ')})`);
-      if (index === 0) for (const entry of marks.spawns) if (entry !== spawned) otherSpawns[entry.file.split('/').pop()!] = (otherSpawns[entry.file.split('/').pop()!] ?? 0) + 1;
+      const spawnName = (entry: { file: string; argv: string[] }): string => `${entry.file.split('/').pop()!}${harness === 'opencode' && cliName.test(entry.file) ? ` ${entry.argv[0]}` : ''}`;
+      if (index === 0) for (const entry of marks.spawns) if (entry !== spawned) otherSpawns[spawnName(entry)] = (otherSpawns[spawnName(entry)] ?? 0) + 1;
       phases.bootstrap.push(marks.loaded);
       phases.beforeSpawn.push(spawned.at - marks.loaded);
       phases.cli.push(spawned.closed - spawned.at);

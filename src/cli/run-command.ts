@@ -3,15 +3,17 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BatonError, errorMessage } from '../errors.js';
 import { HARNESS_IDS } from '../harness/ids.js';
-import { harnessFromName, projectFilesThatRunCode } from '../harness/registry.js';
+import { assertHarnessName } from '../harness/load.js';
 import { resumeConversation, startConversation, type RunOptions, type RunResult, type WorkspaceOptions } from '../run/runner.js';
 import type { SandboxOptions } from '../run/containment.js';
 import type { RestoreMode } from '../workspace/workspace.js';
-import { EFFORT_LEVELS } from '../model/agent-setup.js';
-import { agentSetupFromFlags, type SetupFlags } from './agent-setup-input.js';
-import { withStore, type GlobalOptions } from './context.js';
+import { EFFORT_LEVELS } from '../model/agent-setup-values.js';
+import type { AgentSetup } from '../model/agent-setup.js';
+import type { Store } from '../store/store.js';
+import type { SetupFlags } from './agent-setup-input.js';
+import { openStore, resolveContext, type GlobalOptions } from './context.js';
 import { progressPrinter } from './progress.js';
-import { RemoteClient, remoteTarget } from './remote.js';
+import type { RemoteClient } from './remote.js';
 import { terminalJson, terminalLine, terminalText } from './terminal-text.js';
 
 export interface RunCommandOptions extends SetupFlags {
@@ -124,7 +126,16 @@ function addRunOptions(command: Command): Command {
     .option('-q, --quiet', 'do not show the agent\'s progress');
 }
 
-export function registerRunCommands(program: Command, globals: () => GlobalOptions): void {
+/**
+ * `run` and `resume`; with `only`, just that one (main.ts, for that command line): resume's help lists every
+ * harness's files that run code, which loads every harness, and a `baton run` needs none but its own.
+ */
+export async function registerRunCommands(program: Command, globals: () => GlobalOptions, only?: 'run' | 'resume'): Promise<void> {
+  if (only !== 'resume') registerRun(program, globals);
+  if (only !== 'run') registerResume(program, globals, (await import('../harness/registry.js')).projectFilesThatRunCode({ gitRepositoryMadeByBaton: true }));
+}
+
+function registerRun(program: Command, globals: () => GlobalOptions): void {
   addRunOptions(
     program
       .command('run')
@@ -133,68 +144,97 @@ export function registerRunCommands(program: Command, globals: () => GlobalOptio
       .option('--workspace <dir>', 'the directory whose files travel with the conversation (default: --cwd)')
       .argument('<prompt>', 'the first prompt (one argument; quote it)'),
   ).action(async (prompt: string, options: RunCommandOptions & { harness: string }) => {
-    const harness = harnessFromName(options.harness);
-    const remote = remoteTarget(options.server);
+    const harness = assertHarnessName(options.harness);
+    const remote = await remoteClient(options.server);
     if (remote) {
       assertNoLocalOptions(options);
-      const body = { harness: harness.id, prompt, ...(await agentSetupFromFlags(options)), ...(options.workspace === false ? { workspace: false } : {}) };
-      await followRemote(new RemoteClient(remote), options, (client) => client.request<{ conversationId: string; runId: string }>('POST', '/v1/conversations', body));
+      const body = { harness, prompt, ...(await setupFromFlags(options)), ...(options.workspace === false ? { workspace: false } : {}) };
+      await followRemote(remote, options, (client) => client.request<{ conversationId: string; runId: string }>('POST', '/v1/conversations', body));
       return;
     }
-    await executeRun(globals(), options, prompt, (common) => startConversation({ ...common, harness: harness.id, workspace: workspaceOptions(options, 'run') }));
+    await executeRun(globals(), options, prompt, (common) => startConversation({ ...common, harness, workspace: workspaceOptions(options, 'run') }));
   });
+}
 
+function registerResume(program: Command, globals: () => GlobalOptions, filesThatRunCode: string[]): void {
   addRunOptions(
     program
       .command('resume')
       .description('continue a conversation, here, from its saved transcript')
       .argument('<conversation-id>', 'the id `baton run` printed')
       .option('--workspace <mode>', 'when the directory holds other work: refuse (default "restore"), "overwrite" it, or "skip" the files')
-      .option('--trust', `trust an imported conversation: restore its workspace whole, with the files that make a CLI run commands (hooks, MCP servers: ${projectFilesThatRunCode({ gitRepositoryMadeByBaton: true }).join(', ')})`)
+      .option('--trust', `trust an imported conversation: restore its workspace whole, with the files that make a CLI run commands (hooks, MCP servers: ${filesThatRunCode.join(', ')})`)
       .argument('<prompt>', 'the follow-up prompt (one argument; quote it)'),
   ).action(async (conversationId: string, prompt: string, options: RunCommandOptions) => {
-    const remote = remoteTarget(options.server);
+    const remote = await remoteClient(options.server);
     if (remote) {
       assertNoLocalOptions(options);
-      if (Object.keys(await agentSetupFromFlags(options)).length > 0) {
+      if (Object.keys(await setupFromFlags(options)).length > 0) {
         throw new BatonError('USAGE', 'a follow-up on a server keeps the conversation\'s agent setup', { hint: 'drop --model, --effort, --system-prompt-file, --mcp-config and --skill' });
       }
-      await followRemote(new RemoteClient(remote), options, (client) => client.request<{ conversationId: string; runId: string }>('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/followups`, { prompt }));
+      await followRemote(remote, options, (client) => client.request<{ conversationId: string; runId: string }>('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/followups`, { prompt }));
       return;
     }
-    await executeRun(globals(), options, prompt, (common) => resumeConversation({ ...common, conversationId, workspace: workspaceOptions(options, 'resume') }));
+    await executeRun(globals(), options, prompt, async (common) => resumeConversation({ ...common, store: await common.store, conversationId, workspace: workspaceOptions(options, 'resume') }));
   });
 }
+
+/**
+ * What `run` and `resume` get: the run's options, with the store still opening. startConversation launches the
+ * CLI meanwhile and waits for it once the CLI has started; a resume needs the stored conversation first.
+ */
+export type LaunchOptions = Omit<RunOptions, 'store'> & { store: Promise<Store> };
 
 /** What `run` and `resume` share: the store, the interrupt handling, live progress, and the report. */
 export async function executeRun(
   globals: GlobalOptions,
   options: RunCommandOptions,
   prompt: string,
-  launch: (common: RunOptions) => Promise<RunResult>,
+  launch: (common: LaunchOptions) => Promise<RunResult>,
   onResult: (result: RunResult, options: RunCommandOptions) => void = report,
 ): Promise<void> {
-  const setup = await agentSetupFromFlags(options);
-  await withStore(globals, async ({ store, config }) => {
-    const interrupt = interruptSignal();
-    try {
-      const result = await launch({
-        store,
-        config,
-        prompt,
-        cwd: options.cwd ?? process.cwd(),
-        setup,
-        signal: interrupt.signal,
-        sandbox: sandboxOptions(options),
-        redaction: { enabled: options.redact !== false },
-        ...(leaseMs() ? { leaseMs: leaseMs() } : {}),
-        ...(options.quiet ? {} : { onEvent: progressPrinter() }),
-      });
-      onResult(result, options);
-    } finally {
-      interrupt.dispose();
-    }
-  });
+  const setup = await setupFromFlags(options);
+  const { config, target } = await resolveContext(globals);
+  const opening = openStore(target);
+  // Whoever launches awaits it; a failure is theirs to report, never an unhandled rejection here.
+  opening.catch(() => undefined);
+  const interrupt = interruptSignal();
+  try {
+    const result = await launch({
+      store: opening,
+      config,
+      prompt,
+      cwd: options.cwd ?? process.cwd(),
+      setup,
+      signal: interrupt.signal,
+      sandbox: sandboxOptions(options),
+      redaction: { enabled: options.redact !== false },
+      ...(leaseMs() ? { leaseMs: leaseMs() } : {}),
+      ...(options.quiet ? {} : { onEvent: progressPrinter() }),
+    });
+    onResult(result, options);
+  } finally {
+    interrupt.dispose();
+    const store = await opening.catch(() => undefined);
+    await store?.close();
+  }
+}
+
+/**
+ * The agent setup the flags give; the reader of those flags (and the yaml and zod it loads) only when one is given.
+ */
+async function setupFromFlags(options: RunCommandOptions): Promise<AgentSetup> {
+  const given = options.model !== undefined || options.effort !== undefined || options.systemPromptFile !== undefined || options.mcpConfig !== undefined || (options.skill ?? []).length > 0;
+  return given ? (await import('./agent-setup-input.js')).agentSetupFromFlags(options) : {};
+}
+
+/** The server named by --server or BATON_SERVER (remote.ts, and the SSE client it loads, only then). */
+async function remoteClient(server: string | undefined): Promise<RemoteClient | undefined> {
+  const url = server ?? process.env.BATON_SERVER;
+  if (url === undefined || url === '') return undefined;
+  const { RemoteClient, remoteTarget } = await import('./remote.js');
+  const target = remoteTarget(server);
+  return target && new RemoteClient(target);
 }
 
 /** Options that name things on this machine mean nothing to a server's workers. */

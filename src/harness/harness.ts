@@ -2,7 +2,6 @@
  * The harness contract: everything baton needs to know about one agent CLI. A harness is a small set of
  * pure decisions (argv, paths, event parsing) plus file operations confined to the CLI's home.
  */
-import { z } from 'zod';
 import { BatonError, quoted } from '../errors.js';
 import type { RunEvent } from '../model/run-event.js';
 import type { KnownSecret } from '../redact/known-secrets.js';
@@ -20,8 +19,11 @@ export type { HarnessId, ModelApiId } from './ids.js';
  * most CLIs resume by session id alone ({@link SessionResume}).
  */
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const SessionResume = z.object({ sessionId: z.string().regex(UUID_PATTERN) }).strict();
-export type SessionResume = z.infer<typeof SessionResume>;
+// One checked string: validated by hand (assertSessionId), so that loading a harness does not load zod, which
+// would add its start-up to every `baton run`.
+export interface SessionResume {
+  sessionId: string;
+}
 
 /** The process to start: an executable and its argv. Never a shell string. */
 export interface CommandSpec {
@@ -331,7 +333,7 @@ export function assertSessionId(sessionId: string): void {
 export function sessionResumeInfo(id: HarnessId, envelope: Envelope): SessionResume {
   if (envelope.harness !== id) throw harnessMismatch(id, envelope.harness);
   assertSessionId(envelope.sessionId);
-  return SessionResume.parse({ sessionId: envelope.sessionId });
+  return { sessionId: envelope.sessionId };
 }
 
 /** The readable view of a session's main file through the harness's own reader; empty without one. */

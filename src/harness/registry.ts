@@ -1,11 +1,11 @@
-/** Harness id → harness. Adding a harness is one line here (and its id in ids.ts). */
-import { BatonError } from '../errors.js';
+/** Harness id → harness. Adding a harness is one line here and one in load.ts (and its id in ids.ts). */
 import { claudeHarness } from './claude/harness.js';
 import { codexHarness } from './codex/harness.js';
 import { geminiHarness } from './gemini/harness.js';
 import { opencodeHarness } from './opencode/harness.js';
 import type { Harness } from './harness.js';
-import { HARNESS_IDS, isHarnessId, type HarnessId } from './ids.js';
+import { HARNESS_IDS, type HarnessId } from './ids.js';
+import { assertHarnessName } from './load.js';
 
 // Each harness's resume state is its own (Harness<Resume>); the core only hands it back to the same harness.
 const HARNESSES: Record<HarnessId, Harness> = {
@@ -20,10 +20,7 @@ export function getHarness(id: HarnessId): Harness {
 }
 
 export function harnessFromName(name: string): Harness {
-  if (!isHarnessId(name)) {
-    throw new BatonError('HARNESS_UNKNOWN', `unknown harness "${name}"`, { hint: `choose one of: ${HARNESS_IDS.join(', ')}` });
-  }
-  return getHarness(name);
+  return getHarness(assertHarnessName(name));
 }
 
 export function listHarnesses(): Harness[] {

@@ -7,9 +7,11 @@
  * what the store hands back, so a hostile import cannot name a file outside a skill's folder or a NUL argv.
  */
 import { z } from 'zod';
+import { EFFORT_LEVELS } from './agent-setup-values.js';
 
-/** The reasoning effort levels baton offers; each harness maps them to its CLI's own (or takes none). */
-export const EFFORT_LEVELS = ['low', 'medium', 'high'] as const;
+// What the run path needs without zod (it would add its start-up to every `baton run`): see agent-setup-values.ts.
+export { agentSetupOf, EFFORT_LEVELS, isStdioServer } from './agent-setup-values.js';
+
 export const ReasoningEffort = z.enum(EFFORT_LEVELS);
 export type ReasoningEffort = z.infer<typeof ReasoningEffort>;
 
@@ -51,9 +53,6 @@ export const McpServers = z
   .refine((servers) => Object.keys(servers).length <= 32, 'names more than 32 MCP servers');
 export type McpServers = z.infer<typeof McpServers>;
 
-export function isStdioServer(server: McpServer): server is StdioMcpServer {
-  return 'command' in server;
-}
 
 /** Agent Skills names: lowercase letters, digits and single hyphens, at most 64 (the skill's folder name). */
 export const SKILL_NAME = /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,63}$/;
@@ -108,9 +107,3 @@ export const AgentSetup = z.strictObject({
   skills: Skills.optional(),
 });
 export type AgentSetup = z.infer<typeof AgentSetup>;
-
-/** The agent setup among a conversation's options (which also say where its first workspace comes from). */
-export function agentSetupOf(options: AgentSetup & { workspace?: unknown }): AgentSetup {
-  const { model, effort, systemPrompt, mcpServers, skills } = options;
-  return Object.fromEntries(Object.entries({ model, effort, systemPrompt, mcpServers, skills }).filter(([, value]) => value !== undefined)) as AgentSetup;
-}

@@ -10,7 +10,19 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { MIN_SECRET_LENGTH, type KnownSecret } from './known-secrets.js';
-import { findSecretShapes, SHAPE_RULES, type Finding } from './secret-shapes.js';
+import type { Finding } from './finding.js';
+
+/**
+ * Which shape rules run, as recorded with each run; secret-shapes.ts derives the same text from the preset it
+ * loads (test/redact/redactor.test.ts checks they agree). Spelled out here so that a redactor can be made, and
+ * its record stored, without loading secretlint: its rules load in the background as the redactor is made (a
+ * `baton run` makes it once the CLI has started) and the first text redacted waits for them.
+ */
+export const SHAPE_RULES = '@secretlint/secretlint-rule-preset-recommend@12.0.0+jwt+aws-key-id+credential-assignments';
+
+type SecretShapes = typeof import('./secret-shapes.js');
+let secretShapes: Promise<SecretShapes> | undefined;
+const loadSecretShapes = (): Promise<SecretShapes> => (secretShapes ??= import('./secret-shapes.js'));
 
 /** What redaction ran on a run's saved bytes (stored with the run). */
 export type RedactionRecord = { kind: 'off' } | { kind: 'on'; rules: string; variables: string[] };
@@ -78,6 +90,8 @@ class SecretRedactor implements Redactor {
     }
     this.needles = [...needles].map(([text, label]) => ({ text, label })).sort((a, b) => b.text.length - a.text.length);
     this.record = { kind: 'on', rules: SHAPE_RULES, variables: [...new Set(secrets.map((secret) => secret.name))].sort() };
+    // Observed here so that a failed load is not an unhandled rejection; the first find() sees the failure.
+    loadSecretShapes().catch(() => undefined);
   }
 
   async redactLines(bytes: Buffer): Promise<Buffer> {
@@ -186,7 +200,7 @@ class SecretRedactor implements Redactor {
         findings.push({ start: at, end: at + needle.text.length, label: needle.label });
       }
     }
-    findings.push(...(await findSecretShapes(detectionView(text), text)));
+    findings.push(...(await (await loadSecretShapes()).findSecretShapes(detectionView(text), text)));
     return mergeOverlapping(findings);
   }
 }

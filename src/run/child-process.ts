@@ -51,7 +51,10 @@ export function spawnCli(plan: Pick<LaunchPlan, 'file' | 'args' | 'env' | 'cwd' 
   child.stderr!.on('data', (chunk: Buffer) => stderr.write(chunk));
   // 'close': stdout and stderr are drained too, so every line has been read.
   const exit = exitOf(child, plan, 'close');
-  const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
+  // Iterated from the start, so that lines the CLI prints before anyone reads them (a new conversation's CLI
+  // starts while the store opens) wait in the iterator's queue instead of being emitted to no listener.
+  const iterator = createInterface({ input: child.stdout!, crlfDelay: Infinity })[Symbol.asyncIterator]();
+  const lines: AsyncIterable<string> = { [Symbol.asyncIterator]: () => iterator };
   return {
     pid: child.pid,
     lines,

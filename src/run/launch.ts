@@ -11,9 +11,7 @@ import { LocalCopyConflict, type Harness, type HarnessContext, type LaunchReques
 import type { HarnessId } from '../harness/ids.js';
 import type { Conversation, Store, StoredTranscript } from '../store/store.js';
 import type { Envelope } from '../transcript/envelope.js';
-import { projectFilesThatRunCode } from '../harness/registry.js';
-import { restoreWorkspace, WorkspaceTracker } from '../workspace/tracker.js';
-import { copyWithheld, presentEntries, withholdRestored } from '../workspace/withhold.js';
+import type { WorkspaceTracker } from '../workspace/tracker.js';
 import { DEFAULT_MAX_SNAPSHOT_BYTES, type RestoreMode, type SnapshotOptions } from '../workspace/workspace.js';
 import type { RunEventRecorder } from './events.js';
 import type { RunOptions } from './run-options.js';
@@ -90,9 +88,18 @@ export async function prepareLaunch(
   if (workspaceDir) {
     const last = (await store.listWorkspaceSnapshots(conversation.id)).at(-1);
     // Started once the CLI is running (see supervise): its first scan need not delay the agent.
-    workspace = new WorkspaceTracker(workspaceDir, workspaceOptions, last?.manifest.fingerprint);
+    workspace = await newWorkspaceTracker(workspaceDir, workspaceOptions, last?.manifest.fingerprint);
   }
   return { ...result, workspace };
+}
+
+/**
+ * The tracker of a run's workspace. Its module (tar, ignore, the watcher) is loaded here, not with the runner:
+ * a new conversation makes its tracker once the CLI has started.
+ */
+export async function newWorkspaceTracker(dir: string, options: SnapshotOptions, lastFingerprint: string | undefined): Promise<WorkspaceTracker> {
+  const { WorkspaceTracker } = await import('../workspace/tracker.js');
+  return new WorkspaceTracker(dir, options, lastFingerprint);
 }
 
 /**
@@ -136,6 +143,7 @@ async function restoreForResume(
 ): Promise<void> {
   const snapshot = await store.loadWorkspaceSnapshot(conversation.id);
   if (!snapshot) return;
+  const [{ projectFilesThatRunCode }, { restoreWorkspace }, { presentEntries, withholdRestored }] = await Promise.all([import('../harness/registry.js'), import('../workspace/tracker.js'), import('../workspace/withhold.js')]);
   const candidates = projectFilesThatRunCode({ gitRepositoryMadeByBaton: snapshot.manifest.kind === 'git' });
   const trusting = conversation.trust === 'untrusted' && trust;
   const withholding = conversation.trust === 'untrusted' && !trust && mode !== 'skip';
@@ -172,6 +180,7 @@ async function restoreForResume(
  * any (the user's own, or what an earlier `baton workspace -o` wrote), before anything is restored.
  */
 async function refuseOwnFilesThatRunCode(conversationId: string, dir: string, candidates: readonly string[]): Promise<void> {
+  const { presentEntries } = await import('../workspace/withhold.js');
   const present = [...(await presentEntries(dir, candidates))].sort();
   if (present.length === 0) return;
   throw new BatonError('WORKSPACE_UNTRUSTED', `${dir} holds ${present.join(', ')}, which would make a CLI run commands in a run of imported (untrusted) conversation ${conversationId}`, {
@@ -188,6 +197,7 @@ async function restoreWithheld(store: Store, conversationId: string, newestSnaps
   if (!first || first.id === newestSnapshotId) return; // the newest is the imported one: restored whole just now.
   const imported = await store.loadWorkspaceSnapshot(conversationId, first.runId);
   if (!imported || imported.id !== first.id) return;
+  const [{ projectFilesThatRunCode }, { restoreWorkspace }, { copyWithheld }] = await Promise.all([import('../harness/registry.js'), import('../workspace/tracker.js'), import('../workspace/withhold.js')]);
   const scratch = await mkdtemp(join(tmpdir(), 'baton-withheld-'));
   try {
     await restoreWorkspace(imported, join(scratch, 'workspace'), 'restore', options);

@@ -25,7 +25,7 @@ export interface WorkspaceSave {
 }
 
 /** The directory whose files travel with the conversation; undefined when the workspace is off. */
-export function runWorkspaceDir(options: RunOptions, cwd: string): string | undefined {
+export function runWorkspaceDir(options: Pick<RunOptions, 'workspace'>, cwd: string): string | undefined {
   return options.workspace?.enabled === false ? undefined : resolve(cwd, options.workspace?.dir ?? '.');
 }
 

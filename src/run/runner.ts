@@ -12,53 +12,105 @@ import { commandTemplates, harnessEnvironment } from '../config.js';
 import { BatonError, errorMessage } from '../errors.js';
 import type { Harness, HarnessContext, InteractivePermissions, TranscriptLocation } from '../harness/harness.js';
 import type { HarnessId } from '../harness/ids.js';
-import { getHarness } from '../harness/registry.js';
+import { loadHarness } from '../harness/load.js';
 import { newConversationId, newRunId } from '../ids.js';
-import { agentSetupOf, type AgentSetup } from '../model/agent-setup.js';
+import { agentSetupOf } from '../model/agent-setup-values.js';
+import type { AgentSetup } from '../model/agent-setup.js';
 import { secretsInEnvironment } from '../redact/known-secrets.js';
 import { createRedactor, noRedaction, type Redactor } from '../redact/redactor.js';
-import { planLaunch } from '../sandbox/sandbox.js';
-import type { Conversation } from '../store/store.js';
+import { planLaunch, startLaunchProbes, type LaunchPlan } from '../sandbox/sandbox.js';
+import type { Conversation, Store } from '../store/store.js';
 import type { WorkspaceTracker } from '../workspace/tracker.js';
-import { checkSetup, redactSetup, setupForRun, withheldWarning } from './agent-setup.js';
+import { redactSetup, setupForRun, withheldWarning, type RunSetup } from './run-setup.js';
+import { spawnCli, type CliProcess } from './child-process.js';
 import { assertSandboxAvailable, containmentFor, runsAsRoot } from './containment.js';
 import { RunEventRecorder } from './events.js';
-import { keepLostWork } from './fork-lost-work.js';
-import { prepareLaunch } from './launch.js';
+import { newWorkspaceTracker, prepareLaunch, snapshotOptions } from './launch.js';
 import { LeaseKeeper } from './lease.js';
-import { MODEL_KEY_VARIABLES } from './model-access.js';
 import { runOutcome } from './outcome.js';
 import { DEFAULT_LEASE_MS, type RunOptions, type RunResult } from './run-options.js';
 import { newRunState } from './run-state.js';
 import { saveFinalTranscript } from './run-transcript.js';
 import { runWorkspaceDir, saveFinalWorkspace } from './run-workspace.js';
-import type { TranscriptSaver } from './saver.js';
+import { TranscriptSaver } from './saver.js';
 import { supervise, type SupervisedExit } from './supervise.js';
 import type { TranscriptProgress } from './transcript-progress.js';
 
 export { DEFAULT_LEASE_MS, DEFAULT_SAVE_INTERVAL_MS, type RunOptions, type RunResult, type WorkspaceOptions } from './run-options.js';
 
-export async function startConversation(options: RunOptions & { harness: HarnessId }): Promise<RunResult> {
-  const harness = getHarness(options.harness);
+/**
+ * A new conversation. Its CLI is started first, with nothing but what the launch needs (the harness, its home
+ * prepared, the command); the store opens meanwhile (`options.store` may still be opening), and the conversation
+ * row, its lease and the redactor are made while the CLI boots: the conversation's id is unknown to anyone else
+ * until it is printed, so nobody can take its lease in between. The CLI's output waits in its pipe until then. A
+ * store that fails to open stops the CLI, and no conversation is left behind.
+ */
+export async function startConversation(options: Omit<RunOptions, 'store'> & { harness: HarnessId; store: Store | Promise<Store> }): Promise<RunResult> {
+  startLaunchProbes(options.sandbox?.mode === 'bubblewrap');
+  const harness = await loadHarness(options.harness);
   const cwd = await resolveWorkingDirectory(options.cwd, false);
   await assertSandboxAvailable(options.sandbox);
-  const setup = checkSetup(harness, options.setup ?? {});
-  const redactor = await runRedactor(harness, runContext(harness, options, cwd).context, options);
-  const conversation = await options.store.createConversation({
-    id: newConversationId(),
-    harness: harness.id,
-    title: await redactor.redactText(titleFrom(options.prompt)),
-    cwd,
-    options: await redactSetup(setup, redactor),
-  });
-  return execute(harness, conversation, cwd, options, undefined, redactor);
+  const given = options.setup ?? {};
+  // A setup given by flags or an API body is checked with its schema (zod); none given, nothing to check.
+  const setup = Object.keys(given).length === 0 ? {} : (await import('./agent-setup.js')).checkSetup(harness, given);
+  const { configured, context } = await runContext(harness, options, cwd);
+  const redacting = runRedactor(harness, context, options);
+  redacting.catch(() => undefined); // awaited below, once the CLI has started
+  // The CLI is launched with the setup as stored, whose system prompt is redacted: that waits for the redactor.
+  const storedSetup = setup.systemPrompt === undefined ? setup : await redactSetup(setup, await redacting);
+  const runSetup = setupForRun(storedSetup, context.env, true);
+  let early: Awaited<ReturnType<typeof launchEarly>> | undefined;
+  let launchError: unknown;
+  try {
+    early = await launchEarly(harness, context, configured, options, cwd, runSetup.setup);
+  } catch (error) {
+    // Recorded as the run's failure below, as an error before the CLI ran always was.
+    launchError = error;
+  }
+  const stopCli = async (): Promise<void> => {
+    if (!early) return;
+    early.child.signal('SIGKILL');
+    await early.child.exited.catch(() => undefined);
+  };
+  let store: Store;
+  let conversation: Conversation;
+  let redactor: Redactor;
+  try {
+    [store, redactor] = await Promise.all([options.store, redacting]);
+    conversation = await store.createConversation({
+      id: newConversationId(),
+      harness: harness.id,
+      title: await redactor.redactText(titleFrom(options.prompt)),
+      cwd,
+      options: storedSetup,
+    });
+  } catch (error) {
+    await stopCli();
+    throw error;
+  }
+  return execute(harness, conversation, cwd, { ...options, store }, undefined, redactor, early ? { ...early, runSetup } : { launchError, runSetup });
+}
+
+/** What startConversation started before the store was open, or why it could not start the CLI. */
+type EarlyLaunch = { child: CliProcess; plan: LaunchPlan; sessionId: string | undefined; runSetup: RunSetup } | { launchError: unknown; runSetup: RunSetup };
+
+/** A new conversation's CLI, started: the session id minted (where the harness does), the home prepared, the command planned. */
+async function launchEarly(harness: Harness, context: HarnessContext, configured: Record<string, string>, options: Pick<RunOptions, 'prompt' | 'config' | 'sandbox' | 'workspace'>, cwd: string, setup: AgentSetup): Promise<{ child: CliProcess; plan: LaunchPlan; sessionId: string | undefined }> {
+  const sessionId = harness.newSessionId();
+  await harness.prepare(context, setup);
+  const spec = await harness.command(context, { kind: 'new', prompt: options.prompt, setup, sessionId }, commandTemplates(options.config ?? {}, harness.id));
+  const workspaceDir = runWorkspaceDir(options, cwd);
+  const containment = await containmentFor({ harness, context, sandbox: options.sandbox, workspaceDir, configuredVariables: Object.keys(configured) });
+  const plan = await planLaunch(spec, context.env, containment);
+  return { child: spawnCli(plan), plan, sessionId };
 }
 
 /** The CLI's environment (the caller's, with baton's configured variables) and the harness's view of it. */
-function runContext(harness: Harness, options: RunOptions, cwd: string): { configured: Record<string, string>; context: HarnessContext } {
+async function runContext(harness: Harness, options: Pick<RunOptions, 'config' | 'env' | 'modelAccess' | 'sandbox'>, cwd: string): Promise<{ configured: Record<string, string>; context: HarnessContext }> {
   const configured = { ...harnessEnvironment(options.config ?? {}, harness.id) };
   // Behind a model proxy the run's token is the only key: not even baton.config.json's harness env gives another.
-  if (options.modelAccess) for (const name of MODEL_KEY_VARIABLES) delete configured[name];
+  // (model-access.ts names every harness's key variables, which loads every harness: only a worker's runs need it.)
+  if (options.modelAccess) for (const name of (await import('./model-access.js')).MODEL_KEY_VARIABLES) delete configured[name];
   const env = { ...(options.env ?? process.env), ...configured };
   return { configured, context: { home: harness.resolveHome(env), cwd, env, runsAsRoot: runsAsRoot(options.sandbox), modelEndpoint: options.modelAccess?.endpoint(harness.modelApi) } };
 }
@@ -83,12 +135,13 @@ export async function resumeConversation(options: RunOptions & { conversationId:
       hint: 'see why with `baton show ' + conversation.id + '`, then start a new conversation with `baton run`',
     });
   }
-  const harness = getHarness(conversation.harness);
+  const harness = await loadHarness(conversation.harness);
   const cwd = await resolveWorkingDirectory(options.cwd, true);
   const changed = Object.fromEntries(Object.entries(options.setup ?? {}).filter(([, value]) => value !== undefined)) as AgentSetup;
   if (Object.keys(changed).length === 0) return execute(harness, conversation, cwd, options);
   // The setup given replaces the conversation's, option by option, for this run and every later one.
-  const redactor = await runRedactor(harness, runContext(harness, options, cwd).context, options);
+  const redactor = await runRedactor(harness, (await runContext(harness, options, cwd)).context, options);
+  const { checkSetup } = await import('./agent-setup.js');
   const updated = { ...conversation.options, ...(await redactSetup(checkSetup(harness, { ...agentSetupOf(conversation.options), ...changed }), redactor)) };
   await options.store.setConversationOptions(conversation.id, updated);
   return execute(harness, { ...conversation, options: updated }, cwd, options);
@@ -111,35 +164,53 @@ export async function runQueuedRun(options: Omit<RunOptions, 'prompt' | 'setup'>
   const run = await options.store.getRun(options.runId);
   const conversation = run && (await options.store.getConversation(run.conversationId));
   if (!run || !conversation) throw new BatonError('CONVERSATION_NOT_FOUND', `no queued run ${options.runId} in ${options.store.location}`, { hint: 'it was deleted with its conversation' });
-  const harness = getHarness(conversation.harness);
+  const harness = await loadHarness(conversation.harness);
   const cwd = await resolveWorkingDirectory(options.cwd, true);
   const launch: RunOptions = { ...options, prompt: options.prompt ?? run.prompt };
   return execute(harness, conversation, cwd, launch, run.id);
 }
 
-async function execute(harness: Harness, conversation: Conversation, cwd: string, options: RunOptions, queuedRunId?: string, knownRedactor?: Redactor): Promise<RunResult> {
+async function execute(harness: Harness, conversation: Conversation, cwd: string, options: RunOptions, queuedRunId?: string, knownRedactor?: Redactor, early?: EarlyLaunch): Promise<RunResult> {
   const { store } = options;
   await assertSandboxAvailable(options.sandbox);
-  const { configured, context } = runContext(harness, options, cwd);
+  const { configured, context } = await runContext(harness, options, cwd);
   // The conversation's stored setup, as this run applies it: `${NAME}` resolved here, an import's MCP servers and skills withheld.
-  const setup = setupForRun(agentSetupOf(conversation.options), context.env, conversation.trust === 'trusted' || options.workspace?.trust === true);
+  const setup = early?.runSetup ?? setupForRun(agentSetupOf(conversation.options), context.env, conversation.trust === 'trusted' || options.workspace?.trust === true);
   const redactor =
     knownRedactor && setup.secrets.length === 0
       ? knownRedactor
       : await runRedactor(harness, context, { redaction: { ...options.redaction, secrets: [...(options.redaction?.secrets ?? []), ...setup.secrets] } });
   const isResume = conversation.sessionId !== undefined;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
-  const run = await store.startRun({
-    conversationId: conversation.id,
-    runId: queuedRunId ?? newRunId(),
-    kind: options.interactive ? 'interactive' : isResume ? 'resume' : 'new',
-    // An interactive run has no prompt of its own: the person types its turns, which the transcript keeps.
-    prompt: options.interactive ? '' : await redactor.redactText(options.prompt),
-    host: options.host ?? hostname(),
-    cwd,
-    leaseMs,
-    redaction: redactor.record,
-  });
+  // A CLI started before the conversation was stored: stopped, and the conversation removed, if the run cannot be recorded.
+  const earlyChild = early && 'child' in early ? early.child : undefined;
+  let childHandedOver = false;
+  const stopEarlyChild = async (): Promise<void> => {
+    if (!earlyChild || childHandedOver) return;
+    childHandedOver = true;
+    earlyChild.signal('SIGKILL');
+    await earlyChild.exited.catch(() => undefined);
+  };
+  let run: Awaited<ReturnType<Store['startRun']>>;
+  try {
+    run = await store.startRun({
+      conversationId: conversation.id,
+      runId: queuedRunId ?? newRunId(),
+      kind: options.interactive ? 'interactive' : isResume ? 'resume' : 'new',
+      // An interactive run has no prompt of its own: the person types its turns, which the transcript keeps.
+      prompt: options.interactive ? '' : await redactor.redactText(options.prompt),
+      host: options.host ?? hostname(),
+      cwd,
+      leaseMs,
+      redaction: redactor.record,
+    });
+  } catch (error) {
+    if (early) {
+      await stopEarlyChild();
+      await store.deleteConversation(conversation.id).catch(() => undefined);
+    }
+    throw error;
+  }
   const recorder = new RunEventRecorder(store, run.id, options.onEvent, options.eventFlushMs, redactor);
   const state = newRunState(conversation.sessionId);
   // From here on the lease is renewed on its own timer; losing it stops the CLI (see supervise).
@@ -155,20 +226,35 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
   const workspaceDir = runWorkspaceDir(options, cwd);
   try {
     if (setup.withheld.length > 0) await recorder.record({ type: 'warning', message: withheldWarning(setup.withheld, conversation.id) });
-    const prepared = await prepareLaunch(harness, conversation, context, options, setup.setup, run.id, recorder, workspaceDir, redactor);
-    saver = prepared.saver;
-    workspace = prepared.workspace;
-    if (prepared.sessionId) state.sessionId = prepared.sessionId;
-    const spec = await harness.command(context, prepared.request, commandTemplates(options.config ?? {}, harness.id));
-    const containment = await containmentFor({ harness, context, sandbox: options.sandbox, workspaceDir, configuredVariables: Object.keys(configured) });
-    const plan = await planLaunch(spec, context.env, containment);
+    let plan: LaunchPlan;
+    if (early) {
+      if (!earlyChild) throw 'launchError' in early ? early.launchError : new Error('no CLI was started');
+      // A new conversation whose CLI is already running (startConversation).
+      saver = new TranscriptSaver({ store, conversationId: conversation.id, runId: run.id, redactor });
+      if ('sessionId' in early && early.sessionId) {
+        await store.setSessionId(conversation.id, early.sessionId);
+        state.sessionId = early.sessionId;
+      }
+      if (workspaceDir) workspace = await newWorkspaceTracker(workspaceDir, snapshotOptions(options), undefined);
+      plan = (early as { plan: LaunchPlan }).plan;
+    } else {
+      const prepared = await prepareLaunch(harness, conversation, context, options, setup.setup, run.id, recorder, workspaceDir, redactor);
+      saver = prepared.saver;
+      workspace = prepared.workspace;
+      if (prepared.sessionId) state.sessionId = prepared.sessionId;
+      const spec = await harness.command(context, prepared.request, commandTemplates(options.config ?? {}, harness.id));
+      const containment = await containmentFor({ harness, context, sandbox: options.sandbox, workspaceDir, configuredVariables: Object.keys(configured) });
+      plan = await planLaunch(spec, context.env, containment);
+    }
     if (options.sandbox?.mode === 'none' && options.sandbox.warnUnconfined) {
       await recorder.record({ type: 'warning', message: 'this run is not sandboxed (--sandbox none): the agent can read and write whatever baton can on this machine' });
     }
-    supervised = await supervise({ harness, context, conversation, plan, saver, workspace, recorder, state, options, runId: run.id, isResume, lease, redactor });
+    childHandedOver = true;
+    supervised = await supervise({ harness, context, conversation, plan, child: earlyChild, saver, workspace, recorder, state, options, runId: run.id, isResume, lease, redactor });
   } catch (error) {
     setupError = error;
     state.failure ??= errorMessage(error);
+    await stopEarlyChild();
   } finally {
     lease.stop();
     // The CLI has exited (or never started): its token dies now, before the run is recorded as finished.
@@ -180,6 +266,7 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     }
     if (saver && state.sessionId && !state.sessionMismatch && state.leaseLost) {
       // Another run owns the conversation now: this run's unsaved work becomes a conversation of its own.
+      const { keepLostWork } = await import('./fork-lost-work.js');
       state.forkedInto = await keepLostWork({ harness, context, conversation, runId: run.id, prompt: run.prompt, sessionId: state.sessionId, saver, reason: state.leaseLost, options, leaseMs, workspaceDir, redactor }).catch(async (error: unknown) => {
         await recorder.record({ type: 'error', message: `could not keep this run's unsaved work as a fork: ${errorMessage(error)}` });
         return undefined;

@@ -10,7 +10,7 @@ import type { Redactor } from '../redact/redactor.js';
 import type { LaunchPlan } from '../sandbox/sandbox.js';
 import type { Conversation } from '../store/store.js';
 import type { WorkspaceTracker } from '../workspace/tracker.js';
-import { spawnCli, type ChildExit } from './child-process.js';
+import { spawnCli, type ChildExit, type CliProcess } from './child-process.js';
 import type { RunEventRecorder } from './events.js';
 import type { LeaseKeeper } from './lease.js';
 import { DEFAULT_SAVE_INTERVAL_MS, type RunOptions } from './run-options.js';
@@ -30,6 +30,8 @@ export interface SuperviseInput {
   context: HarnessContext;
   conversation: Conversation;
   plan: LaunchPlan;
+  /** The CLI, when the caller started it already (a new conversation's, see startConversation); else started here from `plan`. */
+  child?: CliProcess | undefined;
   saver: TranscriptSaver;
   workspace: WorkspaceTracker | undefined;
   recorder: RunEventRecorder;
@@ -52,7 +54,7 @@ export interface SupervisedExit {
 /** Runs the CLI to its exit: events in, periodic saves out, interrupts forwarded, stopped if the lease is lost. */
 export async function supervise(input: SuperviseInput): Promise<SupervisedExit> {
   const { harness, context, saver, recorder, state, options } = input;
-  const child = spawnCli(input.plan);
+  const child = input.child ?? spawnCli(input.plan);
   const parseLine = harness.outputParser();
   // An interactive UI prints no events: its progress is read from the transcript after each save.
   const progress = input.plan.terminal && state.sessionId ? await TranscriptProgress.after(harness, await harness.locateTranscript(context, state.sessionId)) : undefined;

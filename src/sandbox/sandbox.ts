@@ -96,6 +96,14 @@ async function planProcess(spec: CommandSpec, inheritedEnv: NodeJS.ProcessEnv, c
   return { file: spec.file, args: spec.args, env, cwd: spec.cwd, supervised: false, inputs: [], description: 'no sandbox' };
 }
 
+/**
+ * Starts the probes planLaunch will wait for (a trial run of bwrap, tens of milliseconds), so that they run while
+ * the launch is prepared rather than after it. Failures are planLaunch's to report (or to fall back from).
+ */
+export function startLaunchProbes(sandbox: boolean): void {
+  probeBubblewrap({ sandbox }).catch(() => undefined);
+}
+
 function withoutVariables<T extends Record<string, string | undefined>>(env: T, names: readonly string[] | undefined): T {
   if (!names?.length) return env;
   const kept = { ...env };

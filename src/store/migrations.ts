@@ -259,6 +259,18 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
   };
 }
 
+/** Every migration's name, in the order they apply (which the names' order is). */
+export function migrationNames(): string[] {
+  return Object.keys(migrations({ bytes: 'blob', bigInteger: 'integer', serialKey: 'integer' })).sort();
+}
+
+/** The names of the migrations a store has applied (its migration table's rows) are all of them, none unknown. */
+export function isFullyMigrated(applied: readonly string[]): boolean {
+  const names = migrationNames();
+  const sorted = [...applied].sort();
+  return sorted.length === names.length && sorted.every((name, index) => name === names[index]);
+}
+
 export async function migrateToLatest(db: Kysely<any>, dialect: MigrationDialect): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
   const migrator = new Migrator({ db, provider, migrationTableName: 'baton_migrations', migrationLockTableName: 'baton_migrations_lock' });

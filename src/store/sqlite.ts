@@ -5,7 +5,7 @@ import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { BatonError, errorMessage } from '../errors.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../fs/private-files.js';
-import { migrateToLatest } from './migrations.js';
+import { isFullyMigrated, migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
 import { inlineChunkBodies, type ChunkBodies } from './chunk-bodies.js';
 import { checkBodiesLocation } from './sql/object-bodies.js';
@@ -108,6 +108,19 @@ function createStoreFile(path: string): void {
   }
 }
 
+/**
+ * One read of the migration table, instead of kysely's migrator (its lock table and several queries) on every
+ * open: a store that has applied exactly baton's migrations needs none. A new store (no table yet), an older one
+ * and one a newer baton migrated further all go through the migrator, which migrates or refuses as before.
+ */
+function hasEveryMigration(database: Sqlite.Database): boolean {
+  try {
+    return isFullyMigrated(database.prepare('SELECT name FROM baton_migrations').pluck().all() as string[]);
+  } catch {
+    return false;
+  }
+}
+
 async function openDatabase(absolute: string): Promise<Kysely<Database>> {
   let database: Sqlite.Database;
   try {
@@ -127,6 +140,6 @@ async function openDatabase(absolute: string): Promise<Kysely<Database>> {
     });
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  await migrateToLatest(db, { bytes: 'blob', bigInteger: 'integer', serialKey: 'integer' });
+  if (!hasEveryMigration(database)) await migrateToLatest(db, { bytes: 'blob', bigInteger: 'integer', serialKey: 'integer' });
   return db;
 }

@@ -9,8 +9,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import { HARNESS_IDS } from '../../src/harness/ids.js';
 import { listHarnesses } from '../../src/harness/registry.js';
+import { generateKeyText, parseKey } from '../../src/store/master-key.js';
 import { conversationOf, lastUserText } from './model-requests.js';
-import { createWorld, runJson, waitFor, type World } from './world.js';
+import { createWorld, processesOf, runJson, waitFor, type World } from './world.js';
 
 let world: World;
 beforeEach(async () => {
@@ -107,6 +108,28 @@ describe('baton command-line errors', () => {
     expect(listed.stdout).toMatch(new RegExp(`^${conversationId}  codex\\s+idle\\s+1 run .+list me$`, 'm'));
     const asJson = JSON.parse((await world.baton(machine, ['ls', '--json'])).stdout);
     expect(asJson).toEqual([expect.objectContaining({ id: conversationId, harness: 'codex', status: 'idle', runs: 1, title: 'list me' })]);
+  });
+});
+
+describe.each(['codex', 'claude'] as const)('baton run with %s starts the CLI while the store opens', (harness) => {
+  it('stops the CLI when the store cannot be opened, says why in one line, and leaves no conversation', async () => {
+    const machine = await world.machine('machine-a');
+    // An encrypted store, and no key given: the store refuses to open only after the CLI has been started.
+    const keyText = generateKeyText();
+    await (await openSqliteStore(world.storePath, { masterKey: parseKey(keyText, 'the test') })).close();
+    const result = await world.baton(machine, ['run', '--harness', harness, '--json', 'never stored']);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^error: the store .* is encrypted: set BATON_MASTER_KEY or pass --master-key-file FILE\n(hint: [^\n]*\n)?$/);
+    const home = machine.homes[harness];
+    const variable = harness === 'codex' ? 'CODEX_HOME' : 'CLAUDE_CONFIG_DIR';
+    expect(await processesOf(variable, home, () => true)).toEqual([]);
+    const store = await openSqliteStore(world.storePath, { masterKey: parseKey(keyText, 'the test') });
+    try {
+      expect(await store.listConversations()).toEqual([]);
+    } finally {
+      await store.close();
+    }
   });
 });
 

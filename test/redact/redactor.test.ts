@@ -4,7 +4,8 @@ import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isCredentialName, secretsInCredentialFile, secretsInEnvironment } from '../../src/redact/known-secrets.js';
-import { createRedactor, noRedaction } from '../../src/redact/redactor.js';
+import { createRedactor, noRedaction, SHAPE_RULES } from '../../src/redact/redactor.js';
+import { SHAPE_RULES as PRESET_SHAPE_RULES } from '../../src/redact/secret-shapes.js';
 
 // Fake credentials in the real shapes (none of them works anywhere).
 const FAKE = {
@@ -47,6 +48,10 @@ describe('which variables are credentials', () => {
 });
 
 describe('the redactor', () => {
+  it('records the shape rules the preset it loads names (spelled out so that a redactor is made without loading it)', () => {
+    expect(SHAPE_RULES).toBe(PRESET_SHAPE_RULES);
+  });
+
   it('replaces a known value wherever it is, as is or JSON-escaped inside a JSON string', async () => {
     const toolOutput = JSON.stringify({ output: `OPENAI_API_KEY=${PLANTED}\n`, metadata: { exit_code: 0 } });
     const out = await redacted({ type: 'response_item', payload: { type: 'function_call_output', call_id: 'c1', output: toolOutput } }, { type: 'message', text: `the key is ${PLANTED}.` });

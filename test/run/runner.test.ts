@@ -11,7 +11,8 @@ import { resumeConversation, startConversation } from '../../src/run/runner.js';
 import type { TimedEvent } from '../../src/run/events.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
-import { createWorld, inputItems, waitFor, type World } from '../e2e/world.js';
+import { BatonError } from '../../src/errors.js';
+import { createWorld, inputItems, processesOf, waitFor, type World } from '../e2e/world.js';
 
 let world: World;
 let store: Store;
@@ -117,5 +118,53 @@ describe('runner', () => {
     expect(others).toEqual([]);
     expect((await stat(rollout!)).mode & 0o777).toBe(0o600);
     expect((await readFile(rollout!)).equals(after.content)).toBe(true);
+  });
+});
+
+/** A store handed over later, as `baton run` hands over the store it is still opening. */
+function storeOpening(): { promise: Promise<Store>; open: () => void; fail: (error: Error) => void } {
+  let open!: () => void;
+  let fail!: (error: Error) => void;
+  const promise = new Promise<Store>((resolvePromise, reject) => {
+    open = () => resolvePromise(store);
+    fail = reject;
+  });
+  return { promise, open, fail };
+}
+
+describe('a new conversation while its store opens', () => {
+  it('starts the CLI before the store is open, and stores every event and the whole transcript once it is', async () => {
+    const machine = await world.machine('machine-a');
+    const opening = storeOpening();
+    const events: TimedEvent[] = [];
+    const running = startConversation({ store: opening.promise, harness: 'codex', prompt: 'RUN echo before-the-store', cwd: machine.cwd, env: machine.env, onEvent: (event) => events.push(event) });
+    // The CLI reached the model, and asked it a second time with the command's output, with no store open yet.
+    await waitFor(() => world.turns().some((turn) => inputItems(turn).some((item) => item.type === 'function_call_output')), 'the CLI to send the command output to the model');
+    expect(await store.listConversations()).toEqual([]);
+    expect(events).toEqual([]);
+    opening.open();
+    const result = await running;
+    expect(result.status).toBe('succeeded');
+    // Nothing the CLI printed while the store was opening was lost.
+    expect(events.map((event) => event.type).filter((type) => type !== 'warning')).toEqual(['session.started', 'turn.started', 'command.started', 'command.completed', 'message', 'turn.completed']);
+    expect((await store.listRunEvents(result.runId)).map((event) => event.type)).toEqual(events.map((event) => event.type));
+    expect((await store.getConversation(result.conversationId))?.sessionId).toBe(result.sessionId);
+    const [rollout] = await findRollouts(machine.homes.codex, result.sessionId!);
+    expect((await store.loadTranscript(result.conversationId))?.files[0]?.content.equals(await readFile(rollout!))).toBe(true);
+  });
+
+  it('stops the CLI when the store fails to open, reports that failure, and leaves no conversation', async () => {
+    const machine = await world.machine('machine-a');
+    const opening = storeOpening();
+    const running = startConversation({ store: opening.promise, harness: 'codex', prompt: 'hold on SLOW', cwd: machine.cwd, env: machine.env });
+    running.catch(() => undefined);
+    // The CLI is running: the model holds its answer for a minute.
+    await waitFor(() => world.turns().some((turn) => JSON.stringify(turn.body).includes('hold on SLOW')), 'the CLI to ask the model');
+    const isCodex = (commandLine: string[]) => commandLine.some((part) => /(^|\/)codex$/.test(part));
+    expect(await processesOf('CODEX_HOME', machine.homes.codex, isCodex)).not.toEqual([]);
+    opening.fail(new BatonError('STORE_ERROR', 'cannot open the SQLite store at /nowhere: disk I/O error', { hint: 'check the path' }));
+    await expect(running).rejects.toMatchObject({ code: 'STORE_ERROR', message: expect.stringContaining('/nowhere') });
+    expect(await processesOf('CODEX_HOME', machine.homes.codex, isCodex)).toEqual([]);
+    expect(await store.listConversations()).toEqual([]);
   });
 });

@@ -222,6 +222,15 @@ describe('sqlite store', () => {
       expect((raw.prepare('SELECT count(*) AS n FROM baton_migrations').get() as { n: number }).n).toBe(11); // re-opening applied nothing twice
     });
 
+    it('refuses a store a newer baton migrated further, although every migration it knows is applied', async () => {
+      const first = await openStore();
+      await first.close();
+      toClose.splice(toClose.indexOf(first), 1);
+      const raw = rawConnection();
+      raw.prepare("INSERT INTO baton_migrations (name, timestamp) VALUES ('9999_from_the_future', '2030-01-01T00:00:00.000Z')").run();
+      await expect(openStore()).rejects.toMatchObject({ code: 'STORE_ERROR', message: expect.stringContaining('migration') });
+    });
+
     it('creates the store file, its -wal and -shm 0600 and its directories 0700, even with umask 000', async () => {
       path = join(directory, 'made', 'by-baton', 'baton.db');
       const modes = await storeModesInChild('000', path, join(directory, 'made'), join(directory, 'made', 'by-baton'));

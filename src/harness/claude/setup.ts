@@ -10,7 +10,8 @@
  */
 import { join } from 'node:path';
 import { ManagedEntries, mergeManagedSection } from '../../fs/managed-entries.js';
-import { isStdioServer, type McpServer, type McpServers, type Skill } from '../../model/agent-setup.js';
+import { isStdioServer } from '../../model/agent-setup-values.js';
+import type { McpServer, McpServers, Skill } from '../../model/agent-setup.js';
 import { publishSkills } from '../skills.js';
 
 export function claudeLedgerPath(configDir: string): string {

@@ -10,7 +10,8 @@
  */
 import { join } from 'node:path';
 import { digestOf, ManagedEntries, mergeManagedSection } from '../../fs/managed-entries.js';
-import { isStdioServer, type McpServer, type McpServers, type ReasoningEffort, type Skill } from '../../model/agent-setup.js';
+import { isStdioServer } from '../../model/agent-setup-values.js';
+import type { McpServer, McpServers, ReasoningEffort, Skill } from '../../model/agent-setup.js';
 import { isRecord } from '../../transcript/jsonl.js';
 import { publishSkills } from '../skills.js';
 

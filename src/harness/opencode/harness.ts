@@ -3,7 +3,6 @@
  * conversation (baton creates the empty session first, with an id it chooses) and for a follow-up alike.
  */
 import { join } from 'node:path';
-import { z } from 'zod';
 import { BatonError } from '../../errors.js';
 import { secretsInCredentialFileAt } from '../../redact/known-secrets.js';
 import type { Envelope } from '../../transcript/envelope.js';
@@ -61,8 +60,10 @@ function opencodeInteractiveArgs(permissions: InteractivePermissions): TemplateI
 export const OPENCODE_ARGS: TemplateItem[] = ['run', '--format', 'json', '--auto', '-s', '{sessionId}', ['-m', '{model}'], ['--variant', '{effort}']];
 
 /** The resume state of an OpenCode conversation, checked at the boundary: its own id shape, not a UUID. */
-export const OpencodeResume = z.object({ sessionId: z.string().regex(OPENCODE_SESSION_ID) }).strict();
-export type OpencodeResume = z.infer<typeof OpencodeResume>;
+/** An OpenCode session id (`ses_…`), checked by hand (assertOpencodeSessionId): loading a harness does not load zod. */
+export interface OpencodeResume {
+  sessionId: string;
+}
 
 function sessionContext(context: HarnessContext, templates?: CommandTemplates): OpencodeSessionContext {
   return { home: context.home, cwd: context.cwd, env: context.env, executable: () => resolveOpencode(templates?.command, context.env) };
@@ -180,9 +181,8 @@ export const opencodeHarness: Harness<OpencodeResume> = {
 
   resumeInfo(envelope: Envelope): OpencodeResume {
     if (envelope.harness !== 'opencode') throw harnessMismatch('opencode', envelope.harness);
-    const parsed = OpencodeResume.safeParse({ sessionId: envelope.sessionId });
-    if (!parsed.success) assertOpencodeSessionId(envelope.sessionId); // throws INVALID_SESSION_ID
-    return OpencodeResume.parse({ sessionId: envelope.sessionId });
+    assertOpencodeSessionId(envelope.sessionId); // throws INVALID_SESSION_ID
+    return { sessionId: envelope.sessionId };
   },
 };
 
