@@ -34,7 +34,7 @@ import type {
 } from '../store/store.js';
 import type { WorkspaceSnapshot } from '../workspace/workspace.js';
 import { countLines } from '../transcript/jsonl.js';
-import type { RemoteTarget } from './remote.js';
+import { exchange, serverFailure, type RemoteTarget } from './remote.js';
 
 /** Error codes the server's answers carry that the run reacts to (LEASE_LOST above all): kept as they are. */
 const PASSED_THROUGH: ReadonlySet<string> = new Set<ErrorCode>([
@@ -340,41 +340,19 @@ export class RemoteStore implements Store {
   private readonly versionOwners = new Map<number, string>();
 
   private async request(method: string, path: string, body?: unknown, options: { notFound?: readonly string[] } = {}): Promise<unknown> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.target.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${this.target.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new BatonError('SERVER_ERROR', `cannot reach the baton server at ${this.target.url}: ${cause?.code ?? cause?.message ?? String(error)}`, {
-        hint: 'check --server / BATON_SERVER, and that `baton serve` is running there',
-        cause: error,
-      });
-    }
-    const text = await response.text();
-    let parsed: any;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    if (response.ok) {
+    const answer = await exchange(this.target, method, path, body);
+    const parsed = answer.body;
+    if (answer.ok) {
       const cursorOwner = /^\/v1\/store\/conversations\/([^/]+)\/transcript$/.exec(path);
       if (cursorOwner && method === 'POST' && typeof parsed?.versionId === 'number') this.versionOwners.set(parsed.versionId, decodeURIComponent(cursorOwner[1]!));
       return parsed;
     }
-    const error = parsed?.error as { code?: string; message?: string; hint?: string } | undefined;
-    if (response.status === 404 && error?.code !== undefined && options.notFound?.includes(error.code)) return undefined;
-    const message = error?.message ?? `the server answered ${response.status}`;
-    if (response.status === 401) throw new BatonError('SERVER_ERROR', `the server refused the token: ${message}`, { hint: 'check BATON_TOKEN; create a token with `baton token create --tenant T` on the server' });
-    if (response.status === 404 && error?.code === 'NOT_FOUND') {
-      throw new BatonError('SERVER_ERROR', `the server at ${this.target.url} has no store API (${message})`, { hint: 'upgrade `baton serve` there to a version that has `baton open --server`' });
+    const error = parsed?.error as { code?: string; message?: string } | undefined;
+    if (answer.status === 404 && error?.code !== undefined && options.notFound?.includes(error.code)) return undefined;
+    if (answer.status === 404 && error?.code === 'NOT_FOUND') {
+      throw new BatonError('SERVER_ERROR', `the server at ${this.target.url} has no store API (${error.message ?? `the server answered ${answer.status}`})`, { hint: 'upgrade `baton serve` there to a version that has `baton open --server`' });
     }
-    const code = error?.code && PASSED_THROUGH.has(error.code) ? (error.code as ErrorCode) : 'SERVER_ERROR';
-    throw new BatonError(code, message, { hint: error?.hint ?? `the server answered ${response.status}` });
+    throw serverFailure(answer.status, parsed, PASSED_THROUGH);
   }
 
   private parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {

@@ -58,25 +58,9 @@ export class RemoteClient {
   constructor(readonly target: RemoteTarget) {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.target.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${this.target.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    } catch (error) {
-      throw this.unreachable(error);
-    }
-    const text = await response.text();
-    let parsed: any;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    if (!response.ok) throw this.failure(response.status, parsed);
-    return parsed as T;
+    const answer = await exchange(this.target, method, path, body);
+    if (!answer.ok) throw serverFailure(answer.status, answer.body, KNOWN_CODES);
+    return answer.body as T;
   }
 
   /**
@@ -98,7 +82,7 @@ export class RemoteClient {
         giveUpMs: GIVE_UP_MS,
       });
     } catch (error) {
-      if (error instanceof RunStreamRefused) throw this.failure(error.status, error.body);
+      if (error instanceof RunStreamRefused) throw serverFailure(error.status, error.body, KNOWN_CODES);
       throw new BatonError('SERVER_ERROR', `lost the connection to ${this.target.url} while following run ${runId}`, {
         hint: 'the run goes on at the server; see it later with `baton show --server URL CONVERSATION_ID`',
         cause: error,
@@ -106,19 +90,46 @@ export class RemoteClient {
     }
   }
 
-  private unreachable(error: unknown): BatonError {
+}
+
+/** A server's answer: its status and its JSON body (undefined when it sent none, or not JSON). */
+export interface ServerAnswer {
+  ok: boolean;
+  status: number;
+  body: any;
+}
+
+/** One request to a baton server with the target's token; SERVER_ERROR naming the server when it cannot be reached. */
+export async function exchange(target: RemoteTarget, method: string, path: string, body?: unknown): Promise<ServerAnswer> {
+  let response: Response;
+  try {
+    response = await fetch(`${target.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${target.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    return new BatonError('SERVER_ERROR', `cannot reach the baton server at ${this.target.url}: ${cause?.code ?? cause?.message ?? String(error)}`, {
+    throw new BatonError('SERVER_ERROR', `cannot reach the baton server at ${target.url}: ${cause?.code ?? cause?.message ?? String(error)}`, {
       hint: 'check --server / BATON_SERVER, and that `baton serve` is running there',
       cause: error,
     });
   }
-
-  private failure(status: number, body: any): BatonError {
-    const error = body?.error as { code?: string; message?: string; hint?: string } | undefined;
-    const message = error?.message ?? `the server answered ${status}`;
-    if (status === 401) return new BatonError('SERVER_ERROR', `the server refused the token: ${message}`, { hint: 'check BATON_TOKEN; create a token with `baton token create --tenant T` on the server' });
-    const code = error?.code && KNOWN_CODES.has(error.code) ? (error.code as ErrorCode) : 'SERVER_ERROR';
-    return new BatonError(code, message, { hint: error?.hint ?? `the server answered ${status}` });
+  const text = await response.text();
+  let parsed: any;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
   }
+  return { ok: response.ok, status: response.status, body: parsed };
+}
+
+/** The error of a refused request: the server's code when it is one of `passedThrough`, else SERVER_ERROR; a refused token says so. */
+export function serverFailure(status: number, body: any, passedThrough: ReadonlySet<string>): BatonError {
+  const error = body?.error as { code?: string; message?: string; hint?: string } | undefined;
+  const message = error?.message ?? `the server answered ${status}`;
+  if (status === 401) return new BatonError('SERVER_ERROR', `the server refused the token: ${message}`, { hint: 'check BATON_TOKEN; create a token with `baton token create --tenant T` on the server' });
+  const code = error?.code && passedThrough.has(error.code) ? (error.code as ErrorCode) : 'SERVER_ERROR';
+  return new BatonError(code, message, { hint: error?.hint ?? `the server answered ${status}` });
 }
