@@ -63,6 +63,26 @@ export interface Fleet {
   cleanup(): Promise<void>;
 }
 
+/**
+ * One API call to a `baton serve` at `serverUrl`: its status and body (parsed JSON, else the text). Without a token
+ * no Authorization header is sent; a string body is sent as it is (a test's malformed JSON).
+ */
+export async function apiRequest(serverUrl: string, token: string | undefined, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${serverUrl}${path}`, {
+    method,
+    headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: kept as text
+  }
+  return { status: response.status, body: parsed };
+}
+
 export function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): FleetProcess {
   const child = spawn(process.execPath, [BATON, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -121,21 +141,7 @@ export async function createFleet(options: { script?: Script; leaseSeconds?: num
       child.child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       return child.exited.then(({ code }) => ({ code, stdout, stderr: child.log() }));
     },
-    async api(token, method, path, body) {
-      const response = await fetch(`${serverUrl}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-      });
-      const text = await response.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        // not JSON: kept as text
-      }
-      return { status: response.status, body: parsed };
-    },
+    api: (token, method, path, body) => apiRequest(serverUrl, token, method, path, body),
     async waitForRun(token, runId, accept, what, timeoutMs = 90_000) {
       return waitFor(async () => {
         const { status, body } = await fleet.api(token, 'GET', `/v1/runs/${runId}`);

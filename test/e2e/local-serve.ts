@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { harnessHomeVariables } from '../../src/harness/registry.js';
 import { SCRIPTED_KEY_VARIABLES, type Machine } from '../../src/testing/machine.js';
 import type { ScriptedModelServer } from '../../src/testing/scripted-model-server.js';
-import { OPERATOR_ANTHROPIC_KEY, OPERATOR_OPENAI_KEY, startProcess, type FleetProcess } from './fleet-world.js';
+import { apiRequest, OPERATOR_ANTHROPIC_KEY, OPERATOR_OPENAI_KEY, startProcess, type FleetProcess } from './fleet-world.js';
 import { waitFor } from './world.js';
 
 /** The laptop user's own model keys, in the environment `baton serve` starts with (its model proxy uses them). */
@@ -56,18 +56,6 @@ export async function redeem(serve: { url: string }, signInUrl: string, headers:
   return { status: response.status, body: await response.json().catch(() => undefined) };
 }
 
-export async function api(serve: { url: string }, token: string | undefined, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${serve.url}${path}`, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    // not JSON
-  }
-  return { status: response.status, body: parsed };
+export function api(serve: { url: string }, token: string | undefined, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  return apiRequest(serve.url, token, method, path, body);
 }

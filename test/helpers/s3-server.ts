@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { openS3ChunkBodies } from '../../src/store/s3-bodies.js';
 import type { ObjectBodies, ObjectBodiesOptions } from '../../src/store/sql/object-bodies.js';
 
@@ -31,6 +32,21 @@ export interface S3Server {
 }
 
 export const TEST_BUCKET = 'baton-test';
+
+/** Starts s3rver before the tests of the file (or describe block) that calls it and stops it after them; the getter gives the server once started. */
+export function useS3Server(): () => S3Server {
+  let server: S3Server | undefined;
+  beforeAll(async () => {
+    server = await startS3Server();
+  }, 30_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => {
+    if (!server) throw new Error('the S3 server is not started yet: use it inside a test or hook');
+    return server;
+  };
+}
 
 export async function startS3Server(): Promise<S3Server> {
   const directory = await mkdtemp(join(tmpdir(), 'baton-s3rver-'));

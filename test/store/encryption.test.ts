@@ -21,7 +21,7 @@ import { openPostgresStore } from '../../src/store/postgres.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
 import { pgDump, startPostgresCluster, type PostgresCluster } from '../helpers/postgres-cluster.js';
-import { startS3Server, type S3Server } from '../helpers/s3-server.js';
+import { useS3Server } from '../helpers/s3-server.js';
 import { appendAfter, expectBatonError, jsonLines } from './store-contract.js';
 
 const run = promisify(execFile);
@@ -280,23 +280,17 @@ describe('encrypted sqlite store: a ciphertext moved to another row fails verifi
 });
 
 describe('baton keys enable: a plaintext store encrypted in place', () => {
-  let s3: S3Server | undefined;
-  beforeAll(async () => {
-    s3 = await startS3Server();
-  }, 30_000);
-  afterAll(async () => {
-    await s3?.stop();
-  });
+  const s3 = useS3Server();
 
   it('seals every row and body (inline and in object storage), keeps every conversation readable, and from then on needs the key', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'baton-encryption-enable-'));
     try {
       const path = join(directory, 'baton.db');
       // Bodies in a real S3-protocol server; each store opened gets its own client (the store closes it).
-      const location = s3!.freshLocation();
-      const bodies = () => s3!.bodies(location);
+      const location = s3().freshLocation();
+      const bodies = () => s3().bodies(location);
       const [, bucket, prefix] = /^s3:\/\/([^/]+)\/(.*)$/.exec(location)!;
-      const objectFiles = async () => (await s3!.objectKeys(location)).map((key) => join(s3!.directory, bucket!, prefix!, `${key}._S3rver_object`));
+      const objectFiles = async () => (await s3().objectKeys(location)).map((key) => join(s3().directory, bucket!, prefix!, `${key}._S3rver_object`));
       const marker = `ENABLE${randomBytes(6).toString('hex')}`;
       const plain = await openSqliteStore(path, { chunkBodies: await bodies() });
       const { conversationId } = await storeMarker(plain, marker);

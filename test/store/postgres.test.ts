@@ -9,14 +9,15 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isBatonError } from '../../src/errors.js';
 import { newConversationId, newRunId } from '../../src/ids.js';
+import type { ChunkBodies } from '../../src/store/chunk-bodies.js';
 import { decodeChunk, encodeChunk } from '../../src/store/chunk-codec.js';
 import { generateKeyText, parseKey } from '../../src/store/master-key.js';
 import { openPostgresStore, redactPostgresUrl } from '../../src/store/postgres.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
 import type { TranscriptCursor } from '../../src/store/store.js';
 import { startPostgresCluster, type PostgresCluster } from '../helpers/postgres-cluster.js';
-import { startS3Server, type S3Server } from '../helpers/s3-server.js';
-import { appendAfter, expectBatonError, jsonLines, sha256, sleep, storeContract } from './store-contract.js';
+import { useS3Server } from '../helpers/s3-server.js';
+import { appendAfter, expectBatonError, jsonLines, sha256, sleep, storeContract, type OpenedStore } from './store-contract.js';
 
 const TEMPLATE = 'baton_template';
 /** Migrated once and first opened with ENCRYPTED_KEY, so it is an encrypted store (the contract's encrypted run). */
@@ -71,10 +72,10 @@ storeContract('PostgreSQL', async () => {
   };
 });
 
-// The same contract on an encrypted store: a fresh database first opened with a master key.
-storeContract('PostgreSQL, encrypted', async () => {
+/** A fresh database first opened with a master key (an encrypted store), its bodies where `chunkBodies` keeps them. */
+async function encryptedStore(chunkBodies?: ChunkBodies): Promise<OpenedStore> {
   const database = await freshDatabase(ENCRYPTED_TEMPLATE);
-  const store = await openPostgresStore(database.url, { masterKey: parseKey(ENCRYPTED_KEY, 'test key') });
+  const store = await openPostgresStore(database.url, { masterKey: parseKey(ENCRYPTED_KEY, 'test key'), ...(chunkBodies ? { chunkBodies } : {}) });
   expect(store.encryptionStatus.encrypted).toBe(true);
   return {
     store,
@@ -83,38 +84,24 @@ storeContract('PostgreSQL, encrypted', async () => {
       await cluster().dropDatabase(database.name);
     },
   };
-});
+}
+
+// The same contract on an encrypted store.
+storeContract('PostgreSQL, encrypted', () => encryptedStore());
 
 // The same contract with chunk bodies and workspace blobs in object storage (s3rver on loopback), on an encrypted
 // store: sealed bodies through the one-statement delta save; sqlite.test.ts runs it plaintext and encrypted.
-let s3: S3Server | undefined;
-beforeAll(async () => {
-  s3 = await startS3Server();
-}, 30_000);
-afterAll(async () => {
-  await s3?.stop();
-});
+const s3 = useS3Server();
 
-storeContract('PostgreSQL, encrypted, bodies in S3', async () => {
-  const database = await freshDatabase(ENCRYPTED_TEMPLATE);
-  const store = await openPostgresStore(database.url, { masterKey: parseKey(ENCRYPTED_KEY, 'test key'), chunkBodies: await s3!.bodies() });
-  expect(store.encryptionStatus.encrypted).toBe(true);
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      await cluster().dropDatabase(database.name);
-    },
-  };
-});
+storeContract('PostgreSQL, encrypted, bodies in S3', async () => encryptedStore(await s3().bodies()));
 
 describe('bodies in S3 on PostgreSQL', () => {
   it('a sweep waits for the save that holds an object\'s claim, then keeps the object that save names', async () => {
     const database = await freshDatabase();
     const clock = { now: 1_000_000 };
     const graceMs = 60_000;
-    const location = s3!.freshLocation();
-    const bodies = await s3!.bodies(location, { graceMs, now: () => clock.now });
+    const location = s3().freshLocation();
+    const bodies = await s3().bodies(location, { graceMs, now: () => clock.now });
     const store = await openPostgresStore(database.url, { chunkBodies: bodies });
     const watcher = new pg.Client({ connectionString: database.url });
     await watcher.connect();
@@ -132,7 +119,7 @@ describe('bodies in S3 on PostgreSQL', () => {
       // deletion below releases the object but leaves it for the grace period.
       await bodies.write(encoded, store.db);
       await store.deleteConversation(one);
-      expect(await s3!.objectKeys(location)).toHaveLength(2);
+      expect(await s3().objectKeys(location)).toHaveLength(2);
 
       let sweep: Promise<number> | undefined;
       await store.db.transaction().execute(async (trx) => {
@@ -150,7 +137,7 @@ describe('bodies in S3 on PostgreSQL', () => {
         await trx.insertInto('transcript_chunks').values({ version_id: cursor.versionId, sequence: 99, codec: 'br', data: kept, byte_length: content.length, line_count_after: 0, sha256_after: 'x' }).execute();
       });
       expect(await sweep).toBe(0);
-      expect(await s3!.objectKeys(location)).toHaveLength(2);
+      expect(await s3().objectKeys(location)).toHaveLength(2);
       expect((await bodies.read(kept)).equals(encoded)).toBe(true);
     } finally {
       await watcher.end();

@@ -5,14 +5,14 @@ import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newConversationId, newRunId } from '../../src/ids.js';
 import { decodeChunk, encodeChunk, isChunkCodec } from '../../src/store/chunk-codec.js';
 import { generateKeyText, parseKey } from '../../src/store/master-key.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
 import type { TranscriptCursor } from '../../src/store/store.js';
-import { startS3Server, type S3Server } from '../helpers/s3-server.js';
+import { useS3Server } from '../helpers/s3-server.js';
 import { appendAfter, expectBatonError, jsonLines, sha256, storeContract } from './store-contract.js';
 
 interface ChildOutcome {
@@ -73,17 +73,11 @@ storeContract('sqlite', async () => {
 });
 
 // The same contract with chunk bodies and workspace blobs in object storage: a real S3-protocol server (s3rver).
-let s3: S3Server | undefined;
-beforeAll(async () => {
-  s3 = await startS3Server();
-}, 30_000);
-afterAll(async () => {
-  await s3?.stop();
-});
+const s3 = useS3Server();
 
 storeContract('sqlite, bodies in S3', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'baton-sqlite-s3-'));
-  const store = await openSqliteStore(join(directory, 'baton.db'), { chunkBodies: await s3!.bodies() });
+  const store = await openSqliteStore(join(directory, 'baton.db'), { chunkBodies: await s3().bodies() });
   return {
     store,
     cleanup: async () => {
@@ -109,7 +103,7 @@ storeContract('sqlite, encrypted', async () => {
 
 storeContract('sqlite, encrypted, bodies in S3', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'baton-sqlite-encrypted-s3-'));
-  const store = await openSqliteStore(join(directory, 'baton.db'), { chunkBodies: await s3!.bodies(), masterKey: parseKey(generateKeyText(), 'test key') });
+  const store = await openSqliteStore(join(directory, 'baton.db'), { chunkBodies: await s3().bodies(), masterKey: parseKey(generateKeyText(), 'test key') });
   return {
     store,
     cleanup: async () => {
