@@ -18,6 +18,10 @@ export type ErrorCode =
   | 'INVALID_SESSION_ID'
   | 'CLI_NOT_FOUND'
   | 'CLI_FAILED'
+  /** Preflight: the CLI has no credentials it would find (no key variable, no login in its home). */
+  | 'CLI_NOT_LOGGED_IN'
+  /** Preflight: the working directory is not one the agent can read and write. */
+  | 'CWD_UNUSABLE'
   | 'CONFIG_INVALID'
   /** The CLI's config already has an entry (an MCP server, a skill folder) of that name that baton did not write. */
   | 'CONFIG_CONFLICT'
@@ -95,3 +99,6 @@ export function errorSummary(error: unknown, max = 300): string {
   const message = errorMessage(error).replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
   return message.length > max ? `${message.slice(0, max)}…` : message;
 }
+
+/** Codes of a refusal before anything ran (preflight, usage): the CLI exits 2 for them, as for a usage error. */
+export const NOTHING_RAN_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['USAGE', 'CLI_NOT_FOUND', 'CLI_NOT_LOGGED_IN', 'CWD_UNUSABLE']);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `baton` command line. User errors print one line and a hint, and exit non-zero; never a stack trace. */
 import { Command, CommanderError } from 'commander';
-import { BatonError, errorMessage } from '../errors.js';
+import { BatonError, errorMessage, NOTHING_RAN_CODES } from '../errors.js';
 import type { GlobalOptions } from './context.js';
 import { terminalLine } from './terminal-text.js';
 import { takeMasterKeyFromEnvironment } from '../store/master-key.js';
@@ -78,7 +78,7 @@ try {
     // commander has already printed its message; help and version are not errors.
     process.exit(error.exitCode === 0 ? 0 : 2);
   }
-  if (error instanceof BatonError) fail(error.message, error.hint, error.code === 'USAGE' ? 2 : 1);
+  if (error instanceof BatonError) fail(error.message, error.hint, NOTHING_RAN_CODES.has(error.code) ? 2 : 1);
   if (process.env.BATON_DEBUG) console.error(error);
   fail(`unexpected: ${errorMessage(error)}`, 'this is a bug in baton; re-run with BATON_DEBUG=1 for details and report it', 1);
 }

@@ -31,6 +31,8 @@ export interface RunCommandOptions extends SetupFlags {
   trust?: boolean;
   /** false with --no-redact: store byte for byte. */
   redact?: boolean;
+  /** --skip-preflight: start the CLI without checking it first. */
+  skipPreflight?: boolean;
 }
 
 const RESTORE_MODES: readonly RestoreMode[] = ['restore', 'overwrite', 'skip'];
@@ -115,6 +117,7 @@ function addRunOptions(command: Command): Command {
     .option('--max-workspace-mb <n>', 'largest workspace snapshot to store (default 200)')
     .option('--sandbox', 'run the agent in a bubblewrap sandbox that sees only its cwd and the CLI\'s home')
     .option('--no-redact', 'store the transcript, events and prompt byte for byte, secrets included (default: redacted; see Security model)')
+    .option('--skip-preflight', 'start the CLI without checking first that it is installed and has credentials')
     .option('--cwd <dir>', 'working directory of the agent (default: the current directory)')
     .option('--model <model>', 'model for the CLI to use')
     .option('--effort <level>', `reasoning effort: ${EFFORT_LEVELS.join(', ')} (mapped to each CLI's own setting)`)
@@ -211,6 +214,7 @@ export async function executeRun(
       redaction: { enabled: options.redact !== false },
       ...(leaseMs() ? { leaseMs: leaseMs() } : {}),
       ...(options.quiet ? {} : { onEvent: progressPrinter() }),
+      ...(options.skipPreflight ? {} : { preflight: { warn: (message: string) => process.stderr.write(`warning: ${terminalLine(message)}\n`) } }),
     });
     onResult(result, options);
   } finally {
@@ -247,6 +251,7 @@ export function assertNoLocalOptions(options: RunCommandOptions): void {
     options.sandbox && '--sandbox',
     options.trust && '--trust',
     options.redact === false && '--no-redact',
+    options.skipPreflight && '--skip-preflight',
   ].filter((flag): flag is string => typeof flag === 'string');
   if (local.length > 0) {
     throw new BatonError('USAGE', `${local.join(', ')} cannot be used with --server: the run happens on a worker, not here`, {

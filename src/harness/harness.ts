@@ -10,6 +10,7 @@ import type { TranscriptView } from '../transcript/view.js';
 import type { ForkCut } from '../transcript/fork-cut.js';
 import type { AgentSetup } from '../model/agent-setup.js';
 import type { HarnessId, ModelApiId } from './ids.js';
+import type { HarnessPreflight } from './preflight.js';
 
 export type { HarnessId, ModelApiId } from './ids.js';
 
@@ -217,6 +218,14 @@ export interface Harness<Resume = unknown> {
 
   /** What of an agent setup the CLI takes; the rest is refused before a conversation is created. */
   readonly setupSupport: SetupSupport;
+  /** The tested versions and where the CLI finds credentials: baton's preflight (src/run/preflight.ts). */
+  readonly preflight: HarnessPreflight;
+
+  /**
+   * The CLI's executable: `configured` (baton's `harnesses.<id>.command`), else on PATH, else the copy pinned in
+   * baton's node_modules; CLI_NOT_FOUND with the install command when there is none.
+   */
+  locateExecutable(env: NodeJS.ProcessEnv, configured: string | undefined): Promise<string>;
 
   /** The CLI's home for this environment (honours the CLI's own variable, e.g. CODEX_HOME). */
   resolveHome(env: NodeJS.ProcessEnv): string;

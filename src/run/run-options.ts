@@ -56,6 +56,13 @@ export interface RunOptions {
    * run: the person at the keyboard types the turns; `prompt` is unused. The run is of kind `interactive`.
    */
   interactive?: { permissions: InteractivePermissions } | undefined;
+  /**
+   * Checks the CLI before the conversation is created or resumed (src/run/preflight.ts): installed, a tested
+   * version, credentials it will find, a usable cwd. A failure throws (CLI_NOT_FOUND, CLI_NOT_LOGGED_IN,
+   * CWD_UNUSABLE) and nothing is created; `warn` gets what is only a warning. Off unless given (`baton run` and
+   * `resume` give it, without --skip-preflight).
+   */
+  preflight?: { warn: (message: string) => void } | undefined;
 }
 
 export interface WorkspaceOptions {

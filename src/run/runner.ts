@@ -8,7 +8,7 @@
 import { mkdir, realpath, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { commandTemplates, harnessEnvironment } from '../config.js';
+import { batonDirectory, commandTemplates, harnessEnvironment } from '../config.js';
 import { BatonError, errorMessage } from '../errors.js';
 import type { Harness, HarnessContext, InteractivePermissions, TranscriptLocation } from '../harness/harness.js';
 import type { HarnessId } from '../harness/ids.js';
@@ -54,6 +54,7 @@ export async function startConversation(options: Omit<RunOptions, 'store'> & { h
   // A setup given by flags or an API body is checked with its schema (zod); none given, nothing to check.
   const setup = Object.keys(given).length === 0 ? {} : (await import('./agent-setup.js')).checkSetup(harness, given);
   const { configured, context } = await runContext(harness, options, cwd);
+  await runPreflight(harness, context, options);
   const redacting = runRedactor(harness, context, options);
   redacting.catch(() => undefined); // awaited below, once the CLI has started
   // The CLI is launched with the setup as stored, whose system prompt is redacted: that waits for the redactor.
@@ -115,6 +116,14 @@ async function runContext(harness: Harness, options: Pick<RunOptions, 'config' |
   return { configured, context: { home: harness.resolveHome(env), cwd, env, runsAsRoot: runsAsRoot(options.sandbox), modelEndpoint: options.modelAccess?.endpoint(harness.modelApi) } };
 }
 
+/** The preflight of a run that asks for one (RunOptions.preflight); loaded only then. */
+async function runPreflight(harness: Harness, context: HarnessContext, options: Pick<RunOptions, 'preflight' | 'config'>): Promise<void> {
+  if (!options.preflight) return;
+  const { preflight } = await import('./preflight.js');
+  const report = await preflight({ harness, context, configuredCommand: commandTemplates(options.config ?? {}, harness.id).command, batonDirectory: batonDirectory(context.env) });
+  for (const warning of report.warnings) options.preflight.warn(warning);
+}
+
 /** The redactor of one run: its credential variables, the CLI's stored credentials and any secrets it was given. */
 export async function runRedactor(harness: Harness, context: HarnessContext, options: Pick<RunOptions, 'redaction'>): Promise<Redactor> {
   if (options.redaction?.enabled === false) return noRedaction;
@@ -137,6 +146,7 @@ export async function resumeConversation(options: RunOptions & { conversationId:
   }
   const harness = await loadHarness(conversation.harness);
   const cwd = await resolveWorkingDirectory(options.cwd, true);
+  if (options.preflight) await runPreflight(harness, (await runContext(harness, options, cwd)).context, options);
   const changed = Object.fromEntries(Object.entries(options.setup ?? {}).filter(([, value]) => value !== undefined)) as AgentSetup;
   if (Object.keys(changed).length === 0) return execute(harness, conversation, cwd, options);
   // The setup given replaces the conversation's, option by option, for this run and every later one.

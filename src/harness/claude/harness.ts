@@ -2,6 +2,7 @@
  * The Claude Code harness: `claude -p --session-id <uuid>` for a new conversation (baton chooses the id),
  * `claude -p --resume <uuid>` for a follow-up, both with `--output-format stream-json --verbose`.
  */
+import { claudeCredentials } from './credentials.js';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -56,6 +57,8 @@ export const claudeHarness: Harness<SessionResume> = {
   homeVariables: ['CLAUDE_CONFIG_DIR'],
   modelKeyVariables: ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL'],
 
+  preflight: { testedVersions: '2.1', credentials: claudeCredentials },
+  locateExecutable: (env, configured) => resolveExecutable({ ...EXECUTABLE, configKey: 'harnesses.claude.command' }, configured, env),
   setupSupport: { effort: true, systemPrompt: { supported: true } },
 
   resolveHome(env) {

@@ -3,6 +3,7 @@
  * follow-up. The session id is Codex's thread id, read from the first `thread.started` event (Codex cannot be
  * told an id for a new conversation).
  */
+import { codexCredentials } from './credentials.js';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readFileIfExists } from '../../fs/private-files.js';
@@ -62,6 +63,8 @@ export const codexHarness: Harness<SessionResume> = {
   homeVariables: ['CODEX_HOME'],
   modelKeyVariables: ['OPENAI_API_KEY', 'CODEX_API_KEY', 'OPENAI_BASE_URL'],
 
+  preflight: { testedVersions: '0.171', credentials: codexCredentials },
+  locateExecutable: (env, configured) => resolveExecutable({ ...EXECUTABLE, configKey: 'harnesses.codex.command' }, configured, env),
   setupSupport: { effort: true, systemPrompt: { supported: true } },
 
   resolveHome(env) {

@@ -15,6 +15,7 @@
  *   no `result` event);
  * - shell commands run in process groups of their own and outlive a killed CLI: baton's PID namespace ends them.
  */
+import { geminiCredentials } from './credentials.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BatonError } from '../../errors.js';
@@ -87,6 +88,8 @@ export const geminiHarness: Harness<SessionResume> = {
   // verified with gemini 0.61.0 (bundle): GEMINI_API_KEY, else GOOGLE_API_KEY; GOOGLE_GEMINI_BASE_URL moves the endpoint.
   modelKeyVariables: ['GEMINI_API_KEY', 'GOOGLE_API_KEY', 'GOOGLE_GEMINI_BASE_URL'],
 
+  preflight: { testedVersions: '0.61', credentials: geminiCredentials },
+  locateExecutable: (env, configured) => resolveExecutable({ ...EXECUTABLE, configKey: 'harnesses.gemini.command' }, configured, env),
   setupSupport: {
     effort: true,
     // verified with gemini 0.61.0: its only system-prompt hook, GEMINI_SYSTEM_MD, replaces the whole built-in prompt

@@ -2,6 +2,7 @@
  * The OpenCode harness: `opencode run --format json --auto -s <ses_…>` with the prompt on stdin, for a new
  * conversation (baton creates the empty session first, with an id it chooses) and for a follow-up alike.
  */
+import { opencodeCredentials } from './credentials.js';
 import { join } from 'node:path';
 import { BatonError } from '../../errors.js';
 import { secretsInCredentialFileAt } from '../../redact/known-secrets.js';
@@ -86,6 +87,8 @@ export const opencodeHarness: Harness<OpencodeResume> = {
   modelKeyVariables: ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'],
   scriptedHome,
 
+  preflight: { testedVersions: '1.18', credentials: opencodeCredentials },
+  locateExecutable: (env, configured) => resolveOpencode(configured, env),
   setupSupport: { effort: true, systemPrompt: { supported: true } },
 
   resolveHome(env) {
