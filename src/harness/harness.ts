@@ -165,6 +165,11 @@ export function compareLocalCopy(onDisk: Buffer | undefined, stored: Buffer): Lo
 export interface HarnessExecutable {
   packageName: string;
   binName: string;
+  /**
+   * The start of the names of its platform packages (the native binary the npm package installs beside itself,
+   * with the same version), e.g. `opencode-` for `opencode-linux-x64`: the preflight reads a version from them.
+   */
+  platformPackagePrefix?: string;
 }
 
 /**

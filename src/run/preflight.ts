@@ -11,7 +11,7 @@ import { constants } from 'node:fs';
 import { access, readFile, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { BatonError, errorMessage } from '../errors.js';
-import type { Harness, HarnessContext } from '../harness/harness.js';
+import type { Harness, HarnessContext, HarnessExecutable } from '../harness/harness.js';
 import type { CliAuthStatus, CredentialCheck } from '../harness/preflight.js';
 import { readFileIfExists, writePrivateFileAtomic } from '../fs/private-files.js';
 
@@ -102,7 +102,7 @@ const VERSION = /\d+\.\d+\.\d+[0-9A-Za-z.+-]*/;
  */
 async function cliVersion(harness: Harness, executable: string, env: NodeJS.ProcessEnv, cache: PreflightCache): Promise<CliVersion> {
   const real = await realpath(executable).catch(() => executable);
-  const fromPackage = await packageVersion(real, harness.executable.packageName);
+  const fromPackage = await packageVersion(real, harness.executable);
   if (fromPackage) return { kind: 'known', version: fromPackage };
   const stats = await stat(real).catch(() => undefined);
   const identity = stats ? `${stats.size}:${Math.round(stats.mtimeMs)}` : 'unknown';
@@ -121,8 +121,8 @@ async function cliVersion(harness: Harness, executable: string, env: NodeJS.Proc
   });
 }
 
-/** The version in the package.json of the npm package `file` is in, when that package is `packageName` or its platform build. */
-async function packageVersion(file: string, packageName: string): Promise<string | undefined> {
+/** The version in the package.json of the npm package `file` is in, when that package is the CLI's own or its platform build. */
+async function packageVersion(file: string, executable: HarnessExecutable): Promise<string | undefined> {
   const parts = file.split(sep);
   const nodeModules = parts.lastIndexOf('node_modules');
   if (nodeModules < 0) return undefined;
@@ -132,8 +132,7 @@ async function packageVersion(file: string, packageName: string): Promise<string
   if (!manifest) return undefined;
   try {
     const { name, version } = JSON.parse(manifest) as { name?: unknown; version?: unknown };
-    const base = packageName.replace(/^@[^/]+\//, '');
-    const ours = typeof name === 'string' && (name === packageName || name.startsWith(`${packageName}-`) || name.replace(/^@[^/]+\//, '').startsWith(`${base}-`));
+    const ours = typeof name === 'string' && (name === executable.packageName || (executable.platformPackagePrefix !== undefined && name.startsWith(executable.platformPackagePrefix)));
     return ours && typeof version === 'string' ? VERSION.exec(version)?.[0] : undefined;
   } catch {
     return undefined;

@@ -40,14 +40,24 @@ export interface RunningBaton {
   kill(signal: NodeJS.Signals): void;
 }
 
+export interface BatonOptions {
+  store?: string;
+  cwd?: string;
+  /** Variables added to the machine's environment. */
+  env?: NodeJS.ProcessEnv;
+  /** The whole environment instead of the machine's (e.g. a machine where no CLI is set up). */
+  onlyEnv?: NodeJS.ProcessEnv;
+  stdin?: string;
+}
+
 export interface World {
   root: string;
   model: ScriptedModelServer;
   storePath: string;
   machine(name: string, project?: string): Promise<Machine>;
   /** Starts `baton --store <shared store> …args` on a machine. */
-  start(machine: Machine, args: string[], options?: { store?: string; cwd?: string; env?: NodeJS.ProcessEnv; stdin?: string }): RunningBaton;
-  baton(machine: Machine, args: string[], options?: { store?: string; cwd?: string; env?: NodeJS.ProcessEnv; stdin?: string }): Promise<BatonResult>;
+  start(machine: Machine, args: string[], options?: BatonOptions): RunningBaton;
+  baton(machine: Machine, args: string[], options?: BatonOptions): Promise<BatonResult>;
   /** The model turns received so far (requests that carried a conversation). */
   turns(): RecordedRequest[];
   cleanup(): Promise<void>;
@@ -60,7 +70,7 @@ export async function createWorld(script: Script = testScript): Promise<World> {
   const start: World['start'] = (machine, args, options = {}) => {
     const child = spawn(process.execPath, [BATON, '--store', options.store ?? storePath, ...args], {
       cwd: options.cwd ?? machine.cwd,
-      env: { ...machine.env, ...options.env },
+      env: options.onlyEnv ?? { ...machine.env, ...options.env },
       stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     if (options.stdin !== undefined) child.stdin!.end(options.stdin);

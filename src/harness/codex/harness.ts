@@ -53,7 +53,7 @@ function codexInteractiveArgs(permissions: InteractivePermissions): TemplateItem
   return ['resume', '--no-daemon', ...CODEX_TUI_PERMISSIONS[permissions], '-c', 'tui.resume_cwd="current"', ['-m', '{model}'], EFFORT, '--', '{sessionId}'];
 }
 
-const EXECUTABLE = { packageName: '@openai/codex', binName: 'codex' };
+const EXECUTABLE = { packageName: '@openai/codex', binName: 'codex', platformPackagePrefix: '@openai/codex-' };
 
 export const codexHarness: Harness<SessionResume> = {
   id: 'codex',

@@ -81,7 +81,7 @@ export const opencodeHarness: Harness<OpencodeResume> = {
   displayName: 'OpenCode',
   // verified with opencode 1.18.33: the bundled `openai` provider with options.baseURL sends `POST {baseURL}/responses`.
   modelApi: 'openai-responses',
-  executable: { packageName: 'opencode-ai', binName: 'opencode' },
+  executable: { packageName: 'opencode-ai', binName: 'opencode', platformPackagePrefix: 'opencode-' },
   homeVariables: OPENCODE_HOME_VARIABLES,
   // The AI SDK providers OpenCode bundles take their keys from these when opencode.json names none.
   modelKeyVariables: ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'],
