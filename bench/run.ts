@@ -37,6 +37,7 @@ import { benchEncryption, type EncryptionResult } from './lib/encryption.js';
 import { benchObjectStorage, type ObjectStorageResult } from './lib/object-storage.js';
 import { startS3Server } from '../test/helpers/s3-server.js';
 import { benchRedaction, type RedactionResult } from './lib/redaction.js';
+import { benchPreflight } from './lib/preflight.js';
 import { synthesiseRollout } from './lib/synth.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -303,6 +304,12 @@ async function main(): Promise<void> {
         const slow = harness.traits.runsCli;
         cli[harness.id] = await benchHarnessCli({ harness: harness.id, workDir, runs: quick ? 3 : slow ? 4 : 8, profileRuns: quick ? 2 : slow ? 2 : 4, log, retryAbove: 0.2, retries: quick ? 0 : 1, retryUntil: started + 170_000, quietWaitSeconds: quick ? 5 : 15 });
         cliRows(cli[harness.id]!);
+      }
+      log('preflight …');
+      const checks = await benchPreflight(CLI_HARNESSES.map((harness) => harness.id), quick ? 5 : 20);
+      results.preflight = checks;
+      for (const [id, check] of Object.entries(checks)) {
+        row(`  ${id}: preflight before the spawn (first, then warm; ms)`, `${ms(check.first)}, ${ms(check.warm.median)} (${check.version ?? 'version unknown'}; ${check.credentials})`, '≤ 50 ms', check.warm.median <= 50);
       }
       log('start-up costs …');
       const startup = await benchStartup({ workDir, runs: quick ? 2 : 4 });
