@@ -51,6 +51,10 @@ export function viewAnthropicRequest(body: unknown): ModelRequestView {
     userPrompts,
     lastIsToolOutput,
     toolOutput: lastIsToolOutput ? toolResults.map((block) => contentText(block['content'])).join('\n') : undefined,
+    toolOutputs: conversational
+      .filter((message) => message['role'] === 'user' && Array.isArray(message['content']))
+      .flatMap((message) => (message['content'] as unknown[]).filter((block): block is JsonObject => isRecord(block) && block['type'] === 'tool_result'))
+      .map((block) => contentText(block['content'])),
     body,
   };
 }

@@ -56,6 +56,10 @@ export function viewGeminiRequest(body: unknown): ModelRequestView {
     userPrompts,
     lastIsToolOutput,
     toolOutput: lastIsToolOutput ? geminiToolOutput(response?.['response']) : undefined,
+    toolOutputs: contents
+      .filter((content): content is JsonObject => isRecord(content) && content['role'] === 'user')
+      .flatMap((content) => partsOf(content).filter((part) => isRecord(part['functionResponse'])))
+      .map((part) => geminiToolOutput((part['functionResponse'] as JsonObject)['response'])),
     body,
   };
 }

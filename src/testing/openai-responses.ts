@@ -69,6 +69,7 @@ export function viewOpenAIRequest(body: unknown): ModelRequestView {
     userPrompts,
     lastIsToolOutput,
     toolOutput: lastIsToolOutput ? contentText((last as JsonObject)['output']) : undefined,
+    toolOutputs: input.filter((item): item is JsonObject => isRecord(item) && typeof item['type'] === 'string' && TOOL_OUTPUT_TYPES.has(item['type'])).map((item) => contentText(item['output'])),
     body,
   };
 }

@@ -63,6 +63,11 @@ export interface ModelRequestView {
   lastIsToolOutput: boolean;
   /** The text of that tool result when `lastIsToolOutput`, else undefined. */
   toolOutput: string | undefined;
+  /**
+   * The text of every tool result in the conversation, oldest first: a resumed conversation carries the earlier
+   * runs' results here, which is how a script shows that a command's output from another machine reached it.
+   */
+  toolOutputs: string[];
   /** The full request body as received. */
   body: unknown;
 }

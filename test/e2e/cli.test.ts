@@ -222,6 +222,13 @@ describe('baton demo', () => {
     for (const conversation of shown) {
       expect(conversation).toMatch(/run 1 · new · succeeded[\s\S]*\$ echo "hello from the baton demo[\s\S]*The command printed: "hello from the baton demo, running in \/.+machine-a\/project"/);
       expect(conversation).toMatch(/run 2 · resume · succeeded[\s\S]*I remember this conversation: it began with "Run a shell command that says hello/);
+      // Machine B's model quotes machine A's command output, which only the stored transcript carried to it, and the
+      // file A's command wrote, which B's agent read from the restored workspace: each said where it came from.
+      expect(conversation).toMatch(/\nThe first command printed "hello from the baton demo, running in \/\S+machine-a\/project" \(from the conversation's history, saved on the first machine\)\./);
+      expect(conversation).toMatch(/\$ cat baton-demo\.txt[\s\S]*\nbaton-demo\.txt here holds "hello from the baton demo, running in \/\S+machine-a\/project" \(from the workspace that came with the conversation\)\./);
     }
-  });
+    // The CLIs' warnings about the demo's stand-ins are not shown to a newcomer.
+    expect(demo.stderr).not.toMatch(/Model metadata for `scripted-model` not found|Refusing to create helper binaries/);
+    // Four harnesses, two runs each, three of them OpenCode's seconds-long import/export chores: on two busy cores.
+  }, 180_000);
 });

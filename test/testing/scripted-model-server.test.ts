@@ -11,7 +11,7 @@ import {
   type ScriptedModelServer,
   type ScriptedModelServerOptions,
 } from '../../src/testing/scripted-model-server.js';
-import { commandOutput, DEMO_COMMAND } from '../../src/testing/demo-script.js';
+import { commandOutput, DEMO_COMMAND, DEMO_FILE, DEMO_READ_COMMAND } from '../../src/testing/demo-script.js';
 
 const CODEX_BIN = resolve('node_modules/.bin/codex');
 
@@ -302,6 +302,7 @@ describe('demoScript', () => {
     userPrompts: [],
     lastIsToolOutput: false,
     toolOutput: undefined,
+    toolOutputs: [],
     body: {},
     ...overrides,
   });
@@ -318,9 +319,20 @@ describe('demoScript', () => {
     expect(reply.kind === 'text' && reply.text).toContain('"hello"');
   });
 
-  it('quotes the first prompt of the history on a follow-up, whatever the turn index', () => {
-    const reply = demoScript(view({ prompt: 'again?', userPrompts: ['first thing', 'again?'] }), 0);
-    expect(reply.kind === 'text' && reply.text).toContain('"first thing"');
+  it('on a follow-up, asks to read the file the first command wrote, whatever the turn index', () => {
+    expect(demoScript(view({ prompt: 'again?', userPrompts: ['first thing', 'again?'], toolOutputs: ['Output:\nhello\n'] }), 0)).toEqual({ kind: 'shell', command: DEMO_READ_COMMAND });
+  });
+
+  it("then quotes the first prompt and the first command's output from the history, and the file as read here, saying where each came from", () => {
+    const reply = demoScript(
+      view({ prompt: 'again?', userPrompts: ['first thing', 'again?'], lastIsToolOutput: true, toolOutput: 'from the file\n', toolOutputs: ['Chunk ID: 1\nOutput:\nhello from A\n', 'from the file\n'] }),
+      0,
+    );
+    expect(reply.kind).toBe('text');
+    const lines = reply.kind === 'text' ? reply.text.split('\n') : [];
+    expect(lines[0]).toContain('"first thing"');
+    expect(lines[1]).toBe(`The first command printed "hello from A" (from the conversation's history, saved on the first machine).`);
+    expect(lines[2]).toBe(`${DEMO_FILE} here holds "from the file" (from the workspace that came with the conversation).`);
   });
 
   it('extracts the output from Codex tool results and keeps plain ones', () => {
