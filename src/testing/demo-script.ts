@@ -55,7 +55,7 @@ export const demoScript: Script = (request) => {
   return {
     kind: 'text',
     text: [
-      `I remember this conversation: it began with ${quote(firstPrompt)}, and I can see ${earlierPrompts} earlier prompt${earlierPrompts === 1 ? '' : 's'}.`,
+      `I remember this conversation: it began with ${quote(firstPrompt)}, I can see ${earlierPrompts} earlier prompt${earlierPrompts === 1 ? '' : 's'}, and you now asked ${quote(request.prompt ?? '')}.`,
       `The first command printed ${quote(commandOutput(earlierOutput ?? ''))} (from the conversation's history, saved on the first machine).`,
       `${DEMO_FILE} here holds ${quote(commandOutput(request.toolOutput ?? ''))} (from the workspace that came with the conversation).`,
     ].join('\n'),
