@@ -35,7 +35,7 @@ if (named === 'run' || named === 'resume') {
 }
 
 async function registerEveryCommand(program: Command, globals: () => GlobalOptions): Promise<void> {
-  const [run, inspect, rm, fleet, fork, open, adopt, keys, secrets] = await Promise.all([
+  const [run, inspect, rm, fleet, fork, open, adopt, keys, secrets, doctor] = await Promise.all([
     import('./run-command.js'),
     import('./inspect-commands.js'),
     import('./rm-command.js'),
@@ -45,6 +45,7 @@ async function registerEveryCommand(program: Command, globals: () => GlobalOptio
     import('./adopt-command.js'),
     import('./key-commands.js'),
     import('./secret-commands.js'),
+    import('./doctor-command.js'),
   ]);
   await run.registerRunCommands(program, globals);
   inspect.registerInspectCommands(program, globals);
@@ -55,6 +56,7 @@ async function registerEveryCommand(program: Command, globals: () => GlobalOptio
   adopt.registerAdoptCommand(program, globals);
   keys.registerKeyCommands(program, globals);
   secrets.registerSecretCommands(program, globals);
+  doctor.registerDoctorCommand(program, globals);
   program
     .command('demo')
     .description(`offline demo: real conversations of every agent CLI (${HARNESS_IDS.join(', ')}) on machine A, resumed on machine B (scripted model)`)

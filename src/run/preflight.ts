@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, readFile, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { BatonError, errorMessage } from '../errors.js';
+import { BatonError, errorMessage, isBatonError } from '../errors.js';
 import type { Harness, HarnessContext, HarnessExecutable } from '../harness/harness.js';
 import type { CliAuthStatus, CredentialCheck } from '../harness/preflight.js';
 import { readFileIfExists, writePrivateFileAtomic } from '../fs/private-files.js';
@@ -42,15 +42,49 @@ const CACHE_FILE = 'preflight.json';
 export async function preflight(input: PreflightInput): Promise<PreflightReport> {
   const { harness, context } = input;
   const cache = await PreflightCache.open(join(input.batonDirectory, CACHE_FILE));
-  const [, executable] = await Promise.all([assertUsableDirectory(context.cwd), harness.locateExecutable(context.env, input.configuredCommand)]);
-  const [version, credentials] = await Promise.all([cliVersion(harness, executable, context.env, cache), credentialSource(harness, context, executable, cache)]);
-  await cache.save();
-  const warnings: string[] = [];
-  if (version.kind === 'unknown') warnings.push(`could not tell which ${harness.displayName} ${executable} is (${version.why}); baton is tested with ${harness.preflight.testedVersions}.x`);
-  else if (!isTested(version.version, harness.preflight.testedVersions)) {
-    warnings.push(`${harness.displayName} ${version.version} (${executable}) is not a version baton is tested with (${harness.preflight.testedVersions}.x); if a run misbehaves, try \`npm i -g ${harness.executable.packageName}@${harness.preflight.testedVersions}\``);
+  try {
+    const [, executable] = await Promise.all([assertUsableDirectory(context.cwd), harness.locateExecutable(context.env, input.configuredCommand)]);
+    const [version, credentials] = await Promise.all([
+      cliVersion(harness, executable, context.env, cache),
+      credentialSource(harness, context, executable, cache).catch((error: unknown) => {
+        if (!isBatonError(error, 'CLI_NOT_LOGGED_IN')) throw error;
+        throw new BatonError(error.code, error.message, { hint: `${error.hint}; or pass --skip-preflight if the CLI finds its credentials another way` });
+      }),
+    ]);
+    const warning = versionWarning(harness, executable, version);
+    return { executable, version: version.kind === 'known' ? version.version : undefined, credentials, warnings: warning ? [warning] : [] };
+  } finally {
+    await cache.save();
   }
-  return { executable, version: version.kind === 'known' ? version.version : undefined, credentials, warnings };
+}
+
+/** The CLI's executable, its version and the warning about it, if any: `baton doctor`'s check of one harness's CLI. */
+export async function checkCli(input: Omit<PreflightInput, 'context'> & { env: NodeJS.ProcessEnv }): Promise<{ executable: string; version: string | undefined; warning: string | undefined }> {
+  const cache = await PreflightCache.open(join(input.batonDirectory, CACHE_FILE));
+  try {
+    const executable = await input.harness.locateExecutable(input.env, input.configuredCommand);
+    const version = await cliVersion(input.harness, executable, input.env, cache);
+    return { executable, version: version.kind === 'known' ? version.version : undefined, warning: versionWarning(input.harness, executable, version) };
+  } finally {
+    await cache.save();
+  }
+}
+
+/** Where the CLI finds its credentials; CLI_NOT_LOGGED_IN with the fix when nowhere: `baton doctor`'s check. */
+export async function checkCredentials(input: PreflightInput & { executable: string }): Promise<string> {
+  const cache = await PreflightCache.open(join(input.batonDirectory, CACHE_FILE));
+  try {
+    return await credentialSource(input.harness, input.context, input.executable, cache);
+  } finally {
+    await cache.save();
+  }
+}
+
+function versionWarning(harness: Harness, executable: string, version: CliVersion): string | undefined {
+  const tested = harness.preflight.testedVersions;
+  if (version.kind === 'unknown') return `could not tell which ${harness.displayName} ${executable} is (${version.why}); baton is tested with ${tested}.x`;
+  if (isTested(version.version, tested)) return undefined;
+  return `${harness.displayName} ${version.version} (${executable}) is not a version baton is tested with (${tested}.x); if a run misbehaves, try \`npm i -g ${harness.executable.packageName}@${tested}\``;
 }
 
 /** True when `version` (e.g. `0.171.0`, `2.1.332 (Claude Code)`) is on the tested `major.minor` line. */
@@ -81,7 +115,7 @@ async function credentialSource(harness: Harness, context: HarnessContext, execu
       return `${harness.displayName}'s own login`;
     }
   }
-  throw new BatonError('CLI_NOT_LOGGED_IN', check.message, { hint: `${check.fix}; or pass --skip-preflight if the CLI finds its credentials another way` });
+  throw new BatonError('CLI_NOT_LOGGED_IN', check.message, { hint: check.fix });
 }
 
 function askCli(executable: string, status: CliAuthStatus, context: HarnessContext): Promise<boolean> {
