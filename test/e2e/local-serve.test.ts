@@ -4,11 +4,13 @@
  * terminal's `baton run` makes, live; the API's runs run on the in-process worker, in fresh homes, and resume
  * what the terminal started.
  */
+import { readdir, readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamedEvent } from '../../src/server/run-events-client.js';
 import { followRunEvents } from '../../src/server/run-events-client.js';
 import type { Machine } from '../../src/testing/machine.js';
+import { openSqliteStore } from '../../src/store/sqlite.js';
 import { conversationOf, lastUserText } from './model-requests.js';
 import { fleetScript } from './fleet-world.js';
 import { api, redeem, startLocalServe, USER_OPENAI_KEY, type LocalServe } from './local-serve.js';
@@ -43,6 +45,17 @@ function statusWithHost(url: string, host: string, headers: Record<string, strin
     request.on('error', reject);
     request.end();
   });
+}
+
+/** Live processes with `argument` among their argv (an agent CLI started with that prompt). */
+async function processesWithArgument(argument: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const commandLine = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (commandLine.split('\0').includes(argument)) pids.push(Number(entry));
+  }
+  return pids;
 }
 
 /** `baton …` in the laptop's terminal, on the store `baton serve` serves (~/.baton, no --store). */
@@ -148,6 +161,49 @@ describe('baton serve with no setup', () => {
     const shown = await world.baton(machine, ['show', started.body.conversationId], { store: `${machine.home}/.baton/baton.db` });
     expect(shown.stdout).toContain('CONTINUED after the handoff');
     await second.stop();
+  }, 240_000);
+
+  it('killed outright (SIGKILL) mid-run: its agent dies with it, and the next `baton serve` fails the run it left, keeps its save, and runs the follow-up', async () => {
+    const machine = await world.machine('laptop-killed');
+    const first = await startLocalServe(machine, world.model);
+    let second: LocalServe | undefined;
+    try {
+      const owner = (await redeem(first, first.signInUrl)).body.token;
+      // SLOW: the model holds its answer for a minute; the run's periodic save (every 5 s) stores what the CLI wrote.
+      const prompt = 'SLOW before the kill';
+      const started = await api(first, owner, 'POST', '/v1/conversations', { harness: 'codex', prompt });
+      expect(started.status).toBe(202);
+      await waitFor(() => (world.turns().some((turn) => lastUserText(turn) === prompt) ? true : undefined), 'the model request', 60_000);
+      const store = await openSqliteStore(`${machine.home}/.baton/baton.db`);
+      try {
+        await waitFor(async () => ((await store.loadTranscript(started.body.conversationId)) ? true : undefined), 'a periodic save', 30_000);
+      } finally {
+        await store.close();
+      }
+      expect(await processesWithArgument(prompt)).not.toEqual([]);
+      await first.stop('SIGKILL');
+      // The agent CLI does not outlive the server that started it (a PID namespace that dies with its parent).
+      await waitFor(async () => ((await processesWithArgument(prompt)).length === 0 ? true : undefined), 'the orphaned agent to die', 10_000);
+
+      second = await startLocalServe(machine, world.model);
+      const token2 = (await redeem(second, second.signInUrl)).body.token;
+      const failed = await waitFor(async () => {
+        const { body } = await api(second!, token2, 'GET', `/v1/runs/${started.body.runId}`);
+        return body.status === 'failed' ? body : undefined;
+      }, 'the abandoned run to be failed once its lease expired', 60_000);
+      expect(failed.error).toMatch(/stopped without a final save \(lease expired\)/);
+      const followUp = await api(second, token2, 'POST', `/v1/conversations/${started.body.conversationId}/followups`, { prompt: 'RUN echo after-the-kill' });
+      expect(followUp.status, JSON.stringify(followUp.body)).toBe(202);
+      const ended = await followRunEvents<{ status: string; error: string | null }>({ url: second.url, token: token2, runId: followUp.body.runId, onEvent: () => undefined });
+      expect(ended?.status, `${ended?.error}\n${second.log()}`).toBe('succeeded');
+      // The follow-up resumed the session from the killed run's last save: the model saw its first prompt.
+      const resumed = world.turns().filter((turn) => lastUserText(turn) === 'RUN echo after-the-kill');
+      expect(resumed.length).toBeGreaterThan(0);
+      expect(JSON.stringify(resumed[0]!.body)).toContain(prompt);
+    } finally {
+      await first.stop('SIGKILL');
+      await second?.stop('SIGKILL');
+    }
   }, 240_000);
 
   it('on any other address than loopback, offers no sign-in and needs tokens, which see only their tenant', async () => {
