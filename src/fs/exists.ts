@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 
 /** Whether anything (file, folder, link target) is at `path`. */
 export async function exists(path: string): Promise<boolean> {
@@ -8,4 +8,9 @@ export async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Whether a regular file (or a link to one) is at `path`. */
+export async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() === true;
 }

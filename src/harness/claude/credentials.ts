@@ -7,8 +7,8 @@
  * `{"loggedIn": false, "authMethod": "none", …}` (exit 1) in ~0.4 s: asked before refusing, for logins the files
  * here do not show.
  */
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isFile } from '../../fs/exists.js';
 import { readJsonObject } from '../../fs/json-config.js';
 import { isRecord } from '../../transcript/jsonl.js';
 import type { HarnessContext } from '../harness.js';
@@ -20,7 +20,7 @@ export async function claudeCredentials(context: HarnessContext): Promise<Creden
   const variable = firstSet(context.env, KEY_VARIABLES);
   if (variable) return { kind: 'found', source: variable };
   const credentials = join(context.home, '.credentials.json');
-  if ((await stat(credentials).catch(() => undefined))?.isFile()) return { kind: 'found', source: credentials };
+  if (await isFile(credentials)) return { kind: 'found', source: credentials };
   const settingsPath = join(context.home, 'settings.json');
   const settings = (await readJsonObject(settingsPath).catch(() => undefined))?.value ?? {};
   if (typeof settings.apiKeyHelper === 'string' && settings.apiKeyHelper !== '') return { kind: 'found', source: `apiKeyHelper in ${settingsPath}` };

@@ -5,8 +5,8 @@
  * variable instead, and one without `env_key` (a local server) needs nothing. `codex login status` reads only
  * auth.json (it says "Not logged in", exit 1, with OPENAI_API_KEY set), so it is no help here.
  */
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isFile } from '../../fs/exists.js';
 import type { HarnessContext } from '../harness.js';
 import { firstSet, type CredentialCheck } from '../preflight.js';
 import { homeProvider } from './provider.js';
@@ -31,7 +31,7 @@ export async function codexCredentials(context: HarnessContext): Promise<Credent
   const variable = firstSet(context.env, KEY_VARIABLES);
   if (variable) return { kind: 'found', source: variable };
   const authJson = join(context.home, 'auth.json');
-  if ((await stat(authJson).catch(() => undefined))?.isFile()) return { kind: 'found', source: authJson };
+  if (await isFile(authJson)) return { kind: 'found', source: authJson };
   return {
     kind: 'missing',
     message: `Codex CLI is not logged in (no OPENAI_API_KEY and no ${authJson})`,

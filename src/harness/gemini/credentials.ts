@@ -10,15 +10,13 @@
  * also loads variables from a `.env` file (the cwd's .gemini/.env or .env, the home's): with one, baton cannot
  * tell, and lets the CLI decide. Gemini has no status command.
  */
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isFile } from '../../fs/exists.js';
 import { readJsonObject } from '../../fs/json-config.js';
 import { isRecord } from '../../transcript/jsonl.js';
 import type { HarnessContext } from '../harness.js';
 import { firstSet, type CredentialCheck } from '../preflight.js';
 import { geminiSettingsPath, geminiStateDirectory } from './config.js';
-
-const isFile = async (path: string): Promise<boolean> => (await stat(path).catch(() => undefined))?.isFile() === true;
 
 /** The auth method the environment implies, as the CLI itself picks it when settings.json names none. */
 function authTypeFromEnvironment(env: NodeJS.ProcessEnv): string | undefined {

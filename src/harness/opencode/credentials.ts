@@ -5,8 +5,8 @@
  * from the provider's own variable (ANTHROPIC_API_KEY, OPENAI_API_KEY, …; verified with opencode 1.18.33 for
  * openai). Only when none of them is there at all does baton refuse; which provider a run uses is OpenCode's choice.
  */
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isFile } from '../../fs/exists.js';
 import { readJsonObject } from '../../fs/json-config.js';
 import { isRecord } from '../../transcript/jsonl.js';
 import type { HarnessContext } from '../harness.js';
@@ -30,8 +30,6 @@ const PROVIDER_VARIABLES = [
   'AZURE_API_KEY',
   'GOOGLE_APPLICATION_CREDENTIALS',
 ] as const;
-
-const isFile = async (path: string): Promise<boolean> => (await stat(path).catch(() => undefined))?.isFile() === true;
 
 export async function opencodeCredentials(context: HarnessContext): Promise<CredentialCheck> {
   const variable = firstSet(context.env, PROVIDER_VARIABLES);
