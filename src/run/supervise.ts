@@ -43,6 +43,9 @@ export interface SuperviseInput {
   redactor: Redactor;
 }
 
+/** How soon after a new session starts its first save is made. */
+const FIRST_SAVE_DELAY_MS = 1_000;
+
 /** How the CLI exited, and the last lines of its stderr (for its exit error). */
 export interface SupervisedExit {
   exit: ChildExit;
@@ -85,6 +88,7 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
     });
   };
   const timer = setInterval(periodic, options.saveIntervalMs ?? DEFAULT_SAVE_INTERVAL_MS);
+  let firstSave: NodeJS.Timeout | undefined;
 
   const escalation: NodeJS.Timeout[] = [];
   // SIGINT lets the CLI stop on its own (and write what it has); SIGTERM after the grace, SIGKILL after twice it.
@@ -129,7 +133,13 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
     try {
       for await (const line of child.lines) {
         for (const event of parseLine(line)) {
-          if (event.type === 'session.started') await onSessionStarted(event.sessionId, input, child.signal.bind(child));
+          if (event.type === 'session.started') {
+            const isNew = state.sessionId === undefined;
+            await onSessionStarted(event.sessionId, input, child.signal.bind(child));
+            // A new session's first save comes soon after it starts, not a whole interval later: a baton killed in
+            // its first seconds (SIGKILL, a lost machine) still leaves a transcript the next run resumes from.
+            if (isNew && state.sessionId) firstSave = setTimeout(periodic, FIRST_SAVE_DELAY_MS);
+          }
           trackTools(state.toolsInFlight, event);
           if (event.type === 'turn.completed' || event.type === 'turn.failed') state.turnEnded = true;
           await recorder.record(event);
@@ -146,6 +156,7 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
     return { exit: settled.value, stderrTail: child.stderrTail(), progress };
   } finally {
     clearInterval(timer);
+    clearTimeout(firstSave);
     state.onLeaseLost = undefined;
     for (const handle of escalation) clearTimeout(handle);
     options.signal?.removeEventListener('abort', onAbort);
