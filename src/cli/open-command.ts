@@ -78,6 +78,8 @@ export function registerOpenCommand(program: Command, globals: () => GlobalOptio
             workspace,
             redaction: { enabled: options.redact !== false },
             ...(leaseMs() ? { leaseMs: leaseMs() } : {}),
+            // Before the UI takes the screen: the CLI found and its version; its own UI can log a person in.
+            preflight: { warn: (message: string) => process.stderr.write(`warning: ${terminalLine(message)}\n`), credentials: false },
             // The UI owns the screen while it runs: baton's own warnings are shown once it has quit.
             onEvent: (event) => {
               if (event.type === 'warning' || event.type === 'error') notes.push(event);

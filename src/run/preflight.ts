@@ -27,6 +27,8 @@ export interface PreflightReport {
 
 export interface PreflightInput {
   harness: Harness;
+  /** false: skip the credentials (the CLI's interactive UI can log in by itself). */
+  credentials?: boolean;
   context: HarnessContext;
   /** The executable baton's config names for this harness (`harnesses.<id>.command`), if any. */
   configuredCommand: string | undefined;
@@ -46,7 +48,7 @@ export async function preflight(input: PreflightInput): Promise<PreflightReport>
     const [, executable] = await Promise.all([assertUsableDirectory(context.cwd), harness.locateExecutable(context.env, input.configuredCommand)]);
     const [version, credentials] = await Promise.all([
       cliVersion(harness, executable, context.env, cache),
-      credentialSource(harness, context, executable, cache).catch((error: unknown) => {
+      (input.credentials === false ? Promise.resolve('not checked (the CLI\'s own UI logs in)') : credentialSource(harness, context, executable, cache)).catch((error: unknown) => {
         if (!isBatonError(error, 'CLI_NOT_LOGGED_IN')) throw error;
         throw new BatonError(error.code, error.message, { hint: `${error.hint}; or pass --skip-preflight if the CLI finds its credentials another way` });
       }),

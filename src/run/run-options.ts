@@ -62,7 +62,13 @@ export interface RunOptions {
    * CWD_UNUSABLE) and nothing is created; `warn` gets what is only a warning. Off unless given (`baton run` and
    * `resume` give it, without --skip-preflight).
    */
-  preflight?: { warn: (message: string) => void } | undefined;
+  preflight?: PreflightOptions | undefined;
+}
+
+export interface PreflightOptions {
+  warn: (message: string) => void;
+  /** false: not the credentials (`baton open`: the CLI's own UI lets a person log in). Default true. */
+  credentials?: boolean;
 }
 
 export interface WorkspaceOptions {

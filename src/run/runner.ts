@@ -120,7 +120,7 @@ async function runContext(harness: Harness, options: Pick<RunOptions, 'config' |
 async function runPreflight(harness: Harness, context: HarnessContext, options: Pick<RunOptions, 'preflight' | 'config'>): Promise<void> {
   if (!options.preflight) return;
   const { preflight } = await import('./preflight.js');
-  const report = await preflight({ harness, context, configuredCommand: commandTemplates(options.config ?? {}, harness.id).command, batonDirectory: batonDirectory(context.env) });
+  const report = await preflight({ harness, context, configuredCommand: commandTemplates(options.config ?? {}, harness.id).command, batonDirectory: batonDirectory(context.env), credentials: options.preflight.credentials !== false });
   for (const warning of report.warnings) options.preflight.warn(warning);
 }
 
