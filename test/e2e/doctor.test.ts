@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HARNESS_IDS } from '../../src/harness/ids.js';
 import { listHarnesses } from '../../src/harness/registry.js';
+import { startPostgresCluster } from '../helpers/postgres-cluster.js';
 import { createWorld, type World } from './world.js';
 
 let world: World;
@@ -74,4 +75,23 @@ describe('baton doctor', () => {
     expect(lines.filter((line) => /^\s+fix: /.test(line))).toHaveLength(failing.length);
     expect(lines.at(-1)).toBe(`${failing.length} checks failed; ready to run: none of the harnesses`);
   });
+
+  it('on PostgreSQL checks the run queue: not set up until `baton migrate` (or the first serve) makes it', async () => {
+    const cluster = await startPostgresCluster();
+    try {
+      const machine = await world.machine('machine-a');
+      const doctor = async () => JSON.parse((await world.baton(machine, ['doctor', '--harness', 'codex', '--json'], { store: cluster.url })).stdout) as { ok: boolean; checks: Check[] };
+      const before = await doctor();
+      expect(before.checks.find((check) => check.name === 'queue')).toMatchObject({ status: 'warn', fix: expect.stringContaining('baton serve') });
+      expect(before.checks.map((check) => check.name)).not.toContain('store files');
+      const migrated = await world.baton(machine, ['migrate'], { store: cluster.url });
+      expect(migrated.code, migrated.stderr).toBe(0);
+      const after = await doctor();
+      expect(after.ok).toBe(true);
+      expect(after.checks.find((check) => check.name === 'store')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^postgres:\/\/\S+: opens, schema up to date, 0 conversations/) });
+      expect(after.checks.find((check) => check.name === 'queue')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^graphile-worker on the store's PostgreSQL, 0 job/) });
+    } finally {
+      await cluster.stop();
+    }
+  }, 120_000);
 });
