@@ -6,7 +6,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { StreamedEvent } from '../../src/server/run-events-client.js';
 import { followRunEvents } from '../../src/server/run-events-client.js';
 import type { Machine } from '../../src/testing/machine.js';
@@ -141,26 +141,31 @@ describe('baton serve with no setup', () => {
   it('hands an active run back when stopped, and the next `baton serve` continues it', async () => {
     const machine = await world.machine('laptop-restart');
     const first = await startLocalServe(machine, world.model);
-    const owner = (await redeem(first, first.signInUrl)).body.token;
-    // PAUSE: the model holds its answer for 4 s, longer than the server's 2 s drain.
-    const started = await api(first, owner, 'POST', '/v1/conversations', { harness: 'codex', prompt: 'PAUSE then answer' });
-    expect(started.status).toBe(202);
-    await waitFor(async () => ((await api(first, owner, 'GET', `/v1/runs/${started.body.runId}`)).body.status === 'running' ? true : undefined), 'the run to start', 60_000);
-    await waitFor(() => (world.turns().some((turn) => lastUserText(turn) === 'PAUSE then answer') ? true : undefined), 'the model request', 60_000);
-    const stopped = await first.stop('SIGTERM');
-    expect(stopped.code, first.log()).toBe(0);
-    expect(first.log()).toContain(`run ${started.body.runId} handed back to the queue`);
+    let second: LocalServe | undefined;
+    try {
+      const owner = (await redeem(first, first.signInUrl)).body.token;
+      // PAUSE: the model holds its answer for 4 s, longer than the server's 2 s drain.
+      const started = await api(first, owner, 'POST', '/v1/conversations', { harness: 'codex', prompt: 'PAUSE then answer' });
+      expect(started.status).toBe(202);
+      await waitFor(async () => ((await api(first, owner, 'GET', `/v1/runs/${started.body.runId}`)).body.status === 'running' ? true : undefined), 'the run to start', 60_000);
+      await waitFor(() => (world.turns().some((turn) => lastUserText(turn) === 'PAUSE then answer') ? true : undefined), 'the model request', 60_000);
+      const stopped = await first.stop('SIGTERM');
+      expect(stopped.code, first.log()).toBe(0);
+      expect(first.log()).toContain(`run ${started.body.runId} handed back to the queue`);
 
-    const second = await startLocalServe(machine, world.model);
-    const token2 = (await redeem(second, second.signInUrl)).body.token;
-    const run = await waitFor(async () => {
-      const { body } = await api(second, token2, 'GET', `/v1/runs/${started.body.runId}`);
-      return body.status === 'succeeded' || body.status === 'failed' ? body : undefined;
-    }, 'the handed-back run to finish on the next server', 120_000);
-    expect(run.status, second.log()).toBe('succeeded');
-    const shown = await world.baton(machine, ['show', started.body.conversationId], { store: `${machine.home}/.baton/baton.db` });
-    expect(shown.stdout).toContain('CONTINUED after the handoff');
-    await second.stop();
+      second = await startLocalServe(machine, world.model);
+      const token2 = (await redeem(second, second.signInUrl)).body.token;
+      const run = await waitFor(async () => {
+        const { body } = await api(second!, token2, 'GET', `/v1/runs/${started.body.runId}`);
+        return body.status === 'succeeded' || body.status === 'failed' ? body : undefined;
+      }, 'the handed-back run to finish on the next server', 120_000);
+      expect(run.status, second.log()).toBe('succeeded');
+      const shown = await world.baton(machine, ['show', started.body.conversationId], { store: `${machine.home}/.baton/baton.db` });
+      expect(shown.stdout).toContain('CONTINUED after the handoff');
+    } finally {
+      await first.stop('SIGKILL');
+      await second?.stop('SIGKILL');
+    }
   }, 240_000);
 
   it('killed outright (SIGKILL) mid-run: its agent dies with it, and the next `baton serve` fails the run it left, keeps its save, and runs the follow-up', async () => {
@@ -209,6 +214,9 @@ describe('baton serve with no setup', () => {
   it('on any other address than loopback, offers no sign-in and needs tokens, which see only their tenant', async () => {
     const machine = await world.machine('shared-box');
     const open = await startLocalServe(machine, world.model, ['--host', '0.0.0.0']);
+    onTestFinished(async () => {
+      await open.stop('SIGKILL');
+    });
     expect(open.signInUrl).toBe('');
     expect(open.log()).not.toContain('sign-in');
     expect((await fetch(`${open.url}/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"code":"x"}' })).status).toBe(404);
