@@ -6,7 +6,7 @@
  * For each harness in the registry (Codex CLI, Claude Code, Gemini CLI, OpenCode):
  *   1. synthetic sessions of 1, 10 and 50 MB in the form baton stores, built from the real fixture records
  *      (bench/lib/synth.ts, claude-synth.ts, gemini-synth.ts, opencode-synth.ts; per harness in sessions.ts)
- *   2. resume-side load + verify + rehydrate (into a fresh CLI home) vs `cp` of the same file; OpenCode's
+ *   2. resume-side load + verify + rehydrate (into a fresh CLI home, streamed as launch does it) vs `cp` of the same file; OpenCode's
  *      rehydrate runs `opencode import` (seconds): fewer repetitions, and the CLI's part timed on its own
  *   3. a periodic save of 10 new lines vs a full save (time and bytes), the saver alone and as a run makes it
  *      (harness.locateTranscript first; OpenCode: updateLog of the log and `opencode export`)
