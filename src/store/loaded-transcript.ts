@@ -12,7 +12,10 @@ export function loadedFileReader(file: StoredTranscriptFile, where: string): Sto
     key: reader.key,
     byteLength: reader.byteLength,
     lineCount: reader.lineCount,
-    whole: async () => (await reader.whole(), file),
+    whole: async () => {
+      await reader.whole();
+      return file;
+    },
     stream: async (each, options) => ({ ...(await reader.stream(each, options)), cursor: file.cursor }),
     verified: async () => ({ ...(await reader.verified()), cursor: file.cursor }),
   };
