@@ -5,9 +5,8 @@
 import { BatonError, quoted } from '../errors.js';
 import type { RunEvent } from '../model/run-event.js';
 import type { KnownSecret } from '../redact/known-secrets.js';
-import { isOlderCopy, MAIN_FILE_KEY, type EnvelopeHeader, type SessionMeta, type TranscriptFile } from '../transcript/envelope.js';
+import { isOlderCopy, MAIN_FILE_KEY, type Envelope, type EnvelopeHeader, type SessionMeta, type TranscriptFile } from '../transcript/envelope.js';
 import type { StoredEnvelope } from '../transcript/file-reader.js';
-import type { Envelope } from '../transcript/envelope.js';
 import type { TranscriptView } from '../transcript/view.js';
 import type { ForkCut } from '../transcript/fork-cut.js';
 import type { AgentSetup } from '../model/agent-setup.js';
