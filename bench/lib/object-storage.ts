@@ -1,6 +1,6 @@
 /**
  * Bodies in object storage: a full save, a periodic save of 10 lines, a resume fetch (loadTranscript: read
- * and verify) and a whole resume (fetch + rehydrate into a fresh home) of one transcript, on a SQLite store with
+ * and verify) and a whole resume (open + streamed rehydrate into a fresh home, as launch does) of one transcript, on a SQLite store with
  * bodies inline and on one with bodies in S3 (s3rver on loopback, its own process), side by side: the same
  * session, alternating order, the median of `reps` rounds each. s3rver is a small Node server writing files:
  * a real S3 or MinIO answers from elsewhere, with more latency per request and more throughput per connection.
@@ -14,7 +14,7 @@ import { DEFAULT_INLINE_BELOW_BYTES } from '../../src/store/sql/object-bodies.js
 import type { S3Server } from '../../test/helpers/s3-server.js';
 import type { BenchSession } from './sessions.js';
 import { settle, summarise, timed, type Samples } from './stats.js';
-import { envelopeOf, newConversation } from './storage.js';
+import { newConversation, storedEnvelopeOf } from './storage.js';
 
 /** Inline bodies; bodies in S3 as `--blobs` keeps them (small ones stay in the rows); every body in S3 (`?inline-below=0`). */
 type Mode = 'inline' | 's3' | 's3All';
@@ -75,10 +75,11 @@ export async function benchObjectStorage(options: { label: string; session: Benc
         if (!fetch.value?.files[0]?.content.length) throw new Error('bench: nothing fetched');
         const home = await mkdtemp(join(root, 'home-'));
         settle();
+        // As launch does it: opened, and each file streamed where the CLI reads it.
         const resume = await timed(async () => {
-          const stored = await store.loadTranscript(conversation.conversationId);
-          if (!stored) throw new Error('bench: nothing loaded');
-          return session.harnessRehydrate(envelopeOf(session, stored), home, cwd);
+          const opened = await store.openTranscript(conversation.conversationId);
+          if (!opened) throw new Error('bench: nothing opened');
+          return session.harnessRehydrate(storedEnvelopeOf(session, opened), home, cwd);
         });
         await rm(home, { recursive: true, force: true });
         await store.finishRun(conversation.runId, { status: 'succeeded', exitCode: 0, error: undefined });

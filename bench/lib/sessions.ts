@@ -17,6 +17,7 @@ import { foldLog } from '../../src/harness/opencode/log.js';
 import { logPath, rehydrateOpencodeSession } from '../../src/harness/opencode/transcript.js';
 import { getHarness } from '../../src/harness/registry.js';
 import { MAIN_FILE_KEY, transcriptFile, type Envelope, type SessionMeta } from '../../src/transcript/envelope.js';
+import type { StoredEnvelope } from '../../src/transcript/file-reader.js';
 import { synthesiseClaudeSession } from './claude-synth.js';
 import { synthesiseGeminiSession } from './gemini-synth.js';
 import { synthesiseOpencodeSession } from './opencode-synth.js';
@@ -48,7 +49,7 @@ export interface BenchSession {
   /** What a rehydrate writes for `content` (Claude: the interrupted-tool repair, a no-op on complete turns). */
   expected(content: Buffer, realCwd: string): Buffer;
   /** `harness.rehydrate` into a fresh CLI home in `directory`: what `baton resume` calls. Returns the written path. */
-  harnessRehydrate(envelope: Envelope, directory: string, realCwd: string): Promise<string>;
+  harnessRehydrate(envelope: Envelope | StoredEnvelope, directory: string, realCwd: string): Promise<string>;
   /** The transcript module's rehydrate alone; undefined where it is `harness.rehydrate` but for the resume check. */
   rehydrate: ((envelope: Envelope, directory: string, realCwd: string) => Promise<string>) | undefined;
   /** Parts of the rehydrate that are not a plain file write, timed on their own (Claude: the repair scan). */
@@ -234,7 +235,7 @@ export function benchSession(harness: HarnessId, bytes: number, seed: number): B
   const { sessionId } = synthetic;
   const context = (directory: string, cwd: string): HarnessContext => ({ ...homeIn(harness, directory, bench.environment?.(directory)), cwd });
   const envelopeOf = (content: Buffer): Envelope => ({ harness, sessionId, meta: registered.readSessionMeta(content, sessionId), files: [transcriptFile(MAIN_FILE_KEY, content)] });
-  const harnessRehydrate = async (envelope: Envelope, directory: string, cwd: string): Promise<string> => firstPath(await registered.rehydrate(envelope, context(directory, cwd)));
+  const harnessRehydrate = async (envelope: Envelope | StoredEnvelope, directory: string, cwd: string): Promise<string> => firstPath(await registered.rehydrate(envelope, context(directory, cwd)));
   return {
     harness,
     content: synthetic.content,

@@ -17,8 +17,9 @@ import { newConversationId, newRunId } from '../../src/ids.js';
 import { TranscriptSaver } from '../../src/run/saver.js';
 import { decodeChunk, decodeChunkInto, encodeChunk, isChunkCodec } from '../../src/store/chunk-codec.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
-import type { Store, StoredTranscript } from '../../src/store/store.js';
+import type { OpenedTranscript, Store, StoredTranscript } from '../../src/store/store.js';
 import type { Envelope } from '../../src/transcript/envelope.js';
+import type { StoredEnvelope } from '../../src/transcript/file-reader.js';
 import { countLines } from '../../src/transcript/jsonl.js';
 import type { BenchSession } from './sessions.js';
 import { median, seededRandom, settle, summarise, timed, type Samples } from './stats.js';
@@ -37,8 +38,14 @@ export interface StorageResult {
   dbBytes: number;
   /** The same for a store that holds only one conversation and run, no transcript: the fixed part of dbBytes. */
   emptyDbBytes: number;
-  resume: Samples; // loadTranscript (verifies) + harness.rehydrate into a fresh CLI home
+  /** What launch does: store.openTranscript, harness.rehydrate into a fresh CLI home (streamed), the saver's start. */
+  resume: Samples;
+  /** loadTranscript: the whole transcript in one buffer, verified (what resumes did before streaming; export, view). */
   load: Samples;
+  /** store.openTranscript alone: the rows, bodies still compressed. */
+  open: Samples;
+  /** openTranscript + reading every file as a stream with nothing written: decode and verify. */
+  stream: Samples;
   /**
    * Where load time goes, each step alone on the stored chunks, as loadTranscript does it: read the blobs, decode
    * them in order into one buffer (`decode`), hash, count lines. For comparison, the same pieces compressed with
@@ -111,6 +118,16 @@ export function envelopeOf(session: BenchSession, stored: StoredTranscript): Env
   };
 }
 
+export function storedEnvelopeOf(session: BenchSession, opened: OpenedTranscript): StoredEnvelope {
+  const sessionId = session.sessionId;
+  return {
+    harness: session.harness,
+    sessionId,
+    meta: opened.meta ?? { sessionId, sessionStartedAt: undefined, cwd: undefined, cliVersion: undefined },
+    files: opened.files,
+  };
+}
+
 function dbSize(raw: Sqlite.Database): { bytes: number; inUse: number } {
   raw.pragma('wal_checkpoint(TRUNCATE)');
   const pageSize = Number(raw.pragma('page_size', { simple: true }));
@@ -168,10 +185,12 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
     // Resume (load + verify + rehydrate) vs copying the file.
     const homes = join(root, 'homes');
     await mkdir(homes, { recursive: true });
-    type Operation = 'resume' | 'load' | 'rehydrate' | 'write' | 'cpSpawn' | 'copyFile';
+    type Operation = 'resume' | 'load' | 'open' | 'stream' | 'rehydrate' | 'write' | 'cpSpawn' | 'copyFile';
     const samples: Record<Operation, number[]> = {
       resume: [],
       load: [],
+      open: [],
+      stream: [],
       rehydrate: [],
       write: [],
       cpSpawn: [],
@@ -185,15 +204,33 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
       [
         'resume',
         async (home) => {
-          const stored = await store.loadTranscript(first.conversationId);
-          if (!stored) throw new Error('bench: nothing loaded');
-          return session.harnessRehydrate(envelopeOf(session, stored), home, cwd);
+          // As launch does it: opened, rehydrated (streamed where the CLI reads it), and the saver's start.
+          const opened = await store.openTranscript(first.conversationId);
+          if (!opened) throw new Error('bench: nothing opened');
+          const written = await session.harnessRehydrate(storedEnvelopeOf(session, opened), home, cwd);
+          new TranscriptSaver({ store, ...first }, await Promise.all(opened.files.map((file) => file.verified())));
+          return written;
         },
       ],
       [
         'load',
         async () => {
           await store.loadTranscript(first.conversationId);
+          return undefined;
+        },
+      ],
+      [
+        'open',
+        async () => {
+          await store.openTranscript(first.conversationId);
+          return undefined;
+        },
+      ],
+      [
+        'stream',
+        async () => {
+          const opened = await store.openTranscript(first.conversationId);
+          await Promise.all(opened!.files.map((file) => file.verified()));
           return undefined;
         },
       ],
@@ -349,6 +386,8 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
       emptyDbBytes,
       resume: summarise(samples.resume),
       load: summarise(samples.load),
+      open: summarise(samples.open),
+      stream: summarise(samples.stream),
       loadParts: Object.fromEntries(Object.entries(parts).map(([name, values]) => [name, summarise(values)])) as StorageResult['loadParts'],
       rehydrate: rehydrate ? summarise(samples.rehydrate) : undefined,
       resumeReps,

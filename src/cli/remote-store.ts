@@ -26,6 +26,7 @@ import type {
   StartRunInput,
   Store,
   StoredRunEvent,
+  OpenedTranscript,
   StoredTranscript,
   StoredWorkspaceSnapshot,
   TranscriptAppend,
@@ -34,6 +35,7 @@ import type {
 } from '../store/store.js';
 import type { WorkspaceSnapshot } from '../workspace/workspace.js';
 import { countLines } from '../transcript/jsonl.js';
+import { openedFromLoaded } from '../store/loaded-transcript.js';
 import { exchange, serverFailure, type RemoteTarget } from './remote.js';
 
 /** Error codes the server's answers carry that the run reacts to (LEASE_LOST above all): kept as they are. */
@@ -222,6 +224,12 @@ export class RemoteStore implements Store {
       return { key: file.key, content, lineCount: file.lineCount, sha256: file.sha256, cursor: file.cursor };
     });
     return { conversationId: parsed.conversationId, meta: parsed.meta, files };
+  }
+
+  /** The server answers with the whole transcript, checked by loadTranscript: read from memory. */
+  async openTranscript(conversationId: string): Promise<OpenedTranscript | undefined> {
+    const loaded = await this.loadTranscript(conversationId);
+    return loaded && openedFromLoaded(loaded);
   }
 
   async saveWorkspaceSnapshot(input: { conversationId: string; runId: string; snapshot: WorkspaceSnapshot; transcript: { versionId: number; byteLength: number } | undefined; asLeaseHolder?: boolean }): Promise<number> {

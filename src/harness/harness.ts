@@ -5,7 +5,8 @@
 import { BatonError, quoted } from '../errors.js';
 import type { RunEvent } from '../model/run-event.js';
 import type { KnownSecret } from '../redact/known-secrets.js';
-import { isOlderCopy, MAIN_FILE_KEY, type Envelope, type SessionMeta, type TranscriptFile } from '../transcript/envelope.js';
+import { isOlderCopy, MAIN_FILE_KEY, type Envelope, type EnvelopeHeader, type SessionMeta, type TranscriptFile } from '../transcript/envelope.js';
+import type { StoredEnvelope } from '../transcript/file-reader.js';
 import type { TranscriptView } from '../transcript/view.js';
 import type { ForkCut } from '../transcript/fork-cut.js';
 import type { AgentSetup } from '../model/agent-setup.js';
@@ -267,8 +268,10 @@ export interface Harness<Resume = unknown> {
    * Writes the envelope's files where the CLI will look for them; returns the location. A local copy that
    * extends the stored one (the stored file is its exact prefix: a run here ended before its final save) is
    * kept and named in `keptLocal`; a local copy with content the store lacks otherwise is REHYDRATE_CONFLICT.
+   * A stored envelope's files are read here (streamed where nothing is in the way): a file that does not verify is
+   * TRANSCRIPT_CORRUPT, and leaves no file the CLI would read.
    */
-  rehydrate(envelope: Envelope, context: HarnessContext): Promise<RehydratedTranscript>;
+  rehydrate(envelope: Envelope | StoredEnvelope, context: HarnessContext): Promise<RehydratedTranscript>;
   /** The readable conversation in the shared view model. */
   viewTranscript(files: TranscriptFile[]): TranscriptView;
   /**
@@ -292,7 +295,7 @@ export interface Harness<Resume = unknown> {
    */
   readonly reportsEveryTurnEnd?: boolean;
   /** What a resume of this envelope needs; HARNESS_MISMATCH when the envelope belongs to another harness. */
-  resumeInfo(envelope: Envelope): Resume;
+  resumeInfo(envelope: EnvelopeHeader): Resume;
   /** Readies a fresh home for the scripted model server; returns the variables that point the CLI there. */
   scriptedHome(setup: ScriptedHomeSetup): Promise<Record<string, string>>;
 }
@@ -344,7 +347,7 @@ export function assertSessionId(sessionId: string): void {
  * The resume of a harness whose CLI resumes by session id alone: HARNESS_MISMATCH for another harness's
  * envelope, INVALID_SESSION_ID for an id that is not a UUID.
  */
-export function sessionResumeInfo(id: HarnessId, envelope: Envelope): SessionResume {
+export function sessionResumeInfo(id: HarnessId, envelope: EnvelopeHeader): SessionResume {
   if (envelope.harness !== id) throw harnessMismatch(id, envelope.harness);
   assertSessionId(envelope.sessionId);
   return { sessionId: envelope.sessionId };

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { BatonError } from '../errors.js';
 import { LocalCopyConflict, type Harness, type HarnessContext, type LaunchRequest, type RehydratedTranscript } from '../harness/harness.js';
 import type { HarnessId } from '../harness/ids.js';
-import type { Conversation, Store, StoredTranscript } from '../store/store.js';
-import type { Envelope } from '../transcript/envelope.js';
+import type { Conversation, OpenedTranscript, Store } from '../store/store.js';
+import type { StoredEnvelope } from '../transcript/file-reader.js';
 import type { WorkspaceTracker } from '../workspace/tracker.js';
 import { DEFAULT_MAX_SNAPSHOT_BYTES, type RestoreMode, type SnapshotOptions } from '../workspace/workspace.js';
 import type { RunEventRecorder } from './events.js';
@@ -44,13 +44,14 @@ export async function prepareLaunch(
   let result: { request: LaunchRequest; saver: TranscriptSaver; sessionId: string | undefined };
   if (conversation.sessionId) {
     const sessionId = conversation.sessionId;
-    const stored = (await store.loadTranscript(conversation.id)) ?? (await saveUnsavedLocalCopy(harness, context, target, sessionId, recorder));
+    // Opened, not loaded: the rehydrate streams each file from the store where the CLI reads it, verified on the way.
+    const stored = (await store.openTranscript(conversation.id)) ?? (await saveUnsavedLocalCopy(harness, context, target, sessionId, recorder));
     if (!stored) {
       throw new BatonError('TRANSCRIPT_NOT_FOUND', `conversation ${conversation.id} has no stored transcript`, {
         hint: 'its first run ended before anything was saved; start a new conversation with `baton run`',
       });
     }
-    const envelope: Envelope = {
+    const envelope: StoredEnvelope = {
       harness: conversation.harness,
       sessionId,
       meta: stored.meta ?? { sessionId, sessionStartedAt: undefined, cwd: undefined, cliVersion: undefined },
@@ -69,7 +70,8 @@ export async function prepareLaunch(
         hint: `keep this machine's copy as a conversation of its own with \`baton fork ${conversation.id} --local\`, or move ${error.path} away to continue from the store`,
       });
     });
-    const saver = new TranscriptSaver(target, stored.files);
+    // What reading each file proved (the rehydrate's own read; a file it did not read is read now, unwritten).
+    const saver = new TranscriptSaver(target, await Promise.all(stored.files.map((file) => file.verified())));
     if (rehydrated.keptLocal.length > 0) await saveLongerLocalCopy(harness, rehydrated, saver, sessionId, recorder);
     const request: LaunchRequest = options.interactive ? { kind: 'interactive', setup, resume, permissions: options.interactive.permissions } : { kind: 'resume', prompt: options.prompt, setup, resume };
     result = { request, saver, sessionId };
@@ -120,12 +122,12 @@ async function saveLongerLocalCopy(harness: Harness, rehydrated: RehydratedTrans
  * The first run on this machine was killed before its first save, yet the CLI wrote its session here: the
  * empty stored transcript is a prefix of it, so it is saved as the conversation's first version.
  */
-async function saveUnsavedLocalCopy(harness: Harness, context: HarnessContext, target: SaverTarget, sessionId: string, recorder: RunEventRecorder): Promise<StoredTranscript | undefined> {
+async function saveUnsavedLocalCopy(harness: Harness, context: HarnessContext, target: SaverTarget, sessionId: string, recorder: RunEventRecorder): Promise<OpenedTranscript | undefined> {
   const location = await harness.locateTranscript(context, sessionId);
   if (!location) return undefined;
   const outcome = await new TranscriptSaver(target).save(location.files, { final: true, meta: (content) => harness.readSessionMeta(content, sessionId) });
   await recorder.record({ type: 'warning', message: `the first run stopped before it saved anything; saved the ${outcome.bytesSaved} bytes of the session it left on this machine and continuing from them` });
-  return target.store.loadTranscript(target.conversationId);
+  return target.store.openTranscript(target.conversationId);
 }
 
 /**

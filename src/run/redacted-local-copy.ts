@@ -71,13 +71,14 @@ function linesOf(text: string): string[] {
  * redacted form (0600, atomically). A file that differs in more than its secrets is left for the harness's
  * rehydrate to report as a conflict. Returns the keys rewritten.
  */
-export async function redactLocalCopies(files: Array<{ key: string; path: string }>, stored: Array<{ key: string; content: Buffer }>, redactor: Redactor): Promise<string[]> {
+export async function redactLocalCopies(files: Array<{ key: string; path: string }>, stored: Array<{ key: string; whole(): Promise<{ content: Buffer }> }>, redactor: Redactor): Promise<string[]> {
   const rewritten: string[] = [];
   for (const file of files) {
     const storedFile = stored.find((candidate) => candidate.key === file.key);
     const onDisk = storedFile && (await readFile(file.path).catch(() => undefined));
     if (!storedFile || !onDisk) continue;
-    const { relation, redacted } = await compareRedactedLocalCopy(onDisk, storedFile.content, redactor);
+    // Read whole (verified) only where there is a local copy to compare.
+    const { relation, redacted } = await compareRedactedLocalCopy(onDisk, (await storedFile.whole()).content, redactor);
     if (redacted === onDisk || relation === 'different') continue;
     await writePrivateFileAtomic(file.path, redacted);
     rewritten.push(file.key);

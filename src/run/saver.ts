@@ -13,11 +13,10 @@ import { createHash, type Hash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import type { SessionMeta } from '../transcript/envelope.js';
 import { countNewlines, splitCompleteLines } from '../transcript/jsonl.js';
-import type { Store, StoredTranscriptFile, TranscriptCursor } from '../store/store.js';
+import type { Store, StoredTranscriptFile, TranscriptCursor, VerifiedStoredRead } from '../store/store.js';
+import { EDGE_BYTES } from '../transcript/file-reader.js';
 import { noRedaction, type Redactor } from '../redact/redactor.js';
 
-/** How many bytes at each end of the saved prefix a periodic save compares with the file. */
-const EDGE_BYTES = 4096;
 const NEWLINE = 0x0a;
 
 interface SavedFile {
@@ -49,24 +48,12 @@ export interface SaverTarget {
 export class TranscriptSaver {
   private readonly saved = new Map<string, SavedFile>();
 
-  constructor(private readonly target: SaverTarget, initial: StoredTranscriptFile[] = []) {
-    // A resume starts from the stored copy, rehydrated byte for byte: on disk and in the store the same bytes.
-    for (const file of initial) {
-      // The load's own hash state where it is still of this content: hashing 50 MB twice more costs ~70 ms.
-      const verified = file.verifiedHash?.of === file.content ? file.verifiedHash.state : undefined;
-      const hashed = (): Hash => (verified ? verified.copy() : createHash('sha256').update(file.content));
-      this.saved.set(file.key, {
-        cursor: file.cursor,
-        storedHash: hashed(),
-        endsMidLine: file.content.length > 0 && file.content[file.content.length - 1] !== NEWLINE,
-        source: {
-          byteLength: file.content.length,
-          hash: hashed(),
-          head: Buffer.from(file.content.subarray(0, EDGE_BYTES)),
-          tail: Buffer.from(file.content.subarray(Math.max(0, file.content.length - EDGE_BYTES))),
-        },
-      });
-    }
+  /**
+   * `initial`: where a resume starts, as stored, rehydrated byte for byte (on disk and in the store the same bytes):
+   * loaded files, or what streaming them proved (their sha256 state and edges, without their bytes).
+   */
+  constructor(private readonly target: SaverTarget, initial: ReadonlyArray<StoredTranscriptFile | VerifiedStoredRead> = []) {
+    for (const file of initial) this.saved.set(file.key, 'content' in file ? savedFromContent(file) : savedFromRead(file));
   }
 
   private get redactor(): Redactor {
@@ -201,6 +188,33 @@ export class TranscriptSaver {
     });
     return bytes.length;
   }
+}
+
+function savedFromContent(file: StoredTranscriptFile): SavedFile {
+  // The load's own hash state where it is still of this content: hashing 50 MB twice more costs ~70 ms.
+  const verified = file.verifiedHash?.of === file.content ? file.verifiedHash.state : undefined;
+  const hashed = (): Hash => (verified ? verified.copy() : createHash('sha256').update(file.content));
+  return {
+    cursor: file.cursor,
+    storedHash: hashed(),
+    endsMidLine: file.content.length > 0 && file.content[file.content.length - 1] !== NEWLINE,
+    source: {
+      byteLength: file.content.length,
+      hash: hashed(),
+      head: Buffer.from(file.content.subarray(0, EDGE_BYTES)),
+      tail: Buffer.from(file.content.subarray(Math.max(0, file.content.length - EDGE_BYTES))),
+    },
+  };
+}
+
+function savedFromRead(read: VerifiedStoredRead): SavedFile {
+  const { tail } = read;
+  return {
+    cursor: read.cursor,
+    storedHash: read.hash.copy(),
+    endsMidLine: tail.length > 0 && tail[tail.length - 1] !== NEWLINE,
+    source: { byteLength: read.byteLength, hash: read.hash.copy(), head: Buffer.from(read.head.subarray(0, EDGE_BYTES)), tail: Buffer.from(tail.subarray(Math.max(0, tail.length - EDGE_BYTES))) },
+  };
 }
 
 async function readRange(handle: import('node:fs/promises').FileHandle, position: number, length: number): Promise<Buffer> {

@@ -254,7 +254,7 @@ export function parseExport(text: string, source: string): ImportedConversation 
   // Each harness checks its own session ids (UUIDs for Codex and Claude Code, ses_… for OpenCode): INVALID_SESSION_ID.
   const harnessId = conversation.harness;
   const assertSessionId = (sessionId: string): void => {
-    getHarness(harnessId).resumeInfo({ harness: harnessId, sessionId, meta: { sessionId, sessionStartedAt: undefined, cwd: undefined, cliVersion: undefined }, files: [] });
+    getHarness(harnessId).resumeInfo({ harness: harnessId, sessionId, meta: { sessionId, sessionStartedAt: undefined, cwd: undefined, cliVersion: undefined } });
   };
   if (conversation.sessionId !== undefined) assertSessionId(conversation.sessionId);
   if (transcript.meta) assertSessionId(transcript.meta.sessionId);

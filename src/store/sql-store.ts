@@ -32,6 +32,7 @@ import type {
   ImportedConversation,
   NewConversation,
   NewRunEvent,
+  OpenedTranscript,
   QueueRunInput,
   Run,
   RunTally,
@@ -177,6 +178,10 @@ export class SqlStore implements Store {
 
   loadTranscript(conversationId: string): Promise<StoredTranscript | undefined> {
     return this.transcripts.load(conversationId);
+  }
+
+  openTranscript(conversationId: string): Promise<OpenedTranscript | undefined> {
+    return this.transcripts.open(conversationId);
   }
 
   /** Where each of the conversation's files ends now, without loading any: tells whether a loaded copy is current. */

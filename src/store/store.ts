@@ -8,6 +8,7 @@ import type { HarnessId } from '../harness/ids.js';
 import type { FinishedRunStatus, RunKind, RunStatus } from '../model/run-status.js';
 import type { RedactionRecord } from '../redact/redactor.js';
 import type { SessionMeta, TranscriptFile } from '../transcript/envelope.js';
+import type { StreamOptions, TranscriptFileReader, UnverifiedPiece, VerifiedRead } from '../transcript/file-reader.js';
 import type { WorkspaceSnapshot } from '../workspace/workspace.js';
 
 export interface Conversation {
@@ -205,6 +206,25 @@ export interface StoredTranscript {
   files: StoredTranscriptFile[];
 }
 
+/** What reading a stored file whole proved (see file-reader.ts), and where its stored copy ends. */
+export interface VerifiedStoredRead extends VerifiedRead {
+  cursor: TranscriptCursor;
+}
+
+/** A stored file, read on demand: streamed as a rehydrate writes it, or whole. Every read re-verifies. */
+export interface StoredFileReader extends TranscriptFileReader {
+  whole(): Promise<StoredTranscriptFile>;
+  stream(each: (piece: UnverifiedPiece) => Promise<void> | void, options?: StreamOptions): Promise<VerifiedStoredRead>;
+  verified(): Promise<VerifiedStoredRead>;
+}
+
+/** The latest version of every file, fetched from the store (still compressed) but not yet read. */
+export interface OpenedTranscript {
+  conversationId: string;
+  meta: SessionMeta | undefined;
+  files: StoredFileReader[];
+}
+
 export interface QueueRunInput {
   conversationId: string;
   runId: string;
@@ -316,6 +336,11 @@ export interface Store {
   replaceTranscript(input: ReplaceTranscriptInput): Promise<Map<string, TranscriptCursor>>;
   /** The latest version of every file, each re-verified (TRANSCRIPT_CORRUPT on any mismatch). */
   loadTranscript(conversationId: string): Promise<StoredTranscript | undefined>;
+  /**
+   * The latest version of every file, to be read as it is written out (a resume's rehydrate): one consistent
+   * snapshot like loadTranscript's, each file re-verified as it is read.
+   */
+  openTranscript(conversationId: string): Promise<OpenedTranscript | undefined>;
 
   /** With `asLeaseHolder`, refused (LEASE_LOST) unless `runId` holds the conversation's lease. */
   saveWorkspaceSnapshot(input: {

@@ -28,10 +28,14 @@ export interface TranscriptFile {
   sha256: string;
 }
 
-export interface Envelope {
+/** Which harness and session an envelope holds, and the session's metadata: all that a resume's argv needs. */
+export interface EnvelopeHeader {
   harness: HarnessId;
   sessionId: string;
   meta: SessionMeta;
+}
+
+export interface Envelope extends EnvelopeHeader {
   files: TranscriptFile[];
 }
 

@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { secretsInCredentialFile, secretsInCredentialFileAt } from '../../redact/known-secrets.js';
-import type { Envelope } from '../../transcript/envelope.js';
+import type { Envelope, EnvelopeHeader } from '../../transcript/envelope.js';
+import type { StoredEnvelope } from '../../transcript/file-reader.js';
 import { isRecord } from '../../transcript/jsonl.js';
 import { expandTemplate } from '../command-template.js';
 import { packagePathsOf, resolveExecutable } from '../executable.js';
@@ -153,7 +154,7 @@ export const claudeHarness: Harness<SessionResume> = {
     return join(context.home, 'projects', '*', `${query.sessionId}.jsonl`);
   },
 
-  async rehydrate(envelope: Envelope, context: HarnessContext) {
+  async rehydrate(envelope: Envelope | StoredEnvelope, context: HarnessContext) {
     claudeHarness.resumeInfo(envelope);
     return rehydrateClaudeSession(envelope, context.home, context.cwd);
   },
@@ -163,7 +164,7 @@ export const claudeHarness: Harness<SessionResume> = {
   forkSession: forkClaudeSession,
   forkSessionId: () => newClaudeSessionId(),
 
-  resumeInfo: (envelope: Envelope): SessionResume => sessionResumeInfo('claude', envelope),
+  resumeInfo: (envelope: EnvelopeHeader): SessionResume => sessionResumeInfo('claude', envelope),
 
   scriptedHome: scriptedClaudeHome,
 };

@@ -16,7 +16,9 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { BatonError } from '../../errors.js';
 import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
-import { isOlderCopy, MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
+import { isOlderCopy, MAIN_FILE_KEY, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
+import { fileReaders, mainFileReader, type StoredEnvelope, type TranscriptFileReader, type VerifiedRead } from '../../transcript/file-reader.js';
+import { stageStoredFile, type StagedFile } from '../../fs/streamed-file.js';
 import { isRecord, parseJsonLines } from '../../transcript/jsonl.js';
 import { attachOutput, textEdit, type TranscriptView, type ViewItem } from '../../transcript/view.js';
 import { assertSessionId, compareLocalCopy, invalidSessionFile, localCopyConflict, type FoundSession, type RehydratedTranscript, type SessionQuery, type TranscriptLocation } from '../harness.js';
@@ -186,27 +188,44 @@ export function rehydrationPath(configDir: string, sessionId: string, realCwd: s
 /**
  * Writes every file of the envelope into the resume cwd's project folder. Like Codex: an identical file or an
  * older copy (a strict prefix) is replaced; a file with content the store does not have is never clobbered.
+ * A file with no copy here is streamed from the store; every such file is renamed into place only once all of
+ * them have verified, after every local copy was checked.
  */
-export async function rehydrateClaudeSession(envelope: Envelope, configDir: string, realCwd: string): Promise<RehydratedTranscript> {
-  const main = mainFile(envelope);
-  const files = envelope.files.map((file) => ({
-    file,
-    write: file.key === MAIN_FILE_KEY ? repairInterruptedToolUse(main.content, realCwd) : file.content,
-    path: rehydrationPath(configDir, envelope.sessionId, realCwd, file.key),
-  }));
+export async function rehydrateClaudeSession(envelope: Envelope | StoredEnvelope, configDir: string, realCwd: string): Promise<RehydratedTranscript> {
+  mainFileReader(envelope);
+  const files = fileReaders(envelope).map((file) => ({ file, path: rehydrationPath(configDir, envelope.sessionId, realCwd, file.key) }));
   const plans: Array<{ path: string; write: Buffer | undefined; key: string; keptLocal: boolean }> = [];
-  for (const { file, write, path } of files) {
+  const absent: typeof files = [];
+  for (const { file, path } of files) {
     if (!path.startsWith(configDir + sep)) throw new BatonError('TRANSCRIPT_CORRUPT', `refusing to write outside ${configDir}`, { hint: 're-import the conversation' });
     const onDisk = await readFileIfExists(path);
+    if (!onDisk) {
+      absent.push({ file, path });
+      plans.push({ path, write: undefined, key: file.key, keptLocal: false });
+      continue;
+    }
+    const { content } = await file.whole();
+    const write = file.key === MAIN_FILE_KEY ? repairInterruptedToolUse(content, realCwd) : content;
     // Task and todo lists are rewritten whole by the CLI: only the session's transcripts are checked for a conflict.
     const isRewrittenWhole = file.key.startsWith('tasks/') || file.key.startsWith('todos/') || file.key.endsWith('.meta.json');
     // The stored bytes decide (the repaired copy only adds what the CLI itself would write on resume).
-    const local = compareLocalCopy(onDisk, file.content);
-    if (onDisk?.equals(write)) plans.push({ path, write: undefined, key: file.key, keptLocal: false });
+    const local = compareLocalCopy(onDisk, content);
+    if (onDisk.equals(write)) plans.push({ path, write: undefined, key: file.key, keptLocal: false });
     else if (local === 'longer' && !isRewrittenWhole) plans.push({ path, write: undefined, key: file.key, keptLocal: true });
-    else if (local === 'different' && !isRewrittenWhole && !(onDisk && isOlderCopy(onDisk, write))) throw localCopyConflict(path, envelope.sessionId, 'CLAUDE_CONFIG_DIR');
+    else if (local === 'different' && !isRewrittenWhole && !isOlderCopy(onDisk, write)) throw localCopyConflict(path, envelope.sessionId, 'CLAUDE_CONFIG_DIR');
     else plans.push({ path, write, key: file.key, keptLocal: false });
   }
+  const staged: Array<{ file: StagedFile; path: string }> = [];
+  try {
+    for (const { file, path } of absent) {
+      const repair = file.key === MAIN_FILE_KEY ? { tailBytes: REPAIR_SCAN_BYTES, append: async (read: VerifiedRead) => (await repairAfter(read, file, realCwd)) } : {};
+      staged.push({ file: await stageStoredFile(dirname(path), basename(path), file, repair), path });
+    }
+  } catch (error) {
+    for (const { file } of staged) await file.discard();
+    throw error;
+  }
+  for (const { file, path } of staged) await file.commit(path);
   for (const plan of plans) if (plan.write) await writePrivateFileAtomic(plan.path, plan.write, { durable: false });
   return { files: plans.map(({ key, path }) => ({ key, path })), keptLocal: plans.filter((plan) => plan.keptLocal).map((plan) => plan.key) };
 }
@@ -264,8 +283,12 @@ function toolLines(tail: Buffer): unknown[] {
 
 /** Tool uses that no later line answers with a tool_result, each with the assistant line that holds it. */
 export function danglingToolUses(content: Buffer): Array<{ toolUseId: string; assistant: Record<string, unknown> }> {
+  return danglingIn(transcriptTail(content));
+}
+
+function danglingIn(region: Buffer): Array<{ toolUseId: string; assistant: Record<string, unknown> }> {
   const pending = new Map<string, Record<string, unknown>>();
-  for (const value of toolLines(transcriptTail(content))) {
+  for (const value of toolLines(region)) {
     if (!isRecord(value) || value.isSidechain === true) continue;
     const record = value;
     if (record.type === 'assistant') {
@@ -292,8 +315,30 @@ function derivedUuid(...parts: string[]): string {
  * on disk, not a "conflict". `cwd` is the resume's, as in the line the CLI writes when it repairs on resume.
  */
 export function repairInterruptedToolUse(content: Buffer, cwd?: string): Buffer {
-  const dangling = danglingToolUses(content);
-  if (dangling.length === 0) return content;
+  const suffix = repairSuffix(transcriptTail(content), content, cwd);
+  return suffix ? Buffer.concat([content, suffix]) : content;
+}
+
+/**
+ * The repair of a file read as a stream, from its verified last bytes (`read.tail`, REPAIR_SCAN_BYTES of them):
+ * the same bytes repairInterruptedToolUse appends. Where the last line is longer than those bytes, the scan
+ * covers the whole file, as repairInterruptedToolUse's does: read whole for it.
+ */
+async function repairAfter(read: VerifiedRead, file: TranscriptFileReader, cwd: string): Promise<Buffer | undefined> {
+  const { tail } = read;
+  if (read.byteLength <= REPAIR_SCAN_BYTES) return repairSuffix(tail, tail, cwd);
+  const newline = tail.indexOf(0x0a, tail.length - REPAIR_SCAN_BYTES);
+  if (newline === -1) {
+    const { content } = await file.whole();
+    return repairSuffix(content, content, cwd);
+  }
+  return repairSuffix(tail.subarray(newline + 1), tail, cwd);
+}
+
+/** The lines that answer the dangling tool uses of `region` (the end of a transcript that ends with `end`). */
+function repairSuffix(region: Buffer, end: Buffer, cwd: string | undefined): Buffer | undefined {
+  const dangling = danglingIn(region);
+  if (dangling.length === 0) return undefined;
   const lines = dangling.map(({ toolUseId, assistant }) =>
     JSON.stringify({
       parentUuid: typeof assistant.uuid === 'string' ? assistant.uuid : null,
@@ -311,8 +356,8 @@ export function repairInterruptedToolUse(content: Buffer, cwd?: string): Buffer 
       timestamp: typeof assistant.timestamp === 'string' ? assistant.timestamp : new Date().toISOString(),
     }),
   );
-  const separator = content.length > 0 && content[content.length - 1] !== 0x0a ? '\n' : '';
-  return Buffer.concat([content, Buffer.from(`${separator}${lines.join('\n')}\n`)]);
+  const separator = end.length > 0 && end[end.length - 1] !== 0x0a ? '\n' : '';
+  return Buffer.from(`${separator}${lines.join('\n')}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readFileIfExists } from '../../fs/private-files.js';
 import { secretsInCredentialFileAt } from '../../redact/known-secrets.js';
-import type { Envelope } from '../../transcript/envelope.js';
+import type { Envelope, EnvelopeHeader } from '../../transcript/envelope.js';
+import type { StoredEnvelope } from '../../transcript/file-reader.js';
 import { isRecord } from '../../transcript/jsonl.js';
 import { expandTemplate } from '../command-template.js';
 import { packagePathsOf, resolveExecutable } from '../executable.js';
@@ -146,7 +147,7 @@ export const codexHarness: Harness<SessionResume> = {
 
   sessionPlaces: (context, query) => ('file' in query ? query.file : `${join(sessionsDirectory(context.home), '**', 'rollout-*.jsonl')}${'latestFor' in query ? ` (session_meta.cwd ${query.latestFor})` : ''}`),
 
-  async rehydrate(envelope: Envelope, context: HarnessContext) {
+  async rehydrate(envelope: Envelope | StoredEnvelope, context: HarnessContext) {
     codexHarness.resumeInfo(envelope);
     return rehydrateRollout(envelope, context.home);
   },
@@ -156,7 +157,7 @@ export const codexHarness: Harness<SessionResume> = {
   forkSession: forkRollout,
   forkSessionId: () => newCodexThreadId(),
 
-  resumeInfo: (envelope: Envelope): SessionResume => sessionResumeInfo('codex', envelope),
+  resumeInfo: (envelope: EnvelopeHeader): SessionResume => sessionResumeInfo('codex', envelope),
 
   scriptedHome: scriptedCodexHome,
 };

@@ -14,7 +14,9 @@ import { readdir } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { BatonError } from '../../errors.js';
 import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
-import { MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
+import { MAIN_FILE_KEY, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
+import { mainFileReader, type StoredEnvelope } from '../../transcript/file-reader.js';
+import { writeStoredFile } from '../../fs/streamed-file.js';
 import { isRecord, parseJsonLines } from '../../transcript/jsonl.js';
 import { attachOutput, type TranscriptView, type ViewItem } from '../../transcript/view.js';
 import { applyPatchEdit } from '../../transcript/apply-patch.js';
@@ -135,9 +137,9 @@ export function canonicalRolloutPath(sessionId: string, sessionStartedAt: string
  * is identical to, or a prefix of, the stored one (an older copy baton wrote); a copy with turns the store
  * does not have is never clobbered.
  */
-export async function rehydrateRollout(envelope: Envelope, codexHome: string): Promise<RehydratedTranscript> {
+export async function rehydrateRollout(envelope: Envelope | StoredEnvelope, codexHome: string): Promise<RehydratedTranscript> {
   assertSessionId(envelope.sessionId);
-  const main = mainFile(envelope);
+  const main = mainFileReader(envelope);
   const existing = await findRollouts(codexHome, envelope.sessionId);
   if (existing.length > 1) {
     throw new BatonError('REHYDRATE_CONFLICT', `CODEX_HOME ${codexHome} holds ${existing.length} rollouts for session ${envelope.sessionId}`, {
@@ -149,7 +151,14 @@ export async function rehydrateRollout(envelope: Envelope, codexHome: string): P
     throw new BatonError('TRANSCRIPT_CORRUPT', `refusing to write outside ${sessionsDirectory(codexHome)}`, { hint: 're-import the conversation' });
   }
   const location = { files: [{ key: MAIN_FILE_KEY, path: target }] };
-  switch (compareLocalCopy(await readFileIfExists(target), main.content)) {
+  const onDisk = await readFileIfExists(target);
+  if (!onDisk) {
+    // Nothing here yet (a fresh home): streamed from the store, in place once it has verified.
+    await writeStoredFile(target, main);
+    return { ...location, keptLocal: [] };
+  }
+  const { content } = await main.whole();
+  switch (compareLocalCopy(onDisk, content)) {
     case 'same':
       return { ...location, keptLocal: [] };
     case 'longer':
@@ -157,7 +166,7 @@ export async function rehydrateRollout(envelope: Envelope, codexHome: string): P
     case 'different':
       throw localCopyConflict(target, envelope.sessionId, 'CODEX_HOME');
     default:
-      await writePrivateFileAtomic(target, main.content, { durable: false });
+      await writePrivateFileAtomic(target, content, { durable: false });
       return { ...location, keptLocal: [] };
   }
 }

@@ -20,7 +20,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BatonError } from '../../errors.js';
 import { secretsInCredentialFile, secretsInCredentialFileAt, type KnownSecret } from '../../redact/known-secrets.js';
-import type { Envelope } from '../../transcript/envelope.js';
+import type { Envelope, EnvelopeHeader } from '../../transcript/envelope.js';
+import type { StoredEnvelope } from '../../transcript/file-reader.js';
 import { isRecord } from '../../transcript/jsonl.js';
 import { expandTemplate } from '../command-template.js';
 import { packagePathsOf, resolveExecutable } from '../executable.js';
@@ -180,7 +181,7 @@ export const geminiHarness: Harness<SessionResume> = {
     return 'latestFor' in query ? `${chats} (the project of ${query.latestFor} in ${join(geminiStateDirectory(context.home), 'projects.json')})` : join(geminiStateDirectory(context.home), 'tmp', '*', 'chats', 'session-*.jsonl');
   },
 
-  async rehydrate(envelope: Envelope, context: HarnessContext) {
+  async rehydrate(envelope: Envelope | StoredEnvelope, context: HarnessContext) {
     geminiHarness.resumeInfo(envelope);
     return rehydrateGeminiSession(envelope, context.home, context.cwd);
   },
@@ -190,7 +191,7 @@ export const geminiHarness: Harness<SessionResume> = {
   forkSession: forkGeminiSession,
   forkSessionId: () => newGeminiSessionId(),
 
-  resumeInfo: (envelope: Envelope): SessionResume => sessionResumeInfo('gemini', envelope),
+  resumeInfo: (envelope: EnvelopeHeader): SessionResume => sessionResumeInfo('gemini', envelope),
 
   scriptedHome: scriptedGeminiHome,
   recordUnfinishedTools: recordUnfinishedGeminiTools,

@@ -18,7 +18,9 @@ import { chmod, readdir } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { BatonError } from '../../errors.js';
 import { PRIVATE_FILE_MODE, readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
-import { MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
+import { MAIN_FILE_KEY, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
+import { mainFileReader, type StoredEnvelope } from '../../transcript/file-reader.js';
+import { stageStoredFile } from '../../fs/streamed-file.js';
 import { isRecord, parseJsonLines } from '../../transcript/jsonl.js';
 import { attachOutput, textEdit, type TranscriptView, type ViewItem } from '../../transcript/view.js';
 import { assertSessionId, compareLocalCopy, invalidSessionFile, localCopyConflict, UUID_PATTERN, type FoundSession, type RehydratedTranscript, type SessionQuery, type TranscriptLocation } from '../harness.js';
@@ -289,9 +291,9 @@ export function readGeminiMeta(content: Buffer, sessionId: string): SessionMeta 
  * REHYDRATE_CONFLICT, as are two resumable copies. Stray twins (no resumable content) are left alone: the CLI
  * ignores them.
  */
-export async function rehydrateGeminiSession(envelope: Envelope, home: string, realCwd: string): Promise<RehydratedTranscript> {
+export async function rehydrateGeminiSession(envelope: Envelope | StoredEnvelope, home: string, realCwd: string): Promise<RehydratedTranscript> {
   assertSessionId(envelope.sessionId);
-  const main = mainFile(envelope);
+  const main = mainFileReader(envelope);
   const slug = await ensureProjectSlug(home, realCwd);
   const directory = chatsDirectory(home, slug);
   const existing = (await sessionFilesIn(directory, envelope.sessionId)).filter((file) => file.resumable());
@@ -300,13 +302,36 @@ export async function rehydrateGeminiSession(envelope: Envelope, home: string, r
       hint: `remove the stale ones (${existing.map((file) => relative(home, file.path)).join(', ')}) or resume with a fresh ${GEMINI_HOME_VARIABLE}`,
     });
   }
-  const startTime = readGeminiMetaRecord(main.content)?.startTime;
-  const target = existing[0]?.path ?? join(directory, sessionFileName(envelope.sessionId, typeof startTime === 'string' ? startTime : envelope.meta.sessionStartedAt));
-  if (!target.startsWith(geminiStateDirectory(home) + sep)) {
-    throw new BatonError('TRANSCRIPT_CORRUPT', `refusing to write outside ${geminiStateDirectory(home)}`, { hint: 're-import the conversation' });
+  const targetFor = (metaRecord: Record<string, unknown> | undefined): string => {
+    const startTime = metaRecord?.startTime;
+    const target = existing[0]?.path ?? join(directory, sessionFileName(envelope.sessionId, typeof startTime === 'string' ? startTime : envelope.meta.sessionStartedAt));
+    if (!target.startsWith(geminiStateDirectory(home) + sep)) {
+      throw new BatonError('TRANSCRIPT_CORRUPT', `refusing to write outside ${geminiStateDirectory(home)}`, { hint: 're-import the conversation' });
+    }
+    return target;
+  };
+  if (existing.length === 0) {
+    // No copy of the session here: streamed from the store, named from its metadata line once it has verified.
+    const scan = new MetaRecordScan();
+    const staged = await stageStoredFile(directory, `session-${envelope.sessionId}`, main, { observe: (piece) => scan.push(piece.unverifiedBytes) });
+    let target: string;
+    try {
+      target = targetFor(scan.end());
+    } catch (error) {
+      await staged.discard();
+      throw error;
+    }
+    // A stray twin of that name (no resumable content) is compared below, as any local copy.
+    if (!(await readFileIfExists(target))) {
+      await staged.commit(target);
+      return { files: [{ key: MAIN_FILE_KEY, path: target }], keptLocal: [] };
+    }
+    await staged.discard();
   }
+  const { content } = await main.whole();
+  const target = targetFor(readGeminiMetaRecord(content));
   const location = { files: [{ key: MAIN_FILE_KEY, path: target }] };
-  switch (compareLocalCopy(await readFileIfExists(target), main.content)) {
+  switch (compareLocalCopy(await readFileIfExists(target), content)) {
     case 'same':
       return { ...location, keptLocal: [] };
     case 'longer':
@@ -314,8 +339,32 @@ export async function rehydrateGeminiSession(envelope: Envelope, home: string, r
     case 'different':
       throw localCopyConflict(target, envelope.sessionId, GEMINI_HOME_VARIABLE);
     default:
-      await writePrivateFileAtomic(target, main.content, { durable: false });
+      await writePrivateFileAtomic(target, content, { durable: false });
       return { ...location, keptLocal: [] };
+  }
+}
+
+/** readGeminiMetaRecord over a file read piece by piece: whole lines in order, until the record is found. */
+class MetaRecordScan {
+  private carry: Buffer | undefined;
+  private found: Record<string, unknown> | undefined;
+  private done = false;
+
+  push(bytes: Buffer): void {
+    if (this.done || bytes.length === 0) return;
+    const data = this.carry ? Buffer.concat([this.carry, bytes]) : bytes;
+    const lastNewline = data.lastIndexOf(0x0a);
+    if (lastNewline !== -1) {
+      this.found = readGeminiMetaRecord(data.subarray(0, lastNewline + 1));
+      this.done = this.found !== undefined;
+    }
+    // Copied: the piece's buffer is reused.
+    this.carry = this.done ? undefined : Buffer.from(data.subarray(lastNewline + 1));
+  }
+
+  end(): Record<string, unknown> | undefined {
+    if (!this.done && this.carry && this.carry.length > 0) this.found = readGeminiMetaRecord(this.carry);
+    return this.found;
   }
 }
 

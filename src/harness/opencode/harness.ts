@@ -6,7 +6,8 @@ import { opencodeCredentials } from './credentials.js';
 import { join } from 'node:path';
 import { BatonError } from '../../errors.js';
 import { secretsInCredentialFileAt } from '../../redact/known-secrets.js';
-import type { Envelope } from '../../transcript/envelope.js';
+import type { Envelope, EnvelopeHeader } from '../../transcript/envelope.js';
+import { wholeEnvelope, type StoredEnvelope } from '../../transcript/file-reader.js';
 import { isRecord } from '../../transcript/jsonl.js';
 import { forkOpencodeSession } from './fork.js';
 import { expandTemplate } from '../command-template.js';
@@ -172,9 +173,10 @@ export const opencodeHarness: Harness<OpencodeResume> = {
     return 'latestFor' in query ? `\`opencode session list\` in ${query.latestFor} (${database})` : `${database} (\`opencode export ${query.sessionId}\`)`;
   },
 
-  async rehydrate(envelope: Envelope, context: HarnessContext) {
+  async rehydrate(envelope: Envelope | StoredEnvelope, context: HarnessContext) {
     opencodeHarness.resumeInfo(envelope);
-    return rehydrateOpencodeSession(envelope, sessionContext(context));
+    // Its rehydrate imports the session into the CLI's database (`opencode import`): it needs the whole content.
+    return rehydrateOpencodeSession(await wholeEnvelope(envelope), sessionContext(context));
   },
 
   viewTranscript: (files) => viewMainFile(files, viewOpencodeSession),
@@ -182,7 +184,7 @@ export const opencodeHarness: Harness<OpencodeResume> = {
   forkSession: forkOpencodeSession,
   forkSessionId: () => newOpencodeSessionId(),
 
-  resumeInfo(envelope: Envelope): OpencodeResume {
+  resumeInfo(envelope: EnvelopeHeader): OpencodeResume {
     if (envelope.harness !== 'opencode') throw harnessMismatch('opencode', envelope.harness);
     assertOpencodeSessionId(envelope.sessionId); // throws INVALID_SESSION_ID
     return { sessionId: envelope.sessionId };

@@ -11,13 +11,14 @@ import { countLines, countNewlines } from '../../transcript/jsonl.js';
 import { decodeChunkAsync, decodeChunkInto, encodeChunk, isChunkCodec, MAX_CHUNK_BYTES, splitAtLines } from '../chunk-codec.js';
 import { plaintextCipher, SEALED_CODEC_SUFFIX, type RowCipher } from '../encryption.js';
 import type { Database } from '../schema.js';
-import type { ReplaceTranscriptInput, StoredTranscript, StoredTranscriptFile, TranscriptAppend, TranscriptCursor } from '../store.js';
+import type { OpenedTranscript, ReplaceTranscriptInput, StoredTranscript, TranscriptAppend, TranscriptCursor } from '../store.js';
 import { inlineChunkBodies } from '../chunk-bodies.js';
 import type { SqlContext } from './context.js';
 import { chunkIdentity, metaIdentity, num } from './rows.js';
 import { assertLeaseHolder, leaseLostError } from './runs.js';
 import { bodyProblem, openBody, sealBody } from './sealed-bodies.js';
 import { AlteredObjectError } from './object-bodies.js';
+import { corrupt, StoredVersionReader, type FetchedChunk, type StoredVersion } from './version-reader.js';
 
 /** Chunks below this size are a run's periodic deltas, merged by compactTranscript. */
 const SMALL_CHUNK_BYTES = 256 * 1024;
@@ -36,19 +37,6 @@ export function staleBaseError(input: Pick<TranscriptAppend, 'conversationId' | 
     hint: 'another process wrote this conversation; its lease may have expired — check `baton show` and resume again',
   });
 }
-
-function corrupt(conversationId: string, fileKey: string, detail: string, hint = 'the store is damaged; restore it from a backup or re-import an export of this conversation'): BatonError {
-  return new BatonError('TRANSCRIPT_CORRUPT', `stored transcript "${fileKey}" of conversation ${conversationId} is corrupt: ${detail}`, { hint });
-}
-
-/** An unknown codec is most likely a newer baton's: say so, rather than only that the store is damaged. */
-function bodyHint(codec: string): string | undefined {
-  const compression = codec.endsWith(SEALED_CODEC_SUFFIX) ? codec.slice(0, -SEALED_CODEC_SUFFIX.length) : codec;
-  return isChunkCodec(compression) ? undefined : 'a newer baton may have written it: upgrade baton to read this conversation (or restore the store from a backup if none did)';
-}
-
-/** A bound on one version's length, so that damaged lengths fail as damage rather than as a failed allocation. */
-const MAX_VERSION_BYTES = 2 ** 32;
 
 type ChunkRow = Selectable<Database['transcript_chunks']>;
 
@@ -312,15 +300,25 @@ export class SqlTranscripts {
   }
 
   async load(conversationId: string): Promise<StoredTranscript | undefined> {
-    // One read transaction: a consistent snapshot. SQLite's transactions are snapshots already (kysely's SQLite
-    // driver ignores these settings); PostgreSQL needs REPEATABLE READ, or a compaction committed between the
-    // version and chunk reads would tear the version. Chunks appended after the version row was read are also
-    // ignored below (the version row says where it ends).
+    const opened = await this.open(conversationId);
+    if (!opened) return undefined;
+    return { conversationId, meta: opened.meta, files: await Promise.all(opened.files.map((file) => file.whole())) };
+  }
+
+  /**
+   * Every file's latest version with its chunk bodies fetched (still compressed), in one read transaction: a
+   * consistent snapshot. SQLite's transactions are snapshots already (kysely's SQLite driver ignores these
+   * settings); PostgreSQL needs REPEATABLE READ, or a compaction committed between the version and chunk reads
+   * would tear the version. The bodies are fetched inside it too: object storage loses a compacted chunk's
+   * object once the compaction commits. Chunks appended after the version row was read are ignored (the version
+   * row says where it ends). Decoding and verifying happen as each file is read (version-reader.ts).
+   */
+  async open(conversationId: string): Promise<OpenedTranscript | undefined> {
     return this.context.db
       .transaction()
       .setIsolationLevel('repeatable read')
       .setAccessMode('read only')
-      .execute(async (trx) => this.loadIn(trx, conversationId));
+      .execute(async (trx) => this.openIn(trx, conversationId));
   }
 
   /** Where each file's newest version ends, without loading it: one indexed query. */
@@ -336,7 +334,7 @@ export class SqlTranscripts {
     return [...latest.values()];
   }
 
-  private async loadIn(trx: Transaction<Database>, conversationId: string): Promise<StoredTranscript | undefined> {
+  private async openIn(trx: Transaction<Database>, conversationId: string): Promise<OpenedTranscript | undefined> {
     const { bodies } = this.context;
     const versions = await trx
       .selectFrom('transcript_versions')
@@ -349,100 +347,37 @@ export class SqlTranscripts {
     if (latestByKey.size === 0) return undefined;
     const cipher = await this.context.cipherFor(trx, conversationId);
 
-    const files: StoredTranscriptFile[] = [];
+    const files: StoredVersionReader[] = [];
     let meta: SessionMeta | undefined;
     for (const version of [...latestByKey.values()].sort((a, b) => a.file_key.localeCompare(b.file_key))) {
       const versionId = num(version.id);
       const chunks = await trx.selectFrom('transcript_chunks').selectAll().where('version_id', '=', versionId).orderBy('sequence').execute();
       // Chunks appended after the version row was read (a writer on a backend without snapshot reads) are ignored.
       const versionBytes = num(version.byte_length);
-      const wanted: typeof chunks = [];
+      const wanted: ChunkRow[] = [];
       const offsets: number[] = [];
       for (let covered = 0, index = 0; index < chunks.length && (covered < versionBytes || wanted.length === 0); index++) {
         wanted.push(chunks[index]!);
         offsets.push(covered);
         covered += num(chunks[index]!.byte_length);
       }
-      const { content, hash } = await this.decodeVersion(conversationId, versionId, version.file_key, wanted, offsets, cipher);
-      const byteLength = content.length;
-      const verifiedHash = { of: content, state: hash.copy() };
-      const sha256 = hash.digest('hex');
-      const lineCount = countLines(content);
-      if (cipher.digest(sha256) !== version.sha256 || byteLength !== num(version.byte_length) || lineCount !== num(version.line_count)) {
-        throw corrupt(conversationId, version.file_key, `expected ${version.line_count} lines and sha256 ${version.sha256.slice(0, 12)}…, found ${lineCount} lines and sha256 ${cipher.digest(sha256).slice(0, 12)}…`);
-      }
+      // Fetched together: an object store answers them in parallel.
+      const fetched = await Promise.all(
+        wanted.map(async (chunk, index): Promise<FetchedChunk> => {
+          const body = await bodies.read(Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength)).catch((error: unknown) => {
+            // Object storage that does not answer (or lost the object) says so itself; an altered object or row is damage.
+            if (error instanceof BatonError && error.code === 'BLOB_STORE_ERROR' && !(error instanceof AlteredObjectError)) throw error;
+            throw corrupt(conversationId, version.file_key, `chunk ${chunk.sequence} cannot be read`);
+          });
+          return { sequence: chunk.sequence, codec: chunk.codec, body, byteLength: num(chunk.byte_length), sha256After: chunk.sha256_after, offset: offsets[index]! };
+        }),
+      );
       if (version.file_key === 'main' && version.meta) {
         meta = JSON.parse(cipher.openText(metaIdentity(conversationId, versionId), version.meta, `session metadata of conversation ${conversationId}`)) as SessionMeta;
       }
-      const file: StoredTranscriptFile = { key: version.file_key, content, lineCount, sha256, cursor: { versionId, lineCount, byteLength, sha256 } };
-      // Not enumerable: a copy, JSON or a comparison of loaded files sees only the transcript.
-      Object.defineProperty(file, 'verifiedHash', { value: verifiedHash, enumerable: false });
-      files.push(file);
+      const stored: StoredVersion = { conversationId, versionId, fileKey: version.file_key, lineCount: num(version.line_count), byteLength: versionBytes, sha256: version.sha256 };
+      files.push(new StoredVersionReader(stored, fetched, cipher));
     }
     return { conversationId, meta, files };
-  }
-  /**
-   * A version's chunks decoded into one buffer, each re-verified (length, running sha256) in order. The bodies are
-   * fetched together (an object store answers them in parallel); zstd chunks decode on this thread straight into
-   * their place in the buffer, brotli chunks (written before zstd) on the thread pool in parallel, then copied.
-   */
-  private async decodeVersion(conversationId: string, versionId: number, fileKey: string, chunks: ChunkRow[], offsets: number[], cipher: RowCipher): Promise<{ content: Buffer; hash: Hash }> {
-    const { bodies } = this.context;
-    const opened = chunks.map(async (chunk, index) => {
-      const data = await bodies.read(Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength)).catch((error: unknown) => {
-        // Object storage that does not answer (or lost the object) says so itself; an altered object or row is damage.
-        if (error instanceof BatonError && error.code === 'BLOB_STORE_ERROR' && !(error instanceof AlteredObjectError)) throw error;
-        throw corrupt(conversationId, fileKey, `chunk ${chunk.sequence} cannot be read`);
-      });
-      const body = openBody(cipher, chunk.codec, data, chunkIdentity(conversationId, versionId, offsets[index]!, num(chunk.byte_length)));
-      if (!body) throw corrupt(conversationId, fileKey, `chunk ${chunk.sequence} ${bodyProblem(cipher, chunk.codec)}`, bodyHint(chunk.codec));
-      return body;
-    });
-    const brotli = opened.map(async (body, index) => {
-      const chunk = chunks[index]!;
-      const opened = await body;
-      if (opened.codec !== 'br') return undefined;
-      return decodeChunkAsync(opened, num(chunk.byte_length)).catch(() => {
-        throw corrupt(conversationId, fileKey, `chunk ${chunk.sequence} does not decompress`);
-      });
-    });
-    // Each is awaited in order below; one that fails first must not leave the others' rejections unhandled.
-    for (const promise of [...opened, ...brotli]) promise.catch(() => undefined);
-
-    const total = chunks.reduce((sum, chunk) => sum + num(chunk.byte_length), 0);
-    if (!Number.isSafeInteger(total) || total < 0 || total > MAX_VERSION_BYTES) throw corrupt(conversationId, fileKey, `its chunks claim ${total} bytes`);
-    // One chunk that is not zstd is its own buffer; otherwise every chunk is decoded or copied into one buffer.
-    const single = chunks.length === 1 ? await opened[0]! : undefined;
-    const content = single && single.codec !== 'zstd' ? undefined : Buffer.allocUnsafe(total);
-    const hash = createHash('sha256');
-    let offset = 0;
-    for (const [index, chunk] of chunks.entries()) {
-      const length = num(chunk.byte_length);
-      const body = await opened[index]!;
-      const decodedOnPool = await brotli[index]!;
-      let bytes: Buffer;
-      if (!content) {
-        bytes = decodedOnPool ?? body.data;
-        if (bytes.length !== length) throw corrupt(conversationId, fileKey, `chunk ${chunk.sequence} has ${bytes.length} bytes, expected ${chunk.byte_length}`);
-      } else {
-        bytes = content.subarray(offset, offset + length);
-        if (decodedOnPool || body.codec === 'none') {
-          const decoded = decodedOnPool ?? body.data;
-          if (decoded.length !== length) throw corrupt(conversationId, fileKey, `chunk ${chunk.sequence} has ${decoded.length} bytes, expected ${chunk.byte_length}`);
-          decoded.copy(bytes);
-        } else {
-          try {
-            decodeChunkInto(body, bytes);
-          } catch (error) {
-            if (error instanceof BatonError) throw error;
-            throw corrupt(conversationId, fileKey, `chunk ${chunk.sequence} does not decompress to its ${chunk.byte_length} bytes`);
-          }
-        }
-      }
-      hash.update(bytes);
-      offset += length;
-      if (cipher.digest(hash.copy().digest('hex')) !== chunk.sha256_after) throw corrupt(conversationId, fileKey, `sha256 mismatch after chunk ${chunk.sequence}`);
-    }
-    return { content: content ?? (await brotli[0]!) ?? single!.data, hash };
   }
 }
