@@ -56,6 +56,13 @@ export interface RunOptions {
    * run: the person at the keyboard types the turns; `prompt` is unused. The run is of kind `interactive`.
    */
   interactive?: { permissions: InteractivePermissions } | undefined;
+  /**
+   * Stop the CLI after this long without output (stdout, stderr) or transcript growth, and fail the run as
+   * STALLED; 0 = never. Default 10 minutes (run-limits.ts); not applied to an interactive run (a person may pause).
+   */
+  stallTimeoutMs?: number | undefined;
+  /** Stop the run after this long in all and fail it as RUN_TIME_EXCEEDED; 0 or undefined = no cap. */
+  maxRunTimeMs?: number | undefined;
 }
 
 export interface WorkspaceOptions {
@@ -86,4 +93,6 @@ export interface RunResult {
   errorCode: ErrorCode | undefined;
   /** The conversation that keeps this run's unsaved work, when the run lost its lease (see fork-lost-work.ts). */
   forkedInto: string | undefined;
+  /** The conversation has a saved session that a `baton resume` can continue (false: nothing of it was saved). */
+  resumable?: boolean | undefined;
 }

@@ -13,8 +13,10 @@ import type { WorkspaceTracker } from '../workspace/tracker.js';
 import { spawnCli, type ChildExit, type CliProcess } from './child-process.js';
 import type { RunEventRecorder } from './events.js';
 import type { LeaseKeeper } from './lease.js';
+import { isRetryNotice } from './failure-classes.js';
+import { DEFAULT_STALL_TIMEOUT_MS, RunWatchdog } from './run-limits.js';
 import { DEFAULT_SAVE_INTERVAL_MS, type RunOptions } from './run-options.js';
-import type { RunState } from './run-state.js';
+import { keepCliWords, type RunState } from './run-state.js';
 import { saveTranscript } from './run-transcript.js';
 import { TranscriptProgress } from './transcript-progress.js';
 import { saveWorkspace } from './run-workspace.js';
@@ -66,6 +68,18 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
     (error: unknown) => ({ ok: false as const, error }),
   );
 
+  // The stall timeout and the run's time cap (run-limits.ts): reaching one stops the CLI as an interrupt does.
+  const watchdog = new RunWatchdog(
+    { stallTimeoutMs: input.plan.terminal ? 0 : (options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS), maxRunTimeMs: options.maxRunTimeMs ?? 0 },
+    { cliName: harness.displayName, lastWords: () => state.cliWords.errors.at(-1) ?? child.stderrTail().at(-1), lastOutputAt: () => child.lastStderrAt() },
+    (reached) => {
+      state.failure ??= reached.message;
+      state.failureCode ??= reached.code;
+      void recorder.record({ type: 'error', message: reached.message });
+      stop(INTERRUPT_GRACE_MS);
+    },
+  );
+
   let saving: Promise<void> = Promise.resolve();
   const periodic = (): void => {
     saving = saving.then(async () => {
@@ -73,7 +87,11 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
         // After a stall (a stopped process wakes with its timers overdue) the lease is checked before a write.
         await input.lease.renew();
         if (state.sessionId && !state.sessionMismatch && !state.leaseLost) {
+          const savedBefore = savedBytes(saver);
           const location = await saveTranscript(harness, context, state.sessionId, saver, false);
+          if (location) state.transcriptSaved = true;
+          // A transcript that grows is a CLI at work, even a quiet one (a long tool call that logs to its session).
+          if (savedBytes(saver) !== savedBefore) watchdog.activity();
           if (progress && location) for (const event of await progress.newEvents(location)) await recorder.record(event);
           if (input.workspace) await saveWorkspace({ store: options.store, conversationId: input.conversation.id, runId: input.runId, saver, workspace: input.workspace, recorder, final: false, redactor: input.redactor });
         }
@@ -125,13 +143,19 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
   if (modelFailed?.aborted) onModelRefused();
   else modelFailed?.addEventListener('abort', onModelRefused, { once: true });
 
+  watchdog.start();
   try {
     try {
       for await (const line of child.lines) {
-        for (const event of parseLine(line)) {
+        const events = parseLine(line);
+        // Any line is a sign of life, except a notice that the CLI is retrying (it may retry for ever).
+        if (!events.every((event) => event.type === 'error' && isRetryNotice(event.message)) || events.length === 0) watchdog.activity();
+        for (const event of events) {
           if (event.type === 'session.started') await onSessionStarted(event.sessionId, input, child.signal.bind(child));
           trackTools(state.toolsInFlight, event);
           if (event.type === 'turn.completed' || event.type === 'turn.failed') state.turnEnded = true;
+          if (event.type === 'turn.failed') keepCliWords(state.cliWords.turnFailures, event.message);
+          if (event.type === 'error') keepCliWords(state.cliWords.errors, event.message);
           await recorder.record(event);
         }
       }
@@ -145,6 +169,7 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
     if (!settled.ok) throw settled.error;
     return { exit: settled.value, stderrTail: child.stderrTail(), progress };
   } finally {
+    watchdog.stop();
     clearInterval(timer);
     state.onLeaseLost = undefined;
     for (const handle of escalation) clearTimeout(handle);
@@ -152,6 +177,11 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
     modelFailed?.removeEventListener('abort', onModelRefused);
     await saving;
   }
+}
+
+/** The bytes of the session's files stored so far by this run's saver (grows with every save that stored something). */
+function savedBytes(saver: TranscriptSaver): number {
+  return saver.savedByteLength();
 }
 
 async function onSessionStarted(sessionId: string, input: SuperviseInput, signal: (signal: NodeJS.Signals) => boolean): Promise<void> {
