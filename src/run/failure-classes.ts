@@ -39,7 +39,7 @@ const RULES: ReadonlyArray<{ code: ClassifiedFailureCode; pattern: RegExp }> = [
   },
   {
     code: 'CLI_AUTH_FAILED',
-    pattern: /\b401\b|\b403\b|unauthori[sz]ed|unauthenticated|invalid[ _-](x-)?api[ _-]?key|incorrect api key|api key not valid|not logged in|please run \/login|\/login\b|authentication[ _-](error|failed)|invalid[ _-]authentication|permission[ _-]denied|forbidden|credentials? (are |is )?(missing|invalid|expired)|token (has )?expired/i,
+    pattern: /\b401\b|\b403\b|unauthori[sz]ed|unauthenticated|invalid[ _-](x-)?api[ _-]?key|incorrect api key|api key not valid|not logged in|please run \/login|\/login\b|authentication[ _-](error|failed)|invalid[ _-]authentication|permission_(denied|error)|forbidden|credentials? (are |is )?(missing|invalid|expired)|token (has )?expired/i,
   },
   {
     code: 'MODEL_RATE_LIMITED',

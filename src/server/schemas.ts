@@ -82,6 +82,14 @@ export const RunBody = z
     error: z.string().nullable(),
     handoffs: z.number().int().openapi({ description: 'times a shutting-down worker handed it back to the queue' }),
     errorCode: z.string().nullable().openapi({ description: 'the stable code of a failure baton named, e.g. TOKEN_LIMIT_EXCEEDED' }),
+    failure: z
+      .object({
+        code: z.string().nullable().openapi({ description: 'the stable code (errorCode): CLI_AUTH_FAILED, MODEL_RATE_LIMITED, MODEL_NOT_FOUND, MODEL_UNREACHABLE, CONTEXT_TOO_LONG, CLI_CRASHED, CLI_FAILED, STALLED, RUN_TIME_EXCEEDED …' }),
+        message: z.string().openapi({ description: 'what went wrong, with the CLI\'s own message where it said one (error)' }),
+        hint: z.string().openapi({ description: 'what to do about it: resume only when the conversation has a saved session and resuming can help' }),
+      })
+      .nullable()
+      .openapi({ description: 'why a failed or interrupted run ended so; null for a run that succeeded or has not ended' }),
     usage: UsageBody.nullable().openapi({ description: 'model tokens it used; null when no model proxy counted them' }),
     redaction: z
       .discriminatedUnion('kind', [

@@ -124,7 +124,7 @@ export function conversationRoutes(app: OpenAPIHono<ApiEnv>, options: { store: S
     async (c) => {
       const conversation = await ownConversation(store, c, c.req.valid('param').id);
       const runs = await store.listRuns(conversation.id);
-      return c.json({ ...conversationJson(conversation, tallyRuns(runs)), runs: runs.map(runJson), usage: sumUsage(runs.map((run) => run.usage)) ?? null }, 200);
+      return c.json({ ...conversationJson(conversation, tallyRuns(runs)), runs: runs.map((run) => runJson(run, conversation)), usage: sumUsage(runs.map((run) => run.usage)) ?? null }, 200);
     },
   );
 
