@@ -65,14 +65,15 @@ export function scriptedErrorResponse(api: ModelApi, failure: Extract<ScriptedFa
  * A stream that sends `head` (the reply's first event), then errors: the server drops the connection without
  * ending the chunked body, as a proxy or a network that goes away does.
  */
-export function disconnectingEventStream(head: string, delayMs: number, timers: Set<NodeJS.Timeout>): Response {
+export function disconnectingEventStream(head: string, delayMs: number, timers: Set<NodeJS.Timeout>, dropConnection: () => void): Response {
   const encoder = new TextEncoder();
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
       if (head !== '') controller.enqueue(encoder.encode(head));
       const timer = setTimeout(() => {
         timers.delete(timer);
-        controller.error(new Error('scripted disconnect'));
+        // The socket goes (no last chunk); erroring the stream instead would also do, but logs a stack trace.
+        dropConnection();
       }, Math.max(delayMs, 20));
       timers.add(timer);
     },

@@ -160,8 +160,8 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
   const delayFor = (reply: ScriptedReply): number => reply.delayMs ?? options.delayMs ?? 0;
 
   /** A failed turn: the API's error answer, or a stream that starts with `head` and is cut off. */
-  const failed = (api: ModelApi, failure: ScriptedFailure, head: string): Response =>
-    failure.kind === 'error' ? scriptedErrorResponse(api, failure) : disconnectingEventStream(head, failure.delayMs ?? 0, pendingTimers);
+  const failed = (c: Context, api: ModelApi, failure: ScriptedFailure, head: string): Response =>
+    failure.kind === 'error' ? scriptedErrorResponse(api, failure) : disconnectingEventStream(head, failure.delayMs ?? 0, pendingTimers, () => socketOf(c)?.destroy());
 
   const app = new Hono();
 
@@ -170,7 +170,7 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     const body = await readBody(c);
     record(c, 'openai-responses', body, true);
     const answer = nextReply(viewOpenAIRequest(body));
-    if (isScriptedFailure(answer)) return failed('openai-responses', answer, openAIReplyFrames({ kind: 'text', text: '' }, openAIIds(body, { kind: 'text', text: '' })).head);
+    if (isScriptedFailure(answer)) return failed(c, 'openai-responses', answer, openAIReplyFrames({ kind: 'text', text: '' }, openAIIds(body, { kind: 'text', text: '' })).head);
     const reply = answer;
     const ids = openAIIds(body, reply);
     const onSent = reported(c, 'openai-responses', openAIReplyUsage(reply, ids));
@@ -204,7 +204,7 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     const answer: ScriptedTurn = turn ? nextReply(viewAnthropicRequest(body)) : { kind: 'text', text: 'Scripted session' };
     const model = isRecord(body) && typeof body['model'] === 'string' ? body['model'] : SCRIPTED_MODEL;
     const ids = { messageId: nextId('msg'), toolUseId: nextId('toolu') };
-    if (isScriptedFailure(answer)) return failed('anthropic-messages', answer, anthropicReplyFrames({ kind: 'text', text: '' }, model, ids).head);
+    if (isScriptedFailure(answer)) return failed(c, 'anthropic-messages', answer, anthropicReplyFrames({ kind: 'text', text: '' }, model, ids).head);
     const reply = answer;
     const onSent = reported(c, 'anthropic-messages', anthropicReplyUsage(reply, ids));
     if (isRecord(body) && body['stream'] === true) {
@@ -224,7 +224,7 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     record(c, 'gemini-generate-content', body, turn);
     const answer: ScriptedTurn = turn ? nextReply(viewGeminiRequest(body)) : geminiSideCallReply(body);
     const model = geminiModelOf(modelAction);
-    if (isScriptedFailure(answer)) return failed('gemini-generate-content', answer, geminiReplyFrames({ kind: 'text', text: 'Partial reply, cut off' }, model).head);
+    if (isScriptedFailure(answer)) return failed(c, 'gemini-generate-content', answer, geminiReplyFrames({ kind: 'text', text: 'Partial reply, cut off' }, model).head);
     const reply = answer;
     const onSent = reported(c, 'gemini-generate-content', geminiReplyUsage(reply));
     if (modelAction.endsWith(':streamGenerateContent')) {
@@ -277,6 +277,12 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
       });
     },
   };
+}
+
+/** The connection a request came on (@hono/node-server hands the Node request over as `c.env.incoming`). */
+function socketOf(c: Context): import('node:net').Socket | undefined {
+  const env = c.env as { incoming?: { socket?: import('node:net').Socket } } | undefined;
+  return env?.incoming?.socket;
 }
 
 /** Waits `ms` milliseconds; the timer is tracked so `close()` can cancel it (the wait then never ends). */
