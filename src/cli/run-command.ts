@@ -38,6 +38,15 @@ export interface RunCommandOptions extends SetupFlags {
   maxRunTime?: string;
 }
 
+/** --stall-timeout and --max-run-time as a server's API takes them (whole seconds, within its workers' caps). */
+function limitsBody(options: Pick<RunCommandOptions, 'stallTimeout' | 'maxRunTime'>): { stallTimeoutSeconds?: number; maxRunTimeSeconds?: number } {
+  const { stallTimeoutMs, maxRunTimeMs } = runLimits(options);
+  return {
+    ...(stallTimeoutMs !== undefined ? { stallTimeoutSeconds: Math.ceil(stallTimeoutMs / 1000) } : {}),
+    ...(maxRunTimeMs !== undefined ? { maxRunTimeSeconds: Math.ceil(maxRunTimeMs / 1000) } : {}),
+  };
+}
+
 /** The run's time limits from --stall-timeout and --max-run-time (unset: the runner's default stall timeout, no cap). */
 export function runLimits(options: Pick<RunCommandOptions, 'stallTimeout' | 'maxRunTime'>): { stallTimeoutMs?: number; maxRunTimeMs?: number } {
   return {
@@ -160,7 +169,7 @@ function registerRun(program: Command, globals: () => GlobalOptions): void {
     const remote = await remoteClient(options.server);
     if (remote) {
       assertNoLocalOptions(options);
-      const body = { harness, prompt, ...(await setupFromFlags(options)), ...(options.workspace === false ? { workspace: false } : {}) };
+      const body = { harness, prompt, ...(await setupFromFlags(options)), ...(options.workspace === false ? { workspace: false } : {}), ...limitsBody(options) };
       await followRemote(remote, options, (client) => client.request<{ conversationId: string; runId: string }>('POST', '/v1/conversations', body));
       return;
     }
@@ -184,7 +193,7 @@ function registerResume(program: Command, globals: () => GlobalOptions, filesTha
       if (Object.keys(await setupFromFlags(options)).length > 0) {
         throw new BatonError('USAGE', 'a follow-up on a server keeps the conversation\'s agent setup', { hint: 'drop --model, --effort, --system-prompt-file, --mcp-config and --skill' });
       }
-      await followRemote(remote, options, (client) => client.request<{ conversationId: string; runId: string }>('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/followups`, { prompt }));
+      await followRemote(remote, options, (client) => client.request<{ conversationId: string; runId: string }>('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/followups`, { prompt, ...limitsBody(options) }));
       return;
     }
     await executeRun(globals(), options, prompt, async (common) => resumeConversation({ ...common, store: await common.store, conversationId, workspace: workspaceOptions(options, 'resume') }));

@@ -22,6 +22,33 @@ export const ErrorBody = z
 
 const prompt = z.string().min(1, 'prompt must not be empty').max(MAX_PROMPT_CHARS, `prompt must be at most ${MAX_PROMPT_CHARS} characters`);
 
+/** A run's own time limits (seconds; 0 = off), within the worker's caps (`baton serve|worker --stall-timeout-cap …`). */
+const runLimitFields = {
+  stallTimeoutSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .optional()
+    .openapi({ description: 'stop the agent and fail the run as STALLED after this many seconds without any output or transcript growth; 0 = never; default: the worker\'s (10 minutes)' }),
+  maxRunTimeSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .optional()
+    .openapi({ description: 'stop the agent and fail the run as RUN_TIME_EXCEEDED after this many seconds in all; 0 = no limit; default: the worker\'s' }),
+};
+
+/** The limits a request body gave, as a queued run stores them. */
+export function runLimitsOf(body: { stallTimeoutSeconds?: number | undefined; maxRunTimeSeconds?: number | undefined }): { stallTimeoutMs?: number; maxRunTimeMs?: number } | undefined {
+  const limits = {
+    ...(body.stallTimeoutSeconds !== undefined ? { stallTimeoutMs: body.stallTimeoutSeconds * 1000 } : {}),
+    ...(body.maxRunTimeSeconds !== undefined ? { maxRunTimeMs: body.maxRunTimeSeconds * 1000 } : {}),
+  };
+  return Object.keys(limits).length === 0 ? undefined : limits;
+}
+
 export const NewConversationBody = z
   .object({
     harness: z.enum(HARNESS_IDS as unknown as [string, ...string[]]).openapi({ description: 'the agent CLI', example: HARNESS_IDS[0] }),
@@ -38,11 +65,12 @@ export const NewConversationBody = z
       ])
       .optional()
       .openapi({ description: 'a git repository the first run clones and works in, or false to keep no files with the conversation' }),
+    ...runLimitFields,
   })
   .strict()
   .openapi('NewConversation');
 
-export const FollowupBody = z.object({ prompt }).strict().openapi('Followup');
+export const FollowupBody = z.object({ prompt, ...runLimitFields }).strict().openapi('Followup');
 
 export const ForkBody = z
   .object({
