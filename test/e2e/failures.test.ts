@@ -4,22 +4,12 @@
  * never answers is stopped by the stall timeout (STALLED), its transcript saved.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Script } from '../../src/testing/scripted-model-server.js';
+import { withFailures } from './failing-script.js';
 import { createWorld, runJson, type World } from './world.js';
-
-/** `FAIL 401`, `FAIL 429`, `FAIL DISCONNECT` fail the turn so; `HANG` never answers (its stream starts, then nothing). */
-export const failingScript: Script = (request) => {
-  const prompt = request.prompt ?? '';
-  if (prompt.includes('FAIL 401')) return { kind: 'error', status: 401 };
-  if (prompt.includes('FAIL 429')) return { kind: 'error', status: 429 };
-  if (prompt.includes('FAIL DISCONNECT')) return { kind: 'disconnect' };
-  if (prompt.includes('HANG')) return { kind: 'text', text: 'never sent', delayMs: 600_000 };
-  return { kind: 'text', text: `ACK ${prompt}` };
-};
 
 let world: World;
 beforeAll(async () => {
-  world = await createWorld(failingScript);
+  world = await createWorld(withFailures());
 });
 afterAll(async () => {
   await world?.cleanup();
