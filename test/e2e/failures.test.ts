@@ -58,4 +58,12 @@ describe.each(['codex', 'claude'] as const)('a model API failure with %s', (harn
     const shown = await world.baton(machine, ['show', conversationId]);
     expect(shown.stdout).toContain('HANG please');
   });
+
+  it('--max-run-time caps a run that would wait for ever (no stall timeout): RUN_TIME_EXCEEDED', async () => {
+    const machine = await world.machine(`${harness}-cap`);
+    const result = await world.baton(machine, ['run', '--harness', harness, '--stall-timeout', '0', '--max-run-time', '2s', 'HANG for ever']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: run failed \(RUN_TIME_EXCEEDED\): the run reached its time limit of 2s \(--max-run-time\)/m);
+    expect(result.stderr).toMatch(/^hint: .*--max-run-time/m);
+  });
 });
