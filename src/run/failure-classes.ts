@@ -24,7 +24,13 @@
  *
  * verified with gemini 0.61.0 (stream-json): a `result` event `status: "error"` whose message is the API's JSON,
  *   401: "[API Error: {"error":{"code":401,"message":"API key not valid. …","status":"UNAUTHENTICATED"}}]";
- *   404: stderr "ModelNotFoundError: models/scripted-model is not found for API version v1beta".
+ *   404: stderr "ModelNotFoundError: models/scripted-model is not found for API version v1beta";
+ *   400: stderr "… The input token count (1100000) exceeds the maximum number of tokens allowed …";
+ * a 429 or an unreachable server it retries with backoff for more than 40 s.
+ *
+ * verified with opencode 1.18.33 (`run --format json`, Anthropic provider): after a 401, a 429 or a dropped stream
+ * it made one request, printed nothing more and had not exited 15 s later: only the stall timeout ends such a run
+ * (run-limits.ts), and its STALLED error then carries whatever it last said.
  */
 import type { ErrorCode } from '../errors.js';
 
