@@ -1,8 +1,8 @@
 /**
  * The CLI while it runs: its JSON events parsed and recorded (the session it reports checked against the
- * conversation's, its tool calls tracked), the transcript and workspace saved every few seconds, and the CLI
- * stopped — SIGINT, then SIGTERM, then SIGKILL — when the user interrupts, the lease is lost or the model proxy
- * refuses the run.
+ * conversation's, its tool calls tracked, what it says about failing kept for the run's outcome), the transcript and
+ * workspace saved every few seconds, and the CLI stopped — SIGINT, then SIGTERM, then SIGKILL — when the user
+ * interrupts, the lease is lost, the model proxy refuses the run, or the run stalls or reaches its time cap.
  */
 import { errorMessage, isBatonError } from '../errors.js';
 import type { Harness, HarnessContext, HarnessEvent, UnfinishedToolCall } from '../harness/harness.js';
@@ -87,11 +87,11 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
         // After a stall (a stopped process wakes with its timers overdue) the lease is checked before a write.
         await input.lease.renew();
         if (state.sessionId && !state.sessionMismatch && !state.leaseLost) {
-          const savedBefore = savedBytes(saver);
+          const savedBefore = saver.savedByteLength();
           const location = await saveTranscript(harness, context, state.sessionId, saver, false);
           if (location) state.transcriptSaved = true;
           // A transcript that grows is a CLI at work, even a quiet one (a long tool call that logs to its session).
-          if (savedBytes(saver) !== savedBefore) watchdog.activity();
+          if (saver.savedByteLength() !== savedBefore) watchdog.activity();
           if (progress && location) for (const event of await progress.newEvents(location)) await recorder.record(event);
           if (input.workspace) await saveWorkspace({ store: options.store, conversationId: input.conversation.id, runId: input.runId, saver, workspace: input.workspace, recorder, final: false, redactor: input.redactor });
         }
@@ -177,11 +177,6 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
     modelFailed?.removeEventListener('abort', onModelRefused);
     await saving;
   }
-}
-
-/** The bytes of the session's files stored so far by this run's saver (grows with every save that stored something). */
-function savedBytes(saver: TranscriptSaver): number {
-  return saver.savedByteLength();
 }
 
 async function onSessionStarted(sessionId: string, input: SuperviseInput, signal: (signal: NodeJS.Signals) => boolean): Promise<void> {
