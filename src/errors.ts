@@ -17,7 +17,24 @@ export type ErrorCode =
   | 'SESSION_ID_MISSING'
   | 'INVALID_SESSION_ID'
   | 'CLI_NOT_FOUND'
+  /** The CLI failed, and what it said matches none of the classes below (its message is in the error). */
   | 'CLI_FAILED'
+  /** The model API refused the CLI's credentials: not logged in, an invalid or revoked key (401/403). */
+  | 'CLI_AUTH_FAILED'
+  /** The model API's rate limit or the account's quota (429, RESOURCE_EXHAUSTED, insufficient_quota). */
+  | 'MODEL_RATE_LIMITED'
+  /** The model the run asked for does not exist, or the key has no access to it (404 on the model). */
+  | 'MODEL_NOT_FOUND'
+  /** The model API could not be reached or dropped the connection mid-reply (refused, reset, DNS, cut-off stream). */
+  | 'MODEL_UNREACHABLE'
+  /** The conversation no longer fits the model's context window: resuming it fails the same way. */
+  | 'CONTEXT_TOO_LONG'
+  /** The CLI died without ending its turn: killed by a signal baton did not send, or exited non-zero without a word. */
+  | 'CLI_CRASHED'
+  /** The CLI printed nothing and its transcript did not grow for the stall timeout (--stall-timeout): baton stopped it. */
+  | 'STALLED'
+  /** The run reached its time limit (--max-run-time): baton stopped it. */
+  | 'RUN_TIME_EXCEEDED'
   /** Preflight: the CLI has no credentials it would find (no key variable, no login in its home). */
   | 'CLI_NOT_LOGGED_IN'
   /** Preflight: the working directory is not one the agent can read and write. */

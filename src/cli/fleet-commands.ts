@@ -151,6 +151,10 @@ interface RunCommandOptions extends Record<string, unknown> {
   maxTokensPerRun?: string;
   modelProxy: boolean;
   redact: boolean;
+  stallTimeout: string;
+  maxRunTime?: string;
+  stallTimeoutCap?: string;
+  maxRunTimeCap?: string;
 }
 
 /** The options of whatever runs queued runs (`baton worker`, and `baton serve` on SQLite): the same rules for both. */
@@ -166,6 +170,10 @@ function addRunOptions(command: Command, defaultDataDir: string): void {
     .option('--pass-env <names>', 'comma-separated variables (or PREFIX_*) the sandboxed CLIs get besides their own (never BATON_*)')
     .option('--allow-local-clone', 'clone workspace.git paths and file:// URLs (paths on this machine)')
     .option('--no-redact', 'store runs\' transcripts, events and prompts byte for byte, secrets included (default: redacted)')
+    .option('--stall-timeout <duration>', 'stop a run\'s agent and fail the run (STALLED) after this long without any output or transcript growth, unless its request says otherwise; 0 = never', '10m')
+    .option('--max-run-time <duration>', 'stop a run\'s agent and fail the run (RUN_TIME_EXCEEDED) after this long in all, unless its request says otherwise (default: no limit)')
+    .option('--stall-timeout-cap <duration>', 'the longest stall timeout a run\'s request may ask for (default: any)')
+    .option('--max-run-time-cap <duration>', 'the longest run time a run\'s request may ask for (default: any)')
     .option('--max-tokens-per-run <n>', 'the model proxy refuses a run\'s further model requests once it used this many input + output tokens, and the run fails')
     .option('--no-model-proxy', 'give the agents this worker\'s model keys as they are, instead of per-run tokens for the model proxy (any agent can then read them)');
   for (const upstream of UPSTREAM_OPTIONS) command.option(`${upstream.flag} <url>`, upstream.description);
@@ -189,7 +197,16 @@ async function workerSetup(options: RunCommandOptions, store: SqlStore, defaultD
   // A tenant's own OPENAI_API_KEY / ANTHROPIC_API_KEY secrets are used upstream for its runs instead of the operator's.
   const { resolveUpstreams, tenantKeysFromSecrets } = await import('../fleet/model-proxy/upstreams.js');
   const modelProxy = options.modelProxy ? { upstreams: resolveUpstreams({ urls: upstreamUrls, env: process.env }), maxTokensPerRun, tenants: tenantKeysFromSecrets((tenant) => store.tenantSecrets(tenant)) } : (false as const);
+  const { parseDuration } = await import('../run/run-limits.js');
+  const duration = (flag: string, value: string | undefined): number | undefined => (value === undefined ? undefined : parseDuration(value, flag));
+  const runLimits = {
+    stallTimeoutMs: duration('--stall-timeout', options.stallTimeout),
+    maxRunTimeMs: duration('--max-run-time', options.maxRunTime),
+    stallTimeoutCapMs: duration('--stall-timeout-cap', options.stallTimeoutCap),
+    maxRunTimeCapMs: duration('--max-run-time-cap', options.maxRunTimeCap),
+  };
   return {
+    runLimits,
     host: options.name ?? `${hostname()}-${process.pid}`,
     dataDir: resolve(options.dataDir ?? defaultDataDir),
     homesDir: options.homes ? resolve(options.homes) : undefined,

@@ -6,6 +6,8 @@ import { HARNESS_IDS } from '../harness/ids.js';
 import { assertHarnessName } from '../harness/load.js';
 import { resumeConversation, startConversation, type RunOptions, type RunResult, type WorkspaceOptions } from '../run/runner.js';
 import type { SandboxOptions } from '../run/containment.js';
+import { failureHint as hintFor } from '../run/failure-hints.js';
+import { parseDuration } from '../run/run-limits.js';
 import type { RestoreMode } from '../workspace/workspace.js';
 import { EFFORT_LEVELS } from '../model/agent-setup-values.js';
 import type { AgentSetup } from '../model/agent-setup.js';
@@ -33,6 +35,26 @@ export interface RunCommandOptions extends SetupFlags {
   redact?: boolean;
   /** --skip-preflight: start the CLI without checking it first. */
   skipPreflight?: boolean;
+  /** --stall-timeout / --max-run-time: durations (run-limits.ts). */
+  stallTimeout?: string;
+  maxRunTime?: string;
+}
+
+/** --stall-timeout and --max-run-time as a server's API takes them (whole seconds, within its workers' caps). */
+function limitsBody(options: Pick<RunCommandOptions, 'stallTimeout' | 'maxRunTime'>): { stallTimeoutSeconds?: number; maxRunTimeSeconds?: number } {
+  const { stallTimeoutMs, maxRunTimeMs } = runLimits(options);
+  return {
+    ...(stallTimeoutMs !== undefined ? { stallTimeoutSeconds: Math.ceil(stallTimeoutMs / 1000) } : {}),
+    ...(maxRunTimeMs !== undefined ? { maxRunTimeSeconds: Math.ceil(maxRunTimeMs / 1000) } : {}),
+  };
+}
+
+/** The run's time limits from --stall-timeout and --max-run-time (unset: the runner's default stall timeout, no cap). */
+export function runLimits(options: Pick<RunCommandOptions, 'stallTimeout' | 'maxRunTime'>): { stallTimeoutMs?: number; maxRunTimeMs?: number } {
+  return {
+    ...(options.stallTimeout !== undefined ? { stallTimeoutMs: parseDuration(options.stallTimeout, '--stall-timeout') } : {}),
+    ...(options.maxRunTime !== undefined ? { maxRunTimeMs: parseDuration(options.maxRunTime, '--max-run-time') } : {}),
+  };
 }
 
 const RESTORE_MODES: readonly RestoreMode[] = ['restore', 'overwrite', 'skip'];
@@ -88,12 +110,9 @@ export function leaseMs(): number | undefined {
   return seconds * 1000;
 }
 
-/** What to do about a failed run, by what went wrong. */
+/** What to do about a failed run, by what went wrong and what was saved (failure-hints.ts). */
 function failureHint(result: RunResult): string {
-  if (result.errorCode === 'SESSION_MISMATCH') {
-    return `nothing from that session was saved and the conversation is unchanged; check the resume command (harnesses.${result.harness}.args.resume in the baton config): it must continue session {sessionId}`;
-  }
-  return `the transcript is saved up to the failure; continue with \`baton resume ${result.conversationId} PROMPT\``;
+  return hintFor({ errorCode: result.errorCode, harness: result.harness, conversationId: result.conversationId, resumable: result.resumable ?? result.sessionId !== undefined });
 }
 
 /** The run's outcome as `baton run` prints it; sets the exit status. */
@@ -118,6 +137,8 @@ function addRunOptions(command: Command): Command {
     .option('--sandbox', 'run the agent in a bubblewrap sandbox that sees only its cwd and the CLI\'s home')
     .option('--no-redact', 'store the transcript, events and prompt byte for byte, secrets included (default: redacted; see Security model)')
     .option('--skip-preflight', 'start the CLI without checking first that it is installed and has credentials')
+    .option('--stall-timeout <duration>', 'stop the agent and fail the run (STALLED) after this long without any output, e.g. 90s or 10m; 0 = never (default 10m)')
+    .option('--max-run-time <duration>', 'stop the agent and fail the run (RUN_TIME_EXCEEDED) after this long in all, e.g. 30m or 2h (default: no limit)')
     .option('--cwd <dir>', 'working directory of the agent (default: the current directory)')
     .option('--model <model>', 'model for the CLI to use')
     .option('--effort <level>', `reasoning effort: ${EFFORT_LEVELS.join(', ')} (mapped to each CLI's own setting)`)
@@ -151,7 +172,7 @@ function registerRun(program: Command, globals: () => GlobalOptions): void {
     const remote = await remoteClient(options.server);
     if (remote) {
       assertNoLocalOptions(options);
-      const body = { harness, prompt, ...(await setupFromFlags(options)), ...(options.workspace === false ? { workspace: false } : {}) };
+      const body = { harness, prompt, ...(await setupFromFlags(options)), ...(options.workspace === false ? { workspace: false } : {}), ...limitsBody(options) };
       await followRemote(remote, options, (client) => client.request<{ conversationId: string; runId: string }>('POST', '/v1/conversations', body));
       return;
     }
@@ -175,7 +196,7 @@ function registerResume(program: Command, globals: () => GlobalOptions, filesTha
       if (Object.keys(await setupFromFlags(options)).length > 0) {
         throw new BatonError('USAGE', 'a follow-up on a server keeps the conversation\'s agent setup', { hint: 'drop --model, --effort, --system-prompt-file, --mcp-config and --skill' });
       }
-      await followRemote(remote, options, (client) => client.request<{ conversationId: string; runId: string }>('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/followups`, { prompt }));
+      await followRemote(remote, options, (client) => client.request<{ conversationId: string; runId: string }>('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/followups`, { prompt, ...limitsBody(options) }));
       return;
     }
     await executeRun(globals(), options, prompt, async (common) => resumeConversation({ ...common, store: await common.store, conversationId, workspace: workspaceOptions(options, 'resume') }));
@@ -212,6 +233,7 @@ export async function executeRun(
       signal: interrupt.signal,
       sandbox: sandboxOptions(options),
       redaction: { enabled: options.redact !== false },
+      ...runLimits(options),
       ...(leaseMs() ? { leaseMs: leaseMs() } : {}),
       ...(options.quiet ? {} : { onEvent: progressPrinter() }),
       ...(options.skipPreflight ? {} : { preflight: { warn: (message: string) => process.stderr.write(`warning: ${terminalLine(message)}\n`) } }),
@@ -285,8 +307,9 @@ async function followRemote(client: RemoteClient, options: RunCommandOptions, qu
         status: run.status as RunResult['status'],
         exitCode: run.exitCode ?? undefined,
         error: run.error ?? undefined,
-        errorCode: undefined,
+        errorCode: (run.errorCode ?? undefined) as RunResult['errorCode'],
         forkedInto: undefined,
+        resumable: conversation.sessionId !== null,
       },
       options,
     );

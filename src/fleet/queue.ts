@@ -8,7 +8,7 @@ import { makeWorkerUtils, runMigrations, Logger, type LogLevel, type WorkerUtils
 import { BatonError, errorMessage } from '../errors.js';
 import { newRunId } from '../ids.js';
 import type { PostgresStore, QueueJob } from '../store/postgres.js';
-import type { Run } from '../store/store.js';
+import type { Run, RunLimits } from '../store/store.js';
 import type { RunQueue } from './run-queue.js';
 
 /** The graphile-worker task that runs one queued baton run; its payload is `{ runId }`. */
@@ -43,9 +43,9 @@ export async function queueUtils(store: PostgresStore): Promise<WorkerUtils> {
 }
 
 /** Records a queued run of the conversation and enqueues its job, atomically. */
-export async function enqueueRun(store: PostgresStore, input: { conversationId: string; prompt: string; runId?: string }): Promise<Run> {
+export async function enqueueRun(store: PostgresStore, input: { conversationId: string; prompt: string; runId?: string; limits?: RunLimits | undefined }): Promise<Run> {
   const runId = input.runId ?? newRunId();
-  return store.queueRunWithJob({ conversationId: input.conversationId, runId, prompt: input.prompt }, runJob({ id: runId, conversationId: input.conversationId }), () =>
+  return store.queueRunWithJob({ conversationId: input.conversationId, runId, prompt: input.prompt, limits: input.limits }, runJob({ id: runId, conversationId: input.conversationId }), () =>
     new BatonError('CONVERSATION_NOT_FOUND', `no conversation ${input.conversationId}`, { hint: 'list conversations with GET /v1/conversations' }),
   );
 }

@@ -8,6 +8,7 @@ import { BatonError, errorMessage, isBatonError } from '../errors.js';
 import type { BatonConfig } from '../config.js';
 import { runQueuedRun, type RunResult } from '../run/runner.js';
 import { MODEL_KEY_VARIABLES } from '../run/model-access.js';
+import { limitWithin } from '../run/run-limits.js';
 import type { SandboxMode } from '../sandbox/sandbox.js';
 import type { Run, Store } from '../store/store.js';
 import { assertCloneSource } from './clone-source.js';
@@ -45,7 +46,20 @@ export interface RunExecutorOptions {
    * key. `false`: the runs inherit the worker's model keys as they are (every agent can read them).
    */
   modelProxy?: ModelProxyOptions | false;
+  /** Runs' time limits: the defaults for a run that asks for none, and the most one may ask for (WorkerRunLimits). */
+  runLimits?: WorkerRunLimits | undefined;
   log: (line: string) => void;
+}
+
+/**
+ * A worker's time limits for its runs (milliseconds; 0 = off): the stall timeout and the time cap a run gets when
+ * its request names none, and the caps a run's own request cannot exceed (0 or undefined: none).
+ */
+export interface WorkerRunLimits {
+  stallTimeoutMs?: number | undefined;
+  maxRunTimeMs?: number | undefined;
+  stallTimeoutCapMs?: number | undefined;
+  maxRunTimeCapMs?: number | undefined;
 }
 
 /**
@@ -122,6 +136,7 @@ export class RunExecutor {
         saveIntervalMs: Math.min(5_000, Math.floor(this.options.leaseMs / 3)),
         eventFlushMs: 200,
         host: this.options.host,
+        ...this.limitsOf(run),
         workspace: { enabled: !(source && 'enabled' in source && !source.enabled) },
         // Every secret of the tenant is redacted, also the model keys the agent never sees.
         redaction: { enabled: this.options.redact !== false, secrets: Object.entries(allSecrets).map(([name, value]) => ({ name, value })) },
@@ -137,6 +152,14 @@ export class RunExecutor {
       grant?.revoke();
       await place.remove().catch((error: unknown) => log(`${this.options.logPrefix}: cannot remove ${place.home}: ${errorMessage(error)}`));
     }
+  }
+
+  /** The run's stall timeout and time cap: its own (from its request) within the worker's caps, else the worker's defaults. */
+  private limitsOf(run: Run): { stallTimeoutMs?: number; maxRunTimeMs?: number } {
+    const worker = this.options.runLimits ?? {};
+    const stallTimeoutMs = limitWithin(run.limits?.stallTimeoutMs, worker.stallTimeoutMs, worker.stallTimeoutCapMs);
+    const maxRunTimeMs = limitWithin(run.limits?.maxRunTimeMs, worker.maxRunTimeMs, worker.maxRunTimeCapMs);
+    return { ...(stallTimeoutMs !== undefined ? { stallTimeoutMs } : {}), ...(maxRunTimeMs !== undefined ? { maxRunTimeMs } : {}) };
   }
 
   /** The operator's model keys the proxy holds: none of them may reach a run. */

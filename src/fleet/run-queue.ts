@@ -4,12 +4,14 @@
  * the queue, which the server's in-process worker reads (local-worker.ts).
  */
 import { newRunId } from '../ids.js';
-import type { Run, Store } from '../store/store.js';
+import type { Run, RunLimits, Store } from '../store/store.js';
 
 export interface RunToQueue {
   conversationId: string;
   prompt: string;
   runId?: string;
+  /** The run's own stall timeout and time cap (the worker's caps still apply). */
+  limits?: RunLimits | undefined;
 }
 
 export interface RunQueue {
@@ -19,5 +21,5 @@ export interface RunQueue {
 
 /** The embedded store's queue: the queued run's row. */
 export function storeRunQueue(store: Pick<Store, 'queueRun'>): RunQueue {
-  return { enqueue: (input) => store.queueRun({ conversationId: input.conversationId, runId: input.runId ?? newRunId(), prompt: input.prompt }) };
+  return { enqueue: (input) => store.queueRun({ conversationId: input.conversationId, runId: input.runId ?? newRunId(), prompt: input.prompt, limits: input.limits }) };
 }

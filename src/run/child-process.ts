@@ -25,6 +25,8 @@ export interface CliProcess {
   readonly exited: Promise<ChildExit>;
   /** The last few non-empty lines of the CLI's stderr, oldest first, terminal-safe (see stderr-tail.ts). */
   stderrTail(): string[];
+  /** When the CLI last wrote to its stderr (Date.now()); 0 before it did. A sign of life for the stall timeout. */
+  lastStderrAt(): number;
   /** Sends a signal to the CLI's process group; false once it has exited. */
   signal(signal: NodeJS.Signals): boolean;
 }
@@ -48,7 +50,11 @@ export function spawnCli(plan: Pick<LaunchPlan, 'file' | 'args' | 'env' | 'cwd' 
     if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
   });
   const stderr = new StderrTail();
-  child.stderr!.on('data', (chunk: Buffer) => stderr.write(chunk));
+  let lastStderrAt = 0;
+  child.stderr!.on('data', (chunk: Buffer) => {
+    lastStderrAt = Date.now();
+    stderr.write(chunk);
+  });
   // 'close': stdout and stderr are drained too, so every line has been read.
   const exit = exitOf(child, plan, 'close');
   // Iterated from the start, so that lines the CLI prints before anyone reads them (a new conversation's CLI
@@ -60,6 +66,7 @@ export function spawnCli(plan: Pick<LaunchPlan, 'file' | 'args' | 'env' | 'cwd' 
     lines,
     exited: exit.exited,
     stderrTail: () => stderr.lines(),
+    lastStderrAt: () => lastStderrAt,
     signal(signal) {
       if (exit.hasExited() || child.pid === undefined) return false;
       // A supervisor killed by SIGINT would take the CLI down before it saved: only SIGKILL goes to it.
@@ -85,6 +92,7 @@ function spawnOnTerminal(plan: Pick<LaunchPlan, 'file' | 'args' | 'env' | 'cwd' 
     lines: (async function* () {})(),
     exited: exit.exited,
     stderrTail: () => [],
+    lastStderrAt: () => 0,
     signal(signal) {
       if (exit.hasExited() || child.pid === undefined) return false;
       if (!plan.supervised || signal === 'SIGKILL') return safeKill(() => child.kill(signal));

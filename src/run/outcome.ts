@@ -8,6 +8,8 @@ import type { ErrorCode } from '../errors.js';
 import type { Harness } from '../harness/harness.js';
 import type { FinishedRunStatus } from '../store/store.js';
 import type { ChildExit } from './child-process.js';
+import { classifyCliFailure, describeFailureClass, type CliWords } from './failure-classes.js';
+import { terminalSafeLine } from './stderr-tail.js';
 
 /** At most this much of the CLI's stderr ends its exit error: the last lines that fit. */
 export const STDERR_TAIL_CHARS = 1000;
@@ -31,6 +33,8 @@ export interface RunOutcomeInputs {
   turnEnded: boolean;
   /** The conversation's session id, as the CLI reported it or baton chose it. */
   sessionId: string | undefined;
+  /** What the CLI said about failing (its failed turns and error events); the stderr tail is `stderrTail`. */
+  cliWords?: Pick<CliWords, 'turnFailures' | 'errors'> | undefined;
 }
 
 export interface RunOutcome {
@@ -55,7 +59,8 @@ export function runOutcome(input: RunOutcomeInputs): RunOutcome {
   }
   if (input.interrupted) return ended('interrupted', input.failure ?? describeExit(harness.displayName, exit, input.stderrTail));
   if (input.failure) return ended('failed', input.failure);
-  if (!exit || exit.exitCode !== 0) return ended('failed', describeExit(harness.displayName, exit, input.stderrTail));
+  const cliFailed = cliFailure(input);
+  if (cliFailed) return cliFailed;
   // Exiting 0 is not finishing: a CLI that reports every turn's end and did not was stopped (e.g. killed from outside).
   if (harness.reportsEveryTurnEnd && !input.turnEnded) {
     return ended('interrupted', `${harness.displayName} exited without finishing its turn: it was stopped (the transcript is saved up to there)`);
@@ -63,6 +68,33 @@ export function runOutcome(input: RunOutcomeInputs): RunOutcome {
   if (!input.sessionId) return ended('failed', 'the CLI exited without reporting a session id, so nothing could be saved');
   return { status: 'succeeded', error: undefined, errorCode: undefined };
 }
+
+/**
+ * A failure the CLI itself had (baton named none): the class its words name (CLI_AUTH_FAILED … see
+ * failure-classes.ts) with the CLI's own message; else CLI_CRASHED when it died without ending its turn (a
+ * signal baton did not send, a non-zero exit without a word), else CLI_FAILED with its exit and stderr. A CLI that
+ * exits 0 after a failed turn of a recognised class failed too. Undefined when the CLI did not fail.
+ */
+function cliFailure(input: RunOutcomeInputs): RunOutcome | undefined {
+  const { harness, exit } = input;
+  const turnFailures = input.cliWords?.turnFailures ?? [];
+  const exitedBadly = !exit || exit.exitCode !== 0;
+  if (!exitedBadly && turnFailures.length === 0) return undefined;
+  const classified = exit ? classifyCliFailure({ turnFailures, errors: input.cliWords?.errors ?? [], stderrTail: input.stderrTail }) : undefined;
+  if (classified) {
+    const said = terminalSafeLine(classified.message, CLI_MESSAGE_CHARS);
+    return { status: 'failed', error: `${describeFailureClass(classified.code, harness.displayName)}: ${harness.displayName} said: ${said}`, errorCode: classified.code };
+  }
+  if (!exitedBadly) return undefined;
+  if (!exit) return { status: 'failed', error: describeExit(harness.displayName, exit, input.stderrTail), errorCode: undefined };
+  const crashed = exit.signal !== null || !input.turnEnded;
+  const lastWords = turnFailures.at(-1);
+  const error = lastWords === undefined ? describeExit(harness.displayName, exit, input.stderrTail) : `${describeExit(harness.displayName, exit, input.stderrTail)}\n  ${harness.displayName} said: ${terminalSafeLine(lastWords, CLI_MESSAGE_CHARS)}`;
+  return { status: 'failed', error, errorCode: crashed ? 'CLI_CRASHED' : 'CLI_FAILED' };
+}
+
+/** At most this much of the CLI's own message goes into a classified error. */
+const CLI_MESSAGE_CHARS = 500;
 
 /** The CLI's exit as an error: how it ended, then the last lines of its stderr (the evidence, CONVENTIONS.md 16). */
 function describeExit(cliName: string, exit: ChildExit | undefined, stderrTail: readonly string[]): string {

@@ -57,6 +57,13 @@ export interface RunOptions {
    */
   interactive?: { permissions: InteractivePermissions } | undefined;
   /**
+   * Stop the CLI after this long without output (stdout, stderr) or transcript growth, and fail the run as
+   * STALLED; 0 = never. Default 10 minutes (run-limits.ts); not applied to an interactive run (a person may pause).
+   */
+  stallTimeoutMs?: number | undefined;
+  /** Stop the run after this long in all and fail it as RUN_TIME_EXCEEDED; 0 or undefined = no cap. */
+  maxRunTimeMs?: number | undefined;
+  /**
    * Checks the CLI before the conversation is created or resumed (src/run/preflight.ts): installed, a tested
    * version, credentials it will find, a usable cwd. A failure throws (CLI_NOT_FOUND, CLI_NOT_LOGGED_IN,
    * CWD_UNUSABLE) and nothing is created; `warn` gets what is only a warning. Off unless given (`baton run` and
@@ -99,4 +106,6 @@ export interface RunResult {
   errorCode: ErrorCode | undefined;
   /** The conversation that keeps this run's unsaved work, when the run lost its lease (see fork-lost-work.ts). */
   forkedInto: string | undefined;
+  /** The conversation has a saved session that a `baton resume` can continue (false: nothing of it was saved). */
+  resumable?: boolean | undefined;
 }

@@ -272,6 +272,7 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     // The final save runs on every path that got as far as a session id, whatever happened above.
     if (saver && state.sessionId && !state.sessionMismatch && !state.leaseLost) {
       const saved = await saveFinalTranscript({ harness, context, sessionId: state.sessionId, saver, recorder, state });
+      if (saved) state.transcriptSaved = true;
       if (saved && supervised?.progress) await reportFinalProgress(supervised.progress, saved, recorder);
     }
     if (saver && state.sessionId && !state.sessionMismatch && state.leaseLost) {
@@ -312,6 +313,7 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     error: finished.error,
     errorCode: finished.status === 'succeeded' ? undefined : outcome.errorCode,
     forkedInto: state.forkedInto,
+    resumable: state.transcriptSaved && !state.sessionMismatch,
   };
 }
 

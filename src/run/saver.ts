@@ -70,6 +70,13 @@ export class TranscriptSaver {
     return false;
   }
 
+  /** The bytes stored of every file so far (the source bytes the saves covered). */
+  savedByteLength(): number {
+    let total = 0;
+    for (const saved of this.saved.values()) total += saved.source.byteLength;
+    return total;
+  }
+
   /** Where the stored copy of a file ends, once it has been saved. */
   cursor(key: string): TranscriptCursor | undefined {
     return this.saved.get(key)?.cursor;

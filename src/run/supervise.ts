@@ -1,8 +1,8 @@
 /**
  * The CLI while it runs: its JSON events parsed and recorded (the session it reports checked against the
- * conversation's, its tool calls tracked), the transcript and workspace saved every few seconds, and the CLI
- * stopped — SIGINT, then SIGTERM, then SIGKILL — when the user interrupts, the lease is lost or the model proxy
- * refuses the run.
+ * conversation's, its tool calls tracked, what it says about failing kept for the run's outcome), the transcript and
+ * workspace saved every few seconds, and the CLI stopped — SIGINT, then SIGTERM, then SIGKILL — when the user
+ * interrupts, the lease is lost, the model proxy refuses the run, or the run stalls or reaches its time cap.
  */
 import { errorMessage, isBatonError } from '../errors.js';
 import type { Harness, HarnessContext, HarnessEvent, UnfinishedToolCall } from '../harness/harness.js';
@@ -13,8 +13,10 @@ import type { WorkspaceTracker } from '../workspace/tracker.js';
 import { spawnCli, type ChildExit, type CliProcess } from './child-process.js';
 import type { RunEventRecorder } from './events.js';
 import type { LeaseKeeper } from './lease.js';
+import { isRetryNotice } from './failure-classes.js';
+import { DEFAULT_STALL_TIMEOUT_MS, RunWatchdog } from './run-limits.js';
 import { DEFAULT_SAVE_INTERVAL_MS, type RunOptions } from './run-options.js';
-import type { RunState } from './run-state.js';
+import { keepCliWords, type RunState } from './run-state.js';
 import { saveTranscript } from './run-transcript.js';
 import { TranscriptProgress } from './transcript-progress.js';
 import { saveWorkspace } from './run-workspace.js';
@@ -69,6 +71,18 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
     (error: unknown) => ({ ok: false as const, error }),
   );
 
+  // The stall timeout and the run's time cap (run-limits.ts): reaching one stops the CLI as an interrupt does.
+  const watchdog = new RunWatchdog(
+    { stallTimeoutMs: input.plan.terminal ? 0 : (options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS), maxRunTimeMs: options.maxRunTimeMs ?? 0 },
+    { cliName: harness.displayName, lastWords: () => state.cliWords.errors.at(-1) ?? child.stderrTail().at(-1), lastOutputAt: () => child.lastStderrAt() },
+    (reached) => {
+      state.failure ??= reached.message;
+      state.failureCode ??= reached.code;
+      void recorder.record({ type: 'error', message: reached.message });
+      stop(INTERRUPT_GRACE_MS);
+    },
+  );
+
   let saving: Promise<void> = Promise.resolve();
   const periodic = (): void => {
     saving = saving.then(async () => {
@@ -76,7 +90,11 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
         // After a stall (a stopped process wakes with its timers overdue) the lease is checked before a write.
         await input.lease.renew();
         if (state.sessionId && !state.sessionMismatch && !state.leaseLost) {
+          const savedBefore = saver.savedByteLength();
           const location = await saveTranscript(harness, context, state.sessionId, saver, false);
+          if (location) state.transcriptSaved = true;
+          // A transcript that grows is a CLI at work, even a quiet one (a long tool call that logs to its session).
+          if (saver.savedByteLength() !== savedBefore) watchdog.activity();
           if (progress && location) for (const event of await progress.newEvents(location)) await recorder.record(event);
           if (input.workspace) await saveWorkspace({ store: options.store, conversationId: input.conversation.id, runId: input.runId, saver, workspace: input.workspace, recorder, final: false, redactor: input.redactor });
         }
@@ -129,10 +147,14 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
   if (modelFailed?.aborted) onModelRefused();
   else modelFailed?.addEventListener('abort', onModelRefused, { once: true });
 
+  watchdog.start();
   try {
     try {
       for await (const line of child.lines) {
-        for (const event of parseLine(line)) {
+        const events = parseLine(line);
+        // Any line is a sign of life, except a notice that the CLI is retrying (it may retry for ever).
+        if (!events.every((event) => event.type === 'error' && isRetryNotice(event.message)) || events.length === 0) watchdog.activity();
+        for (const event of events) {
           if (event.type === 'session.started') {
             const isNew = state.sessionId === undefined;
             await onSessionStarted(event.sessionId, input, child.signal.bind(child));
@@ -142,6 +164,8 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
           }
           trackTools(state.toolsInFlight, event);
           if (event.type === 'turn.completed' || event.type === 'turn.failed') state.turnEnded = true;
+          if (event.type === 'turn.failed') keepCliWords(state.cliWords.turnFailures, event.message);
+          if (event.type === 'error') keepCliWords(state.cliWords.errors, event.message);
           await recorder.record(event);
         }
       }
@@ -155,6 +179,7 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
     if (!settled.ok) throw settled.error;
     return { exit: settled.value, stderrTail: child.stderrTail(), progress };
   } finally {
+    watchdog.stop();
     clearInterval(timer);
     clearTimeout(firstSave);
     state.onLeaseLost = undefined;

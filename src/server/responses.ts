@@ -1,5 +1,6 @@
 /** How stored conversations and runs look in the API's responses, and the OpenAPI declarations of those responses. */
 import type { z } from '@hono/zod-openapi';
+import { failureHint } from '../run/failure-hints.js';
 import { conversationStatus } from '../store/conversation-status.js';
 import type { Conversation, Run, RunTally } from '../store/store.js';
 import { ErrorBody, type RunBody } from './schemas.js';
@@ -7,8 +8,12 @@ import { ErrorBody, type RunBody } from './schemas.js';
 /** A stored time as ISO 8601; null when absent or not a valid date (a damaged or hostile row never fails a response). */
 export const iso = (ms: number | undefined): string | null => (ms === undefined || !Number.isFinite(new Date(ms).getTime()) ? null : new Date(ms).toISOString());
 
-export function runJson(run: Run): z.infer<typeof RunBody> {
+/** What a run's failure hint depends on: the conversation's harness and whether it has a session to resume. */
+export type RunConversation = Pick<Conversation, 'id' | 'harness' | 'sessionId'>;
+
+export function runJson(run: Run, conversation: RunConversation | undefined): z.infer<typeof RunBody> {
   const queued = run.status === 'queued';
+  const ended = run.status === 'failed' || run.status === 'interrupted';
   return {
     id: run.id,
     conversationId: run.conversationId,
@@ -24,6 +29,13 @@ export function runJson(run: Run): z.infer<typeof RunBody> {
     error: run.error ?? null,
     handoffs: run.handoffs,
     errorCode: run.errorCode ?? null,
+    failure: ended
+      ? {
+          code: run.errorCode ?? null,
+          message: run.error ?? `the run ${run.status}`,
+          hint: failureHint({ errorCode: run.errorCode, harness: conversation?.harness ?? '', conversationId: run.conversationId, resumable: conversation?.sessionId !== undefined, followUp: run.kind === 'resume' }),
+        }
+      : null,
     usage: run.usage ?? null,
     redaction: run.redaction ?? null,
   };

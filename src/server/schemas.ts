@@ -22,6 +22,33 @@ export const ErrorBody = z
 
 const prompt = z.string().min(1, 'prompt must not be empty').max(MAX_PROMPT_CHARS, `prompt must be at most ${MAX_PROMPT_CHARS} characters`);
 
+/** A run's own time limits (seconds; 0 = off), within the worker's caps (`baton serve|worker --stall-timeout-cap …`). */
+const runLimitFields = {
+  stallTimeoutSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .optional()
+    .openapi({ description: 'stop the agent and fail the run as STALLED after this many seconds without any output or transcript growth; 0 = never; default: the worker\'s (10 minutes)' }),
+  maxRunTimeSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .optional()
+    .openapi({ description: 'stop the agent and fail the run as RUN_TIME_EXCEEDED after this many seconds in all; 0 = no limit; default: the worker\'s' }),
+};
+
+/** The limits a request body gave, as a queued run stores them. */
+export function runLimitsOf(body: { stallTimeoutSeconds?: number | undefined; maxRunTimeSeconds?: number | undefined }): { stallTimeoutMs?: number; maxRunTimeMs?: number } | undefined {
+  const limits = {
+    ...(body.stallTimeoutSeconds !== undefined ? { stallTimeoutMs: body.stallTimeoutSeconds * 1000 } : {}),
+    ...(body.maxRunTimeSeconds !== undefined ? { maxRunTimeMs: body.maxRunTimeSeconds * 1000 } : {}),
+  };
+  return Object.keys(limits).length === 0 ? undefined : limits;
+}
+
 export const NewConversationBody = z
   .object({
     harness: z.enum(HARNESS_IDS as unknown as [string, ...string[]]).openapi({ description: 'the agent CLI', example: HARNESS_IDS[0] }),
@@ -38,11 +65,12 @@ export const NewConversationBody = z
       ])
       .optional()
       .openapi({ description: 'a git repository the first run clones and works in, or false to keep no files with the conversation' }),
+    ...runLimitFields,
   })
   .strict()
   .openapi('NewConversation');
 
-export const FollowupBody = z.object({ prompt }).strict().openapi('Followup');
+export const FollowupBody = z.object({ prompt, ...runLimitFields }).strict().openapi('Followup');
 
 export const ForkBody = z
   .object({
@@ -82,6 +110,14 @@ export const RunBody = z
     error: z.string().nullable(),
     handoffs: z.number().int().openapi({ description: 'times a shutting-down worker handed it back to the queue' }),
     errorCode: z.string().nullable().openapi({ description: 'the stable code of a failure baton named, e.g. TOKEN_LIMIT_EXCEEDED' }),
+    failure: z
+      .object({
+        code: z.string().nullable().openapi({ description: 'the stable code (errorCode): CLI_AUTH_FAILED, MODEL_RATE_LIMITED, MODEL_NOT_FOUND, MODEL_UNREACHABLE, CONTEXT_TOO_LONG, CLI_CRASHED, CLI_FAILED, STALLED, RUN_TIME_EXCEEDED …' }),
+        message: z.string().openapi({ description: 'what went wrong, with the CLI\'s own message where it said one (error)' }),
+        hint: z.string().openapi({ description: 'what to do about it: resume only when the conversation has a saved session and resuming can help' }),
+      })
+      .nullable()
+      .openapi({ description: 'why a failed or interrupted run ended so; null for a run that succeeded or has not ended' }),
     usage: UsageBody.nullable().openapi({ description: 'model tokens it used; null when no model proxy counted them' }),
     redaction: z
       .discriminatedUnion('kind', [

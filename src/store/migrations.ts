@@ -256,6 +256,12 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
         }
       },
     },
+    '0012_run_limits': {
+      async up(db: Kysely<any>) {
+        // A queued run's own stall timeout and time cap (POST …/conversations, …/followups), for the worker that runs it.
+        await db.schema.alterTable('runs').addColumn('limits', 'text').execute();
+      },
+    },
   };
 }
 

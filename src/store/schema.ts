@@ -44,6 +44,8 @@ export interface RunsTable {
   usage_requests: number | null;
   /** The stable code (ErrorCode) of a failure baton named; null otherwise. */
   error_code: string | null;
+  /** JSON of the run's own time limits (RunLimits: stallTimeoutMs, maxRunTimeMs) as its API request gave them; null: the worker's defaults. */
+  limits: string | null;
 }
 
 export interface RunEventsTable {

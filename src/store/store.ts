@@ -105,6 +105,14 @@ export interface Run {
   usage?: RunUsage | undefined;
   /** The stable code of a failure baton named (e.g. TOKEN_LIMIT_EXCEEDED); undefined otherwise. */
   errorCode?: string | undefined;
+  /** The time limits the run's request asked for (a queued run's); undefined: the worker's defaults. */
+  limits?: RunLimits | undefined;
+}
+
+/** A run's own time limits, in milliseconds; 0 = off (see src/run/run-limits.ts). */
+export interface RunLimits {
+  stallTimeoutMs?: number | undefined;
+  maxRunTimeMs?: number | undefined;
 }
 
 /**
@@ -229,6 +237,7 @@ export interface QueueRunInput {
   conversationId: string;
   runId: string;
   prompt: string;
+  limits?: RunLimits | undefined;
 }
 
 export interface StartRunInput {

@@ -23,9 +23,10 @@ import {
 } from './anthropic-messages.js';
 import { geminiModelOf, geminiReplyFrames, geminiReplyObject, geminiReplyUsage, geminiSideCallReply, isGeminiTurn, viewGeminiRequest } from './gemini-generate-content.js';
 import { isRecord } from './wire.js';
-import type { ModelApi, ModelRequestView, RecordedRequest, ReportedUsage, Script, ScriptedReply, ScriptedUsage } from './scripted-reply.js';
+import type { ModelApi, ModelRequestView, RecordedRequest, ReportedUsage, Script, ScriptedReply, ScriptedTurn, ScriptedUsage } from './scripted-reply.js';
+import { disconnectingEventStream, isScriptedFailure, scriptedErrorResponse, type ScriptedFailure } from './scripted-failures.js';
 
-export type { ModelApi, ModelRequestView, RecordedRequest, ReportedUsage, Script, ScriptedReply, ScriptedUsage } from './scripted-reply.js';
+export type { ModelApi, ModelRequestView, RecordedRequest, ReportedUsage, Script, ScriptedFailure, ScriptedReply, ScriptedTurn, ScriptedUsage } from './scripted-reply.js';
 export { DEFAULT_SCRIPTED_USAGE } from './scripted-reply.js';
 export { demoScript } from './demo-script.js';
 
@@ -37,7 +38,7 @@ export const SCRIPTED_MODEL = 'scripted-model';
 
 export interface ScriptedModelServerOptions {
   /** A function choosing each reply, or a list played in order (one entry per model turn). */
-  script: Script | ScriptedReply[];
+  script: Script | ScriptedTurn[];
   /**
    * Milliseconds to hold each reply after its first event, so a test can kill a CLI while a turn
    * is in flight. A reply's own `delayMs` wins. Default 0.
@@ -96,7 +97,7 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
   let sequence = 0;
   let closed = false;
 
-  const nextReply = (view: ModelRequestView): ScriptedReply => {
+  const nextReply = (view: ModelRequestView): ScriptedTurn => {
     const index = turnsAnswered++;
     if (typeof options.script === 'function') return options.script(view, index);
     return options.script[index] ?? { kind: 'text', text: SCRIPT_EXHAUSTED_TEXT };
@@ -158,13 +159,20 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
 
   const delayFor = (reply: ScriptedReply): number => reply.delayMs ?? options.delayMs ?? 0;
 
+  /** A failed turn: the API's error answer, or a stream that starts with `head` and is cut off. */
+  const failed = (c: Context, api: ModelApi, failure: ScriptedFailure, head: string): Response =>
+    failure.kind === 'error' ? scriptedErrorResponse(api, failure) : disconnectingEventStream(head, failure.delayMs ?? 0, pendingTimers, () => socketOf(c)?.destroy());
+
   const app = new Hono();
 
+  const openAIIds = (body: unknown, reply: ScriptedReply) => ({ responseId: nextId('resp'), itemId: nextId(reply.kind === 'text' ? 'msg' : 'fc'), callId: nextId('call'), shellTool: shellToolOf(body) });
   const answerResponses = async (c: Context): Promise<Response> => {
     const body = await readBody(c);
     record(c, 'openai-responses', body, true);
-    const reply = nextReply(viewOpenAIRequest(body));
-    const ids = { responseId: nextId('resp'), itemId: nextId(reply.kind === 'text' ? 'msg' : 'fc'), callId: nextId('call'), shellTool: shellToolOf(body) };
+    const answer = nextReply(viewOpenAIRequest(body));
+    if (isScriptedFailure(answer)) return failed(c, 'openai-responses', answer, openAIReplyFrames({ kind: 'text', text: '' }, openAIIds(body, { kind: 'text', text: '' })).head);
+    const reply = answer;
+    const ids = openAIIds(body, reply);
     const onSent = reported(c, 'openai-responses', openAIReplyUsage(reply, ids));
     if (isRecord(body) && body['stream'] === false) {
       await sleep(delayFor(reply), pendingTimers);
@@ -193,9 +201,11 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     const turn = isAnthropicTurn(body);
     record(c, 'anthropic-messages', body, turn);
     // Side calls (quota probe, titles) get a short text so they never use up the script.
-    const reply: ScriptedReply = turn ? nextReply(viewAnthropicRequest(body)) : { kind: 'text', text: 'Scripted session' };
+    const answer: ScriptedTurn = turn ? nextReply(viewAnthropicRequest(body)) : { kind: 'text', text: 'Scripted session' };
     const model = isRecord(body) && typeof body['model'] === 'string' ? body['model'] : SCRIPTED_MODEL;
     const ids = { messageId: nextId('msg'), toolUseId: nextId('toolu') };
+    if (isScriptedFailure(answer)) return failed(c, 'anthropic-messages', answer, anthropicReplyFrames({ kind: 'text', text: '' }, model, ids).head);
+    const reply = answer;
     const onSent = reported(c, 'anthropic-messages', anthropicReplyUsage(reply, ids));
     if (isRecord(body) && body['stream'] === true) {
       const { head, tail } = anthropicReplyFrames(reply, model, ids);
@@ -212,8 +222,10 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     const modelAction = c.req.param('modelAction');
     const turn = isGeminiTurn(modelAction, body);
     record(c, 'gemini-generate-content', body, turn);
-    const reply: ScriptedReply = turn ? nextReply(viewGeminiRequest(body)) : geminiSideCallReply(body);
+    const answer: ScriptedTurn = turn ? nextReply(viewGeminiRequest(body)) : geminiSideCallReply(body);
     const model = geminiModelOf(modelAction);
+    if (isScriptedFailure(answer)) return failed(c, 'gemini-generate-content', answer, geminiReplyFrames({ kind: 'text', text: 'Partial reply, cut off' }, model).head);
+    const reply = answer;
     const onSent = reported(c, 'gemini-generate-content', geminiReplyUsage(reply));
     if (modelAction.endsWith(':streamGenerateContent')) {
       const { head, tail } = geminiReplyFrames(reply, model);
@@ -265,6 +277,12 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
       });
     },
   };
+}
+
+/** The connection a request came on (@hono/node-server hands the Node request over as `c.env.incoming`). */
+function socketOf(c: Context): import('node:net').Socket | undefined {
+  const env = c.env as { incoming?: { socket?: import('node:net').Socket } } | undefined;
+  return env?.incoming?.socket;
 }
 
 /** Waits `ms` milliseconds; the timer is tracked so `close()` can cancel it (the wait then never ends). */

@@ -1,4 +1,7 @@
 /** The vocabulary of a scripted model: what it is shown and what it may answer. */
+import type { ScriptedFailure } from './scripted-failures.js';
+
+export type { ScriptedFailure } from './scripted-failures.js';
 
 /** One model turn the scripted server plays back. */
 export type ScriptedReply =
@@ -72,8 +75,11 @@ export interface ModelRequestView {
   body: unknown;
 }
 
-/** Chooses the reply to a model request; `index` counts the turns answered so far (0-based). */
-export type Script = (request: ModelRequestView, index: number) => ScriptedReply;
+/** What a model turn gets: a reply, or a failure (an HTTP error, a dropped stream; see scripted-failures.ts). */
+export type ScriptedTurn = ScriptedReply | ScriptedFailure;
+
+/** Chooses the answer to a model request; `index` counts the turns answered so far (0-based). */
+export type Script = (request: ModelRequestView, index: number) => ScriptedTurn;
 
 /** One request received by the server, whatever its path. */
 export interface RecordedRequest {

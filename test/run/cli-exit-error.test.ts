@@ -50,7 +50,8 @@ describe('a failing CLI\'s stderr tail reaches the run\'s error', () => {
     );
     expect(result.status).toBe('failed');
     expect(result.exitCode).toBe(3);
-    expect(result.errorCode).toBeUndefined();
+    // It ended without its turn's end and without a word baton knows: crashed.
+    expect(result.errorCode).toBe('CLI_CRASHED');
     const [first, ...tail] = result.error!.split('\n');
     expect(first).toBe('Codex CLI exited with code 3; its stderr ended with:');
     expect(tail.map((line) => line.trim())).toEqual(['noise 4', 'noise 5', 'noise 6', expect.stringMatching(/^error: the model refused the key \[REDACTED[^\]]*\]$/), 'exiting']);
@@ -63,5 +64,6 @@ describe('a failing CLI\'s stderr tail reaches the run\'s error', () => {
     const { result } = await runScript(`printf 'panic: out of memory\\n' >&2\nkill -KILL $$`);
     expect(result.status).toBe('failed');
     expect(result.error).toBe('Codex CLI was killed by SIGKILL; its stderr ended with:\n  panic: out of memory');
+    expect(result.errorCode).toBe('CLI_CRASHED');
   });
 });

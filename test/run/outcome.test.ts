@@ -37,12 +37,12 @@ describe('a run succeeds', () => {
 });
 
 describe('a CLI that fails', () => {
-  it('fails the run with its exit code and the last lines of its stderr, and no code (baton named no failure)', () => {
+  it('fails the run with its exit code and the last lines of its stderr, as CLI_FAILED when it ended its turn and said nothing baton knows', () => {
     const outcome = runOutcome(run({ exit: { exitCode: 3, signal: null }, stderrTail: ['Error: the model is not available', 'caused by: 404 Not Found'] }));
     expect(outcome).toEqual({
       status: 'failed',
       error: 'Codex exited with code 3; its stderr ended with:\n  Error: the model is not available\n  caused by: 404 Not Found',
-      errorCode: undefined,
+      errorCode: 'CLI_FAILED',
     });
   });
 
@@ -54,6 +54,33 @@ describe('a CLI that fails', () => {
     const outcome = runOutcome(run({ exit: { exitCode: null, signal: 'SIGKILL' }, stderrTail: ['out of memory'] }));
     expect(outcome.status).toBe('failed');
     expect(outcome.error).toBe('Codex was killed by SIGKILL; its stderr ended with:\n  out of memory');
+    expect(outcome.errorCode).toBe('CLI_CRASHED');
+  });
+
+  it('is CLI_CRASHED when it exits non-zero without ending its turn or saying why', () => {
+    expect(runOutcome(run({ exit: { exitCode: 101, signal: null }, turnEnded: false, stderrTail: ["thread 'main' panicked at core/src/lib.rs:1"] })).errorCode).toBe('CLI_CRASHED');
+  });
+
+  it('classifies what the CLI said: its failed turn\'s message, with the class\'s summary first', () => {
+    // verified with codex 0.171 against the scripted server answering 401
+    const message = 'unexpected status 401 Unauthorized: Incorrect API key provided: scripted-key., url: http://127.0.0.1:1/v1/responses';
+    const outcome = runOutcome(run({ exit: { exitCode: 1, signal: null }, cliWords: { turnFailures: [message], errors: [message] } }));
+    expect(outcome).toEqual({
+      status: 'failed',
+      error: `Codex could not authenticate with the model API (not logged in, or the API key is invalid): Codex said: ${message}`,
+      errorCode: 'CLI_AUTH_FAILED',
+    });
+  });
+
+  it('fails a run whose CLI exited 0 after a failed turn of a known class', () => {
+    const outcome = runOutcome(run({ cliWords: { turnFailures: ['[API Error: {"error":{"code":429,"status":"RESOURCE_EXHAUSTED"}}]'], errors: [] } }));
+    expect(outcome.status).toBe('failed');
+    expect(outcome.errorCode).toBe('MODEL_RATE_LIMITED');
+  });
+
+  it('a failed turn with an unknown message keeps the exit and adds what the CLI said', () => {
+    const outcome = runOutcome(run({ exit: { exitCode: 1, signal: null }, cliWords: { turnFailures: ['something odd'], errors: [] } }));
+    expect(outcome).toEqual({ status: 'failed', error: 'Codex exited with code 1\n  Codex said: something odd', errorCode: 'CLI_FAILED' });
   });
 
   it(`keeps the last stderr lines that fit in ${STDERR_TAIL_CHARS} characters, and cuts a last line that alone is longer`, () => {
@@ -63,6 +90,12 @@ describe('a CLI that fails', () => {
 
     const long = runOutcome(run({ exit: { exitCode: 2, signal: null }, stderrTail: ['short', 'x'.repeat(5000)] })).error!;
     expect(long.split('\n').slice(1)).toEqual([`  ${'x'.repeat(STDERR_TAIL_CHARS - 1)}…`]);
+  });
+
+  it('a stall or the time cap baton stopped the CLI for comes before what the CLI exited with', () => {
+    const failure = 'Codex printed nothing and its transcript did not grow for 2s (--stall-timeout): baton stopped it';
+    const outcome = runOutcome(run({ exit: { exitCode: 130, signal: null }, turnEnded: false, failure, failureCode: 'STALLED', cliWords: { turnFailures: [], errors: ['Reconnecting... 1/5 (stream disconnected)'] } }));
+    expect(outcome).toEqual({ status: 'failed', error: failure, errorCode: 'STALLED' });
   });
 
   it('fails the run when the CLI did not start and baton named no reason', () => {

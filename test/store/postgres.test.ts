@@ -226,7 +226,7 @@ describe('postgres store', () => {
 
         const client = await raw(empty.url);
         const names = (await client.query<{ name: string }>('SELECT name FROM baton_migrations ORDER BY name')).rows.map((row) => row.name);
-        expect(names).toEqual(['0001_initial', '0002_workspace_snapshots', '0003_fleet', '0004_forks', '0005_trust', '0006_token_revocation', '0007_redaction', '0008_run_usage', '0009_encryption', '0010_adoption', '0011_object_bodies']);
+        expect(names).toEqual(['0001_initial', '0002_workspace_snapshots', '0003_fleet', '0004_forks', '0005_trust', '0006_token_revocation', '0007_redaction', '0008_run_usage', '0009_encryption', '0010_adoption', '0011_object_bodies', '0012_run_limits']);
         // The PostgreSQL column types of the migration dialect.
         const columns = await client.query<{ table_name: string; column_name: string; data_type: string; column_default: string | null }>(
           `SELECT table_name, column_name, data_type, column_default FROM information_schema.columns
@@ -245,7 +245,7 @@ describe('postgres store', () => {
         const again = await openStore(empty.url);
         expect((await again.getConversation(conversationId))?.title).toBe('kept');
         expect((await again.loadTranscript(conversationId))?.files[0]?.cursor).toEqual(cursor);
-        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(11);
+        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(12);
       } finally {
         for (const handle of toClose.splice(0).reverse()) await ('end' in handle ? handle.end() : handle.close());
         await cluster().dropDatabase(empty.name);
@@ -259,7 +259,7 @@ describe('postgres store', () => {
         for (const store of stores) toClose.push(store);
         expect(await stores[0]!.listConversations()).toEqual([]);
         const client = await raw(empty.url);
-        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(11);
+        expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM baton_migrations')).rows[0]!.n).toBe(12);
       } finally {
         for (const handle of toClose.splice(0).reverse()) await ('end' in handle ? handle.end() : handle.close());
         await cluster().dropDatabase(empty.name);

@@ -208,12 +208,12 @@ describe('sqlite store', () => {
 
       const raw = rawConnection();
       const migrations = raw.prepare('SELECT name FROM baton_migrations ORDER BY name').all() as Array<{ name: string }>;
-      expect(migrations.map((row) => row.name)).toEqual(['0001_initial', '0002_workspace_snapshots', '0003_fleet', '0004_forks', '0005_trust', '0006_token_revocation', '0007_redaction', '0008_run_usage', '0009_encryption', '0010_adoption', '0011_object_bodies']);
+      expect(migrations.map((row) => row.name)).toEqual(['0001_initial', '0002_workspace_snapshots', '0003_fleet', '0004_forks', '0005_trust', '0006_token_revocation', '0007_redaction', '0008_run_usage', '0009_encryption', '0010_adoption', '0011_object_bodies', '0012_run_limits']);
 
       const again = await openStore();
       expect((await again.getConversation(conversationId))?.title).toBe('kept');
       expect((await again.loadTranscript(conversationId))?.files[0]?.cursor).toEqual(cursor);
-      expect((raw.prepare('SELECT count(*) AS n FROM baton_migrations').get() as { n: number }).n).toBe(11); // re-opening applied nothing twice
+      expect((raw.prepare('SELECT count(*) AS n FROM baton_migrations').get() as { n: number }).n).toBe(12); // re-opening applied nothing twice
     });
 
     it('refuses a store a newer baton migrated further, although every migration it knows is applied', async () => {

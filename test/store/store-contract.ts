@@ -392,6 +392,17 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>, pr
         expect(await store.listConversationSummaries()).toHaveLength(3);
       });
 
+      it('keeps the time limits a queued run was given, through its claim; a run given none has none', async () => {
+        const created = await conversation();
+        const limited = await store.queueRun({ conversationId: created.id, runId: newRunId(), prompt: 'one', limits: { stallTimeoutMs: 2_000, maxRunTimeMs: 0 } });
+        const plain = await store.queueRun({ conversationId: created.id, runId: newRunId(), prompt: 'two' });
+        expect(limited.limits).toEqual({ stallTimeoutMs: 2_000, maxRunTimeMs: 0 });
+        expect(plain.limits).toBeUndefined();
+        await store.startRun(runInput(created.id, { runId: limited.id, prompt: 'one' }));
+        expect((await store.getRun(limited.id))?.limits).toEqual({ stallTimeoutMs: 2_000, maxRunTimeMs: 0 });
+        expect((await store.getRun(plain.id))?.limits).toBeUndefined();
+      });
+
       it('refuses a queued run for an unknown conversation with CONVERSATION_NOT_FOUND', async () => {
         await expectBatonError(store.queueRun({ conversationId: newConversationId(), runId: newRunId(), prompt: 'p' }), 'CONVERSATION_NOT_FOUND');
       });

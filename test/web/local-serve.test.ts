@@ -2,13 +2,15 @@
  * The web UI of a zero-setup `baton serve` (embedded store, in-process worker) in a real browser (Debian's
  * Chromium through playwright-core): started with nothing but a temporary HOME, signed in by opening the URL it
  * printed, a conversation started from the form runs live on the server's own worker with the real Codex CLI,
- * a follow-up resumes it, and a terminal's `baton run` shows up in the same list.
+ * a follow-up resumes it, and a terminal's `baton run` shows up in the same list; a run the model API refused
+ * shows its code, the CLI's message and what to do.
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Machine } from '../../src/testing/machine.js';
+import { withFailures } from '../e2e/failing-script.js';
 import { fleetScript } from '../e2e/fleet-world.js';
 import { startLocalServe, type LocalServe } from '../e2e/local-serve.js';
 import { conversationOf, lastUserText } from '../e2e/model-requests.js';
@@ -25,7 +27,7 @@ const pageErrors: string[] = [];
 
 beforeAll(async () => {
   await mkdir(RESULTS, { recursive: true });
-  world = await createWorld(fleetScript);
+  world = await createWorld(withFailures(fleetScript));
   laptop = await world.machine('laptop');
   serve = await startLocalServe(laptop, world.model);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
@@ -93,6 +95,17 @@ describe('baton serve with no setup, in the browser', () => {
     // The follow-up's model request carried the first run's tool output: the server's worker resumed the session.
     const request = await waitFor(() => world.turns().find((turn) => lastUserText(turn) === 'what did the command print?'), 'the follow-up request');
     expect(conversationOf(request).some((turn) => turn.kind === 'tool_output' && turn.text.includes('local-browser-PAUSE'))).toBe(true);
+
+    // A terminal's run that the model API refused (401): the page shows its code, Codex's own message and the fix.
+    const refused = await world.baton(laptop, ['run', '--harness', 'codex', 'FAIL 401 from the terminal'], { store: `${laptop.home}/.baton/baton.db` });
+    expect(refused.code).toBe(1);
+    await page.goto(`${new URL(page.url()).origin}/#/c/${encodeURIComponent(refused.stdout.trim())}`);
+    const failure = page.locator('.failure[data-code=CLI_AUTH_FAILED]');
+    await failure.waitFor({ timeout: 30_000 });
+    expect(await failure.locator('.failure-code').textContent()).toBe('CLI_AUTH_FAILED');
+    expect(await failure.locator('.failure-message').textContent()).toMatch(/Codex CLI said: unexpected status 401 Unauthorized: Incorrect API key provided: \[REDACTED/);
+    expect(await failure.locator('.failure-hint').textContent()).toMatch(/^What to do: log in with `codex login`/);
+    await shot(page, 'failed-run');
 
     // The same URL does not sign a second browser in.
     const other = await newPage();

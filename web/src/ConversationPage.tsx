@@ -7,7 +7,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { isFinishedRunStatus } from '../../src/model/run-status';
 import { splitTurns, turnsOfRuns, type ViewItem } from '../../src/transcript/view';
-import { api, ApiError, clockTime, session, downloadExport, followRun, forkAtTurn, type Conversation, type LiveEvent, type Run, type Transcript, type Usage } from './api';
+import { api, ApiError, clockTime, session, downloadExport, followRun, forkAtTurn, type Conversation, type LiveEvent, type Run, type RunFailure, type Transcript, type Usage } from './api';
 import { Item } from './Items';
 import { Markdown } from './Markdown';
 import { navigate } from './router';
@@ -17,6 +17,7 @@ type Row =
   | { kind: 'run'; run: Run }
   | { kind: 'item'; item: ViewItem }
   | { kind: 'note'; text: string; tone: 'muted' | 'error' }
+  | { kind: 'failure'; failure: RunFailure }
   | { kind: 'live'; run: Run }
   /** The end of a saved turn (1 = the first), where a fork can be cut. */
   | { kind: 'turn-end'; turn: number };
@@ -48,7 +49,8 @@ function chatRows(conversation: Conversation, transcript: Transcript, activeRunI
       rows.push({ kind: 'item', item: { kind: 'user', text: run.prompt } });
       rows.push({ kind: 'note', text: run.status === 'queued' ? 'Queued: waits for a worker (and for the runs before it).' : 'Nothing was saved for this run.', tone: 'muted' });
     }
-    if (run.error && run.status !== 'succeeded') rows.push({ kind: 'note', text: run.error, tone: 'error' });
+    if (run.failure) rows.push({ kind: 'failure', failure: run.failure });
+    else if (run.error && run.status !== 'succeeded') rows.push({ kind: 'note', text: run.error, tone: 'error' });
   });
   return rows;
 }
@@ -362,6 +364,12 @@ export function ConversationPage({ id, onUnauthorized }: { id: string; onUnautho
                 {row.kind === 'run' && <RunHeader run={row.run} />}
                 {row.kind === 'item' && <Item item={row.item} />}
                 {row.kind === 'note' && <div className={`note ${row.tone}`}>{row.text}</div>}
+                {row.kind === 'failure' && (
+                  <div className="note error failure" data-code={row.failure.code ?? ''}>
+                    {row.failure.code && <strong className="failure-code">{row.failure.code}</strong>} <span className="failure-message">{row.failure.message}</span>
+                    <div className="failure-hint">What to do: {row.failure.hint}</div>
+                  </div>
+                )}
                 {row.kind === 'turn-end' && <ForkFromHere conversationId={conversation.id} turn={row.turn} onError={fail} />}
                 {row.kind === 'live' && <LiveBlock run={row.run} events={live.runId === row.run.id ? live.events : []} />}
               </div>

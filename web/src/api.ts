@@ -82,8 +82,16 @@ export interface Run {
   handoffs: number;
   /** The stable code of a failure baton named (TOKEN_LIMIT_EXCEEDED …). */
   errorCode: string | null;
+  /** Why a failed or interrupted run ended so: its code, its message (with the CLI's own words) and what to do. */
+  failure: RunFailure | null;
   /** Model tokens, as a worker's model proxy counted them; null when nothing counted them. */
   usage: Usage | null;
+}
+
+export interface RunFailure {
+  code: string | null;
+  message: string;
+  hint: string;
 }
 
 /** Model tokens: `inputTokens` includes the cached ones. */

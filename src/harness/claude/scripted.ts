@@ -12,5 +12,8 @@ export async function scriptedClaudeHome(setup: ScriptedHomeSetup): Promise<Reco
     // Keep Claude Code off the network: no telemetry, update checks or other side traffic.
     DISABLE_TELEMETRY: '1',
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    // verified with claude 2.1.332: it retries a failed model call (401 and 429 too) with backoff for 40 s and more;
+    // a scripted failure should fail at once, as the one the test asked for.
+    CLAUDE_CODE_MAX_RETRIES: '0',
   };
 }

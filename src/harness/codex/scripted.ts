@@ -22,6 +22,10 @@ export function scriptedCodexConfig(openaiBaseUrl: string): string {
     `base_url = "${openaiBaseUrl}"`,
     'wire_api = "responses"',
     `env_key = "${SCRIPTED_API_KEY_VARIABLE}"`,
+    // verified with codex 0.171: it retries 401, 429, 5xx and dropped streams (default 4 requests, 5 streams, with
+    // backoff), each announced as "Reconnecting... N/5"; a scripted failure should fail at once.
+    'request_max_retries = 0',
+    'stream_max_retries = 0',
     '',
   ].join('\n');
 }

@@ -15,7 +15,7 @@ import { sumUsage } from '../../store/store.js';
 import { ownConversation, security, type ApiEnv } from '../auth.js';
 import { conversationJson, errors, json, runJson } from '../responses.js';
 import { forkConversation } from '../../run/fork-conversation.js';
-import { Accepted, ConversationDetail, ConversationList, ErrorBody, FollowupBody, ForkBody, ForkCreated, IdParam, ListQuery, NewConversationBody } from '../schemas.js';
+import { Accepted, ConversationDetail, ConversationList, ErrorBody, FollowupBody, ForkBody, ForkCreated, IdParam, ListQuery, NewConversationBody, runLimitsOf } from '../schemas.js';
 
 export function conversationRoutes(app: OpenAPIHono<ApiEnv>, options: { store: SqlStore; queue: RunQueue; allowLocalClone?: boolean | undefined }): void {
   const { store, queue } = options;
@@ -48,7 +48,7 @@ export function conversationRoutes(app: OpenAPIHono<ApiEnv>, options: { store: S
         tenant: c.get('tenant') ?? undefined,
         options: conversationOptions,
       });
-      const run = await queue.enqueue({ conversationId: conversation.id, prompt: await redactor.redactText(body.prompt) });
+      const run = await queue.enqueue({ conversationId: conversation.id, prompt: await redactor.redactText(body.prompt), limits: runLimitsOf(body) });
       return c.json({ conversationId: conversation.id, runId: run.id }, 202);
     },
   );
@@ -64,7 +64,8 @@ export function conversationRoutes(app: OpenAPIHono<ApiEnv>, options: { store: S
     }),
     async (c) => {
       const conversation = await ownConversation(store, c, c.req.valid('param').id);
-      const run = await queue.enqueue({ conversationId: conversation.id, prompt: await redactor.redactText(c.req.valid('json').prompt) });
+      const followup = c.req.valid('json');
+      const run = await queue.enqueue({ conversationId: conversation.id, prompt: await redactor.redactText(followup.prompt), limits: runLimitsOf(followup) });
       return c.json({ conversationId: conversation.id, runId: run.id }, 202);
     },
   );
@@ -124,7 +125,7 @@ export function conversationRoutes(app: OpenAPIHono<ApiEnv>, options: { store: S
     async (c) => {
       const conversation = await ownConversation(store, c, c.req.valid('param').id);
       const runs = await store.listRuns(conversation.id);
-      return c.json({ ...conversationJson(conversation, tallyRuns(runs)), runs: runs.map(runJson), usage: sumUsage(runs.map((run) => run.usage)) ?? null }, 200);
+      return c.json({ ...conversationJson(conversation, tallyRuns(runs)), runs: runs.map((run) => runJson(run, conversation)), usage: sumUsage(runs.map((run) => run.usage)) ?? null }, 200);
     },
   );
 

@@ -22,7 +22,10 @@ export function runRoutes(app: OpenAPIHono<ApiEnv>, options: { store: SqlStore; 
       request: { params: IdParam },
       responses: { 200: json(RunBody, 'the run'), 401: errors[401], 404: errors[404] },
     }),
-    async (c) => c.json(runJson(await ownRun(store, c, c.req.valid('param').id)), 200),
+    async (c) => {
+      const run = await ownRun(store, c, c.req.valid('param').id);
+      return c.json(runJson(run, await store.getConversation(run.conversationId)), 200);
+    },
   );
 
   app.openAPIRegistry.registerPath({
@@ -63,10 +66,11 @@ export function runRoutes(app: OpenAPIHono<ApiEnv>, options: { store: SqlStore; 
           lastStatus = current.status;
           if (isFinishedRunStatus(current.status)) {
             await sendEvents(); // anything stored with the final save
-            await stream.writeSSE({ event: 'end', data: JSON.stringify(runJson(current)) });
+            // The hint of a failure depends on whether the conversation has a session by now.
+            await stream.writeSSE({ event: 'end', data: JSON.stringify(runJson(current, await store.getConversation(current.conversationId))) });
             return;
           }
-          await stream.writeSSE({ event: 'status', data: JSON.stringify(runJson(current)) });
+          await stream.writeSSE({ event: 'status', data: JSON.stringify(runJson(current, undefined)) });
           lastWrite = Date.now();
         }
         if (Date.now() - lastWrite > 15_000) {

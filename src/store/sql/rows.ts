@@ -10,7 +10,7 @@ import { isRedactionRecord, type RedactionRecord } from '../../redact/redactor.j
 import type { WorkspaceManifest } from '../../workspace/workspace.js';
 import { rowIdentity, type RowCipher } from '../encryption.js';
 import type { ConversationsTable, RunsTable, WorkspaceSnapshotsTable } from '../schema.js';
-import type { AdoptionOrigin, Conversation, ConversationOptions, ForkOrigin, Run, RunKind, RunStatus, RunUsage, WorkspaceSnapshotSummary } from '../store.js';
+import type { AdoptionOrigin, Conversation, ConversationOptions, ForkOrigin, Run, RunKind, RunLimits, RunStatus, RunUsage, WorkspaceSnapshotSummary } from '../store.js';
 
 export const num = (value: number | string | bigint): number => Number(value);
 export const numOrUndefined = (value: number | string | bigint | null): number | undefined =>
@@ -92,7 +92,7 @@ export function encodeOptions(options: ConversationOptions | undefined): string 
 
 // --- runs and their events --------------------------------------------------------------------------------
 
-type UsageColumn = 'usage_input_tokens' | 'usage_cached_input_tokens' | 'usage_output_tokens' | 'usage_requests' | 'error_code';
+type UsageColumn = 'usage_input_tokens' | 'usage_cached_input_tokens' | 'usage_output_tokens' | 'usage_requests' | 'error_code' | 'limits';
 
 /** Seals (in an encrypted store) a run's prompt, cwd and error. */
 export function sealRunColumns<T extends { id: string; conversation_id: string; prompt: string; cwd: string; error: string | null }>(row: T, cipher: RowCipher): T {
@@ -130,11 +130,32 @@ export function toRun(stored: Omit<Selectable<RunsTable>, UsageColumn> & Partial
         ? undefined
         : { inputTokens: num(row.usage_input_tokens ?? 0), cachedInputTokens: num(row.usage_cached_input_tokens ?? 0), outputTokens: num(row.usage_output_tokens ?? 0), requests: num(row.usage_requests) },
     errorCode: row.error_code ?? undefined,
+    limits: parseLimits(row.limits),
   };
 }
 
+/** A run's limits as stored: JSON of the non-negative whole milliseconds given; null for none. */
+export function limitsColumn(limits: RunLimits | undefined): string | null {
+  const kept = Object.fromEntries(Object.entries(limits ?? {}).filter(([, value]) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0));
+  return Object.keys(kept).length === 0 ? null : JSON.stringify(kept);
+}
+
+function parseLimits(text: string | null | undefined): RunLimits | undefined {
+  if (!text) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null) return undefined;
+    const { stallTimeoutMs, maxRunTimeMs } = value as Record<string, unknown>;
+    const ms = (field: unknown): number | undefined => (typeof field === 'number' && Number.isSafeInteger(field) && field >= 0 ? field : undefined);
+    return { stallTimeoutMs: ms(stallTimeoutMs), maxRunTimeMs: ms(maxRunTimeMs) };
+  } catch {
+    // A damaged row runs with the worker's defaults.
+    return undefined;
+  }
+}
+
 /** The columns of a run's usage; null for none. */
-export function usageColumns(usage: RunUsage | undefined): Pick<RunsTable, Exclude<UsageColumn, 'error_code'>> {
+export function usageColumns(usage: RunUsage | undefined): Pick<RunsTable, Exclude<UsageColumn, 'error_code' | 'limits'>> {
   return {
     usage_input_tokens: usage?.inputTokens ?? null,
     usage_cached_input_tokens: usage?.cachedInputTokens ?? null,

@@ -11,7 +11,7 @@ import type { FinishRunInput, QueueRunInput, Run, RunUsage, StartRunInput } from
 import { sumUsage } from '../store.js';
 import type { SqlContext } from './context.js';
 import { lockConversation } from './conversations.js';
-import { num, runIdentity, sealRunColumns, sealRunError, toRun, usageColumns } from './rows.js';
+import { limitsColumn, num, runIdentity, sealRunColumns, sealRunError, toRun, usageColumns } from './rows.js';
 
 export function leaseLostError(conversationId: string, runId: string | undefined): BatonError {
   return new BatonError('LEASE_LOST', `run ${runId} no longer holds the lease of conversation ${conversationId}: another run took it over`, {
@@ -59,6 +59,7 @@ async function queueRunIn(trx: Transaction<Database>, input: QueueRunInput, notF
     queued_at: now,
     handoffs: 0,
     redaction: null,
+    limits: limitsColumn(input.limits),
   };
   await trx.insertInto('runs').values(sealRunColumns(row, cipher)).execute();
   return toRun(sealRunColumns(row, cipher), cipher);
