@@ -45,7 +45,7 @@ export { DEFAULT_LEASE_MS, DEFAULT_SAVE_INTERVAL_MS, type RunOptions, type RunRe
  * until it is printed, so nobody can take its lease in between. The CLI's output waits in its pipe until then. A
  * store that fails to open stops the CLI, and no conversation is left behind.
  */
-export async function startConversation(options: Omit<RunOptions, 'store'> & { harness: HarnessId; store: Store | Promise<Store> }): Promise<RunResult> {
+export async function startConversation(options: Omit<RunOptions, 'store'> & { harness: HarnessId; store: Store | Promise<Store> | (() => Promise<Store>) }): Promise<RunResult> {
   startLaunchProbes(options.sandbox?.mode === 'bubblewrap');
   const harness = await loadHarness(options.harness);
   const cwd = await resolveWorkingDirectory(options.cwd, false);
@@ -54,10 +54,10 @@ export async function startConversation(options: Omit<RunOptions, 'store'> & { h
   // A setup given by flags or an API body is checked with its schema (zod); none given, nothing to check.
   const setup = Object.keys(given).length === 0 ? {} : (await import('./agent-setup.js')).checkSetup(harness, given);
   const { configured, context } = await runContext(harness, options, cwd);
-  const redacting = runRedactor(harness, context, options);
-  redacting.catch(() => undefined); // awaited below, once the CLI has started
-  // The CLI is launched with the setup as stored, whose system prompt is redacted: that waits for the redactor.
-  const storedSetup = setup.systemPrompt === undefined ? setup : await redactSetup(setup, await redacting);
+  // The redactor (its credential files read, secretlint's rules loading) is made after the spawn, unless the CLI
+  // is launched with a system prompt: the setup as stored, whose system prompt is redacted, waits for it.
+  let redacting = setup.systemPrompt === undefined ? undefined : runRedactor(harness, context, options);
+  const storedSetup = redacting === undefined ? setup : await redactSetup(setup, await redacting);
   const runSetup = setupForRun(storedSetup, context.env, true);
   let early: Awaited<ReturnType<typeof launchEarly>> | undefined;
   let launchError: unknown;
@@ -72,11 +72,16 @@ export async function startConversation(options: Omit<RunOptions, 'store'> & { h
     early.child.signal('SIGKILL');
     await early.child.exited.catch(() => undefined);
   };
+  // Only now, with the CLI booting on its own: the store's code loads and the store opens (options.store may be
+  // an opener), and the redactor is made.
+  redacting ??= runRedactor(harness, context, options);
+  redacting.catch(() => undefined);
+  const opening = typeof options.store === 'function' ? options.store() : options.store;
   let store: Store;
   let conversation: Conversation;
   let redactor: Redactor;
   try {
-    [store, redactor] = await Promise.all([options.store, redacting]);
+    [store, redactor] = await Promise.all([opening, redacting]);
     conversation = await store.createConversation({
       id: newConversationId(),
       harness: harness.id,
