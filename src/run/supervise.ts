@@ -67,7 +67,8 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
   );
 
   let saving: Promise<void> = Promise.resolve();
-  const periodic = (): void => {
+  /** A save of what the CLI has written so far; `transcriptOnly` at the end of a turn (see below). */
+  const periodic = (transcriptOnly = false): void => {
     saving = saving.then(async () => {
       try {
         // After a stall (a stopped process wakes with its timers overdue) the lease is checked before a write.
@@ -75,7 +76,7 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
         if (state.sessionId && !state.sessionMismatch && !state.leaseLost) {
           const location = await saveTranscript(harness, context, state.sessionId, saver, false);
           if (progress && location) for (const event of await progress.newEvents(location)) await recorder.record(event);
-          if (input.workspace) await saveWorkspace({ store: options.store, conversationId: input.conversation.id, runId: input.runId, saver, workspace: input.workspace, recorder, final: false, redactor: input.redactor });
+          if (input.workspace && !transcriptOnly) await saveWorkspace({ store: options.store, conversationId: input.conversation.id, runId: input.runId, saver, workspace: input.workspace, recorder, final: false, redactor: input.redactor });
         }
         await recorder.flush();
       } catch (error) {
@@ -84,7 +85,7 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
       }
     });
   };
-  const timer = setInterval(periodic, options.saveIntervalMs ?? DEFAULT_SAVE_INTERVAL_MS);
+  const timer = setInterval(() => periodic(), options.saveIntervalMs ?? DEFAULT_SAVE_INTERVAL_MS);
 
   const escalation: NodeJS.Timeout[] = [];
   // SIGINT lets the CLI stop on its own (and write what it has); SIGTERM after the grace, SIGKILL after twice it.
@@ -131,7 +132,14 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
         for (const event of parseLine(line)) {
           if (event.type === 'session.started') await onSessionStarted(event.sessionId, input, child.signal.bind(child));
           trackTools(state.toolsInFlight, event);
-          if (event.type === 'turn.completed' || event.type === 'turn.failed') state.turnEnded = true;
+          if (event.type === 'turn.completed' || event.type === 'turn.failed') {
+            state.turnEnded = true;
+            // The turn's transcript is written: saved (redacted, compressed, stored) now, while the CLI shuts down
+            // (measured 50–70 ms for Codex and Claude Code, ~270 ms for Gemini CLI between the turn's end event
+            // and their exit), so that the final save after the exit has only what came after. The workspace
+            // waits for the exit: the CLI may still be writing files.
+            periodic(true);
+          }
           await recorder.record(event);
         }
       }
