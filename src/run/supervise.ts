@@ -137,8 +137,8 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
             // The turn's transcript is written: saved (redacted, compressed, stored) now, while the CLI shuts down
             // (measured 50–70 ms for Codex and Claude Code, ~270 ms for Gemini CLI between the turn's end event
             // and their exit), so that the final save after the exit has only what came after. The workspace
-            // waits for the exit: the CLI may still be writing files.
-            periodic(true);
+            // waits for the exit: the CLI may still be writing files. Not where locating the transcript runs the CLI.
+            if (!harness.locatingRunsCli) periodic(true);
           }
           await recorder.record(event);
         }
