@@ -134,7 +134,7 @@ export function registerForkCommand(program: Command, globals: () => GlobalOptio
         ...(options.json ? { json: true } : {}),
         ...(options.quiet ? { quiet: true } : {}),
       };
-      await executeRun(globals(), runOptions, options.prompt, async (common) => resumeConversation({ ...common, store: await common.store, conversationId: result.conversation.id, workspace: workspaceOptions(runOptions, 'resume') }), (run: RunResult, shown) => {
+      await executeRun(globals(), runOptions, options.prompt, async (common) => resumeConversation({ ...common, store: await common.store(), conversationId: result.conversation.id, workspace: workspaceOptions(runOptions, 'resume') }), (run: RunResult, shown) => {
         if (!shown.json) return report(run, shown);
         process.stdout.write(`${terminalJson({ ...forkJson(result), run: { runId: run.runId, status: run.status, exitCode: run.exitCode ?? null, errorCode: run.errorCode ?? null } })}\n`);
         process.exitCode = run.status === 'succeeded' ? 0 : run.status === 'interrupted' ? 130 : 1;

@@ -199,15 +199,16 @@ function registerResume(program: Command, globals: () => GlobalOptions, filesTha
       await followRemote(remote, options, (client) => client.request<{ conversationId: string; runId: string }>('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/followups`, { prompt, ...limitsBody(options) }));
       return;
     }
-    await executeRun(globals(), options, prompt, async (common) => resumeConversation({ ...common, store: await common.store, conversationId, workspace: workspaceOptions(options, 'resume') }));
+    await executeRun(globals(), options, prompt, async (common) => resumeConversation({ ...common, store: await common.store(), conversationId, workspace: workspaceOptions(options, 'resume') }));
   });
 }
 
 /**
- * What `run` and `resume` get: the run's options, with the store still opening. startConversation launches the
- * CLI meanwhile and waits for it once the CLI has started; a resume needs the stored conversation first.
+ * What `run` and `resume` get: the run's options, with the store not yet opened — `store()` opens it (once).
+ * startConversation opens it once the CLI has been spawned, so that the store's code and its SQLite open run
+ * while the CLI boots instead of before; a resume needs the stored conversation first.
  */
-export type LaunchOptions = Omit<RunOptions, 'store'> & { store: Promise<Store> };
+export type LaunchOptions = Omit<RunOptions, 'store'> & { store: () => Promise<Store> };
 
 /** What `run` and `resume` share: the store, the interrupt handling, live progress, and the report. */
 export async function executeRun(
@@ -219,13 +220,19 @@ export async function executeRun(
 ): Promise<void> {
   const setup = await setupFromFlags(options);
   const { config, target } = await resolveContext(globals);
-  const opening = openStore(target);
-  // Whoever launches awaits it; a failure is theirs to report, never an unhandled rejection here.
-  opening.catch(() => undefined);
+  let opening: Promise<Store> | undefined;
+  const store = (): Promise<Store> => {
+    if (!opening) {
+      opening = openStore(target);
+      // Whoever launches awaits it; a failure is theirs to report, never an unhandled rejection here.
+      opening.catch(() => undefined);
+    }
+    return opening;
+  };
   const interrupt = interruptSignal();
   try {
     const result = await launch({
-      store: opening,
+      store,
       config,
       prompt,
       cwd: options.cwd ?? process.cwd(),
@@ -241,8 +248,7 @@ export async function executeRun(
     onResult(result, options);
   } finally {
     interrupt.dispose();
-    const store = await opening.catch(() => undefined);
-    await store?.close();
+    await (await opening?.catch(() => undefined))?.close();
   }
 }
 

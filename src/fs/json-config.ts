@@ -23,8 +23,10 @@ export async function readJsonObject(path: string, hint: string = DEFAULT_HINT):
   }
 }
 
-/** Writes `value` (pretty, with a final newline) unless that is exactly the text read before. */
-export async function writeJsonIfChanged(path: string, value: Record<string, unknown>, before: string | undefined): Promise<void> {
+/** Writes `value` (pretty, with a final newline) unless that is exactly the text read before; true if it wrote. */
+export async function writeJsonIfChanged(path: string, value: Record<string, unknown>, before: string | undefined): Promise<boolean> {
   const text = `${JSON.stringify(value, null, 2)}\n`;
-  if (text !== before) await writePrivateFileAtomic(path, text);
+  if (text === before) return false;
+  await writePrivateFileAtomic(path, text);
+  return true;
 }

@@ -83,10 +83,11 @@ export class ManagedEntries {
     this.ledger[section] = owned;
   }
 
-  async save(): Promise<void> {
+  /** Writes the ledger if it changed; true if it did. */
+  async save(): Promise<boolean> {
     const sections = Object.fromEntries(Object.entries(this.ledger).filter(([, names]) => Object.keys(names).length > 0));
-    if (this.text === undefined && Object.keys(sections).length === 0) return;
-    await writeJsonIfChanged(this.path, sections, this.text);
+    if (this.text === undefined && Object.keys(sections).length === 0) return false;
+    return writeJsonIfChanged(this.path, sections, this.text);
   }
 }
 

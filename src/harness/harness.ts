@@ -294,6 +294,11 @@ export interface Harness<Resume = unknown> {
    * when it is stopped from outside: an exit 0 without that event is then a stopped run, not a success.
    */
   readonly reportsEveryTurnEnd?: boolean;
+  /**
+   * True where locating the transcript runs the CLI itself (OpenCode's `opencode export`, seconds): such a harness
+   * is saved on the timer and at the exit only, not also at each turn's end (see supervise.ts).
+   */
+  readonly locatingRunsCli?: boolean;
   /** What a resume of this envelope needs; HARNESS_MISMATCH when the envelope belongs to another harness. */
   resumeInfo(envelope: EnvelopeHeader): Resume;
   /** Readies a fresh home for the scripted model server; returns the variables that point the CLI there. */

@@ -17,26 +17,40 @@ import { newConversationId, newRunId } from '../ids.js';
 import { agentSetupOf } from '../model/agent-setup-values.js';
 import type { AgentSetup } from '../model/agent-setup.js';
 import { secretsInEnvironment } from '../redact/known-secrets.js';
-import { createRedactor, noRedaction, type Redactor } from '../redact/redactor.js';
+import type { Redactor } from '../redact/redactor.js';
 import { planLaunch, startLaunchProbes, type LaunchPlan } from '../sandbox/sandbox.js';
 import type { Conversation, Store } from '../store/store.js';
 import type { WorkspaceTracker } from '../workspace/tracker.js';
 import { redactSetup, setupForRun, withheldWarning, type RunSetup } from './run-setup.js';
 import { spawnCli, type CliProcess } from './child-process.js';
 import { assertSandboxAvailable, containmentFor, runsAsRoot } from './containment.js';
-import { RunEventRecorder } from './events.js';
-import { newWorkspaceTracker, prepareLaunch, snapshotOptions } from './launch.js';
-import { LeaseKeeper } from './lease.js';
-import { runOutcome } from './outcome.js';
+import type { RunEventRecorder } from './events.js';
 import { DEFAULT_LEASE_MS, type RunOptions, type RunResult } from './run-options.js';
-import { newRunState } from './run-state.js';
-import { saveFinalTranscript } from './run-transcript.js';
-import { runWorkspaceDir, saveFinalWorkspace } from './run-workspace.js';
-import { TranscriptSaver } from './saver.js';
-import { supervise, type SupervisedExit } from './supervise.js';
+import { runWorkspaceDir } from './run-workspace.js';
+import type { TranscriptSaver } from './saver.js';
+import type { SupervisedExit } from './supervise.js';
 import type { TranscriptProgress } from './transcript-progress.js';
 
 export { DEFAULT_LEASE_MS, DEFAULT_SAVE_INTERVAL_MS, type RunOptions, type RunResult, type WorkspaceOptions } from './run-options.js';
+
+/**
+ * What a run needs once it is recorded — its events, lease, saves, supervision and outcome — loaded then, not
+ * with the runner: a new conversation's CLI is spawned before this code is read and compiled, which then happens
+ * while the CLI boots.
+ */
+function loadRunModules() {
+  return Promise.all([
+    import('./events.js'),
+    import('./launch.js'),
+    import('./lease.js'),
+    import('./outcome.js'),
+    import('./run-state.js'),
+    import('./run-transcript.js'),
+    import('./run-workspace.js'),
+    import('./saver.js'),
+    import('./supervise.js'),
+  ]);
+}
 
 /**
  * A new conversation. Its CLI is started first, with nothing but what the launch needs (the harness, its home
@@ -45,7 +59,7 @@ export { DEFAULT_LEASE_MS, DEFAULT_SAVE_INTERVAL_MS, type RunOptions, type RunRe
  * until it is printed, so nobody can take its lease in between. The CLI's output waits in its pipe until then. A
  * store that fails to open stops the CLI, and no conversation is left behind.
  */
-export async function startConversation(options: Omit<RunOptions, 'store'> & { harness: HarnessId; store: Store | Promise<Store> }): Promise<RunResult> {
+export async function startConversation(options: Omit<RunOptions, 'store'> & { harness: HarnessId; store: Store | Promise<Store> | (() => Promise<Store>) }): Promise<RunResult> {
   startLaunchProbes(options.sandbox?.mode === 'bubblewrap');
   const harness = await loadHarness(options.harness);
   const cwd = await resolveWorkingDirectory(options.cwd, false);
@@ -55,10 +69,10 @@ export async function startConversation(options: Omit<RunOptions, 'store'> & { h
   const setup = Object.keys(given).length === 0 ? {} : (await import('./agent-setup.js')).checkSetup(harness, given);
   const { configured, context } = await runContext(harness, options, cwd);
   await runPreflight(harness, context, options);
-  const redacting = runRedactor(harness, context, options);
-  redacting.catch(() => undefined); // awaited below, once the CLI has started
-  // The CLI is launched with the setup as stored, whose system prompt is redacted: that waits for the redactor.
-  const storedSetup = setup.systemPrompt === undefined ? setup : await redactSetup(setup, await redacting);
+  // The redactor (its credential files read, secretlint's rules loading) is made after the spawn, unless the CLI
+  // is launched with a system prompt: the setup as stored, whose system prompt is redacted, waits for it.
+  let redacting = setup.systemPrompt === undefined ? undefined : runRedactor(harness, context, options);
+  const storedSetup = redacting === undefined ? setup : await redactSetup(setup, await redacting);
   const runSetup = setupForRun(storedSetup, context.env, true);
   let early: Awaited<ReturnType<typeof launchEarly>> | undefined;
   let launchError: unknown;
@@ -73,11 +87,17 @@ export async function startConversation(options: Omit<RunOptions, 'store'> & { h
     early.child.signal('SIGKILL');
     await early.child.exited.catch(() => undefined);
   };
+  // Only now, with the CLI booting on its own: the store's code loads and the store opens (options.store may be
+  // an opener), and the redactor is made.
+  loadRunModules().catch(() => undefined); // awaited in execute()
+  redacting ??= runRedactor(harness, context, options);
+  redacting.catch(() => undefined);
+  const opening = typeof options.store === 'function' ? options.store() : options.store;
   let store: Store;
   let conversation: Conversation;
   let redactor: Redactor;
   try {
-    [store, redactor] = await Promise.all([options.store, redacting]);
+    [store, redactor] = await Promise.all([opening, redacting]);
     conversation = await store.createConversation({
       id: newConversationId(),
       harness: harness.id,
@@ -126,6 +146,7 @@ async function runPreflight(harness: Harness, context: HarnessContext, options: 
 
 /** The redactor of one run: its credential variables, the CLI's stored credentials and any secrets it was given. */
 export async function runRedactor(harness: Harness, context: HarnessContext, options: Pick<RunOptions, 'redaction'>): Promise<Redactor> {
+  const { createRedactor, noRedaction } = await import('../redact/redactor.js');
   if (options.redaction?.enabled === false) return noRedaction;
   // The model proxy's per-run token is dead once the run ends, but it is a credential while it lives.
   const runToken = context.modelEndpoint ? [{ name: 'BATON_RUN_TOKEN', value: context.modelEndpoint.token }] : [];
@@ -182,6 +203,8 @@ export async function runQueuedRun(options: Omit<RunOptions, 'prompt' | 'setup'>
 
 async function execute(harness: Harness, conversation: Conversation, cwd: string, options: RunOptions, queuedRunId?: string, knownRedactor?: Redactor, early?: EarlyLaunch): Promise<RunResult> {
   const { store } = options;
+  const [{ RunEventRecorder }, { newWorkspaceTracker, prepareLaunch, snapshotOptions }, { LeaseKeeper }, { runOutcome }, { newRunState }, { saveFinalTranscript }, { saveFinalWorkspace }, { TranscriptSaver }, { supervise }] =
+    await loadRunModules();
   await assertSandboxAvailable(options.sandbox);
   const { configured, context } = await runContext(harness, options, cwd);
   // The conversation's stored setup, as this run applies it: `${NAME}` resolved here, an import's MCP servers and skills withheld.

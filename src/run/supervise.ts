@@ -84,7 +84,8 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
   );
 
   let saving: Promise<void> = Promise.resolve();
-  const periodic = (): void => {
+  /** A save of what the CLI has written so far; `transcriptOnly` at the end of a turn (see below). */
+  const periodic = (transcriptOnly = false): void => {
     saving = saving.then(async () => {
       try {
         // After a stall (a stopped process wakes with its timers overdue) the lease is checked before a write.
@@ -96,7 +97,7 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
           // A transcript that grows is a CLI at work, even a quiet one (a long tool call that logs to its session).
           if (saver.savedByteLength() !== savedBefore) watchdog.activity();
           if (progress && location) for (const event of await progress.newEvents(location)) await recorder.record(event);
-          if (input.workspace) await saveWorkspace({ store: options.store, conversationId: input.conversation.id, runId: input.runId, saver, workspace: input.workspace, recorder, final: false, redactor: input.redactor });
+          if (input.workspace && !transcriptOnly) await saveWorkspace({ store: options.store, conversationId: input.conversation.id, runId: input.runId, saver, workspace: input.workspace, recorder, final: false, redactor: input.redactor });
         }
         await recorder.flush();
       } catch (error) {
@@ -105,7 +106,7 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
       }
     });
   };
-  const timer = setInterval(periodic, options.saveIntervalMs ?? DEFAULT_SAVE_INTERVAL_MS);
+  const timer = setInterval(() => periodic(), options.saveIntervalMs ?? DEFAULT_SAVE_INTERVAL_MS);
   let firstSave: NodeJS.Timeout | undefined;
 
   const escalation: NodeJS.Timeout[] = [];
@@ -160,10 +161,17 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
             await onSessionStarted(event.sessionId, input, child.signal.bind(child));
             // A new session's first save comes soon after it starts, not a whole interval later: a baton killed in
             // its first seconds (SIGKILL, a lost machine) still leaves a transcript the next run resumes from.
-            if (isNew && state.sessionId) firstSave = setTimeout(periodic, FIRST_SAVE_DELAY_MS);
+            if (isNew && state.sessionId) firstSave = setTimeout(() => periodic(), FIRST_SAVE_DELAY_MS);
           }
           trackTools(state.toolsInFlight, event);
-          if (event.type === 'turn.completed' || event.type === 'turn.failed') state.turnEnded = true;
+          if (event.type === 'turn.completed' || event.type === 'turn.failed') {
+            state.turnEnded = true;
+            // The turn's transcript is written: saved (redacted, compressed, stored) now, while the CLI shuts down
+            // (measured 50–70 ms for Codex and Claude Code, ~270 ms for Gemini CLI between the turn's end event
+            // and their exit), so that the final save after the exit has only what came after. The workspace
+            // waits for the exit: the CLI may still be writing files. Not where locating the transcript runs the CLI.
+            if (!harness.locatingRunsCli) periodic(true);
+          }
           if (event.type === 'turn.failed') keepCliWords(state.cliWords.turnFailures, event.message);
           if (event.type === 'error') keepCliWords(state.cliWords.errors, event.message);
           await recorder.record(event);

@@ -27,11 +27,12 @@ export class WorkspaceTracker {
   }
 
   /**
-   * Starts watching and reads the starting state in the background (for a large repository that takes a
-   * while, and the agent's CLI need not wait for it); snapshots wait for it.
+   * Reads the starting state in the background (for a large repository that takes a while, and the agent's CLI
+   * need not wait for it); snapshots wait for it. The change watcher starts at the first periodic snapshot, not
+   * here: its worker thread (a node environment of its own) would boot beside the CLI's own start-up, and a run
+   * that ends before its first periodic save never needs it (the final snapshot always looks).
    */
   start(): Promise<void> {
-    this.watcher ??= new ChangeWatcher(this.dir);
     this.started ??= this.readBaseline();
     return this.started;
   }
@@ -51,6 +52,8 @@ export class WorkspaceTracker {
    * snapshot trusts the watcher's "nothing changed"; the final one always looks (an event may be in flight).
    */
   async snapshot(options: { final: boolean } = { final: true }): Promise<WorkspaceSnapshot | undefined> {
+    // Watching from before this snapshot's scan: a change during the scan is reported at the next one.
+    if (!options.final) this.watcher ??= new ChangeWatcher(this.dir);
     await this.start();
     const baseline = this.baseline!;
     const watched = this.watcher?.trustworthy === true;

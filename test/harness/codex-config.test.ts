@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseToml } from 'smol-toml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatonError } from '../../src/errors.js';
-import { mergeAuthJson, prepareCodexHome, trustedProjects, writeSystemPrompt, type CodexPrepareInput } from '../../src/harness/codex/config.js';
+import { configMergeRecordPath, mergeAuthJson, prepareCodexHome, trustedProjects, writeSystemPrompt, type CodexPrepareInput } from '../../src/harness/codex/config.js';
 
 const CODEX_BIN = fileURLToPath(new URL('../../node_modules/.bin/codex', import.meta.url));
 
@@ -156,6 +156,40 @@ describe('prepareCodexHome: config.toml', () => {
       expect((await readFile(configPath)).equals(first)).toBe(true);
       expect((await stat(configPath)).ino).toBe(firstStat.ino);
     }
+  });
+
+  it('merges again after a run that found nothing to change whenever the file, the cwd\'s repositories, the model or the MCP servers differ', async () => {
+    const { codexHome, cwd } = await homeAndProject();
+    const configPath = join(codexHome, 'config.toml');
+    await writeFile(configPath, USER_CONFIG);
+    const prepare = (overrides: Partial<CodexPrepareInput> = {}) => prepareCodexHome(input(codexHome, cwd, { model: 'gpt-5-codex', ...overrides }));
+    await prepare();
+    await prepare(); // changed nothing: recorded, so the next identical run skips the merge
+    expect(await exists(configMergeRecordPath(codexHome))).toBe(true);
+    const merged = await readFile(configPath, 'utf8');
+    await prepare();
+    expect(await readFile(configPath, 'utf8')).toBe(merged);
+
+    // The user edits the file: the merge runs again and puts back what a headless run needs, keeping the edit.
+    await writeFile(configPath, `${merged.replace('check_for_update_on_startup = false', 'check_for_update_on_startup = true')}\n# mine\n`);
+    await prepare();
+    expect(await readToml(configPath)).toMatchObject({ check_for_update_on_startup: false, model: 'gpt-5-codex' });
+    expect(await readFile(configPath, 'utf8')).toContain('# mine');
+
+    // A new git repository below the cwd is trusted at the next run.
+    await prepare();
+    await mkdir(join(cwd, 'sub', '.git'), { recursive: true });
+    await prepare();
+    expect((await readToml(configPath)).projects).toHaveProperty([join(cwd, 'sub'), 'trust_level'], 'trusted');
+
+    // Another model, then MCP servers, then none again.
+    await prepare({ model: 'o4-mini' });
+    expect((await readToml(configPath)).model).toBe('o4-mini');
+    await prepare({ model: 'o4-mini', mcpServers: { probe: { command: 'node', args: ['probe.mjs'] } } });
+    expect((await readToml(configPath)).mcp_servers).toEqual({ probe: { command: 'node', args: ['probe.mjs'], required: true } });
+    await prepare({ model: 'o4-mini' });
+    await prepare({ model: 'o4-mini' });
+    expect(await readToml(configPath)).not.toHaveProperty('mcp_servers');
   });
 
   it("makes a user's config.toml mode 0600 once it has been merged", async () => {

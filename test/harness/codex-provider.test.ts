@@ -90,40 +90,40 @@ describe('the overrides of a resume', () => {
   const custom: HomeProvider = { id: 'laptop', definition: { name: 'Laptop "endpoint"', base_url: 'http://127.0.0.1:9/v1', wire_api: 'responses', env_key: 'LAPTOP_KEY', http_headers: { 'X-Team': 'a' } }, openaiBaseUrl: undefined };
   const openai: HomeProvider = { id: 'openai', definition: undefined, openaiBaseUrl: undefined };
 
-  it('are none when the thread already runs under the home\'s provider, or names none', () => {
-    expect(providerOverride('laptop', custom, {})).toEqual({ args: [], env: {} });
-    expect(providerOverride(undefined, custom, {})).toEqual({ args: [], env: {} });
+  it('are none when the thread already runs under the home\'s provider, or names none', async () => {
+    expect(await providerOverride('laptop', custom, {})).toEqual({ args: [], env: {} });
+    expect(await providerOverride(undefined, custom, {})).toEqual({ args: [], env: {} });
   });
 
-  it('define the thread\'s provider name as the home\'s provider and select it', () => {
-    const { args, env } = providerOverride('baton-model-proxy', custom, {});
+  it('define the thread\'s provider name as the home\'s provider and select it', async () => {
+    const { args, env } = await providerOverride('baton-model-proxy', custom, {});
     expect(overrideValue(args, 'model_providers.baton-model-proxy')).toEqual(custom.definition);
     expect(overrideValue(args, 'model_provider')).toBe('baton-model-proxy');
     expect(env).toEqual({});
   });
 
-  it('write the built-in openai out as a table when the home uses it', () => {
-    const { args } = providerOverride('baton-scripted', { ...openai, openaiBaseUrl: 'https://gateway.example/v1' }, {});
+  it('write the built-in openai out as a table when the home uses it', async () => {
+    const { args } = await providerOverride('baton-scripted', { ...openai, openaiBaseUrl: 'https://gateway.example/v1' }, {});
     expect(overrideValue(args, 'model_providers.baton-scripted')).toEqual({ name: 'OpenAI', base_url: 'https://gateway.example/v1', wire_api: 'responses', requires_openai_auth: true, supports_websockets: true });
     expect(overrideValue(args, 'model_provider')).toBe('baton-scripted');
-    const fromEnvironment = providerOverride('baton-scripted', openai, { OPENAI_BASE_URL: 'https://env.example/v1' });
+    const fromEnvironment = await providerOverride('baton-scripted', openai, { OPENAI_BASE_URL: 'https://env.example/v1' });
     expect(overrideValue(fromEnvironment.args, 'model_providers.baton-scripted')).toMatchObject({ base_url: 'https://env.example/v1' });
     // No base URL at all: Codex chooses it by the login (API key or ChatGPT), as for its own provider.
-    expect(overrideValue(providerOverride('baton-scripted', openai, {}).args, 'model_providers.baton-scripted')).not.toHaveProperty('base_url');
+    expect(overrideValue((await providerOverride('baton-scripted', openai, {})).args, 'model_providers.baton-scripted')).not.toHaveProperty('base_url');
   });
 
-  it('point a thread held to the built-in openai at the home\'s endpoint, with its key', () => {
-    const { args, env } = providerOverride('openai', custom, { LAPTOP_KEY: 'laptop-key' });
+  it('point a thread held to the built-in openai at the home\'s endpoint, with its key', async () => {
+    const { args, env } = await providerOverride('openai', custom, { LAPTOP_KEY: 'laptop-key' });
     expect(overrideValue(args, 'model_provider')).toBe('openai');
     expect(overrideValue(args, 'openai_base_url')).toBe('http://127.0.0.1:9/v1');
     expect(overrideValue(args, 'model_providers.openai')).toBeUndefined();
     expect(env).toEqual({ CODEX_API_KEY: 'laptop-key' });
   });
 
-  it('are none for what cannot be expressed: another built-in, a name that is no TOML bare key, a home provider without a table', () => {
-    expect(providerOverride('ollama', custom, {})).toEqual({ args: [], env: {} });
-    expect(providerOverride('bad name"=x', custom, {})).toEqual({ args: [], env: {} });
-    expect(providerOverride('laptop-old', { id: 'undefined-here', definition: undefined, openaiBaseUrl: undefined }, {})).toEqual({ args: [], env: {} });
+  it('are none for what cannot be expressed: another built-in, a name that is no TOML bare key, a home provider without a table', async () => {
+    expect(await providerOverride('ollama', custom, {})).toEqual({ args: [], env: {} });
+    expect(await providerOverride('bad name"=x', custom, {})).toEqual({ args: [], env: {} });
+    expect(await providerOverride('laptop-old', { id: 'undefined-here', definition: undefined, openaiBaseUrl: undefined }, {})).toEqual({ args: [], env: {} });
   });
 });
 

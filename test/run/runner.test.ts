@@ -153,6 +153,25 @@ describe('a new conversation while its store opens', () => {
     expect((await store.loadTranscript(result.conversationId))?.files[0]?.content.equals(await readFile(rollout!))).toBe(true);
   });
 
+  it('opens a store given as an opener only once the CLI has been started', async () => {
+    const machine = await world.machine('machine-a');
+    const isCodex = (commandLine: string[]) => commandLine.some((part) => /(^|\/)codex$/.test(part));
+    let runningAtOpen: unknown[] | undefined;
+    const result = await startConversation({
+      store: async () => {
+        runningAtOpen = await processesOf('CODEX_HOME', machine.homes.codex, isCodex);
+        return store;
+      },
+      harness: 'codex',
+      prompt: 'hello',
+      cwd: machine.cwd,
+      env: machine.env,
+    });
+    expect(result.status).toBe('succeeded');
+    expect(runningAtOpen).not.toEqual([]);
+    expect((await store.getConversation(result.conversationId))?.sessionId).toBe(result.sessionId);
+  });
+
   it('stops the CLI when the store fails to open, reports that failure, and leaves no conversation', async () => {
     const machine = await world.machine('machine-a');
     const opening = storeOpening();

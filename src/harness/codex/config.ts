@@ -6,13 +6,13 @@
 import { exists } from '../../fs/exists.js';
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { parse as parseToml, patch as patchToml } from '@decimalturn/toml-patch';
 import { BatonError, errorMessage } from '../../errors.js';
 import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
 import { isRecord } from '../../transcript/jsonl.js';
-import { ManagedEntries } from '../../fs/managed-entries.js';
+import { digestOf, ManagedEntries } from '../../fs/managed-entries.js';
 import type { McpServers, Skill } from '../../model/agent-setup.js';
 import { codexLedgerPath, mergeCodexMcpServers, publishCodexSkills } from './setup.js';
+import { loadToml } from './toml.js';
 
 export interface CodexPrepareInput {
   codexHome: string;
@@ -67,9 +67,43 @@ export async function trustedProjects(cwd: string): Promise<string[]> {
   return [...trusted].sort();
 }
 
+/**
+ * Bumped whenever mergeConfigToml would write something else for the same file and inputs: a home's record of
+ * an earlier merge (below) then no longer matches, and the next run merges again.
+ */
+const CONFIG_MERGE_REVISION = 1;
+
+/** Where a home records the last merge that left config.toml as it was: the digest of that file and its inputs. */
+export function configMergeRecordPath(codexHome: string): string {
+  return join(codexHome, 'baton-config-merged');
+}
+
+/**
+ * Merges baton's settings into config.toml. The merge depends only on the file, the ledger and the inputs; when
+ * all of them are what they were at a merge that changed nothing, this one would change nothing either, and is
+ * skipped: a repeated `baton run` in the same home neither loads the TOML editor nor parses the file.
+ */
 async function mergeConfigToml(input: CodexPrepareInput): Promise<void> {
   const path = join(input.codexHome, 'config.toml');
-  const existing = (await readFileIfExists(path))?.toString('utf8') ?? '';
+  const recordPath = configMergeRecordPath(input.codexHome);
+  const [existingBytes, ledgerBytes, record, trusted] = await Promise.all([
+    readFileIfExists(path),
+    readFileIfExists(codexLedgerPath(input.codexHome)),
+    readFileIfExists(recordPath),
+    trustedProjects(input.cwd),
+  ]);
+  const existing = existingBytes?.toString('utf8') ?? '';
+  const digest = digestOf({
+    revision: CONFIG_MERGE_REVISION,
+    config: existing,
+    ledger: ledgerBytes?.toString('utf8') ?? null,
+    model: input.model ?? null,
+    trusted,
+    mcpServers: input.mcpServers ?? null,
+    modelEndpoint: input.modelEndpoint?.baseUrl ?? null,
+  });
+  if (record?.toString('utf8') === digest) return;
+  const { parse: parseToml, patch: patchToml } = await loadToml();
   let document: Record<string, unknown>;
   try {
     document = existing.trim() === '' ? {} : (parseToml(existing) as Record<string, unknown>);
@@ -82,7 +116,7 @@ async function mergeConfigToml(input: CodexPrepareInput): Promise<void> {
   document.check_for_update_on_startup = false;
   if (input.model !== undefined) document.model = input.model;
   const projects = isRecord(document.projects) ? document.projects : {};
-  for (const project of await trustedProjects(input.cwd)) {
+  for (const project of trusted) {
     const entry = isRecord(projects[project]) ? projects[project] : {};
     projects[project] = { ...entry, trust_level: 'trusted' };
   }
@@ -108,8 +142,11 @@ async function mergeConfigToml(input: CodexPrepareInput): Promise<void> {
   }
   // New tables such as [projects."/path"] become sections, as Codex itself writes them, not inline tables.
   const updated = patchToml(existing.trim() === '' ? '' : existing, document, { inlineTableStart: 2 });
-  if (updated !== existing) await writePrivateFileAtomic(path, updated.endsWith('\n') ? updated : `${updated}\n`);
-  await ledger.save();
+  const rewritten = updated !== existing;
+  if (rewritten) await writePrivateFileAtomic(path, updated.endsWith('\n') ? updated : `${updated}\n`);
+  const ledgerChanged = await ledger.save();
+  // Only a merge that changed nothing is a fixed point the next run may skip to.
+  if (!rewritten && !ledgerChanged) await writePrivateFileAtomic(recordPath, digest);
 }
 
 /**
@@ -171,6 +208,7 @@ export async function writeSystemPrompt(codexHome: string, systemPrompt: string)
 export async function providerKeyVariables(codexHome: string): Promise<string[]> {
   const text = (await readFileIfExists(join(codexHome, 'config.toml')))?.toString('utf8');
   if (!text) return [];
+  const { parse: parseToml } = await loadToml();
   let document: unknown;
   try {
     document = parseToml(text);

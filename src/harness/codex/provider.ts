@@ -26,9 +26,9 @@
  * - `-c` works before the subcommand (`codex -c … exec resume …`, `codex -c … resume …`).
  */
 import { join } from 'node:path';
-import { parse as parseToml, stringify as stringifyToml } from '@decimalturn/toml-patch';
 import { readFileIfExists } from '../../fs/private-files.js';
 import { isRecord } from '../../transcript/jsonl.js';
+import { loadToml } from './toml.js';
 
 /** Codex's default provider: what a home runs under when its config names none. */
 export const DEFAULT_CODEX_PROVIDER = 'openai';
@@ -92,6 +92,7 @@ export async function homeProvider(codexHome: string): Promise<HomeProvider> {
   const text = (await readFileIfExists(join(codexHome, 'config.toml')))?.toString('utf8');
   let document: Record<string, unknown> = {};
   if (text !== undefined && text.trim() !== '') {
+    const { parse: parseToml } = await loadToml();
     try {
       const parsed: unknown = parseToml(text);
       if (isRecord(parsed)) document = parsed;
@@ -115,12 +116,12 @@ export async function homeProvider(codexHome: string): Promise<HomeProvider> {
  * the built-in `openai` pointed at the home's endpoint when the thread was pinned to it. `env` is the launch's
  * environment (a provider's `env_key` and OPENAI_BASE_URL are read from it).
  */
-export function providerOverride(pinned: string | undefined, home: HomeProvider, env: NodeJS.ProcessEnv): ProviderOverride {
+export async function providerOverride(pinned: string | undefined, home: HomeProvider, env: NodeJS.ProcessEnv): Promise<ProviderOverride> {
   if (pinned === undefined || pinned === home.id || !PROVIDER_NAME.test(pinned)) return NO_OVERRIDE;
   if (!BUILT_IN_CODEX_PROVIDERS.has(pinned)) {
     const definition = home.definition ?? builtInDefinition(home, env);
     if (!definition) return NO_OVERRIDE;
-    return { args: ['-c', `model_providers.${pinned}=${inlineToml(definition)}`, '-c', `model_provider=${JSON.stringify(pinned)}`], env: {} };
+    return { args: ['-c', `model_providers.${pinned}=${await inlineToml(definition)}`, '-c', `model_provider=${JSON.stringify(pinned)}`], env: {} };
   }
   if (pinned !== DEFAULT_CODEX_PROVIDER || !home.definition) return NO_OVERRIDE;
   // The thread is held to the built-in `openai`: it is kept, and sent to the home's endpoint with the home's key
@@ -151,7 +152,8 @@ function builtInDefinition(home: HomeProvider, env: NodeJS.ProcessEnv): Record<s
 }
 
 /** A table as one TOML inline table (the value of a `-c key=value`). */
-export function inlineToml(table: Record<string, unknown>): string {
+export async function inlineToml(table: Record<string, unknown>): Promise<string> {
+  const { stringify: stringifyToml } = await loadToml();
   const text = stringifyToml({ value: table }, { inlineTableStart: 0 }).trim();
   const prefix = 'value = ';
   if (!text.startsWith(prefix)) throw new Error(`unexpected TOML for an inline table: ${text}`);

@@ -80,6 +80,8 @@ function titleOf(prompt: string): string {
 export const opencodeHarness: Harness<OpencodeResume> = {
   id: 'opencode',
   displayName: 'OpenCode',
+  // locateTranscript reconciles the session's log with `opencode export` (transcript.ts).
+  locatingRunsCli: true,
   // verified with opencode 1.18.33: the bundled `openai` provider with options.baseURL sends `POST {baseURL}/responses`.
   modelApi: 'openai-responses',
   executable: { packageName: 'opencode-ai', binName: 'opencode', platformPackagePrefix: 'opencode-' },
