@@ -2,8 +2,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BatonError, errorMessage } from '../errors.js';
-import { HARNESS_IDS } from '../harness/ids.js';
-import { assertHarnessName } from '../harness/load.js';
+import { HARNESS_IDS, isHarnessId } from '../harness/ids.js';
+import { assertHarnessName, loadHarness } from '../harness/load.js';
 import { resumeConversation, startConversation, type RunOptions, type RunResult, type WorkspaceOptions } from '../run/runner.js';
 import type { SandboxOptions } from '../run/containment.js';
 import { failureHint as hintFor } from '../run/failure-hints.js';
@@ -111,19 +111,19 @@ export function leaseMs(): number | undefined {
 }
 
 /** What to do about a failed run, by what went wrong and what was saved (failure-hints.ts). */
-function failureHint(result: RunResult): string {
-  return hintFor({ errorCode: result.errorCode, harness: result.harness, conversationId: result.conversationId, resumable: result.resumable ?? result.sessionId !== undefined });
+function failureHint(result: RunResult, loginFix: string | undefined): string {
+  return hintFor({ errorCode: result.errorCode, harness: result.harness, conversationId: result.conversationId, resumable: result.resumable ?? result.sessionId !== undefined, loginFix });
 }
 
 /** The run's outcome as `baton run` prints it; sets the exit status. */
-export function report(result: RunResult, options: RunCommandOptions): void {
+export function report(result: RunResult, options: RunCommandOptions, loginFix?: string): void {
   if (options.json) {
     const { conversationId, harness, sessionId, runId, status, exitCode, errorCode } = result;
     process.stdout.write(`${terminalJson({ conversationId, harness, sessionId: sessionId ?? null, runId, status, exitCode: exitCode ?? null, errorCode: errorCode ?? null })}\n`);
   } else {
     const failure = `run ${terminalLine(result.status)}${result.errorCode ? ` (${result.errorCode})` : ''}`;
     if (result.forkedInto) process.stderr.write(`error: ${failure}: ${terminalText(result.error ?? 'lost its lease')}\nhint: continue that work with \`baton resume ${result.forkedInto} PROMPT\`; the original conversation goes on in the run that took it over\n`);
-    else if (result.status !== 'succeeded') process.stderr.write(`error: ${failure}: ${terminalText(result.error ?? 'unknown error')}\nhint: ${failureHint(result)}\n`);
+    else if (result.status !== 'succeeded') process.stderr.write(`error: ${failure}: ${terminalText(result.error ?? 'unknown error')}\nhint: ${failureHint(result, loginFix)}\n`);
     process.stdout.write(`${result.conversationId}\n`);
   }
   process.exitCode = result.status === 'succeeded' ? 0 : result.status === 'interrupted' ? 130 : 1;
@@ -216,7 +216,7 @@ export async function executeRun(
   options: RunCommandOptions,
   prompt: string,
   launch: (common: LaunchOptions) => Promise<RunResult>,
-  onResult: (result: RunResult, options: RunCommandOptions) => void = report,
+  onResult: (result: RunResult, options: RunCommandOptions, loginFix?: string) => void = report,
 ): Promise<void> {
   const setup = await setupFromFlags(options);
   const { config, target } = await resolveContext(globals);
@@ -245,7 +245,7 @@ export async function executeRun(
       ...(options.quiet ? {} : { onEvent: progressPrinter() }),
       ...(options.skipPreflight ? {} : { preflight: { warn: (message: string) => process.stderr.write(`warning: ${terminalLine(message)}\n`) } }),
     });
-    onResult(result, options);
+    onResult(result, options, (await loadHarness(result.harness)).preflight.loginFix);
   } finally {
     interrupt.dispose();
     await (await opening?.catch(() => undefined))?.close();
@@ -318,6 +318,7 @@ async function followRemote(client: RemoteClient, options: RunCommandOptions, qu
         resumable: conversation.sessionId !== null,
       },
       options,
+      isHarnessId(conversation.harness) ? (await loadHarness(conversation.harness)).preflight.loginFix : undefined,
     );
   } finally {
     process.off('SIGINT', stop);

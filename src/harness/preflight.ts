@@ -11,6 +11,8 @@ export interface HarnessPreflight {
    * version is a one-line warning, never a refusal. test/harness/preflight.test.ts ties it to package.json.
    */
   readonly testedVersions: string;
+  /** How to fix this CLI's credentials, one line (the hint of a run the model API refused: CLI_AUTH_FAILED). */
+  readonly loginFix: string;
   /** Where this CLI finds credentials in this environment, or what is missing and the fix. Never starts the CLI. */
   credentials(context: HarnessContext): Promise<CredentialCheck>;
 }

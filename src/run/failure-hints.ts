@@ -14,15 +14,9 @@ export interface FailureHintInput {
   resumable: boolean;
   /** The run was a follow-up (a resume), not a conversation's first run. */
   followUp?: boolean;
+  /** How to fix the harness's credentials (its `preflight.loginFix`), for CLI_AUTH_FAILED. */
+  loginFix?: string | undefined;
 }
-
-/** How to fix each CLI's credentials: its own login command or the variable it reads. */
-const LOGIN_FIX: Record<string, string> = {
-  codex: 'log in with `codex login` (or `codex login --with-api-key`), or set OPENAI_API_KEY (or the env_key of your config.toml\'s model provider)',
-  claude: 'set ANTHROPIC_API_KEY, or log in with `claude /login`',
-  gemini: 'set GEMINI_API_KEY (or GOOGLE_API_KEY), or sign in with `gemini`',
-  opencode: 'log in with `opencode auth login`, or set the provider\'s API key variable',
-};
 
 export function failureHint(input: FailureHintInput): string {
   const { conversationId, resumable } = input;
@@ -33,7 +27,7 @@ export function failureHint(input: FailureHintInput): string {
     case 'SESSION_MISMATCH':
       return `nothing from that session was saved and the conversation is unchanged; check the resume command (harnesses.${input.harness}.args.resume in the baton config): it must continue session {sessionId}`;
     case 'CLI_AUTH_FAILED':
-      return `${LOGIN_FIX[input.harness] ?? 'check the CLI\'s login or API key'}; ${again}`;
+      return `${input.loginFix ?? 'check the CLI\'s login or API key'}; ${again}`;
     case 'MODEL_RATE_LIMITED':
       return `wait for the rate limit to reset, or check the account's quota and billing; ${again}`;
     case 'MODEL_NOT_FOUND':

@@ -1,5 +1,7 @@
 /** How stored conversations and runs look in the API's responses, and the OpenAPI declarations of those responses. */
 import type { z } from '@hono/zod-openapi';
+import { getHarness } from '../harness/registry.js';
+import { isHarnessId } from '../harness/ids.js';
 import { failureHint } from '../run/failure-hints.js';
 import { conversationStatus } from '../store/conversation-status.js';
 import type { Conversation, Run, RunTally } from '../store/store.js';
@@ -33,7 +35,7 @@ export function runJson(run: Run, conversation: RunConversation | undefined): z.
       ? {
           code: run.errorCode ?? null,
           message: run.error ?? `the run ${run.status}`,
-          hint: failureHint({ errorCode: run.errorCode, harness: conversation?.harness ?? '', conversationId: run.conversationId, resumable: conversation?.sessionId !== undefined, followUp: run.kind === 'resume' }),
+          hint: failureHint({ errorCode: run.errorCode, harness: conversation?.harness ?? '', conversationId: run.conversationId, resumable: conversation?.sessionId !== undefined, followUp: run.kind === 'resume', loginFix: conversation && isHarnessId(conversation.harness) ? getHarness(conversation.harness).preflight.loginFix : undefined }),
         }
       : null,
     usage: run.usage ?? null,

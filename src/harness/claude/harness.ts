@@ -58,7 +58,7 @@ export const claudeHarness: Harness<SessionResume> = {
   homeVariables: ['CLAUDE_CONFIG_DIR'],
   modelKeyVariables: ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL'],
 
-  preflight: { testedVersions: '2.1', credentials: claudeCredentials },
+  preflight: { testedVersions: '2.1', loginFix: 'set ANTHROPIC_API_KEY, or log in with `claude /login`', credentials: claudeCredentials },
   locateExecutable: (env, configured) => resolveExecutable({ ...EXECUTABLE, configKey: 'harnesses.claude.command' }, configured, env),
   setupSupport: { effort: true, systemPrompt: { supported: true } },
 

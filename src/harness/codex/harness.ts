@@ -64,7 +64,7 @@ export const codexHarness: Harness<SessionResume> = {
   homeVariables: ['CODEX_HOME'],
   modelKeyVariables: ['OPENAI_API_KEY', 'CODEX_API_KEY', 'OPENAI_BASE_URL'],
 
-  preflight: { testedVersions: '0.171', credentials: codexCredentials },
+  preflight: { testedVersions: '0.171', loginFix: 'log in with `codex login` (or `codex login --with-api-key`), or set OPENAI_API_KEY (or the env_key of your config.toml\'s model provider)', credentials: codexCredentials },
   locateExecutable: (env, configured) => resolveExecutable({ ...EXECUTABLE, configKey: 'harnesses.codex.command' }, configured, env),
   setupSupport: { effort: true, systemPrompt: { supported: true } },
 

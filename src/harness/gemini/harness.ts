@@ -89,7 +89,7 @@ export const geminiHarness: Harness<SessionResume> = {
   // verified with gemini 0.61.0 (bundle): GEMINI_API_KEY, else GOOGLE_API_KEY; GOOGLE_GEMINI_BASE_URL moves the endpoint.
   modelKeyVariables: ['GEMINI_API_KEY', 'GOOGLE_API_KEY', 'GOOGLE_GEMINI_BASE_URL'],
 
-  preflight: { testedVersions: '0.61', credentials: geminiCredentials },
+  preflight: { testedVersions: '0.61', loginFix: 'set GEMINI_API_KEY (or GOOGLE_API_KEY), or sign in with `gemini`', credentials: geminiCredentials },
   locateExecutable: (env, configured) => resolveExecutable({ ...EXECUTABLE, configKey: 'harnesses.gemini.command' }, configured, env),
   setupSupport: {
     effort: true,

@@ -90,7 +90,7 @@ export const opencodeHarness: Harness<OpencodeResume> = {
   modelKeyVariables: ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'],
   scriptedHome,
 
-  preflight: { testedVersions: '1.18', credentials: opencodeCredentials },
+  preflight: { testedVersions: '1.18', loginFix: 'log in with `opencode auth login`, or set the provider\'s API key variable', credentials: opencodeCredentials },
   locateExecutable: (env, configured) => resolveOpencode(configured, env),
   setupSupport: { effort: true, systemPrompt: { supported: true } },
 
