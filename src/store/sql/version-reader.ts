@@ -171,7 +171,7 @@ export class StoredVersionReader implements StoredFileReader {
     for (const promise of brotli) promise?.catch(() => undefined);
 
     const hash = createHash('sha256');
-    const edges = new EdgeKeeper(Math.max(EDGE_BYTES, tailBytes));
+    const edges = new EdgeKeeper(Math.max(EDGE_BYTES, tailBytes), this.total());
     for (const [index, chunk] of chunks.entries()) {
       const body: EncodedChunk = bodies[index]!;
       const length = chunk.byteLength;
