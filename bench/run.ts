@@ -113,6 +113,10 @@ function storageRows(harness: string, storage: StorageResult[], incremental: Inc
     const own = all((s) => (s.resume.median - sum(s.resumeChores)) / s.cpSpawn.median);
     sizeRow(`  of it ${chores.join(' + ')} (the CLI, ms); baton's part vs cp`, storage.map((s, index) => `${chores.map((name) => ms(s.resumeChores[name]!.median)).join(' + ')}; ${times(own[index]!)}`), '≤ 2× cp', own.map((r) => r <= 2));
   } else sizeRow(`${harness}: resume (load+verify+rehydrate) vs cp`, all(resumeCell), '≤ 2× cp', resumeRatio.map((r) => r <= 2));
+  if (!runsCli) {
+    sizeRow('  resume before streaming (whole load + rehydrate) vs cp; streamed ÷ whole', all((s) => `${times(s.resumeWhole.median / s.cpSpawn.median)} = ${ms(s.resumeWhole.median)}/${ms(s.cpSpawn.median)} ms; ${times(s.resume.median / s.resumeWhole.median)}`));
+    sizeRow('  cpu ms (all threads): streamed, whole; fs.copyFile', all((s) => `${ms(s.cpu.resume.median)}, ${ms(s.cpu.resumeWhole.median)}; ${ms(s.cpu.copyFile.median)}`));
+  }
   // The resume streams each file from the store to where the CLI reads it: these are its parts, each alone.
   sizeRow('  ms: open (rows), stream (decode+verify, unwritten), write alone; fs.copyFile', all((s) => `${ms(s.open.median)}, ${ms(s.stream.median)}, ${ms(s.rehydrateParts.write!.median)}; ${ms(s.copyFile.median)}`));
   sizeRow('  ms: whole load (before streaming; export, view), its rehydrate', all((s) => `${ms(s.load.median)}, ${s.rehydrate ? ms(s.rehydrate.median) : '(= resume)'}`));

@@ -42,6 +42,13 @@ export interface StorageResult {
   resume: Samples;
   /** loadTranscript: the whole transcript in one buffer, verified (what resumes did before streaming; export, view). */
   load: Samples;
+  /** The resume as it was before streaming, side by side: loadTranscript, then harness.rehydrate of the whole content. */
+  resumeWhole: Samples;
+  /**
+   * CPU time of this process (every thread: the writes run on the thread pool), ms: less swayed by other processes
+   * than the wall time on a busy machine. `cp` runs in a child, so fs.copyFile stands for the copy.
+   */
+  cpu: { resume: Samples; resumeWhole: Samples; copyFile: Samples };
   /** store.openTranscript alone: the rows, bodies still compressed. */
   open: Samples;
   /** openTranscript + reading every file as a stream with nothing written: decode and verify. */
@@ -185,9 +192,11 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
     // Resume (load + verify + rehydrate) vs copying the file.
     const homes = join(root, 'homes');
     await mkdir(homes, { recursive: true });
-    type Operation = 'resume' | 'load' | 'open' | 'stream' | 'rehydrate' | 'write' | 'cpSpawn' | 'copyFile';
+    type Operation = 'resume' | 'resumeWhole' | 'load' | 'open' | 'stream' | 'rehydrate' | 'write' | 'cpSpawn' | 'copyFile';
+    const cpu: Record<Operation, number[]> = { resume: [], resumeWhole: [], load: [], open: [], stream: [], rehydrate: [], write: [], cpSpawn: [], copyFile: [] };
     const samples: Record<Operation, number[]> = {
       resume: [],
+      resumeWhole: [],
       load: [],
       open: [],
       stream: [],
@@ -212,6 +221,17 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
           return written;
         },
       ],
+      // Where a rehydrate runs the CLI (seconds), the CLI's import is the same either way: not timed twice.
+      ...(session.runsCli ? [] : [[
+        'resumeWhole',
+        async (home: string) => {
+          const stored = await store.loadTranscript(first.conversationId);
+          if (!stored) throw new Error('bench: nothing loaded');
+          const written = await session.harnessRehydrate(envelopeOf(session, stored), home, cwd);
+          new TranscriptSaver({ store, ...first }, stored.files);
+          return written;
+        },
+      ] as [Operation, (home: string) => Promise<string>]]),
       [
         'load',
         async () => {
@@ -255,10 +275,13 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
         if (slow(name) && (round < 0 || round >= resumeReps)) continue;
         const home = await mkdtemp(join(homes, 'h-'));
         settle();
+        const cpuBefore = process.cpuUsage();
         const { ms, value: written } = await timed(() => operation(home));
+        const cpuUsed = process.cpuUsage(cpuBefore);
         if (round >= 0) samples[name].push(ms);
+        if (round >= 0) cpu[name].push((cpuUsed.user + cpuUsed.system) / 1000);
         if ((round === -1 || (slow(name) && round === 0)) && written !== undefined) {
-          const want = name === 'resume' || name === 'rehydrate' ? expected : content;
+          const want = name === 'resume' || name === 'resumeWhole' || name === 'rehydrate' ? expected : content;
           if (!(await readFile(written)).equals(want)) throw new Error(`bench: ${name} wrote different bytes`);
         }
         if (slow(name)) {
@@ -386,6 +409,8 @@ export async function benchStorage(options: StorageOptions): Promise<StorageResu
       emptyDbBytes,
       resume: summarise(samples.resume),
       load: summarise(samples.load),
+      resumeWhole: summarise(samples.resumeWhole),
+      cpu: { resume: summarise(cpu.resume), resumeWhole: summarise(cpu.resumeWhole), copyFile: summarise(cpu.copyFile) },
       open: summarise(samples.open),
       stream: summarise(samples.stream),
       loadParts: Object.fromEntries(Object.entries(parts).map(([name, values]) => [name, summarise(values)])) as StorageResult['loadParts'],

@@ -74,10 +74,18 @@ export class EdgeKeeper {
   newlines = 0;
   lastByte: number | undefined;
 
-  constructor(private readonly tailBytes: number) {}
+  private seen = 0;
+
+  /** `totalBytes`, where known, spares copying pieces that end before the tail begins (1 MB each for Claude's). */
+  constructor(
+    private readonly tailBytes: number,
+    private readonly totalBytes?: number,
+  ) {}
 
   add(bytes: Buffer): void {
     if (bytes.length === 0) return;
+    const start = this.seen;
+    this.seen += bytes.length;
     this.newlines += countNewlines(bytes);
     this.lastByte = bytes[bytes.length - 1];
     if (this.headLength < EDGE_BYTES) {
@@ -85,8 +93,10 @@ export class EdgeKeeper {
       this.headParts.push(part);
       this.headLength += part.length;
     }
+    if (this.totalBytes !== undefined && this.seen <= this.totalBytes - this.tailBytes) return;
     // Copies: the bytes' buffer is reused for the next piece.
-    const kept = Buffer.from(bytes.subarray(Math.max(0, bytes.length - this.tailBytes)));
+    const from = Math.max(0, bytes.length - this.tailBytes, this.totalBytes === undefined ? 0 : this.totalBytes - this.tailBytes - start);
+    const kept = Buffer.from(bytes.subarray(from));
     this.tailParts.push(kept);
     this.tailLength += kept.length;
     while (this.tailParts.length > 1 && this.tailLength - this.tailParts[0]!.length >= this.tailBytes) this.tailLength -= this.tailParts.shift()!.length;
