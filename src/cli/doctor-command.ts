@@ -121,13 +121,11 @@ async function fileModeCheck(path: string): Promise<DoctorCheck> {
   return { name: 'store files', status: 'fail', detail: open.join('; '), fix: `chmod 600 '${path}'* && chmod 700 '${dirname(path)}'` };
 }
 
-/** graphile-worker's schema on the store's PostgreSQL: made by the first `baton serve` or `baton worker`. */
+/** graphile-worker's schema on the store's PostgreSQL: made by `baton migrate` or the first `baton serve` / `baton worker`. */
 async function queueCheck(store: object): Promise<DoctorCheck> {
-  const { sql } = await import('kysely');
-  const db = (store as { db: import('kysely').Kysely<unknown> }).db;
-  const rows = await sql<{ jobs: string }>`select count(*)::text as jobs from graphile_worker.jobs`.execute(db).catch(() => undefined);
-  if (!rows) return { name: 'queue', status: 'warn', detail: 'the run queue (graphile-worker) is not set up on this PostgreSQL yet', fix: 'start `baton serve` (it sets the queue up) before queueing runs' };
-  return ok('queue', `graphile-worker on the store's PostgreSQL, ${rows.rows[0]?.jobs ?? 0} job(s) waiting or running`);
+  const jobs = 'queuedJobCount' in store ? await (store as { queuedJobCount(): Promise<number | undefined> }).queuedJobCount() : undefined;
+  if (jobs === undefined) return { name: 'queue', status: 'warn', detail: 'the run queue (graphile-worker) is not set up on this PostgreSQL yet', fix: 'start `baton serve` (it sets the queue up) before queueing runs' };
+  return ok('queue', `graphile-worker on the store's PostgreSQL, ${jobs} job(s) waiting or running`);
 }
 
 async function sandboxCheck(): Promise<DoctorCheck> {

@@ -76,6 +76,15 @@ export class PostgresStore extends SqlStore {
     this.runQueue = new SqlRunQueue(this.context, this.runs);
   }
 
+  /**
+   * The jobs graphile-worker's queue holds (waiting or running), for `baton doctor`; undefined while its schema is
+   * not set up yet (`baton migrate` or the first `baton serve` / `baton worker` makes it).
+   */
+  async queuedJobCount(): Promise<number | undefined> {
+    const rows = await sql<{ jobs: string }>`select count(*)::text as jobs from graphile_worker.jobs`.execute(this.db).catch(() => undefined);
+    return rows ? Number(rows.rows[0]?.jobs ?? 0) : undefined;
+  }
+
   override async startRun(input: StartRunInput): Promise<Run> {
     const run = await super.startRun(input);
     await this.announce(run.id);
