@@ -49,6 +49,8 @@ export type ErrorCode =
   | 'MCP_VARIABLE_MISSING'
   | 'IMPORT_INVALID'
   | 'STORE_ERROR'
+  /** Another process on this machine held the SQLite store's write lock past the busy timeout. */
+  | 'STORE_BUSY'
   /** The store is encrypted and no master key was given (BATON_MASTER_KEY or --master-key-file). */
   | 'STORE_KEY_MISSING'
   /** The master key given does not open the store (or a data key does not unwrap with it). */

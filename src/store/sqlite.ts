@@ -2,7 +2,7 @@
 import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import Sqlite from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { BatonError, errorMessage } from '../errors.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../fs/private-files.js';
 import { isFullyMigrated, migrateToLatest } from './migrations.js';
@@ -121,6 +121,46 @@ function hasEveryMigration(database: Sqlite.Database): boolean {
   }
 }
 
+/**
+ * The connection as kysely sees it, with SQLite's "database is locked" (the busy timeout spent waiting for
+ * another process's write lock) told as what it is: on one machine, the holder is a baton process that is
+ * stopped (SIGSTOP, Ctrl-Z, a suspended VM) or hung in the middle of a write.
+ */
+export function reportingLockedStore(database: Sqlite.Database, location: string): SqliteDatabase {
+  const translate = <T>(work: () => T): T => {
+    try {
+      return work();
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error;
+      throw new BatonError('STORE_BUSY', `the store at ${location} stayed locked by another process for ${BUSY_TIMEOUT_MS / 1000} s`, {
+        hint: `a stopped or hung baton process on this machine holds its write lock: find it with \`fuser ${location}-shm\`, let it go on (kill -CONT) or end it, then retry`,
+        cause: error,
+      });
+    }
+  };
+  return {
+    close: () => database.close(),
+    prepare: (sql) => {
+      const statement = translate(() => database.prepare(sql));
+      return {
+        reader: statement.reader,
+        all: (parameters) => translate(() => statement.all(parameters)),
+        run: (parameters) => translate(() => statement.run(parameters)),
+        iterate: (parameters) => {
+          const rows = translate(() => statement.iterate(parameters));
+          return {
+            next: () => translate(() => rows.next()),
+            return: (value?: unknown) => rows.return?.(value) ?? { done: true, value },
+            [Symbol.iterator]() {
+              return this;
+            },
+          };
+        },
+      };
+    },
+  };
+}
+
 async function openDatabase(absolute: string): Promise<Kysely<Database>> {
   let database: Sqlite.Database;
   try {
@@ -139,7 +179,7 @@ async function openDatabase(absolute: string): Promise<Kysely<Database>> {
       cause: error,
     });
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: reportingLockedStore(database, absolute) }) });
   if (!hasEveryMigration(database)) await migrateToLatest(db, { bytes: 'blob', bigInteger: 'integer', serialKey: 'integer' });
   return db;
 }

@@ -4,7 +4,7 @@
  * stopped (SIGSTOP) past its lease while another machine resumes stops when it wakes, and its extra work
  * lands in a forked conversation while the other run's history stays intact.
  */
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Machine } from '../../src/testing/machine.js';
@@ -49,6 +49,25 @@ async function processesWithArgv(argv: string[]): Promise<number[]> {
     if (found.join('\0') === argv.join('\0')) pids.push(Number(entry));
   }
   return pids;
+}
+
+/**
+ * Stops `pid` (SIGSTOP) at a moment it holds none of the SQLite store's write locks: a process stopped in the
+ * middle of a write keeps every other writer of that file out (their error is STORE_BUSY), which is another
+ * scenario than the one tested here. SQLite in WAL mode takes them as POSIX locks on bytes 120–127 of the
+ * `-shm` file (the writer's, the checkpointer's, the read marks' updates), which /proc/locks lists with the pid.
+ */
+async function stopOutsideAStoreWrite(pid: number, storePath: string): Promise<void> {
+  const inode = String((await stat(`${storePath}-shm`)).ino);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    process.kill(pid, 'SIGSTOP');
+    const locks = (await readFile('/proc/locks', 'utf8')).split('\n').map((line) => line.trim().split(/\s+/));
+    const writing = locks.some((fields) => fields[1] === 'POSIX' && fields[3] === 'WRITE' && fields[4] === String(pid) && fields[5]?.endsWith(`:${inode}`) && Number(fields[6]) <= 127);
+    if (!writing) return;
+    process.kill(pid, 'SIGCONT');
+    await pause(20);
+  }
+  throw new Error(`process ${pid} held the store's write lock at every one of 100 tries`);
 }
 
 const homeOf = (machine: Machine, harness: HarnessName) => ({ variable: harness === 'codex' ? ('CODEX_HOME' as const) : ('CLAUDE_CONFIG_DIR' as const), home: machine.homes[harness] });
@@ -138,7 +157,7 @@ describe.each(HARNESSES)('%s: a run stopped past its lease while another machine
     try {
       const conversationId = await newestConversationId(before);
       await waitFor(async () => ((await storedMain(conversationId)).includes(`STALL for ${harness}`) ? true : undefined), 'the first save', 20_000);
-      process.kill(first.pid, 'SIGSTOP');
+      await stopOutsideAStoreWrite(first.pid, world.storePath);
       stopped = true;
       await pause(3_000); // longer than the lease
 

@@ -9,7 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newConversationId, newRunId } from '../../src/ids.js';
 import { decodeChunk, encodeChunk, isChunkCodec } from '../../src/store/chunk-codec.js';
 import { generateKeyText, parseKey } from '../../src/store/master-key.js';
-import { openSqliteStore } from '../../src/store/sqlite.js';
+import { openSqliteStore, reportingLockedStore } from '../../src/store/sqlite.js';
+import { BatonError } from '../../src/errors.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
 import type { TranscriptCursor } from '../../src/store/store.js';
 import { useS3Server } from '../helpers/s3-server.js';
@@ -159,6 +160,28 @@ describe('sqlite store', () => {
     toClose.push(raw);
     return raw;
   }
+
+  it("tells a write that waited out another process's lock what holds it, not SQLite's bare 'database is locked'", async () => {
+    await openStore(); // creates and migrates the file
+    const holder = rawConnection();
+    holder.exec('BEGIN IMMEDIATE'); // a writer stopped mid-transaction
+    const waiter = rawConnection();
+    waiter.pragma('busy_timeout = 0'); // the store waits 10 s; this connection gives up at once
+    const statement = reportingLockedStore(waiter, path).prepare("INSERT INTO conversations (id) VALUES ('c_1')");
+    let caught: unknown;
+    try {
+      statement.run([]);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(BatonError);
+    expect((caught as BatonError).code).toBe('STORE_BUSY');
+    expect((caught as BatonError).message).toContain(path);
+    expect((caught as BatonError).hint).toContain(`fuser ${path}-shm`);
+    holder.exec('ROLLBACK');
+    // Other failures stay as they are.
+    expect(() => reportingLockedStore(waiter, path).prepare('SELECT * FROM no_such_table')).toThrow(/no such table/);
+  });
 
   async function conversationWithRun(store: SqlStore): Promise<{ conversationId: string; runId: string }> {
     const conversationId = newConversationId();
