@@ -43,6 +43,14 @@ import { synthesiseRollout } from './lib/synth.js';
 const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
 const args = new Set(argv);
+const FLAGS = ['--quick', '--skip-cli', '--skip-storage', '--skip-build', '--skip-redaction', '--skip-encryption', '--only-encryption', '--only-redaction', '--skip-object-storage', '--only-object-storage'];
+for (const [index, arg] of argv.entries()) {
+  const isHarnessValue = argv[index - 1] === '--harness';
+  if (!isHarnessValue && arg !== '--harness' && !arg.startsWith('--harness=') && !FLAGS.includes(arg)) {
+    process.stderr.write(`bench: unknown option "${arg}" (options: ${FLAGS.join(' ')} --harness ID[,ID…])\n`);
+    process.exit(2);
+  }
+}
 const quick = args.has('--quick');
 const onlyObjectStorage = args.has('--only-object-storage');
 const onlyRedaction = args.has('--only-redaction') || onlyObjectStorage;
