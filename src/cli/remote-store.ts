@@ -288,6 +288,11 @@ export class RemoteStore implements Store {
     throw unsupported("recording a conversation's session id", 'open a conversation whose first run has reported its session');
   }
 
+  /** Only the server's workers start a conversation's session over (they hold its store). */
+  async abandonUnsavedSession(): Promise<boolean> {
+    throw unsupported('starting a conversation whose first run saved nothing over', 'send the follow-up with `baton resume ID PROMPT --server URL`: a worker runs it');
+  }
+
   /** Only the tenant's conversations of one session (the duplicate check of an adoption, and --sync). */
   async listConversations(filter: ConversationFilter = {}): Promise<Conversation[]> {
     if (!filter.session || filter.tenant !== undefined) return Promise.reject(unsupported('listing conversations', 'list them with `baton ls --server URL`'));

@@ -25,6 +25,39 @@ export function snapshotOptions(options: RunOptions): SnapshotOptions {
   return { maxBytes: options.workspace?.maxBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES, includeSecrets: options.workspace?.includeSecrets ?? false };
 }
 
+export interface PreparedLaunch {
+  request: LaunchRequest;
+  saver: TranscriptSaver;
+  /** The session the CLI continues or was told to start; undefined when the CLI reports the one it starts. */
+  sessionId: string | undefined;
+  /** The CLI continues a stored session (proof of resume applies); false when it starts a new one. */
+  resumes: boolean;
+  workspace: WorkspaceTracker | undefined;
+}
+
+/**
+ * A follow-up of a conversation whose session has nothing in the store and no copy here (its first run died,
+ * elsewhere, before its first save): the session is forgotten and the CLI starts a new one, with a warning —
+ * refusing would leave a conversation no follow-up could ever continue. `baton open` refuses (below).
+ */
+async function startOver(harness: Harness, conversation: Conversation, sessionId: string, options: RunOptions, runId: string, recorder: RunEventRecorder): Promise<void> {
+  const lost = `conversation ${conversation.id}'s earlier run ended before anything of ${harness.displayName} session ${sessionId} was saved`;
+  if (options.interactive) {
+    throw new BatonError('TRANSCRIPT_NOT_FOUND', `${lost}: there is nothing to open`, {
+      hint: `send a follow-up with \`baton resume ${conversation.id} PROMPT\` (it starts a new session), or open it on the machine that ran it, if its copy is there`,
+    });
+  }
+  if (!(await options.store.abandonUnsavedSession(conversation.id, runId, sessionId))) {
+    throw new BatonError('TRANSCRIPT_NOT_FOUND', `conversation ${conversation.id} has no stored transcript`, {
+      hint: 'its transcript changed while this run started; resume again',
+    });
+  }
+  await recorder.record({
+    type: 'warning',
+    message: `${lost}; this run starts a new session without that history (the machine that ran it may still have its copy)`,
+  });
+}
+
 /** Resume: load, verify and rehydrate the stored transcript. New: mint the session id if the harness does. */
 export async function prepareLaunch(
   harness: Harness,
@@ -37,20 +70,16 @@ export async function prepareLaunch(
   /** The directory whose files travel with the conversation; undefined when the workspace is off. */
   workspaceDir: string | undefined,
   redactor: Redactor,
-): Promise<{ request: LaunchRequest; saver: TranscriptSaver; sessionId: string | undefined; workspace: WorkspaceTracker | undefined }> {
+): Promise<PreparedLaunch> {
   const { store } = options;
   const target: SaverTarget = { store, conversationId: conversation.id, runId, redactor };
   const workspaceOptions = snapshotOptions(options);
-  let result: { request: LaunchRequest; saver: TranscriptSaver; sessionId: string | undefined };
-  if (conversation.sessionId) {
+  let result: Omit<PreparedLaunch, 'workspace'>;
+  // Opened, not loaded: the rehydrate streams each file from the store where the CLI reads it, verified on the way.
+  const stored = conversation.sessionId && ((await store.openTranscript(conversation.id)) ?? (await saveUnsavedLocalCopy(harness, context, target, conversation.sessionId, recorder)));
+  if (conversation.sessionId && !stored) await startOver(harness, conversation, conversation.sessionId, options, runId, recorder);
+  if (conversation.sessionId && stored) {
     const sessionId = conversation.sessionId;
-    // Opened, not loaded: the rehydrate streams each file from the store where the CLI reads it, verified on the way.
-    const stored = (await store.openTranscript(conversation.id)) ?? (await saveUnsavedLocalCopy(harness, context, target, sessionId, recorder));
-    if (!stored) {
-      throw new BatonError('TRANSCRIPT_NOT_FOUND', `conversation ${conversation.id} has no stored transcript`, {
-        hint: 'its first run ended before anything was saved; start a new conversation with `baton run`',
-      });
-    }
     const envelope: StoredEnvelope = {
       harness: conversation.harness,
       sessionId,
@@ -74,7 +103,7 @@ export async function prepareLaunch(
     const saver = new TranscriptSaver(target, await Promise.all(stored.files.map((file) => file.verified())));
     if (rehydrated.keptLocal.length > 0) await saveLongerLocalCopy(harness, rehydrated, saver, sessionId, recorder);
     const request: LaunchRequest = options.interactive ? { kind: 'interactive', setup, resume, permissions: options.interactive.permissions } : { kind: 'resume', prompt: options.prompt, setup, resume };
-    result = { request, saver, sessionId };
+    result = { request, saver, sessionId, resumes: true };
   } else {
     if (options.interactive) {
       throw new BatonError('TRANSCRIPT_NOT_FOUND', `conversation ${conversation.id} has no session to open yet: its first run ended before the CLI reported one`, {
@@ -83,7 +112,7 @@ export async function prepareLaunch(
     }
     const sessionId = harness.newSessionId();
     if (sessionId) await store.setSessionId(conversation.id, sessionId);
-    result = { request: { kind: 'new', prompt: options.prompt, setup, sessionId }, saver: new TranscriptSaver(target), sessionId };
+    result = { request: { kind: 'new', prompt: options.prompt, setup, sessionId }, saver: new TranscriptSaver(target), sessionId, resumes: false };
   }
   await harness.prepare(context, setup);
   let workspace: WorkspaceTracker | undefined;

@@ -160,9 +160,10 @@ export async function resumeConversation(options: RunOptions & { conversationId:
       hint: 'list conversations with `baton ls`, or point at the right store with --store or BATON_STORE',
     });
   }
-  if (!conversation.sessionId) {
+  // No session yet (the first run ended before the CLI reported one): a follow-up starts one (prepareLaunch).
+  if (!conversation.sessionId && options.interactive) {
     throw new BatonError('TRANSCRIPT_NOT_FOUND', `conversation ${conversation.id} has no saved session: its first run ended before the CLI reported one`, {
-      hint: 'see why with `baton show ' + conversation.id + '`, then start a new conversation with `baton run`',
+      hint: `see why with \`baton show ${conversation.id}\`, then send a follow-up with \`baton resume ${conversation.id} PROMPT\` (it starts a session)`,
     });
   }
   const harness = await loadHarness(conversation.harness);
@@ -213,7 +214,8 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
     knownRedactor && setup.secrets.length === 0
       ? knownRedactor
       : await runRedactor(harness, context, { redaction: { ...options.redaction, secrets: [...(options.redaction?.secrets ?? []), ...setup.secrets] } });
-  const isResume = conversation.sessionId !== undefined;
+  // A follow-up of a session that saved nothing starts a new one (prepareLaunch says so).
+  let isResume = conversation.sessionId !== undefined;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   // A CLI started before the conversation was stored: stopped, and the conversation removed, if the run cannot be recorded.
   const earlyChild = early && 'child' in early ? early.child : undefined;
@@ -274,7 +276,9 @@ async function execute(harness: Harness, conversation: Conversation, cwd: string
       const prepared = await prepareLaunch(harness, conversation, context, options, setup.setup, run.id, recorder, workspaceDir, redactor);
       saver = prepared.saver;
       workspace = prepared.workspace;
-      if (prepared.sessionId) state.sessionId = prepared.sessionId;
+      isResume = prepared.resumes;
+      state.sessionId = prepared.sessionId;
+      state.transcriptSaved = prepared.resumes;
       const spec = await harness.command(context, prepared.request, commandTemplates(options.config ?? {}, harness.id));
       const containment = await containmentFor({ harness, context, sandbox: options.sandbox, workspaceDir, configuredVariables: Object.keys(configured) });
       plan = await planLaunch(spec, context.env, containment);

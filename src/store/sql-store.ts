@@ -128,6 +128,10 @@ export class SqlStore implements Store {
     return this.conversations.setSessionId(conversationId, sessionId);
   }
 
+  abandonUnsavedSession(conversationId: string, runId: string, sessionId: string): Promise<boolean> {
+    return this.conversations.abandonUnsavedSession(conversationId, runId, sessionId);
+  }
+
   // --- runs and leases ------------------------------------------------------------------------------------
 
   queueRun(input: QueueRunInput): Promise<Run> {

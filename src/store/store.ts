@@ -312,6 +312,12 @@ export interface Store {
   trustConversation(id: string): Promise<void>;
   /** Records the CLI's session id once; a different id for the same conversation is refused. */
   setSessionId(conversationId: string, sessionId: string): Promise<void>;
+  /**
+   * Forgets a session of which nothing was ever saved (its first run died before its first save, on another
+   * machine), so that `runId`, which holds the lease, starts a new one: true when it was forgotten; false when
+   * the conversation has a stored transcript, another session, or another lease holder (nothing changes).
+   */
+  abandonUnsavedSession(conversationId: string, runId: string, sessionId: string): Promise<boolean>;
 
   /**
    * Takes the conversation's lease and records a running run. Fails with CONVERSATION_BUSY while another

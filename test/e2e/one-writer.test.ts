@@ -4,6 +4,7 @@
  * stopped (SIGSTOP) past its lease while another machine resumes stops when it wakes, and its extra work
  * lands in a forked conversation while the other run's history stays intact.
  */
+import { randomUUID } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import type { Script } from '../../src/testing/scripted-model-server.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { MAIN_FILE_KEY } from '../../src/transcript/envelope.js';
+import { newConversationId, newRunId } from '../../src/ids.js';
 import { conversationOf, lastUserText } from './model-requests.js';
 import { createWorld, processesOf, runJson, testScript, waitFor, type World } from './world.js';
 
@@ -229,5 +231,39 @@ describe('a local copy that went another way than the store', () => {
     expect(texts.join('\n')).toContain('ONLY-ON-A');
     expect(texts.join('\n')).not.toContain('the store goes on on B');
     expect(await storedMain(conversationId)).not.toContain('ONLY-ON-A');
+  });
+});
+
+describe.each(HARNESSES)('%s: a first run that died before its first save, elsewhere', (harness) => {
+  it('a follow-up here starts a new session, with a warning, and the conversation goes on from that one', async () => {
+    const machine = await world.machine(`lost-start-${harness}`);
+    // What a first run killed before its first save leaves in the store: its session's id, an expired lease, no transcript.
+    const created = await store.createConversation({ id: newConversationId(), harness, title: 'lost start', cwd: machine.cwd });
+    const lost = randomUUID();
+    await store.setSessionId(created.id, lost);
+    await store.startRun({ conversationId: created.id, runId: newRunId(), kind: 'new', prompt: `the lost prompt ${harness}`, host: 'elsewhere', cwd: machine.cwd, leaseMs: 1 });
+    await pause(20);
+
+    const followUp = await world.baton(machine, ['resume', created.id, '--json', `after the lost start ${harness}`], { env: LEASE });
+    expect(followUp.code, followUp.stderr).toBe(0);
+    expect(runJson(followUp).status).toBe('succeeded');
+    expect(followUp.stderr).toContain(`session ${lost} was saved; this run starts a new session without that history`);
+    const request = world.turns().find((turn) => lastUserText(turn) === `after the lost start ${harness}`)!;
+    // Nothing of the lost run reaches the model: it never was in the store.
+    const sent = conversationOf(request);
+    expect(sent.filter((turn) => turn.kind !== 'user')).toEqual([]);
+    expect(sent.filter((turn) => turn.text.includes('the lost prompt'))).toEqual([]);
+    const restarted = (await store.getConversation(created.id))!.sessionId;
+    expect(restarted).toBeDefined();
+    expect(restarted).not.toBe(lost);
+    expect(await storedMain(created.id)).toContain(`after the lost start ${harness}`);
+
+    // The new session is the conversation's now: the next follow-up resumes it, with the first one in its history.
+    const next = await world.baton(machine, ['resume', created.id, '--json', `and then ${harness}`], { env: LEASE });
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).not.toContain('starts a new session');
+    const nextRequest = world.turns().find((turn) => lastUserText(turn) === `and then ${harness}`)!;
+    expect(conversationOf(nextRequest).some((turn) => turn.kind === 'user' && turn.text.includes(`after the lost start ${harness}`))).toBe(true);
+    expect((await store.getConversation(created.id))!.sessionId).toBe(restarted);
   });
 });

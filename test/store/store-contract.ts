@@ -124,6 +124,32 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>, pr
       ...overrides,
     });
 
+    serverOnlyDescribe('a worker or `baton resume` starts a session over where the store is')('abandonUnsavedSession (a first run that died before its first save)', () => {
+      it('forgets the session for the lease holder when nothing of it is stored, so that a new one can be recorded', async () => {
+        const created = await conversation();
+        const lost = randomUUID();
+        await store.setSessionId(created.id, lost);
+        const run = await store.startRun(runInput(created.id, { kind: laterKind }));
+        expect(await store.abandonUnsavedSession(created.id, run.id, lost)).toBe(true);
+        expect((await store.getConversation(created.id))!.sessionId).toBeUndefined();
+        const fresh = randomUUID();
+        await store.setSessionId(created.id, fresh);
+        expect((await store.getConversation(created.id))!.sessionId).toBe(fresh);
+      });
+
+      it('changes nothing when a transcript is stored, for another lease holder, or for another session', async () => {
+        const created = await conversation();
+        const session = randomUUID();
+        await store.setSessionId(created.id, session);
+        const run = await store.startRun(runInput(created.id));
+        expect(await store.abandonUnsavedSession(created.id, newRunId(), session)).toBe(false);
+        expect(await store.abandonUnsavedSession(created.id, run.id, randomUUID())).toBe(false);
+        await appendAfter(store, { conversationId: created.id, runId: run.id, base: undefined, before: Buffer.alloc(0), bytes: jsonLines(2) });
+        expect(await store.abandonUnsavedSession(created.id, run.id, session)).toBe(false);
+        expect((await store.getConversation(created.id))!.sessionId).toBe(session);
+      });
+    });
+
     serverOnlyDescribe('a rewind runs where the store is, never through --server')('replaceTranscript (a rewind)', () => {
       it('under the lease: a new session id, a new whole version of each file, and the files it lacks removed', async () => {
         const created = await conversation();

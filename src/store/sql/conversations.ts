@@ -145,6 +145,19 @@ export class SqlConversations {
     if (Number(updated.numUpdatedRows) === 0) throw this.context.notFound(id);
   }
 
+  async abandonUnsavedSession(conversationId: string, runId: string, sessionId: string): Promise<boolean> {
+    // One statement: the checks and the change cannot be split by a save that lands in between.
+    const result = await this.context.db
+      .updateTable('conversations')
+      .set({ session_id: null, updated_at: Date.now() })
+      .where('id', '=', conversationId)
+      .where('session_id', '=', sessionId)
+      .where('active_run_id', '=', runId)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('transcript_versions').select('transcript_versions.id').where('transcript_versions.conversation_id', '=', conversationId))))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   async setSessionId(conversationId: string, sessionId: string): Promise<void> {
     const result = await this.context.db
       .updateTable('conversations')
