@@ -180,9 +180,13 @@ interface CacheContent {
   loggedIn: Record<string, number>;
 }
 
-/** ~/.baton/preflight.json: read once, written once if anything changed; a damaged one is started afresh. */
+/**
+ * ~/.baton/preflight.json: read once, and written once if anything changed — what this process learnt merged
+ * into the file as it is then, so that checks running side by side (`baton doctor`'s, two runs at once) keep
+ * each other's entries. A damaged file is started afresh.
+ */
 class PreflightCache {
-  private changed = false;
+  private readonly learnt: CacheContent = { versions: {}, loggedIn: {} };
 
   private constructor(
     private readonly path: string,
@@ -190,13 +194,7 @@ class PreflightCache {
   ) {}
 
   static async open(path: string): Promise<PreflightCache> {
-    let parsed: Partial<CacheContent> = {};
-    try {
-      parsed = JSON.parse((await readFileIfExists(path))?.toString('utf8') ?? '{}') as Partial<CacheContent>;
-    } catch {
-      parsed = {};
-    }
-    return new PreflightCache(path, { versions: isObject(parsed.versions) ? parsed.versions : {}, loggedIn: isObject(parsed.loggedIn) ? parsed.loggedIn : {} });
+    return new PreflightCache(path, await readCache(path));
   }
 
   version(executable: string, identity: string): string | undefined {
@@ -204,22 +202,41 @@ class PreflightCache {
     return entry && entry.identity === identity ? entry.version : undefined;
   }
   rememberVersion(executable: string, identity: string, version: string): void {
-    this.content.versions[executable] = { identity, version };
-    this.changed = true;
+    this.content.versions[executable] = this.learnt.versions[executable] = { identity, version };
   }
   loggedInRecently(key: string): boolean {
     const at = this.content.loggedIn[key];
     return typeof at === 'number' && Date.now() - at < AUTH_STATUS_TTL_MS;
   }
   rememberLoggedIn(key: string): void {
-    this.content.loggedIn[key] = Date.now();
-    this.changed = true;
+    this.content.loggedIn[key] = this.learnt.loggedIn[key] = Date.now();
   }
   /** Best effort: a cache that cannot be written costs the next run a `--version`, nothing else. */
   async save(): Promise<void> {
-    if (!this.changed) return;
-    await writePrivateFileAtomic(this.path, `${JSON.stringify(this.content, null, 2)}\n`, { durable: false }).catch(() => undefined);
+    if (Object.keys(this.learnt.versions).length === 0 && Object.keys(this.learnt.loggedIn).length === 0) return;
+    // One save at a time per file in this process: each reads what the one before it wrote.
+    const previous = savesInFlight.get(this.path) ?? Promise.resolve();
+    const saving = previous.then(async () => {
+      const current = await readCache(this.path);
+      const merged: CacheContent = { versions: { ...current.versions, ...this.learnt.versions }, loggedIn: { ...current.loggedIn, ...this.learnt.loggedIn } };
+      await writePrivateFileAtomic(this.path, `${JSON.stringify(merged, null, 2)}\n`, { durable: false });
+    }).catch(() => undefined);
+    savesInFlight.set(this.path, saving);
+    await saving;
+    if (savesInFlight.get(this.path) === saving) savesInFlight.delete(this.path);
   }
+}
+
+const savesInFlight = new Map<string, Promise<void>>();
+
+async function readCache(path: string): Promise<CacheContent> {
+  let parsed: Partial<CacheContent> = {};
+  try {
+    parsed = JSON.parse((await readFileIfExists(path))?.toString('utf8') ?? '{}') as Partial<CacheContent>;
+  } catch {
+    parsed = {};
+  }
+  return { versions: isObject(parsed.versions) ? parsed.versions : {}, loggedIn: isObject(parsed.loggedIn) ? parsed.loggedIn : {} };
 }
 
 const isObject = <T>(value: unknown): value is Record<string, T> => typeof value === 'object' && value !== null && !Array.isArray(value);

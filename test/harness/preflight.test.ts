@@ -3,14 +3,14 @@
  * check finds what the CLI itself would find — variables, login files, config — in real files under a temp home,
  * and says what is missing with the fix when there is nothing.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HarnessContext } from '../../src/harness/harness.js';
 import { getHarness, listHarnesses } from '../../src/harness/registry.js';
-import { isTested } from '../../src/run/preflight.js';
+import { checkCli, isTested } from '../../src/run/preflight.js';
 
 const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { devDependencies: Record<string, string> };
 
@@ -47,6 +47,25 @@ describe('tested versions', () => {
     expect(isTested('0.17.1', '0.171')).toBe(false);
     expect(isTested('0.172.0', '0.171')).toBe(false);
     expect(isTested('2.1.332', '2.1')).toBe(true);
+  });
+});
+
+describe('the version cache (~/.baton/preflight.json)', () => {
+  it('keeps every version learnt by checks that run side by side (as `baton doctor` runs one per harness)', async () => {
+    const batonDirectory = join(root, '.baton');
+    const ids = listHarnesses().map((harness) => harness.id);
+    // An executable outside any npm package is asked `--version`, once, and the answer cached.
+    const executables = await Promise.all(
+      ids.map(async (id, index) => {
+        const path = join(root, `${id}-cli`);
+        await writeFile(path, `#!/bin/sh\necho "${id} 9.${index}.0"\n`, { mode: 0o755 });
+        return path;
+      }),
+    );
+    const checked = await Promise.all(ids.map((id, index) => checkCli({ harness: getHarness(id), configuredCommand: executables[index], batonDirectory, env: { PATH: '/usr/bin:/bin' } })));
+    expect(checked.map((check) => check.version)).toEqual(ids.map((_, index) => `9.${index}.0`));
+    const cached = JSON.parse(await readFile(join(batonDirectory, 'preflight.json'), 'utf8')) as { versions: Record<string, { version: string }> };
+    expect(Object.fromEntries(Object.entries(cached.versions).map(([path, entry]) => [path, entry.version]))).toEqual(Object.fromEntries(executables.map((path, index) => [path, `9.${index}.0`])));
   });
 });
 
