@@ -39,6 +39,12 @@ export function runJson(run: Run, conversation: RunConversation | undefined): z.
         }
       : null,
     usage: run.usage ?? null,
+    limits: run.limits
+      ? {
+          ...(run.limits.stallTimeoutMs !== undefined ? { stallTimeoutSeconds: Math.round(run.limits.stallTimeoutMs / 1000) } : {}),
+          ...(run.limits.maxRunTimeMs !== undefined ? { maxRunTimeSeconds: Math.round(run.limits.maxRunTimeMs / 1000) } : {}),
+        }
+      : null,
     redaction: run.redaction ?? null,
   };
 }

@@ -119,6 +119,13 @@ export const RunBody = z
       .nullable()
       .openapi({ description: 'why a failed or interrupted run ended so; null for a run that succeeded or has not ended' }),
     usage: UsageBody.nullable().openapi({ description: 'model tokens it used; null when no model proxy counted them' }),
+    limits: z
+      .object({
+        stallTimeoutSeconds: z.number().int().optional(),
+        maxRunTimeSeconds: z.number().int().optional(),
+      })
+      .nullable()
+      .openapi({ description: "the time limits its request asked for (seconds; 0 = off); null: the worker's defaults (`--stall-timeout`, `--max-run-time`)" }),
     redaction: z
       .discriminatedUnion('kind', [
         z.object({ kind: z.literal('off') }),

@@ -4,31 +4,19 @@
  * stall timeout (stallTimeoutSeconds) on the in-process worker: STALLED, its transcript saved, and the worker's one
  * slot free for the next run.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Machine } from '../../src/testing/machine.js';
 import { withFailures } from './failing-script.js';
 import { fleetScript } from './fleet-world.js';
-import { api, redeem, startLocalServe, type LocalServe } from './local-serve.js';
-import { createWorld, waitFor, type World } from './world.js';
+import { api, useSignedInLocalServe, type LocalServe } from './local-serve.js';
+import { waitFor, type World } from './world.js';
 
 let world: World;
 let laptop: Machine;
 let serve: LocalServe;
 let token: string;
 
-beforeAll(async () => {
-  world = await createWorld(withFailures(fleetScript));
-  laptop = await world.machine('laptop');
-  serve = await startLocalServe(laptop, world.model);
-  const signedIn = await redeem(serve, serve.signInUrl);
-  expect(signedIn.status).toBe(200);
-  token = signedIn.body.token;
-}, 60_000);
-
-afterAll(async () => {
-  await serve?.stop('SIGKILL');
-  await world?.cleanup();
-});
+useSignedInLocalServe(withFailures(fleetScript), (setup) => ({ world, laptop, serve, token } = setup));
 
 const terminal = (args: string[]) => world.baton(laptop, args, { store: `${laptop.home}/.baton/baton.db` });
 
@@ -63,7 +51,8 @@ describe('failed runs in the API', () => {
     const queued = await api(serve, token, 'POST', '/v1/conversations', { harness: 'codex', prompt: 'HANG on the worker', stallTimeoutSeconds: 2 });
     expect(queued.status).toBe(202);
     const run = await finishedRun(queued.body.runId);
-    expect(run).toMatchObject({ status: 'failed', errorCode: 'STALLED', failure: { code: 'STALLED' } });
+    expect(run).toMatchObject({ status: 'failed', errorCode: 'STALLED', failure: { code: 'STALLED' }, limits: { stallTimeoutSeconds: 2 } });
+    expect(run.limits.maxRunTimeSeconds).toBeUndefined();
     expect(run.failure.message).toMatch(/printed nothing and its transcript did not grow for 2s/);
     expect(run.failure.hint).toMatch(/--stall-timeout/);
     expect(Date.now() - started).toBeLessThan(30_000);
@@ -72,7 +61,7 @@ describe('failed runs in the API', () => {
     expect(JSON.stringify(transcript.body.items)).toContain('HANG on the worker');
     // The worker runs one run at a time (--runs 1): the next one runs, so the stalled run freed its slot.
     const next = await api(serve, token, 'POST', '/v1/conversations', { harness: 'codex', prompt: 'hello after the stall' });
-    expect(await finishedRun(next.body.runId)).toMatchObject({ status: 'succeeded', failure: null });
+    expect(await finishedRun(next.body.runId)).toMatchObject({ status: 'succeeded', failure: null, limits: null });
   });
 
   it('refuses a stall timeout that is not a whole number of seconds', async () => {

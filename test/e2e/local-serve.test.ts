@@ -6,34 +6,22 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { StreamedEvent } from '../../src/server/run-events-client.js';
 import { followRunEvents } from '../../src/server/run-events-client.js';
 import type { Machine } from '../../src/testing/machine.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import { conversationOf, lastUserText } from './model-requests.js';
 import { fleetScript } from './fleet-world.js';
-import { api, redeem, startLocalServe, USER_OPENAI_KEY, type LocalServe } from './local-serve.js';
-import { createWorld, waitFor, type World } from './world.js';
+import { api, redeem, startLocalServe, useSignedInLocalServe, USER_OPENAI_KEY, type LocalServe } from './local-serve.js';
+import { waitFor, type World } from './world.js';
 
 let world: World;
 let laptop: Machine;
 let serve: LocalServe;
 let token: string;
 
-beforeAll(async () => {
-  world = await createWorld(fleetScript);
-  laptop = await world.machine('laptop');
-  serve = await startLocalServe(laptop, world.model);
-  const signedIn = await redeem(serve, serve.signInUrl);
-  expect(signedIn.status).toBe(200);
-  token = signedIn.body.token;
-}, 60_000);
-
-afterAll(async () => {
-  await serve?.stop('SIGKILL');
-  await world?.cleanup();
-});
+useSignedInLocalServe(fleetScript, (setup) => ({ world, laptop, serve, token } = setup));
 
 /** The status of a request that names `host` in its Host header (fetch does not let a caller set it). */
 function statusWithHost(url: string, host: string, headers: Record<string, string>, method = 'GET'): Promise<number> {

@@ -10,7 +10,9 @@ import { harnessHomeVariables } from '../../src/harness/registry.js';
 import { SCRIPTED_KEY_VARIABLES, type Machine } from '../../src/testing/machine.js';
 import type { ScriptedModelServer } from '../../src/testing/scripted-model-server.js';
 import { apiRequest, OPERATOR_ANTHROPIC_KEY, OPERATOR_OPENAI_KEY, startProcess, type FleetProcess } from './fleet-world.js';
-import { waitFor } from './world.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import type { Script } from '../../src/testing/scripted-model-server.js';
+import { createWorld, waitFor, type World } from './world.js';
 
 /** The laptop user's own model keys, in the environment `baton serve` starts with (its model proxy uses them). */
 export const USER_OPENAI_KEY = OPERATOR_OPENAI_KEY;
@@ -58,4 +60,34 @@ export async function redeem(serve: { url: string }, signInUrl: string, headers:
 
 export function api(serve: { url: string }, token: string | undefined, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   return apiRequest(serve.url, token, method, path, body);
+}
+
+export interface SignedInLocalServe {
+  world: World;
+  /** The machine `baton serve` runs on, with its terminal's CLIs. */
+  laptop: Machine;
+  serve: LocalServe;
+  /** The browser's token, from the printed sign-in URL. */
+  token: string;
+}
+
+/**
+ * The suite's beforeAll/afterAll: a world answering with `script`, a laptop running `baton serve` as a new user
+ * starts it, and a browser signed in with its one-time URL; handed to `ready` for the suite's own variables.
+ */
+export function useSignedInLocalServe(script: Script, ready: (setup: SignedInLocalServe) => void): void {
+  let world: World | undefined;
+  let serve: LocalServe | undefined;
+  beforeAll(async () => {
+    world = await createWorld(script);
+    const laptop = await world.machine('laptop');
+    serve = await startLocalServe(laptop, world.model);
+    const signedIn = await redeem(serve, serve.signInUrl);
+    expect(signedIn.status).toBe(200);
+    ready({ world, laptop, serve, token: signedIn.body.token });
+  }, 60_000);
+  afterAll(async () => {
+    await serve?.stop('SIGKILL');
+    await world?.cleanup();
+  });
 }
