@@ -2,7 +2,9 @@
  * Reading one stored version of a transcript file from its chunk rows (fetched, still compressed, by
  * SqlTranscripts.open in one read transaction): whole, into one buffer, or streamed through a few reused buffers
  * while the caller writes each piece out. Either way every chunk is checked in order (its decoded length, the
- * running sha256 against its row) and the whole version at the end (length, line count, sha256).
+ * running sha256 against its row) and the whole version at the end (length, line count, sha256); a stream of
+ * chunks that carry zstd's content checksum is checked by those as it goes, and its sha256 chain once it is asked
+ * for (see decode).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { BatonError } from '../../errors.js';
