@@ -127,6 +127,7 @@ function storageRows(harness: string, storage: StorageResult[], incremental: Inc
   }
   // The resume streams each file from the store to where the CLI reads it: these are its parts, each alone.
   sizeRow('  ms: open (rows), stream (decode+verify, unwritten), write alone; fs.copyFile', all((s) => `${ms(s.open.median)}, ${ms(s.stream.median)}, ${ms(s.rehydrateParts.write!.median)}; ${ms(s.copyFile.median)}`));
+  sizeRow('  then, once the CLI runs: the sha256 chain re-checked (ms; 0: the stream checked it)', all((s) => ms(s.deferredProof.median)));
   sizeRow('  ms: whole load (before streaming; export, view), its rehydrate', all((s) => `${ms(s.load.median)}, ${s.rehydrate ? ms(s.rehydrate.median) : '(= resume)'}`));
   sizeRow('  load: read, decode [as brotli q4+join], sha, lines; rest', all((s) => {
     const p = s.loadParts;

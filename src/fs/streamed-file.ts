@@ -83,3 +83,33 @@ export async function writeStoredFile(path: string, reader: TranscriptFileReader
   await staged.commit(path);
   return staged.read;
 }
+
+/**
+ * Whether `local` begins with every byte of `reader`'s file, compared piece by piece as the stored file is read and
+ * verified (a rejection is the read's): a resume on the machine that ran the conversation learns that its copy is
+ * the stored one, or extends it, without writing anything or holding the stored file whole.
+ */
+export async function startsWithStoredFile(local: Buffer, reader: TranscriptFileReader): Promise<boolean> {
+  if (local.length < reader.byteLength) return false;
+  const prefix = prefixCheck(local);
+  await reader.stream(prefix.observe);
+  return prefix.holds();
+}
+
+/**
+ * Follows a stored file's pieces in order: whether `local` and the stored file agree on every byte both have (the
+ * shorter is a prefix of the longer; the callers know which is longer).
+ */
+export function prefixCheck(local: Buffer): { observe: (piece: UnverifiedPiece) => void; holds: () => boolean } {
+  let position = 0;
+  let same = true;
+  return {
+    observe: (piece) => {
+      const bytes = piece.unverifiedBytes;
+      const end = Math.min(local.length, position + bytes.length);
+      if (same && end > position && !local.subarray(position, end).equals(bytes.subarray(0, end - position))) same = false;
+      position += bytes.length;
+    },
+    holds: () => same,
+  };
+}

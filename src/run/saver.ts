@@ -47,13 +47,36 @@ export interface SaverTarget {
 
 export class TranscriptSaver {
   private readonly saved = new Map<string, SavedFile>();
+  /**
+   * Streamed reads not yet taken over: a stream may leave its sha256 chain to be re-checked when its hash is first
+   * asked for (version-reader.ts), which is left to the first save, once the CLI is running.
+   */
+  private readonly pending = new Map<string, VerifiedStoredRead>();
 
   /**
    * `initial`: where a resume starts, as stored, rehydrated byte for byte (on disk and in the store the same bytes):
    * loaded files, or what streaming them proved (their sha256 state and edges, without their bytes).
    */
   constructor(private readonly target: SaverTarget, initial: ReadonlyArray<StoredTranscriptFile | VerifiedStoredRead> = []) {
-    for (const file of initial) this.saved.set(file.key, 'content' in file ? savedFromContent(file) : savedFromRead(file));
+    for (const file of initial) {
+      if ('content' in file) this.saved.set(file.key, savedFromContent(file));
+      else this.pending.set(file.key, file);
+    }
+  }
+
+  /** What is saved of a file; a pending read is taken over now (its hash asked for: see `pending`). */
+  private savedFile(key: string): SavedFile | undefined {
+    const read = this.pending.get(key);
+    if (read) {
+      this.saved.set(key, savedFromRead(read));
+      this.pending.delete(key);
+    }
+    return this.saved.get(key);
+  }
+
+  /** The saved bytes of a file on disk, without taking a pending read over. */
+  private savedSourceBytes(key: string): number | undefined {
+    return this.pending.get(key)?.byteLength ?? this.saved.get(key)?.source.byteLength;
   }
 
   private get redactor(): Redactor {
@@ -63,9 +86,9 @@ export class TranscriptSaver {
   /** True when a file on disk holds bytes this saver has not stored (it is longer, or was never saved). */
   async hasUnsaved(files: Array<{ key: string; path: string }>): Promise<boolean> {
     for (const file of files) {
-      const saved = this.saved.get(file.key);
+      const savedBytes = this.savedSourceBytes(file.key);
       const size = (await stat(file.path).catch(() => undefined))?.size ?? 0;
-      if (size > 0 && (!saved || size !== saved.source.byteLength)) return true;
+      if (size > 0 && size !== savedBytes) return true;
     }
     return false;
   }
@@ -74,12 +97,13 @@ export class TranscriptSaver {
   savedByteLength(): number {
     let total = 0;
     for (const saved of this.saved.values()) total += saved.source.byteLength;
+    for (const read of this.pending.values()) total += read.byteLength;
     return total;
   }
 
   /** Where the stored copy of a file ends, once it has been saved. */
   cursor(key: string): TranscriptCursor | undefined {
-    return this.saved.get(key)?.cursor;
+    return this.savedFile(key)?.cursor;
   }
 
   /**
@@ -89,7 +113,7 @@ export class TranscriptSaver {
   async save(files: Array<{ key: string; path: string }>, options: { final: boolean; meta: (mainContent: Buffer) => SessionMeta | undefined }): Promise<SaveOutcome> {
     const outcome: SaveOutcome = { bytesSaved: 0, newVersions: [] };
     for (const file of files) {
-      const saved = this.saved.get(file.key);
+      const saved = this.savedFile(file.key);
       const appended = saved ? await this.appendIfPrefixHolds(file, saved, options) : undefined;
       if (appended !== undefined) {
         outcome.bytesSaved += appended;
@@ -102,6 +126,7 @@ export class TranscriptSaver {
     if (options.final) {
       // A finished run's deltas are merged into a few chunks: stored about as small as one full save.
       for (const saved of this.saved.values()) await this.target.store.compactTranscript(saved.cursor.versionId);
+      for (const read of this.pending.values()) await this.target.store.compactTranscript(read.cursor.versionId);
     }
     return outcome;
   }

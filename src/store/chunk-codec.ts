@@ -30,11 +30,16 @@ const ZSTD_LEVEL = 3;
 
 /** The part of zstd-napi's low-level binding used here (zstd-napi/binding.d.ts). */
 interface ZstdBinding {
-  CCtx: new () => { compress(dst: Uint8Array, src: Uint8Array, level: number): number };
+  CCtx: new () => { setParameter(parameter: number, value: number): void; compress2(dst: Uint8Array, src: Uint8Array): number };
   DCtx: new () => { decompress(dst: Uint8Array, src: Uint8Array): number };
+  CParameter: { compressionLevel: number; checksumFlag: number };
   compressBound(size: number): number;
   getFrameContentSize(frame: Uint8Array): number | null;
 }
+
+/** The first four bytes of every zstd frame (little-endian), and the Content_Checksum_flag of its header descriptor. */
+const ZSTD_MAGIC = 0xfd2fb528;
+const ZSTD_CHECKSUM_FLAG = 0x04;
 
 let zstd: { binding: ZstdBinding; cctx: InstanceType<ZstdBinding['CCtx']>; dctx: InstanceType<ZstdBinding['DCtx']> } | Error | undefined;
 
@@ -43,7 +48,12 @@ function loadZstd(): Exclude<typeof zstd, undefined> {
   if (zstd === undefined) {
     try {
       const binding = createRequire(import.meta.url)('zstd-napi/binding') as ZstdBinding;
-      zstd = { binding, cctx: new binding.CCtx(), dctx: new binding.DCtx() };
+      const cctx = new binding.CCtx();
+      cctx.setParameter(binding.CParameter.compressionLevel, ZSTD_LEVEL);
+      // Each frame ends with the XXH64 of its content (4 bytes), which decompression checks: damage to a chunk is
+      // caught as it is decoded, so a resume can put the file in place before the slower sha256 chain is re-checked.
+      cctx.setParameter(binding.CParameter.checksumFlag, 1);
+      zstd = { binding, cctx, dctx: new binding.DCtx() };
     } catch (error) {
       zstd = error instanceof Error ? error : new Error(String(error));
     }
@@ -78,7 +88,7 @@ function brotliEncode(bytes: Buffer): Buffer {
 
 function zstdEncode(bytes: Buffer, loaded: Exclude<typeof zstd, Error | undefined>): Buffer {
   const out = Buffer.allocUnsafe(loaded.binding.compressBound(bytes.length));
-  const written = loaded.cctx.compress(out, bytes, ZSTD_LEVEL);
+  const written = loaded.cctx.compress2(out, bytes);
   // A copy of the exact size: the bound is larger than the input, and the row keeps what it is handed.
   return Buffer.from(out.subarray(0, written));
 }
@@ -92,7 +102,8 @@ export function encodeChunk(bytes: Buffer, codec: 'zstd' | 'br' = 'zstd'): Encod
 
 /**
  * Decodes into `target`, which must be exactly the decoded size; throws when the chunk does not decode to exactly
- * that many bytes. zstd writes into `target` itself; the others decode and copy.
+ * that many bytes, or (a frame with a checksum) to other bytes than were compressed. zstd writes into `target`
+ * itself; the others decode and copy.
  */
 export function decodeChunkInto(chunk: EncodedChunk, target: Buffer): void {
   if (chunk.codec === 'zstd') {
@@ -105,6 +116,14 @@ export function decodeChunkInto(chunk: EncodedChunk, target: Buffer): void {
   const decoded = decodeChunk(chunk);
   if (decoded.length !== target.length) throw new Error(`the chunk decoded to ${decoded.length} bytes, not ${target.length}`);
   decoded.copy(target);
+}
+
+/**
+ * Whether a zstd chunk's frame carries its content checksum (chunks written since baton set the flag; earlier ones
+ * do not), which decodeChunkInto then checks. Read from the frame header: magic number, then the descriptor byte.
+ */
+export function zstdFrameChecksummed(data: Buffer): boolean {
+  return data.length > 5 && data.readUInt32LE(0) === ZSTD_MAGIC && (data[4]! & ZSTD_CHECKSUM_FLAG) !== 0;
 }
 
 export function decodeChunk(chunk: EncodedChunk): Buffer {

@@ -27,7 +27,11 @@ export interface VerifiedRead {
   lineCount: number;
   byteLength: number;
   sha256: string;
-  /** The sha256 state after every byte: copy() it before updating. */
+  /**
+   * The sha256 state after every byte: copy() it before updating. A stored file's stream may compute this and
+   * `sha256` only when first read (its chunks' checksums verified it; TRANSCRIPT_CORRUPT then if its sha256 chain
+   * does not hold): read them once the file is in use, not on the way to putting it in place.
+   */
   hash: Hash;
   /** The first ≤ EDGE_BYTES bytes. */
   head: Buffer;

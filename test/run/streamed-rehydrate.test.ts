@@ -4,7 +4,8 @@
  * stored file that does not verify is TRANSCRIPT_CORRUPT and leaves no file behind, whichever piece is damaged.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,8 @@ import { rehydrateRollout } from '../../src/harness/codex/transcript.js';
 import { rehydrateGeminiSession } from '../../src/harness/gemini/transcript.js';
 import type { HarnessId } from '../../src/harness/ids.js';
 import { newConversationId, newRunId } from '../../src/ids.js';
-import { encodeChunk } from '../../src/store/chunk-codec.js';
+import { decodeChunk, encodeChunk, zstdFrameChecksummed } from '../../src/store/chunk-codec.js';
+import { TranscriptSaver } from '../../src/run/saver.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { TranscriptCursor } from '../../src/store/store.js';
@@ -52,6 +54,8 @@ describe('streamed rehydrate from a SQLite store', () => {
   let directory: string;
   let store: SqlStore;
   let cwd: string;
+  /** The run that stored the last conversation (still holding its lease). */
+  let lastRunId: string;
 
   beforeEach(async () => {
     directory = await realpath(await mkdtemp(join(tmpdir(), 'baton-streamed-')));
@@ -69,6 +73,7 @@ describe('streamed rehydrate from a SQLite store', () => {
     await store.createConversation({ id: conversationId, harness, title: 't', cwd });
     await store.setSessionId(conversationId, sessionId);
     const run = await store.startRun({ conversationId, runId: newRunId(), kind: 'new', prompt: 'p', host: 'h', cwd, leaseMs: 60_000 });
+    lastRunId = run.id;
     for (const [fileKey, content] of Object.entries(files)) {
       let base: TranscriptCursor | undefined;
       let start = 0;
@@ -150,6 +155,66 @@ describe('streamed rehydrate from a SQLite store', () => {
     });
     await expectBatonError(streamed, 'TRANSCRIPT_CORRUPT');
     expect(inFlight).toBe(0);
+  });
+
+  /** Re-encodes the stored chunk of `sequence` from its decoded bytes changed by `change` (same length), with `encode`. */
+  function forgeChunk(sequence: number, change: (plain: Buffer) => Buffer, encode: (plain: Buffer) => Buffer): void {
+    setChunk(MAIN_FILE_KEY, sequence, (old) => {
+      const plain = decodeChunk({ codec: 'zstd', data: old });
+      const forged = change(Buffer.from(plain));
+      expect(forged.length).toBe(plain.length);
+      return encode(forged);
+    });
+  }
+
+  /** One letter inside the first JSON string changed: the same length, still JSON. */
+  const oneLetterChanged = (plain: Buffer): Buffer => {
+    const at = plain.indexOf('"') + 1;
+    plain[at] = plain[at] === 0x41 ? 0x42 : 0x41;
+    return plain;
+  };
+
+  /** A zstd frame as baton wrote it before frames carried their content checksum. */
+  const zstdBinding = createRequire(import.meta.url)('zstd-napi/binding') as { CCtx: new () => { compress(dst: Uint8Array, src: Uint8Array, level: number): number }; compressBound(size: number): number };
+  const unchecksummedFrame = (plain: Buffer): Buffer => {
+    const out = Buffer.allocUnsafe(zstdBinding.compressBound(plain.length));
+    const frame = Buffer.from(out.subarray(0, new zstdBinding.CCtx().compress(out, plain, 3)));
+    expect(zstdFrameChecksummed(frame)).toBe(false);
+    return frame;
+  };
+
+  it('a chunk re-encoded with other bytes of its length and a valid checksum: in place (only the sha256 chain differs), and the resumed saver refuses it with TRANSCRIPT_CORRUPT, storing nothing', async () => {
+    const content = Buffer.concat([Buffer.from(`${JSON.stringify({ type: 'session_meta', payload: { id: CODEX_SESSION_ID } })}\n`), jsonLines(3000)]);
+    const conversationId = await stored('codex', CODEX_SESSION_ID, { main: content }, 3);
+    forgeChunk(1, oneLetterChanged, (plain) => encodeChunk(plain).data);
+    const opened = await store.openTranscript(conversationId);
+    const home = join(directory, 'codex-home');
+    const rehydrated = await rehydrateRollout(await envelope('codex', conversationId, CODEX_SESSION_ID), home);
+    const path = rehydrated.files[0]!.path;
+    expect((await readFile(path)).length).toBe(content.length);
+    await appendFile(path, jsonLines(2, 5000, 'next'));
+    const saver = new TranscriptSaver({ store, conversationId, runId: lastRunId }, await Promise.all(opened!.files.map((file) => file.verified())));
+    const error = await expectBatonError(saver.save([{ key: MAIN_FILE_KEY, path }], { final: false, meta: () => undefined }), 'TRANSCRIPT_CORRUPT');
+    expect(error.message).toContain('sha256 mismatch after chunk 1');
+    const raw = new Sqlite(join(directory, 'baton.db'));
+    try {
+      expect((raw.prepare('SELECT count(*) AS n FROM transcript_chunks').get() as { n: number }).n).toBe(3);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('chunks whose zstd frames carry no checksum (written before they did): the sha256 chain is checked before anything is in place', async () => {
+    const content = Buffer.concat([Buffer.from(`${JSON.stringify({ type: 'session_meta', payload: { id: CODEX_SESSION_ID, timestamp: '2026-12-02T10:00:00.000Z' } })}\n`), jsonLines(3000)]);
+    const conversationId = await stored('codex', CODEX_SESSION_ID, { main: content }, 3);
+    for (const sequence of [0, 1, 2]) forgeChunk(sequence, (plain) => plain, unchecksummedFrame);
+    const rehydrated = await rehydrateRollout(await envelope('codex', conversationId, CODEX_SESSION_ID), join(directory, 'intact-home'));
+    expect((await readFile(rehydrated.files[0]!.path)).equals(content)).toBe(true);
+    forgeChunk(1, oneLetterChanged, unchecksummedFrame);
+    const home = join(directory, 'codex-home');
+    const error = await expectBatonError(rehydrateRollout(await envelope('codex', conversationId, CODEX_SESSION_ID), home), 'TRANSCRIPT_CORRUPT');
+    expect(error.message).toContain('sha256 mismatch after chunk 1');
+    expect(await filesUnder(home)).toEqual([]);
   });
 
   it('Claude: a damaged subagent file leaves neither it nor the verified main file where the CLI looks', async () => {

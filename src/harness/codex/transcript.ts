@@ -11,16 +11,16 @@
  * file named `<uuid>.jsonl` or `rollout-<uuid>.jsonl` is not found, hence the canonical name on rehydrate.
  */
 import { readdir } from 'node:fs/promises';
-import { basename, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { BatonError } from '../../errors.js';
-import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
+import { readFileIfExists } from '../../fs/private-files.js';
 import { MAIN_FILE_KEY, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
 import { mainFileReader, type StoredEnvelope } from '../../transcript/file-reader.js';
-import { writeStoredFile } from '../../fs/streamed-file.js';
+import { prefixCheck, stageStoredFile, startsWithStoredFile, writeStoredFile } from '../../fs/streamed-file.js';
 import { isRecord, parseJsonLines } from '../../transcript/jsonl.js';
 import { attachOutput, type TranscriptView, type ViewItem } from '../../transcript/view.js';
 import { applyPatchEdit } from '../../transcript/apply-patch.js';
-import { assertSessionId, compareLocalCopy, invalidSessionFile, localCopyConflict, UUID_PATTERN, type FoundSession, type RehydratedTranscript, type SessionQuery, type TranscriptLocation } from '../harness.js';
+import { assertSessionId, invalidSessionFile, localCopyConflict, UUID_PATTERN, type FoundSession, type RehydratedTranscript, type SessionQuery, type TranscriptLocation } from '../harness.js';
 import { isSameDirectory, newestFirst, readFirstLine, sessionFileOf } from '../find-session.js';
 
 const ROLLOUT_NAME = /^rollout-(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2})-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i;
@@ -157,18 +157,21 @@ export async function rehydrateRollout(envelope: Envelope | StoredEnvelope, code
     await writeStoredFile(target, main);
     return { ...location, keptLocal: [] };
   }
-  const { content } = await main.whole();
-  switch (compareLocalCopy(onDisk, content)) {
-    case 'same':
-      return { ...location, keptLocal: [] };
-    case 'longer':
-      return { ...location, keptLocal: [MAIN_FILE_KEY] };
-    case 'different':
-      throw localCopyConflict(target, envelope.sessionId, 'CODEX_HOME');
-    default:
-      await writePrivateFileAtomic(target, content, { durable: false });
-      return { ...location, keptLocal: [] };
+  // A copy here (a run on this machine): compared with the stored file as that streams, never read whole.
+  if (onDisk.length >= main.byteLength) {
+    if (!(await startsWithStoredFile(onDisk, main))) throw localCopyConflict(target, envelope.sessionId, 'CODEX_HOME');
+    // The same bytes, or more of them (a run here stopped before its final save): kept as they are.
+    return { ...location, keptLocal: onDisk.length > main.byteLength ? [MAIN_FILE_KEY] : [] };
   }
+  // Shorter: an older copy (a prefix of the stored file) is replaced by the stored file; any other is kept.
+  const prefix = prefixCheck(onDisk);
+  const staged = await stageStoredFile(dirname(target), basename(target), main, { observe: prefix.observe });
+  if (!prefix.holds()) {
+    await staged.discard();
+    throw localCopyConflict(target, envelope.sessionId, 'CODEX_HOME');
+  }
+  await staged.commit(target);
+  return { ...location, keptLocal: [] };
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -2,12 +2,14 @@
  * Reading one stored version of a transcript file from its chunk rows (fetched, still compressed, by
  * SqlTranscripts.open in one read transaction): whole, into one buffer, or streamed through a few reused buffers
  * while the caller writes each piece out. Either way every chunk is checked in order (its decoded length, the
- * running sha256 against its row) and the whole version at the end (length, line count, sha256).
+ * running sha256 against its row) and the whole version at the end (length, line count, sha256); a stream of
+ * chunks that carry zstd's content checksum is checked by those as it goes, and its sha256 chain once it is asked
+ * for (see decode).
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { BatonError } from '../../errors.js';
 import { EdgeKeeper, EDGE_BYTES, type StreamOptions, type UnverifiedPiece } from '../../transcript/file-reader.js';
-import { decodeChunkAsync, decodeChunkInto, isChunkCodec, type EncodedChunk } from '../chunk-codec.js';
+import { decodeChunkAsync, decodeChunkInto, isChunkCodec, zstdFrameChecksummed, type EncodedChunk } from '../chunk-codec.js';
 import { SEALED_CODEC_SUFFIX, type RowCipher } from '../encryption.js';
 import type { StoredFileReader, StoredTranscriptFile, VerifiedStoredRead } from '../store.js';
 import { chunkIdentity } from './rows.js';
@@ -65,6 +67,7 @@ export class StoredVersionReader implements StoredFileReader {
   readonly lineCount: number;
   private wholeRead: Promise<StoredTranscriptFile> | undefined;
   private lastVerified: VerifiedStoredRead | undefined;
+  private proved: { sha256: string; hash: Hash } | { error: unknown } | undefined;
 
   constructor(
     private readonly version: StoredVersion,
@@ -151,16 +154,18 @@ export class StoredVersionReader implements StoredFileReader {
    * Decodes the chunks in order, each checked, handing each chunk's bytes to `each`. zstd chunks decode on this
    * thread into the buffer `place` gives; brotli chunks (written before zstd) decode on the thread pool, all at
    * once, and are handed out as they are by a stream (and by a whole read of one chunk), else copied into place.
+   *
+   * A stream whose every chunk is a zstd frame with its content checksum (what baton writes now) is checked by
+   * those checksums as it is decoded, and by its length and line count at the end: damage to any chunk fails it
+   * before the caller puts the file where a CLI reads it. The sha256 chain (each chunk's running sha256 and the
+   * version's), which costs about as much as decoding, is re-checked from the same fetched chunks when the read's
+   * `sha256`, `hash` or `cursor.sha256` is first asked for: by the resumed saver, once the CLI is running.
    */
   private async decode(mode: 'whole' | 'stream', place: Place, tailBytes: number, each: (bytes: Buffer, index: number) => void): Promise<VerifiedStoredRead> {
     const { conversationId, versionId, fileKey } = this.version;
-    const { cipher, chunks } = this;
+    const { chunks } = this;
     this.total();
-    const bodies = chunks.map((chunk) => {
-      const body = openBody(cipher, chunk.codec, chunk.body, chunkIdentity(conversationId, versionId, chunk.offset, chunk.byteLength));
-      if (!body) throw corrupt(conversationId, fileKey, `chunk ${chunk.sequence} ${bodyProblem(cipher, chunk.codec)}`, bodyHint(chunk.codec));
-      return body;
-    });
+    const bodies = this.openBodies();
     const brotli = bodies.map((body, index) =>
       body.codec !== 'br'
         ? undefined
@@ -171,7 +176,8 @@ export class StoredVersionReader implements StoredFileReader {
     // Each is awaited in order below; one that fails first must not leave the others' rejections unhandled.
     for (const promise of brotli) promise?.catch(() => undefined);
 
-    const hash = createHash('sha256');
+    const deferChain = mode === 'stream' && bodies.every((body) => body.codec === 'zstd' && zstdFrameChecksummed(body.data));
+    const hash = deferChain ? undefined : createHash('sha256');
     const edges = new EdgeKeeper(Math.max(EDGE_BYTES, tailBytes), this.total());
     for (const [index, chunk] of chunks.entries()) {
       const body: EncodedChunk = bodies[index]!;
@@ -179,12 +185,7 @@ export class StoredVersionReader implements StoredFileReader {
       let bytes: Buffer;
       if (body.codec === 'zstd') {
         bytes = await place(index, length, chunk.offset);
-        try {
-          decodeChunkInto(body, bytes);
-        } catch (error) {
-          if (error instanceof BatonError) throw error;
-          throw corrupt(conversationId, fileKey, `chunk ${chunk.sequence} does not decompress to its ${length} bytes`);
-        }
+        this.decodeZstd(body, chunk, bytes);
       } else {
         const decoded = (await brotli[index]) ?? body.data;
         if (decoded.length !== length) throw corrupt(conversationId, fileKey, `chunk ${chunk.sequence} has ${decoded.length} bytes, expected ${length}`);
@@ -194,19 +195,102 @@ export class StoredVersionReader implements StoredFileReader {
           decoded.copy(bytes);
         }
       }
-      hash.update(bytes);
+      if (hash) this.checkChain(hash, chunk, bytes);
       edges.add(bytes);
-      if (cipher.digest(hash.copy().digest('hex')) !== chunk.sha256After) throw corrupt(conversationId, fileKey, `sha256 mismatch after chunk ${chunk.sequence}`);
       each(bytes, index);
     }
-    const sha256 = hash.copy().digest('hex');
     const byteLength = this.total();
     const lineCount = edges.lineCount();
-    if (cipher.digest(sha256) !== this.version.sha256 || byteLength !== this.version.byteLength || lineCount !== this.version.lineCount) {
-      throw corrupt(conversationId, fileKey, `expected ${this.version.lineCount} lines and sha256 ${this.version.sha256.slice(0, 12)}…, found ${lineCount} lines and sha256 ${cipher.digest(sha256).slice(0, 12)}…`);
+    const cursorTotals = { versionId, lineCount, byteLength };
+    let read: VerifiedStoredRead;
+    if (hash) {
+      const sha256 = this.checkTotals(hash, lineCount);
+      read = { key: fileKey, lineCount, byteLength, sha256, hash, head: edges.head(), tail: edges.tail(), cursor: { ...cursorTotals, sha256 } };
+    } else {
+      if (byteLength !== this.version.byteLength || lineCount !== this.version.lineCount) {
+        throw corrupt(conversationId, fileKey, `expected ${this.version.lineCount} lines and ${this.version.byteLength} bytes, found ${lineCount} lines and ${byteLength} bytes`);
+      }
+      const proof = (): { sha256: string; hash: Hash } => this.chainProof(bodies);
+      read = {
+        key: fileKey,
+        lineCount,
+        byteLength,
+        get sha256() {
+          return proof().sha256;
+        },
+        get hash() {
+          return proof().hash;
+        },
+        head: edges.head(),
+        tail: edges.tail(),
+        cursor: {
+          ...cursorTotals,
+          get sha256() {
+            return proof().sha256;
+          },
+        },
+      };
     }
-    const read: VerifiedStoredRead = { key: fileKey, lineCount, byteLength, sha256, hash, head: edges.head(), tail: edges.tail(), cursor: { versionId, lineCount, byteLength, sha256 } };
     this.lastVerified = read;
     return read;
+  }
+
+  private openBodies(): EncodedChunk[] {
+    const { conversationId, versionId, fileKey } = this.version;
+    return this.chunks.map((chunk) => {
+      const body = openBody(this.cipher, chunk.codec, chunk.body, chunkIdentity(conversationId, versionId, chunk.offset, chunk.byteLength));
+      if (!body) throw corrupt(conversationId, fileKey, `chunk ${chunk.sequence} ${bodyProblem(this.cipher, chunk.codec)}`, bodyHint(chunk.codec));
+      return body;
+    });
+  }
+
+  private decodeZstd(body: EncodedChunk, chunk: FetchedChunk, target: Buffer): void {
+    try {
+      decodeChunkInto(body, target);
+    } catch (error) {
+      if (error instanceof BatonError) throw error;
+      throw corrupt(this.version.conversationId, this.version.fileKey, `chunk ${chunk.sequence} does not decompress to its ${chunk.byteLength} bytes`);
+    }
+  }
+
+  /** Adds a chunk's bytes to the running sha256 and checks it against the chunk's row. */
+  private checkChain(hash: Hash, chunk: FetchedChunk, bytes: Buffer): void {
+    hash.update(bytes);
+    if (this.cipher.digest(hash.copy().digest('hex')) !== chunk.sha256After) throw corrupt(this.version.conversationId, this.version.fileKey, `sha256 mismatch after chunk ${chunk.sequence}`);
+  }
+
+  /** Checks the whole version's sha256, length and line count against its row; returns the sha256. */
+  private checkTotals(hash: Hash, lineCount: number): string {
+    const sha256 = hash.copy().digest('hex');
+    const byteLength = this.total();
+    if (this.cipher.digest(sha256) !== this.version.sha256 || byteLength !== this.version.byteLength || lineCount !== this.version.lineCount) {
+      throw corrupt(this.version.conversationId, this.version.fileKey, `expected ${this.version.lineCount} lines and sha256 ${this.version.sha256.slice(0, 12)}…, found ${lineCount} lines and sha256 ${this.cipher.digest(sha256).slice(0, 12)}…`);
+    }
+    return sha256;
+  }
+
+  /**
+   * The sha256 chain of a stream that left it for later: every chunk decoded again (on this thread, into one
+   * reused buffer), hashed and checked like a whole read. Once; a failure is thrown again on every later ask.
+   */
+  private chainProof(bodies: EncodedChunk[]): { sha256: string; hash: Hash } {
+    if (this.proved) {
+      if ('error' in this.proved) throw this.proved.error;
+      return this.proved;
+    }
+    try {
+      const hash = createHash('sha256');
+      const scratch = Buffer.allocUnsafe(Math.max(0, ...this.chunks.map((chunk) => chunk.byteLength)));
+      for (const [index, chunk] of this.chunks.entries()) {
+        const bytes = scratch.subarray(0, chunk.byteLength);
+        this.decodeZstd(bodies[index]!, chunk, bytes);
+        this.checkChain(hash, chunk, bytes);
+      }
+      this.proved = { sha256: this.checkTotals(hash, this.version.lineCount), hash };
+      return this.proved;
+    } catch (error) {
+      this.proved = { error };
+      throw error;
+    }
   }
 }
