@@ -102,7 +102,14 @@ export async function supervise(input: SuperviseInput): Promise<SupervisedExit> 
         await recorder.flush();
       } catch (error) {
         if (isBatonError(error, 'LEASE_LOST')) input.lease.lose('the store refused a save: another run holds the conversation');
-        else await recorder.record({ type: 'error', message: `periodic save failed (will retry): ${errorMessage(error)}` });
+        else if (isBatonError(error, 'TRANSCRIPT_CORRUPT')) {
+          // The stored transcript the CLI resumed from failed its sha256 chain (checked at the first save, see
+          // version-reader.ts): nothing it does now can be saved on top of it.
+          state.failure ??= errorMessage(error);
+          state.failureCode ??= 'TRANSCRIPT_CORRUPT';
+          await recorder.record({ type: 'error', message: `stopping ${harness.displayName}: ${errorMessage(error)}` });
+          stop(INTERRUPT_GRACE_MS);
+        } else await recorder.record({ type: 'error', message: `periodic save failed (will retry): ${errorMessage(error)}` });
       }
     });
   };
