@@ -84,11 +84,11 @@ export interface StartupResult {
 }
 
 /**
- * What `baton run` loads before it spawns the CLI: the entry's static imports, the `run` command's chunk (main.ts
- * imports it for that command line alone) and its static imports, then the one harness's chunk (src/harness/
- * load.ts) with what it adds; not the `import()` of everything a run loads once the CLI has started (the store,
- * redaction rules, the workspace tracker). Bytes are attributed to packages by esbuild's `// node_modules/<package>/…`
- * and `// src/…` markers.
+ * What `baton run` loads before it spawns the CLI: the dispatcher (dist/cli/baton.mjs), the bundle made for run and
+ * resume (dist/cli/run/baton-run.mjs, scripts/bundle.mjs) and their static imports, then the one harness's chunk
+ * (src/harness/load.ts) with what it adds; not the `import()` of everything a run loads once the CLI has started (the
+ * store, redaction rules, the workspace tracker). Bytes are attributed to packages by esbuild's
+ * `// node_modules/<package>/…` and `// src/…` markers.
  */
 export function bundleComposition(entry = BATON): StartupResult['bundle'] {
   const seen = new Set<string>();
@@ -111,8 +111,9 @@ export function bundleComposition(entry = BATON): StartupResult['bundle'] {
     byPackage[owner] = (byPackage[owner] ?? 0) + size;
   };
   visit(entry, base);
-  const runCommand = /import\("(\.\/chunks\/run-command-[^"]+)"\)/.exec(readFileSync(entry, 'utf8'))?.[1];
-  if (runCommand) visit(join(entry, '..', runCommand), base);
+  // The dispatcher names the run bundle in a variable, which the import scan above does not follow.
+  const runBundle = join(entry, '..', 'run', 'baton-run.mjs');
+  if (existsSync(runBundle)) visit(runBundle, base);
   const harnesses: Record<string, number> = {};
   const before = new Set(seen);
   for (const file of before) {

@@ -21,6 +21,7 @@ import type { Redactor } from '../redact/redactor.js';
 import { planLaunch, startLaunchProbes, type LaunchPlan } from '../sandbox/sandbox.js';
 import type { Conversation, Store } from '../store/store.js';
 import type { WorkspaceTracker } from '../workspace/tracker.js';
+import { preflight } from './preflight.js';
 import { redactSetup, setupForRun, withheldWarning, type RunSetup } from './run-setup.js';
 import { spawnCli, type CliProcess } from './child-process.js';
 import { assertSandboxAvailable, containmentFor, runsAsRoot } from './containment.js';
@@ -136,10 +137,12 @@ async function runContext(harness: Harness, options: Pick<RunOptions, 'config' |
   return { configured, context: { home: harness.resolveHome(env), cwd, env, runsAsRoot: runsAsRoot(options.sandbox), modelEndpoint: options.modelAccess?.endpoint(harness.modelApi) } };
 }
 
-/** The preflight of a run that asks for one (RunOptions.preflight); loaded only then. */
+/**
+ * The preflight of a run that asks for one (RunOptions.preflight). Imported with the runner, not on demand: every
+ * `baton run` but one with --skip-preflight runs it before the spawn, where a module file of its own costs more.
+ */
 async function runPreflight(harness: Harness, context: HarnessContext, options: Pick<RunOptions, 'preflight' | 'config'>): Promise<void> {
   if (!options.preflight) return;
-  const { preflight } = await import('./preflight.js');
   const report = await preflight({ harness, context, configuredCommand: commandTemplates(options.config ?? {}, harness.id).command, batonDirectory: batonDirectory(context.env), credentials: options.preflight.credentials !== false });
   for (const warning of report.warnings) options.preflight.warn(warning);
 }

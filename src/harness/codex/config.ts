@@ -12,7 +12,7 @@ import { isRecord } from '../../transcript/jsonl.js';
 import { digestOf, ManagedEntries } from '../../fs/managed-entries.js';
 import type { McpServers, Skill } from '../../model/agent-setup.js';
 import { codexLedgerPath, mergeCodexMcpServers, publishCodexSkills } from './setup.js';
-import { loadToml } from './toml.js';
+import { loadToml, readToml } from './toml.js';
 
 export interface CodexPrepareInput {
   codexHome: string;
@@ -208,10 +208,9 @@ export async function writeSystemPrompt(codexHome: string, systemPrompt: string)
 export async function providerKeyVariables(codexHome: string): Promise<string[]> {
   const text = (await readFileIfExists(join(codexHome, 'config.toml')))?.toString('utf8');
   if (!text) return [];
-  const { parse: parseToml } = await loadToml();
   let document: unknown;
   try {
-    document = parseToml(text);
+    document = readToml(text);
   } catch {
     return []; // prepare() reported it already
   }

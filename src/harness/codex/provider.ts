@@ -28,7 +28,7 @@
 import { join } from 'node:path';
 import { readFileIfExists } from '../../fs/private-files.js';
 import { isRecord } from '../../transcript/jsonl.js';
-import { loadToml } from './toml.js';
+import { loadToml, readToml } from './toml.js';
 
 /** Codex's default provider: what a home runs under when its config names none. */
 export const DEFAULT_CODEX_PROVIDER = 'openai';
@@ -92,9 +92,8 @@ export async function homeProvider(codexHome: string): Promise<HomeProvider> {
   const text = (await readFileIfExists(join(codexHome, 'config.toml')))?.toString('utf8');
   let document: Record<string, unknown> = {};
   if (text !== undefined && text.trim() !== '') {
-    const { parse: parseToml } = await loadToml();
     try {
-      const parsed: unknown = parseToml(text);
+      const parsed = readToml(text);
       if (isRecord(parsed)) document = parsed;
     } catch {
       // prepare() refused it already with CONFIG_INVALID; a launch never gets here with it.

@@ -1,7 +1,6 @@
 /** Tenant secrets (`baton secret set --tenant T NAME`): sealed under the tenant's data key, never kept in plaintext. */
 import { BatonError } from '../../errors.js';
 import { tenantKeyOwner } from '../encryption.js';
-import { assertSecretName } from '../secret-names.js';
 import type { SqlContext } from './context.js';
 import { secretIdentity } from './rows.js';
 
@@ -21,7 +20,8 @@ export class SqlTenantSecrets {
    */
   async set(tenant: string, name: string, value: string): Promise<void> {
     const { db, encryption, location } = this.context;
-    assertSecretName(name);
+    // Loaded here: the names it refuses come from every harness's descriptor, which no other store call needs.
+    (await import('../secret-names.js')).assertSecretName(name);
     // It becomes an environment variable, where a NUL cannot go.
     if (value.includes('\0')) throw new BatonError('USAGE', `the value of secret ${name} holds a NUL character`, { hint: 'store the value without it' });
     if (!encryption.encrypted) throw secretsNeedEncryption(location);

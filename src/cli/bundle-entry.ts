@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+/**
+ * The `baton` command as bundled (dist/cli/baton.mjs, package.json's `bin`; scripts/bundle.mjs): `baton run` and
+ * `baton resume` start the bundle made for them alone (run-main.ts), every other command line the whole CLI
+ * (main.ts). Two builds, never both in one process: each has its own copy of the shared modules.
+ */
+import { commandNamed } from './command-name.js';
+
+const named = commandNamed(process.argv.slice(2));
+// Paths of the bundles beside this one (not resolvable from src/: tsc leaves them to the bundle).
+const entry = named === 'run' || named === 'resume' ? './run/baton-run.mjs' : './baton-all.mjs';
+await import(entry);
