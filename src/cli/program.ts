@@ -34,6 +34,13 @@ function fail(message: string, hint: string | undefined, exitCode: number): neve
 }
 
 export async function runProgram(program: Command): Promise<void> {
+  // A reader that stopped reading (`baton ls | head`) is not an error: the rest of the output goes nowhere, and
+  // the command goes on to its end (a run to its final save).
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
   try {
     await program.parseAsync(process.argv);
   } catch (error) {
