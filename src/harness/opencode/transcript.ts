@@ -13,7 +13,9 @@
  * the export document, which baton reads from the database itself (database.ts: milliseconds, where `opencode
  * export` costs 1.3–3.4 s) and skips while the database shows the session unchanged (`session.time_updated` and the
  * count and newest `time_updated` of its `message` and `part` rows). A database of a schema baton has not verified
- * is read with `opencode export` instead, as before.
+ * is read with `opencode export` instead, as before. Likewise a session is put back into a database that lacks it by
+ * an insert of baton's own (database-insert.ts) where the database is of the verified schema and knows the run's
+ * project, and by `opencode import` otherwise (a fresh home: no database yet).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -30,6 +32,7 @@ import { sessionFileOf } from '../find-session.js';
 import { runChoreOrFail } from './cli.js';
 import { foldLog, isEarlierStateOf, logMessages, parseExport, sessionInfoOf, updateLog } from './log.js';
 import { readSession, sessionFingerprint } from './database.js';
+import { insertSession } from './database-insert.js';
 
 /** verified with opencode 1.18.33: `ses_` and 26 characters (12 hex of the inverted time, 14 base62); any `ses_` id is accepted. */
 export const OPENCODE_SESSION_ID = /^ses_[0-9A-Za-z]{8,64}$/;
@@ -228,6 +231,12 @@ async function importDocument(context: OpencodeSessionContext, sessionId: string
   }
 }
 
+/** The session into a database that lacks it: inserted directly where baton can (database-insert.ts), else imported by the CLI. */
+async function putIntoDatabase(context: OpencodeSessionContext, sessionId: string, document: string): Promise<void> {
+  if (insertSession(databasePath(context.home, context.env), document, context.cwd) === 'inserted') reconciled.delete(logPath(context.home, sessionId));
+  else await importDocument(context, sessionId, document);
+}
+
 async function deleteSession(context: OpencodeSessionContext, sessionId: string): Promise<void> {
   await runChoreOrFail('session delete', await context.executable(), ['session', 'delete', sessionId], { cwd: context.home, env: context.env });
   reconciled.delete(logPath(context.home, sessionId));
@@ -261,7 +270,7 @@ export async function rehydrateOpencodeSession(envelope: Envelope, context: Open
   const keep = relation === 'longer' ? onDisk! : stored;
   const wanted = relation === 'longer' ? foldLog(onDisk!) : document;
   const current = reconciled.get(path)?.exportText;
-  if (!inDatabase) await importDocument(context, sessionId, wanted);
+  if (!inDatabase) await putIntoDatabase(context, sessionId, wanted);
   else if (current !== wanted) {
     // An older state, or the same one holding what the store has redacted: the database must be what the store holds.
     await deleteSession(context, sessionId);
