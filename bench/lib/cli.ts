@@ -9,8 +9,9 @@
  *           (IS_SANDBOX=1 as root, which baton sets itself) against `baton run --harness claude --json hi`.
  *   gemini: `node_modules/.bin/gemini --output-format stream-json --yolo --skip-trust --prompt=hi`; with baton's
  *           GEMINI_CLI_NO_RELAUNCH=true (one process instead of the CLI relaunching itself) as an info row.
- *   opencode: the pinned platform binary, `opencode run --format json --auto hi`; baton also runs `opencode import`
- *           (the new session with baton's id) before and `opencode export` (the saves) after, counted below.
+ *   opencode: the pinned platform binary, `opencode run --format json --auto hi`, and with baton's argv (`--title=hi`:
+ *           no title request to the model) as an info row. baton reads the session from OpenCode's database itself
+ *           (no `opencode export`); any chore it still runs is counted below.
  *
  * baton is `dist/cli/baton.mjs`, the esbuild bundle package.json's `bin` names. The machine is small (2 CPUs)
  * and shared: every section first waits for other processes to go quiet, measures how much CPU others used
@@ -330,6 +331,7 @@ async function measureHarness(options: CliOptions): Promise<HarnessCliResult> {
         if (!/"type":"step_finish"/.test(exit.stdout)) throw new Error(`bench: opencode run gave no step_finish: ${exit.stdout.slice(-300)}`);
       };
       bare = { name: 'opencode run (bare, opencode-linux-x64)', start: () => run(opencode, ['run', '--format', 'json', '--auto', 'hi'], where), check: checkOpencode };
+      info.push({ name: "opencode run with baton's argv (--title=hi)", start: () => run(opencode, ['run', '--format', 'json', '--auto', '--title=hi', 'hi'], where), check: checkOpencode });
     } else {
       const args = ['-p', '--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions', 'hi'];
       // As root Claude refuses --dangerously-skip-permissions without IS_SANDBOX=1 (baton sets it for its own runs).
