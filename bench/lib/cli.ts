@@ -293,7 +293,8 @@ async function measureHarness(options: CliOptions): Promise<HarnessCliResult> {
   try {
     server = await startScriptedModelServer({ script: () => ({ kind: 'text', text: 'Hello! The scripted model says hi back.' }) });
     const machine = await createMachine(root, 'machine', server);
-    const env: NodeJS.ProcessEnv = { ...machine.env, PATH: `${join(ROOT, 'node_modules/.bin')}:${machine.env.PATH ?? ''}` };
+    // PWD as a shell in that directory sets it: OpenCode works in $PWD, not in its process's cwd (opencode 1.18.33).
+    const env: NodeJS.ProcessEnv = { ...machine.env, PWD: machine.cwd, PATH: `${join(ROOT, 'node_modules/.bin')}:${machine.env.PATH ?? ''}` };
     const storePath = join(root, 'baton.db');
     const where = { cwd: machine.cwd, env, timesDir };
     const batonArgs = [BATON, '--store', storePath, 'run', '--harness', harness, '--json', 'hi'];
