@@ -9,8 +9,9 @@
  *           (IS_SANDBOX=1 as root, which baton sets itself) against `baton run --harness claude --json hi`.
  *   gemini: `node_modules/.bin/gemini --output-format stream-json --yolo --skip-trust --prompt=hi`; with baton's
  *           GEMINI_CLI_NO_RELAUNCH=true (one process instead of the CLI relaunching itself) as an info row.
- *   opencode: the pinned platform binary, `opencode run --format json --auto hi`; baton also runs `opencode import`
- *           (the new session with baton's id) before and `opencode export` (the saves) after, counted below.
+ *   opencode: the pinned platform binary, `opencode run --format json --auto hi`, and with baton's argv (`--title=hi`:
+ *           no title request to the model) as an info row. baton reads the session from OpenCode's database itself
+ *           (no `opencode export`); any chore it still runs is counted below.
  *
  * baton is `dist/cli/baton.mjs`, the esbuild bundle package.json's `bin` names. The machine is small (2 CPUs)
  * and shared: every section first waits for other processes to go quiet, measures how much CPU others used
@@ -293,7 +294,8 @@ async function measureHarness(options: CliOptions): Promise<HarnessCliResult> {
   try {
     server = await startScriptedModelServer({ script: () => ({ kind: 'text', text: 'Hello! The scripted model says hi back.' }) });
     const machine = await createMachine(root, 'machine', server);
-    const env: NodeJS.ProcessEnv = { ...machine.env, PATH: `${join(ROOT, 'node_modules/.bin')}:${machine.env.PATH ?? ''}` };
+    // PWD as a shell in that directory sets it: OpenCode works in $PWD, not in its process's cwd (opencode 1.18.33).
+    const env: NodeJS.ProcessEnv = { ...machine.env, PWD: machine.cwd, PATH: `${join(ROOT, 'node_modules/.bin')}:${machine.env.PATH ?? ''}` };
     const storePath = join(root, 'baton.db');
     const where = { cwd: machine.cwd, env, timesDir };
     const batonArgs = [BATON, '--store', storePath, 'run', '--harness', harness, '--json', 'hi'];
@@ -331,6 +333,7 @@ async function measureHarness(options: CliOptions): Promise<HarnessCliResult> {
         if (!/"type":"step_finish"/.test(exit.stdout)) throw new Error(`bench: opencode run gave no step_finish: ${exit.stdout.slice(-300)}`);
       };
       bare = { name: 'opencode run (bare, opencode-linux-x64)', start: () => run(opencode, ['run', '--format', 'json', '--auto', 'hi'], where), check: checkOpencode };
+      info.push({ name: "opencode run with baton's argv (--title=hi)", start: () => run(opencode, ['run', '--format', 'json', '--auto', '--title=hi', 'hi'], where), check: checkOpencode });
     } else {
       const args = ['-p', '--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions', 'hi'];
       // As root Claude refuses --dangerously-skip-permissions without IS_SANDBOX=1 (baton sets it for its own runs).

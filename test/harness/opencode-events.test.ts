@@ -93,5 +93,16 @@ describe('the OpenCode harness', () => {
     expect(spec.file).toMatch(/opencode$/);
     expect(spec.env.XDG_DATA_HOME).toBe('/tmp/nowhere/data');
     expect(OPENCODE_ARGS.flat().some((item) => item.includes('{prompt}'))).toBe(false);
+    // verified with opencode 1.18.33: it works in $PWD when set; baton's own must not reach it.
+    expect(spec.env.PWD).toBe('/tmp');
+  });
+
+  it('lets the CLI create a new session, named by the prompt\'s first line in one --title= item (no title request to the model)', async () => {
+    const context = { home: '/tmp/nowhere/data/opencode', cwd: '/tmp', env: { ...process.env, XDG_DATA_HOME: '/tmp/nowhere/data', PWD: '/somewhere/else' } };
+    expect(opencodeHarness.newSessionId()).toBeUndefined();
+    const spec = await opencodeHarness.command(context, { kind: 'new', prompt: '--help me\nsecond line', setup: {}, sessionId: undefined }, { command: undefined, newArgs: undefined, resumeArgs: undefined });
+    expect(spec.args).toEqual(['run', '--format', 'json', '--auto', '--title=--help me']);
+    expect(spec.stdin).toBe('--help me\nsecond line');
+    expect(spec.env.PWD).toBe('/tmp');
   });
 });

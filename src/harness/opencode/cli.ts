@@ -143,7 +143,8 @@ export async function runChore(file: string, args: string[], options: { cwd: str
 
 function runChoreProcess(file: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }, stdoutTo: 'pipe' | number): Promise<ChoreResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: choreEnvironment(options.env), stdio: ['ignore', stdoutTo, 'pipe'], detached: true });
+    // PWD: OpenCode works in $PWD when it is set (see the harness's command()); import binds the session to it.
+    const child = spawn(file, args, { cwd: options.cwd, env: { ...choreEnvironment(options.env), PWD: options.cwd }, stdio: ['ignore', stdoutTo, 'pipe'], detached: true });
     const stdout: Buffer[] = [];
     let stderr = '';
     child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));

@@ -1,6 +1,7 @@
 /**
- * The OpenCode harness: `opencode run --format json --auto -s <ses_…>` with the prompt on stdin, for a new
- * conversation (baton creates the empty session first, with an id it chooses) and for a follow-up alike.
+ * The OpenCode harness: `opencode run --format json --auto --title=…` with the prompt on stdin for a new
+ * conversation (the CLI creates the session and reports its id in every event), `… -s <ses_…>` for a follow-up.
+ * baton reads the session from the CLI's own database (database.ts) rather than running `opencode export`.
  */
 import { opencodeCredentials } from './credentials.js';
 import { join } from 'node:path';
@@ -30,7 +31,6 @@ import { resolveOpencode } from './cli.js';
 import { configuredApiKeys, OPENCODE_HOME_VARIABLES, opencodeDirectories, opencodeModel, prepareOpencodeConfig, scriptedHome, xdgEnvironment } from './config.js';
 import {
   assertOpencodeSessionId,
-  createOpencodeSession,
   findOpencodeSession,
   locateOpencodeSession,
   newOpencodeSessionId,
@@ -60,6 +60,12 @@ function opencodeInteractiveArgs(permissions: InteractivePermissions): TemplateI
   return [...(permissions === 'bypass' ? ['--auto'] : []), '-s', '{sessionId}', ['-m', '{model}']];
 }
 export const OPENCODE_ARGS: TemplateItem[] = ['run', '--format', 'json', '--auto', '-s', '{sessionId}', ['-m', '{model}'], ['--variant', '{effort}']];
+/**
+ * A new conversation: the CLI creates the session itself. verified with opencode 1.18.33: `run` cannot be told an id
+ * for a new session; `--title` names it, so that no title request goes to the model (as OpenCode's default title
+ * would make it send); baton appends it as one `--title=…` item, which yargs never reads as another flag.
+ */
+export const OPENCODE_NEW_ARGS: TemplateItem[] = ['run', '--format', 'json', '--auto', ['-m', '{model}'], ['--variant', '{effort}']];
 
 /** The resume state of an OpenCode conversation, checked at the boundary: its own id shape, not a UUID. */
 /** An OpenCode session id (`ses_…`), checked by hand (assertOpencodeSessionId): loading a harness does not load zod. */
@@ -80,8 +86,8 @@ function titleOf(prompt: string): string {
 export const opencodeHarness: Harness<OpencodeResume> = {
   id: 'opencode',
   displayName: 'OpenCode',
-  // locateTranscript reconciles the session's log with `opencode export` (transcript.ts).
-  locatingRunsCli: true,
+  // locateTranscript reads the session from OpenCode's database (milliseconds; database.ts), not `opencode export`.
+  locatingRunsCli: false,
   // verified with opencode 1.18.33: the bundled `openai` provider with options.baseURL sends `POST {baseURL}/responses`.
   modelApi: 'openai-responses',
   executable: { packageName: 'opencode-ai', binName: 'opencode', platformPackagePrefix: 'opencode-' },
@@ -109,27 +115,31 @@ export const opencodeHarness: Harness<OpencodeResume> = {
     });
   },
 
+  // The CLI chooses it (see OPENCODE_NEW_ARGS) and reports it in its first event.
   newSessionId() {
-    return newOpencodeSessionId();
+    return undefined;
   },
 
   async command(context: HarnessContext, request: LaunchRequest<OpencodeResume>, templates: CommandTemplates): Promise<CommandSpec> {
     const file = await resolveOpencode(templates.command, context.env);
     const sessionId = request.kind === 'new' ? request.sessionId : request.resume.sessionId;
-    if (!sessionId) {
-      throw new BatonError('SESSION_ID_MISSING', 'an OpenCode run needs the session id baton chose for it', { hint: 'start the conversation with `baton run --harness opencode`' });
+    if (request.kind !== 'new' && !sessionId) {
+      throw new BatonError('SESSION_ID_MISSING', 'an OpenCode follow-up needs the session id of its conversation', { hint: 'start the conversation with `baton run --harness opencode`' });
     }
-    if (request.kind === 'new') await createOpencodeSession(sessionContext(context, templates), sessionId, titleOf(request.prompt));
     const values = { sessionId, model: request.setup.model === undefined ? undefined : opencodeModel(request.setup.model), cwd: context.cwd, systemPrompt: request.setup.systemPrompt, effort: request.setup.effort };
-    const env: Record<string, string> = { ...xdgEnvironment(context.env), OPENCODE_DISABLE_AUTOUPDATE: '1' };
+    // verified with opencode 1.18.33: the CLI works in $PWD when it is set, not in its process's cwd (`run`: `resolve(
+    // process.env.PWD ?? process.cwd())`; import binds a session to it too): baton's own PWD must not leak into the run.
+    const env: Record<string, string> = { ...xdgEnvironment(context.env), OPENCODE_DISABLE_AUTOUPDATE: '1', PWD: context.cwd };
     // Behind a model proxy nothing may leave the machine: not even the models.dev catalogue.
     if (context.modelEndpoint) env.OPENCODE_DISABLE_MODELS_FETCH = '1';
     if (request.kind === 'interactive') {
       const args = expandTemplate(opencodeInteractiveArgs(request.permissions), values);
       return { file, args, env, cwd: context.cwd, packagePaths: packagePathsOf(file), terminal: true };
     }
-    const template = (request.kind === 'new' ? templates.newArgs : templates.resumeArgs) ?? OPENCODE_ARGS;
+    const configured = request.kind === 'new' ? templates.newArgs : templates.resumeArgs;
+    const template = configured ?? (request.kind === 'new' ? OPENCODE_NEW_ARGS : OPENCODE_ARGS);
     const args = expandTemplate(template, { ...values, prompt: request.prompt });
+    if (request.kind === 'new' && configured === undefined) args.push(`--title=${titleOf(request.prompt)}`);
     const promptInArgv = template.flat().some((item) => item.includes('{prompt}'));
     return { file, args, env, cwd: context.cwd, packagePaths: packagePathsOf(file), stdin: promptInArgv ? undefined : request.prompt };
   },

@@ -9,17 +9,18 @@
  * so a session is put back into a database that lacks it: deleted first (`opencode session delete ID`) when the
  * copy there is older than the store's. `opencode run -s ID` then resumes it from any directory.
  *
- * The saver's file is the log at `<data dir>/baton/<session id>.jsonl`, brought up to date with an export before
- * every save. An export costs 1.3–2.4 s, so it is skipped while the database shows the session unchanged: a
- * read-only look at `session.time_updated` and the count and newest `time_updated` of its `message` and `part`
- * rows (0.7 ms). That couples baton to OpenCode's schema (38 migrations so far); when the query fails the export
- * simply always runs.
+ * The saver's file is the log at `<data dir>/baton/<session id>.jsonl`, brought up to date before every save with
+ * the export document, which baton reads from the database itself (database.ts: milliseconds, where `opencode
+ * export` costs 1.3–3.4 s) and skips while the database shows the session unchanged (`session.time_updated` and the
+ * count and newest `time_updated` of its `message` and `part` rows). A database of a schema baton has not verified
+ * is read with `opencode export` instead, as before. Likewise a session is put back into a database that lacks it by
+ * an insert of baton's own (database-insert.ts) where the database is of the verified schema and knows the run's
+ * project, and by `opencode import` otherwise (a fresh home: no database yet).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { appendFile, rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import Sqlite from 'better-sqlite3';
 import { BatonError, quoted } from '../../errors.js';
 import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
 import { MAIN_FILE_KEY, mainFile, type Envelope, type SessionMeta } from '../../transcript/envelope.js';
@@ -30,6 +31,8 @@ import { compareLocalCopy, invalidSessionFile, localCopyConflict, type FoundSess
 import { sessionFileOf } from '../find-session.js';
 import { runChoreOrFail } from './cli.js';
 import { foldLog, isEarlierStateOf, logMessages, parseExport, sessionInfoOf, updateLog } from './log.js';
+import { readSession, sessionFingerprint } from './database.js';
+import { insertSession } from './database-insert.js';
 
 /** verified with opencode 1.18.33: `ses_` and 26 characters (12 hex of the inverted time, 14 base62); any `ses_` id is accepted. */
 export const OPENCODE_SESSION_ID = /^ses_[0-9A-Za-z]{8,64}$/;
@@ -75,32 +78,6 @@ export function databasePath(dataDir: string, env: NodeJS.ProcessEnv): string | 
   return join(dataDir, 'opencode.db');
 }
 
-interface Fingerprint {
-  exists: boolean;
-  value: string;
-  newest: number;
-}
-
-/** The session's change marker in the database; undefined when it cannot be read (no database, another schema). */
-export function sessionFingerprint(database: string | undefined, sessionId: string): Fingerprint | undefined {
-  if (!database) return undefined;
-  if (!existsSync(database)) return { exists: false, value: 'absent', newest: 0 };
-  let db: Sqlite.Database | undefined;
-  try {
-    db = new Sqlite(database, { readonly: true, fileMustExist: true, timeout: 2_000 });
-    const session = db.prepare('SELECT time_updated AS updated FROM session WHERE id = ?').get(sessionId) as { updated: number } | undefined;
-    if (!session) return { exists: false, value: 'absent', newest: 0 };
-    const messages = db.prepare('SELECT count(*) AS rows, max(time_updated) AS newest FROM message WHERE session_id = ?').get(sessionId) as { rows: number; newest: number | null };
-    const parts = db.prepare('SELECT count(*) AS rows, max(time_updated) AS newest FROM part WHERE session_id = ?').get(sessionId) as { rows: number; newest: number | null };
-    const newest = Math.max(session.updated, messages.newest ?? 0, parts.newest ?? 0);
-    return { exists: true, value: `${session.updated}/${messages.rows}/${messages.newest}/${parts.rows}/${parts.newest}`, newest };
-  } catch {
-    return undefined;
-  } finally {
-    db?.close();
-  }
-}
-
 /**
  * What this process last reconciled a log with: the database's marker then, when the export began, and the
  * export. A marker read before an export that started well after the newest write describes that export exactly.
@@ -129,14 +106,43 @@ async function exportSession(context: OpencodeSessionContext, sessionId: string)
   return text;
 }
 
+/** The log brought up to date with an export document (appended to while the CLI only adds or finishes records). */
+async function bringLogUpTo(path: string, log: Buffer | undefined, exportText: string): Promise<void> {
+  const update = updateLog(log, exportText);
+  if (update.change === 'appended') await appendFile(path, update.appended);
+  else if (update.change === 'rewritten') await writePrivateFileAtomic(path, update.log, { durable: false });
+}
+
 /**
  * Brings the log up to date with the database and returns its location; undefined when neither the database nor
- * a log knows the session. The log grows by appended lines while the CLI only adds or finishes records.
+ * a log knows the session. The session is read from the database itself (database.ts, milliseconds); only a
+ * database of a schema baton has not verified is read through `opencode export` (seconds).
  */
 export async function locateOpencodeSession(context: OpencodeSessionContext, sessionId: string): Promise<TranscriptLocation | undefined> {
   const path = logPath(context.home, sessionId);
   const location = { files: [{ key: MAIN_FILE_KEY, path }] };
   const log = await readFileIfExists(path);
+  const database = databasePath(context.home, context.env);
+  const known = reconciled.get(path);
+  const readAt = Date.now();
+  const read = readSession(database, sessionId, log ? known?.fingerprint : undefined);
+  if (read) {
+    if (read.kind === 'absent') return log ? location : undefined;
+    if (read.kind === 'document') {
+      await bringLogUpTo(path, log, read.text);
+      // A marker is trusted only when its newest write came well before the read: a second write within the same
+      // millisecond would leave it unchanged.
+      if (read.fingerprint.newest < readAt - SAME_MOMENT_MS) reconciled.set(path, { fingerprint: read.fingerprint.value, exportText: read.text });
+      else reconciled.set(path, { fingerprint: '', exportText: read.text });
+    }
+    return location;
+  }
+  return locateByExport(context, sessionId, path, log);
+}
+
+/** The same through `opencode export`, for a database baton cannot read (another schema). */
+async function locateByExport(context: OpencodeSessionContext, sessionId: string, path: string, log: Buffer | undefined): Promise<TranscriptLocation | undefined> {
+  const location = { files: [{ key: MAIN_FILE_KEY, path }] };
   const before = sessionFingerprint(databasePath(context.home, context.env), sessionId);
   if (before && !before.exists) return log ? location : undefined;
   const known = reconciled.get(path);
@@ -150,9 +156,7 @@ export async function locateOpencodeSession(context: OpencodeSessionContext, ses
     if (log) return location; // the last log stays what is saved; the next save tries again
     throw error;
   }
-  const update = updateLog(log, exportText);
-  if (update.change === 'appended') await appendFile(path, update.appended);
-  else if (update.change === 'rewritten') await writePrivateFileAtomic(path, update.log, { durable: false });
+  await bringLogUpTo(path, log, exportText);
   if (before && before.newest < startedAt - SAME_MOMENT_MS) reconciled.set(path, { fingerprint: before.value, exportText });
   else reconciled.delete(path);
   return location;
@@ -227,22 +231,15 @@ async function importDocument(context: OpencodeSessionContext, sessionId: string
   }
 }
 
+/** The session into a database that lacks it: inserted directly where baton can (database-insert.ts), else imported by the CLI. */
+async function putIntoDatabase(context: OpencodeSessionContext, sessionId: string, document: string): Promise<void> {
+  if (insertSession(databasePath(context.home, context.env), document, context.cwd) === 'inserted') reconciled.delete(logPath(context.home, sessionId));
+  else await importDocument(context, sessionId, document);
+}
+
 async function deleteSession(context: OpencodeSessionContext, sessionId: string): Promise<void> {
   await runChoreOrFail('session delete', await context.executable(), ['session', 'delete', sessionId], { cwd: context.home, env: context.env });
   reconciled.delete(logPath(context.home, sessionId));
-}
-
-/**
- * Creates an empty session with baton's id, so that the first run can be `opencode run -s ID` (verified with
- * opencode 1.18.33: `run` cannot be told an id for a new session; an imported `{"info":{id,…},"messages":[]}`
- * works, and since its title is not OpenCode's default, no title request goes to the model).
- */
-export async function createOpencodeSession(context: OpencodeSessionContext, sessionId: string, title: string): Promise<void> {
-  const fingerprint = sessionFingerprint(databasePath(context.home, context.env), sessionId);
-  if (fingerprint?.exists) return;
-  const now = Date.now();
-  const info = { id: sessionId, slug: 'baton', projectID: 'global', directory: context.cwd, title, version: '1.18.33', time: { created: now, updated: now } };
-  await importDocument(context, sessionId, `${JSON.stringify({ info, messages: [] }, null, 2)}\n`);
 }
 
 /**
@@ -273,7 +270,7 @@ export async function rehydrateOpencodeSession(envelope: Envelope, context: Open
   const keep = relation === 'longer' ? onDisk! : stored;
   const wanted = relation === 'longer' ? foldLog(onDisk!) : document;
   const current = reconciled.get(path)?.exportText;
-  if (!inDatabase) await importDocument(context, sessionId, wanted);
+  if (!inDatabase) await putIntoDatabase(context, sessionId, wanted);
   else if (current !== wanted) {
     // An older state, or the same one holding what the store has redacted: the database must be what the store holds.
     await deleteSession(context, sessionId);
