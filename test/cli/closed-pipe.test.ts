@@ -30,7 +30,7 @@ it('`baton ls` into a pipe closed after its first line exits 0, with nothing on 
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdout.once('data', () => child.stdout.destroy());
-  const [code] = (await new Promise((resolve) => child.on('close', (...args) => resolve(args)))) as [number | null];
+  const code = await new Promise<number | null>((resolve) => child.on('close', (exitCode) => resolve(exitCode)));
   expect(stderr).toBe('');
   expect(code).toBe(0);
 });
