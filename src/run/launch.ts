@@ -47,6 +47,12 @@ async function startOver(harness: Harness, conversation: Conversation, sessionId
       hint: `send a follow-up with \`baton resume ${conversation.id} PROMPT\` (it starts a new session), or open it on the machine that ran it, if its copy is there`,
     });
   }
+  if (conversation.trust === 'untrusted') {
+    // An import without the transcript of its session: the history is where it was exported from, not lost.
+    throw new BatonError('TRANSCRIPT_NOT_FOUND', `conversation ${conversation.id} was imported without a transcript of ${harness.displayName} session ${sessionId}`, {
+      hint: 'export it again where it ran (`baton export ID`) and import that file',
+    });
+  }
   if (!(await options.store.abandonUnsavedSession(conversation.id, runId, sessionId))) {
     throw new BatonError('TRANSCRIPT_NOT_FOUND', `conversation ${conversation.id} has no stored transcript`, {
       hint: 'its transcript changed while this run started; resume again',
