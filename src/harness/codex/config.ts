@@ -3,9 +3,10 @@
  * a format-preserving TOML editor (comments, key order, a user's [model_providers.*] and profiles survive),
  * auth.json keeps every field it had, and a system prompt is a marked section of AGENTS.override.md.
  */
+import { gitWorktreeOf } from '../../fs/git-worktree.js';
 import { exists } from '../../fs/exists.js';
 import { readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { BatonError, errorMessage } from '../../errors.js';
 import { readFileIfExists, writePrivateFileAtomic } from '../../fs/private-files.js';
 import { isRecord } from '../../transcript/jsonl.js';
@@ -42,13 +43,8 @@ export async function prepareCodexHome(input: CodexPrepareInput): Promise<void> 
 /** Directories Codex should trust for this run: the cwd, the git repository it is in, and git repos below it. */
 export async function trustedProjects(cwd: string): Promise<string[]> {
   const trusted = new Set<string>([cwd]);
-  for (let directory = cwd; ; directory = dirname(directory)) {
-    if (await exists(join(directory, '.git'))) {
-      trusted.add(directory);
-      break;
-    }
-    if (dirname(directory) === directory) break;
-  }
+  const worktree = gitWorktreeOf(cwd);
+  if (worktree) trusted.add(worktree);
   async function childRepos(directory: string, depth: number): Promise<void> {
     let entries;
     try {

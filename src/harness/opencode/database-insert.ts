@@ -14,21 +14,14 @@
  * IMMEDIATE transaction, waiting at most as long as OpenCode itself waits for a lock (busy_timeout 5000).
  */
 import { existsSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { relative } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { isRecord } from '../../transcript/jsonl.js';
 import { newestMigration, VERIFIED_MIGRATION } from './database.js';
 import { parseExport } from './log.js';
+import { gitWorktreeOf } from '../../fs/git-worktree.js';
 
 type Json = Record<string, unknown>;
-
-/** The folder of the git worktree holding `directory` (where a `.git` is), or undefined outside git. */
-function gitWorktreeOf(directory: string): string | undefined {
-  for (let current = resolve(directory); ; current = dirname(current)) {
-    if (existsSync(join(current, '.git'))) return current;
-    if (dirname(current) === current) return undefined;
-  }
-}
 
 /** The project an import in `cwd` would bind the session to, when the database knows it; undefined otherwise. */
 function bindingFor(db: Sqlite.Database, cwd: string): { projectId: string; directory: string; path: string } | undefined {
