@@ -192,7 +192,7 @@ function cliRows(result: HarnessCliResult): void {
   const p = result.phases;
   const q = result.quiet;
   row(
-    '  boot, →spawn, CLI, →exit, exec (own)',
+    '  boot, →spawn, CLI, →exit, sh launcher + exec (own)',
     `${[p.bootstrap, p.beforeSpawn, p.cli, p.afterCli, p.outside].map((x) => ms(x.median)).join(', ')} (own ${ms(p.own.median)}) ms${Object.keys(result.otherSpawns).length > 0 ? `; also ran ${Object.entries(result.otherSpawns).map(([name, count]) => `${name} ×${count}`).join(', ')}` : ''}; others' cpu ${percent(q.foreignShare)}, try ${q.attempts}`,
   );
 }
@@ -331,7 +331,7 @@ async function main(): Promise<void> {
       results.cli = cli;
       results.startup = startup;
       results.build = buildResult;
-      row('  node -e 0 | --version: bundle, main.js (tsc)', `${formatMs(startup.nodeStartup.median)} | ${startup.versions.map((v) => formatMs(v.wall.median)).join(', ')}`);
+      row('  node -e 0 | --version: bin/baton, node bundle, main.js (tsc)', `${formatMs(startup.nodeStartup.median)} | ${startup.versions.map((v) => formatMs(v.wall.median)).join(', ')}`);
       row('  store open existing/fresh; import alone (ms)', `${ms(startup.storeOpenExisting.median)}/${ms(startup.storeOpenFresh.median)}; ${Object.entries(startup.imports).map(([name, value]) => `${name.replace('@decimalturn/', '')} ${value.toFixed(0)}`).join(', ')}`);
       const bundle = startup.bundle;
       const packages = Object.entries(bundle.byPackage).sort((a, b) => b[1] - a[1]).slice(0, 5);

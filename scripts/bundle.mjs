@@ -2,7 +2,7 @@
 // zod alone are hundreds) cuts the CLI's start-up — which every `baton run` pays on top of the agent CLI — by about
 // half. better-sqlite3 stays external: it is a native addon.
 //
-// Three builds: dist/cli/baton.mjs (src/cli/bundle-entry.ts, package.json's `bin`) reads the command line and starts
+// Three builds: dist/cli/baton.mjs (src/cli/bundle-entry.ts, which package.json's `bin`, bin/baton, starts) reads the command line and starts
 // one of the other two. dist/cli/run/baton-run.mjs has `baton run` and `baton resume` alone (src/cli/run-main.ts):
 // split with every other command's code, the run path was cut into ~40 files by which commands share each module,
 // and each ES module file costs Node about a millisecond to resolve, read and instantiate before the agent starts.

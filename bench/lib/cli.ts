@@ -38,6 +38,8 @@ const GEMINI = join(ROOT, 'node_modules/.bin/gemini');
 const BATON_MAIN = join(ROOT, 'dist/cli/main.js');
 const BATON = join(ROOT, 'dist/cli/baton.mjs');
 const SPAWN_MARKS = join(ROOT, 'bench/lib/spawn-marks.mjs');
+/** package.json's `bin`, what `npx baton` and an installed `baton` run: a sh launcher that starts BATON with node. */
+const LAUNCHER = join(ROOT, 'bin/baton');
 
 export interface Variant {
   name: string;
@@ -298,7 +300,7 @@ async function measureHarness(options: CliOptions): Promise<HarnessCliResult> {
     const env: NodeJS.ProcessEnv = { ...machine.env, PWD: machine.cwd, PATH: `${join(ROOT, 'node_modules/.bin')}:${machine.env.PATH ?? ''}` };
     const storePath = join(root, 'baton.db');
     const where = { cwd: machine.cwd, env, timesDir };
-    const batonArgs = [BATON, '--store', storePath, 'run', '--harness', harness, '--json', 'hi'];
+    const batonArgs = ['--store', storePath, 'run', '--harness', harness, '--json', 'hi'];
     const checkBaton = (exit: Exit): void => {
       succeeded('baton run', exit);
       const result = JSON.parse(exit.stdout.trim().split('\n').pop() ?? '{}') as { status?: string };
@@ -347,7 +349,7 @@ async function measureHarness(options: CliOptions): Promise<HarnessCliResult> {
       const batonArgv = ['-p', '--session-id', randomUUID(), ...args.slice(1, -1), '--', 'hi'];
       info.push({ name: "claude with baton's argv (--session-id U … -- hi)", start: () => run(CLAUDE, batonArgv.map((item, index) => (index === 2 ? randomUUID() : item)), { ...where, env: bareEnv }), check: checkClaude });
     }
-    const baton: VariantSpec = { name: `baton run --harness ${harness} (${relative(ROOT, BATON)})`, start: () => run(process.execPath, batonArgs, where), check: checkBaton };
+    const baton: VariantSpec = { name: `baton run --harness ${harness} (${relative(ROOT, LAUNCHER)})`, start: () => run(LAUNCHER, batonArgs, where), check: checkBaton };
     const variants = [bare, baton, ...info];
 
     // One retry after a failed run: other engineers' test runs rebuild dist/ on this machine now and then, and a
@@ -390,7 +392,9 @@ async function measureHarness(options: CliOptions): Promise<HarnessCliResult> {
     const otherSpawns: Record<string, number> = {};
     for (let index = 0; index < options.profileRuns; index++) {
       const marksFile = join(timesDir, `marks-${index}.json`);
-      const exit = await run(process.execPath, ['--import', SPAWN_MARKS, ...batonArgs], { ...where, env: { ...env, BATON_BENCH_MARKS: marksFile } });
+      // Through the launcher too: the hook rides in NODE_OPTIONS, which it takes out again before baton starts anything.
+      const nodeOptions = [env.NODE_OPTIONS, `--import=${SPAWN_MARKS}`].filter(Boolean).join(' ');
+      const exit = await run(LAUNCHER, batonArgs, { ...where, env: { ...env, NODE_OPTIONS: nodeOptions, BATON_BENCH_MARKS: marksFile } });
       checkBaton(exit);
       const marks = JSON.parse(await readFile(marksFile, 'utf8')) as { loaded: number; exit: number; spawns: Array<{ file: string; argv: string[]; at: number; closed: number }> };
       // The agent CLI, by name: baton also starts other processes (git, for workspace snapshots); in its sandbox
@@ -446,12 +450,13 @@ export async function benchStartup(options: { workDir: string; runs: number }): 
   await mkdir(timesDir, { recursive: true });
   try {
     const where = { cwd: root, env: process.env, timesDir };
-    const entries = [BATON, ...(existsSync(BATON_MAIN) ? [BATON_MAIN] : [])];
+    // `bin/baton --version` (the launcher, which keeps NODE_EXTRA_CA_CERTS from node's boot), then node with the bundle, then tsc's main.js.
+    const entries: Array<[string, string[]]> = [[LAUNCHER, []], [process.execPath, [BATON]], ...(existsSync(BATON_MAIN) ? [[process.execPath, [BATON_MAIN]] as [string, string[]]] : [])];
     const nodeStartup: number[] = [];
     const versions = entries.map(() => [] as number[]);
     for (let index = 0; index < options.runs; index++) {
       nodeStartup.push(succeeded('node -e 0', await run(process.execPath, ['-e', '0'], where)).ms);
-      for (const [at, entry] of entries.entries()) versions[at]!.push(succeeded('baton --version', await run(process.execPath, [entry, '--version'], where)).ms);
+      for (const [at, [file, args]] of entries.entries()) versions[at]!.push(succeeded('baton --version', await run(file, [...args, '--version'], where)).ms);
     }
     const storePath = join(root, 'existing.db');
     await (await openSqliteStore(storePath)).close();
@@ -476,7 +481,7 @@ export async function benchStartup(options: { workDir: string; runs: number }): 
     }
     return {
       nodeStartup: summarise(nodeStartup),
-      versions: entries.map((entry, at) => ({ entry: relative(ROOT, entry), wall: summarise(versions[at]!) })),
+      versions: entries.map(([file, args], at) => ({ entry: relative(ROOT, args[0] ?? file), wall: summarise(versions[at]!) })),
       storeOpenExisting: summarise(storeOpenExisting),
       storeOpenFresh: summarise(storeOpenFresh),
       imports,

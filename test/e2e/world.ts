@@ -11,6 +11,8 @@ import { createMachine, type Machine } from '../../src/testing/machine.js';
 import { startScriptedModelServer, type RecordedRequest, type Script, type ScriptedModelServer } from '../../src/testing/scripted-model-server.js';
 
 export const BATON = resolve('dist/cli/baton.mjs');
+/** package.json's `bin`: the command a user's `npx baton` or installed `baton` runs (it starts BATON with node). */
+export const LAUNCHER = resolve('bin/baton');
 
 /**
  * The tests' model: `RUN <command>` asks the agent to run a command; a tool result is answered by quoting the
@@ -48,6 +50,8 @@ export interface BatonOptions {
   /** The whole environment instead of the machine's (e.g. a machine where no CLI is set up). */
   onlyEnv?: NodeJS.ProcessEnv;
   stdin?: string;
+  /** Start baton as a user does, through LAUNCHER, instead of `node dist/cli/baton.mjs`. */
+  launcher?: boolean;
 }
 
 export interface World {
@@ -68,7 +72,8 @@ export async function createWorld(script: Script = testScript): Promise<World> {
   const model = await startScriptedModelServer({ script });
   const storePath = join(root, 'store', 'baton.db');
   const start: World['start'] = (machine, args, options = {}) => {
-    const child = spawn(process.execPath, [BATON, '--store', options.store ?? storePath, ...args], {
+    const argv = ['--store', options.store ?? storePath, ...args];
+    const child = spawn(options.launcher ? LAUNCHER : process.execPath, options.launcher ? argv : [BATON, ...argv], {
       cwd: options.cwd ?? machine.cwd,
       env: options.onlyEnv ?? { ...machine.env, ...options.env },
       stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
