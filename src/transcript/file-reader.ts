@@ -80,17 +80,21 @@ export class EdgeKeeper {
 
   private seen = 0;
 
-  /** `totalBytes`, where known, spares copying pieces that end before the tail begins (1 MB each for Claude's). */
+  /**
+   * `totalBytes`, where known, spares copying pieces that end before the tail begins (1 MB each for Claude's).
+   * `countLines: false` leaves the newlines uncounted (a stream that counts them later, off the way to the file).
+   */
   constructor(
     private readonly tailBytes: number,
     private readonly totalBytes?: number,
+    private readonly countLines = true,
   ) {}
 
   add(bytes: Buffer): void {
     if (bytes.length === 0) return;
     const start = this.seen;
     this.seen += bytes.length;
-    this.newlines += countNewlines(bytes);
+    if (this.countLines) this.newlines += countNewlines(bytes);
     this.lastByte = bytes[bytes.length - 1];
     if (this.headLength < EDGE_BYTES) {
       const part = Buffer.from(bytes.subarray(0, EDGE_BYTES - this.headLength));

@@ -22,6 +22,7 @@ import type { SqlStore } from '../../src/store/sql-store.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { TranscriptCursor } from '../../src/store/store.js';
 import { MAIN_FILE_KEY, transcriptFile } from '../../src/transcript/envelope.js';
+import { countLines } from '../../src/transcript/jsonl.js';
 import type { StoredEnvelope, UnverifiedPiece } from '../../src/transcript/file-reader.js';
 import { appendAfter, expectBatonError, jsonLines } from '../store/store-contract.js';
 
@@ -198,6 +199,44 @@ describe('streamed rehydrate from a SQLite store', () => {
     expect(error.message).toContain('sha256 mismatch after chunk 1');
     const raw = new Sqlite(join(directory, 'baton.db'));
     try {
+      expect((raw.prepare('SELECT count(*) AS n FROM transcript_chunks').get() as { n: number }).n).toBe(3);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('streams that overlap, and streams one after another (their buffers are reused), each hand out exactly their own bytes', async () => {
+    const contents = [jsonLines(3000, 0, 'first'), jsonLines(2500, 0, 'second'), jsonLines(2800, 0, 'third')];
+    const ids = await Promise.all(contents.map((content, index) => stored('codex', [CODEX_SESSION_ID, '019a0000-0000-7000-8000-00000000000b', '019a0000-0000-7000-8000-00000000000c'][index]!, { main: content }, 4)));
+    const streamed = async (conversationId: string): Promise<Buffer> => {
+      const parts: Buffer[] = [];
+      const opened = await store.openTranscript(conversationId);
+      await opened!.files[0]!.stream(async (piece) => {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        parts.push(Buffer.from(piece.unverifiedBytes));
+      });
+      return Buffer.concat(parts);
+    };
+    const overlapping = await Promise.all(ids.map((id) => streamed(id)));
+    for (const [index, bytes] of overlapping.entries()) expect(bytes.equals(contents[index]!)).toBe(true);
+    for (const [index, id] of ids.entries()) expect((await streamed(id)).equals(contents[index]!)).toBe(true);
+  });
+
+  it("a version row whose line count is not its chunks': the stored bytes in place, and the resumed saver refuses it with TRANSCRIPT_CORRUPT before storing anything", async () => {
+    const content = Buffer.concat([Buffer.from(`${JSON.stringify({ type: 'session_meta', payload: { id: CODEX_SESSION_ID } })}\n`), jsonLines(3000)]);
+    const conversationId = await stored('codex', CODEX_SESSION_ID, { main: content }, 3);
+    const raw = new Sqlite(join(directory, 'baton.db'));
+    try {
+      expect(raw.prepare('UPDATE transcript_versions SET line_count = line_count + 1').run().changes).toBe(1);
+      const opened = await store.openTranscript(conversationId);
+      const home = join(directory, 'codex-home');
+      const rehydrated = await rehydrateRollout(await envelope('codex', conversationId, CODEX_SESSION_ID), home);
+      const path = rehydrated.files[0]!.path;
+      expect((await readFile(path)).equals(content)).toBe(true);
+      await appendFile(path, jsonLines(2, 5000, 'next'));
+      const saver = new TranscriptSaver({ store, conversationId, runId: lastRunId }, await Promise.all(opened!.files.map((file) => file.verified())));
+      const error = await expectBatonError(saver.save([{ key: MAIN_FILE_KEY, path }], { final: false, meta: () => undefined }), 'TRANSCRIPT_CORRUPT');
+      expect(error.message).toMatch(new RegExp(`expected ${countLines(content) + 1} lines .*found ${countLines(content)} lines`));
       expect((raw.prepare('SELECT count(*) AS n FROM transcript_chunks').get() as { n: number }).n).toBe(3);
     } finally {
       raw.close();

@@ -3,11 +3,12 @@
  * SqlTranscripts.open in one read transaction): whole, into one buffer, or streamed through a few reused buffers
  * while the caller writes each piece out. Either way every chunk is checked in order (its decoded length, the
  * running sha256 against its row) and the whole version at the end (length, line count, sha256); a stream of
- * chunks that carry zstd's content checksum is checked by those as it goes, and its sha256 chain once it is asked
- * for (see decode).
+ * chunks that carry zstd's content checksum is checked by those and its length as it goes, and its sha256 chain
+ * and line count once they are asked for (see decode).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { BatonError } from '../../errors.js';
+import { countNewlines } from '../../transcript/jsonl.js';
 import { EdgeKeeper, EDGE_BYTES, type StreamOptions, type UnverifiedPiece } from '../../transcript/file-reader.js';
 import { decodeChunkAsync, decodeChunkInto, isChunkCodec, zstdFrameChecksummed, type EncodedChunk } from '../chunk-codec.js';
 import { SEALED_CODEC_SUFFIX, type RowCipher } from '../encryption.js';
@@ -24,6 +25,14 @@ const MAX_VERSION_BYTES = 2 ** 32;
  * vs 716 ms); decoding into 1 MB or 256 KB pieces (zstd's streaming call) cost more CPU (175–212 vs 141–151 ms).
  */
 const STREAM_BUFFERS = 3;
+
+/**
+ * Stream buffers a finished stream leaves for the next one (one set, at most STREAM_BUFFERS × 4 MB): a worker or a
+ * server streams many transcripts, and each 4 MB allocation counts towards the external memory that starts V8's
+ * full collections — in a bench process resuming a 50 MB transcript a dozen times, a mark-compact every other
+ * resume, 15–25 ms of marking on this thread each.
+ */
+let spareBuffers: Buffer[] | undefined;
 
 /** One chunk row as read: its body (from the row or object storage), still sealed and compressed. */
 export interface FetchedChunk {
@@ -67,7 +76,7 @@ export class StoredVersionReader implements StoredFileReader {
   readonly lineCount: number;
   private wholeRead: Promise<StoredTranscriptFile> | undefined;
   private lastVerified: VerifiedStoredRead | undefined;
-  private proved: { sha256: string; hash: Hash } | { error: unknown } | undefined;
+  private proved: { sha256: string; hash: Hash; lineCount: number } | { error: unknown } | undefined;
 
   constructor(
     private readonly version: StoredVersion,
@@ -85,7 +94,8 @@ export class StoredVersionReader implements StoredFileReader {
   }
 
   async stream(each: (piece: UnverifiedPiece) => Promise<void> | void, options: StreamOptions = {}): Promise<VerifiedStoredRead> {
-    const buffers: Buffer[] = [];
+    const buffers: Buffer[] = spareBuffers ?? [];
+    spareBuffers = undefined;
     // What `each` still does with each buffer: awaited before the buffer takes the next piece.
     const inUse: Array<Promise<void> | undefined> = [];
     const place: Place = async (index, length) => {
@@ -110,8 +120,12 @@ export class StoredVersionReader implements StoredFileReader {
       handed.push(done);
     }).catch(async (error: unknown) => {
       await Promise.allSettled(handed);
+      spareBuffers = buffers;
       throw error;
     });
+    await Promise.allSettled(handed);
+    // Nothing holds them now: every piece handed out was written (or failed) before this.
+    spareBuffers = buffers;
     await Promise.all(handed);
     return read;
   }
@@ -156,10 +170,11 @@ export class StoredVersionReader implements StoredFileReader {
    * once, and are handed out as they are by a stream (and by a whole read of one chunk), else copied into place.
    *
    * A stream whose every chunk is a zstd frame with its content checksum (what baton writes now) is checked by
-   * those checksums as it is decoded, and by its length and line count at the end: damage to any chunk fails it
-   * before the caller puts the file where a CLI reads it. The sha256 chain (each chunk's running sha256 and the
-   * version's), which costs about as much as decoding, is re-checked from the same fetched chunks when the read's
-   * `sha256`, `hash` or `cursor.sha256` is first asked for: by the resumed saver, once the CLI is running.
+   * those checksums as it is decoded, and by its length at the end: damage to any chunk fails it before the caller
+   * puts the file where a CLI reads it. The sha256 chain (each chunk's running sha256 and the version's), which
+   * costs about as much as decoding, and the line count (13 ms at 50 MB), which checks the row rather than the
+   * bytes, are proved from the same fetched chunks when the read's `sha256`, `hash`, `lineCount` or its cursor's are
+   * first asked for: by the resumed saver, once the CLI is running.
    */
   private async decode(mode: 'whole' | 'stream', place: Place, tailBytes: number, each: (bytes: Buffer, index: number) => void): Promise<VerifiedStoredRead> {
     const { conversationId, versionId, fileKey } = this.version;
@@ -178,7 +193,8 @@ export class StoredVersionReader implements StoredFileReader {
 
     const deferChain = mode === 'stream' && bodies.every((body) => body.codec === 'zstd' && zstdFrameChecksummed(body.data));
     const hash = deferChain ? undefined : createHash('sha256');
-    const edges = new EdgeKeeper(Math.max(EDGE_BYTES, tailBytes), this.total());
+    // Counting 50 MB of lines costs 13 ms (Codex's ~2 KB lines): a deferred chain counts them with its proof.
+    const edges = new EdgeKeeper(Math.max(EDGE_BYTES, tailBytes), this.total(), !deferChain);
     for (const [index, chunk] of chunks.entries()) {
       const body: EncodedChunk = bodies[index]!;
       const length = chunk.byteLength;
@@ -200,20 +216,23 @@ export class StoredVersionReader implements StoredFileReader {
       each(bytes, index);
     }
     const byteLength = this.total();
-    const lineCount = edges.lineCount();
-    const cursorTotals = { versionId, lineCount, byteLength };
     let read: VerifiedStoredRead;
     if (hash) {
+      const lineCount = edges.lineCount();
       const sha256 = this.checkTotals(hash, lineCount);
-      read = { key: fileKey, lineCount, byteLength, sha256, hash, head: edges.head(), tail: edges.tail(), cursor: { ...cursorTotals, sha256 } };
+      read = { key: fileKey, lineCount, byteLength, sha256, hash, head: edges.head(), tail: edges.tail(), cursor: { versionId, lineCount, byteLength, sha256 } };
     } else {
-      if (byteLength !== this.version.byteLength || lineCount !== this.version.lineCount) {
-        throw corrupt(conversationId, fileKey, `expected ${this.version.lineCount} lines and ${this.version.byteLength} bytes, found ${lineCount} lines and ${byteLength} bytes`);
+      if (byteLength !== this.version.byteLength) {
+        throw corrupt(conversationId, fileKey, `expected ${this.version.byteLength} bytes, found ${byteLength} bytes`);
       }
-      const proof = (): { sha256: string; hash: Hash } => this.chainProof(bodies);
+      // What the chunks' checksums did not prove (their order, the rows' line count and sha256 chain) is proved
+      // from the same fetched chunks when first asked for: by the resumed saver, once the CLI runs.
+      const proof = (): { sha256: string; hash: Hash; lineCount: number } => this.chainProof(bodies);
       read = {
         key: fileKey,
-        lineCount,
+        get lineCount() {
+          return proof().lineCount;
+        },
         byteLength,
         get sha256() {
           return proof().sha256;
@@ -224,7 +243,11 @@ export class StoredVersionReader implements StoredFileReader {
         head: edges.head(),
         tail: edges.tail(),
         cursor: {
-          ...cursorTotals,
+          versionId,
+          byteLength,
+          get lineCount() {
+            return proof().lineCount;
+          },
           get sha256() {
             return proof().sha256;
           },
@@ -273,20 +296,26 @@ export class StoredVersionReader implements StoredFileReader {
    * The sha256 chain of a stream that left it for later: every chunk decoded again (on this thread, into one
    * reused buffer), hashed and checked like a whole read. Once; a failure is thrown again on every later ask.
    */
-  private chainProof(bodies: EncodedChunk[]): { sha256: string; hash: Hash } {
+  private chainProof(bodies: EncodedChunk[]): { sha256: string; hash: Hash; lineCount: number } {
     if (this.proved) {
       if ('error' in this.proved) throw this.proved.error;
       return this.proved;
     }
     try {
       const hash = createHash('sha256');
+      let newlines = 0;
+      let lastByte: number | undefined;
       const scratch = Buffer.allocUnsafe(Math.max(0, ...this.chunks.map((chunk) => chunk.byteLength)));
       for (const [index, chunk] of this.chunks.entries()) {
         const bytes = scratch.subarray(0, chunk.byteLength);
         this.decodeZstd(bodies[index]!, chunk, bytes);
         this.checkChain(hash, chunk, bytes);
+        newlines += countNewlines(bytes);
+        lastByte = bytes.length > 0 ? bytes[bytes.length - 1] : lastByte;
       }
-      this.proved = { sha256: this.checkTotals(hash, this.version.lineCount), hash };
+      // As countLines counts them: a last line without its newline is a line too.
+      const lineCount = lastByte === undefined || lastByte === 0x0a ? newlines : newlines + 1;
+      this.proved = { sha256: this.checkTotals(hash, lineCount), hash, lineCount };
       return this.proved;
     } catch (error) {
       this.proved = { error };
