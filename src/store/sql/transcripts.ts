@@ -8,7 +8,7 @@ import { sql, type Selectable, type Transaction } from 'kysely';
 import { BatonError } from '../../errors.js';
 import { MAIN_FILE_KEY, type SessionMeta } from '../../transcript/envelope.js';
 import { countLines, countNewlines } from '../../transcript/jsonl.js';
-import { decodeChunkAsync, decodeChunkInto, encodeChunk, isChunkCodec, MAX_CHUNK_BYTES, splitAtLines } from '../chunk-codec.js';
+import { decodeChunkAsync, decodeChunkInto, encodeChunk, isChunkCodec, MAX_CHUNK_BYTES, splitAtLines, type EncodedChunk } from '../chunk-codec.js';
 import { plaintextCipher, SEALED_CODEC_SUFFIX, type RowCipher } from '../encryption.js';
 import type { Database } from '../schema.js';
 import type { OpenedTranscript, ReplaceTranscriptInput, StoredTranscript, TranscriptAppend, TranscriptCursor } from '../store.js';
@@ -40,16 +40,43 @@ export function staleBaseError(input: Pick<TranscriptAppend, 'conversationId' | 
 
 type ChunkRow = Selectable<Database['transcript_chunks']>;
 
+/** An append's bytes as its chunks, compressed (not yet sealed: that needs the version's row id) and totalled. */
+interface EncodedAppend {
+  pieces: Array<{ chunk: EncodedChunk; byteLength: number; lineCountAfter: number; sha256After: string }>;
+}
+
+/**
+ * A delta is one chunk; a whole version is stored in pieces of a few MB (at line ends) that load in parallel, each
+ * with the version's running line count and sha256 after it (the last piece: the writer's totals).
+ */
+function encodeAppend(input: TranscriptAppend): EncodedAppend {
+  if (input.base !== undefined) return { pieces: [{ chunk: encodeChunk(input.bytes), byteLength: input.bytes.length, lineCountAfter: input.after.lineCount, sha256After: input.after.sha256 }] };
+  const hash = createHash('sha256');
+  let lineCount = 0;
+  const split = splitAtLines(input.bytes);
+  return {
+    pieces: split.map((piece, sequence) => {
+      hash.update(piece);
+      lineCount += countNewlines(piece);
+      const last = sequence === split.length - 1;
+      return { chunk: encodeChunk(piece), byteLength: piece.length, lineCountAfter: last ? input.after.lineCount : lineCount, sha256After: last ? input.after.sha256 : hash.copy().digest('hex') };
+    }),
+  };
+}
+
 export class SqlTranscripts {
   constructor(private readonly context: SqlContext) {}
 
   async append(input: TranscriptAppend): Promise<TranscriptCursor> {
     const { db } = this.context;
     const cipher = await this.context.cipherFor(db, input.conversationId);
-    return db.transaction().execute(async (trx) => this.appendIn(trx, input, cipher));
+    // Compressed before the transaction: on SQLite it holds the store's one write lock (a 50 MB version is ~140 ms
+    // of zstd that no other writer — another run's save, a lease renewal — need wait for).
+    const encoded = encodeAppend(input);
+    return db.transaction().execute(async (trx) => this.appendIn(trx, input, cipher, encoded));
   }
 
-  async appendIn(trx: Transaction<Database>, input: TranscriptAppend, cipher: RowCipher): Promise<TranscriptCursor> {
+  async appendIn(trx: Transaction<Database>, input: TranscriptAppend, cipher: RowCipher, encoded: EncodedAppend = encodeAppend(input)): Promise<TranscriptCursor> {
     const { bodies } = this.context;
     const meta = input.meta ? JSON.stringify(input.meta) : null;
     if (input.base === undefined) {
@@ -73,27 +100,21 @@ export class SqlTranscripts {
       if (cipher.encrypted && meta !== null) {
         await trx.updateTable('transcript_versions').set({ meta: cipher.sealText(metaIdentity(input.conversationId, versionId), meta) }).where('id', '=', versionId).execute();
       }
-      // A whole version is stored in pieces of a few MB (at line ends) that load in parallel.
-      const hash = createHash('sha256');
-      let lineCount = 0;
       let offset = 0;
-      const pieces = splitAtLines(input.bytes);
-      for (const [sequence, piece] of pieces.entries()) {
-        hash.update(piece);
-        lineCount += countNewlines(piece);
-        const last = sequence === pieces.length - 1;
-        const encoded = sealBody(cipher, encodeChunk(piece), chunkIdentity(input.conversationId, versionId, offset, piece.length));
-        offset += piece.length;
+      for (const [sequence, piece] of encoded.pieces.entries()) {
+        // Sealed here: its associated data names the version row just inserted.
+        const sealed = sealBody(cipher, piece.chunk, chunkIdentity(input.conversationId, versionId, offset, piece.byteLength));
+        offset += piece.byteLength;
         await trx
           .insertInto('transcript_chunks')
           .values({
             version_id: versionId,
             sequence,
-            codec: encoded.codec,
-            data: await bodies.write(encoded.data, trx),
-            byte_length: piece.length,
-            line_count_after: last ? input.after.lineCount : lineCount,
-            sha256_after: cipher.digest(last ? input.after.sha256 : hash.copy().digest('hex')),
+            codec: sealed.codec,
+            data: await bodies.write(sealed.data, trx),
+            byte_length: piece.byteLength,
+            line_count_after: piece.lineCountAfter,
+            sha256_after: cipher.digest(piece.sha256After),
           })
           .execute();
       }
@@ -137,8 +158,8 @@ export class SqlTranscripts {
       if (input.asLeaseHolder) await assertLeaseHolder(trx, input.conversationId, input.runId);
       throw staleBaseError(input);
     }
-    const encoded = sealBody(cipher, encodeChunk(input.bytes), chunkIdentity(input.conversationId, base.versionId, base.byteLength, input.bytes.length));
-    const data = await bodies.write(encoded.data, trx);
+    const sealed = sealBody(cipher, encoded.pieces[0]!.chunk, chunkIdentity(input.conversationId, base.versionId, base.byteLength, input.bytes.length));
+    const data = await bodies.write(sealed.data, trx);
     await trx
       .insertInto('transcript_chunks')
       .columns(['version_id', 'sequence', 'codec', 'data', 'byte_length', 'line_count_after', 'sha256_after'])
@@ -148,7 +169,7 @@ export class SqlTranscripts {
           .select((inner) => [
             inner.val(base.versionId).as('version_id'),
             sql<number>`coalesce(max(${inner.ref('sequence')}), 0) + 1`.as('sequence'),
-            inner.val(encoded.codec).as('codec'),
+            inner.val(sealed.codec).as('codec'),
             inner.val(data).as('data'),
             inner.val(input.bytes.length).as('byte_length'),
             inner.val(input.after.lineCount).as('line_count_after'),
