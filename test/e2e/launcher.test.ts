@@ -5,12 +5,12 @@
  */
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:https';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { conversationOf } from './model-requests.js';
-import { createWorld, runJson, type World } from './world.js';
+import { createWorld, LAUNCHER, runJson, type World } from './world.js';
 
 const run = promisify(execFile);
 
@@ -31,6 +31,16 @@ async function testAuthority(dir: string): Promise<{ caFile: string; key: Buffer
   await run('openssl', ['x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file('server.pem'), '-days', '1', '-extfile', file('ext')]);
   return { caFile: file('ca.pem'), key: await readFile(file('server.key')), cert: await readFile(file('server.pem')) };
 }
+
+describe('bin/baton', () => {
+  it('runs through a relative symlink, as npm links it into node_modules/.bin', async () => {
+    const linkDir = join(world.root, 'node_modules', '.bin');
+    await mkdir(linkDir, { recursive: true });
+    await symlink(relative(linkDir, LAUNCHER), join(linkDir, 'baton'));
+    const { stdout } = await run(join(linkDir, 'baton'), ['--version'], { cwd: world.root });
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
 
 describe('NODE_EXTRA_CA_CERTS through bin/baton', () => {
   it('is not read as baton boots: a file that will not load gets no warning from baton, as it does from node itself', async () => {
