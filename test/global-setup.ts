@@ -1,4 +1,4 @@
-/** The end-to-end tests run the built `baton` (dist/), exactly what `npx baton` runs: build it once first. */
+/** The end-to-end tests run the built `baton` (dist/; `npx baton` runs it through bin/baton): build it once first. */
 import { execFileSync } from 'node:child_process';
 
 export default function setup(): void {
