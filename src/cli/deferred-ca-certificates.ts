@@ -7,7 +7,8 @@
  * of its own, read once, at the first such context. A process started without the launcher is left alone.
  */
 import { readFileSync } from 'node:fs';
-import tls from 'node:tls';
+import { createRequire } from 'node:module';
+import type * as Tls from 'node:tls';
 
 export const DEFERRED_EXTRA_CA_CERTS = 'BATON_DEFERRED_NODE_EXTRA_CA_CERTS';
 
@@ -33,12 +34,14 @@ function trustOnFirstUse(file: string): void {
     }
     return certificates;
   };
+  // Loaded only here: node:tls costs ~5 ms to load, which a run without the launcher's hand-off need not pay first.
+  const tls = createRequire(import.meta.url)('node:tls') as typeof Tls;
   const createSecureContext = tls.createSecureContext;
   // Node's TLS clients (tls.connect, https, fetch's undici, and so pg and the AWS SDK) create their contexts through
   // this export at call time. As with NODE_EXTRA_CA_CERTS, a context given its own `ca` gets none of the extra ones.
   // addCACert on a context that shares the default root store copies that store first (verified with node 20.20:
   // a server signed by the extra CA verifies, through fetch and https, and only with the certificates deferred here).
-  tls.createSecureContext = function withExtraCertificates(options?: tls.SecureContextOptions): tls.SecureContext {
+  tls.createSecureContext = function withExtraCertificates(options?: Tls.SecureContextOptions): Tls.SecureContext {
     const context = createSecureContext(options);
     const extra = options?.ca == null ? extraCertificates() : null;
     if (extra) (context.context as { addCACert(pem: string): void }).addCACert(extra);
